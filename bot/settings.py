@@ -1,0 +1,65 @@
+"""Runtime settings, read from the environment and an optional `.env` file.
+
+Every setting is documented in `.env.example`. Nothing here holds a secret default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_env_file() -> None:
+    env_file = os.environ.get("KOERS_ENV_FILE", str(PROJECT_ROOT / ".env"))
+    # Values already in the environment win over the file.
+    load_dotenv(env_file, override=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    rasa_host: str
+    rasa_port: int
+    actions_host: str
+    actions_port: int
+    log_level: str
+    model_dir: Path
+    spacy_pipeline_dir: Path
+    var_dir: Path
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.actions_host}:{self.actions_port}/webhook"
+
+
+def _path(value: str) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    _load_env_file()
+    var_dir = _path(os.environ.get("KOERS_VAR_DIR", "var"))
+    default_db = f"sqlite:///{var_dir / 'koers.db'}"
+    return Settings(
+        database_url=os.environ.get("KOERS_DATABASE_URL", default_db),
+        rasa_host=os.environ.get("KOERS_RASA_HOST", "127.0.0.1"),
+        rasa_port=int(os.environ.get("KOERS_RASA_PORT", "5005")),
+        actions_host=os.environ.get("KOERS_ACTIONS_HOST", "127.0.0.1"),
+        actions_port=int(os.environ.get("KOERS_ACTIONS_PORT", "5055")),
+        log_level=os.environ.get("KOERS_LOG_LEVEL", "INFO").upper(),
+        model_dir=_path(os.environ.get("KOERS_MODEL_DIR", "models")),
+        spacy_pipeline_dir=_path(os.environ.get("KOERS_SPACY_DIR", "build/spacy-nl")),
+        var_dir=var_dir,
+    )
