@@ -6,6 +6,7 @@ Every setting is documented in `.env.example`. Nothing here holds a secret defau
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,8 @@ class Settings:
     model_dir: Path
     spacy_pipeline_dir: Path
     var_dir: Path
+    tracker_db: Path
+    endpoints_file: Path
 
     @property
     def rasa_url(self) -> str:
@@ -47,13 +50,21 @@ def _path(value: str) -> Path:
     return p if p.is_absolute() else PROJECT_ROOT / p
 
 
+def _absolute_sqlite(url: str) -> str:
+    """A relative SQLite path (`sqlite:///var/koers.db`) is relative to the project."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(PROJECT_ROOT / url[len(prefix):])
+    return url
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     _load_env_file()
     var_dir = _path(os.environ.get("KOERS_VAR_DIR", "var"))
     default_db = f"sqlite:///{var_dir / 'koers.db'}"
     return Settings(
-        database_url=os.environ.get("KOERS_DATABASE_URL", default_db),
+        database_url=_absolute_sqlite(os.environ.get("KOERS_DATABASE_URL") or default_db),
         rasa_host=os.environ.get("KOERS_RASA_HOST", "127.0.0.1"),
         rasa_port=int(os.environ.get("KOERS_RASA_PORT", "5005")),
         actions_host=os.environ.get("KOERS_ACTIONS_HOST", "127.0.0.1"),
@@ -62,4 +73,24 @@ def get_settings() -> Settings:
         model_dir=_path(os.environ.get("KOERS_MODEL_DIR", "models")),
         spacy_pipeline_dir=_path(os.environ.get("KOERS_SPACY_DIR", "build/spacy-nl")),
         var_dir=var_dir,
+        tracker_db=_path(os.environ.get("KOERS_TRACKER_DB", str(var_dir / "tracker.db"))),
+        endpoints_file=_path(os.environ.get("KOERS_ENDPOINTS", "endpoints.yml")),
     )
+
+
+def shell_exports(settings: Settings) -> str:
+    """`export` lines for the Makefile: Rasa's endpoints.yml reads these variables."""
+    values = {
+        "KOERS_RASA_HOST": settings.rasa_host,
+        "KOERS_RASA_PORT": str(settings.rasa_port),
+        "KOERS_ACTIONS_HOST": settings.actions_host,
+        "KOERS_ACTIONS_PORT": str(settings.actions_port),
+        "KOERS_TRACKER_DB": str(settings.tracker_db),
+        "KOERS_ENDPOINTS": str(settings.endpoints_file),
+        "KOERS_LOG_LEVEL": settings.log_level,
+    }
+    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in values.items())
+
+
+if __name__ == "__main__":
+    print(shell_exports(get_settings()))

@@ -1,0 +1,94 @@
+# Koers: `make run` sets everything up and starts Koers; `make test` sets up and tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.koers-installed
+SPACY  := build/spacy-nl/KOERS
+
+# Quiet TensorFlow, SQLAlchemy and Rasa telemetry everywhere.
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_INTRA_OP_PARALLELISM_THREADS := 1
+export TF_INTER_OP_PARALLELISM_THREADS := 1
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONWARNINGS := ignore
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# Lines of pip output that are noise on machines with local package mirrors.
+PIP_NOISE := is ignored: it is neither a file|BuildBackendWarning|^\s*!!|\*\*\*\*|SPDX|project.license|By 20..-|See https://packaging|corresp\(dist|Please use a simple|Editable installation|Please be careful|name as your package|with strategy|^\s*$$
+
+.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark clean constraints
+
+help:
+	@echo "make run        set up (first time 5-8 minutes) and start Koers on 127.0.0.1"
+	@echo "make chat       talk to a running Koers in this terminal"
+	@echo "make test       set up and run every test (trains the model when data changed)"
+	@echo "make benchmark  measure turn latency on a running Koers (see docs/benchmarks.md)"
+	@echo "make clean      remove the virtualenv, built pipeline, models and local data"
+
+# --- set-up -------------------------------------------------------------------------------
+
+$(STAMP): pyproject.toml constraints.txt
+	@py=""; \
+	for c in python3.10 "$$(pyenv root 2>/dev/null)/versions/3.10"*/bin/python /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	  if [ -n "$$c" ] && command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then py="$$c"; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+	  echo "Koers needs Python 3.10 (Rasa 3.6 does not run on 3.11 or newer)."; \
+	  echo "Install it, for example 'sudo apt install python3.10 python3.10-venv' or 'pyenv install 3.10.13', then run make again."; \
+	  exit 1; \
+	fi; \
+	echo "==> Creating $(VENV) with $$py"; \
+	rm -rf $(VENV) && "$$py" -m venv $(VENV)
+	@echo "==> Installing Python packages (first time about 2-3 minutes)..."
+	@set -o pipefail; $(PY) -m pip install --progress-bar off -c constraints.txt -e '.[dev,build]' 2>&1 \
+	  | { grep -Ev '$(PIP_NOISE)' || true; } \
+	  | awk '/^Collecting /{n++; if (n % 20 == 0) printf("    %d packages resolved...\n", n); next} /^(ERROR|WARNING: pip|Successfully installed)/{print substr($$0, 1, 160)}'
+	@touch $(STAMP)
+
+$(SPACY): $(STAMP) bot/nlp.py
+	@echo "==> Building the offline Dutch spaCy pipeline"
+	@$(PY) -m bot.nlp build --force
+
+setup: $(STAMP) $(SPACY)
+
+build: $(SPACY)
+
+migrate: setup
+	@$(PY) -m bot.storage.db upgrade
+
+train: setup
+	@$(PY) -m bot.trainer >/dev/null
+
+# --- the two commands ---------------------------------------------------------------------
+
+run: migrate train
+	@$(PY) -m bot.serve
+
+chat: setup
+	@$(PY) -m bot.cli chat
+
+test: migrate train
+	@echo "==> Running the tests"
+	@$(PY) -m pytest
+
+test-fast: setup
+	@$(PY) -m pytest -m "not slow"
+
+validate: setup
+	@$(PY) -m rasa data validate --data data -d domain.yml --config config.yml 2>&1 | grep -Ev 'DeprecationWarning|declare_namespace|pkg_resources|xla_computation|is not used in any story'
+
+lint: setup
+	@$(VENV)/bin/ruff check bot actions tests benchmarks
+
+benchmark: setup
+	@$(PY) benchmarks/latency.py
+
+constraints: $(STAMP)
+	@( echo "# Full pinned freeze for Python 3.10 (pip install -c constraints.txt). Regenerate with: make constraints"; \
+	   $(PY) -m pip freeze --exclude-editable | grep -v '^-e' ) > constraints.txt
+
+clean:
+	rm -rf $(VENV) build models .rasa var test-output results *.egg-info

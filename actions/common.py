@@ -1,0 +1,166 @@
+"""Helpers shared by the Koers actions: language level, parsing answers, database access."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rasa_sdk import Tracker
+from sqlalchemy.orm import Session
+
+from bot.storage.db import get_engine, session_scope
+
+logger = logging.getLogger(__name__)
+
+STANDAARD = "standaard"
+EENVOUDIG = "eenvoudig"
+LANGUAGE_SLOT = "taalniveau"
+
+# Intents that interrupt a form instead of answering it (mirrors `not_intent` in domain.yml).
+INTERRUPTIONS = frozenset(
+    {
+        "crisis", "stoppen", "afscheid", "hulp_vraag", "snap_het_niet", "taal_eenvoudig",
+        "taal_standaard", "privacy_vraag", "out_of_scope", "klacht",
+    }
+)
+
+MAX_ANSWER_CHARS = 2000
+
+# The hope theme: slot -> (question key stored with the answer, question shown).
+HOOP_QUESTIONS: dict[str, str] = {
+    "hoop_uitkijken": "Waar kijk je de komende tijd naar uit?",
+    "hoop_beter_leven": "Hoe ziet een beter leven er voor jou uit?",
+    "hoop_stapje": "Wat is een klein stapje dat je deze week kunt zetten?",
+}
+HOOP_SCALE_SLOT = "hoop_schaal"
+HOOP_SLOTS = [*HOOP_QUESTIONS, HOOP_SCALE_SLOT]
+
+
+def language_level(tracker: Tracker) -> str:
+    value = tracker.get_slot(LANGUAGE_SLOT)
+    return EENVOUDIG if value == EENVOUDIG else STANDAARD
+
+
+def render_response(domain: dict[str, Any], name: str, level: str, **values: Any) -> str:
+    """The text Rasa will show for response `name` at this language level.
+
+    Mirrors Rasa's conditional response selection on the `taalniveau` slot, so that what is
+    recorded (for example in a safety event) is exactly what the client saw.
+    """
+    variants = domain.get("responses", {}).get(name) or []
+    chosen = None
+    for variant in variants:
+        conditions = variant.get("condition") or []
+        if conditions and all(
+            c.get("name") == LANGUAGE_SLOT and c.get("value") == level for c in conditions
+        ):
+            chosen = variant
+            break
+    if chosen is None:
+        chosen = next((v for v in variants if not v.get("condition")), None)
+    if chosen is None:
+        raise KeyError(f"response {name} is missing from the domain")
+    text = chosen.get("text", "")
+    return text.format(**values) if values else text
+
+
+# --- parsing answers ------------------------------------------------------------------------
+
+_EMOJI_SCALE = {
+    "😭": 1, "😢": 1, "😞": 1, "😩": 1,
+    "🙁": 2, "☹": 2, "😕": 2, "😔": 2,
+    "😐": 3, "😶": 3,
+    "🙂": 4, "😊": 4, "👍": 4,
+    "😀": 5, "😃": 5, "😄": 5, "😁": 5, "🤩": 5, "🥳": 5,
+}
+_NUMBER_WORDS = {"een": 1, "eentje": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5}
+_MOOD_PHRASES: list[tuple[str, int]] = [
+    (r"heel slecht|erg slecht|super slecht|zo slecht|vreselijk|verschrikkelijk|kut|klote|waardeloos|rampzalig", 1),
+    (r"niet (zo |echt |heel )?goed|niet lekker|slecht|matig|rot|beroerd|somber|minder", 2),
+    (r"gaat wel|gaat ?n beetje|oke|ok|okee|redelijk|neutraal|mwah|zozo|soso|gemiddeld|middel", 3),
+    (r"heel goed|super|top|geweldig|uitstekend|fantastisch|perfect|heel fijn|echt goed", 5),
+    (r"best goed|goed|prima|lekker|fijn|prettig", 4),
+]
+_HOPE_PHRASES: list[tuple[str, int]] = [
+    (r"heel veel|super veel|ontzettend veel|enorm veel", 5),
+    (r"bijna geen|geen|weinig|niks|niets|nul", 1),
+    (r"een beetje|beetje|klein beetje", 2),
+    (r"best wel|redelijk|gemiddeld|middel|gaat wel", 3),
+    (r"veel|flink|behoorlijk", 4),
+]
+
+
+def _plain(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).strip()
+
+
+def parse_scale(text: str | None, kind: str = "stemming") -> int | None:
+    """Read a 1-5 answer: a digit, a Dutch number word, a face emoji or a mood word."""
+    if not text:
+        return None
+    raw = text.strip()
+    for emoji, value in _EMOJI_SCALE.items():
+        if emoji in raw:
+            return value
+    plain = _plain(raw)
+    digit = re.search(r"(?<![\d,.])([1-5])(?![\d])", plain)
+    if digit:
+        return int(digit.group(1))
+    if re.search(r"\d", plain):
+        return None  # a number outside 1-5 (for example 0 or 10)
+    words = re.findall(r"[a-z]+", plain)
+    if plain in ("een", "eentje", "één"):
+        return 1
+    for word in words:
+        if word in _NUMBER_WORDS and word not in ("een",):
+            return _NUMBER_WORDS[word]
+    phrases = _MOOD_PHRASES if kind == "stemming" else _HOPE_PHRASES
+    for pattern, value in phrases:
+        if re.search(rf"\b(?:{pattern})\b", plain):
+            return value
+    return None
+
+
+def has_words(text: str) -> bool:
+    """True when the text holds at least one letter or digit (not only emoji or symbols)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def parse_yes_no(text: str | None, intent: str | None) -> bool | None:
+    if intent == "bevestigen":
+        return True
+    if intent == "ontkennen":
+        return False
+    plain = _plain(text or "")
+    if re.search(r"\b(nee|neen|nope|nah|niet|liever niet|geen)\b", plain):
+        return False
+    if re.search(r"\b(ja|jazeker|jawel|yes|ok|oke|goed|prima|mag|tuurlijk|natuurlijk|klopt)\b", plain):
+        return True
+    return None
+
+
+# --- identity and keys ----------------------------------------------------------------------
+
+
+def latest_user_event(tracker: Tracker) -> dict[str, Any]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event
+    return {}
+
+
+def stable_key(*parts: str) -> str:
+    """A 64-character key from the given parts (sender id, message id, ...)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    with session_scope(get_engine()) as session:
+        yield session

@@ -1,0 +1,142 @@
+"""Form validation: check-in mood, the hope reflection, correction and consent."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    HOOP_QUESTIONS,
+    INTERRUPTIONS,
+    MAX_ANSWER_CHARS,
+    has_words,
+    parse_scale,
+    parse_yes_no,
+)
+
+
+def _intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def free_text_answer(
+    value: Any, tracker: Tracker, dispatcher: CollectingDispatcher
+) -> str | None:
+    """A reflection answer in the client's own words, or None with a calm Dutch message."""
+    if _intent(tracker) in INTERRUPTIONS:
+        return None  # handled by a rule, never stored as an answer
+    text = str(value or "").strip()
+    if not text or not has_words(text):
+        dispatcher.utter_message(response="utter_antwoord_leeg")
+        return None
+    if len(text) > MAX_ANSWER_CHARS:
+        dispatcher.utter_message(response="utter_antwoord_te_lang")
+        return None
+    return text
+
+
+class ValidateCheckinForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_checkin_form"
+
+    def validate_stemming(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        score = parse_scale(str(value or ""), kind="stemming")
+        if score is None:
+            dispatcher.utter_message(response="utter_stemming_ongeldig")
+            return {"stemming": None}
+        return {"stemming": str(score)}
+
+
+class ValidateHoopForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_hoop_form"
+
+    def _answer(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        text = free_text_answer(value, tracker, dispatcher)
+        if text is None:
+            return {slot: None}
+        result: dict[str, Any] = {slot: text}
+        if not tracker.get_slot("reflectie_sleutel"):
+            # One key per reflection: a retried or resumed save updates the same row.
+            result["reflectie_sleutel"] = uuid.uuid4().hex
+        return result
+
+    def validate_hoop_uitkijken(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._answer("hoop_uitkijken", value, dispatcher, tracker)
+
+    def validate_hoop_beter_leven(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._answer("hoop_beter_leven", value, dispatcher, tracker)
+
+    def validate_hoop_stapje(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        return self._answer("hoop_stapje", value, dispatcher, tracker)
+
+    def validate_hoop_schaal(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        score = parse_scale(str(value or ""), kind="hoop")
+        if score is None:
+            dispatcher.utter_message(response="utter_schaal_ongeldig")
+            return {"hoop_schaal": None}
+        return {"hoop_schaal": str(score)}
+
+
+_FIELD_WORDS = [
+    ("hoop_uitkijken", ("uitkijk", "zin in", "blij")),
+    ("hoop_beter_leven", ("beter leven", "leven", "anders")),
+    ("hoop_stapje", ("stap", "stapje")),
+    ("hoop_schaal", ("hoop", "cijfer", "getal", "schaal")),
+]
+FIELDS_BY_NUMBER = {str(i + 1): slot for i, (slot, _) in enumerate(_FIELD_WORDS)}
+
+
+def parse_field(text: str) -> str | None:
+    """Which answer the client wants to change: a number 1-4 or a word from the read-back."""
+    plain = text.strip().lower()
+    for number, slot in FIELDS_BY_NUMBER.items():
+        if plain == number or plain.startswith(number + " ") or plain.startswith(number + "."):
+            return slot
+    for slot, words in _FIELD_WORDS:
+        if any(word in plain for word in words):
+            return slot
+    return None
+
+
+class ValidateCorrectieForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_correctie_form"
+
+    def validate_aanpassen_veld(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        slot = parse_field(str(value or ""))
+        if slot is None:
+            dispatcher.utter_message(response="utter_aanpassen_ongeldig")
+            return {"aanpassen_veld": None}
+        return {"aanpassen_veld": slot}
+
+
+class ValidateToestemmingForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_toestemming_form"
+
+    def validate_delen(self, value, dispatcher, tracker, domain):  # noqa: ANN001
+        answer = parse_yes_no(str(value or ""), _intent(tracker))
+        if answer is None:
+            dispatcher.utter_message(response="utter_delen_ongeldig")
+            return {"delen": None}
+        return {"delen": answer}
+
+
+__all__ = [
+    "HOOP_QUESTIONS",
+    "ValidateCheckinForm",
+    "ValidateCorrectieForm",
+    "ValidateHoopForm",
+    "ValidateToestemmingForm",
+    "free_text_answer",
+    "parse_field",
+]

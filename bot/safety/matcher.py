@@ -1,0 +1,143 @@
+"""Deterministic crisis matcher on Dutch lemmas (spaCy blank `nl` + lookup lemmatizer).
+
+The word list lives in `patterns.yml` beside this file (reviewed content, see its header).
+The matcher is the safety net beside the trained `crisis` intent: a hit always wins.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from spacy.language import Language
+from spacy.matcher import Matcher
+
+from bot.nlp import load_pipeline
+
+PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
+
+# Order matters: when several categories hit, the first one decides which help comes first.
+CATEGORIES: tuple[str, ...] = (
+    "suicide",
+    "overdose",
+    "self_harm",
+    "danger_to_others",
+    "threatened",
+    "abuse",
+)
+EXCLUSIONS = "exclusions"
+
+# Spoken contractions: "kwil" -> "ik wil", "kga" -> "ik ga", "k wil" -> "ik wil".
+_CONTRACTION = re.compile(
+    r"\b(?:k|'k)\s?(wil|wou|ga|ben|zou|heb|hoop|kan|moet|denk|zweer|snij|sla|maak|voel)\b"
+)
+_REPEATS = re.compile(r"(.)\1{2,}")
+_PUNCT = re.compile(r"[^\w\s'-]+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, strip accents and emoji, squeeze repeated letters, expand contractions."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _PUNCT.sub(" ", text)
+    text = _REPEATS.sub(r"\1\1", text)
+    text = _CONTRACTION.sub(r"ik \1", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class CrisisHit:
+    category: str
+    start: int
+    end: int
+    text: str
+    pattern: str
+
+
+def _token_spec(spec: str) -> dict:
+    optional = False
+    if spec == "_":
+        return {"OP": "?"}
+    if spec.endswith("?") and not (spec.startswith("/") and spec.endswith("/")):
+        optional, spec = True, spec[:-1]
+    if spec.startswith("/") and spec.endswith("/") and len(spec) > 2:
+        attr: dict = {"LOWER": {"REGEX": spec[1:-1]}}
+    elif spec.startswith("~"):
+        attr = {"LEMMA": {"IN": [s.lstrip("~") for s in spec.split("|")]}}
+    else:
+        words = spec.split("|")
+        attr = {"LOWER": words[0]} if len(words) == 1 else {"LOWER": {"IN": words}}
+    if optional:
+        attr["OP"] = "?"
+    return attr
+
+
+def compile_pattern(pattern: str) -> list[dict]:
+    """Turn one line of the word list into a spaCy Matcher pattern."""
+    specs = pattern.split()
+    if not specs or all(s == "_" for s in specs):
+        raise ValueError(f"empty crisis pattern: {pattern!r}")
+    tokens = [_token_spec(s) for s in specs]
+    # A pattern may not start or end with an optional wildcard: it would only widen spans.
+    while tokens and tokens[0] == {"OP": "?"}:
+        tokens.pop(0)
+    while tokens and tokens[-1] == {"OP": "?"}:
+        tokens.pop()
+    return tokens
+
+
+class CrisisMatcher:
+    """Find crisis language in one message. Thread-safe for reading after construction."""
+
+    def __init__(self, nlp: Language, patterns: dict[str, list[str]]) -> None:
+        self.nlp = nlp
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        self._labels: dict[int, tuple[str, str]] = {}
+        for category, lines in patterns.items():
+            if category not in CATEGORIES and category != EXCLUSIONS:
+                raise ValueError(f"unknown crisis category in word list: {category}")
+            for i, line in enumerate(lines):
+                key = f"{category}:{i}"
+                self.matcher.add(key, [compile_pattern(line)])
+                self._labels[nlp.vocab.strings[key]] = (category, line)
+
+    def find(self, text: str) -> list[CrisisHit]:
+        """All crisis hits in `text`, idioms removed, in category priority order."""
+        return self.analyse(text)[0]
+
+    def analyse(self, text: str) -> tuple[list[CrisisHit], int]:
+        """Crisis hits and the number of everyday idioms (exclusions) found in `text`."""
+        if not text or not text.strip():
+            return [], 0
+        doc = self.nlp(normalise(text))
+        hits: list[CrisisHit] = []
+        excluded: list[tuple[int, int]] = []
+        for match_id, start, end in self.matcher(doc):
+            category, line = self._labels[match_id]
+            if category == EXCLUSIONS:
+                excluded.append((start, end))
+            else:
+                hits.append(CrisisHit(category, start, end, doc[start:end].text, line))
+        hits = [
+            h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)
+        ]
+        hits.sort(key=lambda h: (CATEGORIES.index(h.category), h.start))
+        return hits, len(excluded)
+
+    def category(self, text: str) -> str | None:
+        hits = self.find(text)
+        return hits[0].category if hits else None
+
+
+def load_patterns(path: Path = PATTERNS_FILE) -> dict[str, list[str]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {key: [str(p) for p in value] for key, value in data.items()}
+
+
+@lru_cache(maxsize=2)
+def get_matcher(pipeline_path: str | None = None) -> CrisisMatcher:
+    return CrisisMatcher(load_pipeline(pipeline_path), load_patterns())

@@ -1,0 +1,438 @@
+"""Reading and writing Koers data.
+
+Every function takes a `Session` first; the caller owns the transaction (see
+`bot.storage.db.session_scope`). The functions flush but never commit.
+
+Writes that can be retried by Rasa (check-ins, reflections, safety events) are idempotent by
+an `idempotency_key` (normally the Rasa message id): repeating a call with the same key does
+not add a row; a key already used by another client raises `ValueError`. Invalid input raises
+`ValueError`; nothing is truncated or altered silently, except that the theme and the
+questions and answers of a reflection are trimmed of surrounding whitespace. Safety event
+texts are stored exactly as given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from bot.storage.models import (
+    DETECTED_BY,
+    LANGUAGE_LEVELS,
+    REFLECTION_STATUSES,
+    SAFETY_CATEGORIES,
+    STATUS_COMPLETE,
+    STATUS_INTERRUPTED,
+    CheckIn,
+    Client,
+    Reflection,
+    ReflectionAnswer,
+    SafetyEvent,
+    utcnow,
+)
+
+MAX_ANSWER_LENGTH = 4000
+MAX_CHAT_ID_LENGTH = 128
+MAX_KEY_LENGTH = 64
+MAX_THEME_LENGTH = 32
+MAX_QUESTION_KEY_LENGTH = 64
+MAX_CONTEXT_LENGTH = 64
+
+_Row = TypeVar("_Row")
+
+
+@dataclass(frozen=True)
+class AnswerIn:
+    """One answer of a reflection, as the form collected it."""
+
+    question_key: str
+    question_text: str
+    answer_text: str
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _require_str(name: str, value: object, max_length: int | None = None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")
+    if max_length is not None and len(value) > max_length:
+        raise ValueError(f"{name} is longer than {max_length} characters")
+    return value
+
+
+def _require_int_between(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def _require_choice(name: str, value: object, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}")
+    return str(value)
+
+
+def _clean_answers(answers: Sequence[AnswerIn]) -> list[AnswerIn]:
+    cleaned: list[AnswerIn] = []
+    seen: set[str] = set()
+    for answer in answers:
+        if not isinstance(answer, AnswerIn):
+            raise ValueError("answers must be AnswerIn instances")
+        key = _require_str("question_key", answer.question_key, MAX_QUESTION_KEY_LENGTH).strip()
+        if key in seen:
+            raise ValueError(f"question_key {key!r} occurs more than once")
+        seen.add(key)
+        question = _require_str(f"question_text of {key!r}", answer.question_text).strip()
+        if not isinstance(answer.answer_text, str):
+            raise ValueError(f"answer_text of {key!r} must be a string")
+        text = answer.answer_text.strip()
+        if not text:
+            raise ValueError(f"answer_text of {key!r} is empty")
+        if len(text) > MAX_ANSWER_LENGTH:
+            raise ValueError(
+                f"answer_text of {key!r} is longer than {MAX_ANSWER_LENGTH} characters"
+            )
+        cleaned.append(AnswerIn(key, question, text))
+    return cleaned
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _client_by_chat_id(session: Session, chat_id: str) -> Client | None:
+    return session.execute(select(Client).where(Client.chat_id == chat_id)).scalar_one_or_none()
+
+
+def _insert_or_fetch(
+    session: Session, row: _Row, fetch: Callable[[], _Row | None]
+) -> tuple[_Row, bool]:
+    """Insert `row` in a SAVEPOINT; if a unique constraint fires (a concurrent insert of the
+    same key), roll back to the savepoint and return the row that won instead."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = fetch()
+        if existing is None:  # the IntegrityError was about something else
+            raise
+        return existing, False
+    return row, True
+
+
+def _check_owner(row: CheckIn | Reflection | SafetyEvent, client: Client) -> None:
+    if row.client_id != client.id:
+        raise ValueError("idempotency_key is already used by another client")
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+def get_or_create_client(
+    session: Session, chat_id: str, language_level: str | None = None
+) -> Client:
+    """Return the client with this Rasa sender id, creating it on first contact.
+
+    Updates `last_seen_at`, and `language_level` when one is given ('standaard'|'eenvoudig').
+    Safe against a concurrent first contact of the same chat_id.
+    """
+    chat_id = _require_str("chat_id", chat_id, MAX_CHAT_ID_LENGTH)
+    if language_level is not None:
+        _require_choice("language_level", language_level, LANGUAGE_LEVELS)
+
+    now = utcnow()
+    client = _client_by_chat_id(session, chat_id)
+    if client is None:
+        new = Client(chat_id=chat_id, created_at=now, last_seen_at=now)
+        if language_level is not None:
+            new.language_level = language_level
+        client, created = _insert_or_fetch(
+            session, new, lambda: _client_by_chat_id(session, chat_id)
+        )
+        if created:
+            return client
+
+    client.last_seen_at = now
+    if language_level is not None:
+        client.language_level = language_level
+    session.flush()
+    return client
+
+
+def mark_disclosure_shown(session: Session, chat_id: str) -> bool:
+    """Record that the disclosure (what the bot is and what it stores) was shown.
+
+    Returns True only the first time for this client, also under concurrent calls.
+    """
+    client = get_or_create_client(session, chat_id)
+    result = session.execute(
+        update(Client)
+        .where(Client.id == client.id, Client.disclosure_shown_at.is_(None))
+        .values(disclosure_shown_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount == 1
+
+
+# --- check-ins --------------------------------------------------------------------------------
+
+
+def save_checkin(
+    session: Session, chat_id: str, mood: int, idempotency_key: str
+) -> tuple[CheckIn, bool]:
+    """Store a mood check-in (1-5). Returns (check-in, created).
+
+    A repeated call with the same key returns the stored check-in unchanged (created=False).
+    """
+    mood = _require_int_between("mood", mood, 1, 5)
+    key = _require_str("idempotency_key", idempotency_key, MAX_KEY_LENGTH)
+    client = get_or_create_client(session, chat_id)
+
+    def fetch() -> CheckIn | None:
+        return session.execute(
+            select(CheckIn).where(CheckIn.idempotency_key == key)
+        ).scalar_one_or_none()
+
+    existing = fetch()
+    if existing is None:
+        checkin, created = _insert_or_fetch(
+            session, CheckIn(client_id=client.id, mood=mood, idempotency_key=key), fetch
+        )
+    else:
+        checkin, created = existing, False
+    _check_owner(checkin, client)
+    return checkin, created
+
+
+# --- reflections ------------------------------------------------------------------------------
+
+
+def _upsert_answers(reflection: Reflection, answers: Sequence[AnswerIn]) -> None:
+    """Update answers with a known question_key in place and append new ones; answers not in
+    `answers` are kept, so a retry or a resumed reflection never loses what was said."""
+    by_key = {answer.question_key: answer for answer in reflection.answers}
+    next_position = max((answer.position for answer in reflection.answers), default=0) + 1
+    for answer in answers:
+        row = by_key.get(answer.question_key)
+        if row is None:
+            reflection.answers.append(
+                ReflectionAnswer(
+                    position=next_position,
+                    question_key=answer.question_key,
+                    question_text=answer.question_text,
+                    answer_text=answer.answer_text,
+                )
+            )
+            next_position += 1
+        else:
+            row.question_text = answer.question_text
+            row.answer_text = answer.answer_text
+
+
+def _apply_reflection(
+    reflection: Reflection,
+    answers: Sequence[AnswerIn],
+    scale: int | None,
+    shared_with_worker: bool,
+    status: str,
+) -> None:
+    now = utcnow()
+    if reflection.status == STATUS_COMPLETE and status == STATUS_INTERRUPTED:
+        # A late or repeated save of the interrupted state: a completed reflection is final.
+        return
+    _upsert_answers(reflection, answers)
+    reflection.scale = scale
+    reflection.shared_with_worker = shared_with_worker
+    if status == STATUS_COMPLETE and reflection.completed_at is None:
+        reflection.completed_at = now
+    reflection.status = status
+    reflection.updated_at = now
+
+
+def save_reflection(
+    session: Session,
+    chat_id: str,
+    theme: str,
+    answers: Sequence[AnswerIn],
+    scale: int | None,
+    shared_with_worker: bool,
+    status: str,
+    idempotency_key: str,
+) -> tuple[Reflection, bool]:
+    """Store a reflection with its answers. Returns (reflection, created).
+
+    Idempotent by `idempotency_key`: when a reflection with that key exists it is updated in
+    place (answers upserted by question_key, scale, consent flag, status) and created=False.
+    `completed_at` is set when the status first becomes 'compleet'. A 'compleet' reflection is
+    never downgraded: a later 'onderbroken' save for it changes nothing.
+
+    Answers are trimmed; an empty answer, or one over 4000 characters, raises ValueError, as
+    does reusing the key for another client or another theme.
+    """
+    theme = _require_str("theme", theme, MAX_THEME_LENGTH).strip()
+    status = _require_choice("status", status, REFLECTION_STATUSES)
+    if scale is not None:
+        scale = _require_int_between("scale", scale, 1, 5)
+    if not isinstance(shared_with_worker, bool):
+        raise ValueError("shared_with_worker must be True or False")
+    key = _require_str("idempotency_key", idempotency_key, MAX_KEY_LENGTH)
+    cleaned = _clean_answers(answers)
+    client = get_or_create_client(session, chat_id)
+
+    def fetch() -> Reflection | None:
+        return session.execute(
+            select(Reflection).where(Reflection.idempotency_key == key)
+        ).scalar_one_or_none()
+
+    reflection = fetch()
+    created = False
+    if reflection is None:
+        now = utcnow()
+        new = Reflection(
+            client_id=client.id,
+            theme=theme,
+            status=status,
+            scale=scale,
+            shared_with_worker=shared_with_worker,
+            idempotency_key=key,
+            created_at=now,
+            updated_at=now,
+            completed_at=now if status == STATUS_COMPLETE else None,
+            answers=[
+                ReflectionAnswer(
+                    position=position,
+                    question_key=answer.question_key,
+                    question_text=answer.question_text,
+                    answer_text=answer.answer_text,
+                )
+                for position, answer in enumerate(cleaned, start=1)
+            ],
+        )
+        reflection, created = _insert_or_fetch(session, new, fetch)
+
+    if not created:
+        _check_owner(reflection, client)
+        if reflection.theme != theme:
+            raise ValueError("idempotency_key is already used for another theme")
+        _apply_reflection(reflection, cleaned, scale, shared_with_worker, status)
+        session.flush()
+    return reflection, created
+
+
+# --- safety events ----------------------------------------------------------------------------
+
+
+def record_safety_event(
+    session: Session,
+    chat_id: str,
+    category: str,
+    message_text: str,
+    response_text: str,
+    detected_by: str,
+    context: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[SafetyEvent, bool]:
+    """Record that a message triggered the safety response. Returns (event, created).
+
+    `message_text` and `response_text` (exactly what was shown) are stored verbatim. With an
+    `idempotency_key` (the Rasa message id) a repeated call returns the stored event.
+    """
+    category = _require_choice("category", category, SAFETY_CATEGORIES)
+    detected_by = _require_choice("detected_by", detected_by, DETECTED_BY)
+    if not isinstance(message_text, str):
+        raise ValueError("message_text must be a string")
+    response_text = _require_str("response_text", response_text)
+    if context is not None:
+        context = _require_str("context", context, MAX_CONTEXT_LENGTH)
+    key = None
+    if idempotency_key is not None:
+        key = _require_str("idempotency_key", idempotency_key, MAX_KEY_LENGTH)
+    client = get_or_create_client(session, chat_id)
+
+    event = SafetyEvent(
+        client_id=client.id,
+        category=category,
+        message_text=message_text,
+        response_text=response_text,
+        detected_by=detected_by,
+        context=context,
+        idempotency_key=key,
+    )
+    if key is None:
+        session.add(event)
+        session.flush()
+        return event, True
+
+    def fetch() -> SafetyEvent | None:
+        return session.execute(
+            select(SafetyEvent).where(SafetyEvent.idempotency_key == key)
+        ).scalar_one_or_none()
+
+    existing = fetch()
+    if existing is None:
+        stored, created = _insert_or_fetch(session, event, fetch)
+    else:
+        stored, created = existing, False
+    _check_owner(stored, client)
+    return stored, created
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def list_reflections(session: Session, chat_id: str, shared_only: bool = False) -> list[Reflection]:
+    """The client's reflections, oldest first, answers loaded; only shared ones if asked."""
+    query = (
+        select(Reflection)
+        .join(Client)
+        .where(Client.chat_id == chat_id)
+        .options(selectinload(Reflection.answers))
+        .order_by(Reflection.created_at, Reflection.id)
+    )
+    if shared_only:
+        query = query.where(Reflection.shared_with_worker.is_(True))
+    return list(session.execute(query).scalars())
+
+
+def list_checkins(session: Session, chat_id: str) -> list[CheckIn]:
+    """The client's check-ins, oldest first."""
+    query = (
+        select(CheckIn)
+        .join(Client)
+        .where(Client.chat_id == chat_id)
+        .order_by(CheckIn.created_at, CheckIn.id)
+    )
+    return list(session.execute(query).scalars())
+
+
+def list_safety_events(session: Session, chat_id: str) -> list[SafetyEvent]:
+    """The client's safety events, oldest first."""
+    query = (
+        select(SafetyEvent)
+        .join(Client)
+        .where(Client.chat_id == chat_id)
+        .order_by(SafetyEvent.created_at, SafetyEvent.id)
+    )
+    return list(session.execute(query).scalars())
+
+
+def latest_open_reflection(
+    session: Session, chat_id: str, theme: str | None = None
+) -> Reflection | None:
+    """The client's most recently updated 'onderbroken' reflection (of `theme`, if given)."""
+    query = (
+        select(Reflection)
+        .join(Client)
+        .where(Client.chat_id == chat_id, Reflection.status == STATUS_INTERRUPTED)
+        .options(selectinload(Reflection.answers))
+        .order_by(Reflection.updated_at.desc(), Reflection.id.desc())
+        .limit(1)
+    )
+    if theme is not None:
+        query = query.where(Reflection.theme == theme)
+    return session.execute(query).scalar_one_or_none()

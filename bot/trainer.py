@@ -1,0 +1,109 @@
+"""Train the Rasa model only when its inputs changed.
+
+The model is named after a hash of everything that goes into training (config.yml,
+domain.yml and every file under data/), so a second `make test` or `make run` reuses it:
+
+    python -m bot.trainer            # prints the path of the model to use
+    python -m bot.trainer --check    # exit 1 when a training run would be needed
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT, get_settings
+
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+KEEP_MODELS = 3
+
+
+def training_hash(root: Path = PROJECT_ROOT) -> str:
+    digest = hashlib.sha256()
+    for name in TRAINING_INPUTS:
+        path = root / name
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(b"\0")
+            digest.update(file.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(model_dir: Path | None = None, root: Path = PROJECT_ROOT) -> Path:
+    model_dir = model_dir or get_settings().model_dir
+    return model_dir / f"koers-{training_hash(root)}.tar.gz"
+
+
+def quiet_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="3",
+        TF_INTRA_OP_PARALLELISM_THREADS="1",
+        TF_INTER_OP_PARALLELISM_THREADS="1",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        RASA_TELEMETRY_ENABLED="false",
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def _prune(model_dir: Path, keep: Path) -> None:
+    models = sorted(model_dir.glob("koers-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    for old in models[:-KEEP_MODELS]:
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
+def ensure_model(model_dir: Path | None = None, verbose: bool = True) -> Path:
+    """Return the model for the current training data, training it first if needed."""
+    target = model_path(model_dir)
+    if target.exists():
+        if verbose:
+            print(f"Model is up to date: {target.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if verbose:
+        print("Training the model (first time about 3-5 minutes)...", file=sys.stderr)
+    started = time.monotonic()
+    cmd = [
+        sys.executable, "-m", "rasa", "train",
+        "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+        "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+    ]
+    log_file = get_settings().var_dir / "train.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("w", encoding="utf-8") as log:
+        result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=quiet_env(), stdout=log,
+                                stderr=subprocess.STDOUT)
+    if result.returncode != 0 or not target.exists():
+        tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
+        print("\n".join(tail), file=sys.stderr)
+        raise SystemExit(f"Training failed; the full log is in {log_file}")
+    if verbose:
+        print(f"Trained in {time.monotonic() - started:.0f} s: "
+              f"{target.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+    _prune(target.parent, target)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.trainer")
+    parser.add_argument("--check", action="store_true", help="only report whether training is needed")
+    args = parser.parse_args(argv)
+    if args.check:
+        target = model_path()
+        print(target)
+        return 0 if target.exists() else 1
+    print(ensure_model())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
