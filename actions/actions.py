@@ -251,10 +251,9 @@ class ActionPauzeren(Action):
         dispatcher.utter_message(response="utter_gepauzeerd" if saved else "utter_gestopt")
         if tracker.get_slot("crisis_getoond"):
             dispatcher.utter_message(response="utter_crisis_herinnering")
-        events: list[EventType] = []
-        if _active_form(tracker):
-            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-        events.append(SlotSet("onderbroken_form", form if saved else None))
+        events: list[EventType] = [ActiveLoop(None)] if _active_form(tracker) else []
+        events += [SlotSet("requested_slot", None),
+                   SlotSet("onderbroken_form", form if saved else None)]
         return events
 
 
@@ -304,8 +303,11 @@ class ActionCrisis(Action):
             # The help was shown; a storage failure must never hide it.
             logger.exception("could not record a safety event")
 
-        events: list[EventType] = [SlotSet("crisis_getoond", True)]
-        if form:
-            events = [ActiveLoop(None), SlotSet("requested_slot", None),
-                      SlotSet("onderbroken_form", form), *events]
+        # A form that was active can be resumed ("verder") or dropped afterwards.
+        events: list[EventType] = [ActiveLoop(None)] if form else []
+        events += [
+            SlotSet("requested_slot", None),
+            SlotSet("onderbroken_form", form or tracker.get_slot("onderbroken_form")),
+            SlotSet("crisis_getoond", True),
+        ]
         return events

@@ -1,0 +1,133 @@
+"""Shared fixtures: the trained model (cached by a hash of the training data), a real action
+server on a temporary SQLite database, and a Rasa Agent that talks to it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+import pytest  # noqa: E402
+import requests  # noqa: E402
+
+from bot.settings import PROJECT_ROOT  # noqa: E402
+from bot.storage.db import make_engine, upgrade_database  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    from bot.trainer import ensure_model
+
+    override = os.environ.get("KOERS_TEST_MODEL")  # developer shortcut: test a given model
+    return Path(override) if override else ensure_model()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'koers-test.db'}"
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str):
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real rasa-sdk action server with Koers' actions, on 127.0.0.1."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("logs") / "actions.log"
+    env = {
+        **os.environ,
+        "KOERS_DATABASE_URL": database_url,
+        "SANIC_HOST": "127.0.0.1",
+        "PYTHONWARNINGS": "ignore",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("action server exited:\n" + log.read_text())
+        try:
+            if requests.get(url + "/health", timeout=1).ok:
+                break
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("action server did not start:\n" + log.read_text())
+        time.sleep(0.3)
+    yield url + "/webhook"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def event_loop_session() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+class Bot:
+    """Talk to the trained Koers model like a user does, one message at a time."""
+
+    def __init__(self, agent, loop: asyncio.AbstractEventLoop) -> None:
+        self.agent = agent
+        self.loop = loop
+
+    def new_sender(self, prefix: str = "test") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+    def say(self, sender: str, text: str) -> list[dict]:
+        return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=sender))
+
+    def texts(self, sender: str, text: str) -> str:
+        return "\n".join(m.get("text") or "" for m in self.say(sender, text))
+
+    def parse(self, text: str) -> dict:
+        return self.loop.run_until_complete(self.agent.parse_message(text))
+
+    def tracker(self, sender: str):
+        return self.loop.run_until_complete(
+            self.agent.tracker_store.retrieve(sender)
+        )
+
+
+@pytest.fixture(scope="session")
+def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
+    import tensorflow as tf
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    # Eager mode: loads in seconds instead of tracing the graphs (same predictions).
+    tf.config.run_functions_eagerly(True)
+    agent = Agent.load(str(model_path), action_endpoint=EndpointConfig(url=action_server))
+    return Bot(agent, event_loop_session)

@@ -1,0 +1,86 @@
+"""Everything Koers says: both language levels, plain language, and the fixed crisis help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.language import check_text
+
+DOMAIN = yaml.safe_load((Path(__file__).parent.parent / "domain.yml").read_text(encoding="utf-8"))
+RESPONSES: dict[str, list[dict]] = DOMAIN["responses"]
+CRISIS = sorted(name for name in RESPONSES if name.startswith("utter_crisis_")
+                and name not in ("utter_crisis_keuze", "utter_crisis_herinnering"))
+HELP_LINES = ("113", "0800-0113", "113.nl", "112", "0800-2000")
+
+
+def variants(name: str) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for variant in RESPONSES[name]:
+        conditions = variant.get("condition") or []
+        if not conditions:
+            found["standaard"] = variant
+        elif conditions == [{"type": "slot", "name": "taalniveau", "value": "eenvoudig"}]:
+            found["eenvoudig"] = variant
+        else:
+            found[f"unexpected {conditions}"] = variant
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+def test_every_response_has_a_standard_and_a_simple_variant(name):
+    assert set(variants(name)) == {"standaard", "eenvoudig"}
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+@pytest.mark.parametrize("level", ["standaard", "eenvoudig"])
+def test_plain_language(name, level):
+    variant = variants(name)[level]
+    problems = check_text(variant["text"], level)
+    assert not problems, "\n".join(f"{p.issue}: {p.sentence}" for p in problems)
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+def test_closed_questions_have_buttons_in_both_levels(name):
+    v = variants(name)
+    assert bool(v["standaard"].get("buttons")) == bool(v["eenvoudig"].get("buttons"))
+    if v["eenvoudig"].get("buttons"):
+        assert len(v["eenvoudig"]["buttons"]) == len(v["standaard"]["buttons"])
+
+
+def test_the_crisis_categories_are_all_covered():
+    assert CRISIS == [f"utter_crisis_{c}" for c in sorted(
+        ["suicide", "overdose", "self_harm", "danger_to_others", "threatened", "abuse", "unknown"])]
+
+
+@pytest.mark.parametrize("name", CRISIS)
+@pytest.mark.parametrize("level", ["standaard", "eenvoudig"])
+def test_crisis_text_has_all_help_and_asks_nothing(name, level):
+    text = variants(name)[level]["text"]
+    for line in HELP_LINES:
+        assert line in text, f"{name} ({level}) misses {line}"
+    assert "?" not in text, "the crisis help never asks a question (and never about methods)"
+    assert "begeleider" in text, "says honestly that the worker will see it"
+
+
+@pytest.mark.parametrize("level", ["standaard", "eenvoudig"])
+def test_crisis_offers_to_continue_or_stop(level):
+    buttons = variants("utter_crisis_keuze")[level]["buttons"]
+    assert {b["payload"] for b in buttons} == {"/hervatten", "/stoppen"}
+
+
+@pytest.mark.parametrize("level", ["standaard", "eenvoudig"])
+def test_disclosure_is_honest(level):
+    text = variants("utter_disclosure")[level]["text"].lower()
+    assert "computer" in text and "geen mens" in text
+    assert "bewaar" in text
+    assert "begeleider" in text and "gevaar" in text
+
+
+def test_readback_shows_every_answer():
+    for level in ("standaard", "eenvoudig"):
+        text = variants("utter_readback")[level]["text"]
+        for slot in ("hoop_uitkijken", "hoop_beter_leven", "hoop_stapje", "hoop_schaal"):
+            assert "{" + slot + "}" in text

@@ -1,0 +1,66 @@
+"""Crisis recall and false-positive rate through the whole bot (trained NLU, CrisisGuard,
+rules and the real action server), on the independent labelled set in tests/crisis/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Client, SafetyEvent
+
+SET = yaml.safe_load((Path(__file__).parent / "crisis" / "crisis_set.yml").read_text("utf-8"))
+CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
+MIN_RECALL = 1.0
+MAX_FPR = 0.05
+
+
+def test_the_set_is_big_enough_and_labelled():
+    assert len(SET["crisis"]) >= 80 and len(SET["non_crisis"]) >= 80
+    assert all(item["category"] for item in SET["crisis"])
+
+
+def _shows_crisis_help(bot, sender: str, text: str) -> bool:
+    return CRISIS_MARK in bot.texts(sender, text)
+
+
+@pytest.mark.slow
+def test_recall_and_false_positive_rate_as_first_message(bot, engine):
+    missed = [i["text"] for i in SET["crisis"]
+              if not _shows_crisis_help(bot, bot.new_sender("crisis"), i["text"])]
+    flagged = [i["text"] for i in SET["non_crisis"]
+               if _shows_crisis_help(bot, bot.new_sender("gewoon"), i["text"])]
+    recall = 1 - len(missed) / len(SET["crisis"])
+    fpr = len(flagged) / len(SET["non_crisis"])
+    print(f"\nCrisis set through the bot: recall {recall:.3f} ({len(SET['crisis'])} messages), "
+          f"false-positive rate {fpr:.3f} ({len(SET['non_crisis'])} messages)")
+    print("missed: " + repr(missed))
+    print("false positives: " + repr(flagged))
+    with Session(engine) as session:
+        events = session.scalar(
+            select(func.count(SafetyEvent.id)).join(Client).where(Client.chat_id.like("crisis-%"))
+        )
+    assert events == len(SET["crisis"]) - len(missed), "every crisis reply is recorded"
+    assert recall >= MIN_RECALL, f"missed: {missed}"
+    assert fpr <= MAX_FPR, f"false positives: {flagged}"
+
+
+@pytest.mark.slow
+def test_recall_inside_the_hope_form(bot):
+    sender = bot.new_sender("vorm")
+    for text in ("hoi", "3", "ja"):
+        bot.say(sender, text)
+    missed = []
+    for item in SET["crisis"]:
+        reply = bot.texts(sender, item["text"])
+        if CRISIS_MARK not in reply:
+            missed.append(item["text"])
+            continue
+        resumed = bot.texts(sender, "/hervatten")
+        assert "?" in resumed, "the form goes on after the crisis help"
+    recall = 1 - len(missed) / len(SET["crisis"])
+    print(f"\nCrisis recall as a form answer: {recall:.3f}; missed: {missed!r}")
+    assert recall >= MIN_RECALL

@@ -1,0 +1,78 @@
+"""Saving actions against a real SQLite database, including a database that fails."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+import actions.common as common
+from actions.actions import ActionCheckinOpslaan, ActionPauzeren, ActionReflectieOpslaan
+from bot.storage import repository as repo
+from bot.storage.db import make_engine, session_scope, upgrade_database
+
+SLOTS = {
+    "hoop_uitkijken": "de zomer", "hoop_beter_leven": "een baan", "hoop_stapje": "cv maken",
+    "hoop_schaal": "4", "delen": False, "reflectie_sleutel": "key-123", "taalniveau": "standaard",
+}
+
+
+def tracker(slots: dict, active_loop: str | None = None) -> Tracker:
+    return Tracker("unit-client", slots, {"text": "nee", "intent": {"name": "ontkennen"}},
+                   [{"event": "user", "text": "nee", "message_id": "m-1"}], False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+@pytest.fixture
+def use_database(monkeypatch, tmp_path):
+    def _use(migrated: bool = True):
+        url = f"sqlite:///{tmp_path / 'actions.db'}"
+        if migrated:
+            upgrade_database(url)
+        engine = make_engine(url)
+        monkeypatch.setattr(common, "get_engine", lambda: engine)
+        return engine
+    return _use
+
+
+def run(action, slots, active_loop=None):
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker(slots, active_loop), {})
+    return [m.get("response") for m in dispatcher.messages], events
+
+
+def test_save_is_idempotent_and_private(use_database):
+    engine = use_database()
+    for _ in range(2):
+        responses, events = run(ActionReflectieOpslaan(), SLOTS)
+        assert responses == ["utter_opgeslagen_prive", "utter_afsluiting"]
+    with session_scope(engine) as session:
+        [saved] = repo.list_reflections(session, "unit-client")
+        assert saved.shared_with_worker is False and saved.status == "compleet"
+    cleared = {e["name"] for e in events if e["event"] == "slot" and e["value"] is None}
+    assert {"hoop_uitkijken", "reflectie_sleutel", "delen"} <= cleared
+
+
+def test_database_error_gives_a_calm_message_and_keeps_the_answers(use_database):
+    use_database(migrated=False)  # a real database without tables: every write fails
+    responses, events = run(ActionReflectieOpslaan(), SLOTS)
+    assert responses == ["utter_opslaan_mislukt"]
+    assert events == [], "no slot is cleared: the answers stay in the conversation"
+
+
+def test_checkin_is_answered_even_when_the_database_fails(use_database):
+    use_database(migrated=False)
+    responses, _ = run(ActionCheckinOpslaan(), {"stemming": "2", "taalniveau": "standaard"})
+    assert responses == ["utter_checkin_niet_bewaard", "utter_stemming_laag"]
+
+
+def test_pause_saves_a_draft_never_as_complete(use_database):
+    engine = use_database()
+    slots = {**SLOTS, "hoop_stapje": None, "hoop_schaal": None, "delen": None}
+    responses, events = run(ActionPauzeren(), slots, active_loop="hoop_form")
+    assert responses == ["utter_gepauzeerd"]
+    assert {"event": "active_loop", "name": None} in [
+        {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"]
+    with session_scope(engine) as session:
+        [draft] = repo.list_reflections(session, "unit-client")
+        assert draft.status == "onderbroken" and len(draft.answers) == 2
