@@ -195,22 +195,6 @@ class ActionCorrectie(Action):
         return events
 
 
-class ActionUitleg(Action):
-    """'Ik snap het niet': a simpler rewording of the open question, never a repeat."""
-
-    def name(self) -> str:
-        return "action_uitleg"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        slot = tracker.get_slot("requested_slot")
-        response = f"utter_uitleg_{slot}"
-        if slot and response in (domain.get("responses") or {}):
-            dispatcher.utter_message(response=response)
-        else:
-            dispatcher.utter_message(response="utter_niet_begrepen")
-        return []
-
-
 def _active_form(tracker: Tracker) -> str | None:
     return (tracker.active_loop or {}).get("name")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -140,3 +140,44 @@ __all__ = [
     "free_text_answer",
     "parse_field",
 ]
+
+
+class _AskAction(Action):
+    """Ask the form's next question, unless "ik snap het niet" was just answered.
+
+    Forms call `action_ask_<slot>` when the domain lists it. Right after `action_uitleg`
+    (the simpler rewording of this question) the question is not repeated.
+    """
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        if tracker.latest_action_name != "action_uitleg":
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+class ActionUitleg(Action):
+    """'Ik snap het niet': a simpler rewording of the open question, never a repeat."""
+
+    def name(self) -> str:
+        return "action_uitleg"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        slot = tracker.get_slot("requested_slot")
+        response = f"utter_uitleg_{slot}"
+        if slot and response in (domain.get("responses") or {}):
+            dispatcher.utter_message(response=response)
+        else:
+            dispatcher.utter_message(response="utter_niet_begrepen")
+        return []
+
+
+ASKED_SLOTS = ("stemming", "hoop_uitkijken", "hoop_beter_leven", "hoop_stapje", "hoop_schaal",
+               "aanpassen_veld", "delen")
+for _slot in ASKED_SLOTS:
+    _name = "Ask" + "".join(part.title() for part in _slot.split("_"))
+    globals()[_name] = type(_name, (_AskAction,), {"slot": _slot})

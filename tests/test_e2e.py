@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.storage import repository as repo
