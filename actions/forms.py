@@ -155,9 +155,20 @@ class _AskAction(Action):
         return f"action_ask_{self.slot}"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        if tracker.latest_action_name != "action_uitleg":
+        if not just_explained(tracker):
             dispatcher.utter_message(response=f"utter_ask_{self.slot}")
         return []
+
+
+def just_explained(tracker: Tracker) -> bool:
+    """True when `action_uitleg` ran since the last user message (the form itself aside)."""
+    form = (tracker.active_loop or {}).get("name")
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") not in (form, None):
+            return event.get("name") == "action_uitleg"
+    return False
 
 
 class ActionUitleg(Action):
