@@ -32,6 +32,7 @@ CATEGORIES: tuple[str, ...] = (
 EXCLUSIONS = "exclusions"
 
 # Spoken contractions: "kwil" -> "ik wil", "kga" -> "ik ga", "k wil" -> "ik wil".
+_HEM = re.compile(r"(?:(?<=\s)|^)'?(?:m|em)(?=\s|$)")
 _CONTRACTION = re.compile(
     r"\b(?:k|'k)\s?(wil|wou|ga|ben|zou|heb|hoop|kan|moet|denk|zweer|snij|sla|maak|voel)\b"
 )
@@ -46,6 +47,7 @@ def normalise(text: str) -> str:
     text = _PUNCT.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)
     text = _CONTRACTION.sub(r"ik \1", text)
+    text = _HEM.sub("hem", text)  # "ik sla 'm" / "ik sla m" -> "ik sla hem"
     return " ".join(text.split())
 
 
@@ -64,6 +66,10 @@ def _token_spec(spec: str) -> dict:
         return {"OP": "?"}
     if spec.endswith("?") and not (spec.startswith("/") and spec.endswith("/")):
         optional, spec = True, spec[:-1]
+    if spec.startswith("/") != (spec.endswith("/") and len(spec) > 1):
+        raise ValueError(f"broken regular expression token (no spaces allowed): {spec!r}")
+    if "" in spec.split("|"):
+        raise ValueError(f"empty alternative in token: {spec!r}")
     if spec.startswith("/") and spec.endswith("/") and len(spec) > 2:
         attr: dict = {"LOWER": {"REGEX": spec[1:-1]}}
     elif spec.startswith("~"):
@@ -125,7 +131,8 @@ class CrisisMatcher:
         hits = [
             h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)
         ]
-        hits.sort(key=lambda h: (CATEGORIES.index(h.category), h.start))
+        # Longest (most specific) hit first; ties go to the category order.
+        hits.sort(key=lambda h: (-(h.end - h.start), CATEGORIES.index(h.category), h.start))
         return hits, len(excluded)
 
     def category(self, text: str) -> str | None:

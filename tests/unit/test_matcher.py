@@ -33,6 +33,14 @@ def matcher():
         ("hij wil me vermoorden", "threatened"),
         ("mijn vriend slaat me", "abuse"),
         ("ik ben thuis mishandeld", "abuse"),
+        ("ik ga zijn kop inslaan", "danger_to_others"),
+        ("ik steek zijn auto in de fik", "danger_to_others"),
+        ("ik sla 'm kapot", "danger_to_others"),
+        ("ze breken mijn armen als ik niet betaal", "threatened"),
+        ("hij kwam met een mes naar mijn huis", "threatened"),
+        ("ik heb me eigen gesneden", "self_harm"),
+        ("ik heb pillen opgespaard om ze in te nemen", "overdose"),
+        ("mijn vriend zegt dat ik dood ben als ik praat", "threatened"),
     ],
 )
 def test_crisis_language_is_found(matcher, text, category):
@@ -50,6 +58,9 @@ def test_crisis_language_is_found(matcher, text, category):
         "ik kijk uit naar het weekend",
         "ik ga je morgen bellen",
         "ik heb me gesneden bij het koken",
+        "ik heb mijn medicatie ingenomen",
+        "we zagen een film over huiselijk geweld",
+        "ik ging bijna dood van de pijn",
         "",
         "   ",
         "😀😀",
@@ -79,6 +90,7 @@ def test_word_list_is_well_formed():
             assert compile_pattern(line), line
 
 
-def test_empty_pattern_is_rejected():
+@pytest.mark.parametrize("pattern", ["_ _", "/^(a|b c)/", "a||b"])
+def test_malformed_pattern_is_rejected(pattern):
     with pytest.raises(ValueError):
-        compile_pattern("_ _")
+        compile_pattern(pattern)
