@@ -77,30 +77,47 @@ def stop(procs: list[subprocess.Popen]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def main() -> int:
-    settings = get_settings()
-    log_dir = settings.var_dir / "log"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    settings.tracker_db.parent.mkdir(parents=True, exist_ok=True)
-    model = ensure_model()
+def stack_env(settings: Settings) -> dict[str, str]:
+    """Environment for both servers: quiet logs and the values endpoints.yml reads."""
     env = quiet_env()
     env.update(
         KOERS_ACTIONS_HOST=settings.actions_host,
         KOERS_ACTIONS_PORT=str(settings.actions_port),
         KOERS_TRACKER_DB=str(settings.tracker_db),
+        KOERS_DATABASE_URL=settings.database_url,
     )
+    return env
+
+
+def start_stack(settings: Settings, model: Path, log_dir: Path) -> list[subprocess.Popen]:
+    """Start the action server, then Rasa; return both processes once they answer."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    settings.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    env = stack_env(settings)
     procs: list[subprocess.Popen] = []
     try:
         print("Starting the action server...", flush=True)
         procs.append(start_action_server(settings, log_dir, env))
         print("Starting Rasa (loading the model takes about a minute)...", flush=True)
         procs.append(start_rasa(settings, model, log_dir, env))
+    except BaseException:
+        stop(procs)
+        raise
+    return procs
+
+
+def main() -> int:
+    settings = get_settings()
+    log_dir = settings.var_dir / "log"
+    model = ensure_model()
+    procs = start_stack(settings, model, log_dir)
+    try:
         print(
             "\n"
             "  Koers is running.\n"
             "  Chat in a second terminal:   make chat\n"
             f"  Rasa REST channel:           {settings.rasa_url}/webhooks/rest/webhook\n"
-            f"  Logs:                        {log_dir.relative_to(PROJECT_ROOT)}/\n"
+            f"  Logs:                        {log_dir}/\n"
             "  Stop with Ctrl-C.\n",
             flush=True,
         )
