@@ -21,11 +21,13 @@ STANDAARD = "standaard"
 EENVOUDIG = "eenvoudig"
 LANGUAGE_SLOT = "taalniveau"
 
-# Intents that interrupt a form instead of answering it (mirrors `not_intent` in domain.yml).
+# Intents that interrupt a reflection form instead of answering it (mirrors `not_intent` of
+# the free-text slots in domain.yml). Out-of-scope and complaints are not in this list for
+# free text: see actions.forms._off_topic_question.
 INTERRUPTIONS = frozenset(
     {
         "crisis", "stoppen", "afscheid", "hulp_vraag", "snap_het_niet", "taal_eenvoudig",
-        "taal_standaard", "privacy_vraag", "out_of_scope", "klacht",
+        "taal_standaard", "privacy_vraag",
     }
 )
 

@@ -23,13 +23,33 @@ def _intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+QUESTION_WORDS = ("wat", "wie", "hoe", "waar", "wanneer", "waarom", "welke", "hoeveel",
+                  "kun", "kan", "kunnen", "wil", "mag", "bestel", "geef", "vertel", "zoek")
+
+
+def _off_topic_question(tracker: Tracker) -> bool:
+    """A confident out-of-scope question ("wat voor weer wordt het?") is not an answer.
+
+    Anything else, also low-confidence text, counts as the client's answer: a reflection
+    answer in their own words often looks unusual to the classifier.
+    """
+    intent = tracker.latest_message.get("intent") or {}
+    if intent.get("name") != "out_of_scope" or float(intent.get("confidence") or 0) < 0.9:
+        return False
+    text = (tracker.latest_message.get("text") or "").strip().lower()
+    return text.endswith("?") or text.split(" ", 1)[0] in QUESTION_WORDS
+
+
 def free_text_answer(
     value: Any, tracker: Tracker, dispatcher: CollectingDispatcher
 ) -> str | None:
     """A reflection answer in the client's own words, or None with a calm Dutch message."""
-    if _intent(tracker) in INTERRUPTIONS:
-        return None  # handled by a rule, never stored as an answer
-    text = str(value or "").strip()
+    if value is None or _intent(tracker) in INTERRUPTIONS:
+        return None  # a slot reset, or handled by a rule: never stored as an answer
+    if _off_topic_question(tracker):
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return None
+    text = str(value).strip()
     if not text or not has_words(text):
         dispatcher.utter_message(response="utter_antwoord_leeg")
         return None
@@ -46,7 +66,9 @@ class ValidateCheckinForm(FormValidationAction):
     def validate_stemming(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        score = parse_scale(str(value or ""), kind="stemming")
+        if value is None:
+            return {"stemming": None}
+        score = parse_scale(str(value), kind="stemming")
         if score is None:
             dispatcher.utter_message(response="utter_stemming_ongeldig")
             return {"stemming": None}
@@ -79,7 +101,9 @@ class ValidateHoopForm(FormValidationAction):
         return self._answer("hoop_stapje", value, dispatcher, tracker)
 
     def validate_hoop_schaal(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        score = parse_scale(str(value or ""), kind="hoop")
+        if value is None:
+            return {"hoop_schaal": None}
+        score = parse_scale(str(value), kind="hoop")
         if score is None:
             dispatcher.utter_message(response="utter_schaal_ongeldig")
             return {"hoop_schaal": None}
@@ -112,10 +136,9 @@ class ValidateCorrectieForm(FormValidationAction):
         return "validate_correctie_form"
 
     def validate_aanpassen_veld(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        slot = parse_field(str(value or ""))
-        if slot is None:
+        slot = parse_field(str(value)) if value is not None else None
+        if slot is None and value is not None:
             dispatcher.utter_message(response="utter_aanpassen_ongeldig")
-            return {"aanpassen_veld": None}
         return {"aanpassen_veld": slot}
 
 
@@ -124,7 +147,9 @@ class ValidateToestemmingForm(FormValidationAction):
         return "validate_toestemming_form"
 
     def validate_delen(self, value, dispatcher, tracker, domain):  # noqa: ANN001
-        answer = parse_yes_no(str(value or ""), _intent(tracker))
+        if value is None:
+            return {"delen": None}
+        answer = parse_yes_no(str(value), _intent(tracker))
         if answer is None:
             dispatcher.utter_message(response="utter_delen_ongeldig")
             return {"delen": None}

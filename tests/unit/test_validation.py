@@ -17,11 +17,11 @@ from actions.forms import (
 
 
 def make_tracker(text: str, intent: str = "vrij_antwoord", slots: dict | None = None,
-                 form: str = "hoop_form") -> Tracker:
+                 form: str = "hoop_form", confidence: float = 0.9) -> Tracker:
     return Tracker(
         sender_id="unit",
         slots={"taalniveau": "standaard", **(slots or {})},
-        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence}},
         events=[],
         paused=False,
         followup_action=None,
@@ -146,3 +146,26 @@ def test_render_response_picks_the_language_variant():
     assert render_response(domain, "utter_x", "standaard", naam="Sam") == "gewoon Sam"
     with pytest.raises(KeyError):
         render_response(domain, "utter_y", "standaard")
+
+
+def test_confident_off_topic_question_is_not_an_answer():
+    text = "wat voor weer wordt het morgen?"
+    result, messages = _run(ValidateHoopForm(), "hoop_uitkijken", text,
+                            make_tracker(text, "out_of_scope", confidence=0.97))
+    assert result == {"hoop_uitkijken": None}
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+
+
+@pytest.mark.parametrize(("text", "confidence"), [("werk zoeken", 0.97), ("wat moet ik zeggen?", 0.6)])
+def test_unusual_answers_are_kept(text, confidence):
+    result, messages = _run(ValidateHoopForm(), "hoop_stapje", text,
+                            make_tracker(text, "out_of_scope", confidence=confidence))
+    assert result["hoop_stapje"] == text and messages == []
+
+
+def test_slot_reset_is_validated_silently():
+    for validator, slot in [(ValidateHoopForm(), "hoop_stapje"), (ValidateHoopForm(), "hoop_schaal"),
+                            (ValidateCheckinForm(), "stemming"), (ValidateToestemmingForm(), "delen"),
+                            (ValidateCorrectieForm(), "aanpassen_veld")]:
+        result, messages = _run(validator, slot, None, make_tracker("ja", "bevestigen"))
+        assert result == {slot: None} and messages == [], slot
