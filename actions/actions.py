@@ -143,6 +143,33 @@ def _reset_reflection() -> list[EventType]:
                                             "aanpassen_veld", "onderbroken_form")]
 
 
+def _store_reflection(tracker: Tracker, status: str, shared: bool) -> bool | None:
+    """Save the hope answers in the slots under the reflection's own key (idempotent).
+
+    Returns None when there is nothing to save, False when the database failed.
+    """
+    answers = _hoop_answers(tracker)
+    key = tracker.get_slot("reflectie_sleutel")
+    if not answers or not key:
+        return None
+    try:
+        with db_session() as session:
+            repo.save_reflection(
+                session,
+                tracker.sender_id,
+                theme="hoop",
+                answers=answers,
+                scale=_hoop_scale(tracker),
+                shared_with_worker=shared,
+                status=status,
+                idempotency_key=key,
+            )
+        return True
+    except (SQLAlchemyError, ValueError):
+        logger.exception("could not save a reflection (%s)", status)
+        return False
+
+
 class ActionReflectieOpslaan(Action):
     """Save the completed reflection with the client's consent choice. Idempotent."""
 
@@ -150,27 +177,13 @@ class ActionReflectieOpslaan(Action):
         return "action_reflectie_opslaan"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        answers = _hoop_answers(tracker)
-        key = tracker.get_slot("reflectie_sleutel")
-        if not answers or not key:
+        shared = tracker.get_slot("delen") is True
+        saved = _store_reflection(tracker, "compleet", shared)
+        if saved is None:
             dispatcher.utter_message(response="utter_niets_op_te_slaan")
             return []
-        shared = tracker.get_slot("delen") is True
-        try:
-            with db_session() as session:
-                repo.save_reflection(
-                    session,
-                    tracker.sender_id,
-                    theme="hoop",
-                    answers=answers,
-                    scale=_hoop_scale(tracker),
-                    shared_with_worker=shared,
-                    status="compleet",
-                    idempotency_key=key,
-                )
-        except (SQLAlchemyError, ValueError):
+        if not saved:
             # Nothing is lost: the answers stay in the conversation's slots.
-            logger.exception("could not save a reflection")
             dispatcher.utter_message(response="utter_opslaan_mislukt")
             return []
         dispatcher.utter_message(
@@ -201,26 +214,7 @@ def _active_form(tracker: Tracker) -> str | None:
 
 def _save_draft(tracker: Tracker) -> bool:
     """Keep what was answered so far as an unfinished, private reflection."""
-    answers = _hoop_answers(tracker)
-    key = tracker.get_slot("reflectie_sleutel")
-    if not answers or not key:
-        return False
-    try:
-        with db_session() as session:
-            repo.save_reflection(
-                session,
-                tracker.sender_id,
-                theme="hoop",
-                answers=answers,
-                scale=_hoop_scale(tracker),
-                shared_with_worker=False,
-                status="onderbroken",
-                idempotency_key=key,
-            )
-        return True
-    except (SQLAlchemyError, ValueError):
-        logger.exception("could not save a draft reflection")
-        return False
+    return bool(_store_reflection(tracker, "onderbroken", shared=False))
 
 
 class ActionPauzeren(Action):

@@ -29,21 +29,27 @@ def _shows_crisis_help(bot, sender: str, text: str) -> bool:
     return CRISIS_MARK in bot.texts(sender, text)
 
 
+def measure(bot, labelled: dict, prefix: str) -> tuple[float, float, list[str], list[str]]:
+    """Send every message as the first message of a new conversation."""
+    missed = [i["text"] for i in labelled["crisis"]
+              if not _shows_crisis_help(bot, bot.new_sender(prefix), i["text"])]
+    flagged = [i["text"] for i in labelled["non_crisis"]
+               if _shows_crisis_help(bot, bot.new_sender(f"{prefix}-gewoon"), i["text"])]
+    return (1 - len(missed) / len(labelled["crisis"]), len(flagged) / len(labelled["non_crisis"]),
+            missed, flagged)
+
+
 @pytest.mark.slow
 def test_recall_and_false_positive_rate_as_first_message(bot, engine):
-    missed = [i["text"] for i in SET["crisis"]
-              if not _shows_crisis_help(bot, bot.new_sender("crisis"), i["text"])]
-    flagged = [i["text"] for i in SET["non_crisis"]
-               if _shows_crisis_help(bot, bot.new_sender("gewoon"), i["text"])]
-    recall = 1 - len(missed) / len(SET["crisis"])
-    fpr = len(flagged) / len(SET["non_crisis"])
+    recall, fpr, missed, flagged = measure(bot, SET, "crisis")
     print(f"\nCrisis set through the bot: recall {recall:.3f} ({len(SET['crisis'])} messages), "
           f"false-positive rate {fpr:.3f} ({len(SET['non_crisis'])} messages)")
     print("missed: " + repr(missed))
     print("false positives: " + repr(flagged))
     with Session(engine) as session:
         events = session.scalar(
-            select(func.count(SafetyEvent.id)).join(Client).where(Client.chat_id.like("crisis-%"))
+            select(func.count(SafetyEvent.id)).join(Client).where(
+                Client.chat_id.like("crisis-%"), Client.chat_id.not_like("crisis-gewoon-%"))
         )
     assert events == len(SET["crisis"]) - len(missed), "every crisis reply is recorded"
     assert recall >= MIN_RECALL, f"missed: {missed}"
@@ -72,12 +78,7 @@ def test_recall_inside_the_hope_form(bot):
 @pytest.mark.skipif(not FRESH_FILE.exists(), reason="no fresh crisis set")
 def test_fresh_set_through_the_bot(bot):
     fresh = yaml.safe_load(FRESH_FILE.read_text("utf-8"))
-    missed = [i["text"] for i in fresh["crisis"]
-              if not _shows_crisis_help(bot, bot.new_sender("vers"), i["text"])]
-    flagged = [i["text"] for i in fresh["non_crisis"]
-               if _shows_crisis_help(bot, bot.new_sender("vers-gewoon"), i["text"])]
-    recall = 1 - len(missed) / len(fresh["crisis"])
-    fpr = len(flagged) / len(fresh["non_crisis"])
+    recall, fpr, missed, flagged = measure(bot, fresh, "vers")
     print(f"\nFresh crisis set: recall {recall:.3f} ({len(fresh['crisis'])}), "
           f"false-positive rate {fpr:.3f} ({len(fresh['non_crisis'])})")
     assert recall >= MIN_RECALL, f"missed {len(missed)} of {len(fresh['crisis'])}"
