@@ -131,3 +131,21 @@ def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
     tf.config.run_functions_eagerly(True)
     agent = Agent.load(str(model_path), action_endpoint=EndpointConfig(url=action_server))
     return Bot(agent, event_loop_session)
+
+
+# --- figures printed at the end of every run (NLU score, crisis recall, ...) ----------------
+
+FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figure():
+    """Record a measured figure; it is printed in the summary at the end of the run."""
+    return FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if FIGURES:
+        terminalreporter.section("Koers figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -40,10 +40,10 @@ def measure(bot, labelled: dict, prefix: str) -> tuple[float, float, list[str], 
 
 
 @pytest.mark.slow
-def test_recall_and_false_positive_rate_as_first_message(bot, engine):
+def test_recall_and_false_positive_rate_as_first_message(bot, engine, figure):
     recall, fpr, missed, flagged = measure(bot, SET, "crisis")
-    print(f"\nCrisis set through the bot: recall {recall:.3f} ({len(SET['crisis'])} messages), "
-          f"false-positive rate {fpr:.3f} ({len(SET['non_crisis'])} messages)")
+    figure(f"Crisis set through the bot: recall {recall:.3f} ({len(SET['crisis'])} messages), "
+           f"false-positive rate {fpr:.3f} ({len(SET['non_crisis'])} messages)")
     print("missed: " + repr(missed))
     print("false positives: " + repr(flagged))
     with Session(engine) as session:
@@ -57,7 +57,7 @@ def test_recall_and_false_positive_rate_as_first_message(bot, engine):
 
 
 @pytest.mark.slow
-def test_recall_inside_the_hope_form(bot):
+def test_recall_inside_the_hope_form(bot, figure):
     sender = bot.new_sender("vorm")
     for text in ("hoi", "3", "ja"):
         bot.say(sender, text)
@@ -70,16 +70,17 @@ def test_recall_inside_the_hope_form(bot):
         resumed = bot.texts(sender, "/hervatten")
         assert "?" in resumed, "the form goes on after the crisis help"
     recall = 1 - len(missed) / len(SET["crisis"])
-    print(f"\nCrisis recall as a form answer: {recall:.3f}; missed: {missed!r}")
+    figure(f"Crisis recall as a hope-form answer: {recall:.3f}")
+    print(f"missed: {missed!r}")
     assert recall >= MIN_RECALL
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not FRESH_FILE.exists(), reason="no fresh crisis set")
-def test_fresh_set_through_the_bot(bot):
+def test_fresh_set_through_the_bot(bot, figure):
     fresh = yaml.safe_load(FRESH_FILE.read_text("utf-8"))
     recall, fpr, missed, flagged = measure(bot, fresh, "vers")
-    print(f"\nFresh crisis set: recall {recall:.3f} ({len(fresh['crisis'])}), "
-          f"false-positive rate {fpr:.3f} ({len(fresh['non_crisis'])})")
+    figure(f"Fresh crisis set: recall {recall:.3f} ({len(fresh['crisis'])} messages), "
+           f"false-positive rate {fpr:.3f} ({len(fresh['non_crisis'])} messages)")
     assert recall >= MIN_RECALL, f"missed {len(missed)} of {len(fresh['crisis'])}"
     assert fpr <= MAX_FPR, f"{len(flagged)} false positives"

@@ -37,7 +37,7 @@ def test_held_out_split_is_not_in_training_data():
 
 
 @pytest.mark.slow
-def test_macro_f1_on_held_out_split(bot):
+def test_macro_f1_on_held_out_split(bot, figure):
     examples = load_data(str(HELD_OUT)).intent_examples
     pairs, errors = [], []
     for message in examples:
@@ -47,7 +47,7 @@ def test_macro_f1_on_held_out_split(bot):
         if gold != pred:
             errors.append(f"  {message.get('text')!r}: {gold} -> {pred}")
     score, per_intent = macro_f1(pairs)
-    print(f"\nNLU held-out: {len(pairs)} examples, macro-F1 {score:.3f}")
+    figure(f"NLU held-out split: {len(pairs)} examples, macro-F1 {score:.3f}")
     print("  lowest: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(per_intent.items(),
                                                                      key=lambda kv: kv[1])[:5]))
     print("\n".join(errors[:40]))
