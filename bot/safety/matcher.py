@@ -21,13 +21,14 @@ from bot.nlp import load_pipeline
 PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
 
 # Order matters: when several categories hit, the first one decides which help comes first.
+# Someone else's threat comes before the client's own anger when both fit equally well.
 CATEGORIES: tuple[str, ...] = (
     "suicide",
     "overdose",
     "self_harm",
-    "danger_to_others",
     "threatened",
     "abuse",
+    "danger_to_others",
 )
 EXCLUSIONS = "exclusions"
 
