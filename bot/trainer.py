@@ -80,9 +80,17 @@ def ensure_model(model_dir: Path | None = None, verbose: bool = True) -> Path:
     log_file = get_settings().var_dir / "train.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("w", encoding="utf-8") as log:
-        result = subprocess.run(cmd, cwd=PROJECT_ROOT, env=quiet_env(), stdout=log,
-                                stderr=subprocess.STDOUT)
-    if result.returncode != 0 or not target.exists():
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=quiet_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace")
+        assert proc.stdout is not None
+        for line in proc.stdout:  # keep the full log, show one line per trained component
+            log.write(line)
+            if verbose and "Starting to train component" in line:
+                component = line.rsplit("component", 1)[-1].strip(" '.\n")
+                print(f"    training {component} ({time.monotonic() - started:.0f} s)",
+                      file=sys.stderr, flush=True)
+        returncode = proc.wait()
+    if returncode != 0 or not target.exists():
         tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
         print("\n".join(tail), file=sys.stderr)
         raise SystemExit(f"Training failed; the full log is in {log_file}")

@@ -62,12 +62,12 @@ def test_complete_reflection_is_saved_with_consent(bot, engine):
 def test_consent_no_keeps_it_private_and_correction_changes_an_answer(bot, engine):
     sender = bot.new_sender("e2e")
     start_hope(bot, sender)
-    for text in ("voetbal op zaterdag", "rust in mijn hoofd", "vroeg naar bed", "2"):
+    for text in ("voetbal op zaterdag", "rust in mijn hoofd", "om tien uur opstaan", "2"):
         bot.texts(sender, text)
     assert "Wat wil je aanpassen?" in bot.texts(sender, "nee")
     assert "klein stapje" in bot.texts(sender, "3")
     readback = bot.texts(sender, "elke dag een half uur wandelen")
-    assert "elke dag een half uur wandelen" in readback and "vroeg naar bed" not in readback
+    assert "elke dag een half uur wandelen" in readback and "om tien uur opstaan" not in readback
     bot.texts(sender, "ja")
     assert "alleen voor jou" in bot.texts(sender, "nee").lower()
     [saved] = reflections(engine, sender)
