@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -54,6 +55,13 @@ def quiet_env() -> dict[str, str]:
     return env
 
 
+def _show(path: Path) -> str:
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _prune(model_dir: Path, keep: Path) -> None:
     models = sorted(model_dir.glob("koers-*.tar.gz"), key=lambda p: p.stat().st_mtime)
     for old in models[:-KEEP_MODELS]:
@@ -66,7 +74,7 @@ def ensure_model(model_dir: Path | None = None, verbose: bool = True) -> Path:
     target = model_path(model_dir)
     if target.exists():
         if verbose:
-            print(f"Model is up to date: {target.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+            print(f"Model is up to date: {_show(target)}", file=sys.stderr)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     if verbose:
@@ -83,12 +91,24 @@ def ensure_model(model_dir: Path | None = None, verbose: bool = True) -> Path:
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=quiet_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace")
         assert proc.stdout is not None
-        for line in proc.stdout:  # keep the full log, show one line per trained component
-            log.write(line)
-            if verbose and "Starting to train component" in line:
-                component = line.rsplit("component", 1)[-1].strip(" '.\n")
-                print(f"    training {component} ({time.monotonic() - started:.0f} s)",
-                      file=sys.stderr, flush=True)
+        component, shown, buffer = "", -1, ""
+        while chunk := proc.stdout.read(256):  # keep the full log; show a short progress
+            log.write(chunk)
+            buffer += chunk
+            *parts, buffer = re.split(r"[\r\n]", buffer)
+            for part in parts:
+                if "Starting to train component" in part:
+                    component = part.rsplit("component", 1)[-1].strip(" '.")
+                    shown = -1
+                    if verbose:
+                        print(f"    training {component} ({time.monotonic() - started:.0f} s)",
+                              file=sys.stderr, flush=True)
+                elif verbose and (match := re.match(r"Epochs:\s+(\d+)%", part)):
+                    quarter = int(match.group(1)) // 25
+                    if quarter > shown and quarter > 0:
+                        shown = quarter
+                        print(f"      {component}: {quarter * 25}% of epochs", file=sys.stderr,
+                              flush=True)
         returncode = proc.wait()
     if returncode != 0 or not target.exists():
         tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
@@ -96,7 +116,7 @@ def ensure_model(model_dir: Path | None = None, verbose: bool = True) -> Path:
         raise SystemExit(f"Training failed; the full log is in {log_file}")
     if verbose:
         print(f"Trained in {time.monotonic() - started:.0f} s: "
-              f"{target.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+              f"{_show(target)}", file=sys.stderr)
     _prune(target.parent, target)
     return target
 
