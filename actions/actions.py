@@ -32,6 +32,8 @@ from bot.storage import repository as repo
 logger = logging.getLogger(__name__)
 
 REFLECTION_FORMS = ("hoop_form", "correctie_form", "toestemming_form")
+# Slots that describe the current session only and are not carried into a new one.
+SESSION_ONLY_SLOTS = frozenset({"requested_slot", "crisis_getoond", "disclosure_net_getoond"})
 CRISIS_CATEGORIES = (
     "suicide", "overdose", "self_harm", "danger_to_others", "threatened", "abuse", "unknown",
 )
@@ -54,7 +56,7 @@ class ActionSessionStart(Action):
             events += [
                 SlotSet(key, value)
                 for key, value in tracker.slots.items()
-                if key != "requested_slot" and value is not None
+                if key not in SESSION_ONLY_SLOTS and value is not None
             ]
         level = tracker.get_slot(LANGUAGE_SLOT)
         first_contact = False
