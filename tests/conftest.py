@@ -129,6 +129,7 @@ def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
 
     # Eager mode: loads in seconds instead of tracing the graphs (same predictions).
     tf.config.run_functions_eagerly(True)
+    tf.get_logger().setLevel("ERROR")  # no checkpoint notices when the session ends
     agent = Agent.load(str(model_path), action_endpoint=EndpointConfig(url=action_server))
     return Bot(agent, event_loop_session)
 
