@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    HOOP_QUESTIONS,
     INTERRUPTIONS,
     MAX_ANSWER_CHARS,
     has_words,
@@ -157,7 +156,6 @@ class ValidateToestemmingForm(FormValidationAction):
 
 
 __all__ = [
-    "HOOP_QUESTIONS",
     "ValidateCheckinForm",
     "ValidateCorrectieForm",
     "ValidateHoopForm",

@@ -6,7 +6,6 @@ Every setting is documented in `.env.example`. Nothing here holds a secret defau
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -76,21 +75,3 @@ def get_settings() -> Settings:
         tracker_db=_path(os.environ.get("KOERS_TRACKER_DB", str(var_dir / "tracker.db"))),
         endpoints_file=_path(os.environ.get("KOERS_ENDPOINTS", "endpoints.yml")),
     )
-
-
-def shell_exports(settings: Settings) -> str:
-    """`export` lines for the Makefile: Rasa's endpoints.yml reads these variables."""
-    values = {
-        "KOERS_RASA_HOST": settings.rasa_host,
-        "KOERS_RASA_PORT": str(settings.rasa_port),
-        "KOERS_ACTIONS_HOST": settings.actions_host,
-        "KOERS_ACTIONS_PORT": str(settings.actions_port),
-        "KOERS_TRACKER_DB": str(settings.tracker_db),
-        "KOERS_ENDPOINTS": str(settings.endpoints_file),
-        "KOERS_LOG_LEVEL": settings.log_level,
-    }
-    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in values.items())
-
-
-if __name__ == "__main__":
-    print(shell_exports(get_settings()))
