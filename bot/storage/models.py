@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base, relationship
@@ -54,7 +56,17 @@ SAFETY_CATEGORIES = (
     "abuse",
     "unknown",
 )
-DETECTED_BY = ("matcher", "classifier", "both")
+# "client": the client said so themselves, e.g. by choosing red in their safety plan.
+DETECTED_BY = ("matcher", "classifier", "both", "client")
+# The theme key of a free "even kwijt" (venting) reflection; the six CHIME-S themes are in
+# bot/content/themes.yml.
+VENT_THEME = "kwijt"
+STEP_STATUSES = ("open", "gelukt", "niet_gelukt", "vervallen")
+STEP_OPEN = "open"
+PLAN_PHASES = ("groen", "oranje", "rood")
+PLAN_KINDS = ("signaal", "helpt", "contact")
+WORKER_ROLES = ("worker", "admin")
+AGREEMENT_KINDS = ("client", "worker", "ander")
 
 
 def utcnow() -> datetime:
@@ -109,6 +121,15 @@ class Client(Base):
     disclosure_shown_at = Column(UTCDateTime, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     last_seen_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # Name or pseudonym the worker knows the client by; chat-only clients have none.
+    display_name = Column(String(100), nullable=True)
+    worker_id = Column(
+        Integer, ForeignKey("workers.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # The last conversation with the worker; the preparation sheet starts here by default.
+    last_contact_at = Column(UTCDateTime, nullable=True)
+
+    worker = relationship("Worker", back_populates="clients")
 
     checkins = relationship(
         "CheckIn", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
@@ -118,6 +139,22 @@ class Client(Base):
     )
     safety_events = relationship(
         "SafetyEvent", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+    steps = relationship(
+        "SmallStep", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+    safety_plan = relationship(
+        "SafetyPlan",
+        back_populates="client",
+        uselist=False,
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    access_codes = relationship(
+        "AccessCode", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+    agreements = relationship(
+        "Agreement", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
     )
 
     def __repr__(self) -> str:  # no chat_id: it identifies a person
@@ -227,3 +264,183 @@ class SafetyEvent(Base):
 
     def __repr__(self) -> str:
         return f"<SafetyEvent id={self.id} category={self.category!r}>"
+
+
+class SmallStep(Base):
+    """A small, concrete step the client chose ("kleine stapje"), asked about next time."""
+
+    __tablename__ = "small_steps"
+    __table_args__ = (CheckConstraint(_in("status", STEP_STATUSES), name="status"),)
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(
+        Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    reflection_id = Column(
+        Integer, ForeignKey("reflections.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    theme = Column(String(32), nullable=False)
+    text = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default=STEP_OPEN, server_default=STEP_OPEN)
+    # Follows the consent of the reflection the step was chosen in.
+    shared_with_worker = Column(Boolean, nullable=False, default=False, server_default=false())
+    idempotency_key = Column(String(64), nullable=False, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    asked_at = Column(UTCDateTime, nullable=True)
+    resolved_at = Column(UTCDateTime, nullable=True)
+
+    client = relationship("Client", back_populates="steps")
+
+    def __repr__(self) -> str:
+        return f"<SmallStep id={self.id} status={self.status!r}>"
+
+
+class SafetyPlan(Base):
+    """A client's signaleringsplan: per phase (green/orange/red) signals, what helps, contacts."""
+
+    __tablename__ = "safety_plans"
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(
+        Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_by = Column(String(64), nullable=True)
+
+    client = relationship("Client", back_populates="safety_plan")
+    items = relationship(
+        "SafetyPlanItem",
+        back_populates="plan",
+        order_by="(SafetyPlanItem.phase, SafetyPlanItem.kind, SafetyPlanItem.position)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"<SafetyPlan id={self.id}>"
+
+
+class SafetyPlanItem(Base):
+    """One line of a safety plan, in the client's own words."""
+
+    __tablename__ = "safety_plan_items"
+    __table_args__ = (
+        CheckConstraint(_in("phase", PLAN_PHASES), name="phase"),
+        CheckConstraint(_in("kind", PLAN_KINDS), name="kind"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    plan_id = Column(
+        Integer, ForeignKey("safety_plans.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    phase = Column(String(8), nullable=False)
+    kind = Column(String(8), nullable=False)
+    position = Column(Integer, nullable=False)
+    text = Column(Text, nullable=False)
+
+    plan = relationship("SafetyPlan", back_populates="items")
+
+    def __repr__(self) -> str:
+        return f"<SafetyPlanItem id={self.id} phase={self.phase!r} kind={self.kind!r}>"
+
+
+class Worker(Base):
+    """A user of the dashboard: a begeleider/reclasseringswerker, or an admin."""
+
+    __tablename__ = "workers"
+    __table_args__ = (CheckConstraint(_in("role", WORKER_ROLES), name="role"),)
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(100), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(8), nullable=False, default="worker", server_default="worker")
+    active = Column(Boolean, nullable=False, default=True, server_default=true())
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_login_at = Column(UTCDateTime, nullable=True)
+
+    clients = relationship("Client", back_populates="worker")
+
+    def __repr__(self) -> str:
+        return f"<Worker id={self.id} role={self.role!r}>"
+
+
+class AccessCode(Base):
+    """A personal access code for the client chat. Only a keyed hash is stored."""
+
+    __tablename__ = "access_codes"
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(
+        Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    code_hash = Column(String(128), nullable=False, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_by = Column(String(64), nullable=True)
+    revoked_at = Column(UTCDateTime, nullable=True)
+    last_used_at = Column(UTCDateTime, nullable=True)
+
+    client = relationship("Client", back_populates="access_codes")
+
+    def __repr__(self) -> str:
+        return f"<AccessCode id={self.id} client_id={self.client_id}>"
+
+
+class Agreement(Base):
+    """An agreement to check at the next contact: the client's task, the worker's own promise,
+    or something asked of someone else (`party`)."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (CheckConstraint(_in("kind", AGREEMENT_KINDS), name="kind"),)
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(
+        Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind = Column(String(8), nullable=False)
+    text = Column(Text, nullable=False)
+    party = Column(String(100), nullable=True)
+    due_date = Column(Date, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_by = Column(String(64), nullable=True)
+    done_at = Column(UTCDateTime, nullable=True)
+
+    client = relationship("Client", back_populates="agreements")
+
+    def __repr__(self) -> str:
+        return f"<Agreement id={self.id} kind={self.kind!r}>"
+
+
+class AuditEntry(Base):
+    """Who viewed or changed which client's data, when (in the spirit of NEN 7513).
+
+    `client_id` has no foreign key on purpose: the log outlives a deleted client.
+    """
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(64), nullable=False)
+    client_id = Column(Integer, nullable=True, index=True)
+    detail = Column(Text, nullable=True)
+    remote_addr = Column(String(64), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<AuditEntry id={self.id} action={self.action!r}>"
+
+
+class OrgSetting(Base):
+    """Organisation-wide settings an admin can change, such as the crisis contact text."""
+
+    __tablename__ = "org_settings"
+
+    key = Column(String(64), primary_key=True)
+    value = Column(Text, nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_by = Column(String(64), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<OrgSetting key={self.key!r}>"

@@ -15,24 +15,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.models import (
     DETECTED_BY,
     LANGUAGE_LEVELS,
+    PLAN_KINDS,
+    PLAN_PHASES,
     REFLECTION_STATUSES,
     SAFETY_CATEGORIES,
     STATUS_COMPLETE,
     STATUS_INTERRUPTED,
+    STEP_OPEN,
+    STEP_STATUSES,
     CheckIn,
     Client,
+    OrgSetting,
     Reflection,
     ReflectionAnswer,
     SafetyEvent,
+    SafetyPlan,
+    SafetyPlanItem,
+    SmallStep,
     utcnow,
 )
 
@@ -125,7 +134,7 @@ def _insert_or_fetch(
     return row, True
 
 
-def _check_owner(row: CheckIn | Reflection | SafetyEvent, client: Client) -> None:
+def _check_owner(row: CheckIn | Reflection | SafetyEvent | SmallStep, client: Client) -> None:
     if row.client_id != client.id:
         raise ValueError("idempotency_key is already used by another client")
 
@@ -436,3 +445,226 @@ def latest_open_reflection(
     if theme is not None:
         query = query.where(Reflection.theme == theme)
     return session.execute(query).scalar_one_or_none()
+
+
+# --- small steps ------------------------------------------------------------------------------
+
+MAX_STEP_LENGTH = 1000
+
+
+def save_step(
+    session: Session,
+    chat_id: str,
+    theme: str,
+    text: str,
+    shared_with_worker: bool,
+    idempotency_key: str,
+    reflection_id: int | None = None,
+) -> tuple[SmallStep, bool]:
+    """Store a small step the client chose, status 'open'. Returns (step, created).
+
+    Idempotent by key: a repeated call updates the text and the consent flag of an open step.
+    """
+    theme = _require_str("theme", theme, MAX_THEME_LENGTH).strip()
+    text = _require_str("text", text, MAX_STEP_LENGTH).strip()
+    if not isinstance(shared_with_worker, bool):
+        raise ValueError("shared_with_worker must be True or False")
+    key = _require_str("idempotency_key", idempotency_key, MAX_KEY_LENGTH)
+    client = get_or_create_client(session, chat_id)
+
+    def fetch() -> SmallStep | None:
+        return session.execute(
+            select(SmallStep).where(SmallStep.idempotency_key == key)
+        ).scalar_one_or_none()
+
+    step = fetch()
+    if step is None:
+        step, created = _insert_or_fetch(
+            session,
+            SmallStep(
+                client_id=client.id, reflection_id=reflection_id, theme=theme, text=text,
+                status=STEP_OPEN, shared_with_worker=shared_with_worker, idempotency_key=key,
+                created_at=utcnow(),
+            ),
+            fetch,
+        )
+        if created:
+            return step, True
+    _check_owner(step, client)
+    if step.status == STEP_OPEN:
+        step.text = text
+        step.shared_with_worker = shared_with_worker
+        if reflection_id is not None:
+            step.reflection_id = reflection_id
+        session.flush()
+    return step, False
+
+
+def list_steps(session: Session, chat_id: str) -> list[SmallStep]:
+    """The client's small steps, oldest first."""
+    query = (
+        select(SmallStep)
+        .join(Client)
+        .where(Client.chat_id == chat_id)
+        .order_by(SmallStep.created_at, SmallStep.id)
+    )
+    return list(session.execute(query).scalars())
+
+
+def open_steps(session: Session, chat_id: str) -> list[SmallStep]:
+    """The client's open steps, newest first."""
+    query = (
+        select(SmallStep)
+        .join(Client)
+        .where(Client.chat_id == chat_id, SmallStep.status == STEP_OPEN)
+        .order_by(SmallStep.created_at.desc(), SmallStep.id.desc())
+    )
+    return list(session.execute(query).scalars())
+
+
+def resolve_step(session: Session, chat_id: str, step_id: int, status: str) -> SmallStep:
+    """Record how an open step went ('gelukt', 'niet_gelukt' or 'vervallen').
+
+    Only the client's own step can be resolved; resolving it again with the same status is a
+    no-op (a retried action), another status after resolution raises ValueError.
+    """
+    status = _require_choice("status", status, STEP_STATUSES)
+    if status == STEP_OPEN:
+        raise ValueError("a step cannot be reopened")
+    client = _client_by_chat_id(session, chat_id)
+    step = session.get(SmallStep, step_id) if client is not None else None
+    if step is None or step.client_id != client.id:
+        raise ValueError("no such step for this client")
+    if step.status == status:
+        return step
+    if step.status != STEP_OPEN:
+        raise ValueError("the step is already resolved")
+    now = utcnow()
+    step.status = status
+    step.asked_at = step.asked_at or now
+    step.resolved_at = now
+    session.flush()
+    return step
+
+
+# --- safety plans -----------------------------------------------------------------------------
+
+MAX_PLAN_ITEM_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class PlanItemIn:
+    """One line of a safety plan: phase groen/oranje/rood, kind signaal/helpt/contact."""
+
+    phase: str
+    kind: str
+    text: str
+
+
+def get_safety_plan(session: Session, chat_id: str) -> SafetyPlan | None:
+    """The client's safety plan with its items, or None."""
+    query = (
+        select(SafetyPlan)
+        .join(Client)
+        .where(Client.chat_id == chat_id)
+        .options(selectinload(SafetyPlan.items))
+    )
+    return session.execute(query).scalar_one_or_none()
+
+
+def save_safety_plan(
+    session: Session, chat_id: str, items: Sequence[PlanItemIn], updated_by: str | None = None
+) -> SafetyPlan:
+    """Create or replace the client's safety plan with `items` (in the order given).
+
+    Texts are trimmed; empty lines are skipped; a text over 500 characters raises ValueError.
+    """
+    cleaned: list[PlanItemIn] = []
+    for item in items:
+        if not isinstance(item, PlanItemIn):
+            raise ValueError("items must be PlanItemIn instances")
+        phase = _require_choice("phase", item.phase, PLAN_PHASES)
+        kind = _require_choice("kind", item.kind, PLAN_KINDS)
+        if not isinstance(item.text, str):
+            raise ValueError("text must be a string")
+        text = item.text.strip()
+        if not text:
+            continue
+        if len(text) > MAX_PLAN_ITEM_LENGTH:
+            raise ValueError(f"a plan line is longer than {MAX_PLAN_ITEM_LENGTH} characters")
+        cleaned.append(PlanItemIn(phase, kind, text))
+    if updated_by is not None:
+        updated_by = _require_str("updated_by", updated_by, 64)
+    client = get_or_create_client(session, chat_id)
+    plan = get_safety_plan(session, chat_id)
+    now = utcnow()
+    if plan is None:
+        plan = SafetyPlan(client_id=client.id, created_at=now, updated_at=now)
+        session.add(plan)
+    plan.items.clear()
+    session.flush()
+    positions: dict[tuple[str, str], int] = {}
+    for item in cleaned:
+        position = positions.get((item.phase, item.kind), 0) + 1
+        positions[(item.phase, item.kind)] = position
+        plan.items.append(
+            SafetyPlanItem(phase=item.phase, kind=item.kind, position=position, text=item.text)
+        )
+    plan.updated_at = now
+    plan.updated_by = updated_by
+    session.flush()
+    return plan
+
+
+# --- organisation settings --------------------------------------------------------------------
+
+
+def get_org_setting(session: Session, key: str, default: str | None = None) -> str | None:
+    row = session.get(OrgSetting, key)
+    return row.value if row is not None else default
+
+
+def set_org_setting(
+    session: Session, key: str, value: str, updated_by: str | None = None
+) -> OrgSetting:
+    key = _require_str("key", key, 64)
+    if not isinstance(value, str):
+        raise ValueError("value must be a string")
+    row = session.get(OrgSetting, key)
+    if row is None:
+        row = OrgSetting(key=key, value=value, updated_by=updated_by, updated_at=utcnow())
+        session.add(row)
+    else:
+        row.value = value
+        row.updated_by = updated_by
+        row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def theme_history(session: Session, chat_id: str, theme: str) -> list[Reflection]:
+    """The client's reflections on one theme, newest first, answers loaded (for rotation)."""
+    query = (
+        select(Reflection)
+        .join(Client)
+        .where(Client.chat_id == chat_id, Reflection.theme == theme)
+        .options(selectinload(Reflection.answers))
+        .order_by(Reflection.created_at.desc(), Reflection.id.desc())
+    )
+    return list(session.execute(query).scalars())
+
+
+def last_visit_per_theme(session: Session, chat_id: str) -> dict[str, datetime]:
+    """When the client last worked on each theme (any status)."""
+    query = (
+        select(Reflection.theme, func.max(Reflection.created_at))
+        .join(Client)
+        .where(Client.chat_id == chat_id)
+        .group_by(Reflection.theme)
+    )
+    result: dict[str, datetime] = {}
+    for theme, at in session.execute(query):
+        if at is not None and at.tzinfo is None:  # SQLite aggregates lose the type decorator
+            at = at.replace(tzinfo=timezone.utc)
+        result[theme] = at
+    return result

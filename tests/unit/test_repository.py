@@ -7,7 +7,6 @@ Runs on a temporary SQLite file; also on PostgreSQL when KOERS_TEST_POSTGRES_URL
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -42,7 +41,12 @@ from bot.storage.models import (
 from bot.storage.repository import AnswerIn
 
 POSTGRES_URL = os.environ.get("KOERS_TEST_POSTGRES_URL")
-TABLES = {"clients", "checkins", "reflections", "reflection_answers", "safety_events"}
+TABLES = {
+    "clients", "checkins", "reflections", "reflection_answers", "safety_events",
+    "workers", "small_steps", "safety_plans", "safety_plan_items", "access_codes",
+    "agreements", "audit_log", "org_settings",
+}
+HEAD = "0002"
 CHAT = "chat-7f3a"
 
 ANSWERS = [
@@ -104,7 +108,7 @@ def count(session: Session, model: type) -> int:
 
 def test_migration_creates_exactly_the_tables(engine: Engine, db_url: str) -> None:
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
-    assert current_revision(db_url) == "0001"
+    assert current_revision(db_url) == HEAD
 
 
 def test_migration_and_models_agree(engine: Engine) -> None:
@@ -139,48 +143,43 @@ def test_cli_upgrade(db_url: str, tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 1 and "revision 0001" in lines[0]
-    assert current_revision(db_url) == "0001"
+    assert len(lines) == 1 and f"revision {HEAD}" in lines[0]
+    assert current_revision(db_url) == HEAD
 
 
 def test_percent_in_url_survives_alembic_config(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / '100%zeker' / 'koers.db'}"
     upgrade_database(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == HEAD
     assert (tmp_path / "100%zeker" / "koers.db").exists()
 
 
-SECOND_MIGRATION = """
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0002"
-down_revision = "0001"
-
-
-def upgrade():
-    with op.batch_alter_table("clients", recreate="always") as batch:
-        batch.add_column(sa.Column("extra", sa.Integer(), nullable=True))
-"""
-
-
 def test_sqlite_table_rebuild_keeps_child_rows(tmp_path) -> None:
-    """Batch mode drops and recreates `clients`; that must not cascade-delete its data."""
-    migrations = tmp_path / "migrations"
-    shutil.copytree(
-        PROJECT_ROOT / "bot" / "storage" / "migrations",
-        migrations,
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    (migrations / "versions" / "0002_rebuild_clients.py").write_text(SECOND_MIGRATION)
+    """Migration 0002 rebuilds `clients` in batch mode; that must not cascade-delete data."""
     url = f"sqlite:///{tmp_path / 'koers.db'}"
     config = alembic_config(url)
-    config.set_main_option("script_location", str(migrations))
 
     command.upgrade(config, "0001")
     engine = make_engine(url)
-    with session_scope(engine) as session:
-        _fill(session, CHAT)
+    with engine.begin() as connection:  # rows as revision 0001 knows them (no ORM: it is newer)
+        now = "2026-01-01 00:00:00+00:00"
+        connection.execute(text(
+            "INSERT INTO clients (id, chat_id, language_level, created_at, last_seen_at) "
+            f"VALUES (1, '{CHAT}', 'standaard', '{now}', '{now}')"))
+        connection.execute(text(
+            "INSERT INTO checkins (client_id, mood, idempotency_key, created_at) "
+            f"VALUES (1, 3, 'c', '{now}')"))
+        connection.execute(text(
+            "INSERT INTO reflections (id, client_id, theme, status, shared_with_worker, scale, "
+            f"idempotency_key, created_at, updated_at) VALUES (1, 1, 'hoop', 'compleet', 1, 3, "
+            f"'r', '{now}', '{now}')"))
+        for position in (1, 2):
+            connection.execute(text(
+                "INSERT INTO reflection_answers (reflection_id, position, question_key, "
+                f"question_text, answer_text) VALUES (1, {position}, 'q{position}', 'V', 'A')"))
+        connection.execute(text(
+            "INSERT INTO safety_events (client_id, category, message_text, response_text, "
+            f"detected_by, created_at) VALUES (1, 'abuse', 't', 'a', 'classifier', '{now}')"))
     command.upgrade(config, "0002")
     with Session(engine, future=True) as session:
         assert _counts(session) == (1, 1, 1, 2, 1)
