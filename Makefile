@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.koers-installed
 SPACY  := build/spacy-nl/KOERS
+# The browser tests drive Debian's chromium with Playwright (no browser downloads).
+CHROMIUM := /usr/bin/chromium
 
 # Quiet TensorFlow, SQLAlchemy and Rasa telemetry everywhere.
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -19,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Lines of pip output that are noise on machines with local package mirrors.
 PIP_NOISE := is ignored: it is neither a file|BuildBackendWarning|^\s*!!|\*\*\*\*|SPDX|project.license|By 20..-|See https://packaging|corresp\(dist|Please use a simple|Editable installation|Please be careful|name as your package|with strategy|^\s*$$
 
-.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark clean constraints
+.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard clean constraints
 
 help:
 	@echo "make run        set up (first time 5-8 minutes) and start Koers on 127.0.0.1"
@@ -58,6 +60,13 @@ build: $(SPACY)
 
 migrate: setup
 	@$(PY) -m bot.storage.db upgrade
+$(CHROMIUM):
+	@echo "==> The browser tests need Debian's chromium; installing it with apt-get (about 1 minute)"
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update -qq >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null \
+	  || { echo "Could not install chromium. Install it by hand: apt-get install chromium"; exit 1; }
+
 
 train: setup
 	@$(PY) -m bot.trainer >/dev/null
@@ -65,12 +74,12 @@ train: setup
 # --- the two commands ---------------------------------------------------------------------
 
 run: migrate train
-	@$(PY) -m bot.serve
+	@$(PY) -m bot.serve --demo
 
 chat: setup
 	@$(PY) -m bot.cli chat
 
-test: migrate train
+test: migrate train $(CHROMIUM)
 	@echo "==> Running the tests"
 	@$(PY) -m pytest
 
@@ -89,6 +98,9 @@ benchmark: setup
 constraints: $(STAMP)
 	@( echo "# Full pinned freeze for Python 3.10 (pip install -c constraints.txt). Regenerate with: make constraints"; \
 	   $(PY) -m pip freeze --exclude-editable | grep -v '^-e' ) > constraints.txt
+
+benchmark-dashboard: migrate
+	@$(PY) benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) build models .rasa var test-output results *.egg-info

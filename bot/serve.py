@@ -1,6 +1,9 @@
-"""Start the Koers stack on 127.0.0.1: the action server and the Rasa server.
+"""Start the Koers stack on 127.0.0.1: the action server, the Rasa server and the web app
+(worker dashboard and client chat).
 
-    python -m bot.serve            # used by `make run`; Ctrl-C stops everything
+    python -m bot.serve            # production-like: no demo data
+    python -m bot.serve --demo     # used by `make run`: adds clearly fake demo data and
+                                   # prints a demo client code and demo logins; Ctrl-C stops all
 
 Logs go to var/log/. The sender id of every conversation is chosen by the program that
 talks to Rasa's REST channel (`make chat`, later the web app), never by the client.
@@ -106,21 +109,73 @@ def start_stack(settings: Settings, model: Path, log_dir: Path) -> list[subproce
     return procs
 
 
-def main() -> int:
+def start_web(settings: Settings, log_dir: Path, env: dict[str, str]) -> subprocess.Popen:
+    """Start the web app (waitress) on KOERS_WEB_HOST:KOERS_WEB_PORT and wait until it answers."""
+    log = log_dir / "web.log"
+    env = {
+        **env,
+        "KOERS_WEB_HOST": settings.web_host,
+        "KOERS_WEB_PORT": str(settings.web_port),
+        "KOERS_RASA_HOST": settings.rasa_host,
+        "KOERS_RASA_PORT": str(settings.rasa_port),
+        "KOERS_VAR_DIR": str(settings.var_dir),
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "bot.web"], cwd=PROJECT_ROOT, env=env,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    wait_for(f"http://{settings.web_host}:{settings.web_port}/login", proc, 60, "The web app", log)
+    return proc
+
+
+def seed_demo_data(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.storage.db import make_engine, session_scope
+    from bot.web.demo import seed_demo
+    from bot.web.security import load_secret_key
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            return seed_demo(session, load_secret_key(settings))
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bot.serve")
+    parser.add_argument("--demo", action="store_true", help="add clearly fake demo data")
+    args = parser.parse_args(argv)
     settings = get_settings()
     log_dir = settings.var_dir / "log"
     model = ensure_model()
+    demo = seed_demo_data(settings) if (args.demo or settings.demo_data) else None
     procs = start_stack(settings, model, log_dir)
     try:
-        print(
-            "\n"
-            "  Koers is running.\n"
-            "  Chat in a second terminal:   make chat\n"
-            f"  Rasa REST channel:           {settings.rasa_url}/webhooks/rest/webhook\n"
-            f"  Logs:                        {log_dir}/\n"
-            "  Stop with Ctrl-C.\n",
-            flush=True,
-        )
+        print("Starting the web app...", flush=True)
+        procs.append(start_web(settings, log_dir, stack_env(settings)))
+        web = f"http://{settings.web_host}:{settings.web_port}"
+        lines = [
+            "",
+            "  Koers is running.",
+            f"  Client chat (phone or browser):  {web}/chat/",
+        ]
+        if demo is not None:
+            lines.append(f"    demo client code:              {demo.client_code}")
+        lines.append(f"  Worker dashboard:                {web}/login")
+        if demo is not None:
+            lines += [
+                f"    demo worker:                   {demo.worker_username} / {demo.worker_password}",
+                f"    demo admin:                    {demo.admin_username} / {demo.admin_password}",
+                "    (demo data is fake; passwords and the code are new at every start)",
+            ]
+        lines += [
+            "  Chat in a terminal instead:      make chat",
+            f"  Logs:                            {log_dir}/",
+            "  Stop with Ctrl-C.",
+            "",
+        ]
+        print("\n".join(lines), flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         print("A server stopped unexpectedly; see the logs in var/log/.", file=sys.stderr)
@@ -130,6 +185,7 @@ def main() -> int:
         return 0
     finally:
         stop(procs)
+        print("Koers has stopped.", flush=True)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,15 @@ class Settings:
     var_dir: Path
     tracker_db: Path
     endpoints_file: Path
+    # Web app (dashboard and client chat); see .env.example.
+    secret_key: str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    cookie_secure: bool = False
+    worker_session_minutes: int = 30
+    client_remember_days: int = 30
+    rasa_timeout: float = 30.0
+    demo_data: bool = False
 
     @property
     def rasa_url(self) -> str:
@@ -47,6 +56,10 @@ class Settings:
 def _path(value: str) -> Path:
     p = Path(value)
     return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "ja", "on"}
 
 
 def _absolute_sqlite(url: str) -> str:
@@ -74,4 +87,12 @@ def get_settings() -> Settings:
         var_dir=var_dir,
         tracker_db=_path(os.environ.get("KOERS_TRACKER_DB", str(var_dir / "tracker.db"))),
         endpoints_file=_path(os.environ.get("KOERS_ENDPOINTS", "endpoints.yml")),
+        secret_key=os.environ.get("KOERS_SECRET_KEY") or None,
+        web_host=os.environ.get("KOERS_WEB_HOST", "127.0.0.1"),
+        web_port=int(os.environ.get("KOERS_WEB_PORT", "8000")),
+        cookie_secure=_flag(os.environ.get("KOERS_COOKIE_SECURE", "false")),
+        worker_session_minutes=int(os.environ.get("KOERS_WORKER_SESSION_MINUTES", "30")),
+        client_remember_days=int(os.environ.get("KOERS_CLIENT_REMEMBER_DAYS", "30")),
+        rasa_timeout=float(os.environ.get("KOERS_RASA_TIMEOUT", "30")),
+        demo_data=_flag(os.environ.get("KOERS_DEMO_DATA", "false")),
     )

@@ -1,0 +1,343 @@
+"""Management commands for the organisation's administrator.
+
+    python -m bot create-worker USERNAME --name "Anna de Vries" [--admin]   (asks the password)
+    python -m bot create-client --name "Pseudoniem" --worker USERNAME [--level eenvoudig]
+    python -m bot issue-code CLIENT_ID            (prints a new access code once)
+    python -m bot export CLIENT_ID [-o file.json] [--include-private]
+    python -m bot delete CLIENT_ID [--yes]        (asks to type the client number to confirm)
+    python -m bot summary CLIENT_ID [--since YYYY-MM-DD]
+
+Every command that reads or changes client data writes an audit entry (actor "cli:<user>").
+Messages are in Dutch, like the rest of what administrators see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from bot.settings import Settings, get_settings
+from bot.storage.db import make_engine, session_scope
+from bot.storage.models import (
+    LANGUAGE_LEVELS,
+    Agreement,
+    AuditEntry,
+    CheckIn,
+    Client,
+    Reflection,
+    SafetyEvent,
+    SafetyPlan,
+    SmallStep,
+    Worker,
+    utcnow,
+)
+from bot.web.security import (
+    format_code,
+    hash_password,
+    load_secret_key,
+    new_chat_id,
+    password_problem,
+)
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in this environment
+        user = "onbekend"
+    return f"cli:{user}"[:64]
+
+
+def _audit(session: Session, action: str, client_id: int | None, detail: str | None = None) -> None:
+    session.add(AuditEntry(at=utcnow(), actor=_actor(), action=action, client_id=client_id,
+                           detail=detail, remote_addr="cli"))
+
+
+def _client(session: Session, client_id: int) -> Client:
+    client = session.get(Client, client_id)
+    if client is None:
+        raise SystemExit(f"Cliënt {client_id} bestaat niet.")
+    return client
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Wachtwoord: ")
+        if getpass.getpass("Nog een keer: ") != password:
+            raise SystemExit("De wachtwoorden zijn niet gelijk. Er is niets opgeslagen.")
+    problem = password_problem(password)
+    if problem:
+        raise SystemExit(problem + " Er is niets opgeslagen.")
+    return password
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def create_worker(args: argparse.Namespace, settings: Settings) -> int:
+    password = _read_password(args)
+    with session_scope(make_engine(settings.database_url)) as session:
+        if session.execute(select(Worker).where(Worker.username == args.username)).first():
+            raise SystemExit(f"Gebruikersnaam {args.username!r} bestaat al.")
+        worker = Worker(username=args.username, display_name=args.name or args.username,
+                        role="admin" if args.admin else "worker",
+                        password_hash=hash_password(password))
+        session.add(worker)
+        session.flush()
+        _audit(session, "medewerker_aangemaakt", None, args.username)
+        print(f"Medewerker {worker.username} ({'beheerder' if args.admin else 'begeleider'}) "
+              f"aangemaakt, nummer {worker.id}.")
+    return 0
+
+
+def create_client(args: argparse.Namespace, settings: Settings) -> int:
+    with session_scope(make_engine(settings.database_url)) as session:
+        worker_id = None
+        if args.worker:
+            worker = session.execute(
+                select(Worker).where(Worker.username == args.worker)).scalar_one_or_none()
+            if worker is None or worker.role != "worker":
+                raise SystemExit(f"Begeleider {args.worker!r} bestaat niet.")
+            worker_id = worker.id
+        now = utcnow()
+        client = Client(chat_id=new_chat_id(), display_name=args.name.strip()[:100],
+                        language_level=args.level, worker_id=worker_id, created_at=now,
+                        last_seen_at=now)
+        session.add(client)
+        session.flush()
+        _audit(session, "client_aangemaakt", client.id)
+        print(f"Cliënt {client.id} aangemaakt. Maak een toegangscode met: "
+              f"python -m bot issue-code {client.id}")
+    return 0
+
+
+def issue_code_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web.dashboard import issue_code
+
+    key = load_secret_key(settings)
+    with session_scope(make_engine(settings.database_url)) as session:
+        client = _client(session, args.client_id)
+        code = issue_code(session, client, _actor(), key)
+        _audit(session, "code_uitgegeven", client.id)
+    print(f"Toegangscode voor cliënt {args.client_id}: {format_code(code)}")
+    print("Deze code wordt maar één keer getoond. Een eerdere code werkt niet meer.")
+    return 0
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def export_client(session: Session, client_id: int, include_private: bool) -> dict[str, Any]:
+    """All data of one client as a JSON-ready dict; private reflections and steps only with
+    `include_private` (for the client's own request to see their data)."""
+    client = _client(session, client_id)
+    reflections = session.execute(
+        select(Reflection).where(Reflection.client_id == client.id)
+        .options(selectinload(Reflection.answers)).order_by(Reflection.created_at)
+    ).scalars()
+    steps = session.execute(
+        select(SmallStep).where(SmallStep.client_id == client.id).order_by(SmallStep.created_at)
+    ).scalars()
+    plan = session.execute(
+        select(SafetyPlan).where(SafetyPlan.client_id == client.id)
+        .options(selectinload(SafetyPlan.items))
+    ).scalar_one_or_none()
+    private_count = 0
+    out_reflections = []
+    for r in reflections:
+        if not r.shared_with_worker and not include_private:
+            private_count += 1
+            continue
+        out_reflections.append({
+            "theme": r.theme, "status": r.status, "shared_with_worker": r.shared_with_worker,
+            "scale": r.scale, "created_at": _iso(r.created_at),
+            "answers": [{"question": a.question_text, "answer": a.answer_text} for a in r.answers],
+        })
+    return {
+        "client": {"id": client.id, "display_name": client.display_name,
+                   "language_level": client.language_level,
+                   "created_at": _iso(client.created_at),
+                   "last_contact_at": _iso(client.last_contact_at)},
+        "includes_private": include_private,
+        "private_reflections_not_exported": private_count,
+        "reflections": out_reflections,
+        "checkins": [{"mood": c.mood, "created_at": _iso(c.created_at)} for c in session.execute(
+            select(CheckIn).where(CheckIn.client_id == client.id).order_by(CheckIn.created_at)
+        ).scalars()],
+        "small_steps": [{"theme": s.theme, "text": s.text, "status": s.status,
+                         "created_at": _iso(s.created_at)}
+                        for s in steps if s.shared_with_worker or include_private],
+        "safety_events": [{"category": e.category, "message": e.message_text,
+                           "response": e.response_text, "created_at": _iso(e.created_at),
+                           "acknowledged_at": _iso(e.acknowledged_at),
+                           "acknowledged_by": e.acknowledged_by}
+                          for e in session.execute(select(SafetyEvent).where(
+                              SafetyEvent.client_id == client.id)).scalars()],
+        "safety_plan": [{"phase": i.phase, "kind": i.kind, "text": i.text}
+                        for i in (plan.items if plan else [])],
+        "agreements": [{"kind": a.kind, "text": a.text, "party": a.party,
+                        "due_date": _iso(a.due_date), "done_at": _iso(a.done_at)}
+                       for a in session.execute(select(Agreement).where(
+                           Agreement.client_id == client.id)).scalars()],
+    }
+
+
+def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    with session_scope(make_engine(settings.database_url)) as session:
+        data = export_client(session, args.client_id, args.include_private)
+        _audit(session, "export", args.client_id,
+               "met niet-gedeelde reflecties" if args.include_private else "alleen gedeeld")
+    payload = json.dumps(data, ensure_ascii=False, indent=2)
+    if args.output:
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(payload + "\n")
+        print(f"Opgeslagen in {args.output} (alleen leesbaar voor jou).")
+    else:
+        print(payload)
+    return 0
+
+
+def tracker_url(settings: Settings) -> str:
+    """The database URL of Rasa's tracker store, as endpoints.yml / endpoints.postgres.yml use."""
+    if "postgres" in settings.endpoints_file.name:
+        env = os.environ
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            "postgresql+psycopg2", username=env.get("KOERS_TRACKER_PG_USER"),
+            password=env.get("KOERS_TRACKER_PG_PASSWORD"),
+            host=env.get("KOERS_TRACKER_PG_HOST", "127.0.0.1"),
+            port=int(env.get("KOERS_TRACKER_PG_PORT", "5432")),
+            database=env.get("KOERS_TRACKER_PG_DB", "koers_tracker"),
+        ).render_as_string(hide_password=False)
+    return f"sqlite:///{settings.tracker_db}"
+
+
+def delete_tracker_conversation(settings: Settings, chat_id: str) -> int:
+    """Delete the client's conversation (all events) from Rasa's SQL tracker store."""
+    url = tracker_url(settings)
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+        return 0
+    engine = create_engine(url, future=True)
+    try:
+        if not inspect(engine).has_table("events"):
+            return 0
+        with engine.begin() as connection:
+            result = connection.execute(text("DELETE FROM events WHERE sender_id = :s"),
+                                        {"s": chat_id})
+            return result.rowcount or 0
+    finally:
+        engine.dispose()
+
+
+def delete_client(session: Session, settings: Settings, client_id: int) -> tuple[str, int]:
+    """Delete the client and everything about them (cascades), and the Rasa conversation.
+    The audit log keeps its entries (who looked at what), without content."""
+    client = _client(session, client_id)
+    chat_id = client.chat_id
+    session.execute(delete(Client).where(Client.id == client.id))
+    _audit(session, "client_verwijderd", client_id)
+    session.flush()
+    return chat_id, delete_tracker_conversation(settings, chat_id)
+
+
+def delete_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    with session_scope(make_engine(settings.database_url)) as session:
+        client = _client(session, args.client_id)
+        name = client.display_name or "(geen naam)"
+        if not args.yes:
+            print(f"Je gaat ALLE gegevens van cliënt {client.id} ({name}) verwijderen: "
+                  "reflecties, stappen, meldingen, plan, afspraken, codes en het gesprek.")
+            print("Dit kan niet ongedaan worden gemaakt.")
+            try:
+                answer = input(f"Typ het cliëntnummer ({client.id}) om te bevestigen: ")
+            except EOFError:
+                answer = ""
+            if answer.strip() != str(client.id):
+                print("Niet bevestigd. Er is niets verwijderd.")
+                return 1
+        _, events = delete_client(session, settings, args.client_id)
+    print(f"Cliënt {args.client_id} is verwijderd ({events} gespreksregels uit Rasa gewist).")
+    return 0
+
+
+def summary_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.summary import build_summary, summary_text
+    from bot.web.common import day_start
+
+    since = None
+    if args.since:
+        try:
+            since = day_start(date.fromisoformat(args.since))
+        except ValueError as exc:
+            raise SystemExit("Gebruik een datum als 2026-01-31.") from exc
+    with session_scope(make_engine(settings.database_url)) as session:
+        client = _client(session, args.client_id)
+        summary = build_summary(session, client.id, since=since)
+        _audit(session, "samenvatting_bekeken", client.id)
+        print(summary_text(summary, client.display_name or f"cliënt {client.id}"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Koers beheer")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("create-worker", help="maak een begeleider of beheerder")
+    p.add_argument("username")
+    p.add_argument("--name", help="naam zoals die in het dashboard staat")
+    p.add_argument("--admin", action="store_true", help="beheerder in plaats van begeleider")
+    p.add_argument("--password-stdin", action="store_true", help="lees het wachtwoord van stdin")
+    p.set_defaults(func=create_worker)
+
+    p = sub.add_parser("create-client", help="maak een cliënt")
+    p.add_argument("--name", required=True, help="naam of schuilnaam")
+    p.add_argument("--worker", help="gebruikersnaam van de begeleider")
+    p.add_argument("--level", choices=LANGUAGE_LEVELS, default="standaard")
+    p.set_defaults(func=create_client)
+
+    p = sub.add_parser("issue-code", help="maak een nieuwe toegangscode (oude stopt)")
+    p.add_argument("client_id", type=int)
+    p.set_defaults(func=issue_code_cmd)
+
+    p = sub.add_parser("export", help="alle gegevens van één cliënt als JSON")
+    p.add_argument("client_id", type=int)
+    p.add_argument("-o", "--output")
+    p.add_argument("--include-private", action="store_true",
+                   help="ook niet-gedeelde reflecties (alleen voor een inzageverzoek van de cliënt)")
+    p.set_defaults(func=export_cmd)
+
+    p = sub.add_parser("delete", help="verwijder alle gegevens van één cliënt")
+    p.add_argument("client_id", type=int)
+    p.add_argument("--yes", action="store_true", help="niet om bevestiging vragen")
+    p.set_defaults(func=delete_cmd)
+
+    p = sub.add_parser("summary", help="samenvatting van wat een cliënt deelde")
+    p.add_argument("client_id", type=int)
+    p.add_argument("--since", help="vanaf datum JJJJ-MM-DD")
+    p.set_defaults(func=summary_cmd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args, settings or get_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Serve the Koers web app with waitress: `python -m bot.web`."""
+
+from __future__ import annotations
+
+import sys
+
+from waitress import serve
+
+from bot.settings import get_settings
+from bot.web.app import create_app
+
+
+def main() -> int:
+    settings = get_settings()
+    app = create_app(settings=settings)
+    serve(app, host=settings.web_host, port=settings.web_port, threads=8, ident="Koers",
+          clear_untrusted_proxy_headers=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

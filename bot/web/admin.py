@@ -1,0 +1,137 @@
+"""Admin pages: workers, caseloads, the organisation's crisis contact and the audit log.
+
+Admins manage accounts; they never see reflections or other client answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from bot.storage import repository
+from bot.storage.models import WORKER_ROLES, Client, Worker
+from bot.web import queries
+from bot.web.common import admin_required, audit, clean_text, db
+from bot.web.security import hash_password, password_problem
+
+bp = Blueprint("admin", __name__, url_prefix="/beheer")
+
+CRISIS_CONTACT_KEY = "crisis_contact"
+MAX_CRISIS_CONTACT = 500
+ROLE_LABELS = {"worker": "Begeleider", "admin": "Beheerder"}
+
+
+@bp.app_context_processor
+def _labels():  # type: ignore[no-untyped-def]
+    return {"role_labels": ROLE_LABELS}
+
+
+def _workers() -> list[Worker]:
+    return list(db().execute(select(Worker).order_by(func.lower(Worker.display_name))).scalars())
+
+
+@bp.route("/medewerkers", methods=["GET", "POST"])
+@admin_required
+def workers():  # type: ignore[no-untyped-def]
+    error = None
+    form = {"username": "", "display_name": "", "role": "worker"}
+    if request.method == "POST":
+        form = {k: (request.form.get(k) or "").strip() for k in form}
+        password = request.form.get("password") or ""
+        username, error = clean_text(form["username"], 64)
+        if error is None:
+            _, error = clean_text(form["display_name"], 100)
+        if error is None and form["role"] not in WORKER_ROLES:
+            error = "Kies een rol."
+        if error is None:
+            error = password_problem(password)
+        if error is None and db().execute(
+            select(Worker).where(func.lower(Worker.username) == username.lower())
+        ).first():
+            error = "Deze gebruikersnaam bestaat al. Kies een andere."
+        if error is None:
+            db().add(Worker(username=username, display_name=form["display_name"],
+                            role=form["role"], password_hash=hash_password(password)))
+            audit("medewerker_aangemaakt", detail=username)
+            flash(f"{form['display_name']} kan nu inloggen.", "info")
+            return redirect(url_for(".workers"))
+    counts = dict(db().execute(
+        select(Client.worker_id, func.count()).group_by(Client.worker_id)).all())
+    return render_template("admin/workers.html", workers=_workers(), counts=counts, error=error,
+                           form=form), (400 if error else 200)
+
+
+@bp.route("/medewerkers/<int:worker_id>", methods=["POST"])
+@admin_required
+def change_worker(worker_id: int):  # type: ignore[no-untyped-def]
+    worker = db().get(Worker, worker_id)
+    if worker is None:
+        abort(404)
+    action = request.form.get("action")
+    if action in ("deactivate", "activate"):
+        if worker.id == g.worker.id:
+            flash("Je kunt je eigen account niet uitzetten.", "error")
+        else:
+            worker.active = action == "activate"
+            audit("medewerker_" + ("aan" if worker.active else "uit"), detail=worker.username)
+            flash(f"{worker.display_name} is {'weer actief' if worker.active else 'uitgezet'}.",
+                  "info")
+    elif action == "password":
+        password = request.form.get("password") or ""
+        problem = password_problem(password)
+        if problem:
+            flash(f"Het wachtwoord is niet gewijzigd. {problem}", "error")
+        else:
+            worker.password_hash = hash_password(password)
+            audit("wachtwoord_gewijzigd", detail=worker.username)
+            flash(f"Het wachtwoord van {worker.display_name} is gewijzigd.", "info")
+    else:
+        abort(400)
+    return redirect(url_for(".workers"))
+
+
+@bp.route("/caseloads", methods=["GET", "POST"])
+@admin_required
+def caseloads():  # type: ignore[no-untyped-def]
+    session = db()
+    if request.method == "POST":
+        client = session.get(Client, request.form.get("client_id", type=int) or -1)
+        worker_id = request.form.get("worker_id", type=int)
+        worker = session.get(Worker, worker_id) if worker_id else None
+        if client is None or (worker_id and (worker is None or worker.role != "worker")):
+            flash("Dat kon niet. Kies een cliënt en een begeleider uit de lijst.", "error")
+        else:
+            client.worker_id = worker.id if worker else None
+            audit("caseload_gewijzigd", client,
+                  detail=f"naar {worker.username}" if worker else "geen begeleider")
+            flash("De begeleider is gewijzigd.", "info")
+        return redirect(url_for(".caseloads"))
+    clients = list(session.execute(
+        select(Client).where(Client.display_name.is_not(None))
+        .order_by(func.lower(Client.display_name))).scalars())
+    begeleiders = [w for w in _workers() if w.role == "worker"]
+    return render_template("admin/caseloads.html", clients=clients, workers=begeleiders)
+
+
+@bp.route("/instellingen", methods=["GET", "POST"])
+@admin_required
+def settings():  # type: ignore[no-untyped-def]
+    session = db()
+    error = None
+    value = repository.get_org_setting(session, CRISIS_CONTACT_KEY, "") or ""
+    if request.method == "POST":
+        value, error = clean_text(request.form.get("crisis_contact"), MAX_CRISIS_CONTACT)
+        if error is None:
+            repository.set_org_setting(session, CRISIS_CONTACT_KEY, value, g.worker.username)
+            audit("instelling_gewijzigd", detail=CRISIS_CONTACT_KEY)
+            flash("Het crisiscontact is opgeslagen. Cliënten zien het onder de knop Hulp.", "info")
+            return redirect(url_for(".settings"))
+    return render_template("admin/settings.html", value=value, error=error,
+                           maximum=MAX_CRISIS_CONTACT), (400 if error else 200)
+
+
+@bp.route("/logboek")
+@admin_required
+def audit_log():  # type: ignore[no-untyped-def]
+    client_id = request.args.get("client", type=int)
+    entries = queries.audit_entries(db(), client_id=client_id)
+    return render_template("admin/audit.html", entries=entries, client_id=client_id)

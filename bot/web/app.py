@@ -1,0 +1,109 @@
+"""The Flask app factory: worker dashboard, admin pages and the client chat in one app."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from bot.settings import Settings, get_settings
+from bot.storage.db import make_engine
+from bot.web import common
+from bot.web.security import RateLimiter, load_secret_key
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+csrf = CSRFProtect()
+
+
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the app. `config` overrides Flask settings (tests use DATABASE_URL etc.)."""
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=load_secret_key(settings),
+        DATABASE_URL=settings.database_url,
+        RASA_URL=settings.rasa_url,
+        RASA_TIMEOUT=settings.rasa_timeout,
+        SESSION_COOKIE_NAME="koers_sessie",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.worker_session_minutes),
+        WORKER_IDLE_SECONDS=settings.worker_session_minutes * 60,
+        CLIENT_REMEMBER_SECONDS=settings.client_remember_days * 86400,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=settings.cookie_secure,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        LOGIN_LIMITER=RateLimiter(max_failures=5, window_seconds=15 * 60),
+        CODE_LIMITER=RateLimiter(max_failures=10, window_seconds=15 * 60),
+    )
+    if config:
+        app.config.update(config)
+    app.extensions["koers_engine"] = make_engine(app.config["DATABASE_URL"])
+    csrf.init_app(app)
+
+    from bot.web import admin, auth, chat, dashboard
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(chat.bp)
+
+    app.teardown_request(common.close_db)
+    app.add_template_filter(common.format_datetime, "datum_tijd")
+    app.add_template_filter(common.format_date, "datum")
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"current_worker": g.get("worker")}
+
+    @app.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if not request.path.startswith("/static/"):
+            # Health data: never kept in a browser or proxy cache.
+            response.headers["Cache-Control"] = "no-store"
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/chat/api/"):
+            return {"ok": False, "error": "De pagina is verlopen. Laad de pagina opnieuw."}, 400
+        return render_template(
+            "error.html", title="Pagina verlopen",
+            message="Deze pagina was verlopen. Ga terug, laad de pagina opnieuw en probeer het "
+                    "nog eens. Er is niets opgeslagen.",
+        ), 400
+
+    @app.errorhandler(403)
+    def _forbidden(_error):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="Geen toegang",
+                               message="Je hebt geen toegang tot deze pagina."), 403
+
+    @app.errorhandler(404)
+    def _not_found(_error):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="Niet gevonden",
+                               message="Deze pagina bestaat niet, of je hebt er geen toegang "
+                                       "toe."), 404
+
+    @app.errorhandler(413)
+    def _too_large(_error):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="Te veel tekst",
+                               message="Je stuurde te veel tekst in één keer. Maak het korter "
+                                       "en probeer het opnieuw."), 413
+
+    return app

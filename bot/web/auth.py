@@ -1,0 +1,86 @@
+"""Worker login and logout."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+
+from bot.storage.models import Worker
+from bot.web.common import audit, current_worker, db, login_worker, remote_addr
+from bot.web.security import check_password
+
+bp = Blueprint("auth", __name__)
+
+
+def _home_for(worker: Worker) -> str:
+    return url_for("admin.workers") if worker.role == "admin" else url_for("dashboard.caseload")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only local paths, so the login page cannot send someone to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/")
+def index():  # type: ignore[no-untyped-def]
+    worker = current_worker()
+    if worker is not None:
+        return redirect(_home_for(worker))
+    return redirect(url_for("chat.page"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    worker = current_worker()
+    if worker is not None and request.method == "GET":
+        return redirect(_home_for(worker))
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()[:64]
+        password = request.form.get("password") or ""
+        limiter = current_app.config["LOGIN_LIMITER"]
+        key = f"worker:{remote_addr()}:{username.lower()}"
+        if limiter.blocked(key):
+            error = ("Te vaak een verkeerd wachtwoord. Wacht 15 minuten en probeer het dan "
+                     "opnieuw.")
+            audit("inloggen_geblokkeerd", detail=username, actor="onbekend")
+            return render_template("login.html", error=error, username=username), 429
+        found = db().execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()
+        ok = check_password(found.password_hash if found else None, password)
+        if ok and found is not None and found.active:
+            limiter.reset(key)
+            login_worker(found)
+            g.worker = found
+            audit("inloggen")
+            flash(f"Welkom, {found.display_name}.", "info")
+            return redirect(_safe_next(request.args.get("next")) or _home_for(found))
+        limiter.fail(key)
+        audit("inloggen_mislukt", detail=username, actor="onbekend")
+        error = "Deze gebruikersnaam of dit wachtwoord klopt niet."
+    return render_template("login.html", error=error, username=username), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    worker = current_worker()
+    if worker is not None:
+        audit("uitloggen")
+    session.pop("worker_id", None)
+    session.pop("login_at", None)
+    session.pop("seen_at", None)
+    session.pop("csrf_token", None)
+    flash("Je bent uitgelogd.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,245 @@
+"""The client chat: access-code login, the chat page and the relay to Rasa's REST channel.
+
+Safety of the sender id: the server sends every message with the logged-in client's own
+`chat_id`; nothing the browser sends (fields, headers) can choose it. Typed text that starts
+with "/" is changed so that Rasa never reads it as an intent payload; only a payload that
+Rasa itself offered as a button in its last answer is sent as a payload.
+
+One client's messages go to Rasa one at a time (a lock per client), so they arrive in order
+even from two tabs.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import requests
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from bot.storage import repository
+from bot.storage.models import AccessCode, Client, utcnow
+from bot.web.common import audit, db, remote_addr
+from bot.web.security import code_hash, normalize_code
+
+bp = Blueprint("chat", __name__, url_prefix="/chat")
+
+COOKIE = "koers_client"
+MAX_MESSAGE_LENGTH = 2000
+GREETING_PAYLOAD = "/groet"
+# A lookalike of "/" (U+2215 DIVISION SLASH): typed text keeps its look, Rasa reads it as text.
+SLASH_LOOKALIKE = "\u2215"
+
+MSG_DOWN = ("Koers is nu even niet bereikbaar. Je bericht is niet kwijt. "
+            "Probeer het zo nog een keer.")
+MSG_SLOW = ("Koers reageert nu te langzaam. Je bericht is niet kwijt. "
+            "Probeer het zo nog een keer.")
+MSG_EMPTY = ("Koers gaf geen antwoord. Je bericht is niet kwijt. "
+             "Probeer het zo nog een keer.")
+MSG_BUSY = "Even wachten. Je vorige bericht wordt nog verstuurd."
+MSG_TOO_LONG = (f"Je bericht is te lang. Maak het korter dan {MAX_MESSAGE_LENGTH} tekens. "
+                "Je kunt het ook in twee berichten sturen.")
+MSG_EMPTY_INPUT = "Typ eerst iets. Of kies een knop."
+MSG_LOGGED_OUT = "Je bent niet meer ingelogd. Vul je code opnieuw in."
+
+
+# --- which client is this? --------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="koers-client-login")
+
+
+def current_client() -> Client | None:
+    """The client whose valid, unrevoked access code signed this browser's cookie."""
+    if "client" in g:
+        return g.client
+    g.client = None
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _serializer().loads(raw, max_age=current_app.config["CLIENT_REMEMBER_SECONDS"])
+        code_id, client_id = int(data["a"]), int(data["c"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    code = db().get(AccessCode, code_id)
+    if code is None or code.revoked_at is not None or code.client_id != client_id:
+        return None
+    g.client = db().get(Client, client_id)
+    return g.client
+
+
+def _set_login_cookie(response: Any, code: AccessCode) -> None:
+    token = _serializer().dumps({"a": code.id, "c": code.client_id})
+    response.set_cookie(
+        COOKIE, token, max_age=current_app.config["CLIENT_REMEMBER_SECONDS"], httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax", path="/",
+    )
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def _crisis_contact() -> str:
+    return repository.get_org_setting(db(), "crisis_contact", "") or ""
+
+
+@bp.route("/")
+def page():  # type: ignore[no-untyped-def]
+    client = current_client()
+    if client is None:
+        return render_template("chat/login.html", error=None, crisis_contact=_crisis_contact())
+    return render_template("chat/chat.html", client=client, crisis_contact=_crisis_contact())
+
+
+@bp.route("/login", methods=["POST"])
+def login():  # type: ignore[no-untyped-def]
+    limiter = current_app.config["CODE_LIMITER"]
+    key = f"code:{remote_addr()}"
+    if limiter.blocked(key):
+        return render_template(
+            "chat/login.html", crisis_contact=_crisis_contact(),
+            error="Je hebt te vaak een verkeerde code ingevuld. Wacht 15 minuten. "
+                  "Probeer het daarna opnieuw."), 429
+    typed = normalize_code((request.form.get("code") or "")[:100])
+    code = None
+    if typed:
+        code = db().execute(
+            select(AccessCode).where(
+                AccessCode.code_hash == code_hash(current_app.config["SECRET_KEY"], typed))
+        ).scalar_one_or_none()
+    if code is None or code.revoked_at is not None:
+        limiter.fail(key)
+        audit("client_code_fout", actor="client")
+        message = ("Vul je code in. Je krijgt de code van je begeleider." if not typed else
+                   "Deze code klopt niet. Kijk goed of vraag je begeleider om een nieuwe code.")
+        return render_template("chat/login.html", crisis_contact=_crisis_contact(),
+                               error=message), 401
+    limiter.reset(key)
+    code.last_used_at = utcnow()
+    audit("client_ingelogd", code.client_id, actor="client")
+    response = redirect(url_for(".page"))
+    _set_login_cookie(response, code)
+    return response
+
+
+@bp.route("/uitloggen", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    response = redirect(url_for(".page"))
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
+                           secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+# --- relay to Rasa ----------------------------------------------------------------------------
+
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+# Button payloads Rasa offered in its last answer, per client: {payload: title}.
+_offered: dict[int, dict[str, str]] = {}
+
+
+def _lock_for(client_id: int) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(client_id, threading.Lock())
+
+
+def as_text(typed: str) -> str:
+    """Typed text as Rasa must read it: never an intent payload ("/intent{...}")."""
+    text = typed.strip()
+    stripped = text.lstrip("/")
+    if len(stripped) != len(text):
+        text = SLASH_LOOKALIKE * (len(text) - len(stripped)) + stripped
+    return text
+
+
+def _fail(message: str, status: int) -> Any:
+    return jsonify({"ok": False, "error": message}), status
+
+
+def _clean_messages(raw: Any) -> list[dict[str, Any]]:
+    messages = []
+    if not isinstance(raw, list):
+        return messages
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        text = item.get("text") if isinstance(item.get("text"), str) else ""
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in item.get("buttons") or [] if isinstance(b, dict)
+        ]
+        if text or buttons:
+            messages.append({"text": text, "buttons": buttons})
+    return messages
+
+
+def forward(client: Client, message: str) -> tuple[list[dict[str, Any]] | None, str, int]:
+    """Send one message to Rasa as this client. Returns (messages, error, status)."""
+    url = f"{current_app.config['RASA_URL']}/webhooks/rest/webhook"
+    timeout = current_app.config["RASA_TIMEOUT"]
+    try:
+        reply = requests.post(url, json={"sender": client.chat_id, "message": message},
+                              timeout=(3, timeout))
+    except requests.Timeout:
+        return None, MSG_SLOW, 504
+    except requests.RequestException:
+        return None, MSG_DOWN, 503
+    if reply.status_code != 200:
+        return None, MSG_DOWN, 503
+    try:
+        messages = _clean_messages(reply.json())
+    except ValueError:
+        messages = []
+    if not messages:
+        return None, MSG_EMPTY, 502
+    return messages, "", 200
+
+
+@bp.route("/api/send", methods=["POST"])
+def send():  # type: ignore[no-untyped-def]
+    client = current_client()
+    if client is None:
+        return _fail(MSG_LOGGED_OUT, 401)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _fail(MSG_EMPTY_INPUT, 400)
+    offered = _offered.get(client.id, {})
+    payload = body.get("payload")
+    if body.get("start") is True:
+        message = GREETING_PAYLOAD
+    elif isinstance(payload, str) and payload in offered:
+        message = payload  # a button Rasa itself offered: its payload is safe
+    else:
+        typed = body.get("text") if isinstance(body.get("text"), str) else ""
+        if isinstance(payload, str) and not typed:
+            typed = str(body.get("title") or "")  # an old button: send its words as text
+        if not typed.strip():
+            return _fail(MSG_EMPTY_INPUT, 400)
+        if len(typed) > MAX_MESSAGE_LENGTH:
+            return _fail(MSG_TOO_LONG, 400)
+        message = as_text(typed)
+    lock = _lock_for(client.id)
+    if not lock.acquire(timeout=current_app.config["RASA_TIMEOUT"] + 5):
+        return _fail(MSG_BUSY, 429)
+    try:
+        messages, error, status = forward(client, message)
+    finally:
+        lock.release()
+    if messages is None:
+        return _fail(error, status)
+    last_buttons = next((m["buttons"] for m in reversed(messages) if m["buttons"]), [])
+    _offered[client.id] = {b["payload"]: b["title"] for b in last_buttons}
+    return jsonify({"ok": True, "messages": messages})

@@ -1,0 +1,341 @@
+"""The worker dashboard: caseload, client page, safety plan, agreements, preparation sheet,
+clients and access codes. Every URL with a client id checks that the client is on the
+logged-in worker's caseload (404 otherwise), and every view of client data is audited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import update
+
+from bot.storage import repository
+from bot.storage.models import (
+    AGREEMENT_KINDS,
+    LANGUAGE_LEVELS,
+    PLAN_KINDS,
+    PLAN_PHASES,
+    AccessCode,
+    Agreement,
+    Client,
+    utcnow,
+)
+from bot.summary import build_summary
+from bot.web import queries
+from bot.web.common import (
+    audit,
+    clean_text,
+    day_start,
+    db,
+    local,
+    parse_day,
+    worker_required,
+)
+from bot.web.security import code_hash, format_code, new_access_code, new_chat_id
+
+bp = Blueprint("dashboard", __name__, url_prefix="/begeleider")
+
+RECENT_REFLECTIONS = 30
+MAX_AGREEMENT_LENGTH = 500
+MAX_PLAN_LINES = 12
+
+PHASE_LABELS = {"groen": "Groen: het gaat goed", "oranje": "Oranje: het gaat minder",
+                "rood": "Rood: crisis"}
+KIND_LABELS = {"signaal": "Signalen", "helpt": "Wat helpt", "contact": "Contacten"}
+AGREEMENT_LABELS = {"client": "Taken van de cliënt", "worker": "Mijn beloftes",
+                    "ander": "Gevraagd aan anderen"}
+STEP_LABELS = {"open": "nog open", "gelukt": "gelukt", "niet_gelukt": "niet gelukt",
+               "vervallen": "vervallen"}
+LEVEL_LABELS = {"standaard": "Standaard", "eenvoudig": "Eenvoudig (korte zinnen)"}
+
+
+def _client(client_id: int) -> Client:
+    client = queries.owned_client(db(), g.worker, client_id)
+    if client is None:
+        audit("geweigerd", client_id, detail=request.path)
+        abort(404)
+    return client
+
+
+def client_name(client: Client) -> str:
+    return client.display_name or f"Cliënt {client.id}"
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "theme_meta": queries.theme,
+        "phase_labels": PHASE_LABELS,
+        "kind_labels": KIND_LABELS,
+        "agreement_labels": AGREEMENT_LABELS,
+        "step_labels": STEP_LABELS,
+        "level_labels": LEVEL_LABELS,
+        "client_name": client_name,
+    }
+
+
+@bp.route("/")
+@worker_required
+def caseload():  # type: ignore[no-untyped-def]
+    rows = queries.caseload(db(), g.worker)
+    for row in rows:
+        audit("overzicht_bekeken", row.client)
+    return render_template("caseload.html", rows=rows)
+
+
+def _chart_data(series: dict[str, list[tuple[datetime, int]]]) -> list[dict[str, Any]]:
+    charts = []
+    for key in [k for k in queries.THEMES if k in series] + [
+        k for k in series if k not in queries.THEMES
+    ]:
+        meta = queries.theme(key)
+        charts.append({
+            "key": key,
+            "label": meta.label,
+            "points": [{"x": local(at).strftime("%d-%m-%Y"), "y": scale}
+                       for at, scale in series[key]],
+        })
+    return charts
+
+
+@bp.route("/client/<int:client_id>")
+@worker_required
+def client_page(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    session = db()
+    show_all = request.args.get("alle") == "1"
+    reflections = queries.shared_reflections(
+        session, client.id, limit=None if show_all else RECENT_REFLECTIONS)
+    shared, private = queries.reflection_counts(session, client.id)
+    series = queries.scale_series(session, client.id)
+    audit("client_bekeken", client, detail="alle reflecties" if show_all else None)
+    active_code = next((c for c in client.access_codes if c.revoked_at is None), None)
+    return render_template(
+        "client.html",
+        client=client,
+        reflections=reflections,
+        shared=shared,
+        private=private,
+        show_all=show_all,
+        charts=_chart_data(series),
+        steps=queries.shared_steps(session, client.id),
+        plan=queries.safety_plan(session, client.id),
+        events=queries.safety_events(session, client.id),
+        agreements=queries.agreements(session, client.id),
+        agreement_kinds=AGREEMENT_KINDS,
+        active_code=active_code,
+    )
+
+
+@bp.route("/client/<int:client_id>/contact", methods=["POST"])
+@worker_required
+def record_contact(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    client.last_contact_at = utcnow()
+    audit("contact_vastgelegd", client)
+    flash("Het gesprek van vandaag is vastgelegd. De volgende voorbereiding begint hier.", "info")
+    return redirect(url_for(".client_page", client_id=client.id))
+
+
+@bp.route("/client/<int:client_id>/melding/<int:event_id>/gezien", methods=["POST"])
+@worker_required
+def acknowledge(client_id: int, event_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    event = queries.safety_event(db(), client.id, event_id)
+    if event is None:
+        abort(404)
+    if event.acknowledged_at is None:
+        event.acknowledged_at = utcnow()
+        event.acknowledged_by = g.worker.display_name[:128]
+        audit("melding_gezien", client, detail=f"melding {event.id}")
+        flash("De melding is gemarkeerd als gezien.", "info")
+    else:
+        flash("Deze melding was al gezien.", "info")
+    return redirect(url_for(".client_page", client_id=client.id, _anchor="meldingen"))
+
+
+@bp.route("/client/<int:client_id>/afspraken", methods=["POST"])
+@worker_required
+def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    kind = request.form.get("kind", "")
+    text, problem = clean_text(request.form.get("text"), MAX_AGREEMENT_LENGTH)
+    party = (request.form.get("party") or "").strip()[:100] or None
+    due = parse_day(request.form.get("due_date"))
+    if kind not in AGREEMENT_KINDS:
+        problem = "Kies wat voor afspraak het is."
+    elif request.form.get("due_date") and due is None:
+        problem = "Deze datum klopt niet. Gebruik de kalender."
+    elif kind == "ander" and not party and problem is None:
+        problem = "Vul in aan wie je het vroeg."
+    if problem:
+        flash(f"De afspraak is niet opgeslagen. {problem}", "error")
+        # Keep what was typed: show it again in the form.
+        return redirect(url_for(".client_page", client_id=client.id, afspraak=text[:2000],
+                                soort=kind, partij=party or "", _anchor="afspraken"))
+    db().add(Agreement(client_id=client.id, kind=kind, text=text, party=party, due_date=due,
+                       created_by=g.worker.username, created_at=utcnow()))
+    audit("afspraak_toegevoegd", client)
+    flash("De afspraak is opgeslagen.", "info")
+    return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
+
+
+@bp.route("/client/<int:client_id>/afspraken/<int:agreement_id>/klaar", methods=["POST"])
+@worker_required
+def agreement_done(client_id: int, agreement_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    row = queries.agreement(db(), client.id, agreement_id)
+    if row is None:
+        abort(404)
+    if row.done_at is None:
+        row.done_at = utcnow()
+        audit("afspraak_afgerond", client, detail=f"afspraak {row.id}")
+    flash("De afspraak staat op afgerond.", "info")
+    return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
+
+
+@bp.route("/client/<int:client_id>/plan", methods=["GET", "POST"])
+@worker_required
+def edit_plan(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    session = db()
+    errors: list[str] = []
+    if request.method == "POST":
+        items = []
+        values: dict[tuple[str, str], str] = {}
+        for phase in PLAN_PHASES:
+            for kind in PLAN_KINDS:
+                raw = request.form.get(f"{phase}_{kind}", "")
+                values[(phase, kind)] = raw
+                lines = [line.strip() for line in raw.splitlines() if line.strip()]
+                if len(lines) > MAX_PLAN_LINES:
+                    errors.append(f"{PHASE_LABELS[phase]} – {KIND_LABELS[kind]}: hoogstens "
+                                  f"{MAX_PLAN_LINES} regels.")
+                for line in lines:
+                    if len(line) > repository.MAX_PLAN_ITEM_LENGTH:
+                        errors.append(f"{PHASE_LABELS[phase]} – {KIND_LABELS[kind]}: een regel "
+                                      f"is langer dan {repository.MAX_PLAN_ITEM_LENGTH} tekens.")
+                    items.append(repository.PlanItemIn(phase, kind, line))
+        if not errors:
+            repository.save_safety_plan(session, client.chat_id, items,
+                                        updated_by=g.worker.username)
+            audit("plan_gewijzigd", client)
+            flash("Het signaleringsplan is opgeslagen.", "info")
+            return redirect(url_for(".client_page", client_id=client.id, _anchor="plan"))
+        audit("plan_bekeken", client)
+        return render_template("plan_edit.html", client=client, values=values, errors=errors), 400
+    plan = queries.safety_plan(session, client.id)
+    values = {(p, k): "" for p in PLAN_PHASES for k in PLAN_KINDS}
+    if plan is not None:
+        for item in plan.items:
+            values[(item.phase, item.kind)] += item.text + "\n"
+    audit("plan_bekeken", client)
+    return render_template("plan_edit.html", client=client, values=values, errors=errors)
+
+
+@bp.route("/client/<int:client_id>/voorbereiding")
+@worker_required
+def prepare(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    today = local(utcnow()).date()
+    start_day = parse_day(request.args.get("van"))
+    end_day = parse_day(request.args.get("tot"))
+    problem = None
+    if request.args.get("van") and start_day is None or request.args.get("tot") and end_day is None:
+        problem = "Een datum klopte niet. De standaardperiode wordt getoond."
+    if start_day is None:
+        start_day = (local(client.last_contact_at).date() if client.last_contact_at
+                     else today - timedelta(days=28))
+    if end_day is None:
+        end_day = today
+    if end_day < start_day:
+        problem = "De einddatum lag voor de begindatum. De data zijn omgedraaid."
+        start_day, end_day = end_day, start_day
+    since = client.last_contact_at if (not request.args.get("van") and client.last_contact_at) \
+        else day_start(start_day)
+    until = day_start(end_day + timedelta(days=1))
+    summary = build_summary(db(), client.id, since, until)
+    audit("voorbereiding_bekeken", client, detail=f"{start_day:%Y-%m-%d} t/m {end_day:%Y-%m-%d}")
+    return render_template("prepare.html", client=client, summary=summary, start_day=start_day,
+                           end_day=end_day, problem=problem, today=today,
+                           plan=queries.safety_plan(db(), client.id))
+
+
+# --- clients and access codes -----------------------------------------------------------------
+
+
+@bp.route("/clienten/nieuw", methods=["GET", "POST"])
+@worker_required
+def new_client():  # type: ignore[no-untyped-def]
+    error = None
+    name = ""
+    level = "standaard"
+    if request.method == "POST":
+        name, error = clean_text(request.form.get("display_name"), 100)
+        level = request.form.get("language_level", "")
+        if level not in LANGUAGE_LEVELS:
+            error = error or "Kies een taalniveau."
+        if error is None:
+            now = utcnow()
+            client = Client(chat_id=new_chat_id(), display_name=name, language_level=level,
+                            worker_id=g.worker.id, created_at=now, last_seen_at=now)
+            db().add(client)
+            db().flush()
+            audit("client_aangemaakt", client)
+            flash(f"{name} is toegevoegd. Maak nu een toegangscode voor de chat.", "info")
+            return redirect(url_for(".client_page", client_id=client.id, _anchor="toegang"))
+    return render_template("client_new.html", error=error, name=name, level=level), (
+        400 if error else 200)
+
+
+def issue_code(session: Any, client: Client, created_by: str, secret_key: str) -> str:
+    """Revoke the client's active codes and make a new one. Returns the code (shown once)."""
+    now = utcnow()
+    session.execute(
+        update(AccessCode)
+        .where(AccessCode.client_id == client.id, AccessCode.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    code = new_access_code()
+    session.add(AccessCode(client_id=client.id, code_hash=code_hash(secret_key, code),
+                           created_by=created_by[:64], created_at=now))
+    session.flush()
+    return code
+
+
+@bp.route("/client/<int:client_id>/code", methods=["POST"])
+@worker_required
+def new_code(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    code = issue_code(db(), client, g.worker.username, current_app.config["SECRET_KEY"])
+    audit("code_uitgegeven", client)
+    return render_template("code_shown.html", client=client, code=format_code(code),
+                           chat_url=url_for("chat.page", _external=True))
+
+
+@bp.route("/client/<int:client_id>/code/intrekken", methods=["POST"])
+@worker_required
+def revoke_code(client_id: int):  # type: ignore[no-untyped-def]
+    client = _client(client_id)
+    db().execute(
+        update(AccessCode)
+        .where(AccessCode.client_id == client.id, AccessCode.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    audit("code_ingetrokken", client)
+    flash("De toegangscode werkt niet meer. De cliënt kan niet meer inloggen tot je een nieuwe "
+          "code maakt.", "info")
+    return redirect(url_for(".client_page", client_id=client.id, _anchor="toegang"))

@@ -1,0 +1,287 @@
+"""Dashboard queries: caseload, ownership checks and what a worker may see of a client.
+
+Rules (health data): a worker sees only clients with `worker_id` equal to their own id;
+reflections and small steps only when the client shared them; private reflections only as a
+count. Admins manage accounts and see no client data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.settings import PROJECT_ROOT
+from bot.storage.models import (
+    VENT_THEME,
+    Agreement,
+    AuditEntry,
+    CheckIn,
+    Client,
+    Reflection,
+    SafetyEvent,
+    SafetyPlan,
+    SmallStep,
+    Worker,
+)
+
+THEMES_FILE = PROJECT_ROOT / "bot" / "content" / "themes.yml"
+
+
+@dataclass(frozen=True)
+class Theme:
+    key: str
+    label: str
+    icon: str
+
+
+def _load_themes(path: Path = THEMES_FILE) -> dict[str, Theme]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))["themes"]
+    themes = {
+        key: Theme(key, value["label"]["standaard"], value.get("icon", ""))
+        for key, value in data.items()
+    }
+    themes[VENT_THEME] = Theme(VENT_THEME, "Even kwijt", "💬")
+    return themes
+
+
+THEMES = _load_themes()
+
+
+def theme(key: str) -> Theme:
+    return THEMES.get(key) or Theme(key, key.replace("_", " ").capitalize(), "•")
+
+
+# --- ownership ------------------------------------------------------------------------------
+
+
+def owned_client(session: Session, worker: Worker, client_id: int) -> Client | None:
+    """The client if it is on this worker's caseload; None otherwise (also for admins)."""
+    if worker.role != "worker":
+        return None
+    return session.execute(
+        select(Client).where(Client.id == client_id, Client.worker_id == worker.id)
+    ).scalar_one_or_none()
+
+
+# --- caseload -------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseloadRow:
+    client: Client
+    last_checkin: datetime | None = None
+    open_events: int = 0
+    open_steps: int = 0
+    # theme key -> (latest scale, previous scale or None)
+    trends: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+
+
+def caseload(session: Session, worker: Worker) -> list[CaseloadRow]:
+    """The worker's clients with last check-in, open safety events, open shared steps and the
+    latest two shared scales per theme, in a fixed number of queries."""
+    clients = list(
+        session.execute(
+            select(Client)
+            .where(Client.worker_id == worker.id)
+            .order_by(func.lower(func.coalesce(Client.display_name, "")), Client.id)
+        ).scalars()
+    )
+    rows = {c.id: CaseloadRow(c) for c in clients}
+    if not rows:
+        return []
+    ids = list(rows)
+    for cid, last in session.execute(
+        select(CheckIn.client_id, func.max(CheckIn.created_at))
+        .where(CheckIn.client_id.in_(ids))
+        .group_by(CheckIn.client_id)
+    ):
+        rows[cid].last_checkin = _aware(last)
+    for cid, count in session.execute(
+        select(SafetyEvent.client_id, func.count())
+        .where(SafetyEvent.client_id.in_(ids), SafetyEvent.acknowledged_at.is_(None))
+        .group_by(SafetyEvent.client_id)
+    ):
+        rows[cid].open_events = count
+    for cid, count in session.execute(
+        select(SmallStep.client_id, func.count())
+        .where(
+            SmallStep.client_id.in_(ids),
+            SmallStep.status == "open",
+            SmallStep.shared_with_worker.is_(True),
+        )
+        .group_by(SmallStep.client_id)
+    ):
+        rows[cid].open_steps = count
+    ranked = (
+        select(
+            Reflection.client_id,
+            Reflection.theme,
+            Reflection.scale,
+            func.row_number()
+            .over(
+                partition_by=(Reflection.client_id, Reflection.theme),
+                order_by=(Reflection.created_at.desc(), Reflection.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            Reflection.client_id.in_(ids),
+            Reflection.shared_with_worker.is_(True),
+            Reflection.scale.is_not(None),
+        )
+        .subquery()
+    )
+    latest: dict[tuple[int, str], list[int]] = {}
+    for cid, key, scale, _rank in session.execute(
+        select(ranked).where(ranked.c.rank <= 2).order_by(ranked.c.client_id, ranked.c.rank)
+    ):
+        latest.setdefault((cid, key), []).append(scale)
+    for (cid, key), scales in latest.items():
+        rows[cid].trends[key] = (scales[0], scales[1] if len(scales) > 1 else None)
+    return list(rows.values())
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    from datetime import timezone
+
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+# --- one client -----------------------------------------------------------------------------
+
+
+def shared_reflections(
+    session: Session,
+    client_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+) -> list[Reflection]:
+    """Shared reflections, newest first, with their answers."""
+    query = (
+        select(Reflection)
+        .where(Reflection.client_id == client_id, Reflection.shared_with_worker.is_(True))
+        .options(selectinload(Reflection.answers))
+        .order_by(Reflection.created_at.desc(), Reflection.id.desc())
+    )
+    if since is not None:
+        query = query.where(Reflection.created_at >= since)
+    if until is not None:
+        query = query.where(Reflection.created_at < until)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def reflection_counts(
+    session: Session,
+    client_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[int, int]:
+    """(shared, private) number of reflections."""
+    conditions = [Reflection.client_id == client_id]
+    if since is not None:
+        conditions.append(Reflection.created_at >= since)
+    if until is not None:
+        conditions.append(Reflection.created_at < until)
+    shared = private = 0
+    for flag, count in session.execute(
+        select(Reflection.shared_with_worker, func.count())
+        .where(and_(*conditions))
+        .group_by(Reflection.shared_with_worker)
+    ):
+        if flag:
+            shared = count
+        else:
+            private = count
+    return shared, private
+
+
+def scale_series(
+    session: Session, client_id: int, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, list[tuple[datetime, int]]]:
+    """Shared scales per theme, oldest first."""
+    query = (
+        select(Reflection.theme, Reflection.created_at, Reflection.scale)
+        .where(
+            Reflection.client_id == client_id,
+            Reflection.shared_with_worker.is_(True),
+            Reflection.scale.is_not(None),
+        )
+        .order_by(Reflection.created_at, Reflection.id)
+    )
+    if since is not None:
+        query = query.where(Reflection.created_at >= since)
+    if until is not None:
+        query = query.where(Reflection.created_at < until)
+    series: dict[str, list[tuple[datetime, int]]] = {}
+    for key, at, scale in session.execute(query):
+        series.setdefault(key, []).append((_aware(at), scale))
+    return series
+
+
+def shared_steps(session: Session, client_id: int) -> list[SmallStep]:
+    return list(
+        session.execute(
+            select(SmallStep)
+            .where(SmallStep.client_id == client_id, SmallStep.shared_with_worker.is_(True))
+            .order_by(SmallStep.created_at.desc(), SmallStep.id.desc())
+        ).scalars()
+    )
+
+
+def safety_events(session: Session, client_id: int) -> list[SafetyEvent]:
+    return list(
+        session.execute(
+            select(SafetyEvent)
+            .where(SafetyEvent.client_id == client_id)
+            .order_by(SafetyEvent.created_at.desc(), SafetyEvent.id.desc())
+        ).scalars()
+    )
+
+
+def safety_event(session: Session, client_id: int, event_id: int) -> SafetyEvent | None:
+    return session.execute(
+        select(SafetyEvent).where(SafetyEvent.id == event_id, SafetyEvent.client_id == client_id)
+    ).scalar_one_or_none()
+
+
+def safety_plan(session: Session, client_id: int) -> SafetyPlan | None:
+    return session.execute(
+        select(SafetyPlan)
+        .where(SafetyPlan.client_id == client_id)
+        .options(selectinload(SafetyPlan.items))
+    ).scalar_one_or_none()
+
+
+def agreements(session: Session, client_id: int) -> list[Agreement]:
+    return list(
+        session.execute(
+            select(Agreement)
+            .where(Agreement.client_id == client_id)
+            .order_by(Agreement.done_at.is_not(None), Agreement.created_at.desc(), Agreement.id)
+        ).scalars()
+    )
+
+
+def agreement(session: Session, client_id: int, agreement_id: int) -> Agreement | None:
+    return session.execute(
+        select(Agreement).where(Agreement.id == agreement_id, Agreement.client_id == client_id)
+    ).scalar_one_or_none()
+
+
+def audit_entries(
+    session: Session, client_id: int | None = None, limit: int = 300
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if client_id is not None:
+        query = query.where(AuditEntry.client_id == client_id)
+    return list(session.execute(query).scalars())

@@ -1,0 +1,57 @@
+"""The dashboard in a real browser: log in, open a seeded client, see the chart, open the
+preparation sheet (screen and print), with screenshots in test-output/browser/."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.storage.db import session_scope
+from tests.browser.conftest import OUTPUT, LiveServer, make_live_app
+from tests.web import seed
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live(tmp_path):
+    app = make_live_app(tmp_path)
+    with session_scope(app.extensions["koers_engine"]) as session:
+        data = seed.seed(session, "browser-test-secret-key")
+    with LiveServer(app) as server:
+        server.data = data
+        yield server
+
+
+def test_worker_sees_chart_and_preparation_sheet(live, page):
+    page.goto(live.url + "/login")
+    page.get_by_label("Gebruikersnaam").fill("anna")
+    page.get_by_label("Wachtwoord").fill(seed.PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url("**/begeleider/")
+    page.screenshot(path=str(OUTPUT / "dashboard-caseload.png"), full_page=True)
+    assert page.get_by_text("1 nieuwe melding").is_visible()
+
+    page.get_by_role("link", name="Testcliënt Appel").click()
+    page.wait_for_url(f"**/begeleider/client/{live.data.client_a}")
+    chart = page.locator("#grafiek-hoop")
+    chart.scroll_into_view_if_needed()
+    # Chart.js has drawn on the canvas: it registered a chart with both points.
+    points = page.evaluate("() => Chart.getChart('grafiek-hoop').data.datasets[0].data")
+    assert points == [2, 4]
+    assert chart.bounding_box()["height"] > 100
+    # The answer with HTML is shown as text, not run.
+    assert page.get_by_text(seed.SCRIPT_TEXT).count() >= 1
+    assert seed.PRIVATE_TEXT not in page.content()
+    page.screenshot(path=str(OUTPUT / "dashboard-client.png"), full_page=True)
+
+    page.get_by_role("link", name="Gespreksvoorbereiding").click()
+    page.wait_for_url("**/voorbereiding")
+    assert page.get_by_role("heading", name="Gespreksvoorbereiding: Testcliënt Appel").is_visible()
+    assert page.get_by_text("van 2 naar 4 (hoger)").is_visible()
+    page.screenshot(path=str(OUTPUT / "dashboard-voorbereiding.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()  # print styles hide the navigation
+    assert not page.get_by_role("button", name="Printen").is_visible()
+    page.screenshot(path=str(OUTPUT / "dashboard-voorbereiding-print.png"), full_page=True)
+    page.pdf(path=str(OUTPUT / "gespreksvoorbereiding.pdf"), format="A4")
+    assert page.console_errors == []  # no script errors, no CSP violations

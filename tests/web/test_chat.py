@@ -1,0 +1,254 @@
+"""The client chat through Flask's test client. Rasa is replaced here by a small HTTP server
+that records what it receives (the real Rasa is used in tests/browser/test_chat_e2e.py)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from bot.storage.db import session_scope
+from bot.storage.models import AccessCode, AuditEntry, Client
+from bot.web.dashboard import issue_code
+from bot.web.security import format_code
+from tests.web.conftest import csrf_from
+
+SECRET = "test-secret-key-not-for-production"
+
+
+class FakeRasa:
+    """Records the JSON bodies posted to /webhooks/rest/webhook and answers per `mode`."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.mode = "ok"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def app(self, environ, start_response):  # type: ignore[no-untyped-def]
+        request = Request(environ)
+        body = json.loads(request.get_data(as_text=True))
+        self.received.append(body)
+        if self.mode == "slow":
+            time.sleep(2)
+        if self.mode == "empty":
+            answer = []
+        elif self.mode == "error":
+            return Response("boom", status=500)(environ, start_response)
+        else:
+            answer = [{"recipient_id": body["sender"], "text": f"Je zei: {body['message']}"},
+                      {"recipient_id": body["sender"], "text": "Klopt dit?",
+                       "buttons": [{"title": "Ja", "payload": "/bevestigen"},
+                                   {"title": "Nee", "payload": "/ontkennen"}]}]
+        return Response(json.dumps(answer), content_type="application/json")(
+            environ, start_response)
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def rasa(app):
+    fake = FakeRasa()
+    app.config["RASA_URL"] = fake.url
+    app.config["RASA_TIMEOUT"] = 1.0
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def code(engine, data) -> str:
+    with session_scope(engine) as session:
+        return format_code(issue_code(session, session.get(Client, data.client_a), "test", SECRET))
+
+
+def client_login(http, code: str):
+    token = csrf_from(http.get("/chat/").get_data(as_text=True))
+    return http.post("/chat/login", data={"code": code, "csrf_token": token})
+
+
+def send(http, body: dict, headers: dict | None = None):
+    page = http.get("/chat/").get_data(as_text=True)
+    token = page.split('data-csrf="', 1)[1].split('"', 1)[0]
+    return http.post("/chat/api/send", json=body,
+                     headers={"X-CSRFToken": token, **(headers or {})})
+
+
+# --- login ------------------------------------------------------------------------------------
+
+
+def test_login_with_valid_code_sets_a_secure_cookie(client, code, engine, data):
+    assert "Vul de code in" in client.get("/chat/").get_data(as_text=True)
+    response = client_login(client, code.lower().replace("-", " "))  # typing is forgiving
+    assert response.status_code == 302
+    cookie = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("koers_client=")]
+    assert cookie and "HttpOnly" in cookie[0] and "SameSite=Lax" in cookie[0]
+    assert "Max-Age=" in cookie[0]  # remembered on this device
+    page = client.get("/chat/").get_data(as_text=True)
+    assert 'id="berichten"' in page and "Uitloggen" in page
+    with session_scope(engine) as session:
+        assert session.execute(select(AccessCode)).scalar_one().last_used_at is not None
+        assert session.execute(select(AuditEntry).where(
+            AuditEntry.action == "client_ingelogd")).scalar_one().client_id == data.client_a
+
+
+def test_wrong_and_empty_code(client, code):
+    wrong = client_login(client, "AAAA-BBBB-CCCC")
+    assert wrong.status_code == 401 and "klopt niet" in wrong.get_data(as_text=True)
+    empty = client_login(client, "   ")
+    assert empty.status_code == 401 and "Vul je code in" in empty.get_data(as_text=True)
+    assert 'id="berichten"' not in client.get("/chat/").get_data(as_text=True)
+
+
+def test_revoked_code_logs_the_device_out(client, code, engine, data):
+    assert client_login(client, code).status_code == 302
+    with session_scope(engine) as session:
+        issue_code(session, session.get(Client, data.client_a), "test", SECRET)  # revokes
+    assert 'id="berichten"' not in client.get("/chat/").get_data(as_text=True)
+    assert client_login(client.application.test_client(), code).status_code == 401
+
+
+def test_code_rate_limit_per_ip(client, code):
+    for _ in range(10):
+        client_login(client, "FOUT-FOUT-FOUT")
+    blocked = client_login(client, code)
+    assert blocked.status_code == 429 and "15 minuten" in blocked.get_data(as_text=True)
+
+
+def test_logout_clears_the_cookie(client, code):
+    client_login(client, code)
+    token = client.get("/chat/").get_data(as_text=True).split('data-csrf="', 1)[1].split('"')[0]
+    client.post("/chat/uitloggen", data={"csrf_token": token})
+    assert 'id="berichten"' not in client.get("/chat/").get_data(as_text=True)
+
+
+def test_forged_cookie_is_refused(client, code):
+    client.set_cookie("koers_client", '{"a": 1, "c": 1}')
+    assert 'id="berichten"' not in client.get("/chat/").get_data(as_text=True)
+
+
+# --- relay ------------------------------------------------------------------------------------
+
+
+def test_sender_is_the_logged_in_client_whatever_the_browser_sends(client, code, rasa, data):
+    client_login(client, code)
+    response = send(client, {"text": "hallo", "sender": "test-chat-b", "chat_id": "test-chat-b"},
+                    headers={"X-Sender": "test-chat-b", "X-Forwarded-For": "1.2.3.4"})
+    assert response.status_code == 200 and response.json["ok"]
+    assert rasa.received == [{"sender": data.chat_a, "message": "hallo"}]
+    assert response.json["messages"][0]["text"] == "Je zei: hallo"
+
+
+def test_not_logged_in_cannot_send(client, rasa):
+    token = csrf_from(client.get("/chat/").get_data(as_text=True))
+    response = client.post("/chat/api/send", json={"text": "hoi"},
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 401 and rasa.received == []
+
+
+def test_send_needs_the_csrf_token(client, code, rasa):
+    client_login(client, code)
+    response = client.post("/chat/api/send", json={"text": "hoi"})
+    assert response.status_code == 400 and rasa.received == []
+
+
+def test_typed_slash_text_is_never_an_intent_payload(client, code, rasa):
+    client_login(client, code)
+    send(client, {"text": '/kies_thema{"thema": "hoop"}'})
+    send(client, {"text": "  //bevestigen"})
+    send(client, {"payload": '/kies_thema{"thema":"veiligheid"}', "title": "Veilig"})
+    messages = [r["message"] for r in rasa.received]
+    assert all(not m.lstrip().startswith("/") for m in messages), messages
+    assert messages[0] == '\u2215kies_thema{"thema": "hoop"}'
+    assert messages[2] == "Veilig"  # a payload Rasa never offered: only its words are sent
+
+
+def test_offered_button_payload_is_sent_as_payload(client, code, rasa):
+    client_login(client, code)
+    send(client, {"text": "hoi"})  # the fake Rasa offers Ja (/bevestigen) and Nee
+    send(client, {"payload": "/bevestigen", "title": "Ja"})
+    assert rasa.received[-1]["message"] == "/bevestigen"
+    send(client, {"payload": "/bevestigen", "title": "Ja"})  # not offered any more
+    assert rasa.received[-1]["message"] == "/bevestigen"  # offered again by the last answer
+    send(client, {"start": True})
+    assert rasa.received[-1]["message"] == "/groet"
+
+
+@pytest.mark.parametrize("mode, status, words", [
+    ("down", 503, "niet bereikbaar"),
+    ("slow", 504, "te langzaam"),
+    ("empty", 502, "geen antwoord"),
+    ("error", 503, "niet bereikbaar"),
+])
+def test_rasa_failures_give_a_calm_message(client, code, rasa, app, mode, status, words):
+    client_login(client, code)
+    if mode == "down":
+        app.config["RASA_URL"] = "http://127.0.0.1:9"
+    rasa.mode = mode
+    response = send(client, {"text": "mijn bericht"})
+    assert response.status_code == status
+    assert words in response.json["error"] and "niet kwijt" in response.json["error"]
+    assert response.json["ok"] is False
+
+
+def test_bad_input_gets_a_clear_message(client, code, rasa):
+    client_login(client, code)
+    assert "Typ eerst iets" in send(client, {"text": "   "}).json["error"]
+    too_long = send(client, {"text": "x" * 2001})
+    assert too_long.status_code == 400 and "te lang" in too_long.json["error"]
+    assert send(client, {"text": "😀😀"}).json["ok"]
+    assert rasa.received == [{"sender": "test-chat-a", "message": "😀😀"}]
+
+
+def test_one_clients_messages_go_one_at_a_time_in_order(client, code, rasa, app):
+    client_login(client, code)
+    app.config["RASA_TIMEOUT"] = 5.0
+    rasa.mode = "slow"  # every answer takes 2 s
+    token = client.get("/chat/").get_data(as_text=True).split('data-csrf="', 1)[1].split('"')[0]
+    cookies = {c.key: c.value for c in client._cookies.values()}
+    results: dict[str, float] = {}
+
+    def post(text: str) -> None:
+        other = app.test_client()  # a second tab: same cookies
+        for key, value in cookies.items():
+            other.set_cookie(key, value)
+        response = other.post("/chat/api/send", json={"text": text},
+                              headers={"X-CSRFToken": token})
+        assert response.status_code == 200
+        results[text] = time.monotonic()
+
+    start = time.monotonic()
+    first = threading.Thread(target=post, args=("een",))
+    first.start()
+    time.sleep(0.3)
+    second = threading.Thread(target=post, args=("twee",))
+    second.start()
+    first.join()
+    second.join()
+    assert [r["message"] for r in rasa.received] == ["een", "twee"]
+    assert results["twee"] - start >= 3.9  # the second waited for the first
+
+
+def test_help_is_on_the_login_and_chat_page_with_the_org_contact(client, code, engine):
+    from bot.storage import repository
+
+    with session_scope(engine) as session:
+        repository.set_org_setting(session, "crisis_contact", "Bel <b>de nachtdienst</b> (test)")
+    for page in (client.get("/chat/").get_data(as_text=True),):
+        assert "113" in page and "0800-0113" in page and "113.nl" in page
+        assert "112" in page and "0800-2000" in page
+        assert "Bel &lt;b&gt;de nachtdienst&lt;/b&gt; (test)" in page
+    client_login(client, code)
+    page = client.get("/chat/").get_data(as_text=True)
+    assert 'id="hulp-knop"' in page and "0800-0113" in page
