@@ -1,5 +1,6 @@
-"""Custom actions: welcome and disclosure, saving check-ins and reflections, pausing,
-explaining a question, and the crisis response.
+"""Custom actions: welcome and disclosure, the check-in and what comes next (last time's small
+step, a paused theme, the menu), starting and resuming a theme with rotating prompts, read-back
+and correction, saving reflections and steps, pausing, the safety plan and the crisis help.
 
 The client is always identified by `tracker.sender_id` (set by the server that talks to
 Rasa), never by anything the client typed.
@@ -8,6 +9,7 @@ Rasa), never by anything the client typed.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -16,22 +18,23 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions import reflection
 from actions.common import (
-    HOOP_QUESTIONS,
-    HOOP_SCALE_SLOT,
-    HOOP_SLOTS,
     LANGUAGE_SLOT,
+    REFLECTION_FORMS,
+    REFLECTION_STATE_SLOTS,
     db_session,
     language_level,
     latest_user_event,
     render_response,
     stable_key,
 )
+from actions.safety import crisis_help, red_phase
+from bot import content
 from bot.storage import repository as repo
 
 logger = logging.getLogger(__name__)
 
-REFLECTION_FORMS = ("hoop_form", "correctie_form", "toestemming_form")
 # Slots that describe the current session only and are not carried into a new one.
 SESSION_ONLY_SLOTS = frozenset({"requested_slot", "crisis_getoond", "disclosure_net_getoond"})
 CRISIS_CATEGORIES = (
@@ -97,7 +100,31 @@ class ActionWelkom(Action):
         return [SlotSet("disclosure_net_getoond", False), SlotSet("stemming", None)]
 
 
+
+def _next_step(tracker: Tracker, dispatcher: CollectingDispatcher, skip_steps: bool) -> list[EventType]:
+    """After the check-in: ask about an open small step, offer to resume a paused theme, or
+    show the menu. Sets `vervolg` (stapje / hervatten / menu) for the rules."""
+    level = language_level(tracker)
+    try:
+        with db_session() as session:
+            steps = [] if skip_steps else repo.open_steps(session, tracker.sender_id)
+            if steps:
+                step = steps[0]
+                return [SlotSet("vervolg", "stapje"), SlotSet("open_stap", step.text),
+                        SlotSet("open_stap_id", float(step.id))]
+            draft = repo.latest_open_reflection(session, tracker.sender_id)
+            if draft is not None and draft.theme in content.menu_keys():
+                label = content.label(draft.theme, level)
+                dispatcher.utter_message(response="utter_hervat_aanbod", thema_label=label)
+                return [SlotSet("vervolg", "hervatten"), SlotSet("thema_label", label)]
+    except SQLAlchemyError:
+        logger.exception("could not read open steps or drafts")
+    return [SlotSet("vervolg", "menu")]
+
+
 class ActionCheckinOpslaan(Action):
+    """Save the mood, answer it warmly, then decide what comes next."""
+
     def name(self) -> str:
         return "action_checkin_opslaan"
 
@@ -106,7 +133,7 @@ class ActionCheckinOpslaan(Action):
             mood = int(tracker.get_slot("stemming"))
         except (TypeError, ValueError):
             dispatcher.utter_message(response="utter_stemming_ongeldig")
-            return []
+            return [SlotSet("vervolg", "menu")]
         message_id = latest_user_event(tracker).get("message_id") or ""
         key = stable_key("checkin", tracker.sender_id, message_id)
         try:
@@ -121,66 +148,180 @@ class ActionCheckinOpslaan(Action):
             dispatcher.utter_message(response="utter_stemming_midden")
         else:
             dispatcher.utter_message(response="utter_stemming_hoog")
-        return []
+        return _next_step(tracker, dispatcher, skip_steps=False)
 
 
-def _hoop_answers(tracker: Tracker) -> list[repo.AnswerIn]:
-    answers = []
-    for slot, question in HOOP_QUESTIONS.items():
-        value = tracker.get_slot(slot)
-        if value:
-            answers.append(repo.AnswerIn(slot, question, str(value)))
-    return answers
+class ActionStapBijwerken(Action):
+    """Record how last time's step went; celebrate, or answer a miss kindly."""
 
+    def name(self) -> str:
+        return "action_stap_bijwerken"
 
-def _hoop_scale(tracker: Tracker) -> int | None:
-    try:
-        return int(tracker.get_slot(HOOP_SCALE_SLOT))
-    except (TypeError, ValueError):
-        return None
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        result = tracker.get_slot("stap_resultaat")
+        step_id = tracker.get_slot("open_stap_id")
+        status = {"gelukt": "gelukt", "beetje": "gelukt", "niet_gelukt": "niet_gelukt"}.get(result)
+        if status and step_id is not None:
+            try:
+                with db_session() as session:
+                    repo.resolve_step(session, tracker.sender_id, int(step_id), status)
+            except (SQLAlchemyError, ValueError):
+                logger.exception("could not update a small step")
+        response = {"gelukt": "utter_stap_gelukt", "beetje": "utter_stap_beetje"}.get(
+            result, "utter_stap_niet_gelukt")
+        dispatcher.utter_message(response=response)
+        events: list[EventType] = [SlotSet("stap_resultaat", None), SlotSet("open_stap", None),
+                                   SlotSet("open_stap_id", None)]
+        return events + _next_step(tracker, dispatcher, skip_steps=True)
 
 
 def _reset_reflection() -> list[EventType]:
-    return [SlotSet(slot, None) for slot in (*HOOP_SLOTS, "delen", "reflectie_sleutel",
-                                            "aanpassen_veld", "onderbroken_form")]
+    return [SlotSet(slot, None) for slot in REFLECTION_STATE_SLOTS]
 
 
-def _store_reflection(tracker: Tracker, status: str, shared: bool) -> bool | None:
-    """Save the hope answers in the slots under the reflection's own key (idempotent).
-
-    Returns None when there is nothing to save, False when the database failed.
-    """
-    answers = _hoop_answers(tracker)
-    key = tracker.get_slot("reflectie_sleutel")
-    if not answers or not key:
-        return None
+def _has_plan(chat_id: str) -> bool:
     try:
         with db_session() as session:
-            repo.save_reflection(
-                session,
-                tracker.sender_id,
-                theme="hoop",
-                answers=answers,
-                scale=_hoop_scale(tracker),
-                shared_with_worker=shared,
-                status=status,
-                idempotency_key=key,
-            )
-        return True
-    except (SQLAlchemyError, ValueError):
-        logger.exception("could not save a reflection (%s)", status)
+            plan = repo.get_safety_plan(session, chat_id)
+            return plan is not None and bool(plan.items)
+    except SQLAlchemyError:
+        logger.exception("could not read a safety plan")
         return False
 
 
+def _prompt_history(chat_id: str, theme: str) -> list[list[str]]:
+    try:
+        with db_session() as session:
+            return [[a.question_key for a in r.answers]
+                    for r in repo.theme_history(session, chat_id, theme)]
+    except SQLAlchemyError:
+        logger.exception("could not read the prompt history")
+        return []
+
+
+class ActionThemaStart(Action):
+    """Start a theme chosen in the menu, by name, by "kies jij maar", or to vent.
+
+    Picks this check-in's prompts (never the same prompt twice in a row for a theme) and
+    sets `thema`; without a clear theme `thema` is emptied and the rules show the menu.
+    """
+
+    def name(self) -> str:
+        return "action_thema_start"
+
+    def _chosen(self, tracker: Tracker, dispatcher: CollectingDispatcher) -> str | None:
+        choice = tracker.get_slot("thema_keuze")
+        if choice in content.menu_keys():
+            return choice
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "kwijt":
+            return content.VENT
+        if intent == "kies_thema":
+            for entity in tracker.latest_message.get("entities") or []:
+                if entity.get("entity") == "thema" and entity.get("value") in content.menu_keys():
+                    return entity["value"]
+            return content.parse_theme_choice(tracker.latest_message.get("text"))
+        if intent == "kies_jij_maar":
+            from actions.forms import least_recent_theme
+
+            theme = least_recent_theme(tracker.sender_id)
+            dispatcher.utter_message(
+                response="utter_thema_voor_jou",
+                thema_label=content.label(theme, language_level(tracker)),
+            )
+            return theme
+        return None
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        theme = self._chosen(tracker, dispatcher)
+        if theme in (None, "kies"):
+            return [*_reset_reflection(), SlotSet("thema", None)]
+        level = language_level(tracker)
+        label = content.label(theme, level)
+        events = [*_reset_reflection(), SlotSet("thema", theme), SlotSet("thema_label", label),
+                  SlotSet("reflectie_sleutel", uuid.uuid4().hex)]
+        if theme == content.VENT:
+            return events
+        dispatcher.utter_message(response="utter_thema_start", thema_label=label)
+        prompts = content.choose_prompts(theme, _prompt_history(tracker.sender_id, theme))
+        events.append(SlotSet("vragen", prompts))
+        if theme == "veiligheid":
+            has_plan = _has_plan(tracker.sender_id)
+            if not has_plan:
+                dispatcher.utter_message(response="utter_geen_plan")
+            events.append(SlotSet("plan_aanwezig", has_plan))
+        return events
+
+
+class ActionHervatThema(Action):
+    """Continue the paused reflection from the database (offered at the next check-in)."""
+
+    def name(self) -> str:
+        return "action_hervat_thema"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        try:
+            with db_session() as session:
+                draft = repo.latest_open_reflection(session, tracker.sender_id)
+                found = None if draft is None else (
+                    draft.theme, draft.idempotency_key, draft.scale,
+                    [(a.question_key, a.answer_text) for a in draft.answers])
+        except SQLAlchemyError:
+            logger.exception("could not read a paused reflection")
+            found = None
+        if found is None or found[0] not in content.menu_keys():
+            return [*_reset_reflection(), SlotSet("thema", None)]
+        theme, key, scale, given = found
+        events: list[EventType] = [*_reset_reflection(), SlotSet("thema", theme),
+                                   SlotSet("reflectie_sleutel", key),
+                                   SlotSet("thema_label", content.label(theme, language_level(tracker)))]
+        dispatcher.utter_message(response="utter_verder")
+        if theme == content.VENT:
+            text = next((t for k, t in given if k == "kwijt"), None)
+            return events + [SlotSet("kwijt_tekst", text)]
+        known = [k for k, _ in given if content.prompt(theme, k)]
+        keys = known[:2]
+        same = tracker.get_slot("reflectie_sleutel") == key and tracker.get_slot("thema") == theme
+        if same and tracker.get_slot("vragen"):
+            # The conversation still knows which prompts were chosen: ask the same ones.
+            keys = [str(k) for k in tracker.get_slot("vragen")][:2]
+        if len(keys) < 2:
+            history = _prompt_history(tracker.sender_id, theme)[1:]
+            extra = [k for k in content.choose_prompts(theme, history, count=4) if k not in keys]
+            keys += extra[: 2 - len(keys)]
+        answers = dict(given)
+        events.append(SlotSet("vragen", keys))
+        for slot, k in zip(("antwoord_1", "antwoord_2"), keys, strict=False):
+            events.append(SlotSet(slot, answers.get(k)))
+        events.append(SlotSet("thema_schaal", str(scale) if scale else None))
+        if theme == "veiligheid":
+            events.append(SlotSet("plan_aanwezig", _has_plan(tracker.sender_id)))
+        return events
+
+
+class ActionReadback(Action):
+    """Read back what will be saved, and ask whether it is right."""
+
+    def name(self) -> str:
+        return "action_readback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        dispatcher.utter_message(
+            response="utter_readback", regels=reflection.readback_lines(tracker, domain)
+        )
+        return []
+
+
 class ActionReflectieOpslaan(Action):
-    """Save the completed reflection with the client's consent choice. Idempotent."""
+    """Save the completed reflection (and its small step) with the client's consent choice.
+    Idempotent; then offer one more theme."""
 
     def name(self) -> str:
         return "action_reflectie_opslaan"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         shared = tracker.get_slot("delen") is True
-        saved = _store_reflection(tracker, "compleet", shared)
+        saved = reflection.store(tracker, "compleet", shared)
         if saved is None:
             dispatcher.utter_message(response="utter_niets_op_te_slaan")
             return []
@@ -191,22 +332,23 @@ class ActionReflectieOpslaan(Action):
         dispatcher.utter_message(
             response="utter_opgeslagen_gedeeld" if shared else "utter_opgeslagen_prive"
         )
-        dispatcher.utter_message(response="utter_afsluiting")
+        dispatcher.utter_message(response="utter_nog_een")
         return _reset_reflection()
 
 
 class ActionCorrectie(Action):
-    """Clear the answer the client wants to change, so the form asks it again."""
+    """Put the client's new answer in place of the one they wanted to change."""
 
     def name(self) -> str:
         return "action_correctie"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         slot = tracker.get_slot("aanpassen_veld")
-        dispatcher.utter_message(response="utter_aanpassen_ok")
-        events: list[EventType] = [SlotSet("aanpassen_veld", None)]
-        if slot in HOOP_SLOTS:
-            events.append(SlotSet(slot, None))
+        new = tracker.get_slot("nieuw_antwoord")
+        events: list[EventType] = [SlotSet("aanpassen_veld", None), SlotSet("nieuw_antwoord", None)]
+        if slot in {f.slot for f in reflection.fields(tracker, domain)} and new:
+            dispatcher.utter_message(response="utter_aanpassen_ok")
+            events.append(SlotSet(slot, new))
         return events
 
 
@@ -214,9 +356,27 @@ def _active_form(tracker: Tracker) -> str | None:
     return (tracker.active_loop or {}).get("name")
 
 
-def _save_draft(tracker: Tracker) -> bool:
-    """Keep what was answered so far as an unfinished, private reflection."""
-    return bool(_store_reflection(tracker, "onderbroken", shared=False))
+def paused_form_after(tracker: Tracker, form: str | None, always: bool) -> str | None:
+    """Which form "verder" resumes after an interruption of `form`.
+
+    Reflection forms are always resumable; after a crisis or the safety plan (`always`) any
+    form is. The safety-plan form itself keeps what was paused before it.
+    """
+    if form is None or form == "plan_form":
+        return tracker.get_slot("onderbroken_form")
+    return form if always or form in REFLECTION_FORMS else None
+
+
+def _interrupt(tracker: Tracker) -> tuple[str | None, list[EventType]]:
+    """Stop the active form (resumable with "verder"); keep a reflection's answers as a
+    private draft. Returns the form that was stopped and the events."""
+    form = _active_form(tracker)
+    paused = paused_form_after(tracker, form, always=True)
+    if paused in REFLECTION_FORMS and reflection.answers(tracker):
+        reflection.store(tracker, "onderbroken", shared=False)
+    events: list[EventType] = [ActiveLoop(None)] if form else []
+    events += [SlotSet("requested_slot", None), SlotSet("onderbroken_form", paused)]
+    return form, events
 
 
 class ActionPauzeren(Action):
@@ -226,14 +386,17 @@ class ActionPauzeren(Action):
         return "action_pauzeren"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        form = _active_form(tracker) or tracker.get_slot("onderbroken_form")
-        saved = form in REFLECTION_FORMS and _save_draft(tracker)
+        active = _active_form(tracker)
+        form = active or tracker.get_slot("onderbroken_form")
+        saved = form in REFLECTION_FORMS and bool(reflection.answers(tracker)) and \
+            bool(reflection.store(tracker, "onderbroken", shared=False))
         dispatcher.utter_message(response="utter_gepauzeerd" if saved else "utter_gestopt")
         if tracker.get_slot("crisis_getoond"):
             dispatcher.utter_message(response="utter_crisis_herinnering")
-        events: list[EventType] = [ActiveLoop(None)] if _active_form(tracker) else []
-        events += [SlotSet("requested_slot", None),
-                   SlotSet("onderbroken_form", form if saved else None)]
+        keep = paused_form_after(tracker, active, always=False) if active else (
+            form if saved else None)
+        events: list[EventType] = [ActiveLoop(None)] if active else []
+        events += [SlotSet("requested_slot", None), SlotSet("onderbroken_form", keep)]
         return events
 
 
@@ -246,6 +409,53 @@ class ActionHervatten(Action):
         return [SlotSet("onderbroken_form", None)]
 
 
+class ActionPlanStart(Action):
+    """"Mijn plan": ask which colour fits now, or say kindly that there is no plan yet.
+    Inside a reflection the reflection is paused first (resume with "verder")."""
+
+    def name(self) -> str:
+        return "action_plan_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        _, events = _interrupt(tracker)
+        has_plan = _has_plan(tracker.sender_id)
+        if not has_plan:
+            dispatcher.utter_message(response="utter_geen_plan")
+        return events + [SlotSet("plan_kleur", None), SlotSet("plan_aanwezig", has_plan)]
+
+
+class ActionPlanTonen(Action):
+    """After the colour was chosen (and shown by the validation): the way back."""
+
+    def name(self) -> str:
+        return "action_plan_tonen"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        colour = tracker.get_slot("plan_kleur")
+        if colour == "rood":
+            dispatcher.utter_message(response="utter_crisis_keuze")
+        elif tracker.get_slot("onderbroken_form"):
+            dispatcher.utter_message(response="utter_plan_verder")
+        else:
+            dispatcher.utter_message(response="utter_wat_nu")
+        return [SlotSet("plan_kleur", None)] + (
+            [SlotSet("crisis_getoond", True)] if colour == "rood" else [])
+
+
+class ActionPlanRood(Action):
+    """The client is in the red phase: their own red plan and the fixed crisis help,
+    recorded for the worker. Like a crisis, it never drops the client."""
+
+    def name(self) -> str:
+        return "action_plan_rood"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        form, events = _interrupt(tracker)
+        red_phase(dispatcher, tracker, domain, form)
+        dispatcher.utter_message(response="utter_crisis_keuze")
+        return events + [SlotSet("plan_kleur", None), SlotSet("crisis_getoond", True)]
+
+
 class ActionCrisis(Action):
     """The fixed crisis help. Always shown first; then recorded for the worker."""
 
@@ -255,39 +465,20 @@ class ActionCrisis(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         info: dict[str, Any] = tracker.latest_message.get("crisis") or {}
         category = info.get("category") if info.get("category") in CRISIS_CATEGORIES else "unknown"
-        detected_by = info.get("detected_by") or "classifier"
-        level = language_level(tracker)
-        response = f"utter_crisis_{category}"
-        shown = render_response(domain, response, level)
-        dispatcher.utter_message(response=response)
-        dispatcher.utter_message(response="utter_crisis_keuze")
-
+        detected_by = info.get("detected_by")
+        if detected_by not in ("matcher", "classifier", "both"):
+            detected_by = "classifier"
         form = _active_form(tracker)
-        user = latest_user_event(tracker)
-        message_id = user.get("message_id")
-        try:
-            with db_session() as session:
-                repo.record_safety_event(
-                    session,
-                    tracker.sender_id,
-                    category=category,
-                    message_text=user.get("text") or tracker.latest_message.get("text") or "",
-                    response_text=shown,
-                    detected_by=detected_by if detected_by in ("matcher", "classifier", "both")
-                    else "classifier",
-                    context=form,
-                    idempotency_key=stable_key("safety", tracker.sender_id, message_id)
-                    if message_id else None,
-                )
-        except (SQLAlchemyError, ValueError):
-            # The help was shown; a storage failure must never hide it.
-            logger.exception("could not record a safety event")
-
-        # A form that was active can be resumed ("verder") or dropped afterwards.
+        crisis_help(dispatcher, tracker, domain, category, detected_by, form)
+        dispatcher.utter_message(response="utter_crisis_keuze")
+        # A form that was active can be resumed ("verder") or dropped afterwards; answers so
+        # far are kept as a private draft.
+        if form in REFLECTION_FORMS and reflection.answers(tracker):
+            reflection.store(tracker, "onderbroken", shared=False)
         events: list[EventType] = [ActiveLoop(None)] if form else []
         events += [
             SlotSet("requested_slot", None),
-            SlotSet("onderbroken_form", form or tracker.get_slot("onderbroken_form")),
+            SlotSet("onderbroken_form", paused_form_after(tracker, form, always=True)),
             SlotSet("crisis_getoond", True),
         ]
         return events

@@ -13,6 +13,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
+from bot import content
 from bot.storage.db import get_engine, session_scope
 
 logger = logging.getLogger(__name__)
@@ -26,21 +27,31 @@ LANGUAGE_SLOT = "taalniveau"
 # free text: see actions.forms._off_topic_question.
 INTERRUPTIONS = frozenset(
     {
-        "crisis", "stoppen", "afscheid", "hulp_vraag", "snap_het_niet", "taal_eenvoudig",
-        "taal_standaard", "privacy_vraag",
+        "crisis", "plan_rood", "mijn_plan", "stoppen", "afscheid", "hulp_vraag",
+        "snap_het_niet", "taal_eenvoudig", "taal_standaard", "privacy_vraag",
     }
 )
 
 MAX_ANSWER_CHARS = 2000
 
-# The hope theme: slot -> (question key stored with the answer, question shown).
-HOOP_QUESTIONS: dict[str, str] = {
-    "hoop_uitkijken": "Waar kijk je de komende tijd naar uit?",
-    "hoop_beter_leven": "Hoe ziet een beter leven er voor jou uit?",
-    "hoop_stapje": "Wat is een klein stapje dat je deze week kunt zetten?",
-}
-HOOP_SCALE_SLOT = "hoop_schaal"
-HOOP_SLOTS = [*HOOP_QUESTIONS, HOOP_SCALE_SLOT]
+# The six theme forms share their slots: two prompts from the theme's bank and its scale.
+THEME_FORMS: dict[str, str] = {f"{theme}_form": theme for theme in content.theme_keys()}
+VENT_FORM = "kwijt_form"
+ANSWER_SLOTS = ("antwoord_1", "antwoord_2")
+SCALE_SLOT = "thema_schaal"
+VENT_SLOT = "kwijt_tekst"
+VENT_KEY = "kwijt"  # question_key of a venting answer
+STEP_SLOT = "stapje"
+# Forms whose answers belong to the reflection in progress (saved as a draft on a pause).
+REFLECTION_FORMS = frozenset(
+    {*THEME_FORMS, VENT_FORM, "stapje_form", "correctie_form", "toestemming_form"}
+)
+# Everything about the reflection in progress; cleared when it is saved or a new one starts.
+REFLECTION_STATE_SLOTS = (
+    *ANSWER_SLOTS, SCALE_SLOT, VENT_SLOT, "stapje_willen", STEP_SLOT, "vragen", "thema_keuze",
+    "delen", "reflectie_sleutel", "aanpassen_veld", "nieuw_antwoord", "onderbroken_form",
+    "plan_kleur",
+)
 
 
 def language_level(tracker: Tracker) -> str:

@@ -82,5 +82,6 @@ def test_disclosure_is_honest(level):
 def test_readback_shows_every_answer():
     for level in ("standaard", "eenvoudig"):
         text = variants("utter_readback")[level]["text"]
-        for slot in ("hoop_uitkijken", "hoop_beter_leven", "hoop_stapje", "hoop_schaal"):
-            assert "{" + slot + "}" in text
+        assert "{regels}" in text and text.rstrip().endswith("Klopt dat?")
+        assert "{cijfer}" in variants("utter_readback_schaal")[level]["text"]
+        assert "{stapje}" in variants("utter_readback_stapje")[level]["text"]

@@ -1,18 +1,22 @@
-"""End to end: the trained model, the real action server and a real SQLite database."""
+"""End to end: the trained model, the real action server and a real SQLite database.
+
+Each test talks to Koers as a client would (`bot.texts`), then checks what was stored.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 import requests
 from sqlalchemy.orm import Session
 
+from bot import content
 from bot.storage import repository as repo
-from bot.storage.models import Reflection
+from bot.storage.models import Reflection, utcnow
+from bot.storage.repository import AnswerIn, PlanItemIn
 
 pytestmark = pytest.mark.slow
-
-QUESTION_1 = "Waar kijk je de komende tijd naar uit?"
-QUESTION_1_SIMPLE = "Waar heb je zin in?"
 
 
 def reflections(engine, sender: str) -> list[Reflection]:
@@ -20,69 +24,96 @@ def reflections(engine, sender: str) -> list[Reflection]:
         return repo.list_reflections(session, sender)
 
 
-def start_hope(bot, sender: str) -> str:
+def asked(bot, sender: str) -> list[content.Prompt]:
+    """The prompts Koers chose for the reflection in progress."""
+    tracker = bot.tracker(sender)
+    theme = tracker.get_slot("thema")
+    return [content.prompt(theme, key) for key in tracker.get_slot("vragen") or []]
+
+
+def check_in(bot, sender: str, mood: str = "4") -> str:
     first = bot.texts(sender, "hoi")
     assert "computerprogramma" in first, "first contact shows the disclosure"
     assert "Hoe gaat het vandaag?" in first
-    offer = bot.texts(sender, "4")
-    assert "Wat fijn" in offer and "wat je hoopt" in offer
-    question = bot.texts(sender, "ja")
-    assert QUESTION_1 in question
-    return question
+    return bot.texts(sender, mood)
 
 
-def test_complete_reflection_is_saved_with_consent(bot, engine):
+def start_theme(bot, sender: str, choice: str, theme: str) -> list[content.Prompt]:
+    menu = check_in(bot, sender)
+    assert "Waar wil je het over hebben?" in menu
+    reply = bot.texts(sender, choice)
+    assert content.label(theme) in reply
+    prompts = asked(bot, sender)
+    assert len(prompts) == 2 and prompts[0].standaard in reply
+    return prompts
+
+
+def test_theme_by_number_with_step_readback_and_consent(bot, engine):
     sender = bot.new_sender("e2e")
-    start_hope(bot, sender)
-    assert "beter leven" in bot.texts(sender, "dat mijn zoon <b>langskomt</b>")
-    assert "klein stapje" in bot.texts(sender, "een eigen huis en werk")
-    assert "Hoeveel hoop" in bot.texts(sender, "morgen de woningbouw bellen")
-    readback = bot.texts(sender, "3")
-    assert "Ik heb opgeschreven" in readback and "dat mijn zoon <b>langskomt</b>" in readback
-    assert "3 van de 5" in readback and "Klopt dat?" in readback
+    first, second = start_theme(bot, sender, "1", "verbinding")
+    assert second.standaard in bot.texts(sender, "mijn broer <b>Tom</b>")
+    assert content.scale_question("verbinding", "standaard") in bot.texts(sender, "met mijn moeder")
+    assert "klein stapje" in bot.texts(sender, "3")
+    assert "Wat is jouw stapje?" in bot.texts(sender, "ja")
+    readback = bot.texts(sender, "zondag mijn zus bellen")
+    assert "Mooi" in readback and "Ik heb dit opgeschreven" in readback
+    assert "mijn broer <b>Tom</b>" in readback and "3 van de 5" in readback
+    assert "zondag mijn zus bellen" in readback and "Klopt dat?" in readback
     assert "Mag je begeleider dit lezen?" in bot.texts(sender, "ja klopt")
     assert reflections(engine, sender) == [], "nothing is saved before consent"
     closing = bot.texts(sender, "ja")
-    assert "Je begeleider kan het lezen" in closing
+    assert "Je begeleider kan het lezen" in closing and "nog een onderwerp" in closing
+    assert "Succes" in bot.texts(sender, "nee")
 
     [saved] = reflections(engine, sender)
-    assert saved.theme == "hoop" and saved.status == "compleet"
+    assert saved.theme == "verbinding" and saved.status == "compleet"
     assert saved.shared_with_worker is True and saved.scale == 3
-    assert [a.answer_text for a in saved.answers] == [
-        "dat mijn zoon <b>langskomt</b>", "een eigen huis en werk", "morgen de woningbouw bellen"]
-    assert [a.question_key for a in saved.answers] == ["hoop_uitkijken", "hoop_beter_leven", "hoop_stapje"]
+    assert [(a.question_key, a.question_text, a.answer_text) for a in saved.answers] == [
+        (first.key, first.standaard, "mijn broer <b>Tom</b>"),
+        (second.key, second.standaard, "met mijn moeder"),
+    ]
+    with Session(engine) as session:
+        [step] = repo.list_steps(session, sender)
+        assert [c.mood for c in repo.list_checkins(session, sender)] == [4]
+    assert step.text == "zondag mijn zus bellen" and step.status == "open"
+    assert step.shared_with_worker is True and step.reflection_id == saved.id
 
     # Asking to save again after success neither duplicates nor fails.
     assert "al bewaard" in bot.texts(sender, "/opnieuw_opslaan")
     assert len(reflections(engine, sender)) == 1
-    with Session(engine) as session:
-        assert [c.mood for c in repo.list_checkins(session, sender)] == [4]
 
 
-def test_consent_no_keeps_it_private_and_correction_changes_an_answer(bot, engine):
+def test_same_theme_again_gets_other_prompts_and_correction_works(bot, engine):
     sender = bot.new_sender("e2e")
-    start_hope(bot, sender)
-    for text in ("voetbal op zaterdag", "rust in mijn hoofd", "om tien uur opstaan", "2"):
+    first_round = start_theme(bot, sender, "wie ben ik", "identiteit")
+    for text in ("ik ben een goede vader", "ik kan goed koken", "4", "nee"):
         bot.texts(sender, text)
-    assert "Wat wil je aanpassen?" in bot.texts(sender, "nee")
-    assert "klein stapje" in bot.texts(sender, "3")
-    readback = bot.texts(sender, "elke dag een half uur wandelen")
-    assert "elke dag een half uur wandelen" in readback and "om tien uur opstaan" not in readback
+    assert "Welk antwoord wil je veranderen?" in bot.texts(sender, "nee")  # readback wrong
+    assert "Wat wil je daar nu zeggen?" in bot.texts(sender, "2")
+    readback = bot.texts(sender, "ik kan goed luisteren")
+    assert "ik kan goed luisteren" in readback and "ik kan goed koken" not in readback
     bot.texts(sender, "ja")
-    assert "alleen voor jou" in bot.texts(sender, "nee").lower()
+    assert "nog een onderwerp" in bot.texts(sender, "nee")  # private
+    assert "Waar wil je het over hebben?" in bot.texts(sender, "ja")  # one more
+    reply = bot.texts(sender, "3")
+    second_round = asked(bot, sender)
+    assert second_round[0].standaard in reply
+    assert not {p.key for p in first_round} & {p.key for p in second_round}, \
+        "no prompt twice in a row for a theme"
     [saved] = reflections(engine, sender)
     assert saved.shared_with_worker is False
-    assert saved.answers[2].answer_text == "elke dag een half uur wandelen"
+    assert saved.answers[1].answer_text == "ik kan goed luisteren"
 
 
 def test_retried_save_does_not_duplicate(action_server, engine):
     """Rasa retries an action call when the action server is slow: same key, one row."""
     sender = "e2e-retry"
+    keys = [p.key for p in content.prompts("hoop")[:2]]
     tracker = {
         "sender_id": sender,
-        "slots": {"hoop_uitkijken": "de zomer", "hoop_beter_leven": "werk",
-                  "hoop_stapje": "cv maken", "hoop_schaal": "4", "delen": True,
-                  "reflectie_sleutel": "retry-key-1", "taalniveau": "standaard"},
+        "slots": {"thema": "hoop", "vragen": keys, "antwoord_1": "de zomer",
+                  "antwoord_2": "werk", "thema_schaal": "4", "stapje": "cv maken",
+                  "delen": True, "reflectie_sleutel": "retry-key-1", "taalniveau": "standaard"},
         "latest_message": {"text": "ja", "intent": {"name": "bevestigen"}},
         "events": [], "paused": False, "followup_action": None, "active_loop": {},
         "latest_action_name": "toestemming_form",
@@ -92,14 +123,16 @@ def test_retried_save_does_not_duplicate(action_server, engine):
     replies = [requests.post(action_server, json=body, timeout=30).json() for _ in range(2)]
     for reply in replies:
         assert [r["response"] for r in reply["responses"]] == [
-            "utter_opgeslagen_gedeeld", "utter_afsluiting"]
+            "utter_opgeslagen_gedeeld", "utter_nog_een"]
     rows = reflections(engine, sender)
     assert len(rows) == 1 and rows[0].shared_with_worker is True
+    with Session(engine) as session:
+        assert [s.text for s in repo.list_steps(session, sender)] == ["cv maken"]
 
 
-def test_crisis_typed_as_a_form_answer(bot, engine):
+def test_crisis_typed_as_a_theme_answer(bot, engine):
     sender = bot.new_sender("e2e")
-    start_hope(bot, sender)
+    first, _ = start_theme(bot, sender, "hoop", "hoop")
     message = "nergens naar, ik wil er niet meer zijn"
     reply = bot.texts(sender, message)
     assert "113" in reply and "0800-0113" in reply and "112" in reply
@@ -111,41 +144,176 @@ def test_crisis_typed_as_a_form_answer(bot, engine):
     assert event.response_text in reply, "the stored text is exactly what was shown"
     assert reflections(engine, sender) == [], "the crisis message is not saved as an answer"
     # The client can go on with the same question afterwards.
-    assert QUESTION_1 in bot.texts(sender, "/hervatten")
+    assert first.standaard in bot.texts(sender, "/hervatten")
 
 
-def test_stop_mid_form_saves_an_unfinished_private_draft(bot, engine):
+def test_pause_mid_theme_and_continue_at_the_next_check_in(bot, engine):
     sender = bot.new_sender("e2e")
-    start_hope(bot, sender)
-    bot.texts(sender, "mijn kinderen zien")
-    reply = bot.texts(sender, "ik wil stoppen")
-    assert "we stoppen" in reply
+    _, second = start_theme(bot, sender, "zelf kiezen", "eigen_regie")
+    bot.texts(sender, "wat ik eet")
+    assert "we stoppen" in bot.texts(sender, "ik wil stoppen")
     [draft] = reflections(engine, sender)
     assert draft.status == "onderbroken" and draft.shared_with_worker is False
-    assert [a.answer_text for a in draft.answers] == ["mijn kinderen zien"]
-    # Later: go on where we were, and finishing completes the same reflection.
-    assert "beter leven" in bot.texts(sender, "/hervatten")
-    for text in ("een baan", "sollicitatie sturen", "4", "ja", "ja"):
+    assert [a.answer_text for a in draft.answers] == ["wat ik eet"]
+
+    # The next check-in (a new session) offers to continue.
+    bot.texts(sender, "/session_start")
+    bot.texts(sender, "hoi")
+    offer = bot.texts(sender, "3")
+    assert "Vorige keer waren we nog niet klaar" in offer and "Zelf kiezen" in offer
+    assert second.standaard in bot.texts(sender, "ja")
+    for text in ("mijn eigen geld", "4", "nee, nu niet", "ja", "ja"):
         bot.texts(sender, text)
     [done] = reflections(engine, sender)
-    assert done.id == draft.id and done.status == "compleet" and len(done.answers) == 3
+    assert done.id == draft.id and done.status == "compleet" and len(done.answers) == 2
+
+
+@pytest.mark.parametrize(("answer", "status", "says"), [
+    ("ja", "gelukt", "Wat goed!"),
+    ("een beetje", "gelukt", "Een beetje is ook een stap"),
+    ("nee", "niet_gelukt", "kleiner stapje"),
+])
+def test_last_times_step_is_asked_about(bot, engine, answer, status, says):
+    sender = bot.new_sender("e2e")
+    with Session(engine) as session:
+        step, _ = repo.save_step(session, sender, "hoop", "de woningbouw bellen", True,
+                                 f"stap-{sender}")
+        session.commit()
+        step_id = step.id
+    question = check_in(bot, sender)
+    assert "Vorige keer koos je dit stapje: de woningbouw bellen" in question
+    reply = bot.texts(sender, answer)
+    assert says in reply and "Waar wil je het over hebben?" in reply
+    with Session(engine) as session:
+        [stored] = repo.list_steps(session, sender)
+    assert stored.id == step_id and stored.status == status and stored.resolved_at
+
+
+def test_kies_jij_maar_picks_the_theme_visited_least_recently(bot, engine):
+    sender = bot.new_sender("e2e")
+    long_ago = utcnow() - timedelta(days=30)
+    with Session(engine) as session:
+        for days, theme in enumerate(t for t in content.theme_keys() if t != "zingeving"):
+            reflection, _ = repo.save_reflection(
+                session, sender, theme, [AnswerIn("x", "Vraag?", "antwoord")], 3, False,
+                "compleet", f"{sender}-{theme}")
+            reflection.created_at = long_ago + timedelta(days=days)
+        session.commit()
+    check_in(bot, sender)
+    reply = bot.texts(sender, "kies jij maar")
+    assert "Dan kies ik voor jou: Wat vind jij belangrijk" in reply
+    assert bot.tracker(sender).get_slot("thema") == "zingeving"
+
+
+def test_venting_is_saved_as_its_own_kind_after_consent(bot, engine):
+    sender = bot.new_sender("e2e")
+    check_in(bot, sender)
+    question = bot.texts(sender, "ik wil gewoon even kwijt wat er is")
+    assert content.vent_question("standaard") in question
+    reply = bot.texts(sender, "ik baal zo van het gedoe op de afdeling")
+    assert "Dank je dat je het vertelt" in reply and "Klopt dat?" in reply
+    assert "Sterke" not in reply and "stapje" not in reply, "no strengths turn forced on it"
+    bot.texts(sender, "ja")
+    bot.texts(sender, "nee")
+    [saved] = reflections(engine, sender)
+    assert saved.theme == "kwijt" and saved.shared_with_worker is False
+    assert saved.answers[0].answer_text == "ik baal zo van het gedoe op de afdeling"
+
+
+def _plan(engine, sender: str) -> None:
+    with Session(engine) as session:
+        repo.save_safety_plan(session, sender, [
+            PlanItemIn("groen", "signaal", "ik slaap goed"),
+            PlanItemIn("oranje", "signaal", "ik pieker veel"),
+            PlanItemIn("oranje", "helpt", "een rondje lopen"),
+            PlanItemIn("oranje", "contact", "mijn begeleider Sam"),
+            PlanItemIn("rood", "helpt", "naar de huiskamer gaan"),
+        ], updated_by="test")
+        session.commit()
+
+
+def test_safety_plan_by_colour(bot, engine):
+    sender = bot.new_sender("e2e")
+    _plan(engine, sender)
+    bot.texts(sender, "hoi")
+    assert "Welke kleur past nu bij jou?" in bot.texts(sender, "wat helpt mij ook alweer?")
+    orange = bot.texts(sender, "oranje")
+    assert "ik pieker veel" in orange and "een rondje lopen" in orange
+    assert "mijn begeleider Sam" in orange and "ik slaap goed" not in orange
+    assert "Welke kleur" in bot.texts(sender, "mijn plan")
+    red = bot.texts(sender, "/plan_rood")
+    assert "naar de huiskamer gaan" in red and "113" in red and "0800-2000" in red
+    with Session(engine) as session:
+        [event] = repo.list_safety_events(session, sender)
+    assert event.detected_by == "client" and "113" in event.response_text
+
+
+def test_no_safety_plan_is_said_kindly(bot):
+    sender = bot.new_sender("e2e")
+    bot.texts(sender, "hoi")
+    reply = bot.texts(sender, "laat mijn plan zien")
+    assert "nog geen plan" in reply and "begeleider" in reply
+
+
+def test_safety_theme_asks_the_colour_of_the_plan_first(bot, engine):
+    sender = bot.new_sender("e2e")
+    _plan(engine, sender)
+    menu = check_in(bot, sender)
+    assert "Veilig voelen" in menu
+    assert "Welke kleur past nu bij jou?" in bot.texts(sender, "6")
+    reply = bot.texts(sender, "groen")
+    assert "ik slaap goed" in reply and asked(bot, sender)[0].standaard in reply
 
 
 def test_simpler_wording_language_switch_and_bad_input(bot):
     sender = bot.new_sender("e2e")
-    start_hope(bot, sender)
+    first, second = start_theme(bot, sender, "4", "zingeving")
     explained = bot.texts(sender, "ik snap het niet")
-    assert "Bijvoorbeeld" in explained and QUESTION_1 not in explained
+    assert first.voorbeeld in explained and first.eenvoudig in explained
     assert "Ik zie geen woorden" in bot.texts(sender, "🙂🙂")
     simple = bot.texts(sender, "makkelijker graag")
-    assert "Ik praat nu makkelijker" in simple and QUESTION_1_SIMPLE in simple
-    assert "Wat wil je graag anders in je leven?" in bot.texts(sender, "naar buiten")
+    assert "Ik praat nu makkelijker" in simple and first.eenvoudig in simple
+    assert second.eenvoudig in bot.texts(sender, "mijn familie")
+    assert second.voorbeeld in bot.texts(sender, "geef een voorbeeld")
 
 
 def test_out_of_scope_and_help_keep_the_form_going(bot):
     sender = bot.new_sender("e2e")
-    start_hope(bot, sender)
+    first, _ = start_theme(bot, sender, "2", "hoop")
     reply = bot.texts(sender, "wat voor weer wordt het morgen")
-    assert "Daar kan ik je niet mee helpen" in reply and QUESTION_1 in reply
+    assert "Daar kan ik je niet mee helpen" in reply and first.standaard in reply
     reply = bot.texts(sender, "wat kan jij allemaal")
-    assert "computerprogramma" in reply and QUESTION_1 in reply
+    assert "computerprogramma" in reply and first.standaard in reply
+
+
+def test_unknown_menu_choice_gets_a_clear_message(bot):
+    sender = bot.new_sender("e2e")
+    check_in(bot, sender)
+    assert "Tik op een knop of typ een cijfer van 1 tot 7" in bot.texts(sender, "9")
+    assert content.label("veiligheid") in bot.texts(sender, "veilig voelen")
+
+
+def test_a_new_client_can_do_all_six_themes_in_one_go(bot, engine):
+    """The tried-as-a-new-user walk: every theme from the menu, no dead end, in simple mode."""
+    sender = bot.new_sender("walk")
+    check_in(bot, sender, "3")
+    assert "Ik praat nu makkelijker" in bot.texts(sender, "makkelijker")
+    for number, theme in enumerate(content.theme_keys(), start=1):
+        reply = bot.texts(sender, str(number))
+        assert content.label(theme, "eenvoudig") in reply, (theme, reply)
+        if theme == "veiligheid":
+            assert "nog geen plan" in reply
+        first, second = asked(bot, sender)
+        assert first.eenvoudig in reply
+        assert second.eenvoudig in bot.texts(sender, f"antwoord een over {theme}")
+        assert content.scale_question(theme, "eenvoudig") in bot.texts(sender, "antwoord twee")
+        assert "stapje" in bot.texts(sender, "4")
+        assert "Ik schreef op" in bot.texts(sender, "nee")
+        assert "begeleider" in bot.texts(sender, "ja")
+        assert "nog een onderwerp" in bot.texts(sender, "ja" if number % 2 else "nee")
+        if number < 6:
+            assert "Waar wil je over praten?" in bot.texts(sender, "ja")
+    assert "Tot de volgende keer" in bot.texts(sender, "nee")
+    saved = reflections(engine, sender)
+    assert [r.theme for r in saved] == content.theme_keys()
+    assert [r.shared_with_worker for r in saved] == [True, False] * 3

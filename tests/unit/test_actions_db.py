@@ -12,8 +12,9 @@ from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
 
 SLOTS = {
-    "hoop_uitkijken": "de zomer", "hoop_beter_leven": "een baan", "hoop_stapje": "cv maken",
-    "hoop_schaal": "4", "delen": False, "reflectie_sleutel": "key-123", "taalniveau": "standaard",
+    "thema": "hoop", "vragen": ["uitkijken", "beter_leven"], "antwoord_1": "de zomer",
+    "antwoord_2": "een baan", "thema_schaal": "4", "stapje": "cv maken", "delen": False,
+    "reflectie_sleutel": "key-123", "taalniveau": "standaard",
 }
 
 
@@ -45,12 +46,15 @@ def test_save_is_idempotent_and_private(use_database):
     engine = use_database()
     for _ in range(2):
         responses, events = run(ActionReflectieOpslaan(), SLOTS)
-        assert responses == ["utter_opgeslagen_prive", "utter_afsluiting"]
+        assert responses == ["utter_opgeslagen_prive", "utter_nog_een"]
     with session_scope(engine) as session:
         [saved] = repo.list_reflections(session, "unit-client")
         assert saved.shared_with_worker is False and saved.status == "compleet"
+        assert [a.question_key for a in saved.answers] == ["uitkijken", "beter_leven"]
+        [step] = repo.list_steps(session, "unit-client")
+        assert step.text == "cv maken" and step.shared_with_worker is False
     cleared = {e["name"] for e in events if e["event"] == "slot" and e["value"] is None}
-    assert {"hoop_uitkijken", "reflectie_sleutel", "delen"} <= cleared
+    assert {"antwoord_1", "stapje", "vragen", "reflectie_sleutel", "delen"} <= cleared
 
 
 def test_database_error_gives_a_calm_message_and_keeps_the_answers(use_database):
@@ -62,13 +66,15 @@ def test_database_error_gives_a_calm_message_and_keeps_the_answers(use_database)
 
 def test_checkin_is_answered_even_when_the_database_fails(use_database):
     use_database(migrated=False)
-    responses, _ = run(ActionCheckinOpslaan(), {"stemming": "2", "taalniveau": "standaard"})
+    responses, events = run(ActionCheckinOpslaan(), {"stemming": "2", "taalniveau": "standaard"})
     assert responses == ["utter_checkin_niet_bewaard", "utter_stemming_laag"]
+    assert {"event": "slot", "name": "vervolg", "value": "menu"} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events]
 
 
 def test_pause_saves_a_draft_never_as_complete(use_database):
     engine = use_database()
-    slots = {**SLOTS, "hoop_stapje": None, "hoop_schaal": None, "delen": None}
+    slots = {**SLOTS, "thema_schaal": None, "stapje": None, "delen": None}
     responses, events = run(ActionPauzeren(), slots, active_loop="hoop_form")
     assert responses == ["utter_gepauzeerd"]
     assert {"event": "active_loop", "name": None} in [

@@ -38,7 +38,7 @@ from bot.storage.models import (
     SafetyEvent,
     metadata,
 )
-from bot.storage.repository import AnswerIn
+from bot.storage.repository import AnswerIn, PlanItemIn
 
 POSTGRES_URL = os.environ.get("KOERS_TEST_POSTGRES_URL")
 TABLES = {
@@ -561,3 +561,69 @@ def test_deleting_a_client_deletes_its_rows(session: Session) -> None:
     session.execute(text("DELETE FROM clients WHERE chat_id = :c"), {"c": "keep-me"})
     session.commit()
     assert _counts(session) == (0, 0, 0, 0, 0)
+
+
+# --- small steps, safety plans, organisation settings -----------------------------------------
+
+
+def test_small_step_is_idempotent_and_resolved_once(session: Session) -> None:
+    step, created = repo.save_step(session, CHAT, "hoop", "  de woningbouw bellen ", True, "s-1")
+    again, created_again = repo.save_step(session, CHAT, "hoop", "woningbouw bellen", True, "s-1")
+    assert created and not created_again and again.id == step.id
+    assert step.text == "woningbouw bellen" and step.status == "open"
+    assert [s.id for s in repo.open_steps(session, CHAT)] == [step.id]
+    with pytest.raises(ValueError):
+        repo.resolve_step(session, "someone-else", step.id, "gelukt")
+    repo.get_or_create_client(session, "someone-else")
+    with pytest.raises(ValueError):
+        repo.resolve_step(session, "someone-else", step.id, "gelukt")
+    done = repo.resolve_step(session, CHAT, step.id, "gelukt")
+    assert done.status == "gelukt" and done.resolved_at is not None
+    assert repo.resolve_step(session, CHAT, step.id, "gelukt").status == "gelukt"  # a retry
+    with pytest.raises(ValueError):
+        repo.resolve_step(session, CHAT, step.id, "niet_gelukt")
+    assert repo.open_steps(session, CHAT) == []
+    # A resolved step is final: a late retry of the save does not change it.
+    repo.save_step(session, CHAT, "hoop", "iets anders", False, "s-1")
+    assert repo.list_steps(session, CHAT)[0].text == "woningbouw bellen"
+    with pytest.raises(ValueError):
+        repo.save_step(session, CHAT, "hoop", "   ", True, "s-2")
+
+
+def test_safety_plan_is_replaced_as_a_whole(session: Session) -> None:
+    assert repo.get_safety_plan(session, CHAT) is None
+    repo.save_safety_plan(session, CHAT, [
+        PlanItemIn("oranje", "signaal", "ik slaap slecht"),
+        PlanItemIn("oranje", "signaal", "  ik pieker "),
+        PlanItemIn("rood", "contact", "113"),
+        PlanItemIn("groen", "helpt", "   "),
+    ], updated_by="w1")
+    session.commit()
+    plan = repo.get_safety_plan(session, CHAT)
+    assert [(i.phase, i.kind, i.position, i.text) for i in plan.items] == [
+        ("oranje", "signaal", 1, "ik slaap slecht"), ("oranje", "signaal", 2, "ik pieker"),
+        ("rood", "contact", 1, "113")]
+    repo.save_safety_plan(session, CHAT, [PlanItemIn("groen", "helpt", "wandelen")], "w2")
+    session.commit()
+    plan = repo.get_safety_plan(session, CHAT)
+    assert [i.text for i in plan.items] == ["wandelen"] and plan.updated_by == "w2"
+    with pytest.raises(ValueError):
+        repo.save_safety_plan(session, CHAT, [PlanItemIn("paars", "helpt", "x")])
+    with pytest.raises(ValueError):
+        repo.save_safety_plan(session, CHAT, [PlanItemIn("rood", "helpt", "x" * 501)])
+
+
+def test_org_setting_round_trip(session: Session) -> None:
+    assert repo.get_org_setting(session, "crisis_contact", "geen") == "geen"
+    repo.set_org_setting(session, "crisis_contact", "Bel de dienst: 010-0000000", "admin")
+    repo.set_org_setting(session, "crisis_contact", "Bel de dienst: 010-1111111", "admin")
+    assert repo.get_org_setting(session, "crisis_contact") == "Bel de dienst: 010-1111111"
+
+
+def test_rotation_history_and_last_visits(session: Session) -> None:
+    repo.save_reflection(session, CHAT, "hoop", ANSWERS, 3, False, "compleet", "r-1")
+    repo.save_reflection(session, CHAT, "hoop", ANSWERS[:1], 3, False, "compleet", "r-2")
+    history = repo.theme_history(session, CHAT, "hoop")
+    assert [r.idempotency_key for r in history] == ["r-2", "r-1"]
+    visits = repo.last_visit_per_theme(session, CHAT)
+    assert set(visits) == {"hoop"} and visits["hoop"].tzinfo is not None

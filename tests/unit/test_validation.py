@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -10,18 +11,25 @@ from actions.common import has_words, parse_scale, parse_yes_no, render_response
 from actions.forms import (
     ValidateCheckinForm,
     ValidateCorrectieForm,
-    ValidateHoopForm,
+    ValidateHoopForm,  # generated per theme from bot/content/themes.yml
+    ValidateKeuzeForm,
+    ValidateStapcheckForm,
+    ValidateStapjeForm,
     ValidateToestemmingForm,
     parse_field,
 )
+from actions.reflection import Field
+from actions.safety import parse_colour
+from bot.settings import PROJECT_ROOT
 
 
 def make_tracker(text: str, intent: str = "vrij_antwoord", slots: dict | None = None,
-                 form: str = "hoop_form", confidence: float = 0.9) -> Tracker:
+                 form: str = "hoop_form", entities: list | None = None, confidence: float = 0.9) -> Tracker:
     return Tracker(
         sender_id="unit",
         slots={"taalniveau": "standaard", **(slots or {})},
-        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence}},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence},
+                        "entities": entities or []},
         events=[],
         paused=False,
         followup_action=None,
@@ -66,33 +74,40 @@ def test_has_words():
     assert not has_words("   ")
 
 
+FIELDS = [Field("antwoord_1", "Wie helpt jou?", "x"), Field("antwoord_2", "Wat doe je?", "y"),
+          Field("thema_schaal", "Hoeveel?", "3"), Field("stapje", "Je stapje", "bellen")]
+
+
 @pytest.mark.parametrize(
     ("text", "slot"),
-    [("1", "hoop_uitkijken"), ("2", "hoop_beter_leven"), ("3 ", "hoop_stapje"), ("4", "hoop_schaal"),
-     ("de stap", "hoop_stapje"), ("mijn cijfer", "hoop_schaal"), ("weet niet", None)],
+    [("1", "antwoord_1"), ("2", "antwoord_2"), ("3 ", "thema_schaal"), ("4", "stapje"),
+     ("de stap", "stapje"), ("mijn cijfer", "thema_schaal"), ("5", None), ("weet niet", None)],
 )
 def test_parse_field(text, slot):
-    assert parse_field(text) == slot
+    assert parse_field(text, FIELDS) == slot
+
+
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
 def _run(validator, slot: str, value, tracker: Tracker):
     dispatcher = CollectingDispatcher()
     method = getattr(validator, f"validate_{slot}")
-    return method(value, dispatcher, tracker, {}), dispatcher.messages
+    return method(value, dispatcher, tracker, DOMAIN), dispatcher.messages
 
 
 def test_free_text_answer_is_kept_verbatim_and_gets_a_key():
     text = "<b>Mijn dochter</b> zien & samen eten"
-    result, messages = _run(ValidateHoopForm(), "hoop_uitkijken", f"  {text} ", make_tracker(text))
-    assert result["hoop_uitkijken"] == text
+    result, messages = _run(ValidateHoopForm(), "antwoord_1", f"  {text} ", make_tracker(text))
+    assert result["antwoord_1"] == text
     assert len(result["reflectie_sleutel"]) == 32
     assert messages == []
 
 
 def test_existing_key_is_kept():
-    result, _ = _run(ValidateHoopForm(), "hoop_stapje", "bellen",
+    result, _ = _run(ValidateHoopForm(), "antwoord_2", "bellen",
                      make_tracker("bellen", slots={"reflectie_sleutel": "abc"}))
-    assert result == {"hoop_stapje": "bellen"}
+    assert result == {"antwoord_2": "bellen"}
 
 
 @pytest.mark.parametrize(
@@ -100,23 +115,24 @@ def test_existing_key_is_kept():
     [("", "utter_antwoord_leeg"), ("🙂🙂🙂", "utter_antwoord_leeg"), ("x" * 2001, "utter_antwoord_te_lang")],
 )
 def test_bad_free_text_gets_a_dutch_message_and_is_not_stored(value, response):
-    result, messages = _run(ValidateHoopForm(), "hoop_beter_leven", value, make_tracker(value))
-    assert result == {"hoop_beter_leven": None}
+    result, messages = _run(ValidateHoopForm(), "antwoord_2", value, make_tracker(value))
+    assert result == {"antwoord_2": None}
     assert [m["response"] for m in messages] == [response]
 
 
 def test_interruption_is_never_stored_as_answer():
-    result, messages = _run(ValidateHoopForm(), "hoop_uitkijken", "ik wil dood",
+    result, messages = _run(ValidateHoopForm(), "antwoord_1", "ik wil dood",
                             make_tracker("ik wil dood", intent="crisis"))
-    assert result == {"hoop_uitkijken": None}
+    assert result == {"antwoord_1": None}
     assert messages == []
 
 
 def test_scale_validation():
-    ok, _ = _run(ValidateHoopForm(), "hoop_schaal", "4", make_tracker("4", "schaal_antwoord"))
-    assert ok == {"hoop_schaal": "4"}
-    bad, messages = _run(ValidateHoopForm(), "hoop_schaal", "12", make_tracker("12", "schaal_antwoord"))
-    assert bad == {"hoop_schaal": None}
+    ok, _ = _run(ValidateHoopForm(), "thema_schaal", "4",
+                 make_tracker("4", "schaal_antwoord", slots={"reflectie_sleutel": "k"}))
+    assert ok == {"thema_schaal": "4"}
+    bad, messages = _run(ValidateHoopForm(), "thema_schaal", "12", make_tracker("12", "schaal_antwoord"))
+    assert bad == {"thema_schaal": None}
     assert messages[0]["response"] == "utter_schaal_ongeldig"
 
 
@@ -133,8 +149,11 @@ def test_consent_and_correction_validation():
     unclear, msgs = _run(ValidateToestemmingForm(), "delen", "hmm", make_tracker("hmm", "nlu_fallback"))
     assert yes == {"delen": True} and no == {"delen": False} and unclear == {"delen": None}
     assert msgs[0]["response"] == "utter_delen_ongeldig"
-    field, _ = _run(ValidateCorrectieForm(), "aanpassen_veld", "3", make_tracker("3"))
-    assert field == {"aanpassen_veld": "hoop_stapje"}
+    slots = {"thema": "hoop", "vragen": ["uitkijken", "beter_leven"], "antwoord_1": "a",
+             "antwoord_2": "b", "thema_schaal": "4"}
+    tracker = make_tracker("3", slots=slots)
+    result, _ = _run(ValidateCorrectieForm(), "aanpassen_veld", "3", tracker)
+    assert result == {"aanpassen_veld": "thema_schaal"}
 
 
 def test_render_response_picks_the_language_variant():
@@ -150,22 +169,71 @@ def test_render_response_picks_the_language_variant():
 
 def test_confident_off_topic_question_is_not_an_answer():
     text = "wat voor weer wordt het morgen?"
-    result, messages = _run(ValidateHoopForm(), "hoop_uitkijken", text,
+    result, messages = _run(ValidateHoopForm(), "antwoord_1", text,
                             make_tracker(text, "out_of_scope", confidence=0.97))
-    assert result == {"hoop_uitkijken": None}
+    assert result == {"antwoord_1": None}
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
 
 
 @pytest.mark.parametrize(("text", "confidence"), [("werk zoeken", 0.97), ("wat moet ik zeggen?", 0.6)])
 def test_unusual_answers_are_kept(text, confidence):
-    result, messages = _run(ValidateHoopForm(), "hoop_stapje", text,
+    result, messages = _run(ValidateHoopForm(), "antwoord_2", text,
                             make_tracker(text, "out_of_scope", confidence=confidence))
-    assert result["hoop_stapje"] == text and messages == []
+    assert result["antwoord_2"] == text and messages == []
 
 
 def test_slot_reset_is_validated_silently():
-    for validator, slot in [(ValidateHoopForm(), "hoop_stapje"), (ValidateHoopForm(), "hoop_schaal"),
+    for validator, slot in [(ValidateHoopForm(), "antwoord_2"), (ValidateHoopForm(), "thema_schaal"),
+                            (ValidateKeuzeForm(), "thema_keuze"), (ValidateStapjeForm(), "stapje"),
+                            (ValidateStapcheckForm(), "stap_resultaat"),
                             (ValidateCheckinForm(), "stemming"), (ValidateToestemmingForm(), "delen"),
                             (ValidateCorrectieForm(), "aanpassen_veld")]:
         result, messages = _run(validator, slot, None, make_tracker("ja", "bevestigen"))
         assert result == {slot: None} and messages == [], slot
+
+
+@pytest.mark.parametrize(("text", "intent", "entities", "expected"), [
+    ("1", "schaal_antwoord", [], "verbinding"),
+    ("6", "schaal_antwoord", [], "veiligheid"),
+    ("7", "schaal_antwoord", [], "kwijt"),
+    ("Zelf kiezen", "vrij_antwoord", [], "eigen_regie"),
+    ("ik wil het over wie ik ben hebben", "vrij_antwoord", [], "identiteit"),
+    ('/kies_thema{"thema": "zingeving"}', "kies_thema",
+     [{"entity": "thema", "value": "zingeving"}], "zingeving"),
+    ("/kwijt", "kwijt", [], "kwijt"),
+    ("9", "schaal_antwoord", [], None),
+    ("banaan", "vrij_antwoord", [], None),
+])
+def test_theme_menu_choice(text, intent, entities, expected):
+    tracker = make_tracker(text, intent, form="keuze_form", entities=entities)
+    result, messages = _run(ValidateKeuzeForm(), "thema_keuze", text, tracker)
+    assert result == {"thema_keuze": expected}
+    assert [m["response"] for m in messages] == ([] if expected else ["utter_thema_keuze_ongeldig"])
+
+
+def test_small_step_invitation():
+    no, _ = _run(ValidateStapjeForm(), "stapje_willen", "nee", make_tracker("nee", "ontkennen"))
+    assert no == {"stapje_willen": False}
+    text = "morgen mijn zus bellen"
+    direct, messages = _run(ValidateStapjeForm(), "stapje_willen", text, make_tracker(text))
+    assert direct == {"stapje_willen": True, "stapje": text}
+    assert [m["response"] for m in messages] == ["utter_stapje_mooi"]
+
+
+@pytest.mark.parametrize(("text", "intent", "expected"), [
+    ("ja", "bevestigen", "gelukt"), ("een beetje", "vrij_antwoord", "beetje"),
+    ("half gelukt", "vrij_antwoord", "beetje"), ("nee", "ontkennen", "niet_gelukt"),
+    ("paars", "vrij_antwoord", None),
+])
+def test_step_result(text, intent, expected):
+    result, _ = _run(ValidateStapcheckForm(), "stap_resultaat", text,
+                     make_tracker(text, intent, form="stapcheck_form"))
+    assert result == {"stap_resultaat": expected}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("groen", "groen"), ("Oranje", "oranje"), ("🔴", "rood"), ("ik zit in de rode fase", "rood"),
+    ("groen of oranje", None), ("paars", None), ("", None),
+])
+def test_parse_colour(text, expected):
+    assert parse_colour(text) == expected

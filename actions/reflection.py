@@ -1,0 +1,148 @@
+"""The reflection in progress, read from the slots: its theme, questions, answers and fields.
+
+One place that knows how the slots of a theme form, the venting form and the small-step form
+together make up one reflection, for asking, reading back, correcting and saving.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Tracker
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.common import (
+    ANSWER_SLOTS,
+    EENVOUDIG,
+    SCALE_SLOT,
+    STEP_SLOT,
+    VENT_KEY,
+    VENT_SLOT,
+    db_session,
+    language_level,
+    parse_scale,
+    render_response,
+)
+from bot import content
+from bot.storage import repository as repo
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One line of the read-back: the slot that holds it, a short name and its value."""
+
+    slot: str
+    name: str
+    value: str
+
+
+def current_theme(tracker: Tracker) -> str | None:
+    theme = tracker.get_slot("thema")
+    return theme if theme in content.menu_keys() else None
+
+
+def prompt_keys(tracker: Tracker) -> list[str]:
+    keys = tracker.get_slot("vragen") or []
+    return [str(k) for k in keys][: len(ANSWER_SLOTS)]
+
+
+def question_for(tracker: Tracker, slot: str, level: str | None = None) -> content.Prompt | None:
+    """The bank prompt asked in `slot` (antwoord_1/antwoord_2) of the current theme."""
+    theme = current_theme(tracker)
+    keys = prompt_keys(tracker)
+    if theme is None or theme == content.VENT or slot not in ANSWER_SLOTS:
+        return None
+    index = ANSWER_SLOTS.index(slot)
+    return content.prompt(theme, keys[index]) if index < len(keys) else None
+
+
+def scale_value(tracker: Tracker) -> int | None:
+    value = tracker.get_slot(SCALE_SLOT)
+    return parse_scale(str(value), kind="hoop") if value else None
+
+
+def answers(tracker: Tracker) -> list[repo.AnswerIn]:
+    """The answers given so far, each with the question exactly as the client saw it."""
+    level = language_level(tracker)
+    theme = current_theme(tracker)
+    if theme == content.VENT:
+        text = tracker.get_slot(VENT_SLOT)
+        return [repo.AnswerIn(VENT_KEY, content.vent_question(level), str(text))] if text else []
+    found = []
+    for slot in ANSWER_SLOTS:
+        value = tracker.get_slot(slot)
+        prompt = question_for(tracker, slot)
+        if value and prompt is not None:
+            found.append(repo.AnswerIn(prompt.key, prompt.text(level), str(value)))
+    return found
+
+
+def fields(tracker: Tracker, domain: dict[str, Any]) -> list[Field]:
+    """What the read-back shows, in order; the client can correct each of these."""
+    level = language_level(tracker)
+    theme = current_theme(tracker)
+    if theme == content.VENT:
+        text = tracker.get_slot(VENT_SLOT)
+        return [Field(VENT_SLOT, "Wat je kwijt wilde", str(text))] if text else []
+    result = []
+    for slot in ANSWER_SLOTS:
+        value = tracker.get_slot(slot)
+        prompt = question_for(tracker, slot)
+        if value and prompt is not None:
+            result.append(Field(slot, prompt.text(level), str(value)))
+    scale = scale_value(tracker)
+    if scale is not None and theme is not None:
+        line = render_response(domain, "utter_readback_schaal", level, cijfer=scale)
+        result.append(Field(SCALE_SLOT, content.scale_question(theme, level), line))
+    step = tracker.get_slot(STEP_SLOT)
+    if step:
+        line = render_response(domain, "utter_readback_stapje", level, stapje=step)
+        result.append(Field(STEP_SLOT, "Stapje" if level == EENVOUDIG else "Je stapje", line))
+    return result
+
+
+def readback_lines(tracker: Tracker, domain: dict[str, Any]) -> str:
+    lines = []
+    for field in fields(tracker, domain):
+        if field.slot in (SCALE_SLOT, STEP_SLOT):
+            lines.append(f"- {field.value}")
+        else:
+            lines.append(f"- {field.name}\n  {field.value}")
+    return "\n".join(lines)
+
+
+def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
+    """Save the reflection in the slots under its own key (idempotent), with its small step
+    when the reflection is complete. None: nothing to save; False: the database failed."""
+    theme = current_theme(tracker)
+    found = answers(tracker)
+    key = tracker.get_slot("reflectie_sleutel")
+    if theme is None or not found or not key:
+        return None
+    try:
+        with db_session() as session:
+            reflection, _ = repo.save_reflection(
+                session,
+                tracker.sender_id,
+                theme=theme,
+                answers=found,
+                scale=scale_value(tracker) if theme != content.VENT else None,
+                shared_with_worker=shared,
+                status=status,
+                idempotency_key=key,
+            )
+            step = tracker.get_slot(STEP_SLOT)
+            if step and status == "compleet":
+                repo.save_step(
+                    session, tracker.sender_id, theme=theme, text=str(step),
+                    shared_with_worker=shared, idempotency_key=f"stap-{key}"[:64],
+                    reflection_id=reflection.id,
+                )
+        return True
+    except (SQLAlchemyError, ValueError):
+        logger.exception("could not save a reflection (%s)", status)
+        return False
