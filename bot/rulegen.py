@@ -56,15 +56,6 @@ def _loop(form: str) -> list[dict[str, Any]]:
     return [{"action": form}, {"active_loop": form}]
 
 
-def _paused_after_stop(form: str) -> str | None:
-    return form if form in REFLECTION_FORMS else None
-
-
-def _paused_after_interrupt(form: str) -> dict[str, Any]:
-    # The safety-plan form keeps what was paused before it (actions.actions.paused_form_after).
-    return {} if form == "plan_form" else {"onderbroken_form": form}
-
-
 def interruption_rules() -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for form in FORMS:
@@ -77,8 +68,11 @@ def interruption_rules() -> list[dict[str, Any]]:
                 "condition": cond,
                 "steps": [{"intent": intent}, {"action": action}, *_loop(form)],
             })
-        stopped = [{"action": "action_pauzeren"}, {"active_loop": None}, {"slot_was_set": [
-            {"requested_slot": None}, {"onderbroken_form": _paused_after_stop(form)}]}]
+        # `onderbroken_form` is left out of these rules on purpose: its value after an
+        # interruption depends on what was paused before (actions.actions.paused_form_after),
+        # and a rule that names it would not match the other cases.
+        stopped = [{"action": "action_pauzeren"}, {"active_loop": None},
+                   {"slot_was_set": [{"requested_slot": None}]}]
         rules.append({"rule": f"stoppen tijdens {form}", "condition": cond,
                       "steps": [{"intent": "stoppen"}, *stopped]})
         rules.append({"rule": f"afscheid tijdens {form}", "condition": cond,
@@ -89,24 +83,25 @@ def interruption_rules() -> list[dict[str, Any]]:
 def safety_rules() -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = [
         {"rule": "Crisis buiten een vragenlijst", "condition": [{"active_loop": None}],
-         "steps": [{"intent": "crisis"}, {"action": "action_crisis"}]},
+         "steps": [{"intent": "crisis"}, {"action": "action_crisis"},
+                   {"slot_was_set": [{"requested_slot": None}]}]},
         {"rule": "Rood in het plan buiten een vragenlijst", "condition": [{"active_loop": None}],
-         "steps": [{"intent": "plan_rood"}, {"action": "action_plan_rood"}]},
+         "steps": [{"intent": "plan_rood"}, {"action": "action_plan_rood"},
+                   {"slot_was_set": [{"requested_slot": None}]}]},
         {"rule": "Mijn plan, met een plan", "condition": [{"active_loop": None}],
          "steps": [{"intent": "mijn_plan"}, {"action": "action_plan_start"},
-                   {"slot_was_set": [{"plan_aanwezig": True}]}, *_loop("plan_form")]},
+                   {"slot_was_set": [{"requested_slot": None}, {"plan_aanwezig": True}]},
+                   *_loop("plan_form")]},
         {"rule": "Mijn plan, zonder plan", "condition": [{"active_loop": None}],
          "steps": [{"intent": "mijn_plan"}, {"action": "action_plan_start"},
-                   {"slot_was_set": [{"plan_aanwezig": False}]}]},
+                   {"slot_was_set": [{"requested_slot": None}, {"plan_aanwezig": False}]}]},
         {"rule": "Kleur gekozen, terug naar het gesprek", "condition": [{"active_loop": "plan_form"}],
          "steps": [{"action": "plan_form"}, {"active_loop": None},
                    {"slot_was_set": [{"requested_slot": None}]}, {"action": "action_plan_tonen"}]},
     ]
     for form in FORMS:
         cond = [{"active_loop": form}]
-        stopped = [{"active_loop": None},
-                   {"slot_was_set": [{"requested_slot": None}, *(
-                       [_paused_after_interrupt(form)] if _paused_after_interrupt(form) else [])]}]
+        stopped = [{"active_loop": None}, {"slot_was_set": [{"requested_slot": None}]}]
         rules.append({"rule": f"Crisis tijdens {form}", "condition": cond,
                       "steps": [{"intent": "crisis"}, {"action": "action_crisis"}, *stopped]})
         rules.append({"rule": f"Rood in het plan tijdens {form}", "condition": cond,
@@ -147,21 +142,25 @@ def reflection_rules() -> list[dict[str, Any]]:
                                 *_loop("keuze_form")]})
         rules.append({"rule": f"Na {after}: verder met het onderwerp van vorige keer",
                       "steps": [{"action": after}, {"slot_was_set": [{"vervolg": "hervatten"}]},
-                                {"intent": "bevestigen"}, {"action": "action_hervat_thema"}]})
+                                {"intent": "bevestigen"}, {"action": "action_hervat_thema"}],
+                      "wait_for_user_input": False})
         rules.append({"rule": f"Na {after}: niet verder, het menu",
                       "steps": [{"action": after}, {"slot_was_set": [{"vervolg": "hervatten"}]},
                                 {"intent": "ontkennen"}, *_loop("keuze_form")]})
     rules.append({"rule": "Stapje van vorige keer besproken",
                   "condition": [{"active_loop": "stapcheck_form"}],
-                  "steps": [*_form_done("stapcheck_form"), {"action": "action_stap_bijwerken"}]})
+                  "steps": [*_form_done("stapcheck_form"), {"action": "action_stap_bijwerken"}],
+                  "wait_for_user_input": False})
     # Choosing a theme.
     rules.append({"rule": "Onderwerp gekozen in het menu",
                   "condition": [{"active_loop": "keuze_form"}],
-                  "steps": [*_form_done("keuze_form"), {"action": "action_thema_start"}]})
+                  "steps": [*_form_done("keuze_form"), {"action": "action_thema_start"}],
+                  "wait_for_user_input": False})
     for intent in ("kies_thema", "kies_jij_maar", "kwijt"):
         rules.append({"rule": f"{intent} buiten een vragenlijst",
                       "condition": [{"active_loop": None}],
-                      "steps": [{"intent": intent}, {"action": "action_thema_start"}]})
+                      "steps": [{"intent": intent}, {"action": "action_thema_start"}],
+                      "wait_for_user_input": False})
     for start in ("action_thema_start", "action_hervat_thema"):
         for theme in [*THEMES, content.VENT]:
             form = f"{theme}_form" if theme != content.VENT else "kwijt_form"
