@@ -10,7 +10,9 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 HELD_OUT = Path(__file__).parent / "nlu" / "test_nlu.yml"
 TRAINING = Path(__file__).parent.parent / "data" / "nlu"
-MIN_MACRO_F1 = 0.90
+MIN_MACRO_F1 = 0.92
+MIN_EXAMPLES_PER_INTENT = 25
+MIN_HELD_OUT_PER_INTENT = 6
 
 
 def macro_f1(pairs: list[tuple[str, str]]) -> tuple[float, dict[str, float]]:
@@ -34,6 +36,18 @@ def test_held_out_split_is_not_in_training_data():
     held = {m.get("text").lower().strip() for m in load_data(str(HELD_OUT)).intent_examples}
     train = {m.get("text").lower().strip() for m in load_data(str(TRAINING)).intent_examples}
     assert held and not (held & train), sorted(held & train)
+
+
+def test_every_domain_intent_has_enough_examples():
+    import yaml
+
+    domain = yaml.safe_load((TRAINING.parent.parent / "domain.yml").read_text(encoding="utf-8"))
+    train = Counter(m.get("intent") for m in load_data(str(TRAINING)).intent_examples)
+    held = Counter(m.get("intent") for m in load_data(str(HELD_OUT)).intent_examples)
+    few = {i: train[i] for i in domain["intents"] if train[i] < MIN_EXAMPLES_PER_INTENT}
+    assert not few, f"fewer than {MIN_EXAMPLES_PER_INTENT} training examples: {few}"
+    untested = {i: held[i] for i in domain["intents"] if held[i] < MIN_HELD_OUT_PER_INTENT}
+    assert not untested, f"fewer than {MIN_HELD_OUT_PER_INTENT} held-out examples: {untested}"
 
 
 @pytest.mark.slow
