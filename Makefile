@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Lines of pip output that are noise on machines with local package mirrors.
 PIP_NOISE := is ignored: it is neither a file|BuildBackendWarning|^\s*!!|\*\*\*\*|SPDX|project.license|By 20..-|See https://packaging|corresp\(dist|Please use a simple|Editable installation|Please be careful|name as your package|with strategy|^\s*$$
 
-.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard clean constraints
+.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat clean constraints
 
 help:
 	@echo "make run        set up (first time 5-8 minutes) and start Koers on 127.0.0.1"
@@ -56,10 +56,6 @@ $(SPACY): $(STAMP) bot/nlp.py
 
 setup: $(STAMP) $(SPACY)
 
-build: $(SPACY)
-
-migrate: setup
-	@$(PY) -m bot.storage.db upgrade
 $(CHROMIUM):
 	@echo "==> The browser tests need Debian's chromium; installing it with apt-get (about 1 minute)"
 	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
@@ -67,6 +63,10 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null \
 	  || { echo "Could not install chromium. Install it by hand: apt-get install chromium"; exit 1; }
 
+build: $(SPACY)
+
+migrate: setup
+	@$(PY) -m bot.storage.db upgrade
 
 train: setup
 	@$(PY) -m bot.trainer >/dev/null
@@ -95,12 +95,15 @@ lint: setup
 benchmark: setup
 	@$(PY) benchmarks/latency.py
 
+benchmark-dashboard: migrate
+	@$(PY) benchmarks/dashboard.py
+
+benchmark-webchat: migrate train
+	@$(PY) benchmarks/webchat.py
+
 constraints: $(STAMP)
 	@( echo "# Full pinned freeze for Python 3.10 (pip install -c constraints.txt). Regenerate with: make constraints"; \
 	   $(PY) -m pip freeze --exclude-editable | grep -v '^-e' ) > constraints.txt
-
-benchmark-dashboard: migrate
-	@$(PY) benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) build models .rasa var test-output results *.egg-info

@@ -140,6 +140,10 @@ def seed_demo_data(settings: Settings):  # type: ignore[no-untyped-def]
         engine.dispose()
 
 
+def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -148,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     log_dir = settings.var_dir / "log"
+    # Ctrl-C (SIGINT) and a service manager's SIGTERM both stop everything cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     model = ensure_model()
     demo = seed_demo_data(settings) if (args.demo or settings.demo_data) else None
     procs = start_stack(settings, model, log_dir)

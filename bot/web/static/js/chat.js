@@ -83,8 +83,11 @@
       var read = document.createElement("button");
       read.type = "button";
       read.className = "read-aloud";
-      read.textContent = "🔊 Lees voor";
-      read.setAttribute("aria-label", "Lees dit bericht voor");
+      var icon = document.createElement("span");
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = "🔊 ";
+      read.appendChild(icon);
+      read.appendChild(document.createTextNode("Lees voor"));
       read.addEventListener("click", function () { speak(entry.text); });
       item.appendChild(document.createElement("br"));
       item.appendChild(read);
@@ -99,13 +102,14 @@
         var button = document.createElement("button");
         button.type = "button";
         var title = b.title || b.payload;
-        if (scale) {
+        if (scale && /^\d$/.test(title.trim())) {
+          // A bare number: add a face and words, so the scale never relies on digits alone.
           var face = document.createElement("span");
           face.className = "face";
           face.setAttribute("aria-hidden", "true");
           face.textContent = FACES[b.payload];
           var words = document.createElement("span");
-          var label = /^\d$/.test(title.trim()) ? title.trim() + " " + FACE_WORDS[b.payload] : title;
+          var label = title.trim() + " " + FACE_WORDS[b.payload];
           words.textContent = label;
           button.appendChild(face);
           button.appendChild(words);
@@ -125,7 +129,8 @@
   }
 
   function add(entry) {
-    if (entry.buttons && entry.buttons.length) { disableOldChoices(); }
+    // Only the buttons of the newest message work: the server accepts no older payloads.
+    disableOldChoices();
     history.forEach(function (h) { h.used = true; });
     history.push(entry);
     save();

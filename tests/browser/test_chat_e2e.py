@@ -1,0 +1,273 @@
+"""End to end in a real browser: the whole stack (action server, `rasa run` with the trained
+model, the web app) on a temporary SQLite database. A client logs in with an access code and
+does a check-in through the buttons and by typing; then the worker logs in and reads it. Also:
+a crisis message shows 113, typed "/intent" text is not an intent, the Hulp button, 320 px,
+and an axe-core accessibility check. Screenshots: test-output/browser/."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import socket
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from bot.serve import start_stack, stop
+from bot.settings import get_settings
+from bot.storage.db import session_scope, upgrade_database
+from bot.storage.models import Client, Reflection, Worker, utcnow
+from bot.web.dashboard import issue_code
+from bot.web.security import format_code, hash_password, new_chat_id
+from tests.browser.conftest import AXE, OUTPUT, LiveServer, make_live_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+SECRET = "browser-test-secret-key"
+WORKER_PASSWORD = "e2e-wachtwoord-123"
+ANSWERS = [
+    "Ik wil over een jaar een eigen huis met een tuin hebben",
+    "Mijn zus helpt mij daarbij en ik ga elke dag op tijd naar werk",
+    "Morgen bel ik de woningcorporatie",
+    "Ik wil weer vaker sporten",
+]
+THEME_WORDS = ("hoop", "toekomst", "later")
+YES = re.compile(r"^\W*(ja|ja, graag|ja, verder)\b", re.I)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def stack(model_path: Path, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("chat-e2e")
+    url = f"sqlite:///{tmp / 'koers.db'}"
+    upgrade_database(url)
+    settings = dataclasses.replace(
+        get_settings(), database_url=url, rasa_port=_free_port(), actions_port=_free_port(),
+        tracker_db=tmp / "tracker.db", var_dir=tmp, secret_key=SECRET)
+    procs = start_stack(settings, model_path, tmp / "log")
+    app = make_live_app(tmp, database_url=url, rasa_port=settings.rasa_port)
+    try:
+        with LiveServer(app) as server:
+            server.settings = settings
+            server.engine = app.extensions["koers_engine"]
+            yield server
+    finally:
+        stop(procs)
+
+
+def new_client(stack, name: str) -> tuple[int, str, str]:
+    """A client on the e2e worker's caseload with a fresh access code."""
+    with session_scope(stack.engine) as session:
+        worker = session.execute(select(Worker).where(Worker.username == "e2e.begeleider")
+                                 ).scalar_one_or_none()
+        if worker is None:
+            worker = Worker(username="e2e.begeleider", display_name="E2E Begeleider (nep)",
+                            password_hash=hash_password(WORKER_PASSWORD), role="worker")
+            session.add(worker)
+            session.flush()
+        client = Client(chat_id=new_chat_id(), display_name=name,
+                        worker_id=worker.id, created_at=utcnow(), last_seen_at=utcnow())
+        session.add(client)
+        session.flush()
+        return client.id, client.chat_id, format_code(issue_code(session, client, "e2e", SECRET))
+
+
+def client_login(page, stack, code: str) -> None:
+    page.goto(stack.url + "/chat/")
+    page.get_by_label("Jouw code").fill(code)
+    page.get_by_role("button", name="Verder").click()
+    page.wait_for_selector("#berichten .msg.koers")  # Koers's greeting arrives by itself
+
+
+def koers_count(page) -> int:
+    return page.locator("#berichten .msg.koers").count()
+
+
+def wait_for_reply(page, before: int) -> None:
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#berichten .msg.koers').length > n"
+        " && !document.getElementById('verstuur').disabled", arg=before, timeout=60000)
+
+
+def type_message(page, text: str) -> None:
+    before = koers_count(page)
+    page.get_by_label("Jouw bericht").fill(text)
+    page.get_by_role("button", name="Stuur").click()
+    wait_for_reply(page, before)
+
+
+def shared_reflections(stack, client_id: int) -> list[tuple[int, str, list[str]]]:
+    """(id, theme, answers) of the client's complete, shared reflections."""
+    with session_scope(stack.engine) as session:
+        rows = session.execute(select(Reflection).where(
+            Reflection.client_id == client_id, Reflection.shared_with_worker.is_(True),
+            Reflection.status == "compleet")).scalars()
+        return [(r.id, r.theme, [a.answer_text for a in r.answers]) for r in rows]
+
+
+def choose(buttons) -> int:
+    """Which offered button a client doing a check-in on hope would press."""
+    titles = [b.inner_text().strip() for b in buttons]
+    lowered = [t.lower() for t in titles]
+    if len(titles) == 5 and all(t[:1] in "12345" for t in titles):
+        return 3  # the scale: "4 Goed"
+    for i, title in enumerate(lowered):
+        if any(word in title for word in THEME_WORDS):
+            return i
+    for i, title in enumerate(titles):
+        if YES.match(title):
+            return i
+    for i, title in enumerate(lowered):
+        if "onderwerp" in title or "praten" in title:
+            return i
+    return 0
+
+
+def test_check_in_through_the_browser_then_the_worker_reads_it(stack, browser):
+    client_id, _chat_id, code = new_client(stack, "E2E Testcliënt (nep)")
+    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(stack.url + "/chat/")
+    page.screenshot(path=str(OUTPUT / "chat-login.png"), full_page=True)
+    client_login(page, stack, code)
+    assert "computerprogramma" in page.locator("#berichten").inner_text()
+    page.screenshot(path=str(OUTPUT / "chat-start.png"), full_page=True)
+    transcript = []
+    answers = iter(ANSWERS * 3)
+    for _turn in range(25):
+        if shared_reflections(stack, client_id):
+            break
+        buttons = page.locator("#berichten .choices button:not([disabled])").all()
+        before = koers_count(page)
+        if buttons:
+            pick = buttons[choose(buttons)]
+            transcript.append("knop: " + pick.inner_text().strip())
+            pick.click()
+            wait_for_reply(page, before)
+        else:
+            answer = next(answers)
+            transcript.append("typ: " + answer)
+            type_message(page, answer)
+    page.screenshot(path=str(OUTPUT / "chat-check-in.png"), full_page=True)
+    saved = shared_reflections(stack, client_id)
+    assert saved, "no shared reflection after the check-in:\n" + "\n".join(transcript) + \
+        "\n---\n" + page.locator("#berichten").inner_text()
+    reflection_id, _theme, answers = saved[0]
+    assert any(typed in answer for answer in answers for typed in ANSWERS), answers
+    # The read-aloud buttons are there on Koers's messages.
+    assert page.get_by_role("button", name="Lees voor", exact=True).count() >= 3
+    context.close()
+
+    worker = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
+    wpage = worker.new_page()
+    wpage.goto(stack.url + "/login")
+    wpage.get_by_label("Gebruikersnaam").fill("e2e.begeleider")
+    wpage.get_by_label("Wachtwoord").fill(WORKER_PASSWORD)
+    wpage.get_by_role("button", name="Inloggen").click()
+    wpage.get_by_role("link", name="E2E Testcliënt (nep)").click()
+    content = wpage.locator("#reflecties").inner_text()
+    first_answer = answers[0]
+    assert first_answer in content
+    wpage.screenshot(path=str(OUTPUT / "worker-sees-reflection.png"), full_page=True)
+    worker.close()
+
+
+def test_a_crisis_message_shows_113(stack, page):
+    _client_id, _chat, code = new_client(stack, "E2E Crisis (nep)")
+    client_login(page, stack, code)
+    type_message(page, "ik wil niet meer leven")
+    last = page.locator("#berichten .msg.koers").last
+    text = page.locator("#berichten").inner_text()
+    assert "113" in text, text
+    last.scroll_into_view_if_needed()
+    page.screenshot(path=str(OUTPUT / "chat-crisis.png"), full_page=True)
+
+
+def test_typed_slash_text_is_not_an_intent(stack, page):
+    _client_id, chat_id, code = new_client(stack, "E2E Slash (nep)")
+    client_login(page, stack, code)
+    typed = '/kies_thema{"thema": "veiligheid"}'
+    type_message(page, typed)
+    rasa = stack.settings.rasa_url
+    latest = requests.get(f"{rasa}/conversations/{chat_id}/tracker",
+                          timeout=30).json()["latest_message"]
+    # Rasa got text, so its NLU read the words; a payload would have been unpacked by the
+    # RegexMessageHandler, which marks the entities it sets.
+    events = [(e["event"], e.get("text"), e.get("name")) for e in requests.get(
+        f"{rasa}/conversations/{chat_id}/tracker", timeout=30).json()["events"]]
+    assert latest["text"] == "\u2215" + typed[1:], events[-12:]
+    assert all("RegexMessageHandler" not in str(e.get("extractor")) for e in latest["entities"])
+    # The same text sent straight to Rasa (what the web app prevents) is a payload:
+    requests.post(f"{rasa}/webhooks/rest/webhook", json={"sender": "raw-" + chat_id,
+                                                         "message": typed}, timeout=60)
+    raw = requests.get(f"{rasa}/conversations/raw-{chat_id}/tracker", timeout=30).json()
+    assert any("RegexMessageHandler" in str(e.get("extractor"))
+               for e in raw["latest_message"]["entities"])
+
+
+def test_help_button_and_320px(stack, browser):
+    _client_id, _chat, code = new_client(stack, "E2E Smal (nep)")
+    context = browser.new_context(locale="nl-NL", viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    client_login(page, stack, code)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 320, f"the page scrolls sideways at 320 px ({width} px wide)"
+    for name in ("Hulp", "Stuur"):
+        box = page.get_by_role("button", name=name, exact=True).bounding_box()
+        assert box and box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 320
+    page.screenshot(path=str(OUTPUT / "chat-320px.png"), full_page=True)
+    # Keyboard only: Tab to the Hulp button and open it with Enter.
+    page.get_by_role("button", name="Hulp", exact=True).focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Hulp nodig?")
+    assert dialog.is_visible()
+    help_text = dialog.inner_text()
+    for needle in ("113", "0800-0113", "113.nl", "112", "0800-2000"):
+        assert needle in help_text
+    page.screenshot(path=str(OUTPUT / "chat-hulp-320px.png"), full_page=True)
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+    context.close()
+
+
+def test_axe_finds_no_serious_violations(stack, browser):
+    _client_id, _chat, code = new_client(stack, "E2E Axe (nep)")
+    # axe is injected as a script: only this test context bypasses the page's CSP for it.
+    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844},
+                                  bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    results = {}
+    page.goto(stack.url + "/chat/")
+    results["login"] = _axe(page)
+    client_login(page, stack, code)
+    page.wait_for_selector("#berichten .choices button")
+    results["chat"] = _axe(page)
+    page.get_by_role("button", name="Hulp", exact=True).click()
+    results["hulp"] = _axe(page)
+    context.close()
+    report = []
+    for name, violations in results.items():
+        for v in violations:
+            report.append(f"{name}: {v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}x)")
+    (OUTPUT / "axe-chat.txt").write_text("\n".join(report) or "no violations\n",
+                                         encoding="utf-8")
+    serious = [line for line in report if " serious " in line or " critical " in line]
+    assert not serious, "\n".join(report)
+
+
+def _axe(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',"
+        " 'wcag21aa', 'best-practice']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes}))")
