@@ -43,6 +43,7 @@ class Settings:
     client_remember_days: int = 30
     rasa_timeout: float = 30.0
     demo_data: bool = False
+    trusted_proxy: str | None = None
 
     @property
     def rasa_url(self) -> str:
@@ -95,4 +96,5 @@ def get_settings() -> Settings:
         client_remember_days=int(os.environ.get("KOERS_CLIENT_REMEMBER_DAYS", "30")),
         rasa_timeout=float(os.environ.get("KOERS_RASA_TIMEOUT", "30")),
         demo_data=_flag(os.environ.get("KOERS_DEMO_DATA", "false")),
+        trusted_proxy=os.environ.get("KOERS_TRUSTED_PROXY") or None,
     )

@@ -8,10 +8,10 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import func, select
 
 from bot.storage import repository
-from bot.storage.models import WORKER_ROLES, Client, Worker
+from bot.storage.models import LANGUAGE_LEVELS, WORKER_ROLES, Client, Worker, utcnow
 from bot.web import queries
 from bot.web.common import admin_required, audit, clean_text, db
-from bot.web.security import hash_password, password_problem
+from bot.web.security import hash_password, new_chat_id, password_problem
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 
@@ -93,6 +93,8 @@ def change_worker(worker_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def caseloads():  # type: ignore[no-untyped-def]
     session = db()
+    if request.method == "POST" and request.form.get("action") == "create":
+        return _create_client()
     if request.method == "POST":
         client = session.get(Client, request.form.get("client_id", type=int) or -1)
         worker_id = request.form.get("worker_id", type=int)
@@ -109,7 +111,38 @@ def caseloads():  # type: ignore[no-untyped-def]
         select(Client).where(Client.display_name.is_not(None))
         .order_by(func.lower(Client.display_name))).scalars())
     begeleiders = [w for w in _workers() if w.role == "worker"]
-    return render_template("admin/caseloads.html", clients=clients, workers=begeleiders)
+    audit("caseloads_bekeken", detail=f"{len(clients)} namen")
+    return render_template("admin/caseloads.html", clients=clients, workers=begeleiders,
+                           levels=LANGUAGE_LEVELS, error=None, form={})
+
+
+def _create_client():  # type: ignore[no-untyped-def]
+    """A new client (name or pseudonym, language level, worker) from the admin page."""
+    session = db()
+    name, error = clean_text(request.form.get("display_name"), 100)
+    level = request.form.get("language_level", "")
+    worker_id = request.form.get("worker_id", type=int)
+    worker = session.get(Worker, worker_id) if worker_id else None
+    if error is None and level not in LANGUAGE_LEVELS:
+        error = "Kies een taalniveau."
+    if error is None and worker_id and (worker is None or worker.role != "worker"):
+        error = "Kies een begeleider uit de lijst."
+    if error is not None:
+        clients = list(session.execute(
+            select(Client).where(Client.display_name.is_not(None))
+            .order_by(func.lower(Client.display_name))).scalars())
+        return render_template(
+            "admin/caseloads.html", clients=clients, levels=LANGUAGE_LEVELS,
+            workers=[w for w in _workers() if w.role == "worker"], error=error,
+            form={"display_name": name, "language_level": level, "worker_id": worker_id}), 400
+    now = utcnow()
+    client = Client(chat_id=new_chat_id(), display_name=name, language_level=level,
+                    worker_id=worker.id if worker else None, created_at=now, last_seen_at=now)
+    session.add(client)
+    session.flush()
+    audit("client_aangemaakt", client)
+    flash(f"{name} is toegevoegd. De begeleider kan nu een toegangscode maken.", "info")
+    return redirect(url_for(".caseloads"))
 
 
 @bp.route("/instellingen", methods=["GET", "POST"])

@@ -366,3 +366,26 @@ def test_admin_manages_workers_caseloads_and_crisis_contact(client, data, engine
     carla_client = client.application.test_client()
     login(carla_client, "carla", "lang-genoeg-123")
     assert carla_client.get(f"/begeleider/client/{data.client_a}").status_code == 200
+
+
+def test_admin_creates_a_client_for_a_worker(client, data, engine):
+    login(client, "beheer")
+    csrf = token(client, "/beheer/caseloads")
+    bad = client.post("/beheer/caseloads", data={"csrf_token": csrf, "action": "create",
+                                                 "display_name": "Te <lang>" * 30,
+                                                 "language_level": "standaard"})
+    assert bad.status_code == 400 and "te lang" in bad.get_data(as_text=True)
+    assert "Te &lt;lang&gt;" in bad.get_data(as_text=True)  # what was typed is kept, escaped
+    ok = client.post("/beheer/caseloads", data={"csrf_token": csrf, "action": "create",
+                                                "display_name": "Beheer Testcliënt",
+                                                "language_level": "eenvoudig",
+                                                "worker_id": data.worker_b})
+    assert ok.status_code == 302
+    with session_scope(engine) as session:
+        new = session.execute(select(Client).where(
+            Client.display_name == "Beheer Testcliënt")).scalar_one()
+        assert new.worker_id == data.worker_b and new.language_level == "eenvoudig"
+        assert new.chat_id.startswith("web-")
+    bram = client.application.test_client()
+    login(bram, "bram")
+    assert "Beheer Testcliënt" in bram.get("/begeleider/").get_data(as_text=True)
