@@ -60,7 +60,7 @@ $(CHROMIUM):
 	@echo "==> The browser tests need Debian's chromium; installing it with apt-get (about 1 minute)"
 	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	$$sudo apt-get update -qq >/dev/null && \
-	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null \
 	  || { echo "Could not install chromium. Install it by hand: apt-get install chromium"; exit 1; }
 
 build: $(SPACY)

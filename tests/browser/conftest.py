@@ -88,3 +88,13 @@ def page(browser) -> Iterator:
     page.console_errors = errors  # type: ignore[attr-defined]
     yield page
     context.close()
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core (vendored from npm) on the page: WCAG 2.0/2.1 A+AA and best practices.
+    The page's context must bypass the CSP, because axe is injected as a script."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',"
+        " 'wcag21aa', 'best-practice']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes}))")

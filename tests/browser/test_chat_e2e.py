@@ -21,7 +21,7 @@ from bot.storage.db import session_scope, upgrade_database
 from bot.storage.models import Client, Reflection, Worker, utcnow
 from bot.web.dashboard import issue_code
 from bot.web.security import format_code, hash_password, new_chat_id
-from tests.browser.conftest import AXE, OUTPUT, LiveServer, make_live_app
+from tests.browser.conftest import OUTPUT, LiveServer, axe_violations, make_live_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -248,12 +248,12 @@ def test_axe_finds_no_serious_violations(stack, browser):
     page.set_default_timeout(20000)
     results = {}
     page.goto(stack.url + "/chat/")
-    results["login"] = _axe(page)
+    results["login"] = axe_violations(page)
     client_login(page, stack, code)
     page.wait_for_selector("#berichten .choices button")
-    results["chat"] = _axe(page)
+    results["chat"] = axe_violations(page)
     page.get_by_role("button", name="Hulp", exact=True).click()
-    results["hulp"] = _axe(page)
+    results["hulp"] = axe_violations(page)
     context.close()
     report = []
     for name, violations in results.items():
@@ -264,10 +264,3 @@ def test_axe_finds_no_serious_violations(stack, browser):
     serious = [line for line in report if " serious " in line or " critical " in line]
     assert not serious, "\n".join(report)
 
-
-def _axe(page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',"
-        " 'wcag21aa', 'best-practice']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes}))")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.storage.db import session_scope
-from tests.browser.conftest import OUTPUT, LiveServer, make_live_app
+from tests.browser.conftest import OUTPUT, LiveServer, axe_violations, make_live_app
 from tests.web import seed
 
 pytestmark = pytest.mark.browser
@@ -55,3 +55,26 @@ def test_worker_sees_chart_and_preparation_sheet(live, page):
     page.screenshot(path=str(OUTPUT / "dashboard-voorbereiding-print.png"), full_page=True)
     page.pdf(path=str(OUTPUT / "gespreksvoorbereiding.pdf"), format="A4")
     assert page.console_errors == []  # no script errors, no CSP violations
+
+
+def test_dashboard_pages_have_no_serious_axe_violations(live, browser):
+    context = browser.new_context(locale="nl-NL", bypass_csp=True)  # to inject axe only
+    page = context.new_page()
+    page.goto(live.url + "/login")
+    results = {"login": axe_violations(page)}
+    page.get_by_label("Gebruikersnaam").fill("anna")
+    page.get_by_label("Wachtwoord").fill(seed.PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url("**/begeleider/")
+    results["caseload"] = axe_violations(page)
+    for name, path in (("client", f"/begeleider/client/{live.data.client_a}"),
+                       ("voorbereiding", f"/begeleider/client/{live.data.client_a}/voorbereiding"),
+                       ("plan", f"/begeleider/client/{live.data.client_a}/plan")):
+        page.goto(live.url + path)
+        results[name] = axe_violations(page)
+    context.close()
+    report = [f"{name}: {v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}x)"
+              for name, violations in results.items() for v in violations]
+    (OUTPUT / "axe-dashboard.txt").write_text("\n".join(report) or "no violations\n",
+                                              encoding="utf-8")
+    assert not [r for r in report if " serious " in r or " critical " in r], "\n".join(report)
