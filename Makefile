@@ -83,7 +83,7 @@ test: migrate train $(CHROMIUM)
 	@echo "==> Running the tests"
 	@$(PY) -m pytest
 
-test-fast: setup
+test-fast: setup $(CHROMIUM)
 	@$(PY) -m pytest -m "not slow"
 
 validate: setup
