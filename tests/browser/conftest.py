@@ -62,8 +62,10 @@ def make_live_app(tmp: Path, database_url: str | None = None, **overrides):
     return create_app(settings=settings)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API keeps its own event loop in this thread while it
+    # runs; stopping it after each module keeps it away from the asyncio tests.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium) "
                     "or `apt-get install chromium`.")
