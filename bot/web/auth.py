@@ -10,13 +10,12 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from sqlalchemy import select
 
 from bot.storage.models import Worker
-from bot.web.common import audit, current_worker, db, login_worker, remote_addr
+from bot.web.common import audit, current_worker, db, end_worker_session, login_worker, remote_addr
 from bot.web.security import check_password
 
 bp = Blueprint("auth", __name__)
@@ -78,9 +77,6 @@ def logout():  # type: ignore[no-untyped-def]
     worker = current_worker()
     if worker is not None:
         audit("uitloggen")
-    session.pop("worker_id", None)
-    session.pop("login_at", None)
-    session.pop("seen_at", None)
-    session.pop("csrf_token", None)
+    end_worker_session()
     flash("Je bent uitgelogd.", "info")
     return redirect(url_for("auth.login"))

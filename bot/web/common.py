@@ -3,6 +3,7 @@ the audit log and date formatting."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timezone
@@ -63,10 +64,19 @@ def audit(action: str, client: Client | int | None = None, detail: str | None = 
 # --- worker sessions ------------------------------------------------------------------------
 
 
+def _live_sessions() -> dict[str, int]:
+    """Session ids of logged-in workers (in memory): logging out, or a restart, ends them,
+    so a copied session cookie is useless after logout."""
+    return current_app.extensions.setdefault("koers_worker_sessions", {})
+
+
 def login_worker(worker: Worker) -> None:
     session.clear()  # a fresh session (and CSRF token) at every login
     session.permanent = True
     now = int(time.time())
+    sid = secrets.token_urlsafe(24)
+    _live_sessions()[sid] = worker.id
+    session["sid"] = sid
     session["worker_id"] = worker.id
     session["login_at"] = now
     session["seen_at"] = now
@@ -81,19 +91,28 @@ def current_worker() -> Worker | None:
     worker_id = session.get("worker_id")
     if worker_id is None:
         return None
+    if _live_sessions().get(session.get("sid", "")) != worker_id:
+        session.clear()  # logged out elsewhere, or the server restarted
+        return None
     now = int(time.time())
     idle = current_app.config["WORKER_IDLE_SECONDS"]
     if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > ABSOLUTE_SESSION_SECONDS:
-        session.pop("worker_id", None)
+        end_worker_session()
         g.expired = True
         return None
     worker = db().get(Worker, worker_id)
     if worker is None or not worker.active:
-        session.pop("worker_id", None)
+        end_worker_session()
         return None
     session["seen_at"] = now
     g.worker = worker
     return worker
+
+
+def end_worker_session() -> None:
+    _live_sessions().pop(session.get("sid", ""), None)
+    for key in ("sid", "worker_id", "login_at", "seen_at", "csrf_token"):
+        session.pop(key, None)
 
 
 def role_required(*roles: str) -> Callable:

@@ -40,8 +40,23 @@ def test_login_and_logout(client, data):
     page = client.get("/begeleider/").get_data(as_text=True)
     assert "Testcliënt Appel" in page and "Testcliënt Peer" not in page
     csrf = token(client, "/begeleider/")
+    copied = client.get_cookie("koers_sessie").value
     assert client.post("/logout", data={"csrf_token": csrf}).status_code == 302
     assert client.get("/begeleider/").status_code == 302  # back to the login page
+    # A copy of the cookie from before the logout no longer works either.
+    thief = client.application.test_client()
+    thief.set_cookie("koers_sessie", copied)
+    assert thief.get("/begeleider/").status_code == 302
+
+
+def test_session_expires_after_idle_time(client, data, app):
+    login(client, "anna")
+    assert client.get("/begeleider/").status_code == 200
+    app.config["WORKER_IDLE_SECONDS"] = -1  # every request is now "too late"
+    response = client.get("/begeleider/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    app.config["WORKER_IDLE_SECONDS"] = 1800
+    assert client.get("/begeleider/").status_code == 302  # the session is gone for good
 
 
 def test_session_cookie_flags(client, data):
