@@ -42,8 +42,12 @@ $(STAMP): pyproject.toml constraints.txt
 	  echo "Install it, for example 'sudo apt install python3.10 python3.10-venv' or 'pyenv install 3.10.13', then run make again."; \
 	  exit 1; \
 	fi; \
-	echo "==> Creating $(VENV) with $$py"; \
-	rm -rf $(VENV) && "$$py" -m venv $(VENV)
+	if [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
+	  echo "==> Updating $(VENV) (pyproject.toml or constraints.txt changed)"; \
+	else \
+	  echo "==> Creating $(VENV) with $$py"; \
+	  rm -rf $(VENV) && "$$py" -m venv $(VENV); \
+	fi
 	@echo "==> Installing Python packages (first time about 2-3 minutes)..."
 	@set -o pipefail; $(PY) -m pip install --progress-bar off -c constraints.txt -e '.[dev,build]' 2>&1 \
 	  | { grep -Ev '$(PIP_NOISE)' || true; } \
