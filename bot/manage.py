@@ -181,7 +181,8 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
         "small_steps": [{"theme": s.theme, "text": s.text, "status": s.status,
                          "created_at": _iso(s.created_at)}
                         for s in steps if s.shared_with_worker or include_private],
-        "safety_events": [{"category": e.category, "message": e.message_text,
+        "safety_events": [{"category": e.category, "detected_by": e.detected_by,
+                           "message": e.message_text,
                            "response": e.response_text, "created_at": _iso(e.created_at),
                            "acknowledged_at": _iso(e.acknowledged_at),
                            "acknowledged_by": e.acknowledged_by}

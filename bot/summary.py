@@ -29,6 +29,7 @@ class ThemeSummary:
     latest_at: datetime | None
     latest_answers: list[tuple[str, str]]  # (question, answer) of the newest reflection
     topics: list[tuple[str, int]]  # (lemma, number of reflections it occurs in)
+    question: str | None = None  # the 1-5 question of the theme; None for venting
 
     @property
     def trend(self) -> str:
@@ -102,6 +103,7 @@ def build_summary(
                 latest_at=newest.created_at,
                 latest_answers=[(a.question_text, a.answer_text) for a in newest.answers],
                 topics=topics(texts),
+                question=meta.question,
             )
         )
     order = list(queries.THEMES)
@@ -133,7 +135,12 @@ def summary_text(summary: Summary, name: str) -> str:
     )
     for t in summary.themes:
         lines.append("")
-        lines.append(f"{t.label}: {t.count} keer. Schaal: {t.trend}.")
+        if t.question:
+            lines.append(f"{t.label}: {t.count} keer. Schaal: {t.trend}.")
+            lines.append(f'  Schaalvraag: "{t.question}" (1 = {queries.SCALE_LOW}, '
+                         f"5 = {queries.SCALE_HIGH})")
+        else:
+            lines.append(f"{t.label}: {t.count} keer.")
         for question, answer in t.latest_answers:
             lines.append(f"  - {question}")
             lines.append(f'    "{answer}"')
@@ -149,7 +156,12 @@ def summary_text(summary: Summary, name: str) -> str:
         lines.append("Veiligheidsmeldingen:")
         for event in summary.events:
             state = "gezien" if event.acknowledged_at else "NOG NIET GEZIEN"
-            lines.append(f"  - {event.created_at:%d-%m-%Y %H:%M} ({state}): \"{event.message_text}\"")
+            category = queries.CATEGORY_LABELS.get(event.category, event.category)
+            detected = queries.DETECTED_LABELS.get(event.detected_by, event.detected_by)
+            lines.append(f"  - {event.created_at:%d-%m-%Y %H:%M} ({state}) {category}; "
+                         f"opgemerkt door {detected}.")
+            lines.append(f'    Cliënt schreef: "{event.message_text}"')
+            lines.append(f'    Koers liet zien: "{event.response_text}"')
     if summary.agreements:
         lines.append("")
         lines.append("Open afspraken:")

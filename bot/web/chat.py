@@ -216,30 +216,42 @@ def send():  # type: ignore[no-untyped-def]
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _fail(MSG_EMPTY_INPUT, 400)
-    offered = _offered.get(client.id, {})
+    typed = body.get("text") if isinstance(body.get("text"), str) else ""
     payload = body.get("payload")
-    if body.get("start") is True:
-        message = GREETING_PAYLOAD
-    elif isinstance(payload, str) and payload in offered:
-        message = payload  # a button Rasa itself offered: its payload is safe
-    else:
-        typed = body.get("text") if isinstance(body.get("text"), str) else ""
-        if isinstance(payload, str) and not typed:
-            typed = str(body.get("title") or "")  # an old button: send its words as text
+    if body.get("start") is not True and not (isinstance(payload, str) and payload):
         if not typed.strip():
             return _fail(MSG_EMPTY_INPUT, 400)
         if len(typed) > MAX_MESSAGE_LENGTH:
             return _fail(MSG_TOO_LONG, 400)
-        message = as_text(typed)
     lock = _lock_for(client.id)
     if not lock.acquire(timeout=current_app.config["RASA_TIMEOUT"] + 5):
         return _fail(MSG_BUSY, 429)
     try:
+        # Decide inside the lock: a button of an answer that a second tab already used is
+        # no longer offered, so the same payload cannot be sent twice.
+        offered = _offered.get(client.id, {})
+        if body.get("start") is True:
+            message = GREETING_PAYLOAD
+        elif isinstance(payload, str) and payload in offered:
+            message = payload  # a button Rasa itself offered: its payload is safe
+            _offered[client.id] = {}  # used: each offered button works once
+        else:
+            if isinstance(payload, str) and not typed:
+                title = body.get("title")
+                typed = title if isinstance(title, str) else ""  # an old button: its words
+            if not typed.strip():
+                return _fail(MSG_EMPTY_INPUT, 400)
+            if len(typed) > MAX_MESSAGE_LENGTH:
+                return _fail(MSG_TOO_LONG, 400)
+            message = as_text(typed)
         messages, error, status = forward(client, message)
+        if messages is not None:
+            last_buttons = next((m["buttons"] for m in reversed(messages) if m["buttons"]), [])
+            _offered[client.id] = {b["payload"]: b["title"] for b in last_buttons}
+        elif message == payload:
+            _offered[client.id] = offered  # not delivered: the client may press it again
     finally:
         lock.release()
     if messages is None:
         return _fail(error, status)
-    last_buttons = next((m["buttons"] for m in reversed(messages) if m["buttons"]), [])
-    _offered[client.id] = {b["payload"]: b["title"] for b in last_buttons}
     return jsonify({"ok": True, "messages": messages})

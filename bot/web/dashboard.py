@@ -82,6 +82,10 @@ def _labels() -> dict[str, Any]:
         "step_labels": STEP_LABELS,
         "level_labels": LEVEL_LABELS,
         "client_name": client_name,
+        "category_labels": queries.CATEGORY_LABELS,
+        "detected_labels": queries.DETECTED_LABELS,
+        "scale_low": queries.SCALE_LOW,
+        "scale_high": queries.SCALE_HIGH,
     }
 
 
@@ -103,6 +107,9 @@ def _chart_data(series: dict[str, list[tuple[datetime, int]]]) -> list[dict[str,
         charts.append({
             "key": key,
             "label": meta.label,
+            "question": meta.question or "",
+            "low": queries.SCALE_LOW,
+            "high": queries.SCALE_HIGH,
             "points": [{"x": local(at).strftime("%d-%m-%Y"), "y": scale}
                        for at, scale in series[key]],
         })
@@ -112,9 +119,14 @@ def _chart_data(series: dict[str, list[tuple[datetime, int]]]) -> list[dict[str,
 @bp.route("/client/<int:client_id>")
 @worker_required
 def client_page(client_id: int):  # type: ignore[no-untyped-def]
-    client = _client(client_id)
+    return _render_client(_client(client_id), show_all=request.args.get("alle") == "1")
+
+
+def _render_client(client: Client, show_all: bool = False,
+                   form: dict[str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    """The client page; `form` refills the agreement form after a mistake (never via the URL,
+    so what was typed does not end up in logs or the browser history)."""
     session = db()
-    show_all = request.args.get("alle") == "1"
     reflections = queries.shared_reflections(
         session, client.id, limit=None if show_all else RECENT_REFLECTIONS)
     shared, private = queries.reflection_counts(session, client.id)
@@ -135,7 +147,8 @@ def client_page(client_id: int):  # type: ignore[no-untyped-def]
         agreements=queries.agreements(session, client.id),
         agreement_kinds=AGREEMENT_KINDS,
         active_code=active_code,
-    )
+        form=form or {"kind": "client", "text": "", "party": "", "due_date": ""},
+    ), status
 
 
 @bp.route("/client/<int:client_id>/contact", methods=["POST"])
@@ -181,9 +194,10 @@ def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
         problem = "Vul in aan wie je het vroeg."
     if problem:
         flash(f"De afspraak is niet opgeslagen. {problem}", "error")
-        # Keep what was typed: show it again in the form.
-        return redirect(url_for(".client_page", client_id=client.id, afspraak=text[:2000],
-                                soort=kind, partij=party or "", _anchor="afspraken"))
+        # Keep what was typed: show it again in the form (in the page, not in the URL).
+        return _render_client(client, form={
+            "kind": kind if kind in AGREEMENT_KINDS else "client", "text": text[:2000],
+            "party": party or "", "due_date": request.form.get("due_date", "")[:10]}, status=400)
     db().add(Agreement(client_id=client.id, kind=kind, text=text, party=party, due_date=due,
                        created_by=g.worker.username, created_at=utcnow()))
     audit("afspraak_toegevoegd", client)

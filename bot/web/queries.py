@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
-import yaml
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.settings import PROJECT_ROOT
+from bot import content
 from bot.storage.models import (
     VENT_THEME,
     Agreement,
@@ -29,27 +27,48 @@ from bot.storage.models import (
     Worker,
 )
 
-THEMES_FILE = PROJECT_ROOT / "bot" / "content" / "themes.yml"
-
 
 @dataclass(frozen=True)
 class Theme:
     key: str
     label: str
     icon: str
+    # The 1-5 question the client answered (None for venting, which has no scale).
+    question: str | None = None
 
 
-def _load_themes(path: Path = THEMES_FILE) -> dict[str, Theme]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))["themes"]
-    themes = {
-        key: Theme(key, value["label"]["standaard"], value.get("icon", ""))
-        for key, value in data.items()
-    }
-    themes[VENT_THEME] = Theme(VENT_THEME, "Even kwijt", "💬")
+def _load_themes() -> dict[str, Theme]:
+    """The six themes and venting ("Even iets kwijt"), labels and icons from themes.yml."""
+    themes = {}
+    for key in content.menu_keys():
+        question = None if key == VENT_THEME else content.scale_question(key, "standaard")
+        themes[key] = Theme(key, content.label(key), content.icon(key), question)
     return themes
 
 
 THEMES = _load_themes()
+
+# The per-theme 1-5 scales run from "heel weinig" to "heel veel" (not from bad to good; only
+# the mood check-in is "slecht ... goed").
+SCALE_LOW = "heel weinig"
+SCALE_HIGH = "heel veel"
+
+# Safety events: the category and who noticed it, in plain Dutch for the worker.
+CATEGORY_LABELS = {
+    "suicide": "gedachten aan zelfmoord",
+    "self_harm": "zichzelf pijn doen",
+    "overdose": "te veel middelen of medicijnen",
+    "danger_to_others": "gevaar voor anderen",
+    "threatened": "wordt zelf bedreigd",
+    "abuse": "geweld of misbruik",
+    "unknown": "onduidelijk, wel zorgelijk",
+}
+DETECTED_LABELS = {
+    "matcher": "de woordenlijst van Koers",
+    "classifier": "het taalmodel van Koers",
+    "both": "de woordenlijst en het taalmodel van Koers",
+    "client": "de cliënt koos rood in het signaleringsplan",
+}
 
 
 def theme(key: str) -> Theme:

@@ -40,10 +40,12 @@ class FakeRasa:
         request = Request(environ)
         body = json.loads(request.get_data(as_text=True))
         self.received.append(body)
-        if self.mode == "slow":
+        if self.mode in ("slow", "slow_plain"):
             time.sleep(2)
         if self.mode == "empty":
             answer = []
+        elif self.mode == "slow_plain":  # an answer without buttons
+            answer = [{"recipient_id": body["sender"], "text": f"Je zei: {body['message']}"}]
         elif self.mode == "error":
             return Response("boom", status=500)(environ, start_response)
         else:

@@ -52,7 +52,9 @@
             ticks: {
               stepSize: 1, color: "#111",
               callback: function (v) {
-                return { 1: "1 slecht", 2: "2", 3: "3", 4: "4", 5: "5 goed" }[v] || "";
+                // The theme scales run from "heel weinig" to "heel veel" (not bad to good).
+                var words = { 1: "1 " + (item.low || ""), 2: "2", 3: "3", 4: "4", 5: "5 " + (item.high || "") };
+                return words[v] || "";
               }
             },
             grid: { color: "#ccc" }
