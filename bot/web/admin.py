@@ -153,10 +153,14 @@ def settings():  # type: ignore[no-untyped-def]
     value = repository.get_org_setting(session, CRISIS_CONTACT_KEY, "") or ""
     if request.method == "POST":
         value, error = clean_text(request.form.get("crisis_contact"), MAX_CRISIS_CONTACT)
+        if not value:
+            error = None  # an empty text removes the organisation's contact
         if error is None:
             repository.set_org_setting(session, CRISIS_CONTACT_KEY, value, g.worker.username)
             audit("instelling_gewijzigd", detail=CRISIS_CONTACT_KEY)
-            flash("Het crisiscontact is opgeslagen. Cliënten zien het onder de knop Hulp.", "info")
+            flash("Het crisiscontact is opgeslagen. Cliënten zien het onder de knop Hulp."
+                  if value else "Het crisiscontact is weggehaald. Cliënten zien nu alleen 113, "
+                  "112 en Veilig Thuis.", "info")
             return redirect(url_for(".settings"))
     return render_template("admin/settings.html", value=value, error=error,
                            maximum=MAX_CRISIS_CONTACT), (400 if error else 200)

@@ -42,6 +42,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         WTF_CSRF_SSL_STRICT=settings.cookie_secure,
         MAX_CONTENT_LENGTH=256 * 1024,
         LOGIN_LIMITER=RateLimiter(max_failures=5, window_seconds=15 * 60),
+        # Many usernames from one address (password spraying): blocked after 20 failures.
+        LOGIN_IP_LIMITER=RateLimiter(max_failures=20, window_seconds=15 * 60),
         CODE_LIMITER=RateLimiter(max_failures=10, window_seconds=15 * 60),
     )
     if config:

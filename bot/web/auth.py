@@ -52,7 +52,9 @@ def login():  # type: ignore[no-untyped-def]
         password = request.form.get("password") or ""
         limiter = current_app.config["LOGIN_LIMITER"]
         key = f"worker:{remote_addr()}:{username.lower()}"
-        if limiter.blocked(key):
+        ip_limiter = current_app.config["LOGIN_IP_LIMITER"]
+        ip_key = f"worker-ip:{remote_addr()}"
+        if limiter.blocked(key) or ip_limiter.blocked(ip_key):
             error = ("Te vaak een verkeerd wachtwoord. Wacht 15 minuten en probeer het dan "
                      "opnieuw.")
             audit("inloggen_geblokkeerd", detail=username, actor="onbekend")
@@ -67,6 +69,7 @@ def login():  # type: ignore[no-untyped-def]
             flash(f"Welkom, {found.display_name}.", "info")
             return redirect(_safe_next(request.args.get("next")) or _home_for(found))
         limiter.fail(key)
+        ip_limiter.fail(ip_key)
         audit("inloggen_mislukt", detail=username, actor="onbekend")
         error = "Deze gebruikersnaam of dit wachtwoord klopt niet."
     return render_template("login.html", error=error, username=username), (401 if error else 200)

@@ -135,3 +135,25 @@ def test_an_offered_button_works_once_even_from_two_tabs(client, code, rasa, app
         tab.join()
     sent = [r["message"] for r in rasa.received[1:]]
     assert sorted(sent) == ["/bevestigen", "Ja"], sent  # the second press is only words
+
+
+def test_password_spraying_from_one_address_is_limited(client, data):
+    from tests.web.conftest import login as do_login
+
+    for number in range(20):  # 20 different usernames, each tried once
+        assert do_login(client, f"gok{number}", "fout-fout-fout").status_code == 401
+    blocked = do_login(client, "anna")  # now even a right password from this address waits
+    assert blocked.status_code == 429 and "Wacht 15 minuten" in blocked.get_data(as_text=True)
+
+
+def test_admin_can_remove_the_crisis_contact(client, data, engine):
+    from bot.storage import repository
+
+    login(client, "beheer")
+    path = "/beheer/instellingen"
+    client.post(path, data={"csrf_token": token(client, path), "crisis_contact": "Bel 0800-0000"})
+    response = client.post(path, data={"csrf_token": token(client, path), "crisis_contact": " "})
+    assert response.status_code == 302
+    with session_scope(engine) as session:
+        assert repository.get_org_setting(session, "crisis_contact") == ""
+    assert "Je eigen hulp" not in client.get("/chat/").get_data(as_text=True)
