@@ -157,3 +157,9 @@ def test_admin_can_remove_the_crisis_contact(client, data, engine):
     with session_scope(engine) as session:
         assert repository.get_org_setting(session, "crisis_contact") == ""
     assert "Je eigen hulp" not in client.get("/chat/").get_data(as_text=True)
+
+
+def test_chat_page_never_calls_a_theme_scale_slecht_or_goed():
+    chat_js = (CHARTS_JS.parent / "chat.js").read_text(encoding="utf-8")
+    words = re.search(r"var FACE_WORDS = (\{.*?\});", chat_js).group(1)
+    assert "slecht" not in words and "goed" not in words

@@ -27,7 +27,10 @@
   var csrf = config.getAttribute("data-csrf");
   var storeKey = "koers-chat-" + config.getAttribute("data-client");
   var FACES = { "1": "😢", "2": "🙁", "3": "😐", "4": "🙂", "5": "😄" };
-  var FACE_WORDS = { "1": "heel slecht", "2": "slecht", "3": "gaat wel", "4": "goed", "5": "heel goed" };
+  // Only for a bare number: the mood check-in runs from "slecht" to "goed", the theme scales
+  // from "heel weinig" to "heel veel", and the page cannot tell which one it is. Rasa's own
+  // button titles carry the right words; this fallback only says where the number stands.
+  var FACE_WORDS = { "1": "van 5", "2": "van 5", "3": "van 5", "4": "van 5", "5": "van 5" };
   var pending = false;
   var lastItem = null;
   var history = [];
