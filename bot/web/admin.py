@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.storage import repository
 from bot.storage.models import LANGUAGE_LEVELS, WORKER_ROLES, Client, Worker, utcnow
 from bot.web import queries
-from bot.web.common import admin_required, audit, clean_text, db
+from bot.web.common import admin_required, audit, clean_text, db, end_sessions_of
 from bot.web.security import hash_password, new_chat_id, password_problem
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
@@ -82,6 +82,8 @@ def change_worker(worker_id: int):  # type: ignore[no-untyped-def]
             flash(f"Het wachtwoord is niet gewijzigd. {problem}", "error")
         else:
             worker.password_hash = hash_password(password)
+            if worker.id != g.worker.id:
+                end_sessions_of(worker.id)  # a leaked password: old sessions stop now
             audit("wachtwoord_gewijzigd", detail=worker.username)
             flash(f"Het wachtwoord van {worker.display_name} is gewijzigd.", "info")
     else:

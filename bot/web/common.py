@@ -109,6 +109,15 @@ def current_worker() -> Worker | None:
     return worker
 
 
+def end_sessions_of(worker_id: int) -> int:
+    """Log a worker out everywhere (e.g. after a password reset). Returns how many sessions."""
+    live = _live_sessions()
+    ended = [sid for sid, owner in list(live.items()) if owner == worker_id]
+    for sid in ended:
+        live.pop(sid, None)
+    return len(ended)
+
+
 def end_worker_session() -> None:
     _live_sessions().pop(session.get("sid", ""), None)
     for key in ("sid", "worker_id", "login_at", "seen_at", "csrf_token"):

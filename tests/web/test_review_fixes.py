@@ -163,3 +163,17 @@ def test_chat_page_never_calls_a_theme_scale_slecht_or_goed():
     chat_js = (CHARTS_JS.parent / "chat.js").read_text(encoding="utf-8")
     words = re.search(r"var FACE_WORDS = (\{.*?\});", chat_js).group(1)
     assert "slecht" not in words and "goed" not in words
+
+
+def test_password_reset_by_an_admin_ends_the_workers_open_sessions(client, data, app):
+    other = app.test_client()
+    login(other, "anna")
+    assert other.get("/begeleider/").status_code == 200
+    login(client, "beheer")
+    path = "/beheer/medewerkers"
+    response = client.post(f"{path}/{data.worker_a}", data={
+        "csrf_token": token(client, path), "action": "password",
+        "password": "nieuw-wachtwoord-456"})
+    assert response.status_code == 302
+    assert other.get("/begeleider/").status_code == 302  # logged out
+    assert client.get(path).status_code == 200  # the admin's own session goes on
