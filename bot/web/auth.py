@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
@@ -26,10 +28,17 @@ def _home_for(worker: Worker) -> str:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only local paths, so the login page cannot send someone to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only local paths, so the login page cannot send someone to another site. Spaces and
+    control characters are refused too: browsers drop tabs and newlines, so "/<tab>/evil.nl"
+    would become "//evil.nl", another site."""
+    if not target or len(target) > 500 or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @bp.route("/")

@@ -177,3 +177,22 @@ def test_password_reset_by_an_admin_ends_the_workers_open_sessions(client, data,
     assert response.status_code == 302
     assert other.get("/begeleider/").status_code == 302  # logged out
     assert client.get(path).status_code == 200  # the admin's own session goes on
+
+
+def test_login_next_with_tabs_newlines_or_backslashes_stays_on_this_site(client, data):
+    from tests.web.conftest import csrf_from
+
+    for target in ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example",
+                   "/ /evil.example", "/\\evil.example", "//evil.example", "https://evil.example"]:
+        page = client.get("/login")
+        response = client.post("/login", query_string={"next": target}, data={
+            "username": "anna", "password": "test-wachtwoord-123",
+            "csrf_token": csrf_from(page.get_data(as_text=True))})
+        assert response.status_code == 302, target
+        assert response.headers["Location"] == "/begeleider/", (target, response.headers)
+        client.post("/logout", data={"csrf_token": token(client, "/begeleider/")})
+    page = client.get("/login")
+    response = client.post("/login", query_string={"next": "/begeleider/client/1?alle=1"}, data={
+        "username": "anna", "password": "test-wachtwoord-123",
+        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.headers["Location"] == "/begeleider/client/1?alle=1"  # local paths work
