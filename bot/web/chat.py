@@ -11,6 +11,7 @@ even from two tabs.
 
 from __future__ import annotations
 
+import hmac
 import threading
 from typing import Any
 
@@ -71,18 +72,27 @@ def current_client() -> Client | None:
         return None
     try:
         data = _serializer().loads(raw, max_age=current_app.config["CLIENT_REMEMBER_SECONDS"])
-        code_id, client_id = int(data["a"]), int(data["c"])
+        code_id, client_id, fingerprint = int(data["a"]), int(data["c"]), str(data["h"])
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
     code = db().get(AccessCode, code_id)
     if code is None or code.revoked_at is not None or code.client_id != client_id:
         return None
+    # SQLite reuses the numbers of deleted rows: without this check, a device of a deleted
+    # client could be logged in as a new client that got the same client and code numbers.
+    if not hmac.compare_digest(fingerprint, _fingerprint(code)):
+        return None
     g.client = db().get(Client, client_id)
     return g.client
 
 
+def _fingerprint(code: AccessCode) -> str:
+    """Part of the code's keyed hash: ties the cookie to this very code, not to its number."""
+    return code.code_hash[:32]
+
+
 def _set_login_cookie(response: Any, code: AccessCode) -> None:
-    token = _serializer().dumps({"a": code.id, "c": code.client_id})
+    token = _serializer().dumps({"a": code.id, "c": code.client_id, "h": _fingerprint(code)})
     response.set_cookie(
         COOKIE, token, max_age=current_app.config["CLIENT_REMEMBER_SECONDS"], httponly=True,
         secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax", path="/",

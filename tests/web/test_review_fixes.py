@@ -196,3 +196,32 @@ def test_login_next_with_tabs_newlines_or_backslashes_stays_on_this_site(client,
         "username": "anna", "password": "test-wachtwoord-123",
         "csrf_token": csrf_from(page.get_data(as_text=True))})
     assert response.headers["Location"] == "/begeleider/client/1?alle=1"  # local paths work
+
+
+def test_a_deleted_clients_device_is_not_logged_in_as_a_new_client(client, engine, data,
+                                                                   settings):
+    """SQLite hands out the numbers of deleted rows again (no AUTOINCREMENT)."""
+    from bot.web.dashboard import issue_code
+    from bot.web.security import format_code
+    from tests.web.test_chat import SECRET
+
+    with session_scope(engine) as session:
+        old = Client(chat_id="web-oud-test", display_name="Oud Test", worker_id=data.worker_a,
+                     created_at=utcnow(), last_seen_at=utcnow())
+        session.add(old)
+        session.flush()
+        old_id = old.id
+        old_code = format_code(issue_code(session, old, "test", SECRET))
+    client_login(client, old_code)
+    assert 'id="chat-config"' in client.get("/chat/").get_data(as_text=True)
+    with session_scope(engine) as session:
+        manage.delete_client(session, settings, old_id)
+    with session_scope(engine) as session:
+        new = Client(chat_id="web-nieuw-test", display_name="Nieuw Test",
+                     worker_id=data.worker_b, created_at=utcnow(), last_seen_at=utcnow())
+        session.add(new)
+        session.flush()
+        issue_code(session, new, "test", SECRET)
+        assert new.id == old_id  # the number came back
+    page = client.get("/chat/").get_data(as_text=True)
+    assert 'id="chat-config"' not in page and "Vul de code in" in page
