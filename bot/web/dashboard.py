@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.storage import repository
 from bot.storage.models import (
@@ -49,6 +49,8 @@ bp = Blueprint("dashboard", __name__, url_prefix="/begeleider")
 RECENT_REFLECTIONS = 30
 MAX_AGREEMENT_LENGTH = 500
 MAX_PLAN_LINES = 12
+# The same agreement or client twice within this time is a double submit.
+DOUBLE_SUBMIT_SECONDS = 30
 
 PHASE_LABELS = {"groen": "Groen: het gaat goed", "oranje": "Oranje: het gaat minder",
                 "rood": "Rood: crisis"}
@@ -198,6 +200,14 @@ def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
         return _render_client(client, form={
             "kind": kind if kind in AGREEMENT_KINDS else "client", "text": text[:2000],
             "party": party or "", "due_date": request.form.get("due_date", "")[:10]}, status=400)
+    same = db().execute(select(Agreement.id).where(
+        Agreement.client_id == client.id, Agreement.kind == kind, Agreement.text == text,
+        Agreement.done_at.is_(None),
+        Agreement.created_at >= utcnow() - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
+    )).first()
+    if same is not None:  # a double click or a second tab: keep one
+        flash("Deze afspraak stond er al.", "info")
+        return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
     db().add(Agreement(client_id=client.id, kind=kind, text=text, party=party, due_date=due,
                        created_by=g.worker.username, created_at=utcnow()))
     audit("afspraak_toegevoegd", client)
@@ -302,6 +312,13 @@ def new_client():  # type: ignore[no-untyped-def]
             error = error or "Kies een taalniveau."
         if error is None:
             now = utcnow()
+            same = db().execute(select(Client).where(
+                Client.worker_id == g.worker.id, Client.display_name == name,
+                Client.created_at >= now - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
+            )).scalars().first()
+            if same is not None:  # a double click or a second tab: keep one
+                flash(f"{name} stond er al.", "info")
+                return redirect(url_for(".client_page", client_id=same.id, _anchor="toegang"))
             client = Client(chat_id=new_chat_id(), display_name=name, language_level=level,
                             worker_id=g.worker.id, created_at=now, last_seen_at=now)
             db().add(client)

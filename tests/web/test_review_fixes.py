@@ -225,3 +225,25 @@ def test_a_deleted_clients_device_is_not_logged_in_as_a_new_client(client, engin
         assert new.id == old_id  # the number came back
     page = client.get("/chat/").get_data(as_text=True)
     assert 'id="chat-config"' not in page and "Vul de code in" in page
+
+
+def test_double_submit_makes_one_agreement_and_one_client(client, data, engine):
+    from sqlalchemy import func, select
+
+    from bot.storage.models import Agreement
+
+    login(client, "anna")
+    page = f"/begeleider/client/{data.client_a}"
+    csrf = token(client, page)
+    form = {"csrf_token": csrf, "kind": "client", "text": "Brief van de gemeente meenemen 📄"}
+    assert client.post(page + "/afspraken", data=form).status_code == 302
+    assert client.post(page + "/afspraken", data=form).status_code == 302
+    new = {"csrf_token": csrf, "display_name": "Dubbel Test", "language_level": "standaard"}
+    first = client.post("/begeleider/clienten/nieuw", data=new)
+    second = client.post("/begeleider/clienten/nieuw", data=new)
+    assert first.headers["Location"] == second.headers["Location"]
+    with session_scope(engine) as session:
+        assert session.execute(select(func.count()).select_from(Agreement).where(
+            Agreement.client_id == data.client_a)).scalar_one() == 1
+        assert session.execute(select(func.count()).select_from(Client).where(
+            Client.display_name == "Dubbel Test")).scalar_one() == 1
