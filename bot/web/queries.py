@@ -160,7 +160,9 @@ def caseload(session: Session, worker: Worker) -> list[CaseloadRow]:
         select(ranked).where(ranked.c.rank <= 2).order_by(ranked.c.client_id, ranked.c.rank)
     ):
         latest.setdefault((cid, key), []).append(scale)
-    for (cid, key), scales in latest.items():
+    order = {key: index for index, key in enumerate(THEMES)}
+    for (cid, key), scales in sorted(latest.items(),
+                                     key=lambda item: order.get(item[0][1], len(order))):
         rows[cid].trends[key] = (scales[0], scales[1] if len(scales) > 1 else None)
     return list(rows.values())
 

@@ -247,3 +247,11 @@ def test_double_submit_makes_one_agreement_and_one_client(client, data, engine):
             Agreement.client_id == data.client_a)).scalar_one() == 1
         assert session.execute(select(func.count()).select_from(Client).where(
             Client.display_name == "Dubbel Test")).scalar_one() == 1
+
+
+def test_caseload_trends_follow_the_theme_order(client, data):
+    login(client, "anna")
+    html = client.get("/begeleider/").get_data(as_text=True)
+    first, second = content.label(content.theme_keys()[0]), content.label("hoop")
+    assert content.theme_keys().index("verbinding") < content.theme_keys().index("hoop")
+    assert html.index(content.label("verbinding")) < html.index(second), first
