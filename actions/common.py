@@ -27,7 +27,7 @@ LANGUAGE_SLOT = "taalniveau"
 # free text: see actions.forms._off_topic_question.
 INTERRUPTIONS = frozenset(
     {
-        "crisis", "plan_rood", "mijn_plan", "stoppen", "afscheid", "hulp_vraag",
+        "crisis", "plan_rood", "mijn_plan", "groet", "stoppen", "afscheid", "hulp_vraag",
         "snap_het_niet", "taal_eenvoudig", "taal_standaard", "privacy_vraag",
     }
 )

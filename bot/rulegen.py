@@ -34,6 +34,7 @@ REFLECTION_FORMS = {*THEME_FORMS, "kwijt_form", "stapje_form", "correctie_form",
 CLOSED_FORMS = {"checkin_form", "keuze_form", "stapcheck_form", "plan_form", "toestemming_form"}
 # Simple answers inside a form: respond, then ask the same question again.
 ANSWERED = [
+    ("groet", "utter_groet"),  # e.g. the web chat opened again in a new tab
     ("hulp_vraag", "utter_hulp"),
     ("privacy_vraag", "utter_privacy"),
     ("out_of_scope", "utter_out_of_scope"),

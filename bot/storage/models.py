@@ -108,6 +108,9 @@ class Client(Base):
     __tablename__ = "clients"
     __table_args__ = (
         CheckConstraint(_in("language_level", LANGUAGE_LEVELS), name="language_level"),
+        # Never reuse the id of a deleted client on SQLite: the audit log and devices refer to
+        # clients by id (PostgreSQL sequences never reuse ids anyway).
+        {"sqlite_autoincrement": True},
     )
 
     id = Column(Integer, primary_key=True)
@@ -349,7 +352,10 @@ class Worker(Base):
     """A user of the dashboard: a begeleider/reclasseringswerker, or an admin."""
 
     __tablename__ = "workers"
-    __table_args__ = (CheckConstraint(_in("role", WORKER_ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", WORKER_ROLES), name="role"),
+        {"sqlite_autoincrement": True},
+    )
 
     id = Column(Integer, primary_key=True)
     username = Column(String(64), nullable=False, unique=True)
@@ -370,6 +376,7 @@ class AccessCode(Base):
     """A personal access code for the client chat. Only a keyed hash is stored."""
 
     __tablename__ = "access_codes"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id = Column(Integer, primary_key=True)
     client_id = Column(

@@ -42,9 +42,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
         sa.UniqueConstraint("username", name=op.f("uq_workers_username")),
         sa.CheckConstraint("role IN ('worker', 'admin')", name=op.f("ck_workers_role")),
+        sqlite_autoincrement=True,
     )
 
-    with op.batch_alter_table("clients") as batch:
+    # Rebuilt with AUTOINCREMENT on SQLite, so that a deleted client's id is never reused.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    with op.batch_alter_table(
+        "clients",
+        recreate="always" if sqlite else "auto",
+        table_kwargs={"sqlite_autoincrement": True},
+    ) as batch:
         batch.add_column(sa.Column("display_name", sa.String(length=100), nullable=True))
         batch.add_column(sa.Column("worker_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("last_contact_at", sa.DateTime(timezone=True), nullable=True))
@@ -136,6 +143,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_codes")),
         _client_fk("access_codes"),
         sa.UniqueConstraint("code_hash", name=op.f("uq_access_codes_code_hash")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_access_codes_client_id"), "access_codes", ["client_id"])
 
