@@ -200,7 +200,8 @@ def test_login_next_with_tabs_newlines_or_backslashes_stays_on_this_site(client,
 
 def test_a_deleted_clients_device_is_not_logged_in_as_a_new_client(client, engine, data,
                                                                    settings):
-    """SQLite hands out the numbers of deleted rows again (no AUTOINCREMENT)."""
+    """The schema no longer reuses ids (AUTOINCREMENT), but a restored backup or an explicit id
+    can still give a new client a deleted client's number: the device must not follow it."""
     from bot.web.dashboard import issue_code
     from bot.web.security import format_code
     from tests.web.test_chat import SECRET
@@ -217,12 +218,12 @@ def test_a_deleted_clients_device_is_not_logged_in_as_a_new_client(client, engin
     with session_scope(engine) as session:
         manage.delete_client(session, settings, old_id)
     with session_scope(engine) as session:
-        new = Client(chat_id="web-nieuw-test", display_name="Nieuw Test",
+        new = Client(id=old_id, chat_id="web-nieuw-test", display_name="Nieuw Test",
                      worker_id=data.worker_b, created_at=utcnow(), last_seen_at=utcnow())
         session.add(new)
         session.flush()
         issue_code(session, new, "test", SECRET)
-        assert new.id == old_id  # the number came back
+        assert new.id == old_id  # the same number as the deleted client
     page = client.get("/chat/").get_data(as_text=True)
     assert 'id="chat-config"' not in page and "Vul de code in" in page
 
