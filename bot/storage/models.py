@@ -451,3 +451,29 @@ class OrgSetting(Base):
 
     def __repr__(self) -> str:
         return f"<OrgSetting key={self.key!r}>"
+
+
+class ChatDevice(Base):
+    """A device logged in to the client chat with an access code.
+
+    The device's cookie holds a random token; only a keyed hash of it is stored here. Logging
+    out, or revoking or replacing the code, sets `ended_at`: a copy of the cookie stops working
+    at once. Deleting the client (or the code) deletes its devices.
+    """
+
+    __tablename__ = "chat_devices"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id = Column(Integer, primary_key=True)
+    access_code_id = Column(
+        Integer, ForeignKey("access_codes.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash = Column(String(128), nullable=False, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    ended_at = Column(UTCDateTime, nullable=True)
+
+    access_code = relationship("AccessCode")
+
+    def __repr__(self) -> str:  # no token hash
+        return f"<ChatDevice id={self.id} access_code_id={self.access_code_id}>"

@@ -21,16 +21,18 @@ from flask import (
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from bot.storage import repository
 from bot.storage.models import AccessCode, Client, utcnow
+from bot.web import devices
 from bot.web.common import audit, db, remote_addr
 from bot.web.security import code_hash, normalize_code
 
@@ -62,26 +64,48 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="koers-client-login")
 
 
-def current_client() -> Client | None:
-    """The client whose valid, unrevoked access code signed this browser's cookie."""
-    if "client" in g:
-        return g.client
-    g.client = None
+def _cookie_data() -> dict[str, Any] | None:
+    """The signed, unexpired content of this browser's login cookie, or None."""
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
     try:
         data = _serializer().loads(raw, max_age=current_app.config["CLIENT_REMEMBER_SECONDS"])
-        code_id, client_id, fingerprint = int(data["a"]), int(data["c"]), str(data["h"])
-    except (BadSignature, KeyError, TypeError, ValueError):
+    except BadData:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def current_client() -> Client | None:
+    """The client of this browser's device: a live device row (not logged out), whose access
+    code is not revoked and still belongs to the client the cookie names."""
+    if "client" in g:
+        return g.client
+    g.client = None
+    data = _cookie_data()
+    if data is None:
+        return None
+    try:
+        code_id, client_id = int(data["a"]), int(data["c"])
+        fingerprint, token = str(data["h"]), str(data["d"])
+    except (KeyError, TypeError, ValueError):
+        return None  # also a cookie from before devices were recorded: log in again
+    device = devices.find_device(db(), current_app.config["SECRET_KEY"], token)
+    if device is None or device.ended_at is not None or device.access_code_id != code_id:
         return None
     code = db().get(AccessCode, code_id)
     if code is None or code.revoked_at is not None or code.client_id != client_id:
         return None
-    # SQLite reuses the numbers of deleted rows: without this check, a device of a deleted
-    # client could be logged in as a new client that got the same client and code numbers.
+    # A restored backup or an explicit id can give a new client a deleted client's numbers:
+    # the cookie is also tied to the code's keyed hash, not only to its number.
     if not hmac.compare_digest(fingerprint, _fingerprint(code)):
         return None
+    now = utcnow()
+    if devices.needs_touch(device, now):
+        device.last_seen_at = now
+        # Commit now: the rest of the request may wait for Rasa, and a write transaction must
+        # not stay open (and lock SQLite) that long.
+        db().commit()
     g.client = db().get(Client, client_id)
     return g.client
 
@@ -91,12 +115,27 @@ def _fingerprint(code: AccessCode) -> str:
     return code.code_hash[:32]
 
 
-def _set_login_cookie(response: Any, code: AccessCode) -> None:
-    token = _serializer().dumps({"a": code.id, "c": code.client_id, "h": _fingerprint(code)})
+def _set_login_cookie(response: Any, code: AccessCode, device_token: str) -> None:
+    token = _serializer().dumps({"a": code.id, "c": code.client_id, "h": _fingerprint(code),
+                                 "d": device_token})
     response.set_cookie(
         COOKIE, token, max_age=current_app.config["CLIENT_REMEMBER_SECONDS"], httponly=True,
         secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax", path="/",
     )
+
+
+def _delete_login_cookie(response: Any) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
+                           secure=current_app.config["SESSION_COOKIE_SECURE"])
+
+
+def _end_this_device() -> bool:
+    """End the device named by this browser's cookie, if it is still live."""
+    data = _cookie_data()
+    token = data.get("d") if data else None
+    if not isinstance(token, str):
+        return False
+    return devices.end_device(db(), current_app.config["SECRET_KEY"], token)
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -110,7 +149,16 @@ def _crisis_contact() -> str:
 def page():  # type: ignore[no-untyped-def]
     client = current_client()
     if client is None:
-        return render_template("chat/login.html", error=None, crisis_contact=_crisis_contact())
+        if not request.cookies.get(COOKIE):
+            return render_template("chat/login.html", error=None, notice=None,
+                                   crisis_contact=_crisis_contact())
+        # A cookie that no longer logs in (logged out elsewhere, code revoked or replaced,
+        # expired): say so calmly and forget it.
+        response = make_response(render_template(
+            "chat/login.html", error=None, notice=MSG_LOGGED_OUT,
+            crisis_contact=_crisis_contact()))
+        _delete_login_cookie(response)
+        return response
     return render_template("chat/chat.html", client=client, crisis_contact=_crisis_contact())
 
 
@@ -138,18 +186,24 @@ def login():  # type: ignore[no-untyped-def]
         return render_template("chat/login.html", crisis_contact=_crisis_contact(),
                                error=message), 401
     limiter.reset(key)
+    _end_this_device()  # a login on top of an older one: the old device token stops working
     code.last_used_at = utcnow()
+    device_token = devices.new_device(db(), code, current_app.config["SECRET_KEY"])
     audit("client_ingelogd", code.client_id, actor="client")
     response = redirect(url_for(".page"))
-    _set_login_cookie(response, code)
+    _set_login_cookie(response, code, device_token)
     return response
 
 
 @bp.route("/uitloggen", methods=["POST"])
 def logout():  # type: ignore[no-untyped-def]
+    # End the device on the server too: a copy of this cookie stops working at once.
+    client = current_client()
+    client_id = client.id if client is not None else None
+    if _end_this_device():
+        audit("client_uitgelogd", client_id, actor="client")
     response = redirect(url_for(".page"))
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
-                           secure=current_app.config["SESSION_COOKIE_SECURE"])
+    _delete_login_cookie(response)
     return response
 
 

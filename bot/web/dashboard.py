@@ -42,6 +42,7 @@ from bot.web.common import (
     parse_day,
     worker_required,
 )
+from bot.web.devices import end_client_devices
 from bot.web.security import code_hash, format_code, new_access_code, new_chat_id
 
 bp = Blueprint("dashboard", __name__, url_prefix="/begeleider")
@@ -339,6 +340,7 @@ def issue_code(session: Any, client: Client, created_by: str, secret_key: str) -
         .values(revoked_at=now)
         .execution_options(synchronize_session="fetch")
     )
+    end_client_devices(session, client.id, now)  # the old code's devices stop at once
     code = new_access_code()
     session.add(AccessCode(client_id=client.id, code_hash=code_hash(secret_key, code),
                            created_by=created_by[:64], created_at=now))
@@ -360,12 +362,14 @@ def new_code(client_id: int):  # type: ignore[no-untyped-def]
 @worker_required
 def revoke_code(client_id: int):  # type: ignore[no-untyped-def]
     client = _client(client_id)
+    now = utcnow()
     db().execute(
         update(AccessCode)
         .where(AccessCode.client_id == client.id, AccessCode.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now)
         .execution_options(synchronize_session="fetch")
     )
+    end_client_devices(db(), client.id, now)  # every logged-in device stops at once
     audit("code_ingetrokken", client)
     flash("De toegangscode werkt niet meer. De cliënt kan niet meer inloggen tot je een nieuwe "
           "code maakt.", "info")

@@ -44,9 +44,9 @@ POSTGRES_URL = os.environ.get("KOERS_TEST_POSTGRES_URL")
 TABLES = {
     "clients", "checkins", "reflections", "reflection_answers", "safety_events",
     "workers", "small_steps", "safety_plans", "safety_plan_items", "access_codes",
-    "agreements", "audit_log", "org_settings",
+    "agreements", "audit_log", "org_settings", "chat_devices",
 }
-HEAD = "0002"
+HEAD = "0003"
 CHAT = "chat-7f3a"
 
 ANSWERS = [
