@@ -35,6 +35,8 @@ def _intent(tracker: Tracker) -> str | None:
 
 QUESTION_WORDS = ("wat", "wie", "hoe", "waar", "wanneer", "waarom", "welke", "hoeveel",
                   "kun", "kan", "kunnen", "wil", "mag", "bestel", "geef", "vertel", "zoek")
+# A subject right after the question word makes it a clause ("wat ik eet"), not a question.
+SUBJECTS = ("ik", "je", "jij", "we", "wij", "ze", "zij", "hij", "u", "mijn", "mn", "m'n")
 
 
 def _off_topic_question(tracker: Tracker) -> bool:
@@ -47,7 +49,12 @@ def _off_topic_question(tracker: Tracker) -> bool:
     if intent.get("name") != "out_of_scope" or float(intent.get("confidence") or 0) < 0.9:
         return False
     text = (tracker.latest_message.get("text") or "").strip().lower()
-    return text.endswith("?") or text.split(" ", 1)[0] in QUESTION_WORDS
+    words = text.split()
+    if text.endswith("?"):
+        return True
+    # "wat ik eet" answers "Wat kun je zelf kiezen?"; "wat eet ik" would be a question.
+    return bool(words) and words[0] in QUESTION_WORDS and (
+        len(words) < 2 or words[1] not in SUBJECTS)
 
 
 def free_text_answer(
@@ -172,7 +179,8 @@ class ValidateThemaForm(FormValidationAction):
 
 def validate_plan_colour(value, dispatcher, tracker, domain, context):  # noqa: ANN001
     """A colour of the safety plan: show that phase of the client's own plan."""
-    if value is None or _intent(tracker) in INTERRUPTIONS:
+    # "Mijn plan" while the plan's colour is asked is an answer attempt, not an interruption.
+    if value is None or _intent(tracker) in INTERRUPTIONS - {"mijn_plan"}:
         return {"plan_kleur": None}
     colour = parse_colour(str(value))
     if colour is None:

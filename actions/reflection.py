@@ -15,7 +15,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import (
     ANSWER_SLOTS,
-    EENVOUDIG,
     SCALE_SLOT,
     STEP_SLOT,
     VENT_KEY,
@@ -87,7 +86,8 @@ def fields(tracker: Tracker, domain: dict[str, Any]) -> list[Field]:
     theme = current_theme(tracker)
     if theme == content.VENT:
         text = tracker.get_slot(VENT_SLOT)
-        return [Field(VENT_SLOT, "Wat je kwijt wilde", str(text))] if text else []
+        name = render_response(domain, "utter_veld_kwijt", level)
+        return [Field(VENT_SLOT, name, str(text))] if text else []
     result = []
     for slot in ANSWER_SLOTS:
         value = tracker.get_slot(slot)
@@ -101,7 +101,7 @@ def fields(tracker: Tracker, domain: dict[str, Any]) -> list[Field]:
     step = tracker.get_slot(STEP_SLOT)
     if step:
         line = render_response(domain, "utter_readback_stapje", level, stapje=step)
-        result.append(Field(STEP_SLOT, "Stapje" if level == EENVOUDIG else "Je stapje", line))
+        result.append(Field(STEP_SLOT, render_response(domain, "utter_veld_stapje", level), line))
     return result
 
 

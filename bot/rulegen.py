@@ -108,7 +108,9 @@ def safety_rules() -> list[dict[str, Any]]:
         rules.append({"rule": f"Rood in het plan tijdens {form}", "condition": cond,
                       "steps": [{"intent": "plan_rood"}, {"action": "action_plan_rood"},
                                 *stopped]})
-        if form != "plan_form":
+        # In the plan's own form and in the safety theme (which asks the plan's colour itself)
+        # "mijn plan" is not an interruption; the colour validator reads it.
+        if form not in ("plan_form", "veiligheid_form"):
             for has_plan in (True, False):
                 steps = [{"intent": "mijn_plan"}, {"action": "action_plan_start"}, *stopped,
                          {"slot_was_set": [{"plan_aanwezig": has_plan}]}]

@@ -94,3 +94,251 @@ def test_word_list_is_well_formed():
 def test_malformed_pattern_is_rejected(pattern):
     with pytest.raises(ValueError):
         compile_pattern(pattern)
+
+
+# Constructions added in November 2026 (indirect threats, revenge, weapons, abuse at home,
+# self-harm relapse, "strip leeg", passive death wishes). Each has a positive and a
+# negative sentence, both written for these tests only.
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # suicide
+        ("ik hoop dat ik morgen niet meer wakker word", "suicide"),
+        ("ik wou dat ik nooit geboren was", "suicide"),
+        ("ik ben er liever niet meer", "suicide"),
+        ("ik ben liever dood", "suicide"),
+        ("ik heb geen reden meer om te leven", "suicide"),
+        ("waarom leef ik eigenlijk nog", "suicide"),
+        ("waarom zou ik nog verder leven", "suicide"),
+        ("ik denk erover om er een einde aan te maken", "suicide"),
+        ("ik ben klaar met het leven", "suicide"),
+        ("ik zou het niet erg vinden als ik doodga", "suicide"),
+        ("ik hoop dat er een trein over me heen gaat", "suicide"),
+        # self_harm
+        ("ik heb mijn arm opengehaald", "self_harm"),
+        ("mijn armen zijn open gekrast", "self_harm"),
+        ("ik heb gisteren weer gekrast", "self_harm"),
+        ("ik heb vannacht gekerfd", "self_harm"),
+        ("ik wil weer snijden", "self_harm"),
+        ("de drang om te krassen is groot", "self_harm"),
+        ("ik sla mezelf als ik boos ben", "self_harm"),
+        ("ik doe mezelf weer pijn", "self_harm"),
+        ("ik heb een terugval met krassen", "self_harm"),
+        ("ik heb een scheermesje verstopt", "self_harm"),
+        ("ik krab mijn huid open", "self_harm"),
+        # overdose
+        ("ik heb de hele strip leeg gegeten", "overdose"),
+        ("ik heb 30 pillen genomen", "overdose"),
+        ("ik heb al mijn pillen ineens genomen", "overdose"),
+        ("ik heb de pillen achter elkaar geslikt", "overdose"),
+        ("ik heb een handvol pillen genomen", "overdose"),
+        ("ik heb een hele doos leeg", "overdose"),
+        ("ik heb te veel van mijn slaappillen genomen", "overdose"),
+        ("ik heb een dubbele dosis genomen", "overdose"),
+        ("ik krijg zin om iemand te slaan", "danger_to_others"),
+        ("ik ga iemand slaan", "danger_to_others"),
+        ("ik heb een mes bij me", "danger_to_others"),
+        ("ik ga hem laten lijden", "danger_to_others"),
+        ("hij krijgt klappen van mij", "danger_to_others"),
+        ("ik wurg hem", "danger_to_others"),
+        ("ik kan niet meer instaan voor mezelf", "danger_to_others"),
+        ("ik sta niet meer in voor mezelf", "danger_to_others"),
+        ("straks gaan er klappen vallen", "danger_to_others"),
+        ("dan vallen er klappen", "danger_to_others"),
+        ("anders gebeuren er ongelukken", "danger_to_others"),
+        ("ik ga hem een lesje leren", "danger_to_others"),
+        ("ik sla hem het ziekenhuis in", "danger_to_others"),
+        ("ik knal hem neer", "danger_to_others"),
+        ("ik pleeg zo een moord", "danger_to_others"),
+        ("ik ga de buurman slaan", "danger_to_others"),
+        ("ik wil haar wurgen", "danger_to_others"),
+        ("ik sla zijn tanden uit zijn bek", "danger_to_others"),
+        ("ik heb net twintig oxazepam geslikt", "overdose"),
+        ("ik heb drank en pillen door elkaar genomen", "overdose"),
+        ("ik ben weer aan het krassen", "self_harm"),
+        ("als ik niet betaal maken ze me af", "threatened"),
+        ("ik ben bang voor mijn leven", "threatened"),
+        ("hij pakt me bij mijn keel", "abuse"),
+        ("doosje leeggegeten", "overdose"),
+        ("ik heb alles wat ik had ingenomen", "overdose"),
+        ("ik heb te veel geslikt", "overdose"),
+        ("ik heb mijn pillen te veel genomen", "overdose"),
+        # danger_to_others
+        ("ik sla hem in elkaar", "danger_to_others"),
+        ("ik wil die gozer in elkaar slaan", "danger_to_others"),
+        ("kga die gozer slopen", "danger_to_others"),
+        ("ik sloop hem", "danger_to_others"),
+        ("ik ga hem zo hard slaan", "danger_to_others"),
+        ("ik ga wraak nemen", "danger_to_others"),
+        ("ik neem wraak op hem", "danger_to_others"),
+        ("hij gaat ervoor boeten", "danger_to_others"),
+        ("ze gaan bloeden", "danger_to_others"),
+        ("ik heb een blaffer geregeld", "danger_to_others"),
+        ("ik heb een mes op zak", "danger_to_others"),
+        ("ik jaag een kogel door zijn kop", "danger_to_others"),
+        ("als hij nog 1 keer wat zegt sla ik hem neer", "danger_to_others"),
+        ("ik ga hem wat doen", "danger_to_others"),
+        ("ik ga hem te grazen nemen", "danger_to_others"),
+        ("ik trap zijn kop in", "danger_to_others"),
+        ("ik ga met een mes naar zijn huis", "danger_to_others"),
+        ("ik heb een mes voor die gast", "danger_to_others"),
+        ("die gast is dood als ik hem zie", "danger_to_others"),
+        ("als ik hem zie is hij dood", "danger_to_others"),
+        ("ik ga hem laten voelen wat pijn is", "danger_to_others"),
+        ("ik wil mijn ex wat aandoen", "danger_to_others"),
+        # threatened
+        ("ze weten waar ik woon", "threatened"),
+        ("ik durf niet meer naar huis", "threatened"),
+        ("ze hebben me opgewacht na school", "threatened"),
+        ("ze jagen een kogel door mijn kop", "threatened"),
+        ("hij zegt dat ik een kogel krijg", "threatened"),
+        ("ze gaan me slopen", "threatened"),
+        ("ze zeggen dat ik de volgende ben", "threatened"),
+        ("ik moet onderduiken", "threatened"),
+        ("betalen anders ben ik er geweest", "threatened"),
+        ("hij zei dat ik er geweest ben", "threatened"),
+        ("ze dreigen met mijn kinderen", "threatened"),
+        ("ik krijg dreigberichten", "threatened"),
+        ("iemand achtervolgt me", "threatened"),
+        ("ik word gestalkt door mijn ex", "threatened"),
+        # abuse
+        ("hij sluit me op in de kamer", "abuse"),
+        ("ik heb blauwe plekken van mijn vriend", "abuse"),
+        ("hij duwde me van de trap", "abuse"),
+        ("hij knijpt mijn keel dicht", "abuse"),
+        ("mijn stiefvader doet dingen met me", "abuse"),
+        ("mijn oom komt snachts op mijn kamer", "abuse"),
+        ("thuis krijg ik klappen", "abuse"),
+        ("ze gooit dingen naar mijn hoofd", "abuse"),
+        ("hij heeft me tegen de muur gegooid", "abuse"),
+    ],
+)
+def test_new_crisis_constructions_are_found(matcher, text, category):
+    assert matcher.category(text) == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik hoop dat de baby niet wakker wordt",
+        "ik ben geboren in Rotterdam",
+        "ik ben er liever niet bij",
+        "ik heb een reden om te stoppen met blowen",
+        "waarom leef ik in deze stad",
+        "ik ben klaar met mijn werk",
+        "ik vind het niet erg als ik moet wachten",
+        "de bus reed langs me heen",
+        "ik heb mijn knie opengehaald bij het voetballen",
+        "ik heb weer gekookt",
+        "ik wil uien snijden",
+        "ik sla mezelf voor mijn kop dat ik dat vergat",
+        "ik moet scheermesjes kopen",
+        "mijn strip is leeg dus naar de apotheek",
+        "ik heb alles opgegeten",
+        "ik neem 2 pillen per dag",
+        "ik neem mijn pillen tegelijk met het eten",
+        "ik moet een hoop pillen slikken",
+        "mijn strip is op",
+        "ik heb te veel van die chips gegeten",
+        "de dokter gaf een extra dosis",
+        "ik heb zin om te slapen",
+        "ik heb zin om de bal te schieten",
+        "ik ga iemand bellen",
+        "ik sta er niet achter",
+        "ik viel op de grond",
+        "er gebeuren soms ongelukken in het verkeer",
+        "de leraar gaf ons een lesje",
+        "ik moest naar het ziekenhuis",
+        "ik knal de deur dicht",
+        "wie heeft de moord gepleegd in dat boek",
+        "ik ga de buurman helpen",
+        "ik heb een zakmes bij me voor het vissen",
+        "laat maar zitten",
+        "ik kreeg een klap van de deur",
+        "hij wurgde bijna van het lachen",
+        "ik ga mijn tanden poetsen",
+        "ik krijg 20 mg tabletten",
+        "ik haal door elkaar wat ik moet doen",
+        "ik ben weer aan het koken",
+        "dan maken ze me blij",
+        "ik ben bang voor de rechter",
+        "hij pakt me bij mijn hand",
+        "ik vergeet soms mijn pillen in te nemen",
+        "ik heb te veel hooi op mijn vork genomen",
+        "we hebben ze in elkaar gezet die kast",
+        "ik ga die kast slopen",
+        "ik maak hem af met fifa",
+        "ik sloop hem met fifa",
+        "ik heb hem gesloopt op de training",
+        "ik wil mijn opleiding afmaken",
+        "ik wil de vragen afmaken",
+        "wie wordt er vermoord in die nieuwe film",
+        "ik wil geen wraak",
+        "ik moet boeten voor wat ik gedaan heb",
+        "mijn neus gaat bloeden",
+        "ik heb een mes gekocht voor in de keuken",
+        "ik ga hem even bellen",
+        "mijn begeleider weet waar ik woon",
+        "ik durf niet naar de tandarts",
+        "mijn moeder wacht me op bij de bus",
+        "ik heb een kogelvrij vest gezien in een film",
+        "ik ben de volgende in de rij",
+        "ik ben blij dat ik er geweest ben",
+        "ik krijg klappen van het leven",
+        "ik sluit de deur op slot",
+        "ik heb blauwe plekken van het voetballen",
+        "hij gooide de bal naar het doel",
+        "ik wil leuke dingen met mijn kinderen doen",
+        "ik ga iets doen met vrienden",
+        "ik ga met een mes naar de keuken",
+        "de buurman kwam snachts thuis",
+        "ik ging dood in fortnite",
+        "bij kickboksen sloeg ik hem knock out in de ring",
+    ],
+)
+def test_new_constructions_leave_everyday_language_alone(matcher, text):
+    assert matcher.category(text) is None, matcher.find(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik neem mijn pillen zoals voorgeschreven",
+        "ik slik ze zoals de dokter zegt",
+        "ik heb me gesneden bij het koken",
+        "ik brandde me aan de koekenpan",
+        "ik kreeg een klap bij het boksen",
+        "in de film ging iedereen dood",
+        "ik voel me rot maar ik ben niet in gevaar",
+    ],
+)
+def test_everyday_context_counts_as_idiom(matcher, text):
+    hits, idioms = matcher.analyse(text)
+    assert not hits and idioms > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("ik heb al mijn pillen genomen, niet zoals voorgeschreven", "overdose"),
+        ("ik heb mezelf gesneden met een mesje", "self_harm"),
+        ("ik wil dood, ik red me niet", "suicide"),
+        ("ik steek hem neer na de wedstrijd", "danger_to_others"),
+        ("ik wil dood maar ik doe niks raars", "suicide"),
+        ("ik ben zo kwaad ik steek hem neer", "danger_to_others"),
+    ],
+)
+def test_everyday_context_does_not_hide_a_crisis(matcher, text, category):
+    assert matcher.category(text) == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["het is zwaar maar ik red me wel", "ik ben boos maar ik doe niks",
+     "ik ben kwaad maar ik blijf rustig", "ik kom er wel doorheen"],
+)
+def test_reassurance_is_not_an_exclusion(matcher, text):
+    """Hedges like "maar ik doe niks" are no idiom: they must never silence the classifier
+    (a passive death wish with "maar ik doe niks" still gets the crisis help)."""
+    hits, idioms = matcher.analyse(text)
+    assert not hits and idioms == 0

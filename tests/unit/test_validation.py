@@ -237,3 +237,11 @@ def test_step_result(text, intent, expected):
 ])
 def test_parse_colour(text, expected):
     assert parse_colour(text) == expected
+
+
+@pytest.mark.parametrize("text", ["wat ik eet", "wie ik wil zien", "hoe ik mijn dag indeel"])
+def test_an_answer_starting_with_a_question_word_is_kept(text):
+    result, messages = _run(ValidateHoopForm(), "antwoord_1", text,
+                            make_tracker(text, "out_of_scope", confidence=0.99,
+                                         slots={"reflectie_sleutel": "k"}))
+    assert result == {"antwoord_1": text} and messages == []
