@@ -29,7 +29,7 @@ from actions.common import (
     render_response,
     stable_key,
 )
-from actions.safety import crisis_help, red_phase
+from actions.safety import crisis_help, load_plan, red_phase
 from bot import content
 from bot.storage import repository as repo
 
@@ -180,13 +180,7 @@ def _reset_reflection() -> list[EventType]:
 
 
 def _has_plan(chat_id: str) -> bool:
-    try:
-        with db_session() as session:
-            plan = repo.get_safety_plan(session, chat_id)
-            return plan is not None and bool(plan.items)
-    except SQLAlchemyError:
-        logger.exception("could not read a safety plan")
-        return False
+    return load_plan(chat_id) is not None
 
 
 def _prompt_history(chat_id: str, theme: str) -> list[list[str]]:
@@ -222,9 +216,7 @@ class ActionThemaStart(Action):
                     return entity["value"]
             return content.parse_theme_choice(tracker.latest_message.get("text"))
         if intent == "kies_jij_maar":
-            from actions.forms import least_recent_theme
-
-            theme = least_recent_theme(tracker.sender_id)
+            theme = reflection.least_recent_theme(tracker.sender_id)
             dispatcher.utter_message(
                 response="utter_thema_voor_jou",
                 thema_label=content.label(theme, language_level(tracker)),

@@ -10,23 +10,20 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions import reflection
 from actions.common import (
     INTERRUPTIONS,
     MAX_ANSWER_CHARS,
-    db_session,
     has_words,
     language_level,
     parse_scale,
     parse_yes_no,
     render_response,
 )
-from actions.reflection import Field
+from actions.reflection import Field, least_recent_theme
 from actions.safety import parse_colour, red_phase, show_phase
 from bot import content
-from bot.storage import repository as repo
 
 
 def _intent(tracker: Tracker) -> str | None:
@@ -102,15 +99,6 @@ def _entity(tracker: Tracker, name: str) -> str | None:
         if entity.get("entity") == name and entity.get("value"):
             return str(entity["value"])
     return None
-
-
-def least_recent_theme(sender_id: str) -> str:
-    try:
-        with db_session() as session:
-            visits = repo.last_visit_per_theme(session, sender_id)
-    except SQLAlchemyError:
-        visits = {}
-    return content.least_recent_theme(visits)
 
 
 class ValidateKeuzeForm(FormValidationAction):

@@ -146,3 +146,14 @@ def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
     except (SQLAlchemyError, ValueError):
         logger.exception("could not save a reflection (%s)", status)
         return False
+
+
+def least_recent_theme(sender_id: str) -> str:
+    """"Kies jij maar": the theme this client visited least recently."""
+    try:
+        with db_session() as session:
+            visits = repo.last_visit_per_theme(session, sender_id)
+    except SQLAlchemyError:
+        logger.exception("could not read the theme visits")
+        visits = {}
+    return content.least_recent_theme(visits)
