@@ -38,7 +38,13 @@ logger = logging.getLogger(__name__)
 # Slots that describe the current session only and are not carried into a new one.
 SESSION_ONLY_SLOTS = frozenset({"requested_slot", "crisis_getoond", "disclosure_net_getoond"})
 CRISIS_CATEGORIES = (
-    "suicide", "overdose", "self_harm", "danger_to_others", "threatened", "abuse", "unknown",
+    "suicide",
+    "overdose",
+    "self_harm",
+    "danger_to_others",
+    "threatened",
+    "abuse",
+    "unknown",
 )
 
 
@@ -100,8 +106,9 @@ class ActionWelkom(Action):
         return [SlotSet("disclosure_net_getoond", False), SlotSet("stemming", None)]
 
 
-
-def _next_step(tracker: Tracker, dispatcher: CollectingDispatcher, skip_steps: bool) -> list[EventType]:
+def _next_step(
+    tracker: Tracker, dispatcher: CollectingDispatcher, skip_steps: bool
+) -> list[EventType]:
     """After the check-in: ask about an open small step, offer to resume a paused theme, or
     show the menu. Sets `vervolg` (stapje / hervatten / menu) for the rules."""
     level = language_level(tracker)
@@ -110,8 +117,11 @@ def _next_step(tracker: Tracker, dispatcher: CollectingDispatcher, skip_steps: b
             steps = [] if skip_steps else repo.open_steps(session, tracker.sender_id)
             if steps:
                 step = steps[0]
-                return [SlotSet("vervolg", "stapje"), SlotSet("open_stap", step.text),
-                        SlotSet("open_stap_id", float(step.id))]
+                return [
+                    SlotSet("vervolg", "stapje"),
+                    SlotSet("open_stap", step.text),
+                    SlotSet("open_stap_id", float(step.id)),
+                ]
             draft = repo.latest_open_reflection(session, tracker.sender_id)
             if draft is not None and draft.theme in content.menu_keys():
                 label = content.label(draft.theme, level)
@@ -168,10 +178,14 @@ class ActionStapBijwerken(Action):
             except (SQLAlchemyError, ValueError):
                 logger.exception("could not update a small step")
         response = {"gelukt": "utter_stap_gelukt", "beetje": "utter_stap_beetje"}.get(
-            result, "utter_stap_niet_gelukt")
+            result, "utter_stap_niet_gelukt"
+        )
         dispatcher.utter_message(response=response)
-        events: list[EventType] = [SlotSet("stap_resultaat", None), SlotSet("open_stap", None),
-                                   SlotSet("open_stap_id", None)]
+        events: list[EventType] = [
+            SlotSet("stap_resultaat", None),
+            SlotSet("open_stap", None),
+            SlotSet("open_stap_id", None),
+        ]
         return events + _next_step(tracker, dispatcher, skip_steps=True)
 
 
@@ -186,8 +200,10 @@ def _has_plan(chat_id: str) -> bool:
 def _prompt_history(chat_id: str, theme: str) -> list[list[str]]:
     try:
         with db_session() as session:
-            return [[a.question_key for a in r.answers]
-                    for r in repo.theme_history(session, chat_id, theme)]
+            return [
+                [a.question_key for a in r.answers]
+                for r in repo.theme_history(session, chat_id, theme)
+            ]
     except SQLAlchemyError:
         logger.exception("could not read the prompt history")
         return []
@@ -230,8 +246,12 @@ class ActionThemaStart(Action):
             return [*_reset_reflection(), SlotSet("thema", None)]
         level = language_level(tracker)
         label = content.label(theme, level)
-        events = [*_reset_reflection(), SlotSet("thema", theme), SlotSet("thema_label", label),
-                  SlotSet("reflectie_sleutel", uuid.uuid4().hex)]
+        events = [
+            *_reset_reflection(),
+            SlotSet("thema", theme),
+            SlotSet("thema_label", label),
+            SlotSet("reflectie_sleutel", uuid.uuid4().hex),
+        ]
         if theme == content.VENT:
             return events
         dispatcher.utter_message(response="utter_thema_start", thema_label=label)
@@ -255,18 +275,28 @@ class ActionHervatThema(Action):
         try:
             with db_session() as session:
                 draft = repo.latest_open_reflection(session, tracker.sender_id)
-                found = None if draft is None else (
-                    draft.theme, draft.idempotency_key, draft.scale,
-                    [(a.question_key, a.answer_text) for a in draft.answers])
+                found = (
+                    None
+                    if draft is None
+                    else (
+                        draft.theme,
+                        draft.idempotency_key,
+                        draft.scale,
+                        [(a.question_key, a.answer_text) for a in draft.answers],
+                    )
+                )
         except SQLAlchemyError:
             logger.exception("could not read a paused reflection")
             found = None
         if found is None or found[0] not in content.menu_keys():
             return [*_reset_reflection(), SlotSet("thema", None)]
         theme, key, scale, given = found
-        events: list[EventType] = [*_reset_reflection(), SlotSet("thema", theme),
-                                   SlotSet("reflectie_sleutel", key),
-                                   SlotSet("thema_label", content.label(theme, language_level(tracker)))]
+        events: list[EventType] = [
+            *_reset_reflection(),
+            SlotSet("thema", theme),
+            SlotSet("reflectie_sleutel", key),
+            SlotSet("thema_label", content.label(theme, language_level(tracker))),
+        ]
         dispatcher.utter_message(response="utter_verder")
         if theme == content.VENT:
             text = next((t for k, t in given if k == "kwijt"), None)
@@ -380,13 +410,19 @@ class ActionPauzeren(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         active = _active_form(tracker)
         form = active or tracker.get_slot("onderbroken_form")
-        saved = form in REFLECTION_FORMS and bool(reflection.answers(tracker)) and \
-            bool(reflection.store(tracker, "onderbroken", shared=False))
+        saved = (
+            form in REFLECTION_FORMS
+            and bool(reflection.answers(tracker))
+            and bool(reflection.store(tracker, "onderbroken", shared=False))
+        )
         dispatcher.utter_message(response="utter_gepauzeerd" if saved else "utter_gestopt")
         if tracker.get_slot("crisis_getoond"):
             dispatcher.utter_message(response="utter_crisis_herinnering")
-        keep = paused_form_after(tracker, active, always=False) if active else (
-            form if saved else None)
+        keep = (
+            paused_form_after(tracker, active, always=False)
+            if active
+            else (form if saved else None)
+        )
         events: list[EventType] = [ActiveLoop(None)] if active else []
         events += [SlotSet("requested_slot", None), SlotSet("onderbroken_form", keep)]
         return events
@@ -402,7 +438,7 @@ class ActionHervatten(Action):
 
 
 class ActionPlanStart(Action):
-    """"Mijn plan": ask which colour fits now, or say kindly that there is no plan yet.
+    """ "Mijn plan": ask which colour fits now, or say kindly that there is no plan yet.
     Inside a reflection the reflection is paused first (resume with "verder")."""
 
     def name(self) -> str:
@@ -431,7 +467,8 @@ class ActionPlanTonen(Action):
         else:
             dispatcher.utter_message(response="utter_wat_nu")
         return [SlotSet("plan_kleur", None)] + (
-            [SlotSet("crisis_getoond", True)] if colour == "rood" else [])
+            [SlotSet("crisis_getoond", True)] if colour == "rood" else []
+        )
 
 
 class ActionPlanRood(Action):

@@ -27,8 +27,17 @@ LANGUAGE_SLOT = "taalniveau"
 # free text: see actions.forms._off_topic_question.
 INTERRUPTIONS = frozenset(
     {
-        "crisis", "plan_rood", "mijn_plan", "groet", "stoppen", "afscheid", "hulp_vraag",
-        "snap_het_niet", "taal_eenvoudig", "taal_standaard", "privacy_vraag",
+        "crisis",
+        "plan_rood",
+        "mijn_plan",
+        "groet",
+        "stoppen",
+        "afscheid",
+        "hulp_vraag",
+        "snap_het_niet",
+        "taal_eenvoudig",
+        "taal_standaard",
+        "privacy_vraag",
     }
 )
 
@@ -48,8 +57,18 @@ REFLECTION_FORMS = frozenset(
 )
 # Everything about the reflection in progress; cleared when it is saved or a new one starts.
 REFLECTION_STATE_SLOTS = (
-    *ANSWER_SLOTS, SCALE_SLOT, VENT_SLOT, "stapje_willen", STEP_SLOT, "vragen", "thema_keuze",
-    "delen", "reflectie_sleutel", "aanpassen_veld", "nieuw_antwoord", "onderbroken_form",
+    *ANSWER_SLOTS,
+    SCALE_SLOT,
+    VENT_SLOT,
+    "stapje_willen",
+    STEP_SLOT,
+    "vragen",
+    "thema_keuze",
+    "delen",
+    "reflectie_sleutel",
+    "aanpassen_veld",
+    "nieuw_antwoord",
+    "onderbroken_form",
     "plan_kleur",
 )
 
@@ -85,15 +104,32 @@ def render_response(domain: dict[str, Any], name: str, level: str, **values: Any
 # --- parsing answers ------------------------------------------------------------------------
 
 _EMOJI_SCALE = {
-    "😭": 1, "😢": 1, "😞": 1, "😩": 1,
-    "🙁": 2, "☹": 2, "😕": 2, "😔": 2,
-    "😐": 3, "😶": 3,
-    "🙂": 4, "😊": 4, "👍": 4,
-    "😀": 5, "😃": 5, "😄": 5, "😁": 5, "🤩": 5, "🥳": 5,
+    "😭": 1,
+    "😢": 1,
+    "😞": 1,
+    "😩": 1,
+    "🙁": 2,
+    "☹": 2,
+    "😕": 2,
+    "😔": 2,
+    "😐": 3,
+    "😶": 3,
+    "🙂": 4,
+    "😊": 4,
+    "👍": 4,
+    "😀": 5,
+    "😃": 5,
+    "😄": 5,
+    "😁": 5,
+    "🤩": 5,
+    "🥳": 5,
 }
 _NUMBER_WORDS = {"een": 1, "eentje": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5}
 _MOOD_PHRASES: list[tuple[str, int]] = [
-    (r"heel slecht|erg slecht|super slecht|zo slecht|vreselijk|verschrikkelijk|kut|klote|waardeloos|rampzalig", 1),
+    (
+        r"heel slecht|erg slecht|super slecht|zo slecht|vreselijk|verschrikkelijk|kut|klote|waardeloos|rampzalig",
+        1,
+    ),
     (r"niet (zo |echt |heel )?goed|niet lekker|slecht|matig|rot|beroerd|somber|minder", 2),
     (r"gaat wel|gaat ?n beetje|oke|ok|okee|redelijk|neutraal|mwah|zozo|soso|gemiddeld|middel", 3),
     (r"heel goed|super|top|geweldig|uitstekend|fantastisch|perfect|heel fijn|echt goed", 5),
@@ -153,7 +189,9 @@ def parse_yes_no(text: str | None, intent: str | None) -> bool | None:
     plain = _plain(text or "")
     if re.search(r"\b(nee|neen|nope|nah|niet|liever niet|geen)\b", plain):
         return False
-    if re.search(r"\b(ja|jazeker|jawel|yes|ok|oke|goed|prima|mag|tuurlijk|natuurlijk|klopt)\b", plain):
+    if re.search(
+        r"\b(ja|jazeker|jawel|yes|ok|oke|goed|prima|mag|tuurlijk|natuurlijk|klopt)\b", plain
+    ):
         return True
     return None
 

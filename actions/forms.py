@@ -30,8 +30,25 @@ def _intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-QUESTION_WORDS = ("wat", "wie", "hoe", "waar", "wanneer", "waarom", "welke", "hoeveel",
-                  "kun", "kan", "kunnen", "wil", "mag", "bestel", "geef", "vertel", "zoek")
+QUESTION_WORDS = (
+    "wat",
+    "wie",
+    "hoe",
+    "waar",
+    "wanneer",
+    "waarom",
+    "welke",
+    "hoeveel",
+    "kun",
+    "kan",
+    "kunnen",
+    "wil",
+    "mag",
+    "bestel",
+    "geef",
+    "vertel",
+    "zoek",
+)
 # A subject right after the question word makes it a clause ("wat ik eet"), not a question.
 SUBJECTS = ("ik", "je", "jij", "we", "wij", "ze", "zij", "hij", "u", "mijn", "mn", "m'n")
 
@@ -50,13 +67,12 @@ def _off_topic_question(tracker: Tracker) -> bool:
     if text.endswith("?"):
         return True
     # "wat ik eet" answers "Wat kun je zelf kiezen?"; "wat eet ik" would be a question.
-    return bool(words) and words[0] in QUESTION_WORDS and (
-        len(words) < 2 or words[1] not in SUBJECTS)
+    return (
+        bool(words) and words[0] in QUESTION_WORDS and (len(words) < 2 or words[1] not in SUBJECTS)
+    )
 
 
-def free_text_answer(
-    value: Any, tracker: Tracker, dispatcher: CollectingDispatcher
-) -> str | None:
+def free_text_answer(value: Any, tracker: Tracker, dispatcher: CollectingDispatcher) -> str | None:
     """A reflection answer in the client's own words, or None with a calm Dutch message."""
     if value is None or _intent(tracker) in INTERRUPTIONS:
         return None  # a slot reset, or handled by a rule: never stored as an answer
@@ -339,8 +355,6 @@ class ValidateToestemmingForm(FormValidationAction):
         return {"delen": answer}
 
 
-
-
 class _AskAction(Action):
     """Ask the form's next question, unless "ik snap het niet" was just answered.
 
@@ -468,8 +482,15 @@ class AskNieuwAntwoord(_AskAction):
             dispatcher.utter_message(response="utter_ask_nieuw_antwoord")
 
 
-ASKED_SLOTS = ("stemming", "thema_keuze", "stapje_willen", "stapje", "stap_resultaat",
-               "plan_kleur", "delen")
+ASKED_SLOTS = (
+    "stemming",
+    "thema_keuze",
+    "stapje_willen",
+    "stapje",
+    "stap_resultaat",
+    "plan_kleur",
+    "delen",
+)
 for _slot in ASKED_SLOTS:
     _name = "Ask" + "".join(part.title() for part in _slot.split("_"))
     globals()[_name] = type(_name, (_AskAction,), {"slot": _slot})

@@ -138,8 +138,12 @@ def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
             step = tracker.get_slot(STEP_SLOT)
             if step and status == "compleet":
                 repo.save_step(
-                    session, tracker.sender_id, theme=theme, text=str(step),
-                    shared_with_worker=shared, idempotency_key=f"stap-{key}"[:64],
+                    session,
+                    tracker.sender_id,
+                    theme=theme,
+                    text=str(step),
+                    shared_with_worker=shared,
+                    idempotency_key=f"stap-{key}"[:64],
                     reflection_id=reflection.id,
                 )
         return True
@@ -149,7 +153,7 @@ def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
 
 
 def least_recent_theme(sender_id: str) -> str:
-    """"Kies jij maar": the theme this client visited least recently."""
+    """ "Kies jij maar": the theme this client visited least recently."""
     try:
         with db_session() as session:
             visits = repo.last_visit_per_theme(session, sender_id)

@@ -116,8 +116,7 @@ def crisis_help(
     contact = org_contact()
     if contact:
         dispatcher.utter_message(response="utter_organisatie_contact", contact=contact)
-        shown += "\n" + render_response(domain, "utter_organisatie_contact", level,
-                                        contact=contact)
+        shown += "\n" + render_response(domain, "utter_organisatie_contact", level, contact=contact)
     user = latest_user_event(tracker)
     message_id = user.get("message_id")
     try:
@@ -131,14 +130,17 @@ def crisis_help(
                 detected_by=detected_by,
                 context=context,
                 idempotency_key=stable_key("safety", tracker.sender_id, message_id)
-                if message_id else None,
+                if message_id
+                else None,
             )
     except (SQLAlchemyError, ValueError):
         logger.exception("could not record a safety event")
 
 
 def red_phase(
-    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
     context: str | None,
 ) -> None:
     """The client says they are in the red phase: their own red plan, then the crisis help."""

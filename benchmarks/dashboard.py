@@ -41,27 +41,40 @@ from bot.web.security import hash_password  # noqa: E402
 
 TARGET_MS = 200.0
 THEMES = ["hoop", "verbinding", "identiteit", "zingeving", "eigen_regie", "veiligheid"]
-WORDS = ("werk huis tuin broer moeder rust sporten wandelen slapen geld schuld afspraak "
-         "hond muziek koken vriend school fiets").split()
+WORDS = (
+    "werk huis tuin broer moeder rust sporten wandelen slapen geld schuld afspraak "
+    "hond muziek koken vriend school fiets"
+).split()
 
 
 def _answer(i: int) -> str:
-    return (f"Testantwoord {i}: ik dacht aan {WORDS[i % len(WORDS)]} en "
-            f"{WORDS[(i * 7) % len(WORDS)]}, en dat het morgen weer wat beter gaat.")
+    return (
+        f"Testantwoord {i}: ik dacht aan {WORDS[i % len(WORDS)]} en "
+        f"{WORDS[(i * 7) % len(WORDS)]}, en dat het morgen weer wat beter gaat."
+    )
 
 
 def seed(session, clients: int, big: int) -> tuple[int, str]:
     now = utcnow()
-    worker = Worker(username="bench", display_name="Bench Begeleider",
-                    password_hash=hash_password("bench-wachtwoord"), role="worker")
+    worker = Worker(
+        username="bench",
+        display_name="Bench Begeleider",
+        password_hash=hash_password("bench-wachtwoord"),
+        role="worker",
+    )
     session.add(worker)
     session.flush()
     big_id = None
     key = 0
     for c in range(clients):
-        client = Client(chat_id=f"bench-{c}", display_name=f"Testcliënt {c:03d}",
-                        worker_id=worker.id, created_at=now, last_seen_at=now,
-                        last_contact_at=now - timedelta(days=14))
+        client = Client(
+            chat_id=f"bench-{c}",
+            display_name=f"Testcliënt {c:03d}",
+            worker_id=worker.id,
+            created_at=now,
+            last_seen_at=now,
+            last_contact_at=now - timedelta(days=14),
+        )
         session.add(client)
         session.flush()
         n = big if c == 0 else 6
@@ -70,24 +83,59 @@ def seed(session, clients: int, big: int) -> tuple[int, str]:
         for i in range(n):
             key += 1
             at = now - timedelta(hours=i * 17)
-            session.add(Reflection(
-                client_id=client.id, theme=THEMES[i % len(THEMES)], status="compleet",
-                shared_with_worker=i % 10 != 0, scale=1 + (i * 3) % 5,
-                idempotency_key=f"r{key}", created_at=at, updated_at=at, completed_at=at,
-                answers=[ReflectionAnswer(position=p, question_key=f"q{p}",
-                                          question_text=f"Testvraag {p}?",
-                                          answer_text=_answer(i + p)) for p in (1, 2)]))
+            session.add(
+                Reflection(
+                    client_id=client.id,
+                    theme=THEMES[i % len(THEMES)],
+                    status="compleet",
+                    shared_with_worker=i % 10 != 0,
+                    scale=1 + (i * 3) % 5,
+                    idempotency_key=f"r{key}",
+                    created_at=at,
+                    updated_at=at,
+                    completed_at=at,
+                    answers=[
+                        ReflectionAnswer(
+                            position=p,
+                            question_key=f"q{p}",
+                            question_text=f"Testvraag {p}?",
+                            answer_text=_answer(i + p),
+                        )
+                        for p in (1, 2)
+                    ],
+                )
+            )
         for i in range(3):
             key += 1
-            session.add(CheckIn(client_id=client.id, mood=1 + i, idempotency_key=f"c{key}",
-                                created_at=now - timedelta(days=i)))
-        session.add(SafetyEvent(client_id=client.id, category="unknown",
-                                message_text="testmelding", response_text="Bel 113.",
-                                detected_by="matcher", created_at=now))
+            session.add(
+                CheckIn(
+                    client_id=client.id,
+                    mood=1 + i,
+                    idempotency_key=f"c{key}",
+                    created_at=now - timedelta(days=i),
+                )
+            )
+        session.add(
+            SafetyEvent(
+                client_id=client.id,
+                category="unknown",
+                message_text="testmelding",
+                response_text="Bel 113.",
+                detected_by="matcher",
+                created_at=now,
+            )
+        )
         key += 1
-        session.add(SmallStep(client_id=client.id, theme="hoop", text="Een teststap",
-                              shared_with_worker=True, idempotency_key=f"s{key}",
-                              created_at=now))
+        session.add(
+            SmallStep(
+                client_id=client.id,
+                theme="hoop",
+                text="Een teststap",
+                shared_with_worker=True,
+                idempotency_key=f"s{key}",
+                created_at=now,
+            )
+        )
     return big_id, "bench"
 
 
@@ -113,26 +161,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade_database(url)
-        settings = dataclasses.replace(get_settings(), database_url=url, var_dir=Path(tmp),
-                                       secret_key="benchmark-only-secret")
+        settings = dataclasses.replace(
+            get_settings(), database_url=url, var_dir=Path(tmp), secret_key="benchmark-only-secret"
+        )
         app = create_app(settings=settings)
         with session_scope(app.extensions["koers_engine"]) as session:
             big_id, username = seed(session, args.clients, args.reflections)
         http = app.test_client()
         page = http.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        http.post("/login", data={"username": username, "password": "bench-wachtwoord",
-                                  "csrf_token": token})
+        http.post(
+            "/login",
+            data={"username": username, "password": "bench-wachtwoord", "csrf_token": token},
+        )
         pages = [
             (f"caseload, {args.clients} clients", "/begeleider/"),
-            (f"client page, {args.reflections} reflections",
-             f"/begeleider/client/{big_id}"),
-            ("client page, all shared reflections listed",
-             f"/begeleider/client/{big_id}?alle=1"),
-            ("preparation sheet, since last contact",
-             f"/begeleider/client/{big_id}/voorbereiding"),
-            ("preparation sheet, whole history (spaCy topics)",
-             f"/begeleider/client/{big_id}/voorbereiding?van=2000-01-01"),
+            (f"client page, {args.reflections} reflections", f"/begeleider/client/{big_id}"),
+            ("client page, all shared reflections listed", f"/begeleider/client/{big_id}?alle=1"),
+            ("preparation sheet, since last contact", f"/begeleider/client/{big_id}/voorbereiding"),
+            (
+                "preparation sheet, whole history (spaCy topics)",
+                f"/begeleider/client/{big_id}/voorbereiding?van=2000-01-01",
+            ),
         ]
         print(f"Dashboard server time on SQLite, {args.runs} runs each (target {TARGET_MS:.0f} ms)")
         print(f"{'page':52} {'median':>9} {'p90':>9} {'median/target':>14}")

@@ -29,8 +29,15 @@ from bot.settings import get_settings  # noqa: E402
 
 SCRIPT = ["hoi", "4", "nee"]
 PARSE_TEXTS = [
-    "hoi", "4", "ja klopt", "ik kijk uit naar het weekend", "ik snap het niet",
-    "wat voor weer wordt het", "makkelijker graag", "ik ben doodmoe", "ik wil stoppen",
+    "hoi",
+    "4",
+    "ja klopt",
+    "ik kijk uit naar het weekend",
+    "ik snap het niet",
+    "wat voor weer wordt het",
+    "makkelijker graag",
+    "ik ben doodmoe",
+    "ik wil stoppen",
     "een eigen huis en werk",
 ]
 
@@ -47,8 +54,11 @@ def conversation(base: str, prefix: str) -> list[float]:
     with requests.Session() as http:
         for text in SCRIPT:
             started = time.perf_counter()
-            reply = http.post(f"{base}/webhooks/rest/webhook",
-                              json={"sender": sender, "message": text}, timeout=60)
+            reply = http.post(
+                f"{base}/webhooks/rest/webhook",
+                json={"sender": sender, "message": text},
+                timeout=60,
+            )
             elapsed = (time.perf_counter() - started) * 1000
             reply.raise_for_status()
             if not reply.json():
@@ -74,15 +84,20 @@ def parse_latency(base: str, repeats: int) -> list[float]:
         for _ in range(repeats):
             for text in PARSE_TEXTS:
                 started = time.perf_counter()
-                http.post(f"{base}/model/parse", json={"text": text}, params=params,
-                          timeout=30).raise_for_status()
+                http.post(
+                    f"{base}/model/parse", json={"text": text}, params=params, timeout=30
+                ).raise_for_status()
                 timings.append((time.perf_counter() - started) * 1000)
     return timings
 
 
 def summary(name: str, values: list[float]) -> dict:
-    return {"name": name, "n": len(values), "median_ms": round(statistics.median(values), 1),
-            "p95_ms": round(percentile(values, 0.95), 1)}
+    return {
+        "name": name,
+        "n": len(values),
+        "median_ms": round(statistics.median(values), 1),
+        "p95_ms": round(percentile(values, 0.95), 1),
+    }
 
 
 def main() -> int:
@@ -98,14 +113,21 @@ def main() -> int:
         return 1
     conversation(base, "warmup")
     single = summary("turn, 1 client", run_load(base, 1, args.rounds * 2))
-    many = summary(f"turn, {args.clients} concurrent clients", run_load(base, args.clients, max(1, args.rounds // 2)))
+    many = summary(
+        f"turn, {args.clients} concurrent clients",
+        run_load(base, args.clients, max(1, args.rounds // 2)),
+    )
     parse = summary("/model/parse", parse_latency(base, 20))
     rows = [single, many, parse]
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     print(f"{'measure':38} {'n':>5} {'median ms':>10} {'p95 ms':>8}")
     for row in rows:
         print(f"{row['name']:38} {row['n']:>5} {row['median_ms']:>10} {row['p95_ms']:>8}")
-    print(f"ratio median {args.clients} clients / 1 client: {many['median_ms'] / single['median_ms']:.1f}x")
+    print(
+        f"ratio median {args.clients} clients / 1 client: {many['median_ms'] / single['median_ms']:.1f}x"
+    )
     out = get_settings().var_dir / "benchmarks" / "latency.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=2))

@@ -54,22 +54,33 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=12)
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
-    model = args.model or max((PROJECT_ROOT / "models").glob("koers-*.tar.gz"),
-                              key=lambda p: p.stat().st_mtime)
+    model = args.model or max(
+        (PROJECT_ROOT / "models").glob("koers-*.tar.gz"), key=lambda p: p.stat().st_mtime
+    )
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         url = f"sqlite:///{tmp / 'koers.db'}"
         upgrade_database(url)
         settings = dataclasses.replace(
-            get_settings(), database_url=url, rasa_port=_free_port(),
-            actions_port=_free_port(), web_port=_free_port(), tracker_db=tmp / "tracker.db",
-            var_dir=tmp, secret_key="benchmark-only-secret")
+            get_settings(),
+            database_url=url,
+            rasa_port=_free_port(),
+            actions_port=_free_port(),
+            web_port=_free_port(),
+            tracker_db=tmp / "tracker.db",
+            var_dir=tmp,
+            secret_key="benchmark-only-secret",
+        )
         engine = make_engine(url)
         codes = []
         with session_scope(engine) as session:
             for i in range(args.clients):
-                client = Client(chat_id=new_chat_id(), display_name=f"Bench {i} (nep)",
-                                created_at=utcnow(), last_seen_at=utcnow())
+                client = Client(
+                    chat_id=new_chat_id(),
+                    display_name=f"Bench {i} (nep)",
+                    created_at=utcnow(),
+                    last_seen_at=utcnow(),
+                )
                 session.add(client)
                 session.flush()
                 codes.append(issue_code(session, client, "bench", settings.secret_key))
@@ -77,8 +88,11 @@ def main() -> int:
         print(f"Starting the stack with {model.name} ...", flush=True)
         procs = start_stack(settings, model, tmp / "log")
         try:
-            env = {**stack_env(settings), "KOERS_SECRET_KEY": settings.secret_key,
-                   "KOERS_DATABASE_URL": url}
+            env = {
+                **stack_env(settings),
+                "KOERS_SECRET_KEY": settings.secret_key,
+                "KOERS_DATABASE_URL": url,
+            }
             procs.append(start_web(settings, tmp / "log", env))
             base = f"http://{settings.web_host}:{settings.web_port}"
             web: dict[int, list[float]] = {0: [], 1: [], 2: []}
@@ -91,17 +105,23 @@ def main() -> int:
                 token = http.get(base + "/chat/").text.split('data-csrf="', 1)[1].split('"')[0]
                 for turn, body in enumerate(TURNS):
                     start = time.perf_counter()
-                    reply = http.post(base + "/chat/api/send", json=body,
-                                      headers={"X-CSRFToken": token}, timeout=60)
+                    reply = http.post(
+                        base + "/chat/api/send",
+                        json=body,
+                        headers={"X-CSRFToken": token},
+                        timeout=60,
+                    )
                     web[turn].append((time.perf_counter() - start) * 1000)
                     assert reply.ok and reply.json()["ok"], reply.text
             for i in range(len(codes)):
                 sender = f"bench-direct-{i}"
                 for turn, message in enumerate(DIRECT):
                     start = time.perf_counter()
-                    reply = requests.post(f"{settings.rasa_url}/webhooks/rest/webhook",
-                                          json={"sender": sender, "message": message},
-                                          timeout=60)
+                    reply = requests.post(
+                        f"{settings.rasa_url}/webhooks/rest/webhook",
+                        json={"sender": sender, "message": message},
+                        timeout=60,
+                    )
                     direct[turn].append((time.perf_counter() - start) * 1000)
                     assert reply.ok and reply.json()
         finally:

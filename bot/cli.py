@@ -1,6 +1,6 @@
 """Koers command line.
 
-    koers chat [--client ID]    talk to a running Koers in the terminal (`make chat`)
+koers chat [--client ID]    talk to a running Koers in the terminal (`make chat`)
 """
 
 from __future__ import annotations
@@ -70,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="koers")
     sub = parser.add_subparsers(dest="command", required=True)
     chat_p = sub.add_parser("chat", help="chat with a running Koers in the terminal")
-    chat_p.add_argument("--client", default=None,
-                        help="conversation id (default: one id per terminal user)")
+    chat_p.add_argument(
+        "--client", default=None, help="conversation id (default: one id per terminal user)"
+    )
     args = parser.parse_args(argv)
     if args.command == "chat":
         sender = args.client or f"terminal-{getpass.getuser()}"

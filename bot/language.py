@@ -12,8 +12,16 @@ from dataclasses import dataclass
 MAX_WORDS = {"standaard": 12, "eenvoudig": 8}
 # Words clients must never read (jargon or stigmatising labels).
 FORBIDDEN = (
-    "empowerment", "zingeving", "herstel", "regie", "reflectie", "chime",
-    "dader", "delinquent", "patiënt", "patient",
+    "empowerment",
+    "zingeving",
+    "herstel",
+    "regie",
+    "reflectie",
+    "chime",
+    "dader",
+    "delinquent",
+    "patiënt",
+    "patient",
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")

@@ -58,8 +58,16 @@ def _actor() -> str:
 
 
 def _audit(session: Session, action: str, client_id: int | None, detail: str | None = None) -> None:
-    session.add(AuditEntry(at=utcnow(), actor=_actor(), action=action, client_id=client_id,
-                           detail=detail, remote_addr="cli"))
+    session.add(
+        AuditEntry(
+            at=utcnow(),
+            actor=_actor(),
+            action=action,
+            client_id=client_id,
+            detail=detail,
+            remote_addr="cli",
+        )
+    )
 
 
 def _client(session: Session, client_id: int) -> Client:
@@ -90,14 +98,19 @@ def create_worker(args: argparse.Namespace, settings: Settings) -> int:
     with session_scope(make_engine(settings.database_url)) as session:
         if session.execute(select(Worker).where(Worker.username == args.username)).first():
             raise SystemExit(f"Gebruikersnaam {args.username!r} bestaat al.")
-        worker = Worker(username=args.username, display_name=args.name or args.username,
-                        role="admin" if args.admin else "worker",
-                        password_hash=hash_password(password))
+        worker = Worker(
+            username=args.username,
+            display_name=args.name or args.username,
+            role="admin" if args.admin else "worker",
+            password_hash=hash_password(password),
+        )
         session.add(worker)
         session.flush()
         _audit(session, "medewerker_aangemaakt", None, args.username)
-        print(f"Medewerker {worker.username} ({'beheerder' if args.admin else 'begeleider'}) "
-              f"aangemaakt, nummer {worker.id}.")
+        print(
+            f"Medewerker {worker.username} ({'beheerder' if args.admin else 'begeleider'}) "
+            f"aangemaakt, nummer {worker.id}."
+        )
     return 0
 
 
@@ -106,19 +119,27 @@ def create_client(args: argparse.Namespace, settings: Settings) -> int:
         worker_id = None
         if args.worker:
             worker = session.execute(
-                select(Worker).where(Worker.username == args.worker)).scalar_one_or_none()
+                select(Worker).where(Worker.username == args.worker)
+            ).scalar_one_or_none()
             if worker is None or worker.role != "worker":
                 raise SystemExit(f"Begeleider {args.worker!r} bestaat niet.")
             worker_id = worker.id
         now = utcnow()
-        client = Client(chat_id=new_chat_id(), display_name=args.name.strip()[:100],
-                        language_level=args.level, worker_id=worker_id, created_at=now,
-                        last_seen_at=now)
+        client = Client(
+            chat_id=new_chat_id(),
+            display_name=args.name.strip()[:100],
+            language_level=args.level,
+            worker_id=worker_id,
+            created_at=now,
+            last_seen_at=now,
+        )
         session.add(client)
         session.flush()
         _audit(session, "client_aangemaakt", client.id)
-        print(f"Cliënt {client.id} aangemaakt. Maak een toegangscode met: "
-              f"python -m bot issue-code {client.id}")
+        print(
+            f"Cliënt {client.id} aangemaakt. Maak een toegangscode met: "
+            f"python -m bot issue-code {client.id}"
+        )
     return 0
 
 
@@ -146,14 +167,17 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
     `include_private` (for the client's own request to see their data)."""
     client = _client(session, client_id)
     reflections = session.execute(
-        select(Reflection).where(Reflection.client_id == client.id)
-        .options(selectinload(Reflection.answers)).order_by(Reflection.created_at)
+        select(Reflection)
+        .where(Reflection.client_id == client.id)
+        .options(selectinload(Reflection.answers))
+        .order_by(Reflection.created_at)
     ).scalars()
     steps = session.execute(
         select(SmallStep).where(SmallStep.client_id == client.id).order_by(SmallStep.created_at)
     ).scalars()
     plan = session.execute(
-        select(SafetyPlan).where(SafetyPlan.client_id == client.id)
+        select(SafetyPlan)
+        .where(SafetyPlan.client_id == client.id)
         .options(selectinload(SafetyPlan.items))
     ).scalar_one_or_none()
     private_count = 0
@@ -162,46 +186,81 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
         if not r.shared_with_worker and not include_private:
             private_count += 1
             continue
-        out_reflections.append({
-            "theme": r.theme, "status": r.status, "shared_with_worker": r.shared_with_worker,
-            "scale": r.scale, "created_at": _iso(r.created_at),
-            "answers": [{"question": a.question_text, "answer": a.answer_text} for a in r.answers],
-        })
+        out_reflections.append(
+            {
+                "theme": r.theme,
+                "status": r.status,
+                "shared_with_worker": r.shared_with_worker,
+                "scale": r.scale,
+                "created_at": _iso(r.created_at),
+                "answers": [
+                    {"question": a.question_text, "answer": a.answer_text} for a in r.answers
+                ],
+            }
+        )
     return {
-        "client": {"id": client.id, "display_name": client.display_name,
-                   "language_level": client.language_level,
-                   "created_at": _iso(client.created_at),
-                   "last_contact_at": _iso(client.last_contact_at)},
+        "client": {
+            "id": client.id,
+            "display_name": client.display_name,
+            "language_level": client.language_level,
+            "created_at": _iso(client.created_at),
+            "last_contact_at": _iso(client.last_contact_at),
+        },
         "includes_private": include_private,
         "private_reflections_not_exported": private_count,
         "reflections": out_reflections,
-        "checkins": [{"mood": c.mood, "created_at": _iso(c.created_at)} for c in session.execute(
-            select(CheckIn).where(CheckIn.client_id == client.id).order_by(CheckIn.created_at)
-        ).scalars()],
-        "small_steps": [{"theme": s.theme, "text": s.text, "status": s.status,
-                         "created_at": _iso(s.created_at)}
-                        for s in steps if s.shared_with_worker or include_private],
-        "safety_events": [{"category": e.category, "detected_by": e.detected_by,
-                           "message": e.message_text,
-                           "response": e.response_text, "created_at": _iso(e.created_at),
-                           "acknowledged_at": _iso(e.acknowledged_at),
-                           "acknowledged_by": e.acknowledged_by}
-                          for e in session.execute(select(SafetyEvent).where(
-                              SafetyEvent.client_id == client.id)).scalars()],
-        "safety_plan": [{"phase": i.phase, "kind": i.kind, "text": i.text}
-                        for i in (plan.items if plan else [])],
-        "agreements": [{"kind": a.kind, "text": a.text, "party": a.party,
-                        "due_date": _iso(a.due_date), "done_at": _iso(a.done_at)}
-                       for a in session.execute(select(Agreement).where(
-                           Agreement.client_id == client.id)).scalars()],
+        "checkins": [
+            {"mood": c.mood, "created_at": _iso(c.created_at)}
+            for c in session.execute(
+                select(CheckIn).where(CheckIn.client_id == client.id).order_by(CheckIn.created_at)
+            ).scalars()
+        ],
+        "small_steps": [
+            {"theme": s.theme, "text": s.text, "status": s.status, "created_at": _iso(s.created_at)}
+            for s in steps
+            if s.shared_with_worker or include_private
+        ],
+        "safety_events": [
+            {
+                "category": e.category,
+                "detected_by": e.detected_by,
+                "message": e.message_text,
+                "response": e.response_text,
+                "created_at": _iso(e.created_at),
+                "acknowledged_at": _iso(e.acknowledged_at),
+                "acknowledged_by": e.acknowledged_by,
+            }
+            for e in session.execute(
+                select(SafetyEvent).where(SafetyEvent.client_id == client.id)
+            ).scalars()
+        ],
+        "safety_plan": [
+            {"phase": i.phase, "kind": i.kind, "text": i.text} for i in (plan.items if plan else [])
+        ],
+        "agreements": [
+            {
+                "kind": a.kind,
+                "text": a.text,
+                "party": a.party,
+                "due_date": _iso(a.due_date),
+                "done_at": _iso(a.done_at),
+            }
+            for a in session.execute(
+                select(Agreement).where(Agreement.client_id == client.id)
+            ).scalars()
+        ],
     }
 
 
 def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
     with session_scope(make_engine(settings.database_url)) as session:
         data = export_client(session, args.client_id, args.include_private)
-        _audit(session, "export", args.client_id,
-               "met niet-gedeelde reflecties" if args.include_private else "alleen gedeeld")
+        _audit(
+            session,
+            "export",
+            args.client_id,
+            "met niet-gedeelde reflecties" if args.include_private else "alleen gedeeld",
+        )
     payload = json.dumps(data, ensure_ascii=False, indent=2)
     if args.output:
         fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -220,7 +279,8 @@ def tracker_url(settings: Settings) -> str:
         from sqlalchemy.engine import URL
 
         return URL.create(
-            "postgresql+psycopg2", username=env.get("KOERS_TRACKER_PG_USER"),
+            "postgresql+psycopg2",
+            username=env.get("KOERS_TRACKER_PG_USER"),
             password=env.get("KOERS_TRACKER_PG_PASSWORD"),
             host=env.get("KOERS_TRACKER_PG_HOST", "127.0.0.1"),
             port=int(env.get("KOERS_TRACKER_PG_PORT", "5432")),
@@ -232,15 +292,16 @@ def tracker_url(settings: Settings) -> str:
 def delete_tracker_conversation(settings: Settings, chat_id: str) -> int:
     """Delete the client's conversation (all events) from Rasa's SQL tracker store."""
     url = tracker_url(settings)
-    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :]):
         return 0
     engine = create_engine(url, future=True)
     try:
         if not inspect(engine).has_table("events"):
             return 0
         with engine.begin() as connection:
-            result = connection.execute(text("DELETE FROM events WHERE sender_id = :s"),
-                                        {"s": chat_id})
+            result = connection.execute(
+                text("DELETE FROM events WHERE sender_id = :s"), {"s": chat_id}
+            )
             return result.rowcount or 0
     finally:
         engine.dispose()
@@ -262,8 +323,10 @@ def delete_cmd(args: argparse.Namespace, settings: Settings) -> int:
         client = _client(session, args.client_id)
         name = client.display_name or "(geen naam)"
         if not args.yes:
-            print(f"Je gaat ALLE gegevens van cliënt {client.id} ({name}) verwijderen: "
-                  "reflecties, stappen, meldingen, plan, afspraken, codes en het gesprek.")
+            print(
+                f"Je gaat ALLE gegevens van cliënt {client.id} ({name}) verwijderen: "
+                "reflecties, stappen, meldingen, plan, afspraken, codes en het gesprek."
+            )
             print("Dit kan niet ongedaan worden gemaakt.")
             try:
                 answer = input(f"Typ het cliëntnummer ({client.id}) om te bevestigen: ")
@@ -319,8 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="alle gegevens van één cliënt als JSON")
     p.add_argument("client_id", type=int)
     p.add_argument("-o", "--output")
-    p.add_argument("--include-private", action="store_true",
-                   help="ook niet-gedeelde reflecties (alleen voor een inzageverzoek van de cliënt)")
+    p.add_argument(
+        "--include-private",
+        action="store_true",
+        help="ook niet-gedeelde reflecties (alleen voor een inzageverzoek van de cliënt)",
+    )
     p.set_defaults(func=export_cmd)
 
     p = sub.add_parser("delete", help="verwijder alle gegevens van één cliënt")

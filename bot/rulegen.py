@@ -22,12 +22,18 @@ RULES_DIR = PROJECT_ROOT / "data" / "rules"
 THEMES = content.theme_keys()
 THEME_FORMS = [f"{t}_form" for t in THEMES]
 FORMS = [
-    "checkin_form", "keuze_form", *THEME_FORMS, "kwijt_form", "stapje_form", "stapcheck_form",
-    "plan_form", "correctie_form", "toestemming_form",
+    "checkin_form",
+    "keuze_form",
+    *THEME_FORMS,
+    "kwijt_form",
+    "stapje_form",
+    "stapcheck_form",
+    "plan_form",
+    "correctie_form",
+    "toestemming_form",
 ]
 # Forms whose answers are part of a reflection: "stop" keeps them resumable.
-REFLECTION_FORMS = {*THEME_FORMS, "kwijt_form", "stapje_form", "correctie_form",
-                    "toestemming_form"}
+REFLECTION_FORMS = {*THEME_FORMS, "kwijt_form", "stapje_form", "correctie_form", "toestemming_form"}
 # Forms with closed questions only: an off-topic question or a complaint is answered by a
 # rule. In the other forms free text is an answer; their validators catch a confident
 # off-topic question (actions.forms.free_text_answer).
@@ -64,67 +70,139 @@ def interruption_rules() -> list[dict[str, Any]]:
         for intent, action in ANSWERED:
             if intent in ("out_of_scope", "klacht") and form not in CLOSED_FORMS:
                 continue
-            rules.append({
-                "rule": f"{intent} tijdens {form}",
-                "condition": cond,
-                "steps": [{"intent": intent}, {"action": action}, *_loop(form)],
-            })
+            rules.append(
+                {
+                    "rule": f"{intent} tijdens {form}",
+                    "condition": cond,
+                    "steps": [{"intent": intent}, {"action": action}, *_loop(form)],
+                }
+            )
         # `onderbroken_form` is left out of these rules on purpose: its value after an
         # interruption depends on what was paused before (actions.actions.paused_form_after),
         # and a rule that names it would not match the other cases.
-        stopped = [{"action": "action_pauzeren"}, {"active_loop": None},
-                   {"slot_was_set": [{"requested_slot": None}]}]
-        rules.append({"rule": f"stoppen tijdens {form}", "condition": cond,
-                      "steps": [{"intent": "stoppen"}, *stopped]})
-        rules.append({"rule": f"afscheid tijdens {form}", "condition": cond,
-                      "steps": [{"intent": "afscheid"}, *stopped, {"action": "utter_afscheid"}]})
+        stopped = [
+            {"action": "action_pauzeren"},
+            {"active_loop": None},
+            {"slot_was_set": [{"requested_slot": None}]},
+        ]
+        rules.append(
+            {
+                "rule": f"stoppen tijdens {form}",
+                "condition": cond,
+                "steps": [{"intent": "stoppen"}, *stopped],
+            }
+        )
+        rules.append(
+            {
+                "rule": f"afscheid tijdens {form}",
+                "condition": cond,
+                "steps": [{"intent": "afscheid"}, *stopped, {"action": "utter_afscheid"}],
+            }
+        )
     return rules
 
 
 def safety_rules() -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = [
-        {"rule": "Crisis buiten een vragenlijst", "condition": [{"active_loop": None}],
-         "steps": [{"intent": "crisis"}, {"action": "action_crisis"},
-                   {"slot_was_set": [{"requested_slot": None}]}]},
-        {"rule": "Rood in het plan buiten een vragenlijst", "condition": [{"active_loop": None}],
-         "steps": [{"intent": "plan_rood"}, {"action": "action_plan_rood"},
-                   {"slot_was_set": [{"requested_slot": None}]}]},
-        {"rule": "Mijn plan, met een plan", "condition": [{"active_loop": None}],
-         "steps": [{"intent": "mijn_plan"}, {"action": "action_plan_start"},
-                   {"slot_was_set": [{"requested_slot": None}, {"plan_aanwezig": True}]},
-                   *_loop("plan_form")]},
-        {"rule": "Mijn plan, zonder plan", "condition": [{"active_loop": None}],
-         "steps": [{"intent": "mijn_plan"}, {"action": "action_plan_start"},
-                   {"slot_was_set": [{"requested_slot": None}, {"plan_aanwezig": False}]}]},
-        {"rule": "Kleur gekozen, terug naar het gesprek", "condition": [{"active_loop": "plan_form"}],
-         "steps": [{"action": "plan_form"}, {"active_loop": None},
-                   {"slot_was_set": [{"requested_slot": None}]}, {"action": "action_plan_tonen"}]},
+        {
+            "rule": "Crisis buiten een vragenlijst",
+            "condition": [{"active_loop": None}],
+            "steps": [
+                {"intent": "crisis"},
+                {"action": "action_crisis"},
+                {"slot_was_set": [{"requested_slot": None}]},
+            ],
+        },
+        {
+            "rule": "Rood in het plan buiten een vragenlijst",
+            "condition": [{"active_loop": None}],
+            "steps": [
+                {"intent": "plan_rood"},
+                {"action": "action_plan_rood"},
+                {"slot_was_set": [{"requested_slot": None}]},
+            ],
+        },
+        {
+            "rule": "Mijn plan, met een plan",
+            "condition": [{"active_loop": None}],
+            "steps": [
+                {"intent": "mijn_plan"},
+                {"action": "action_plan_start"},
+                {"slot_was_set": [{"requested_slot": None}, {"plan_aanwezig": True}]},
+                *_loop("plan_form"),
+            ],
+        },
+        {
+            "rule": "Mijn plan, zonder plan",
+            "condition": [{"active_loop": None}],
+            "steps": [
+                {"intent": "mijn_plan"},
+                {"action": "action_plan_start"},
+                {"slot_was_set": [{"requested_slot": None}, {"plan_aanwezig": False}]},
+            ],
+        },
+        {
+            "rule": "Kleur gekozen, terug naar het gesprek",
+            "condition": [{"active_loop": "plan_form"}],
+            "steps": [
+                {"action": "plan_form"},
+                {"active_loop": None},
+                {"slot_was_set": [{"requested_slot": None}]},
+                {"action": "action_plan_tonen"},
+            ],
+        },
     ]
     for form in FORMS:
         cond = [{"active_loop": form}]
         stopped = [{"active_loop": None}, {"slot_was_set": [{"requested_slot": None}]}]
-        rules.append({"rule": f"Crisis tijdens {form}", "condition": cond,
-                      "steps": [{"intent": "crisis"}, {"action": "action_crisis"}, *stopped]})
-        rules.append({"rule": f"Rood in het plan tijdens {form}", "condition": cond,
-                      "steps": [{"intent": "plan_rood"}, {"action": "action_plan_rood"},
-                                *stopped]})
+        rules.append(
+            {
+                "rule": f"Crisis tijdens {form}",
+                "condition": cond,
+                "steps": [{"intent": "crisis"}, {"action": "action_crisis"}, *stopped],
+            }
+        )
+        rules.append(
+            {
+                "rule": f"Rood in het plan tijdens {form}",
+                "condition": cond,
+                "steps": [{"intent": "plan_rood"}, {"action": "action_plan_rood"}, *stopped],
+            }
+        )
         # In the plan's own form and in the safety theme (which asks the plan's colour itself)
         # "mijn plan" is not an interruption; the colour validator reads it.
         if form not in ("plan_form", "veiligheid_form"):
             for has_plan in (True, False):
-                steps = [{"intent": "mijn_plan"}, {"action": "action_plan_start"}, *stopped,
-                         {"slot_was_set": [{"plan_aanwezig": has_plan}]}]
+                steps = [
+                    {"intent": "mijn_plan"},
+                    {"action": "action_plan_start"},
+                    *stopped,
+                    {"slot_was_set": [{"plan_aanwezig": has_plan}]},
+                ]
                 if has_plan:
                     steps += _loop("plan_form")
-                rules.append({
-                    "rule": f"Mijn plan tijdens {form} ({'met' if has_plan else 'zonder'} plan)",
-                    "condition": cond, "steps": steps})
-        rules.append({
-            "rule": f"Verder met {form} na een onderbreking",
-            "condition": [{"active_loop": None}, {"slot_was_set": [{"onderbroken_form": form}]}],
-            "steps": [{"intent": "hervatten"}, {"action": "action_hervatten"},
-                      {"slot_was_set": [{"onderbroken_form": None}]}, *_loop(form)],
-        })
+                rules.append(
+                    {
+                        "rule": f"Mijn plan tijdens {form} ({'met' if has_plan else 'zonder'} plan)",
+                        "condition": cond,
+                        "steps": steps,
+                    }
+                )
+        rules.append(
+            {
+                "rule": f"Verder met {form} na een onderbreking",
+                "condition": [
+                    {"active_loop": None},
+                    {"slot_was_set": [{"onderbroken_form": form}]},
+                ],
+                "steps": [
+                    {"intent": "hervatten"},
+                    {"action": "action_hervatten"},
+                    {"slot_was_set": [{"onderbroken_form": None}]},
+                    *_loop(form),
+                ],
+            }
+        )
     return rules
 
 
@@ -137,71 +215,166 @@ def reflection_rules() -> list[dict[str, Any]]:
     # What comes after the check-in, and after asking about last time's step.
     for after in ("action_checkin_opslaan", "action_stap_bijwerken"):
         if after == "action_checkin_opslaan":
-            rules.append({"rule": "Na de check-in: vragen naar het stapje van vorige keer",
-                          "steps": [{"action": after}, {"slot_was_set": [{"vervolg": "stapje"}]},
-                                    *_loop("stapcheck_form")]})
-        rules.append({"rule": f"Na {after}: het menu",
-                      "steps": [{"action": after}, {"slot_was_set": [{"vervolg": "menu"}]},
-                                *_loop("keuze_form")]})
-        rules.append({"rule": f"Na {after}: verder met het onderwerp van vorige keer",
-                      "steps": [{"action": after}, {"slot_was_set": [{"vervolg": "hervatten"}]},
-                                {"intent": "bevestigen"}, {"action": "action_hervat_thema"}],
-                      "wait_for_user_input": False})
-        rules.append({"rule": f"Na {after}: niet verder, het menu",
-                      "steps": [{"action": after}, {"slot_was_set": [{"vervolg": "hervatten"}]},
-                                {"intent": "ontkennen"}, *_loop("keuze_form")]})
-    rules.append({"rule": "Stapje van vorige keer besproken",
-                  "condition": [{"active_loop": "stapcheck_form"}],
-                  "steps": [*_form_done("stapcheck_form"), {"action": "action_stap_bijwerken"}],
-                  "wait_for_user_input": False})
+            rules.append(
+                {
+                    "rule": "Na de check-in: vragen naar het stapje van vorige keer",
+                    "steps": [
+                        {"action": after},
+                        {"slot_was_set": [{"vervolg": "stapje"}]},
+                        *_loop("stapcheck_form"),
+                    ],
+                }
+            )
+        rules.append(
+            {
+                "rule": f"Na {after}: het menu",
+                "steps": [
+                    {"action": after},
+                    {"slot_was_set": [{"vervolg": "menu"}]},
+                    *_loop("keuze_form"),
+                ],
+            }
+        )
+        rules.append(
+            {
+                "rule": f"Na {after}: verder met het onderwerp van vorige keer",
+                "steps": [
+                    {"action": after},
+                    {"slot_was_set": [{"vervolg": "hervatten"}]},
+                    {"intent": "bevestigen"},
+                    {"action": "action_hervat_thema"},
+                ],
+                "wait_for_user_input": False,
+            }
+        )
+        rules.append(
+            {
+                "rule": f"Na {after}: niet verder, het menu",
+                "steps": [
+                    {"action": after},
+                    {"slot_was_set": [{"vervolg": "hervatten"}]},
+                    {"intent": "ontkennen"},
+                    *_loop("keuze_form"),
+                ],
+            }
+        )
+    rules.append(
+        {
+            "rule": "Stapje van vorige keer besproken",
+            "condition": [{"active_loop": "stapcheck_form"}],
+            "steps": [*_form_done("stapcheck_form"), {"action": "action_stap_bijwerken"}],
+            "wait_for_user_input": False,
+        }
+    )
     # Choosing a theme.
-    rules.append({"rule": "Onderwerp gekozen in het menu",
-                  "condition": [{"active_loop": "keuze_form"}],
-                  "steps": [*_form_done("keuze_form"), {"action": "action_thema_start"}],
-                  "wait_for_user_input": False})
+    rules.append(
+        {
+            "rule": "Onderwerp gekozen in het menu",
+            "condition": [{"active_loop": "keuze_form"}],
+            "steps": [*_form_done("keuze_form"), {"action": "action_thema_start"}],
+            "wait_for_user_input": False,
+        }
+    )
     for intent in ("kies_thema", "kies_jij_maar", "kwijt"):
-        rules.append({"rule": f"{intent} buiten een vragenlijst",
-                      "condition": [{"active_loop": None}],
-                      "steps": [{"intent": intent}, {"action": "action_thema_start"}],
-                      "wait_for_user_input": False})
+        rules.append(
+            {
+                "rule": f"{intent} buiten een vragenlijst",
+                "condition": [{"active_loop": None}],
+                "steps": [{"intent": intent}, {"action": "action_thema_start"}],
+                "wait_for_user_input": False,
+            }
+        )
     for start in ("action_thema_start", "action_hervat_thema"):
         for theme in [*THEMES, content.VENT]:
             form = f"{theme}_form" if theme != content.VENT else "kwijt_form"
-            rules.append({"rule": f"{start}: {theme}",
-                          "steps": [{"action": start}, {"slot_was_set": [{"thema": theme}]},
-                                    *_loop(form)]})
-        rules.append({"rule": f"{start}: geen onderwerp, het menu",
-                      "steps": [{"action": start}, {"slot_was_set": [{"thema": None}]},
-                                *_loop("keuze_form")]})
+            rules.append(
+                {
+                    "rule": f"{start}: {theme}",
+                    "steps": [
+                        {"action": start},
+                        {"slot_was_set": [{"thema": theme}]},
+                        *_loop(form),
+                    ],
+                }
+            )
+        rules.append(
+            {
+                "rule": f"{start}: geen onderwerp, het menu",
+                "steps": [
+                    {"action": start},
+                    {"slot_was_set": [{"thema": None}]},
+                    *_loop("keuze_form"),
+                ],
+            }
+        )
     # After the questions: a small step (themes only), read-back, correction, consent, save.
     for form in THEME_FORMS:
-        rules.append({"rule": f"{form} klaar, een klein stapje aanbieden",
-                      "condition": [{"active_loop": form}],
-                      "steps": [*_form_done(form), *_loop("stapje_form")]})
+        rules.append(
+            {
+                "rule": f"{form} klaar, een klein stapje aanbieden",
+                "condition": [{"active_loop": form}],
+                "steps": [*_form_done(form), *_loop("stapje_form")],
+            }
+        )
     for form in ("kwijt_form", "stapje_form"):
-        rules.append({"rule": f"{form} klaar, voorlezen", "condition": [{"active_loop": form}],
-                      "steps": [*_form_done(form), {"action": "action_readback"}]})
+        rules.append(
+            {
+                "rule": f"{form} klaar, voorlezen",
+                "condition": [{"active_loop": form}],
+                "steps": [*_form_done(form), {"action": "action_readback"}],
+            }
+        )
     rules += [
-        {"rule": "Voorlezen klopt, toestemming vragen",
-         "steps": [{"action": "action_readback"}, {"intent": "bevestigen"},
-                   *_loop("toestemming_form")]},
-        {"rule": "Voorlezen klopt niet, aanpassen",
-         "steps": [{"action": "action_readback"}, {"intent": "ontkennen"},
-                   *_loop("correctie_form")]},
-        {"rule": "Aangepast, opnieuw voorlezen", "condition": [{"active_loop": "correctie_form"}],
-         "steps": [*_form_done("correctie_form"), {"action": "action_correctie"},
-                   {"action": "action_readback"}]},
-        {"rule": "Toestemming gegeven of geweigerd, bewaren",
-         "condition": [{"active_loop": "toestemming_form"}],
-         "steps": [*_form_done("toestemming_form"), {"action": "action_reflectie_opslaan"}]},
-        {"rule": "Nog een onderwerp",
-         "steps": [{"action": "action_reflectie_opslaan"}, {"intent": "bevestigen"},
-                   *_loop("keuze_form")]},
-        {"rule": "Klaar voor nu",
-         "steps": [{"action": "action_reflectie_opslaan"}, {"intent": "ontkennen"},
-                   {"action": "utter_afsluiting"}]},
-        {"rule": "Opnieuw bewaren na een fout",
-         "steps": [{"intent": "opnieuw_opslaan"}, {"action": "action_reflectie_opslaan"}]},
+        {
+            "rule": "Voorlezen klopt, toestemming vragen",
+            "steps": [
+                {"action": "action_readback"},
+                {"intent": "bevestigen"},
+                *_loop("toestemming_form"),
+            ],
+        },
+        {
+            "rule": "Voorlezen klopt niet, aanpassen",
+            "steps": [
+                {"action": "action_readback"},
+                {"intent": "ontkennen"},
+                *_loop("correctie_form"),
+            ],
+        },
+        {
+            "rule": "Aangepast, opnieuw voorlezen",
+            "condition": [{"active_loop": "correctie_form"}],
+            "steps": [
+                *_form_done("correctie_form"),
+                {"action": "action_correctie"},
+                {"action": "action_readback"},
+            ],
+        },
+        {
+            "rule": "Toestemming gegeven of geweigerd, bewaren",
+            "condition": [{"active_loop": "toestemming_form"}],
+            "steps": [*_form_done("toestemming_form"), {"action": "action_reflectie_opslaan"}],
+        },
+        {
+            "rule": "Nog een onderwerp",
+            "steps": [
+                {"action": "action_reflectie_opslaan"},
+                {"intent": "bevestigen"},
+                *_loop("keuze_form"),
+            ],
+        },
+        {
+            "rule": "Klaar voor nu",
+            "steps": [
+                {"action": "action_reflectie_opslaan"},
+                {"intent": "ontkennen"},
+                {"action": "utter_afsluiting"},
+            ],
+        },
+        {
+            "rule": "Opnieuw bewaren na een fout",
+            "steps": [{"intent": "opnieuw_opslaan"}, {"action": "action_reflectie_opslaan"}],
+        },
     ]
     return rules
 
@@ -210,22 +383,28 @@ def render() -> dict[Path, str]:
     return {
         RULES_DIR / "onderbrekingen.yml": _doc(
             "Interruptions inside every form: answered, then the same form goes on (or stops).",
-            interruption_rules()),
+            interruption_rules(),
+        ),
         RULES_DIR / "veiligheid.yml": _doc(
             "Safety: a crisis or red in the safety plan is answered on every message, also in "
-            "a form; the plan can be asked for at any time; \"verder\" resumes.",
-            safety_rules()),
+            'a form; the plan can be asked for at any time; "verder" resumes.',
+            safety_rules(),
+        ),
         RULES_DIR / "reflectie.yml": _doc(
             "The journey: after the check-in, choosing a theme, its form, a small step, "
             "read-back, correction, consent and saving.",
-            reflection_rules()),
+            reflection_rules(),
+        ),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    stale = [path for path, text in render().items()
-             if not path.exists() or path.read_text(encoding="utf-8") != text]
+    stale = [
+        path
+        for path, text in render().items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
     if "--check" in argv:
         for path in stale:
             print(f"{path.relative_to(PROJECT_ROOT)} is out of date: run python -m bot.rulegen")

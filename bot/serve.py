@@ -42,29 +42,65 @@ def start_action_server(settings: Settings, log_dir: Path, env: dict[str, str]) 
     log = log_dir / "actions.log"
     env = {**env, "SANIC_HOST": settings.actions_host}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-         "--port", str(settings.actions_port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(settings.actions_port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_for(f"http://{settings.actions_host}:{settings.actions_port}/health", proc, 60,
-             "The action server", log)
+    wait_for(
+        f"http://{settings.actions_host}:{settings.actions_port}/health",
+        proc,
+        60,
+        "The action server",
+        log,
+    )
     return proc
 
 
-def start_rasa(settings: Settings, model: Path, log_dir: Path, env: dict[str, str]) -> subprocess.Popen:
+def start_rasa(
+    settings: Settings, model: Path, log_dir: Path, env: dict[str, str]
+) -> subprocess.Popen:
     log = log_dir / "rasa.log"
     cmd = [
-        sys.executable, "-m", "rasa", "run", "--model", str(model), "--enable-api",
-        "--interface", settings.rasa_host, "--port", str(settings.rasa_port),
-        "--endpoints", str(settings.endpoints_file), "--credentials", "credentials.yml",
-        "--log-file", str(log_dir / "rasa-debug.log"),
+        sys.executable,
+        "-m",
+        "rasa",
+        "run",
+        "--model",
+        str(model),
+        "--enable-api",
+        "--interface",
+        settings.rasa_host,
+        "--port",
+        str(settings.rasa_port),
+        "--endpoints",
+        str(settings.endpoints_file),
+        "--credentials",
+        "credentials.yml",
+        "--log-file",
+        str(log_dir / "rasa-debug.log"),
     ]
     token = os.environ.get("KOERS_RASA_TOKEN")
     if token:
         cmd += ["--auth-token", token]
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     wait_for(f"{settings.rasa_url}/", proc, 240, "Rasa", log)
     return proc
 
@@ -120,9 +156,14 @@ def start_web(settings: Settings, log_dir: Path, env: dict[str, str]) -> subproc
         "KOERS_RASA_PORT": str(settings.rasa_port),
         "KOERS_VAR_DIR": str(settings.var_dir),
     }
-    proc = subprocess.Popen([sys.executable, "-m", "bot.web"], cwd=PROJECT_ROOT, env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.web"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     wait_for(f"http://{settings.web_host}:{settings.web_port}/login", proc, 60, "The web app", log)
     return proc
 

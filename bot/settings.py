@@ -67,7 +67,7 @@ def _absolute_sqlite(url: str) -> str:
     """A relative SQLite path (`sqlite:///var/koers.db`) is relative to the project."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-        return prefix + str(PROJECT_ROOT / url[len(prefix):])
+        return prefix + str(PROJECT_ROOT / url[len(prefix) :])
     return url
 
 

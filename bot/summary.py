@@ -117,8 +117,11 @@ def build_summary(
         for s in queries.shared_steps(session, client_id)
         if s.status == "open" or in_period(s.created_at) or in_period(s.resolved_at)
     ]
-    events = [e for e in queries.safety_events(session, client_id)
-              if in_period(e.created_at) or e.acknowledged_at is None]
+    events = [
+        e
+        for e in queries.safety_events(session, client_id)
+        if in_period(e.created_at) or e.acknowledged_at is None
+    ]
     open_agreements = [a for a in queries.agreements(session, client_id) if a.done_at is None]
     return Summary(since, until, shared, private, themes, steps, events, open_agreements)
 
@@ -137,8 +140,10 @@ def summary_text(summary: Summary, name: str) -> str:
         lines.append("")
         if t.question:
             lines.append(f"{t.label}: {t.count} keer. Schaal: {t.trend}.")
-            lines.append(f'  Schaalvraag: "{t.question}" (1 = {queries.SCALE_LOW}, '
-                         f"5 = {queries.SCALE_HIGH})")
+            lines.append(
+                f'  Schaalvraag: "{t.question}" (1 = {queries.SCALE_LOW}, '
+                f"5 = {queries.SCALE_HIGH})"
+            )
         else:
             lines.append(f"{t.label}: {t.count} keer.")
         for question, answer in t.latest_answers:
@@ -158,8 +163,10 @@ def summary_text(summary: Summary, name: str) -> str:
             state = "gezien" if event.acknowledged_at else "NOG NIET GEZIEN"
             category = queries.CATEGORY_LABELS.get(event.category, event.category)
             detected = queries.DETECTED_LABELS.get(event.detected_by, event.detected_by)
-            lines.append(f"  - {event.created_at:%d-%m-%Y %H:%M} ({state}) {category}; "
-                         f"opgemerkt door {detected}.")
+            lines.append(
+                f"  - {event.created_at:%d-%m-%Y %H:%M} ({state}) {category}; "
+                f"opgemerkt door {detected}."
+            )
             lines.append(f'    Cliënt schreef: "{event.message_text}"')
             lines.append(f'    Koers liet zien: "{event.response_text}"')
     if summary.agreements:

@@ -81,15 +81,33 @@ def ensure_model(model_dir: Path | None = None, verbose: bool = True) -> Path:
         print("Training the model (first time about 3-5 minutes)...", file=sys.stderr)
     started = time.monotonic()
     cmd = [
-        sys.executable, "-m", "rasa", "train",
-        "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-        "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(target.parent),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     log_file = get_settings().var_dir / "train.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=quiet_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace")
+        proc = subprocess.Popen(
+            cmd,
+            cwd=PROJECT_ROOT,
+            env=quiet_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
         assert proc.stdout is not None
         component, shown, buffer = "", -1, ""
         while chunk := proc.stdout.read(256):  # keep the full log; show a short progress
@@ -101,29 +119,38 @@ def ensure_model(model_dir: Path | None = None, verbose: bool = True) -> Path:
                     component = part.rsplit("component", 1)[-1].strip(" '.")
                     shown = -1
                     if verbose:
-                        print(f"    training {component} ({time.monotonic() - started:.0f} s)",
-                              file=sys.stderr, flush=True)
+                        print(
+                            f"    training {component} ({time.monotonic() - started:.0f} s)",
+                            file=sys.stderr,
+                            flush=True,
+                        )
                 elif verbose and (match := re.match(r"Epochs:\s+(\d+)%", part)):
                     quarter = int(match.group(1)) // 25
                     if quarter > shown and quarter > 0:
                         shown = quarter
-                        print(f"      {component}: {quarter * 25}% of epochs", file=sys.stderr,
-                              flush=True)
+                        print(
+                            f"      {component}: {quarter * 25}% of epochs",
+                            file=sys.stderr,
+                            flush=True,
+                        )
         returncode = proc.wait()
     if returncode != 0 or not target.exists():
         tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]
         print("\n".join(tail), file=sys.stderr)
         raise SystemExit(f"Training failed; the full log is in {log_file}")
     if verbose:
-        print(f"Trained in {time.monotonic() - started:.0f} s: "
-              f"{_show(target)}", file=sys.stderr)
+        print(
+            f"Trained in {time.monotonic() - started:.0f} s: " f"{_show(target)}", file=sys.stderr
+        )
     _prune(target.parent, target)
     return target
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.trainer")
-    parser.add_argument("--check", action="store_true", help="only report whether training is needed")
+    parser.add_argument(
+        "--check", action="store_true", help="only report whether training is needed"
+    )
     args = parser.parse_args(argv)
     if args.check:
         target = model_path()

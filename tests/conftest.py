@@ -65,7 +65,10 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -116,9 +119,7 @@ class Bot:
         return self.loop.run_until_complete(self.agent.parse_message(text))
 
     def tracker(self, sender: str):
-        return self.loop.run_until_complete(
-            self.agent.tracker_store.retrieve(sender)
-        )
+        return self.loop.run_until_complete(self.agent.tracker_store.retrieve(sender))
 
 
 @pytest.fixture(scope="session")

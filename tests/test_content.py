@@ -11,8 +11,12 @@ from bot.language import check_text
 
 DOMAIN = yaml.safe_load((Path(__file__).parent.parent / "domain.yml").read_text(encoding="utf-8"))
 RESPONSES: dict[str, list[dict]] = DOMAIN["responses"]
-CRISIS = sorted(name for name in RESPONSES if name.startswith("utter_crisis_")
-                and name not in ("utter_crisis_keuze", "utter_crisis_herinnering"))
+CRISIS = sorted(
+    name
+    for name in RESPONSES
+    if name.startswith("utter_crisis_")
+    and name not in ("utter_crisis_keuze", "utter_crisis_herinnering")
+)
 HELP_LINES = ("113", "0800-0113", "113.nl", "112", "0800-2000")
 
 
@@ -51,8 +55,20 @@ def test_closed_questions_have_buttons_in_both_levels(name):
 
 
 def test_the_crisis_categories_are_all_covered():
-    assert CRISIS == [f"utter_crisis_{c}" for c in sorted(
-        ["suicide", "overdose", "self_harm", "danger_to_others", "threatened", "abuse", "unknown"])]
+    assert CRISIS == [
+        f"utter_crisis_{c}"
+        for c in sorted(
+            [
+                "suicide",
+                "overdose",
+                "self_harm",
+                "danger_to_others",
+                "threatened",
+                "abuse",
+                "unknown",
+            ]
+        )
+    ]
 
 
 @pytest.mark.parametrize("name", CRISIS)

@@ -31,25 +31,38 @@ def _shows_crisis_help(bot, sender: str, text: str) -> bool:
 
 def measure(bot, labelled: dict, prefix: str) -> tuple[float, float, list[str], list[str]]:
     """Send every message as the first message of a new conversation."""
-    missed = [i["text"] for i in labelled["crisis"]
-              if not _shows_crisis_help(bot, bot.new_sender(prefix), i["text"])]
-    flagged = [i["text"] for i in labelled["non_crisis"]
-               if _shows_crisis_help(bot, bot.new_sender(f"{prefix}-gewoon"), i["text"])]
-    return (1 - len(missed) / len(labelled["crisis"]), len(flagged) / len(labelled["non_crisis"]),
-            missed, flagged)
+    missed = [
+        i["text"]
+        for i in labelled["crisis"]
+        if not _shows_crisis_help(bot, bot.new_sender(prefix), i["text"])
+    ]
+    flagged = [
+        i["text"]
+        for i in labelled["non_crisis"]
+        if _shows_crisis_help(bot, bot.new_sender(f"{prefix}-gewoon"), i["text"])
+    ]
+    return (
+        1 - len(missed) / len(labelled["crisis"]),
+        len(flagged) / len(labelled["non_crisis"]),
+        missed,
+        flagged,
+    )
 
 
 @pytest.mark.slow
 def test_recall_and_false_positive_rate_as_first_message(bot, engine, figure):
     recall, fpr, missed, flagged = measure(bot, SET, "crisis")
-    figure(f"Crisis set through the bot: recall {recall:.3f} ({len(SET['crisis'])} messages), "
-           f"false-positive rate {fpr:.3f} ({len(SET['non_crisis'])} messages)")
+    figure(
+        f"Crisis set through the bot: recall {recall:.3f} ({len(SET['crisis'])} messages), "
+        f"false-positive rate {fpr:.3f} ({len(SET['non_crisis'])} messages)"
+    )
     print("missed: " + repr(missed))
     print("false positives: " + repr(flagged))
     with Session(engine) as session:
         events = session.scalar(
-            select(func.count(SafetyEvent.id)).join(Client).where(
-                Client.chat_id.like("crisis-%"), Client.chat_id.not_like("crisis-gewoon-%"))
+            select(func.count(SafetyEvent.id))
+            .join(Client)
+            .where(Client.chat_id.like("crisis-%"), Client.chat_id.not_like("crisis-gewoon-%"))
         )
     assert events == len(SET["crisis"]) - len(missed), "every crisis reply is recorded"
     assert recall >= MIN_RECALL, f"missed: {missed}"
@@ -90,8 +103,10 @@ FRESH_MAX_FPR = 0.10
 def test_fresh_set_through_the_bot(bot, figure):
     fresh = yaml.safe_load(FRESH_FILE.read_text("utf-8"))
     recall, fpr, missed, flagged = measure(bot, fresh, "vers")
-    figure(f"Fresh crisis set: recall {recall:.3f} ({len(fresh['crisis'])} messages), "
-           f"false-positive rate {fpr:.3f} ({len(fresh['non_crisis'])} messages)")
+    figure(
+        f"Fresh crisis set: recall {recall:.3f} ({len(fresh['crisis'])} messages), "
+        f"false-positive rate {fpr:.3f} ({len(fresh['non_crisis'])} messages)"
+    )
     # Only counts are shown: reading the sentences would spoil the set for tuning.
     assert recall >= FRESH_MIN_RECALL, f"missed {len(missed)} of {len(fresh['crisis'])}"
     assert fpr <= FRESH_MAX_FPR, f"{len(flagged)} false positives"

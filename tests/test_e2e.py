@@ -104,8 +104,9 @@ def test_same_theme_again_gets_other_prompts_and_correction_works(bot, engine):
     reply = bot.texts(sender, "3")
     second_round = asked(bot, sender)
     assert second_round[0].standaard in reply
-    assert not {p.key for p in first_round} & {p.key for p in second_round}, \
-        "no prompt twice in a row for a theme"
+    assert not {p.key for p in first_round} & {
+        p.key for p in second_round
+    }, "no prompt twice in a row for a theme"
     [saved] = reflections(engine, sender)
     assert saved.shared_with_worker is False
     assert saved.answers[1].answer_text == "ik kan goed luisteren"
@@ -117,19 +118,36 @@ def test_retried_save_does_not_duplicate(action_server, engine):
     keys = [p.key for p in content.prompts("hoop")[:2]]
     tracker = {
         "sender_id": sender,
-        "slots": {"thema": "hoop", "vragen": keys, "antwoord_1": "de zomer",
-                  "antwoord_2": "werk", "thema_schaal": "4", "stapje": "cv maken",
-                  "delen": True, "reflectie_sleutel": "retry-key-1", "taalniveau": "standaard"},
+        "slots": {
+            "thema": "hoop",
+            "vragen": keys,
+            "antwoord_1": "de zomer",
+            "antwoord_2": "werk",
+            "thema_schaal": "4",
+            "stapje": "cv maken",
+            "delen": True,
+            "reflectie_sleutel": "retry-key-1",
+            "taalniveau": "standaard",
+        },
         "latest_message": {"text": "ja", "intent": {"name": "bevestigen"}},
-        "events": [], "paused": False, "followup_action": None, "active_loop": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
         "latest_action_name": "toestemming_form",
     }
-    body = {"next_action": "action_reflectie_opslaan", "sender_id": sender,
-            "tracker": tracker, "domain": {"responses": {}}}
+    body = {
+        "next_action": "action_reflectie_opslaan",
+        "sender_id": sender,
+        "tracker": tracker,
+        "domain": {"responses": {}},
+    }
     replies = [requests.post(action_server, json=body, timeout=30).json() for _ in range(2)]
     for reply in replies:
         assert [r["response"] for r in reply["responses"]] == [
-            "utter_opgeslagen_gedeeld", "utter_nog_een"]
+            "utter_opgeslagen_gedeeld",
+            "utter_nog_een",
+        ]
     rows = reflections(engine, sender)
     assert len(rows) == 1 and rows[0].shared_with_worker is True
     with Session(engine) as session:
@@ -174,16 +192,20 @@ def test_pause_mid_theme_and_continue_at_the_next_check_in(bot, engine):
     assert done.id == draft.id and done.status == "compleet" and len(done.answers) == 2
 
 
-@pytest.mark.parametrize(("answer", "status", "says"), [
-    ("ja", "gelukt", "Wat goed!"),
-    ("een beetje", "gelukt", "Een beetje is ook een stap"),
-    ("nee", "niet_gelukt", "kleiner stapje"),
-])
+@pytest.mark.parametrize(
+    ("answer", "status", "says"),
+    [
+        ("ja", "gelukt", "Wat goed!"),
+        ("een beetje", "gelukt", "Een beetje is ook een stap"),
+        ("nee", "niet_gelukt", "kleiner stapje"),
+    ],
+)
 def test_last_times_step_is_asked_about(bot, engine, answer, status, says):
     sender = bot.new_sender("e2e")
     with Session(engine) as session:
-        step, _ = repo.save_step(session, sender, "hoop", "de woningbouw bellen", True,
-                                 f"stap-{sender}")
+        step, _ = repo.save_step(
+            session, sender, "hoop", "de woningbouw bellen", True, f"stap-{sender}"
+        )
         session.commit()
         step_id = step.id
     question = check_in(bot, sender)
@@ -201,8 +223,15 @@ def test_kies_jij_maar_picks_the_theme_visited_least_recently(bot, engine):
     with Session(engine) as session:
         for days, theme in enumerate(t for t in content.theme_keys() if t != "zingeving"):
             reflection, _ = repo.save_reflection(
-                session, sender, theme, [AnswerIn("x", "Vraag?", "antwoord")], 3, False,
-                "compleet", f"{sender}-{theme}")
+                session,
+                sender,
+                theme,
+                [AnswerIn("x", "Vraag?", "antwoord")],
+                3,
+                False,
+                "compleet",
+                f"{sender}-{theme}",
+            )
             reflection.created_at = long_ago + timedelta(days=days)
         session.commit()
     check_in(bot, sender)
@@ -228,13 +257,18 @@ def test_venting_is_saved_as_its_own_kind_after_consent(bot, engine):
 
 def _plan(engine, sender: str) -> None:
     with Session(engine) as session:
-        repo.save_safety_plan(session, sender, [
-            PlanItemIn("groen", "signaal", "ik slaap goed"),
-            PlanItemIn("oranje", "signaal", "ik pieker veel"),
-            PlanItemIn("oranje", "helpt", "een rondje lopen"),
-            PlanItemIn("oranje", "contact", "mijn begeleider Sam"),
-            PlanItemIn("rood", "helpt", "naar de huiskamer gaan"),
-        ], updated_by="test")
+        repo.save_safety_plan(
+            session,
+            sender,
+            [
+                PlanItemIn("groen", "signaal", "ik slaap goed"),
+                PlanItemIn("oranje", "signaal", "ik pieker veel"),
+                PlanItemIn("oranje", "helpt", "een rondje lopen"),
+                PlanItemIn("oranje", "contact", "mijn begeleider Sam"),
+                PlanItemIn("rood", "helpt", "naar de huiskamer gaan"),
+            ],
+            updated_by="test",
+        )
         session.commit()
 
 

@@ -62,8 +62,10 @@ def test_macro_f1_on_held_out_split(bot, figure):
             errors.append(f"  {message.get('text')!r}: {gold} -> {pred}")
     score, per_intent = macro_f1(pairs)
     figure(f"NLU held-out split: {len(pairs)} examples, macro-F1 {score:.3f}")
-    print("  lowest: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(per_intent.items(),
-                                                                     key=lambda kv: kv[1])[:5]))
+    print(
+        "  lowest: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(per_intent.items(), key=lambda kv: kv[1])[:5])
+    )
     print("\n".join(errors[:40]))
     assert score >= MIN_MACRO_F1, f"macro-F1 {score:.3f} < {MIN_MACRO_F1}"
 

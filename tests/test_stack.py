@@ -26,8 +26,12 @@ def _free_port() -> int:
 def stack(model_path: Path, database_url: str, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stack")
     settings = dataclasses.replace(
-        get_settings(), database_url=database_url, rasa_port=_free_port(),
-        actions_port=_free_port(), tracker_db=tmp / "tracker.db", var_dir=tmp,
+        get_settings(),
+        database_url=database_url,
+        rasa_port=_free_port(),
+        actions_port=_free_port(),
+        tracker_db=tmp / "tracker.db",
+        var_dir=tmp,
     )
     procs = start_stack(settings, model_path, tmp / "log")
     yield settings
@@ -35,8 +39,11 @@ def stack(model_path: Path, database_url: str, tmp_path_factory):
 
 
 def say(settings, sender: str, text: str) -> list[dict]:
-    reply = requests.post(f"{settings.rasa_url}/webhooks/rest/webhook",
-                          json={"sender": sender, "message": text}, timeout=60)
+    reply = requests.post(
+        f"{settings.rasa_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        timeout=60,
+    )
     reply.raise_for_status()
     return reply.json()
 

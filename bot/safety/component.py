@@ -28,9 +28,7 @@ CRISIS_PROPERTY = "crisis"
 FALLBACK_INTENT = "nlu_fallback"
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CrisisGuard(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -90,8 +88,11 @@ class CrisisGuard(GraphComponent):
             # Only an everyday idiom or a weak score: fall back to the next intent.
             rest = [r for r in ranking if r.get("name") != self.intent]
             if rest:
-                message.set(INTENT, {"name": rest[0]["name"], "confidence": rest[0]["confidence"]},
-                            add_to_output=True)
+                message.set(
+                    INTENT,
+                    {"name": rest[0]["name"], "confidence": rest[0]["confidence"]},
+                    add_to_output=True,
+                )
                 message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
 
     def _set_crisis(

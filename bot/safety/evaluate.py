@@ -51,14 +51,20 @@ def main() -> None:
 
     for name, path in SETS.items():
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        missed = [(i["text"], i.get("category"), intent(i["text"])) for i in data["crisis"]
-                  if intent(i["text"]) != "crisis"]
-        flagged = [(i["text"], i.get("kind")) for i in data["non_crisis"]
-                   if intent(i["text"]) == "crisis"]
+        missed = [
+            (i["text"], i.get("category"), intent(i["text"]))
+            for i in data["crisis"]
+            if intent(i["text"]) != "crisis"
+        ]
+        flagged = [
+            (i["text"], i.get("kind")) for i in data["non_crisis"] if intent(i["text"]) == "crisis"
+        ]
         recall = 1 - len(missed) / len(data["crisis"])
         fpr = len(flagged) / len(data["non_crisis"])
-        print(f"{name}: recall {recall:.3f} ({len(data['crisis'])} crisis), "
-              f"false-positive rate {fpr:.3f} ({len(data['non_crisis'])} non-crisis)")
+        print(
+            f"{name}: recall {recall:.3f} ({len(data['crisis'])} crisis), "
+            f"false-positive rate {fpr:.3f} ({len(data['non_crisis'])} non-crisis)"
+        )
         print("  missed by category: " + str(dict(Counter(c for _, c, _ in missed))))
         print("  missed classified as: " + str(dict(Counter(p for _, _, p in missed))))
         print("  false positives by kind: " + str(dict(Counter(k for _, k in flagged))))

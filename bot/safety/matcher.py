@@ -129,9 +129,7 @@ class CrisisMatcher:
                 excluded.append((start, end))
             else:
                 hits.append(CrisisHit(category, start, end, doc[start:end].text, line))
-        hits = [
-            h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)
-        ]
+        hits = [h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)]
         # Longest (most specific) hit first; ties go to the category order.
         hits.sort(key=lambda h: (-(h.end - h.start), CATEGORIES.index(h.category), h.start))
         return hits, len(excluded)

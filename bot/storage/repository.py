@@ -482,8 +482,13 @@ def save_step(
         step, created = _insert_or_fetch(
             session,
             SmallStep(
-                client_id=client.id, reflection_id=reflection_id, theme=theme, text=text,
-                status=STEP_OPEN, shared_with_worker=shared_with_worker, idempotency_key=key,
+                client_id=client.id,
+                reflection_id=reflection_id,
+                theme=theme,
+                text=text,
+                status=STEP_OPEN,
+                shared_with_worker=shared_with_worker,
+                idempotency_key=key,
                 created_at=utcnow(),
             ),
             fetch,

@@ -1,6 +1,6 @@
 """Koers web app: the worker dashboard and the client chat (Flask).
 
-    python -m bot.web        # serve on KOERS_WEB_HOST:KOERS_WEB_PORT with waitress
+python -m bot.web        # serve on KOERS_WEB_HOST:KOERS_WEB_PORT with waitress
 """
 
 from bot.web.app import create_app

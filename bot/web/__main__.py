@@ -17,10 +17,20 @@ def main() -> int:
     if settings.trusted_proxy:
         # Behind an HTTPS proxy: take the client address and scheme from its headers, so the
         # login rate limits count per real client address.
-        proxy = {"trusted_proxy": settings.trusted_proxy, "trusted_proxy_count": 1,
-                 "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
-    serve(app, host=settings.web_host, port=settings.web_port, threads=8, ident="Koers",
-          clear_untrusted_proxy_headers=True, **proxy)
+        proxy = {
+            "trusted_proxy": settings.trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        }
+    serve(
+        app,
+        host=settings.web_host,
+        port=settings.web_port,
+        threads=8,
+        ident="Koers",
+        clear_untrusted_proxy_headers=True,
+        **proxy,
+    )
     return 0
 
 

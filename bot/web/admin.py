@@ -44,20 +44,31 @@ def workers():  # type: ignore[no-untyped-def]
             error = "Kies een rol."
         if error is None:
             error = password_problem(password)
-        if error is None and db().execute(
-            select(Worker).where(func.lower(Worker.username) == username.lower())
-        ).first():
+        if (
+            error is None
+            and db()
+            .execute(select(Worker).where(func.lower(Worker.username) == username.lower()))
+            .first()
+        ):
             error = "Deze gebruikersnaam bestaat al. Kies een andere."
         if error is None:
-            db().add(Worker(username=username, display_name=form["display_name"],
-                            role=form["role"], password_hash=hash_password(password)))
+            db().add(
+                Worker(
+                    username=username,
+                    display_name=form["display_name"],
+                    role=form["role"],
+                    password_hash=hash_password(password),
+                )
+            )
             audit("medewerker_aangemaakt", detail=username)
             flash(f"{form['display_name']} kan nu inloggen.", "info")
             return redirect(url_for(".workers"))
-    counts = dict(db().execute(
-        select(Client.worker_id, func.count()).group_by(Client.worker_id)).all())
-    return render_template("admin/workers.html", workers=_workers(), counts=counts, error=error,
-                           form=form), (400 if error else 200)
+    counts = dict(
+        db().execute(select(Client.worker_id, func.count()).group_by(Client.worker_id)).all()
+    )
+    return render_template(
+        "admin/workers.html", workers=_workers(), counts=counts, error=error, form=form
+    ), (400 if error else 200)
 
 
 @bp.route("/medewerkers/<int:worker_id>", methods=["POST"])
@@ -73,8 +84,10 @@ def change_worker(worker_id: int):  # type: ignore[no-untyped-def]
         else:
             worker.active = action == "activate"
             audit("medewerker_" + ("aan" if worker.active else "uit"), detail=worker.username)
-            flash(f"{worker.display_name} is {'weer actief' if worker.active else 'uitgezet'}.",
-                  "info")
+            flash(
+                f"{worker.display_name} is {'weer actief' if worker.active else 'uitgezet'}.",
+                "info",
+            )
     elif action == "password":
         password = request.form.get("password") or ""
         problem = password_problem(password)
@@ -105,17 +118,30 @@ def caseloads():  # type: ignore[no-untyped-def]
             flash("Dat kon niet. Kies een cliënt en een begeleider uit de lijst.", "error")
         else:
             client.worker_id = worker.id if worker else None
-            audit("caseload_gewijzigd", client,
-                  detail=f"naar {worker.username}" if worker else "geen begeleider")
+            audit(
+                "caseload_gewijzigd",
+                client,
+                detail=f"naar {worker.username}" if worker else "geen begeleider",
+            )
             flash("De begeleider is gewijzigd.", "info")
         return redirect(url_for(".caseloads"))
-    clients = list(session.execute(
-        select(Client).where(Client.display_name.is_not(None))
-        .order_by(func.lower(Client.display_name))).scalars())
+    clients = list(
+        session.execute(
+            select(Client)
+            .where(Client.display_name.is_not(None))
+            .order_by(func.lower(Client.display_name))
+        ).scalars()
+    )
     begeleiders = [w for w in _workers() if w.role == "worker"]
     audit("caseloads_bekeken", detail=f"{len(clients)} namen")
-    return render_template("admin/caseloads.html", clients=clients, workers=begeleiders,
-                           levels=LANGUAGE_LEVELS, error=None, form={})
+    return render_template(
+        "admin/caseloads.html",
+        clients=clients,
+        workers=begeleiders,
+        levels=LANGUAGE_LEVELS,
+        error=None,
+        form={},
+    )
 
 
 def _create_client():  # type: ignore[no-untyped-def]
@@ -130,16 +156,30 @@ def _create_client():  # type: ignore[no-untyped-def]
     if error is None and worker_id and (worker is None or worker.role != "worker"):
         error = "Kies een begeleider uit de lijst."
     if error is not None:
-        clients = list(session.execute(
-            select(Client).where(Client.display_name.is_not(None))
-            .order_by(func.lower(Client.display_name))).scalars())
+        clients = list(
+            session.execute(
+                select(Client)
+                .where(Client.display_name.is_not(None))
+                .order_by(func.lower(Client.display_name))
+            ).scalars()
+        )
         return render_template(
-            "admin/caseloads.html", clients=clients, levels=LANGUAGE_LEVELS,
-            workers=[w for w in _workers() if w.role == "worker"], error=error,
-            form={"display_name": name, "language_level": level, "worker_id": worker_id}), 400
+            "admin/caseloads.html",
+            clients=clients,
+            levels=LANGUAGE_LEVELS,
+            workers=[w for w in _workers() if w.role == "worker"],
+            error=error,
+            form={"display_name": name, "language_level": level, "worker_id": worker_id},
+        ), 400
     now = utcnow()
-    client = Client(chat_id=new_chat_id(), display_name=name, language_level=level,
-                    worker_id=worker.id if worker else None, created_at=now, last_seen_at=now)
+    client = Client(
+        chat_id=new_chat_id(),
+        display_name=name,
+        language_level=level,
+        worker_id=worker.id if worker else None,
+        created_at=now,
+        last_seen_at=now,
+    )
     session.add(client)
     session.flush()
     audit("client_aangemaakt", client)
@@ -160,12 +200,17 @@ def settings():  # type: ignore[no-untyped-def]
         if error is None:
             repository.set_org_setting(session, CRISIS_CONTACT_KEY, value, g.worker.username)
             audit("instelling_gewijzigd", detail=CRISIS_CONTACT_KEY)
-            flash("Het crisiscontact is opgeslagen. Cliënten zien het onder de knop Hulp."
-                  if value else "Het crisiscontact is weggehaald. Cliënten zien nu alleen 113, "
-                  "112 en Veilig Thuis.", "info")
+            flash(
+                "Het crisiscontact is opgeslagen. Cliënten zien het onder de knop Hulp."
+                if value
+                else "Het crisiscontact is weggehaald. Cliënten zien nu alleen 113, "
+                "112 en Veilig Thuis.",
+                "info",
+            )
             return redirect(url_for(".settings"))
-    return render_template("admin/settings.html", value=value, error=error,
-                           maximum=MAX_CRISIS_CONTACT), (400 if error else 200)
+    return render_template(
+        "admin/settings.html", value=value, error=error, maximum=MAX_CRISIS_CONTACT
+    ), (400 if error else 200)
 
 
 @bp.route("/logboek")

@@ -86,26 +86,33 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": "De pagina is verlopen. Laad de pagina opnieuw."}, 400
         return render_template(
-            "error.html", title="Pagina verlopen",
+            "error.html",
+            title="Pagina verlopen",
             message="Deze pagina was verlopen. Ga terug, laad de pagina opnieuw en probeer het "
-                    "nog eens. Er is niets opgeslagen.",
+            "nog eens. Er is niets opgeslagen.",
         ), 400
 
     @app.errorhandler(403)
     def _forbidden(_error):  # type: ignore[no-untyped-def]
-        return render_template("error.html", title="Geen toegang",
-                               message="Je hebt geen toegang tot deze pagina."), 403
+        return render_template(
+            "error.html", title="Geen toegang", message="Je hebt geen toegang tot deze pagina."
+        ), 403
 
     @app.errorhandler(404)
     def _not_found(_error):  # type: ignore[no-untyped-def]
-        return render_template("error.html", title="Niet gevonden",
-                               message="Deze pagina bestaat niet, of je hebt er geen toegang "
-                                       "toe."), 404
+        return render_template(
+            "error.html",
+            title="Niet gevonden",
+            message="Deze pagina bestaat niet, of je hebt er geen toegang " "toe.",
+        ), 404
 
     @app.errorhandler(413)
     def _too_large(_error):  # type: ignore[no-untyped-def]
-        return render_template("error.html", title="Te veel tekst",
-                               message="Je stuurde te veel tekst in één keer. Maak het korter "
-                                       "en probeer het opnieuw."), 413
+        return render_template(
+            "error.html",
+            title="Te veel tekst",
+            message="Je stuurde te veel tekst in één keer. Maak het korter "
+            "en probeer het opnieuw.",
+        ), 413
 
     return app

@@ -64,8 +64,9 @@ def login():  # type: ignore[no-untyped-def]
         ip_limiter = current_app.config["LOGIN_IP_LIMITER"]
         ip_key = f"worker-ip:{remote_addr()}"
         if limiter.blocked(key) or ip_limiter.blocked(ip_key):
-            error = ("Te vaak een verkeerd wachtwoord. Wacht 15 minuten en probeer het dan "
-                     "opnieuw.")
+            error = (
+                "Te vaak een verkeerd wachtwoord. Wacht 15 minuten en probeer het dan " "opnieuw."
+            )
             audit("inloggen_geblokkeerd", detail=username, actor="onbekend")
             return render_template("login.html", error=error, username=username), 429
         found = db().execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()

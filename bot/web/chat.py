@@ -44,15 +44,18 @@ GREETING_PAYLOAD = "/groet"
 # A lookalike of "/" (U+2215 DIVISION SLASH): typed text keeps its look, Rasa reads it as text.
 SLASH_LOOKALIKE = "\u2215"
 
-MSG_DOWN = ("Koers is nu even niet bereikbaar. Je bericht is niet kwijt. "
-            "Probeer het zo nog een keer.")
-MSG_SLOW = ("Koers reageert nu te langzaam. Je bericht is niet kwijt. "
-            "Probeer het zo nog een keer.")
-MSG_EMPTY = ("Koers gaf geen antwoord. Je bericht is niet kwijt. "
-             "Probeer het zo nog een keer.")
+MSG_DOWN = (
+    "Koers is nu even niet bereikbaar. Je bericht is niet kwijt. " "Probeer het zo nog een keer."
+)
+MSG_SLOW = (
+    "Koers reageert nu te langzaam. Je bericht is niet kwijt. " "Probeer het zo nog een keer."
+)
+MSG_EMPTY = "Koers gaf geen antwoord. Je bericht is niet kwijt. " "Probeer het zo nog een keer."
 MSG_BUSY = "Even wachten. Je vorige bericht wordt nog verstuurd."
-MSG_TOO_LONG = (f"Je bericht is te lang. Maak het korter dan {MAX_MESSAGE_LENGTH} tekens. "
-                "Je kunt het ook in twee berichten sturen.")
+MSG_TOO_LONG = (
+    f"Je bericht is te lang. Maak het korter dan {MAX_MESSAGE_LENGTH} tekens. "
+    "Je kunt het ook in twee berichten sturen."
+)
 MSG_EMPTY_INPUT = "Typ eerst iets. Of kies een knop."
 MSG_LOGGED_OUT = "Je bent niet meer ingelogd. Vul je code opnieuw in."
 
@@ -116,17 +119,28 @@ def _fingerprint(code: AccessCode) -> str:
 
 
 def _set_login_cookie(response: Any, code: AccessCode, device_token: str) -> None:
-    token = _serializer().dumps({"a": code.id, "c": code.client_id, "h": _fingerprint(code),
-                                 "d": device_token})
+    token = _serializer().dumps(
+        {"a": code.id, "c": code.client_id, "h": _fingerprint(code), "d": device_token}
+    )
     response.set_cookie(
-        COOKIE, token, max_age=current_app.config["CLIENT_REMEMBER_SECONDS"], httponly=True,
-        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax", path="/",
+        COOKIE,
+        token,
+        max_age=current_app.config["CLIENT_REMEMBER_SECONDS"],
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+        path="/",
     )
 
 
 def _delete_login_cookie(response: Any) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
-                           secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.delete_cookie(
+        COOKIE,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
 
 
 def _end_this_device() -> bool:
@@ -150,13 +164,19 @@ def page():  # type: ignore[no-untyped-def]
     client = current_client()
     if client is None:
         if not request.cookies.get(COOKIE):
-            return render_template("chat/login.html", error=None, notice=None,
-                                   crisis_contact=_crisis_contact())
+            return render_template(
+                "chat/login.html", error=None, notice=None, crisis_contact=_crisis_contact()
+            )
         # A cookie that no longer logs in (logged out elsewhere, code revoked or replaced,
         # expired): say so calmly and forget it.
-        response = make_response(render_template(
-            "chat/login.html", error=None, notice=MSG_LOGGED_OUT,
-            crisis_contact=_crisis_contact()))
+        response = make_response(
+            render_template(
+                "chat/login.html",
+                error=None,
+                notice=MSG_LOGGED_OUT,
+                crisis_contact=_crisis_contact(),
+            )
+        )
         _delete_login_cookie(response)
         return response
     return render_template("chat/chat.html", client=client, crisis_contact=_crisis_contact())
@@ -168,23 +188,34 @@ def login():  # type: ignore[no-untyped-def]
     key = f"code:{remote_addr()}"
     if limiter.blocked(key):
         return render_template(
-            "chat/login.html", crisis_contact=_crisis_contact(),
+            "chat/login.html",
+            crisis_contact=_crisis_contact(),
             error="Je hebt te vaak een verkeerde code ingevuld. Wacht 15 minuten. "
-                  "Probeer het daarna opnieuw."), 429
+            "Probeer het daarna opnieuw.",
+        ), 429
     typed = normalize_code((request.form.get("code") or "")[:100])
     code = None
     if typed:
-        code = db().execute(
-            select(AccessCode).where(
-                AccessCode.code_hash == code_hash(current_app.config["SECRET_KEY"], typed))
-        ).scalar_one_or_none()
+        code = (
+            db()
+            .execute(
+                select(AccessCode).where(
+                    AccessCode.code_hash == code_hash(current_app.config["SECRET_KEY"], typed)
+                )
+            )
+            .scalar_one_or_none()
+        )
     if code is None or code.revoked_at is not None:
         limiter.fail(key)
         audit("client_code_fout", actor="client")
-        message = ("Vul je code in. Je krijgt de code van je begeleider." if not typed else
-                   "Deze code klopt niet. Kijk goed of vraag je begeleider om een nieuwe code.")
-        return render_template("chat/login.html", crisis_contact=_crisis_contact(),
-                               error=message), 401
+        message = (
+            "Vul je code in. Je krijgt de code van je begeleider."
+            if not typed
+            else "Deze code klopt niet. Kijk goed of vraag je begeleider om een nieuwe code."
+        )
+        return render_template(
+            "chat/login.html", crisis_contact=_crisis_contact(), error=message
+        ), 401
     limiter.reset(key)
     _end_this_device()  # a login on top of an older one: the old device token stops working
     code.last_used_at = utcnow()
@@ -243,7 +274,8 @@ def _clean_messages(raw: Any) -> list[dict[str, Any]]:
         text = item.get("text") if isinstance(item.get("text"), str) else ""
         buttons = [
             {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-            for b in item.get("buttons") or [] if isinstance(b, dict)
+            for b in item.get("buttons") or []
+            if isinstance(b, dict)
         ]
         if text or buttons:
             messages.append({"text": text, "buttons": buttons})
@@ -255,8 +287,9 @@ def forward(client: Client, message: str) -> tuple[list[dict[str, Any]] | None, 
     url = f"{current_app.config['RASA_URL']}/webhooks/rest/webhook"
     timeout = current_app.config["RASA_TIMEOUT"]
     try:
-        reply = requests.post(url, json={"sender": client.chat_id, "message": message},
-                              timeout=(3, timeout))
+        reply = requests.post(
+            url, json={"sender": client.chat_id, "message": message}, timeout=(3, timeout)
+        )
     except requests.Timeout:
         return None, MSG_SLOW, 504
     except requests.RequestException:

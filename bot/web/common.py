@@ -28,8 +28,7 @@ ABSOLUTE_SESSION_SECONDS = 10 * 3600
 def db() -> Session:
     """The database session of this request; committed when the request ends without error."""
     if "db" not in g:
-        g.db = Session(current_app.extensions["koers_engine"], future=True,
-                       expire_on_commit=False)
+        g.db = Session(current_app.extensions["koers_engine"], future=True, expire_on_commit=False)
     return g.db
 
 
@@ -50,15 +49,27 @@ def remote_addr() -> str:
     return (request.remote_addr or "?")[:64]
 
 
-def audit(action: str, client: Client | int | None = None, detail: str | None = None,
-          actor: str | None = None) -> None:
+def audit(
+    action: str,
+    client: Client | int | None = None,
+    detail: str | None = None,
+    actor: str | None = None,
+) -> None:
     """Write who did what to which client's data (committed with the request)."""
     client_id = client.id if isinstance(client, Client) else client
     if actor is None:
         worker = g.get("worker")
         actor = f"medewerker:{worker.username}" if worker is not None else "onbekend"
-    db().add(AuditEntry(at=utcnow(), actor=actor[:64], action=action[:64], client_id=client_id,
-                        detail=detail, remote_addr=remote_addr()))
+    db().add(
+        AuditEntry(
+            at=utcnow(),
+            actor=actor[:64],
+            action=action[:64],
+            client_id=client_id,
+            detail=detail,
+            remote_addr=remote_addr(),
+        )
+    )
 
 
 # --- worker sessions ------------------------------------------------------------------------
@@ -96,7 +107,10 @@ def current_worker() -> Worker | None:
         return None
     now = int(time.time())
     idle = current_app.config["WORKER_IDLE_SECONDS"]
-    if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > ABSOLUTE_SESSION_SECONDS:
+    if (
+        now - session.get("seen_at", 0) > idle
+        or now - session.get("login_at", 0) > ABSOLUTE_SESSION_SECONDS
+    ):
         end_worker_session()
         g.expired = True
         return None
@@ -131,8 +145,10 @@ def role_required(*roles: str) -> Callable:
             worker = current_worker()
             if worker is None:
                 if g.get("expired"):
-                    flash("Je bent uitgelogd omdat je een tijd niets hebt gedaan. "
-                          "Log opnieuw in.", "info")
+                    flash(
+                        "Je bent uitgelogd omdat je een tijd niets hebt gedaan. " "Log opnieuw in.",
+                        "info",
+                    )
                 return redirect(url_for("auth.login", next=request.path))
             if worker.role not in roles:
                 abort(403)

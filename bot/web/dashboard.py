@@ -53,13 +53,23 @@ MAX_PLAN_LINES = 12
 # The same agreement or client twice within this time is a double submit.
 DOUBLE_SUBMIT_SECONDS = 30
 
-PHASE_LABELS = {"groen": "Groen: het gaat goed", "oranje": "Oranje: het gaat minder",
-                "rood": "Rood: crisis"}
+PHASE_LABELS = {
+    "groen": "Groen: het gaat goed",
+    "oranje": "Oranje: het gaat minder",
+    "rood": "Rood: crisis",
+}
 KIND_LABELS = {"signaal": "Signalen", "helpt": "Wat helpt", "contact": "Contacten"}
-AGREEMENT_LABELS = {"client": "Taken van de cliënt", "worker": "Mijn beloftes",
-                    "ander": "Gevraagd aan anderen"}
-STEP_LABELS = {"open": "nog open", "gelukt": "gelukt", "niet_gelukt": "niet gelukt",
-               "vervallen": "vervallen"}
+AGREEMENT_LABELS = {
+    "client": "Taken van de cliënt",
+    "worker": "Mijn beloftes",
+    "ander": "Gevraagd aan anderen",
+}
+STEP_LABELS = {
+    "open": "nog open",
+    "gelukt": "gelukt",
+    "niet_gelukt": "niet gelukt",
+    "vervallen": "vervallen",
+}
 LEVEL_LABELS = {"standaard": "Standaard", "eenvoudig": "Eenvoudig (korte zinnen)"}
 
 
@@ -107,15 +117,18 @@ def _chart_data(series: dict[str, list[tuple[datetime, int]]]) -> list[dict[str,
         k for k in series if k not in queries.THEMES
     ]:
         meta = queries.theme(key)
-        charts.append({
-            "key": key,
-            "label": meta.label,
-            "question": meta.question or "",
-            "low": queries.SCALE_LOW,
-            "high": queries.SCALE_HIGH,
-            "points": [{"x": local(at).strftime("%d-%m-%Y"), "y": scale}
-                       for at, scale in series[key]],
-        })
+        charts.append(
+            {
+                "key": key,
+                "label": meta.label,
+                "question": meta.question or "",
+                "low": queries.SCALE_LOW,
+                "high": queries.SCALE_HIGH,
+                "points": [
+                    {"x": local(at).strftime("%d-%m-%Y"), "y": scale} for at, scale in series[key]
+                ],
+            }
+        )
     return charts
 
 
@@ -125,13 +138,15 @@ def client_page(client_id: int):  # type: ignore[no-untyped-def]
     return _render_client(_client(client_id), show_all=request.args.get("alle") == "1")
 
 
-def _render_client(client: Client, show_all: bool = False,
-                   form: dict[str, str] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render_client(
+    client: Client, show_all: bool = False, form: dict[str, str] | None = None, status: int = 200
+):  # type: ignore[no-untyped-def]
     """The client page; `form` refills the agreement form after a mistake (never via the URL,
     so what was typed does not end up in logs or the browser history)."""
     session = db()
     reflections = queries.shared_reflections(
-        session, client.id, limit=None if show_all else RECENT_REFLECTIONS)
+        session, client.id, limit=None if show_all else RECENT_REFLECTIONS
+    )
     shared, private = queries.reflection_counts(session, client.id)
     series = queries.scale_series(session, client.id)
     audit("client_bekeken", client, detail="alle reflecties" if show_all else None)
@@ -198,19 +213,43 @@ def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
     if problem:
         flash(f"De afspraak is niet opgeslagen. {problem}", "error")
         # Keep what was typed: show it again in the form (in the page, not in the URL).
-        return _render_client(client, form={
-            "kind": kind if kind in AGREEMENT_KINDS else "client", "text": text[:2000],
-            "party": party or "", "due_date": request.form.get("due_date", "")[:10]}, status=400)
-    same = db().execute(select(Agreement.id).where(
-        Agreement.client_id == client.id, Agreement.kind == kind, Agreement.text == text,
-        Agreement.done_at.is_(None),
-        Agreement.created_at >= utcnow() - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
-    )).first()
+        return _render_client(
+            client,
+            form={
+                "kind": kind if kind in AGREEMENT_KINDS else "client",
+                "text": text[:2000],
+                "party": party or "",
+                "due_date": request.form.get("due_date", "")[:10],
+            },
+            status=400,
+        )
+    same = (
+        db()
+        .execute(
+            select(Agreement.id).where(
+                Agreement.client_id == client.id,
+                Agreement.kind == kind,
+                Agreement.text == text,
+                Agreement.done_at.is_(None),
+                Agreement.created_at >= utcnow() - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
+            )
+        )
+        .first()
+    )
     if same is not None:  # a double click or a second tab: keep one
         flash("Deze afspraak stond er al.", "info")
         return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
-    db().add(Agreement(client_id=client.id, kind=kind, text=text, party=party, due_date=due,
-                       created_by=g.worker.username, created_at=utcnow()))
+    db().add(
+        Agreement(
+            client_id=client.id,
+            kind=kind,
+            text=text,
+            party=party,
+            due_date=due,
+            created_by=g.worker.username,
+            created_at=utcnow(),
+        )
+    )
     audit("afspraak_toegevoegd", client)
     flash("De afspraak is opgeslagen.", "info")
     return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
@@ -245,16 +284,21 @@ def edit_plan(client_id: int):  # type: ignore[no-untyped-def]
                 values[(phase, kind)] = raw
                 lines = [line.strip() for line in raw.splitlines() if line.strip()]
                 if len(lines) > MAX_PLAN_LINES:
-                    errors.append(f"{PHASE_LABELS[phase]} – {KIND_LABELS[kind]}: hoogstens "
-                                  f"{MAX_PLAN_LINES} regels.")
+                    errors.append(
+                        f"{PHASE_LABELS[phase]} – {KIND_LABELS[kind]}: hoogstens "
+                        f"{MAX_PLAN_LINES} regels."
+                    )
                 for line in lines:
                     if len(line) > repository.MAX_PLAN_ITEM_LENGTH:
-                        errors.append(f"{PHASE_LABELS[phase]} – {KIND_LABELS[kind]}: een regel "
-                                      f"is langer dan {repository.MAX_PLAN_ITEM_LENGTH} tekens.")
+                        errors.append(
+                            f"{PHASE_LABELS[phase]} – {KIND_LABELS[kind]}: een regel "
+                            f"is langer dan {repository.MAX_PLAN_ITEM_LENGTH} tekens."
+                        )
                     items.append(repository.PlanItemIn(phase, kind, line))
         if not errors:
-            repository.save_safety_plan(session, client.chat_id, items,
-                                        updated_by=g.worker.username)
+            repository.save_safety_plan(
+                session, client.chat_id, items, updated_by=g.worker.username
+            )
             audit("plan_gewijzigd", client)
             flash("Het signaleringsplan is opgeslagen.", "info")
             return redirect(url_for(".client_page", client_id=client.id, _anchor="plan"))
@@ -280,21 +324,34 @@ def prepare(client_id: int):  # type: ignore[no-untyped-def]
     if request.args.get("van") and start_day is None or request.args.get("tot") and end_day is None:
         problem = "Een datum klopte niet. De standaardperiode wordt getoond."
     if start_day is None:
-        start_day = (local(client.last_contact_at).date() if client.last_contact_at
-                     else today - timedelta(days=28))
+        start_day = (
+            local(client.last_contact_at).date()
+            if client.last_contact_at
+            else today - timedelta(days=28)
+        )
     if end_day is None:
         end_day = today
     if end_day < start_day:
         problem = "De einddatum lag voor de begindatum. De data zijn omgedraaid."
         start_day, end_day = end_day, start_day
-    since = client.last_contact_at if (not request.args.get("van") and client.last_contact_at) \
+    since = (
+        client.last_contact_at
+        if (not request.args.get("van") and client.last_contact_at)
         else day_start(start_day)
+    )
     until = day_start(end_day + timedelta(days=1))
     summary = build_summary(db(), client.id, since, until)
     audit("voorbereiding_bekeken", client, detail=f"{start_day:%Y-%m-%d} t/m {end_day:%Y-%m-%d}")
-    return render_template("prepare.html", client=client, summary=summary, start_day=start_day,
-                           end_day=end_day, problem=problem, today=today,
-                           plan=queries.safety_plan(db(), client.id))
+    return render_template(
+        "prepare.html",
+        client=client,
+        summary=summary,
+        start_day=start_day,
+        end_day=end_day,
+        problem=problem,
+        today=today,
+        plan=queries.safety_plan(db(), client.id),
+    )
 
 
 # --- clients and access codes -----------------------------------------------------------------
@@ -313,22 +370,37 @@ def new_client():  # type: ignore[no-untyped-def]
             error = error or "Kies een taalniveau."
         if error is None:
             now = utcnow()
-            same = db().execute(select(Client).where(
-                Client.worker_id == g.worker.id, Client.display_name == name,
-                Client.created_at >= now - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
-            )).scalars().first()
+            same = (
+                db()
+                .execute(
+                    select(Client).where(
+                        Client.worker_id == g.worker.id,
+                        Client.display_name == name,
+                        Client.created_at >= now - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
+                    )
+                )
+                .scalars()
+                .first()
+            )
             if same is not None:  # a double click or a second tab: keep one
                 flash(f"{name} stond er al.", "info")
                 return redirect(url_for(".client_page", client_id=same.id, _anchor="toegang"))
-            client = Client(chat_id=new_chat_id(), display_name=name, language_level=level,
-                            worker_id=g.worker.id, created_at=now, last_seen_at=now)
+            client = Client(
+                chat_id=new_chat_id(),
+                display_name=name,
+                language_level=level,
+                worker_id=g.worker.id,
+                created_at=now,
+                last_seen_at=now,
+            )
             db().add(client)
             db().flush()
             audit("client_aangemaakt", client)
             flash(f"{name} is toegevoegd. Maak nu een toegangscode voor de chat.", "info")
             return redirect(url_for(".client_page", client_id=client.id, _anchor="toegang"))
     return render_template("client_new.html", error=error, name=name, level=level), (
-        400 if error else 200)
+        400 if error else 200
+    )
 
 
 def issue_code(session: Any, client: Client, created_by: str, secret_key: str) -> str:
@@ -342,8 +414,14 @@ def issue_code(session: Any, client: Client, created_by: str, secret_key: str) -
     )
     end_client_devices(session, client.id, now)  # the old code's devices stop at once
     code = new_access_code()
-    session.add(AccessCode(client_id=client.id, code_hash=code_hash(secret_key, code),
-                           created_by=created_by[:64], created_at=now))
+    session.add(
+        AccessCode(
+            client_id=client.id,
+            code_hash=code_hash(secret_key, code),
+            created_by=created_by[:64],
+            created_at=now,
+        )
+    )
     session.flush()
     return code
 
@@ -354,8 +432,12 @@ def new_code(client_id: int):  # type: ignore[no-untyped-def]
     client = _client(client_id)
     code = issue_code(db(), client, g.worker.username, current_app.config["SECRET_KEY"])
     audit("code_uitgegeven", client)
-    return render_template("code_shown.html", client=client, code=format_code(code),
-                           chat_url=url_for("chat.page", _external=True))
+    return render_template(
+        "code_shown.html",
+        client=client,
+        code=format_code(code),
+        chat_url=url_for("chat.page", _external=True),
+    )
 
 
 @bp.route("/client/<int:client_id>/code/intrekken", methods=["POST"])
@@ -371,6 +453,9 @@ def revoke_code(client_id: int):  # type: ignore[no-untyped-def]
     )
     end_client_devices(db(), client.id, now)  # every logged-in device stops at once
     audit("code_ingetrokken", client)
-    flash("De toegangscode werkt niet meer. De cliënt kan niet meer inloggen tot je een nieuwe "
-          "code maakt.", "info")
+    flash(
+        "De toegangscode werkt niet meer. De cliënt kan niet meer inloggen tot je een nieuwe "
+        "code maakt.",
+        "info",
+    )
     return redirect(url_for(".client_page", client_id=client.id, _anchor="toegang"))

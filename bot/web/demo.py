@@ -54,13 +54,21 @@ def _worker(session: Session, username: str, name: str, role: str, password: str
     return worker
 
 
-def _client(session: Session, name: str, worker: Worker, level: str = "eenvoudig") -> tuple[Client, bool]:
+def _client(
+    session: Session, name: str, worker: Worker, level: str = "eenvoudig"
+) -> tuple[Client, bool]:
     client = session.execute(select(Client).where(Client.display_name == name)).scalar_one_or_none()
     if client is not None:
         return client, False
     now = utcnow()
-    client = Client(chat_id=new_chat_id(), display_name=name, worker_id=worker.id,
-                    language_level=level, created_at=now, last_seen_at=now)
+    client = Client(
+        chat_id=new_chat_id(),
+        display_name=name,
+        worker_id=worker.id,
+        language_level=level,
+        created_at=now,
+        last_seen_at=now,
+    )
     session.add(client)
     session.flush()
     return client, True
@@ -69,39 +77,108 @@ def _client(session: Session, name: str, worker: Worker, level: str = "eenvoudig
 def _example_history(session: Session, client: Client) -> None:
     now = utcnow()
     rows = [
-        ("hoop", 12, 2, True, [("Wat wil je over een jaar anders hebben?",
-                                "Een eigen kamer en werk in de groenvoorziening. (nep)")]),
-        ("verbinding", 9, 3, True, [("Wie helpt jou op dit moment?",
-                                     "Mijn zus en de begeleider. (nep)")]),
-        ("hoop", 5, 3, True, [("Wat geeft jou hoop?", "Dat ik elke dag op tijd op werk ben. (nep)")]),
+        (
+            "hoop",
+            12,
+            2,
+            True,
+            [
+                (
+                    "Wat wil je over een jaar anders hebben?",
+                    "Een eigen kamer en werk in de groenvoorziening. (nep)",
+                )
+            ],
+        ),
+        (
+            "verbinding",
+            9,
+            3,
+            True,
+            [("Wie helpt jou op dit moment?", "Mijn zus en de begeleider. (nep)")],
+        ),
+        (
+            "hoop",
+            5,
+            3,
+            True,
+            [("Wat geeft jou hoop?", "Dat ik elke dag op tijd op werk ben. (nep)")],
+        ),
         ("veiligheid", 3, 2, False, [("Niet gedeeld", "Dit is een niet-gedeeld voorbeeld. (nep)")]),
-        ("hoop", 1, 4, True, [("Wat ging deze week goed?",
-                               "Ik heb werk gezocht en een sollicitatie gestuurd. (nep)")]),
+        (
+            "hoop",
+            1,
+            4,
+            True,
+            [
+                (
+                    "Wat ging deze week goed?",
+                    "Ik heb werk gezocht en een sollicitatie gestuurd. (nep)",
+                )
+            ],
+        ),
     ]
     for i, (theme, days, scale, shared, answers) in enumerate(rows):
         at = now - timedelta(days=days)
-        session.add(Reflection(
-            client_id=client.id, theme=theme, status="compleet", scale=scale,
-            shared_with_worker=shared, idempotency_key=f"demo-{client.id}-{i}", created_at=at,
-            updated_at=at, completed_at=at,
-            answers=[ReflectionAnswer(position=p, question_key=f"demo{p}", question_text=q,
-                                      answer_text=a) for p, (q, a) in enumerate(answers, 1)]))
-    session.add(SmallStep(client_id=client.id, theme="hoop", text="Morgen de vacaturesite "
-                          "bekijken. (nep)", shared_with_worker=True,
-                          idempotency_key=f"demo-step-{client.id}", created_at=now))
-    session.add(SafetyEvent(client_id=client.id, category="unknown", detected_by="matcher",
-                            message_text="Voorbeeldmelding: ik zie het even niet meer zitten (nep)",
-                            response_text="Bel 113 of 0800-0113. Bij direct gevaar: bel 112.",
-                            created_at=now - timedelta(days=2)))
-    session.add(Agreement(client_id=client.id, kind="worker", text="Uitzoeken hoe de "
-                          "huurtoeslag werkt. (nep)", created_by=DEMO_WORKER, created_at=now))
+        session.add(
+            Reflection(
+                client_id=client.id,
+                theme=theme,
+                status="compleet",
+                scale=scale,
+                shared_with_worker=shared,
+                idempotency_key=f"demo-{client.id}-{i}",
+                created_at=at,
+                updated_at=at,
+                completed_at=at,
+                answers=[
+                    ReflectionAnswer(
+                        position=p, question_key=f"demo{p}", question_text=q, answer_text=a
+                    )
+                    for p, (q, a) in enumerate(answers, 1)
+                ],
+            )
+        )
+    session.add(
+        SmallStep(
+            client_id=client.id,
+            theme="hoop",
+            text="Morgen de vacaturesite " "bekijken. (nep)",
+            shared_with_worker=True,
+            idempotency_key=f"demo-step-{client.id}",
+            created_at=now,
+        )
+    )
+    session.add(
+        SafetyEvent(
+            client_id=client.id,
+            category="unknown",
+            detected_by="matcher",
+            message_text="Voorbeeldmelding: ik zie het even niet meer zitten (nep)",
+            response_text="Bel 113 of 0800-0113. Bij direct gevaar: bel 112.",
+            created_at=now - timedelta(days=2),
+        )
+    )
+    session.add(
+        Agreement(
+            client_id=client.id,
+            kind="worker",
+            text="Uitzoeken hoe de " "huurtoeslag werkt. (nep)",
+            created_by=DEMO_WORKER,
+            created_at=now,
+        )
+    )
     session.flush()
-    repository.save_safety_plan(session, client.chat_id, [
-        repository.PlanItemIn("groen", "signaal", "Ik slaap goed en ga naar werk. (nep)"),
-        repository.PlanItemIn("oranje", "signaal", "Ik blijf in bed liggen. (nep)"),
-        repository.PlanItemIn("oranje", "helpt", "Een stuk wandelen. (nep)"),
-        repository.PlanItemIn("rood", "contact", "Begeleider of de crisisdienst. (nep)"),
-    ], updated_by=DEMO_WORKER)
+    repository.save_safety_plan(
+        session,
+        client.chat_id,
+        [
+            repository.PlanItemIn("groen", "signaal", "Ik slaap goed en ga naar werk. (nep)"),
+            repository.PlanItemIn("oranje", "signaal", "Ik blijf in bed liggen. (nep)"),
+            repository.PlanItemIn("oranje", "helpt", "Een stuk wandelen. (nep)"),
+            repository.PlanItemIn("rood", "contact", "Begeleider of de crisisdienst. (nep)"),
+        ],
+        updated_by=DEMO_WORKER,
+    )
 
 
 def seed_demo(session: Session, secret_key: str) -> DemoLogins:
@@ -115,9 +192,11 @@ def seed_demo(session: Session, secret_key: str) -> DemoLogins:
         _example_history(session, example)
     if repository.get_org_setting(session, "crisis_contact") is None:
         repository.set_org_setting(
-            session, "crisis_contact",
+            session,
+            "crisis_contact",
             "Demo-zorginstelling (nep): bel je begeleider. 's Nachts: de nachtdienst. "
-            "Dit is een voorbeeldtekst.", DEMO_ADMIN)
+            "Dit is een voorbeeldtekst.",
+            DEMO_ADMIN,
+        )
     code = issue_code(session, demo, "demo", secret_key)
-    return DemoLogins(DEMO_WORKER, worker_password, DEMO_ADMIN, admin_password,
-                      format_code(code))
+    return DemoLogins(DEMO_WORKER, worker_password, DEMO_ADMIN, admin_password, format_code(code))

@@ -25,17 +25,25 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 
 def token_hash(secret_key: str, token: str) -> str:
     """Keyed HMAC-SHA256 of a device token (its own domain, apart from the code hashes)."""
-    return hmac.new(secret_key.encode("utf-8"), b"koers-chat-device\x00" + token.encode("utf-8"),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(
+        secret_key.encode("utf-8"), b"koers-chat-device\x00" + token.encode("utf-8"), hashlib.sha256
+    ).hexdigest()
 
 
-def new_device(session: Session, code: AccessCode, secret_key: str,
-               now: datetime | None = None) -> str:
+def new_device(
+    session: Session, code: AccessCode, secret_key: str, now: datetime | None = None
+) -> str:
     """Record a new logged-in device for `code`. Returns the token for the cookie."""
     now = now or utcnow()
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    session.add(ChatDevice(access_code_id=code.id, token_hash=token_hash(secret_key, token),
-                           created_at=now, last_seen_at=now))
+    session.add(
+        ChatDevice(
+            access_code_id=code.id,
+            token_hash=token_hash(secret_key, token),
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
     session.flush()
     return token
 
@@ -54,8 +62,9 @@ def end_device(session: Session, secret_key: str, token: str) -> bool:
         return False
     result = session.execute(
         update(ChatDevice)
-        .where(ChatDevice.token_hash == token_hash(secret_key, token),
-               ChatDevice.ended_at.is_(None))
+        .where(
+            ChatDevice.token_hash == token_hash(secret_key, token), ChatDevice.ended_at.is_(None)
+        )
         .values(ended_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )
@@ -66,9 +75,12 @@ def end_client_devices(session: Session, client_id: int, now: datetime | None = 
     """End every live device of every access code of this client (code revoked or replaced)."""
     result = session.execute(
         update(ChatDevice)
-        .where(ChatDevice.access_code_id.in_(
-                   select(AccessCode.id).where(AccessCode.client_id == client_id)),
-               ChatDevice.ended_at.is_(None))
+        .where(
+            ChatDevice.access_code_id.in_(
+                select(AccessCode.id).where(AccessCode.client_id == client_id)
+            ),
+            ChatDevice.ended_at.is_(None),
+        )
         .values(ended_at=now or utcnow())
         .execution_options(synchronize_session="fetch")
     )

@@ -161,8 +161,9 @@ def caseload(session: Session, worker: Worker) -> list[CaseloadRow]:
     ):
         latest.setdefault((cid, key), []).append(scale)
     order = {key: index for index, key in enumerate(THEMES)}
-    for (cid, key), scales in sorted(latest.items(),
-                                     key=lambda item: order.get(item[0][1], len(order))):
+    for (cid, key), scales in sorted(
+        latest.items(), key=lambda item: order.get(item[0][1], len(order))
+    ):
         rows[cid].trends[key] = (scales[0], scales[1] if len(scales) > 1 else None)
     return list(rows.values())
 

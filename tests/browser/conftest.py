@@ -19,8 +19,14 @@ from bot.web import create_app
 
 CHROMIUM = os.environ.get("KOERS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 OUTPUT = PROJECT_ROOT / "test-output" / "browser"
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -57,8 +63,12 @@ def make_live_app(tmp: Path, database_url: str | None = None, **overrides):
         database_url = f"sqlite:///{tmp / 'koers.db'}"
         upgrade_database(database_url)
     settings = dataclasses.replace(
-        get_settings(), database_url=database_url, var_dir=tmp,
-        secret_key="browser-test-secret-key", **overrides)
+        get_settings(),
+        database_url=database_url,
+        var_dir=tmp,
+        secret_key="browser-test-secret-key",
+        **overrides,
+    )
     return create_app(settings=settings)
 
 
@@ -67,14 +77,17 @@ def browser():
     # Module scope: Playwright's sync API keeps its own event loop in this thread while it
     # runs; stopping it after each module keeps it away from the asyncio tests.
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium) "
-                    "or `apt-get install chromium`.")
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium) "
+            "or `apt-get install chromium`."
+        )
     from playwright.sync_api import sync_playwright
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
 
@@ -99,4 +112,5 @@ def axe_violations(page) -> list[dict]:
     return page.evaluate(
         "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',"
         " 'wcag21aa', 'best-practice']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes}))")
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes}))"
+    )

@@ -52,8 +52,7 @@ def test_rasa_down_keeps_the_text_and_resend_works(live, page):
     messages = page.locator("#berichten").inner_text()
     assert "Je zei: Dit bericht mag niet kwijt <b>raken</b>" in messages  # shown as text
     assert box.input_value() == ""
-    assert [r["message"] for r in live.fake.received] == [
-        "Dit bericht mag niet kwijt <b>raken</b>"]
+    assert [r["message"] for r in live.fake.received] == ["Dit bericht mag niet kwijt <b>raken</b>"]
     assert page.locator("#berichten b").count() == 0  # no HTML from a message
 
     # Only the newest buttons work; the page's own button sends its payload.

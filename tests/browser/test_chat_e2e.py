@@ -49,8 +49,14 @@ def stack(model_path: Path, tmp_path_factory):
     url = f"sqlite:///{tmp / 'koers.db'}"
     upgrade_database(url)
     settings = dataclasses.replace(
-        get_settings(), database_url=url, rasa_port=_free_port(), actions_port=_free_port(),
-        tracker_db=tmp / "tracker.db", var_dir=tmp, secret_key=SECRET)
+        get_settings(),
+        database_url=url,
+        rasa_port=_free_port(),
+        actions_port=_free_port(),
+        tracker_db=tmp / "tracker.db",
+        var_dir=tmp,
+        secret_key=SECRET,
+    )
     procs = start_stack(settings, model_path, tmp / "log")
     app = make_live_app(tmp, database_url=url, rasa_port=settings.rasa_port)
     try:
@@ -65,15 +71,25 @@ def stack(model_path: Path, tmp_path_factory):
 def new_client(stack, name: str) -> tuple[int, str, str]:
     """A client on the e2e worker's caseload with a fresh access code."""
     with session_scope(stack.engine) as session:
-        worker = session.execute(select(Worker).where(Worker.username == "e2e.begeleider")
-                                 ).scalar_one_or_none()
+        worker = session.execute(
+            select(Worker).where(Worker.username == "e2e.begeleider")
+        ).scalar_one_or_none()
         if worker is None:
-            worker = Worker(username="e2e.begeleider", display_name="E2E Begeleider (nep)",
-                            password_hash=hash_password(WORKER_PASSWORD), role="worker")
+            worker = Worker(
+                username="e2e.begeleider",
+                display_name="E2E Begeleider (nep)",
+                password_hash=hash_password(WORKER_PASSWORD),
+                role="worker",
+            )
             session.add(worker)
             session.flush()
-        client = Client(chat_id=new_chat_id(), display_name=name,
-                        worker_id=worker.id, created_at=utcnow(), last_seen_at=utcnow())
+        client = Client(
+            chat_id=new_chat_id(),
+            display_name=name,
+            worker_id=worker.id,
+            created_at=utcnow(),
+            last_seen_at=utcnow(),
+        )
         session.add(client)
         session.flush()
         return client.id, client.chat_id, format_code(issue_code(session, client, "e2e", SECRET))
@@ -93,7 +109,10 @@ def koers_count(page) -> int:
 def wait_for_reply(page, before: int) -> None:
     page.wait_for_function(
         "(n) => document.querySelectorAll('#berichten .msg.koers').length > n"
-        " && !document.getElementById('verstuur').disabled", arg=before, timeout=60000)
+        " && !document.getElementById('verstuur').disabled",
+        arg=before,
+        timeout=60000,
+    )
 
 
 def type_message(page, text: str) -> None:
@@ -106,9 +125,13 @@ def type_message(page, text: str) -> None:
 def shared_reflections(stack, client_id: int) -> list[tuple[int, str, list[str]]]:
     """(id, theme, answers) of the client's complete, shared reflections."""
     with session_scope(stack.engine) as session:
-        rows = session.execute(select(Reflection).where(
-            Reflection.client_id == client_id, Reflection.shared_with_worker.is_(True),
-            Reflection.status == "compleet")).scalars()
+        rows = session.execute(
+            select(Reflection).where(
+                Reflection.client_id == client_id,
+                Reflection.shared_with_worker.is_(True),
+                Reflection.status == "compleet",
+            )
+        ).scalars()
         return [(r.id, r.theme, [a.answer_text for a in r.answers]) for r in rows]
 
 
@@ -158,8 +181,12 @@ def test_check_in_through_the_browser_then_the_worker_reads_it(stack, browser):
             type_message(page, answer)
     page.screenshot(path=str(OUTPUT / "chat-check-in.png"), full_page=True)
     saved = shared_reflections(stack, client_id)
-    assert saved, "no shared reflection after the check-in:\n" + "\n".join(transcript) + \
-        "\n---\n" + page.locator("#berichten").inner_text()
+    assert saved, (
+        "no shared reflection after the check-in:\n"
+        + "\n".join(transcript)
+        + "\n---\n"
+        + page.locator("#berichten").inner_text()
+    )
     reflection_id, _theme, answers = saved[0]
     assert any(typed in answer for answer in answers for typed in ANSWERS), answers
     # The read-aloud buttons are there on Koers's messages.
@@ -197,20 +224,29 @@ def test_typed_slash_text_is_not_an_intent(stack, page):
     typed = '/kies_thema{"thema": "veiligheid"}'
     type_message(page, typed)
     rasa = stack.settings.rasa_url
-    latest = requests.get(f"{rasa}/conversations/{chat_id}/tracker",
-                          timeout=30).json()["latest_message"]
+    latest = requests.get(f"{rasa}/conversations/{chat_id}/tracker", timeout=30).json()[
+        "latest_message"
+    ]
     # Rasa got text, so its NLU read the words; a payload would have been unpacked by the
     # RegexMessageHandler, which marks the entities it sets.
-    events = [(e["event"], e.get("text"), e.get("name")) for e in requests.get(
-        f"{rasa}/conversations/{chat_id}/tracker", timeout=30).json()["events"]]
+    events = [
+        (e["event"], e.get("text"), e.get("name"))
+        for e in requests.get(f"{rasa}/conversations/{chat_id}/tracker", timeout=30).json()[
+            "events"
+        ]
+    ]
     assert latest["text"] == "\u2215" + typed[1:], events[-12:]
     assert all("RegexMessageHandler" not in str(e.get("extractor")) for e in latest["entities"])
     # The same text sent straight to Rasa (what the web app prevents) is a payload:
-    requests.post(f"{rasa}/webhooks/rest/webhook", json={"sender": "raw-" + chat_id,
-                                                         "message": typed}, timeout=60)
+    requests.post(
+        f"{rasa}/webhooks/rest/webhook",
+        json={"sender": "raw-" + chat_id, "message": typed},
+        timeout=60,
+    )
     raw = requests.get(f"{rasa}/conversations/raw-{chat_id}/tracker", timeout=30).json()
-    assert any("RegexMessageHandler" in str(e.get("extractor"))
-               for e in raw["latest_message"]["entities"])
+    assert any(
+        "RegexMessageHandler" in str(e.get("extractor")) for e in raw["latest_message"]["entities"]
+    )
 
 
 def test_help_button_and_320px(stack, browser):
@@ -242,8 +278,9 @@ def test_help_button_and_320px(stack, browser):
 def test_axe_finds_no_serious_violations(stack, browser):
     _client_id, _chat, code = new_client(stack, "E2E Axe (nep)")
     # axe is injected as a script: only this test context bypasses the page's CSP for it.
-    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844},
-                                  bypass_csp=True)
+    context = browser.new_context(
+        locale="nl-NL", viewport={"width": 390, "height": 844}, bypass_csp=True
+    )
     page = context.new_page()
     page.set_default_timeout(20000)
     results = {}
@@ -259,8 +296,6 @@ def test_axe_finds_no_serious_violations(stack, browser):
     for name, violations in results.items():
         for v in violations:
             report.append(f"{name}: {v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}x)")
-    (OUTPUT / "axe-chat.txt").write_text("\n".join(report) or "no violations\n",
-                                         encoding="utf-8")
+    (OUTPUT / "axe-chat.txt").write_text("\n".join(report) or "no violations\n", encoding="utf-8")
     serious = [line for line in report if " serious " in line or " critical " in line]
     assert not serious, "\n".join(report)
-

@@ -67,14 +67,20 @@ def test_dashboard_pages_have_no_serious_axe_violations(live, browser):
     page.get_by_role("button", name="Inloggen").click()
     page.wait_for_url("**/begeleider/")
     results["caseload"] = axe_violations(page)
-    for name, path in (("client", f"/begeleider/client/{live.data.client_a}"),
-                       ("voorbereiding", f"/begeleider/client/{live.data.client_a}/voorbereiding"),
-                       ("plan", f"/begeleider/client/{live.data.client_a}/plan")):
+    for name, path in (
+        ("client", f"/begeleider/client/{live.data.client_a}"),
+        ("voorbereiding", f"/begeleider/client/{live.data.client_a}/voorbereiding"),
+        ("plan", f"/begeleider/client/{live.data.client_a}/plan"),
+    ):
         page.goto(live.url + path)
         results[name] = axe_violations(page)
     context.close()
-    report = [f"{name}: {v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}x)"
-              for name, violations in results.items() for v in violations]
-    (OUTPUT / "axe-dashboard.txt").write_text("\n".join(report) or "no violations\n",
-                                              encoding="utf-8")
+    report = [
+        f"{name}: {v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}x)"
+        for name, violations in results.items()
+        for v in violations
+    ]
+    (OUTPUT / "axe-dashboard.txt").write_text(
+        "\n".join(report) or "no violations\n", encoding="utf-8"
+    )
     assert not [r for r in report if " serious " in r or " critical " in r], "\n".join(report)

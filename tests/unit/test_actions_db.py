@@ -12,16 +12,29 @@ from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
 
 SLOTS = {
-    "thema": "hoop", "vragen": ["uitkijken", "beter_leven"], "antwoord_1": "de zomer",
-    "antwoord_2": "een baan", "thema_schaal": "4", "stapje": "cv maken", "delen": False,
-    "reflectie_sleutel": "key-123", "taalniveau": "standaard",
+    "thema": "hoop",
+    "vragen": ["uitkijken", "beter_leven"],
+    "antwoord_1": "de zomer",
+    "antwoord_2": "een baan",
+    "thema_schaal": "4",
+    "stapje": "cv maken",
+    "delen": False,
+    "reflectie_sleutel": "key-123",
+    "taalniveau": "standaard",
 }
 
 
 def tracker(slots: dict, active_loop: str | None = None) -> Tracker:
-    return Tracker("unit-client", slots, {"text": "nee", "intent": {"name": "ontkennen"}},
-                   [{"event": "user", "text": "nee", "message_id": "m-1"}], False, None,
-                   {"name": active_loop} if active_loop else {}, "action_listen")
+    return Tracker(
+        "unit-client",
+        slots,
+        {"text": "nee", "intent": {"name": "ontkennen"}},
+        [{"event": "user", "text": "nee", "message_id": "m-1"}],
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
 
 
 @pytest.fixture
@@ -33,6 +46,7 @@ def use_database(monkeypatch, tmp_path):
         engine = make_engine(url)
         monkeypatch.setattr(common, "get_engine", lambda: engine)
         return engine
+
     return _use
 
 
@@ -69,7 +83,8 @@ def test_checkin_is_answered_even_when_the_database_fails(use_database):
     responses, events = run(ActionCheckinOpslaan(), {"stemming": "2", "taalniveau": "standaard"})
     assert responses == ["utter_checkin_niet_bewaard", "utter_stemming_laag"]
     assert {"event": "slot", "name": "vervolg", "value": "menu"} in [
-        {k: e.get(k) for k in ("event", "name", "value")} for e in events]
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
 
 
 def test_pause_saves_a_draft_never_as_complete(use_database):
@@ -78,7 +93,8 @@ def test_pause_saves_a_draft_never_as_complete(use_database):
     responses, events = run(ActionPauzeren(), slots, active_loop="hoop_form")
     assert responses == ["utter_gepauzeerd"]
     assert {"event": "active_loop", "name": None} in [
-        {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"]
+        {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"
+    ]
     with session_scope(engine) as session:
         [draft] = repo.list_reflections(session, "unit-client")
         assert draft.status == "onderbroken" and len(draft.answers) == 2

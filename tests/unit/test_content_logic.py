@@ -36,14 +36,29 @@ def test_rotation_prefers_prompts_never_asked():
     assert set(chosen) <= set(keys[6:])
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("1", "verbinding"), ("nummer 2", "hoop"), ("3.", "identiteit"), ("7", "kwijt"),
-    ("Hoop en toekomst", "hoop"), ("later", "hoop"), ("familie", "verbinding"),
-    ("ik wil iets over mezelf", None), ("doe maar zelf kiezen", "eigen_regie"),
-    ("veilig voelen graag", "veiligheid"), ("Wat vind jij belangrijk?", "zingeving"),
-    ("even iets kwijt", "kwijt"), ("kies jij maar", "kies"), ("maakt niet uit", "kies"),
-    ("8", None), ("geen zin", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1", "verbinding"),
+        ("nummer 2", "hoop"),
+        ("3.", "identiteit"),
+        ("7", "kwijt"),
+        ("Hoop en toekomst", "hoop"),
+        ("later", "hoop"),
+        ("familie", "verbinding"),
+        ("ik wil iets over mezelf", None),
+        ("doe maar zelf kiezen", "eigen_regie"),
+        ("veilig voelen graag", "veiligheid"),
+        ("Wat vind jij belangrijk?", "zingeving"),
+        ("even iets kwijt", "kwijt"),
+        ("kies jij maar", "kies"),
+        ("maakt niet uit", "kies"),
+        ("8", None),
+        ("geen zin", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_parse_theme_choice(text, expected):
     assert content.parse_theme_choice(text) == expected
 

@@ -334,8 +334,12 @@ def test_everyday_context_does_not_hide_a_crisis(matcher, text, category):
 
 @pytest.mark.parametrize(
     "text",
-    ["het is zwaar maar ik red me wel", "ik ben boos maar ik doe niks",
-     "ik ben kwaad maar ik blijf rustig", "ik kom er wel doorheen"],
+    [
+        "het is zwaar maar ik red me wel",
+        "ik ben boos maar ik doe niks",
+        "ik ben kwaad maar ik blijf rustig",
+        "ik kom er wel doorheen",
+    ],
 )
 def test_reassurance_is_not_an_exclusion(matcher, text):
     """Hedges like "maar ik doe niks" are no idiom: they must never silence the classifier

@@ -42,9 +42,20 @@ from bot.storage.repository import AnswerIn, PlanItemIn
 
 POSTGRES_URL = os.environ.get("KOERS_TEST_POSTGRES_URL")
 TABLES = {
-    "clients", "checkins", "reflections", "reflection_answers", "safety_events",
-    "workers", "small_steps", "safety_plans", "safety_plan_items", "access_codes",
-    "agreements", "audit_log", "org_settings", "chat_devices",
+    "clients",
+    "checkins",
+    "reflections",
+    "reflection_answers",
+    "safety_events",
+    "workers",
+    "small_steps",
+    "safety_plans",
+    "safety_plan_items",
+    "access_codes",
+    "agreements",
+    "audit_log",
+    "org_settings",
+    "chat_devices",
 }
 HEAD = "0003"
 CHAT = "chat-7f3a"
@@ -174,23 +185,38 @@ def test_sqlite_table_rebuild_keeps_child_rows(tmp_path) -> None:
     engine = make_engine(url)
     with engine.begin() as connection:  # rows as revision 0001 knows them (no ORM: it is newer)
         now = "2026-01-01 00:00:00+00:00"
-        connection.execute(text(
-            "INSERT INTO clients (id, chat_id, language_level, created_at, last_seen_at) "
-            f"VALUES (1, '{CHAT}', 'standaard', '{now}', '{now}')"))
-        connection.execute(text(
-            "INSERT INTO checkins (client_id, mood, idempotency_key, created_at) "
-            f"VALUES (1, 3, 'c', '{now}')"))
-        connection.execute(text(
-            "INSERT INTO reflections (id, client_id, theme, status, shared_with_worker, scale, "
-            f"idempotency_key, created_at, updated_at) VALUES (1, 1, 'hoop', 'compleet', 1, 3, "
-            f"'r', '{now}', '{now}')"))
+        connection.execute(
+            text(
+                "INSERT INTO clients (id, chat_id, language_level, created_at, last_seen_at) "
+                f"VALUES (1, '{CHAT}', 'standaard', '{now}', '{now}')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO checkins (client_id, mood, idempotency_key, created_at) "
+                f"VALUES (1, 3, 'c', '{now}')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO reflections (id, client_id, theme, status, shared_with_worker, scale, "
+                f"idempotency_key, created_at, updated_at) VALUES (1, 1, 'hoop', 'compleet', 1, 3, "
+                f"'r', '{now}', '{now}')"
+            )
+        )
         for position in (1, 2):
-            connection.execute(text(
-                "INSERT INTO reflection_answers (reflection_id, position, question_key, "
-                f"question_text, answer_text) VALUES (1, {position}, 'q{position}', 'V', 'A')"))
-        connection.execute(text(
-            "INSERT INTO safety_events (client_id, category, message_text, response_text, "
-            f"detected_by, created_at) VALUES (1, 'abuse', 't', 'a', 'classifier', '{now}')"))
+            connection.execute(
+                text(
+                    "INSERT INTO reflection_answers (reflection_id, position, question_key, "
+                    f"question_text, answer_text) VALUES (1, {position}, 'q{position}', 'V', 'A')"
+                )
+            )
+        connection.execute(
+            text(
+                "INSERT INTO safety_events (client_id, category, message_text, response_text, "
+                f"detected_by, created_at) VALUES (1, 'abuse', 't', 'a', 'classifier', '{now}')"
+            )
+        )
     command.upgrade(config, "0002")
     with Session(engine, future=True) as session:
         assert _counts(session) == (1, 1, 1, 2, 1)
@@ -603,17 +629,24 @@ def test_small_step_is_idempotent_and_resolved_once(session: Session) -> None:
 
 def test_safety_plan_is_replaced_as_a_whole(session: Session) -> None:
     assert repo.get_safety_plan(session, CHAT) is None
-    repo.save_safety_plan(session, CHAT, [
-        PlanItemIn("oranje", "signaal", "ik slaap slecht"),
-        PlanItemIn("oranje", "signaal", "  ik pieker "),
-        PlanItemIn("rood", "contact", "113"),
-        PlanItemIn("groen", "helpt", "   "),
-    ], updated_by="w1")
+    repo.save_safety_plan(
+        session,
+        CHAT,
+        [
+            PlanItemIn("oranje", "signaal", "ik slaap slecht"),
+            PlanItemIn("oranje", "signaal", "  ik pieker "),
+            PlanItemIn("rood", "contact", "113"),
+            PlanItemIn("groen", "helpt", "   "),
+        ],
+        updated_by="w1",
+    )
     session.commit()
     plan = repo.get_safety_plan(session, CHAT)
     assert [(i.phase, i.kind, i.position, i.text) for i in plan.items] == [
-        ("oranje", "signaal", 1, "ik slaap slecht"), ("oranje", "signaal", 2, "ik pieker"),
-        ("rood", "contact", 1, "113")]
+        ("oranje", "signaal", 1, "ik slaap slecht"),
+        ("oranje", "signaal", 2, "ik pieker"),
+        ("rood", "contact", 1, "113"),
+    ]
     repo.save_safety_plan(session, CHAT, [PlanItemIn("groen", "helpt", "wandelen")], "w2")
     session.commit()
     plan = repo.get_safety_plan(session, CHAT)

@@ -23,13 +23,22 @@ from actions.safety import parse_colour
 from bot.settings import PROJECT_ROOT
 
 
-def make_tracker(text: str, intent: str = "vrij_antwoord", slots: dict | None = None,
-                 form: str = "hoop_form", entities: list | None = None, confidence: float = 0.9) -> Tracker:
+def make_tracker(
+    text: str,
+    intent: str = "vrij_antwoord",
+    slots: dict | None = None,
+    form: str = "hoop_form",
+    entities: list | None = None,
+    confidence: float = 0.9,
+) -> Tracker:
     return Tracker(
         sender_id="unit",
         slots={"taalniveau": "standaard", **(slots or {})},
-        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence},
-                        "entities": entities or []},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": entities or [],
+        },
         events=[],
         paused=False,
         followup_action=None,
@@ -41,10 +50,23 @@ def make_tracker(text: str, intent: str = "vrij_antwoord", slots: dict | None = 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("4", 4), ("een 2", 2), ("4 van de 5", 4), ("drie denk ik", 3), ("vijf!", 5),
-        ("heel slecht", 1), ("niet zo goed", 2), ("gaat wel", 3), ("best goed", 4),
-        ("super", 5), ("🙂", 4), ("😢", 1), ("een", 1),
-        ("10", None), ("0", None), ("", None), ("banaan", None),
+        ("4", 4),
+        ("een 2", 2),
+        ("4 van de 5", 4),
+        ("drie denk ik", 3),
+        ("vijf!", 5),
+        ("heel slecht", 1),
+        ("niet zo goed", 2),
+        ("gaat wel", 3),
+        ("best goed", 4),
+        ("super", 5),
+        ("🙂", 4),
+        ("😢", 1),
+        ("een", 1),
+        ("10", None),
+        ("0", None),
+        ("", None),
+        ("banaan", None),
     ],
 )
 def test_parse_mood(text, expected):
@@ -53,7 +75,14 @@ def test_parse_mood(text, expected):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("heel veel", 5), ("bijna geen", 1), ("een beetje", 2), ("best wel", 3), ("veel", 4), ("2", 2)],
+    [
+        ("heel veel", 5),
+        ("bijna geen", 1),
+        ("een beetje", 2),
+        ("best wel", 3),
+        ("veel", 4),
+        ("2", 2),
+    ],
 )
 def test_parse_hope_scale(text, expected):
     assert parse_scale(text, kind="hoop") == expected
@@ -61,8 +90,13 @@ def test_parse_hope_scale(text, expected):
 
 @pytest.mark.parametrize(
     ("text", "intent", "expected"),
-    [("ja", None, True), ("nee liever niet", None, False), ("huh", "bevestigen", True),
-     ("prima", None, True), ("misschien", None, None)],
+    [
+        ("ja", None, True),
+        ("nee liever niet", None, False),
+        ("huh", "bevestigen", True),
+        ("prima", None, True),
+        ("misschien", None, None),
+    ],
 )
 def test_parse_yes_no(text, intent, expected):
     assert parse_yes_no(text, intent) is expected
@@ -74,14 +108,26 @@ def test_has_words():
     assert not has_words("   ")
 
 
-FIELDS = [Field("antwoord_1", "Wie helpt jou?", "x"), Field("antwoord_2", "Wat doe je?", "y"),
-          Field("thema_schaal", "Hoeveel?", "3"), Field("stapje", "Je stapje", "bellen")]
+FIELDS = [
+    Field("antwoord_1", "Wie helpt jou?", "x"),
+    Field("antwoord_2", "Wat doe je?", "y"),
+    Field("thema_schaal", "Hoeveel?", "3"),
+    Field("stapje", "Je stapje", "bellen"),
+]
 
 
 @pytest.mark.parametrize(
     ("text", "slot"),
-    [("1", "antwoord_1"), ("2", "antwoord_2"), ("3 ", "thema_schaal"), ("4", "stapje"),
-     ("de stap", "stapje"), ("mijn cijfer", "thema_schaal"), ("5", None), ("weet niet", None)],
+    [
+        ("1", "antwoord_1"),
+        ("2", "antwoord_2"),
+        ("3 ", "thema_schaal"),
+        ("4", "stapje"),
+        ("de stap", "stapje"),
+        ("mijn cijfer", "thema_schaal"),
+        ("5", None),
+        ("weet niet", None),
+    ],
 )
 def test_parse_field(text, slot):
     assert parse_field(text, FIELDS) == slot
@@ -105,14 +151,22 @@ def test_free_text_answer_is_kept_verbatim_and_gets_a_key():
 
 
 def test_existing_key_is_kept():
-    result, _ = _run(ValidateHoopForm(), "antwoord_2", "bellen",
-                     make_tracker("bellen", slots={"reflectie_sleutel": "abc"}))
+    result, _ = _run(
+        ValidateHoopForm(),
+        "antwoord_2",
+        "bellen",
+        make_tracker("bellen", slots={"reflectie_sleutel": "abc"}),
+    )
     assert result == {"antwoord_2": "bellen"}
 
 
 @pytest.mark.parametrize(
     ("value", "response"),
-    [("", "utter_antwoord_leeg"), ("🙂🙂🙂", "utter_antwoord_leeg"), ("x" * 2001, "utter_antwoord_te_lang")],
+    [
+        ("", "utter_antwoord_leeg"),
+        ("🙂🙂🙂", "utter_antwoord_leeg"),
+        ("x" * 2001, "utter_antwoord_te_lang"),
+    ],
 )
 def test_bad_free_text_gets_a_dutch_message_and_is_not_stored(value, response):
     result, messages = _run(ValidateHoopForm(), "antwoord_2", value, make_tracker(value))
@@ -121,46 +175,76 @@ def test_bad_free_text_gets_a_dutch_message_and_is_not_stored(value, response):
 
 
 def test_interruption_is_never_stored_as_answer():
-    result, messages = _run(ValidateHoopForm(), "antwoord_1", "ik wil dood",
-                            make_tracker("ik wil dood", intent="crisis"))
+    result, messages = _run(
+        ValidateHoopForm(),
+        "antwoord_1",
+        "ik wil dood",
+        make_tracker("ik wil dood", intent="crisis"),
+    )
     assert result == {"antwoord_1": None}
     assert messages == []
 
 
 def test_scale_validation():
-    ok, _ = _run(ValidateHoopForm(), "thema_schaal", "4",
-                 make_tracker("4", "schaal_antwoord", slots={"reflectie_sleutel": "k"}))
+    ok, _ = _run(
+        ValidateHoopForm(),
+        "thema_schaal",
+        "4",
+        make_tracker("4", "schaal_antwoord", slots={"reflectie_sleutel": "k"}),
+    )
     assert ok == {"thema_schaal": "4"}
-    bad, messages = _run(ValidateHoopForm(), "thema_schaal", "12", make_tracker("12", "schaal_antwoord"))
+    bad, messages = _run(
+        ValidateHoopForm(), "thema_schaal", "12", make_tracker("12", "schaal_antwoord")
+    )
     assert bad == {"thema_schaal": None}
     assert messages[0]["response"] == "utter_schaal_ongeldig"
 
 
 def test_mood_validation():
-    ok, _ = _run(ValidateCheckinForm(), "stemming", "gaat wel", make_tracker("gaat wel", form="checkin_form"))
+    ok, _ = _run(
+        ValidateCheckinForm(), "stemming", "gaat wel", make_tracker("gaat wel", form="checkin_form")
+    )
     assert ok == {"stemming": "3"}
-    bad, messages = _run(ValidateCheckinForm(), "stemming", "paars", make_tracker("paars", form="checkin_form"))
+    bad, messages = _run(
+        ValidateCheckinForm(), "stemming", "paars", make_tracker("paars", form="checkin_form")
+    )
     assert bad == {"stemming": None} and messages[0]["response"] == "utter_stemming_ongeldig"
 
 
 def test_consent_and_correction_validation():
-    yes, _ = _run(ValidateToestemmingForm(), "delen", "ja hoor", make_tracker("ja hoor", "bevestigen"))
+    yes, _ = _run(
+        ValidateToestemmingForm(), "delen", "ja hoor", make_tracker("ja hoor", "bevestigen")
+    )
     no, _ = _run(ValidateToestemmingForm(), "delen", "nee", make_tracker("nee", "ontkennen"))
-    unclear, msgs = _run(ValidateToestemmingForm(), "delen", "hmm", make_tracker("hmm", "nlu_fallback"))
+    unclear, msgs = _run(
+        ValidateToestemmingForm(), "delen", "hmm", make_tracker("hmm", "nlu_fallback")
+    )
     assert yes == {"delen": True} and no == {"delen": False} and unclear == {"delen": None}
     assert msgs[0]["response"] == "utter_delen_ongeldig"
-    slots = {"thema": "hoop", "vragen": ["uitkijken", "beter_leven"], "antwoord_1": "a",
-             "antwoord_2": "b", "thema_schaal": "4"}
+    slots = {
+        "thema": "hoop",
+        "vragen": ["uitkijken", "beter_leven"],
+        "antwoord_1": "a",
+        "antwoord_2": "b",
+        "thema_schaal": "4",
+    }
     tracker = make_tracker("3", slots=slots)
     result, _ = _run(ValidateCorrectieForm(), "aanpassen_veld", "3", tracker)
     assert result == {"aanpassen_veld": "thema_schaal"}
 
 
 def test_render_response_picks_the_language_variant():
-    domain = {"responses": {"utter_x": [
-        {"condition": [{"type": "slot", "name": "taalniveau", "value": "eenvoudig"}], "text": "kort"},
-        {"text": "gewoon {naam}"},
-    ]}}
+    domain = {
+        "responses": {
+            "utter_x": [
+                {
+                    "condition": [{"type": "slot", "name": "taalniveau", "value": "eenvoudig"}],
+                    "text": "kort",
+                },
+                {"text": "gewoon {naam}"},
+            ]
+        }
+    }
     assert render_response(domain, "utter_x", "eenvoudig") == "kort"
     assert render_response(domain, "utter_x", "standaard", naam="Sam") == "gewoon Sam"
     with pytest.raises(KeyError):
@@ -169,41 +253,60 @@ def test_render_response_picks_the_language_variant():
 
 def test_confident_off_topic_question_is_not_an_answer():
     text = "wat voor weer wordt het morgen?"
-    result, messages = _run(ValidateHoopForm(), "antwoord_1", text,
-                            make_tracker(text, "out_of_scope", confidence=0.97))
+    result, messages = _run(
+        ValidateHoopForm(), "antwoord_1", text, make_tracker(text, "out_of_scope", confidence=0.97)
+    )
     assert result == {"antwoord_1": None}
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
 
 
-@pytest.mark.parametrize(("text", "confidence"), [("werk zoeken", 0.97), ("wat moet ik zeggen?", 0.6)])
+@pytest.mark.parametrize(
+    ("text", "confidence"), [("werk zoeken", 0.97), ("wat moet ik zeggen?", 0.6)]
+)
 def test_unusual_answers_are_kept(text, confidence):
-    result, messages = _run(ValidateHoopForm(), "antwoord_2", text,
-                            make_tracker(text, "out_of_scope", confidence=confidence))
+    result, messages = _run(
+        ValidateHoopForm(),
+        "antwoord_2",
+        text,
+        make_tracker(text, "out_of_scope", confidence=confidence),
+    )
     assert result["antwoord_2"] == text and messages == []
 
 
 def test_slot_reset_is_validated_silently():
-    for validator, slot in [(ValidateHoopForm(), "antwoord_2"), (ValidateHoopForm(), "thema_schaal"),
-                            (ValidateKeuzeForm(), "thema_keuze"), (ValidateStapjeForm(), "stapje"),
-                            (ValidateStapcheckForm(), "stap_resultaat"),
-                            (ValidateCheckinForm(), "stemming"), (ValidateToestemmingForm(), "delen"),
-                            (ValidateCorrectieForm(), "aanpassen_veld")]:
+    for validator, slot in [
+        (ValidateHoopForm(), "antwoord_2"),
+        (ValidateHoopForm(), "thema_schaal"),
+        (ValidateKeuzeForm(), "thema_keuze"),
+        (ValidateStapjeForm(), "stapje"),
+        (ValidateStapcheckForm(), "stap_resultaat"),
+        (ValidateCheckinForm(), "stemming"),
+        (ValidateToestemmingForm(), "delen"),
+        (ValidateCorrectieForm(), "aanpassen_veld"),
+    ]:
         result, messages = _run(validator, slot, None, make_tracker("ja", "bevestigen"))
         assert result == {slot: None} and messages == [], slot
 
 
-@pytest.mark.parametrize(("text", "intent", "entities", "expected"), [
-    ("1", "schaal_antwoord", [], "verbinding"),
-    ("6", "schaal_antwoord", [], "veiligheid"),
-    ("7", "schaal_antwoord", [], "kwijt"),
-    ("Zelf kiezen", "vrij_antwoord", [], "eigen_regie"),
-    ("ik wil het over wie ik ben hebben", "vrij_antwoord", [], "identiteit"),
-    ('/kies_thema{"thema": "zingeving"}', "kies_thema",
-     [{"entity": "thema", "value": "zingeving"}], "zingeving"),
-    ("/kwijt", "kwijt", [], "kwijt"),
-    ("9", "schaal_antwoord", [], None),
-    ("banaan", "vrij_antwoord", [], None),
-])
+@pytest.mark.parametrize(
+    ("text", "intent", "entities", "expected"),
+    [
+        ("1", "schaal_antwoord", [], "verbinding"),
+        ("6", "schaal_antwoord", [], "veiligheid"),
+        ("7", "schaal_antwoord", [], "kwijt"),
+        ("Zelf kiezen", "vrij_antwoord", [], "eigen_regie"),
+        ("ik wil het over wie ik ben hebben", "vrij_antwoord", [], "identiteit"),
+        (
+            '/kies_thema{"thema": "zingeving"}',
+            "kies_thema",
+            [{"entity": "thema", "value": "zingeving"}],
+            "zingeving",
+        ),
+        ("/kwijt", "kwijt", [], "kwijt"),
+        ("9", "schaal_antwoord", [], None),
+        ("banaan", "vrij_antwoord", [], None),
+    ],
+)
 def test_theme_menu_choice(text, intent, entities, expected):
     tracker = make_tracker(text, intent, form="keuze_form", entities=entities)
     result, messages = _run(ValidateKeuzeForm(), "thema_keuze", text, tracker)
@@ -220,28 +323,48 @@ def test_small_step_invitation():
     assert [m["response"] for m in messages] == ["utter_stapje_mooi"]
 
 
-@pytest.mark.parametrize(("text", "intent", "expected"), [
-    ("ja", "bevestigen", "gelukt"), ("een beetje", "vrij_antwoord", "beetje"),
-    ("half gelukt", "vrij_antwoord", "beetje"), ("nee", "ontkennen", "niet_gelukt"),
-    ("paars", "vrij_antwoord", None),
-])
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("ja", "bevestigen", "gelukt"),
+        ("een beetje", "vrij_antwoord", "beetje"),
+        ("half gelukt", "vrij_antwoord", "beetje"),
+        ("nee", "ontkennen", "niet_gelukt"),
+        ("paars", "vrij_antwoord", None),
+    ],
+)
 def test_step_result(text, intent, expected):
-    result, _ = _run(ValidateStapcheckForm(), "stap_resultaat", text,
-                     make_tracker(text, intent, form="stapcheck_form"))
+    result, _ = _run(
+        ValidateStapcheckForm(),
+        "stap_resultaat",
+        text,
+        make_tracker(text, intent, form="stapcheck_form"),
+    )
     assert result == {"stap_resultaat": expected}
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("groen", "groen"), ("Oranje", "oranje"), ("🔴", "rood"), ("ik zit in de rode fase", "rood"),
-    ("groen of oranje", None), ("paars", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("groen", "groen"),
+        ("Oranje", "oranje"),
+        ("🔴", "rood"),
+        ("ik zit in de rode fase", "rood"),
+        ("groen of oranje", None),
+        ("paars", None),
+        ("", None),
+    ],
+)
 def test_parse_colour(text, expected):
     assert parse_colour(text) == expected
 
 
 @pytest.mark.parametrize("text", ["wat ik eet", "wie ik wil zien", "hoe ik mijn dag indeel"])
 def test_an_answer_starting_with_a_question_word_is_kept(text):
-    result, messages = _run(ValidateHoopForm(), "antwoord_1", text,
-                            make_tracker(text, "out_of_scope", confidence=0.99,
-                                         slots={"reflectie_sleutel": "k"}))
+    result, messages = _run(
+        ValidateHoopForm(),
+        "antwoord_1",
+        text,
+        make_tracker(text, "out_of_scope", confidence=0.99, slots={"reflectie_sleutel": "k"}),
+    )
     assert result == {"antwoord_1": text} and messages == []

@@ -34,9 +34,13 @@ def db_url(migrated_template: Path, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path):
-    return dataclasses.replace(get_settings(), database_url=db_url, var_dir=tmp_path,
-                               secret_key="test-secret-key-not-for-production",
-                               rasa_port=9)  # nothing listens on port 9
+    return dataclasses.replace(
+        get_settings(),
+        database_url=db_url,
+        var_dir=tmp_path,
+        secret_key="test-secret-key-not-for-production",
+        rasa_port=9,
+    )  # nothing listens on port 9
 
 
 @pytest.fixture
@@ -71,8 +75,9 @@ def csrf_from(html: str) -> str:
 def login(client, username: str, password: str = seed.PASSWORD):
     page = client.get("/login")
     token = csrf_from(page.get_data(as_text=True))
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
 
 
 def token(client, path: str) -> str:

@@ -49,12 +49,20 @@ class FakeRasa:
         elif self.mode == "error":
             return Response("boom", status=500)(environ, start_response)
         else:
-            answer = [{"recipient_id": body["sender"], "text": f"Je zei: {body['message']}"},
-                      {"recipient_id": body["sender"], "text": "Klopt dit?",
-                       "buttons": [{"title": "Ja", "payload": "/bevestigen"},
-                                   {"title": "Nee", "payload": "/ontkennen"}]}]
+            answer = [
+                {"recipient_id": body["sender"], "text": f"Je zei: {body['message']}"},
+                {
+                    "recipient_id": body["sender"],
+                    "text": "Klopt dit?",
+                    "buttons": [
+                        {"title": "Ja", "payload": "/bevestigen"},
+                        {"title": "Nee", "payload": "/ontkennen"},
+                    ],
+                },
+            ]
         return Response(json.dumps(answer), content_type="application/json")(
-            environ, start_response)
+            environ, start_response
+        )
 
     def close(self) -> None:
         self.server.shutdown()
@@ -83,8 +91,7 @@ def client_login(http, code: str):
 def send(http, body: dict, headers: dict | None = None):
     page = http.get("/chat/").get_data(as_text=True)
     token = page.split('data-csrf="', 1)[1].split('"', 1)[0]
-    return http.post("/chat/api/send", json=body,
-                     headers={"X-CSRFToken": token, **(headers or {})})
+    return http.post("/chat/api/send", json=body, headers={"X-CSRFToken": token, **(headers or {})})
 
 
 # --- login ------------------------------------------------------------------------------------
@@ -101,8 +108,12 @@ def test_login_with_valid_code_sets_a_secure_cookie(client, code, engine, data):
     assert 'id="berichten"' in page and "Uitloggen" in page
     with session_scope(engine) as session:
         assert session.execute(select(AccessCode)).scalar_one().last_used_at is not None
-        assert session.execute(select(AuditEntry).where(
-            AuditEntry.action == "client_ingelogd")).scalar_one().client_id == data.client_a
+        assert (
+            session.execute(select(AuditEntry).where(AuditEntry.action == "client_ingelogd"))
+            .scalar_one()
+            .client_id
+            == data.client_a
+        )
 
 
 def test_wrong_and_empty_code(client, code):
@@ -145,8 +156,11 @@ def test_forged_cookie_is_refused(client, code):
 
 def test_sender_is_the_logged_in_client_whatever_the_browser_sends(client, code, rasa, data):
     client_login(client, code)
-    response = send(client, {"text": "hallo", "sender": "test-chat-b", "chat_id": "test-chat-b"},
-                    headers={"X-Sender": "test-chat-b", "X-Forwarded-For": "1.2.3.4"})
+    response = send(
+        client,
+        {"text": "hallo", "sender": "test-chat-b", "chat_id": "test-chat-b"},
+        headers={"X-Sender": "test-chat-b", "X-Forwarded-For": "1.2.3.4"},
+    )
     assert response.status_code == 200 and response.json["ok"]
     assert rasa.received == [{"sender": data.chat_a, "message": "hallo"}]
     assert response.json["messages"][0]["text"] == "Je zei: hallo"
@@ -154,8 +168,7 @@ def test_sender_is_the_logged_in_client_whatever_the_browser_sends(client, code,
 
 def test_not_logged_in_cannot_send(client, rasa):
     token = csrf_from(client.get("/chat/").get_data(as_text=True))
-    response = client.post("/chat/api/send", json={"text": "hoi"},
-                           headers={"X-CSRFToken": token})
+    response = client.post("/chat/api/send", json={"text": "hoi"}, headers={"X-CSRFToken": token})
     assert response.status_code == 401 and rasa.received == []
 
 
@@ -187,12 +200,15 @@ def test_offered_button_payload_is_sent_as_payload(client, code, rasa):
     assert rasa.received[-1]["message"] == "/groet"
 
 
-@pytest.mark.parametrize("mode, status, words", [
-    ("down", 503, "niet bereikbaar"),
-    ("slow", 504, "te langzaam"),
-    ("empty", 502, "geen antwoord"),
-    ("error", 503, "niet bereikbaar"),
-])
+@pytest.mark.parametrize(
+    "mode, status, words",
+    [
+        ("down", 503, "niet bereikbaar"),
+        ("slow", 504, "te langzaam"),
+        ("empty", 502, "geen antwoord"),
+        ("error", 503, "niet bereikbaar"),
+    ],
+)
 def test_rasa_failures_give_a_calm_message(client, code, rasa, app, mode, status, words):
     client_login(client, code)
     if mode == "down":
@@ -225,8 +241,7 @@ def test_one_clients_messages_go_one_at_a_time_in_order(client, code, rasa, app)
         other = app.test_client()  # a second tab: same cookies
         for key, value in cookies.items():
             other.set_cookie(key, value)
-        response = other.post("/chat/api/send", json={"text": text},
-                              headers={"X-CSRFToken": token})
+        response = other.post("/chat/api/send", json={"text": text}, headers={"X-CSRFToken": token})
         assert response.status_code == 200
         results[text] = time.monotonic()
 

@@ -62,7 +62,8 @@ def test_login_records_a_device_with_only_a_hash_of_the_token(client, code, engi
 
 
 def test_a_copied_cookie_stops_working_after_logout_on_the_original_device(
-        client, code, app, engine, rasa):
+    client, code, app, engine, rasa
+):
     client_login(client, code)
     cookie = _cookie(client)
     copy = _copy_of(app, cookie)  # e.g. taken from a shared phone
@@ -83,7 +84,8 @@ def test_a_copied_cookie_stops_working_after_logout_on_the_original_device(
 
 
 def test_logout_on_one_device_keeps_the_other_device_of_the_same_client(
-        client, code, app, engine, rasa, data):
+    client, code, app, engine, rasa, data
+):
     phone = app.test_client()
     client_login(client, code)
     client_login(phone, code)  # the same code on a second device
@@ -133,8 +135,7 @@ def test_a_new_code_ends_the_devices_of_the_old_code(client, code, app, engine, 
     assert LOGGED_IN in other_http.get("/chat/").get_data(as_text=True)
 
 
-def test_cli_issue_code_ends_the_devices(client, code, engine, data, settings, monkeypatch,
-                                         capsys):
+def test_cli_issue_code_ends_the_devices(client, code, engine, data, settings, monkeypatch, capsys):
     import argparse
 
     client_login(client, code)

@@ -36,12 +36,33 @@ def run(cli_settings, *argv, stdin: str = "") -> int:
 
 
 def test_create_worker_client_and_code(cli_settings, engine, capsys):
-    assert run(cli_settings, "create-worker", "dirk", "--name", "Dirk Test",
-               "--password-stdin", stdin="een-goed-wachtwoord\n") == 0
+    assert (
+        run(
+            cli_settings,
+            "create-worker",
+            "dirk",
+            "--name",
+            "Dirk Test",
+            "--password-stdin",
+            stdin="een-goed-wachtwoord\n",
+        )
+        == 0
+    )
     with pytest.raises(SystemExit):
         run(cli_settings, "create-worker", "kees", "--password-stdin", stdin="kort\n")
-    assert run(cli_settings, "create-client", "--name", "Cli Testcliënt", "--worker", "dirk",
-               "--level", "eenvoudig") == 0
+    assert (
+        run(
+            cli_settings,
+            "create-client",
+            "--name",
+            "Cli Testcliënt",
+            "--worker",
+            "dirk",
+            "--level",
+            "eenvoudig",
+        )
+        == 0
+    )
     with session_scope(engine) as session:
         worker = session.execute(select(Worker).where(Worker.username == "dirk")).scalar_one()
         assert worker.password_hash.startswith(("scrypt:", "pbkdf2:"))
@@ -85,8 +106,9 @@ def _save_tracker(path, sender: str) -> None:
     asyncio.run(store.save(tracker))
 
 
-def test_delete_asks_confirmation_and_removes_everything(cli_settings, data, engine,
-                                                        monkeypatch, capsys):
+def test_delete_asks_confirmation_and_removes_everything(
+    cli_settings, data, engine, monkeypatch, capsys
+):
     _save_tracker(cli_settings.tracker_db, data.chat_a)
     _save_tracker(cli_settings.tracker_db, "test-chat-b")
     monkeypatch.setattr("builtins.input", lambda prompt="": "nee")
@@ -98,13 +120,23 @@ def test_delete_asks_confirmation_and_removes_everything(cli_settings, data, eng
     assert run(cli_settings, "delete", str(data.client_a)) == 0
     with session_scope(engine) as session:
         assert session.get(Client, data.client_a) is None
-        assert session.execute(select(Reflection).where(
-            Reflection.client_id == data.client_a)).first() is None
-        assert session.execute(select(SafetyEvent).where(
-            SafetyEvent.client_id == data.client_a)).first() is None
+        assert (
+            session.execute(select(Reflection).where(Reflection.client_id == data.client_a)).first()
+            is None
+        )
+        assert (
+            session.execute(
+                select(SafetyEvent).where(SafetyEvent.client_id == data.client_a)
+            ).first()
+            is None
+        )
         assert session.get(Client, data.client_b) is not None  # the other client stays
-        actions = [e.action for e in session.execute(select(AuditEntry).where(
-            AuditEntry.client_id == data.client_a)).scalars()]
+        actions = [
+            e.action
+            for e in session.execute(
+                select(AuditEntry).where(AuditEntry.client_id == data.client_a)
+            ).scalars()
+        ]
         assert "client_verwijderd" in actions
     tracker = create_engine(f"sqlite:///{cli_settings.tracker_db}")
     with tracker.connect() as connection:
@@ -124,9 +156,13 @@ def test_summary_prints_counts_quotes_and_topics(cli_settings, data, capsys):
 
 
 def test_python_dash_m_bot_runs():
-    result = subprocess.run([sys.executable, "-m", "bot", "--help"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0
-    for command in ("create-worker", "create-client", "issue-code", "export", "delete",
-                    "summary"):
+    for command in ("create-worker", "create-client", "issue-code", "export", "delete", "summary"):
         assert command in result.stdout

@@ -90,8 +90,10 @@ def test_inactive_worker_cannot_log_in(client, data, engine):
 
 def test_csrf_is_required(client, data):
     login(client, "anna")
-    response = client.post(f"/begeleider/client/{data.client_a}/afspraken",
-                           data={"kind": "client", "text": "zonder token"})
+    response = client.post(
+        f"/begeleider/client/{data.client_a}/afspraken",
+        data={"kind": "client", "text": "zonder token"},
+    )
     assert response.status_code == 400
     assert "verlopen" in response.get_data(as_text=True)
     bad = client.post("/login", data={"username": "anna", "password": seed.PASSWORD})
@@ -111,8 +113,10 @@ def test_security_headers(client, data):
 def test_open_redirect_is_refused(client, data):
     page = client.get("/login?next=//evil.example/")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-    response = client.post("/login?next=//evil.example/",
-                           data={"username": "anna", "password": seed.PASSWORD, "csrf_token": csrf})
+    response = client.post(
+        "/login?next=//evil.example/",
+        data={"username": "anna", "password": seed.PASSWORD, "csrf_token": csrf},
+    )
     assert response.headers["Location"].endswith("/begeleider/")
 
 
@@ -123,17 +127,26 @@ def test_worker_cannot_open_another_workers_client_or_records(client, data, engi
     login(client, "anna")
     csrf = token(client, "/begeleider/")
     b = data.client_b
-    for path in (f"/begeleider/client/{b}", f"/begeleider/client/{b}/voorbereiding",
-                 f"/begeleider/client/{b}/plan", "/begeleider/client/9999"):
+    for path in (
+        f"/begeleider/client/{b}",
+        f"/begeleider/client/{b}/voorbereiding",
+        f"/begeleider/client/{b}/plan",
+        "/begeleider/client/9999",
+    ):
         assert client.get(path).status_code == 404, path
-    for path in (f"/begeleider/client/{b}/melding/{data.event_b}/gezien",
-                 f"/begeleider/client/{b}/afspraken/{data.agreement_b}/klaar",
-                 f"/begeleider/client/{b}/code", f"/begeleider/client/{b}/contact",
-                 f"/begeleider/client/{b}/plan",
-                 # B's record through A's own client id: still refused
-                 f"/begeleider/client/{data.client_a}/melding/{data.event_b}/gezien",
-                 f"/begeleider/client/{data.client_a}/afspraken/{data.agreement_b}/klaar"):
-        assert client.post(path, data={"csrf_token": csrf, "groen_signaal": "x"}).status_code == 404, path
+    for path in (
+        f"/begeleider/client/{b}/melding/{data.event_b}/gezien",
+        f"/begeleider/client/{b}/afspraken/{data.agreement_b}/klaar",
+        f"/begeleider/client/{b}/code",
+        f"/begeleider/client/{b}/contact",
+        f"/begeleider/client/{b}/plan",
+        # B's record through A's own client id: still refused
+        f"/begeleider/client/{data.client_a}/melding/{data.event_b}/gezien",
+        f"/begeleider/client/{data.client_a}/afspraken/{data.agreement_b}/klaar",
+    ):
+        assert (
+            client.post(path, data={"csrf_token": csrf, "groen_signaal": "x"}).status_code == 404
+        ), path
     with session_scope(engine) as session:
         assert session.get(SafetyEvent, data.event_b).acknowledged_at is None
         assert session.get(Agreement, data.agreement_b).done_at is None
@@ -154,8 +167,12 @@ def test_admin_sees_no_client_data(client, data):
 
 def test_worker_cannot_use_admin_pages(client, data):
     login(client, "anna")
-    for path in ("/beheer/medewerkers", "/beheer/caseloads", "/beheer/logboek",
-                 "/beheer/instellingen"):
+    for path in (
+        "/beheer/medewerkers",
+        "/beheer/caseloads",
+        "/beheer/logboek",
+        "/beheer/instellingen",
+    ):
         assert client.get(path).status_code == 403
 
 
@@ -164,11 +181,16 @@ def test_worker_cannot_use_admin_pages(client, data):
 
 def test_private_reflections_only_as_a_count(client, data):
     login(client, "anna")
-    pages = [client.get(p).get_data(as_text=True) for p in (
-        "/begeleider/", f"/begeleider/client/{data.client_a}",
-        f"/begeleider/client/{data.client_a}?alle=1",
-        f"/begeleider/client/{data.client_a}/voorbereiding",
-        f"/begeleider/client/{data.client_a}/voorbereiding?van=2000-01-01")]
+    pages = [
+        client.get(p).get_data(as_text=True)
+        for p in (
+            "/begeleider/",
+            f"/begeleider/client/{data.client_a}",
+            f"/begeleider/client/{data.client_a}?alle=1",
+            f"/begeleider/client/{data.client_a}/voorbereiding",
+            f"/begeleider/client/{data.client_a}/voorbereiding?van=2000-01-01",
+        )
+    ]
     for html in pages:
         assert seed.PRIVATE_TEXT not in html
         assert "PRIVE-STAP" not in html
@@ -179,8 +201,10 @@ def test_private_reflections_only_as_a_count(client, data):
 
 def test_reflection_html_is_escaped(client, data):
     login(client, "anna")
-    for path in (f"/begeleider/client/{data.client_a}",
-                 f"/begeleider/client/{data.client_a}/voorbereiding"):
+    for path in (
+        f"/begeleider/client/{data.client_a}",
+        f"/begeleider/client/{data.client_a}/voorbereiding",
+    ):
         html = client.get(path).get_data(as_text=True)
         assert seed.SCRIPT_TEXT not in html
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
@@ -211,8 +235,7 @@ def test_every_view_is_audited(client, data, engine):
     client.get(f"/begeleider/client/{data.client_a}/voorbereiding")
     client.get(f"/begeleider/client/{data.client_a}/plan")
     actions = audit_actions(engine, data.client_a)
-    for action in ("overzicht_bekeken", "client_bekeken", "voorbereiding_bekeken",
-                   "plan_bekeken"):
+    for action in ("overzicht_bekeken", "client_bekeken", "voorbereiding_bekeken", "plan_bekeken"):
         assert ("medewerker:anna", action, data.client_a) in actions
     admin = client.application.test_client()
     login(admin, "beheer")
@@ -226,15 +249,19 @@ def test_every_view_is_audited(client, data, engine):
 def test_acknowledge_records_who_and_when(client, data, engine):
     login(client, "anna")
     csrf = token(client, f"/begeleider/client/{data.client_a}")
-    response = client.post(f"/begeleider/client/{data.client_a}/melding/{data.event_a}/gezien",
-                           data={"csrf_token": csrf})
+    response = client.post(
+        f"/begeleider/client/{data.client_a}/melding/{data.event_a}/gezien",
+        data={"csrf_token": csrf},
+    )
     assert response.status_code == 302
     with session_scope(engine) as session:
         event = session.get(SafetyEvent, data.event_a)
         assert event.acknowledged_by == "Anna Test" and event.acknowledged_at is not None
         first = event.acknowledged_at
-    client.post(f"/begeleider/client/{data.client_a}/melding/{data.event_a}/gezien",
-                data={"csrf_token": csrf})  # a repeated submit changes nothing
+    client.post(
+        f"/begeleider/client/{data.client_a}/melding/{data.event_a}/gezien",
+        data={"csrf_token": csrf},
+    )  # a repeated submit changes nothing
     with session_scope(engine) as session:
         assert session.get(SafetyEvent, data.event_a).acknowledged_at == first
     html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
@@ -246,22 +273,37 @@ def test_agreements_add_validate_and_finish(client, data, engine):
     login(client, "anna")
     page = f"/begeleider/client/{data.client_a}"
     csrf = token(client, page)
-    ok = client.post(page + "/afspraken", data={"csrf_token": csrf, "kind": "ander",
-                                                "text": "Woningcorporatie bellen over huur",
-                                                "party": "Wooncorporatie Test",
-                                                "due_date": "2030-01-31"})
+    ok = client.post(
+        page + "/afspraken",
+        data={
+            "csrf_token": csrf,
+            "kind": "ander",
+            "text": "Woningcorporatie bellen over huur",
+            "party": "Wooncorporatie Test",
+            "due_date": "2030-01-31",
+        },
+    )
     assert ok.status_code == 302
-    empty = client.post(page + "/afspraken", data={"csrf_token": csrf, "kind": "client",
-                                                   "text": "   "}, follow_redirects=True)
+    empty = client.post(
+        page + "/afspraken",
+        data={"csrf_token": csrf, "kind": "client", "text": "   "},
+        follow_redirects=True,
+    )
     assert "niet opgeslagen" in empty.get_data(as_text=True)
     long_text = "x" * 600
-    too_long = client.post(page + "/afspraken", data={"csrf_token": csrf, "kind": "worker",
-                                                      "text": long_text}, follow_redirects=True)
+    too_long = client.post(
+        page + "/afspraken",
+        data={"csrf_token": csrf, "kind": "worker", "text": long_text},
+        follow_redirects=True,
+    )
     body = too_long.get_data(as_text=True)
     assert "te lang" in body and long_text in body  # the typed text is kept in the form
     with session_scope(engine) as session:
-        rows = session.execute(select(Agreement).where(
-            Agreement.client_id == data.client_a)).scalars().all()
+        rows = (
+            session.execute(select(Agreement).where(Agreement.client_id == data.client_a))
+            .scalars()
+            .all()
+        )
         assert [(a.kind, a.party) for a in rows] == [("ander", "Wooncorporatie Test")]
         agreement_id = rows[0].id
     html = client.get(page).get_data(as_text=True)
@@ -277,10 +319,15 @@ def test_safety_plan_edit(client, data, engine):
     login(client, "anna")
     path = f"/begeleider/client/{data.client_a}/plan"
     csrf = token(client, path)
-    response = client.post(path, data={
-        "csrf_token": csrf, "groen_signaal": "Ik slaap goed\nIk sport",
-        "oranje_helpt": "Wandelen <b>buiten</b>", "rood_contact": "Crisisdienst Test 0800-0000000",
-    })
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf,
+            "groen_signaal": "Ik slaap goed\nIk sport",
+            "oranje_helpt": "Wandelen <b>buiten</b>",
+            "rood_contact": "Crisisdienst Test 0800-0000000",
+        },
+    )
     assert response.status_code == 302
     html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
     assert "Ik slaap goed" in html and "Wandelen &lt;b&gt;buiten&lt;/b&gt;" in html
@@ -289,9 +336,11 @@ def test_safety_plan_edit(client, data, engine):
     with session_scope(engine) as session:
         plan = session.execute(select(SafetyPlan)).scalar_one()
         assert sorted((i.phase, i.kind, i.text) for i in plan.items) == [
-            ("groen", "signaal", "Ik slaap goed"), ("groen", "signaal", "Ik sport"),
+            ("groen", "signaal", "Ik slaap goed"),
+            ("groen", "signaal", "Ik sport"),
             ("oranje", "helpt", "Wandelen <b>buiten</b>"),
-            ("rood", "contact", "Crisisdienst Test 0800-0000000")]
+            ("rood", "contact", "Crisisdienst Test 0800-0000000"),
+        ]
 
 
 def test_preparation_sheet_summary_content(client, data):
@@ -306,8 +355,9 @@ def test_preparation_sheet_summary_content(client, data):
         assert f"<strong>{lemma}</strong>" in topics
     assert "<strong>een</strong>" not in topics and "<strong>mijn</strong>" not in topics
     # A period that excludes everything shows no reflections.
-    empty = client.get(f"/begeleider/client/{data.client_a}/voorbereiding?van=2001-01-01"
-                       "&tot=2001-01-31").get_data(as_text=True)
+    empty = client.get(
+        f"/begeleider/client/{data.client_a}/voorbereiding?van=2001-01-01" "&tot=2001-01-31"
+    ).get_data(as_text=True)
     assert "In deze periode is niets gedeeld." in empty
     bad = client.get(f"/begeleider/client/{data.client_a}/voorbereiding?van=gisteren")
     assert bad.status_code == 200 and "datum klopte niet" in bad.get_data(as_text=True)
@@ -324,15 +374,20 @@ def test_preparation_sheet_defaults_to_last_contact(client, data):
 def test_create_client_and_access_code_shown_once(client, data, engine, app):
     login(client, "anna")
     csrf = token(client, "/begeleider/clienten/nieuw")
-    empty = client.post("/begeleider/clienten/nieuw", data={"csrf_token": csrf,
-                                                            "display_name": " ",
-                                                            "language_level": "eenvoudig"})
+    empty = client.post(
+        "/begeleider/clienten/nieuw",
+        data={"csrf_token": csrf, "display_name": " ", "language_level": "eenvoudig"},
+    )
     assert empty.status_code == 400 and "leeg" in empty.get_data(as_text=True)
-    response = client.post("/begeleider/clienten/nieuw", data={
-        "csrf_token": csrf, "display_name": "Nieuwe <Test>", "language_level": "eenvoudig"})
+    response = client.post(
+        "/begeleider/clienten/nieuw",
+        data={"csrf_token": csrf, "display_name": "Nieuwe <Test>", "language_level": "eenvoudig"},
+    )
     assert response.status_code == 302
     with session_scope(engine) as session:
-        new = session.execute(select(Client).where(Client.display_name == "Nieuwe <Test>")).scalar_one()
+        new = session.execute(
+            select(Client).where(Client.display_name == "Nieuwe <Test>")
+        ).scalar_one()
         assert new.worker_id == data.worker_a and new.chat_id.startswith("web-")
         assert len(new.chat_id) > 20
         new_id = new.id
@@ -356,21 +411,39 @@ def test_create_client_and_access_code_shown_once(client, data, engine, app):
 def test_admin_manages_workers_caseloads_and_crisis_contact(client, data, engine):
     login(client, "beheer")
     csrf = token(client, "/beheer/medewerkers")
-    short = client.post("/beheer/medewerkers", data={"csrf_token": csrf, "username": "carla",
-                                                     "display_name": "Carla Test",
-                                                     "password": "kort", "role": "worker"})
+    short = client.post(
+        "/beheer/medewerkers",
+        data={
+            "csrf_token": csrf,
+            "username": "carla",
+            "display_name": "Carla Test",
+            "password": "kort",
+            "role": "worker",
+        },
+    )
     assert short.status_code == 400 and "minstens 10" in short.get_data(as_text=True)
-    client.post("/beheer/medewerkers", data={"csrf_token": csrf, "username": "carla",
-                                             "display_name": "Carla Test",
-                                             "password": "lang-genoeg-123", "role": "worker"})
+    client.post(
+        "/beheer/medewerkers",
+        data={
+            "csrf_token": csrf,
+            "username": "carla",
+            "display_name": "Carla Test",
+            "password": "lang-genoeg-123",
+            "role": "worker",
+        },
+    )
     with session_scope(engine) as session:
         carla = session.execute(select(Worker).where(Worker.username == "carla")).scalar_one()
         assert carla.password_hash != "lang-genoeg-123" and carla.role == "worker"
         carla_id = carla.id
-    client.post("/beheer/caseloads", data={"csrf_token": csrf, "client_id": data.client_a,
-                                           "worker_id": carla_id})
-    client.post("/beheer/instellingen", data={"csrf_token": csrf,
-                                              "crisis_contact": "Bel de testlijn 0800-1234567"})
+    client.post(
+        "/beheer/caseloads",
+        data={"csrf_token": csrf, "client_id": data.client_a, "worker_id": carla_id},
+    )
+    client.post(
+        "/beheer/instellingen",
+        data={"csrf_token": csrf, "crisis_contact": "Bel de testlijn 0800-1234567"},
+    )
     with session_scope(engine) as session:
         assert session.get(Client, data.client_a).worker_id == carla_id
         assert session.get(OrgSetting, "crisis_contact").value == "Bel de testlijn 0800-1234567"
@@ -386,19 +459,32 @@ def test_admin_manages_workers_caseloads_and_crisis_contact(client, data, engine
 def test_admin_creates_a_client_for_a_worker(client, data, engine):
     login(client, "beheer")
     csrf = token(client, "/beheer/caseloads")
-    bad = client.post("/beheer/caseloads", data={"csrf_token": csrf, "action": "create",
-                                                 "display_name": "Te <lang>" * 30,
-                                                 "language_level": "standaard"})
+    bad = client.post(
+        "/beheer/caseloads",
+        data={
+            "csrf_token": csrf,
+            "action": "create",
+            "display_name": "Te <lang>" * 30,
+            "language_level": "standaard",
+        },
+    )
     assert bad.status_code == 400 and "te lang" in bad.get_data(as_text=True)
     assert "Te &lt;lang&gt;" in bad.get_data(as_text=True)  # what was typed is kept, escaped
-    ok = client.post("/beheer/caseloads", data={"csrf_token": csrf, "action": "create",
-                                                "display_name": "Beheer Testcliënt",
-                                                "language_level": "eenvoudig",
-                                                "worker_id": data.worker_b})
+    ok = client.post(
+        "/beheer/caseloads",
+        data={
+            "csrf_token": csrf,
+            "action": "create",
+            "display_name": "Beheer Testcliënt",
+            "language_level": "eenvoudig",
+            "worker_id": data.worker_b,
+        },
+    )
     assert ok.status_code == 302
     with session_scope(engine) as session:
-        new = session.execute(select(Client).where(
-            Client.display_name == "Beheer Testcliënt")).scalar_one()
+        new = session.execute(
+            select(Client).where(Client.display_name == "Beheer Testcliënt")
+        ).scalar_one()
         assert new.worker_id == data.worker_b and new.language_level == "eenvoudig"
         assert new.chat_id.startswith("web-")
     bram = client.application.test_client()

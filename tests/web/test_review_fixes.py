@@ -22,16 +22,37 @@ def _add_vent_and_client_event(engine, client_id: int) -> None:
     at = utcnow() - timedelta(hours=2)
     with session_scope(engine) as session:
         client = session.get(Client, client_id)
-        session.add(Reflection(
-            client=client, theme="kwijt", status="compleet", scale=None, shared_with_worker=True,
-            idempotency_key="vent-1", created_at=at, updated_at=at, completed_at=at,
-            answers=[ReflectionAnswer(position=1, question_key="kwijt",
-                                      question_text="Vertel maar. Wat wil je kwijt?",
-                                      answer_text="Ik baal van het gedoe op werk (test).")]))
-        session.add(SafetyEvent(client=client, category="suicide", detected_by="client",
-                                message_text="rood gekozen (test)",
-                                response_text="Bel 113 of 0800-0113. Dag en nacht.",
-                                created_at=at))
+        session.add(
+            Reflection(
+                client=client,
+                theme="kwijt",
+                status="compleet",
+                scale=None,
+                shared_with_worker=True,
+                idempotency_key="vent-1",
+                created_at=at,
+                updated_at=at,
+                completed_at=at,
+                answers=[
+                    ReflectionAnswer(
+                        position=1,
+                        question_key="kwijt",
+                        question_text="Vertel maar. Wat wil je kwijt?",
+                        answer_text="Ik baal van het gedoe op werk (test).",
+                    )
+                ],
+            )
+        )
+        session.add(
+            SafetyEvent(
+                client=client,
+                category="suicide",
+                detected_by="client",
+                message_text="rood gekozen (test)",
+                response_text="Bel 113 of 0800-0113. Dag en nacht.",
+                created_at=at,
+            )
+        )
 
 
 def test_venting_has_its_own_label_and_no_scale(client, data, engine):
@@ -40,8 +61,7 @@ def test_venting_has_its_own_label_and_no_scale(client, data, engine):
     page = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
     assert content.label("kwijt") == "Even iets kwijt"
     assert "Even iets kwijt" in page and "💬" in page
-    sheet = client.get(f"/begeleider/client/{data.client_a}/voorbereiding").get_data(
-        as_text=True)
+    sheet = client.get(f"/begeleider/client/{data.client_a}/voorbereiding").get_data(as_text=True)
     assert "Even iets kwijt" in sheet
     section = sheet.split("Even iets kwijt", 1)[1].split("</h3>", 1)[0]
     assert "schaal" not in section  # venting has no 1-5 scale
@@ -54,8 +74,11 @@ def test_scale_wording_is_heel_weinig_to_heel_veel(client, data):
     for html in (page, caseload):
         assert "1 = heel weinig, 5 = heel veel" in html
         assert "slecht" not in html and "5 = goed" not in html
-    charts = json.loads(re.search(
-        r'<script type="application/json" id="grafiek-data">(.*?)</script>', page, re.S).group(1))
+    charts = json.loads(
+        re.search(
+            r'<script type="application/json" id="grafiek-data">(.*?)</script>', page, re.S
+        ).group(1)
+    )
     hoop = next(c for c in charts if c["key"] == "hoop")
     assert hoop["question"] == content.scale_question("hoop", "standaard")
     assert (hoop["low"], hoop["high"]) == ("heel weinig", "heel veel")
@@ -64,8 +87,9 @@ def test_scale_wording_is_heel_weinig_to_heel_veel(client, data):
     assert "slecht" not in js and "goed" not in js
 
 
-def test_safety_event_shows_category_detector_and_the_exact_answer(client, data, engine,
-                                                                   settings, capsys):
+def test_safety_event_shows_category_detector_and_the_exact_answer(
+    client, data, engine, settings, capsys
+):
     _add_vent_and_client_event(engine, data.client_a)
     login(client, "anna")
     page = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
@@ -76,14 +100,13 @@ def test_safety_event_shows_category_detector_and_the_exact_answer(client, data,
     # What Koers showed is on the page itself, not hidden behind a click.
     assert "<details><summary>Wat Koers liet zien" not in page
     assert "Bel 113 of 0800-0113. Dag en nacht." in page
-    sheet = client.get(f"/begeleider/client/{data.client_a}/voorbereiding").get_data(
-        as_text=True)
+    sheet = client.get(f"/begeleider/client/{data.client_a}/voorbereiding").get_data(as_text=True)
     assert "gedachten aan zelfmoord" in sheet and "de cliënt koos rood" in sheet
     assert manage.main(["summary", str(data.client_a)], settings=settings) == 0
     out = capsys.readouterr().out
     assert "zichzelf pijn doen" in out and "opgemerkt door de woordenlijst van Koers" in out
-    assert "Koers liet zien: \"Bel 113 of 0800-0113.\"" in out
-    assert "Schaalvraag: \"Hoeveel hoop voel je nu?\" (1 = heel weinig, 5 = heel veel)" in out
+    assert 'Koers liet zien: "Bel 113 of 0800-0113."' in out
+    assert 'Schaalvraag: "Hoeveel hoop voel je nu?" (1 = heel weinig, 5 = heel veel)' in out
 
 
 def test_export_has_detected_by(data, settings, tmp_path):
@@ -98,17 +121,25 @@ def test_rejected_agreement_text_never_goes_into_the_url(client, data):
     page = f"/begeleider/client/{data.client_a}"
     csrf = token(client, page)
     secret = "Praat met <b>zus</b> over de schuld " + "x" * 600  # too long
-    response = client.post(page + "/afspraken", data={"csrf_token": csrf, "kind": "ander",
-                                                      "text": secret, "party": "",
-                                                      "due_date": "2030-01-31"})
+    response = client.post(
+        page + "/afspraken",
+        data={
+            "csrf_token": csrf,
+            "kind": "ander",
+            "text": secret,
+            "party": "",
+            "due_date": "2030-01-31",
+        },
+    )
     assert response.status_code == 400 and "Location" not in response.headers
     html = response.get_data(as_text=True)
     assert "te lang" in html
     assert "Praat met &lt;b&gt;zus&lt;/b&gt;" in html and "<b>zus</b>" not in html
     assert 'value="ander" checked' in html and 'value="2030-01-31"' in html
     # A very long text (10 000 characters) is refused with the same calm message.
-    big = client.post(page + "/afspraken", data={"csrf_token": csrf, "kind": "client",
-                                                 "text": "é" * 10000})
+    big = client.post(
+        page + "/afspraken", data={"csrf_token": csrf, "kind": "client", "text": "é" * 10000}
+    )
     assert big.status_code == 400 and "te lang" in big.get_data(as_text=True)
 
 
@@ -125,8 +156,11 @@ def test_an_offered_button_works_once_even_from_two_tabs(client, code, rasa, app
         tab = app.test_client()
         for key, value in cookies.items():
             tab.set_cookie(key, value)
-        tab.post("/chat/api/send", json={"payload": "/bevestigen", "title": "Ja"},
-                 headers={"X-CSRFToken": csrf})
+        tab.post(
+            "/chat/api/send",
+            json={"payload": "/bevestigen", "title": "Ja"},
+            headers={"X-CSRFToken": csrf},
+        )
 
     tabs = [threading.Thread(target=press) for _ in range(2)]
     for tab in tabs:
@@ -171,9 +205,14 @@ def test_password_reset_by_an_admin_ends_the_workers_open_sessions(client, data,
     assert other.get("/begeleider/").status_code == 200
     login(client, "beheer")
     path = "/beheer/medewerkers"
-    response = client.post(f"{path}/{data.worker_a}", data={
-        "csrf_token": token(client, path), "action": "password",
-        "password": "nieuw-wachtwoord-456"})
+    response = client.post(
+        f"{path}/{data.worker_a}",
+        data={
+            "csrf_token": token(client, path),
+            "action": "password",
+            "password": "nieuw-wachtwoord-456",
+        },
+    )
     assert response.status_code == 302
     assert other.get("/begeleider/").status_code == 302  # logged out
     assert client.get(path).status_code == 200  # the admin's own session goes on
@@ -182,24 +221,42 @@ def test_password_reset_by_an_admin_ends_the_workers_open_sessions(client, data,
 def test_login_next_with_tabs_newlines_or_backslashes_stays_on_this_site(client, data):
     from tests.web.conftest import csrf_from
 
-    for target in ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example",
-                   "/ /evil.example", "/\\evil.example", "//evil.example", "https://evil.example"]:
+    for target in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "/ /evil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "https://evil.example",
+    ]:
         page = client.get("/login")
-        response = client.post("/login", query_string={"next": target}, data={
-            "username": "anna", "password": "test-wachtwoord-123",
-            "csrf_token": csrf_from(page.get_data(as_text=True))})
+        response = client.post(
+            "/login",
+            query_string={"next": target},
+            data={
+                "username": "anna",
+                "password": "test-wachtwoord-123",
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+            },
+        )
         assert response.status_code == 302, target
         assert response.headers["Location"] == "/begeleider/", (target, response.headers)
         client.post("/logout", data={"csrf_token": token(client, "/begeleider/")})
     page = client.get("/login")
-    response = client.post("/login", query_string={"next": "/begeleider/client/1?alle=1"}, data={
-        "username": "anna", "password": "test-wachtwoord-123",
-        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/login",
+        query_string={"next": "/begeleider/client/1?alle=1"},
+        data={
+            "username": "anna",
+            "password": "test-wachtwoord-123",
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert response.headers["Location"] == "/begeleider/client/1?alle=1"  # local paths work
 
 
-def test_a_deleted_clients_device_is_not_logged_in_as_a_new_client(client, engine, data,
-                                                                   settings):
+def test_a_deleted_clients_device_is_not_logged_in_as_a_new_client(client, engine, data, settings):
     """The schema no longer reuses ids (AUTOINCREMENT), but a restored backup or an explicit id
     can still give a new client a deleted client's number: the device must not follow it."""
     from bot.web.dashboard import issue_code
@@ -207,8 +264,13 @@ def test_a_deleted_clients_device_is_not_logged_in_as_a_new_client(client, engin
     from tests.web.test_chat import SECRET
 
     with session_scope(engine) as session:
-        old = Client(chat_id="web-oud-test", display_name="Oud Test", worker_id=data.worker_a,
-                     created_at=utcnow(), last_seen_at=utcnow())
+        old = Client(
+            chat_id="web-oud-test",
+            display_name="Oud Test",
+            worker_id=data.worker_a,
+            created_at=utcnow(),
+            last_seen_at=utcnow(),
+        )
         session.add(old)
         session.flush()
         old_id = old.id
@@ -218,8 +280,14 @@ def test_a_deleted_clients_device_is_not_logged_in_as_a_new_client(client, engin
     with session_scope(engine) as session:
         manage.delete_client(session, settings, old_id)
     with session_scope(engine) as session:
-        new = Client(id=old_id, chat_id="web-nieuw-test", display_name="Nieuw Test",
-                     worker_id=data.worker_b, created_at=utcnow(), last_seen_at=utcnow())
+        new = Client(
+            id=old_id,
+            chat_id="web-nieuw-test",
+            display_name="Nieuw Test",
+            worker_id=data.worker_b,
+            created_at=utcnow(),
+            last_seen_at=utcnow(),
+        )
         session.add(new)
         session.flush()
         issue_code(session, new, "test", SECRET)
@@ -244,10 +312,20 @@ def test_double_submit_makes_one_agreement_and_one_client(client, data, engine):
     second = client.post("/begeleider/clienten/nieuw", data=new)
     assert first.headers["Location"] == second.headers["Location"]
     with session_scope(engine) as session:
-        assert session.execute(select(func.count()).select_from(Agreement).where(
-            Agreement.client_id == data.client_a)).scalar_one() == 1
-        assert session.execute(select(func.count()).select_from(Client).where(
-            Client.display_name == "Dubbel Test")).scalar_one() == 1
+        assert (
+            session.execute(
+                select(func.count())
+                .select_from(Agreement)
+                .where(Agreement.client_id == data.client_a)
+            ).scalar_one()
+            == 1
+        )
+        assert (
+            session.execute(
+                select(func.count()).select_from(Client).where(Client.display_name == "Dubbel Test")
+            ).scalar_one()
+            == 1
+        )
 
 
 def test_caseload_trends_follow_the_theme_order(client, data):

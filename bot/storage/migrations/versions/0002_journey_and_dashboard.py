@@ -23,7 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 def _client_fk(table: str) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
-        ["client_id"], ["clients.id"], name=op.f(f"fk_{table}_client_id_clients"),
+        ["client_id"],
+        ["clients.id"],
+        name=op.f(f"fk_{table}_client_id_clients"),
         ondelete="CASCADE",
     )
 
@@ -56,7 +58,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("worker_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("last_contact_at", sa.DateTime(timezone=True), nullable=True))
         batch.create_foreign_key(
-            op.f("fk_clients_worker_id_workers"), "workers", ["worker_id"], ["id"],
+            op.f("fk_clients_worker_id_workers"),
+            "workers",
+            ["worker_id"],
+            ["id"],
             ondelete="SET NULL",
         )
         batch.create_index(op.f("ix_clients_worker_id"), ["worker_id"])
@@ -85,8 +90,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_small_steps")),
         _client_fk("small_steps"),
         sa.ForeignKeyConstraint(
-            ["reflection_id"], ["reflections.id"],
-            name=op.f("fk_small_steps_reflection_id_reflections"), ondelete="SET NULL",
+            ["reflection_id"],
+            ["reflections.id"],
+            name=op.f("fk_small_steps_reflection_id_reflections"),
+            ondelete="SET NULL",
         ),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_small_steps_idempotency_key")),
         sa.CheckConstraint(
@@ -119,8 +126,10 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_safety_plan_items")),
         sa.ForeignKeyConstraint(
-            ["plan_id"], ["safety_plans.id"],
-            name=op.f("fk_safety_plan_items_plan_id_safety_plans"), ondelete="CASCADE",
+            ["plan_id"],
+            ["safety_plans.id"],
+            name=op.f("fk_safety_plan_items_plan_id_safety_plans"),
+            ondelete="CASCADE",
         ),
         sa.CheckConstraint(
             "phase IN ('groen', 'oranje', 'rood')", name=op.f("ck_safety_plan_items_phase")

@@ -33,8 +33,10 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_devices")),
         sa.ForeignKeyConstraint(
-            ["access_code_id"], ["access_codes.id"],
-            name=op.f("fk_chat_devices_access_code_id_access_codes"), ondelete="CASCADE",
+            ["access_code_id"],
+            ["access_codes.id"],
+            name=op.f("fk_chat_devices_access_code_id_access_codes"),
+            ondelete="CASCADE",
         ),
         sa.UniqueConstraint("token_hash", name=op.f("uq_chat_devices_token_hash")),
         sqlite_autoincrement=True,
