@@ -83,7 +83,7 @@ run: migrate train
 chat: setup
 	@$(PY) -m bot.cli chat
 
-test: migrate train $(CHROMIUM)
+test: lint migrate train $(CHROMIUM)
 	@echo "==> Running the tests"
 	@$(PY) -m pytest
 
@@ -94,7 +94,9 @@ validate: setup
 	@$(PY) -m rasa data validate --data data -d domain.yml --config config.yml 2>&1 | grep -Ev 'DeprecationWarning|declare_namespace|pkg_resources|xla_computation|is not used in any story'
 
 lint: setup
+	@echo "==> ruff check and ruff format --check"
 	@$(VENV)/bin/ruff check bot actions tests benchmarks
+	@$(VENV)/bin/ruff format --check --quiet bot actions tests benchmarks || { echo "Run: .venv/bin/ruff format bot actions tests benchmarks"; exit 1; }
 
 benchmark: setup
 	@$(PY) benchmarks/latency.py
