@@ -29,14 +29,35 @@ from actions.common import (
     render_response,
     stable_key,
 )
-from actions.safety import crisis_help, load_plan, red_phase
+from actions.safety import (
+    crisis_help,
+    load_plan,
+    read_check_answer,
+    record_check_answer,
+    record_event,
+    red_phase,
+    safety_decision,
+    show_crisis_help,
+)
 from bot import content
 from bot.storage import repository as repo
 
 logger = logging.getLogger(__name__)
 
 # Slots that describe the current session only and are not carried into a new one.
-SESSION_ONLY_SLOTS = frozenset({"requested_slot", "crisis_getoond", "disclosure_net_getoond"})
+# The check question's state (`crisis_controle`) and the form to resume after "nee"
+# (`controle_hervat`) belong to the session too: a new session never continues a check.
+CHECK_SLOT = "crisis_controle"
+RESUME_SLOT = "controle_hervat"
+SESSION_ONLY_SLOTS = frozenset(
+    {"requested_slot", "crisis_getoond", "disclosure_net_getoond", CHECK_SLOT, RESUME_SLOT}
+)
+# Being threatened or abused: ask whether the client is in danger, not whether they will
+# hurt someone.
+CHECK_RESPONSES = {
+    "threatened": "utter_crisis_controle_gevaar",
+    "abuse": "utter_crisis_controle_gevaar",
+}
 CRISIS_CATEGORIES = (
     "suicide",
     "overdose",
@@ -492,13 +513,11 @@ class ActionCrisis(Action):
         return "action_crisis"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        info: dict[str, Any] = tracker.latest_message.get("crisis") or {}
-        category = info.get("category") if info.get("category") in CRISIS_CATEGORIES else "unknown"
-        detected_by = info.get("detected_by")
-        if detected_by not in ("matcher", "classifier", "both"):
-            detected_by = "classifier"
+        decision = safety_decision(tracker)
+        category = decision.category if decision.category in CRISIS_CATEGORIES else "unknown"
+        detected_by = decision.detected_by or "classifier"
         form = _active_form(tracker)
-        crisis_help(dispatcher, tracker, domain, category, detected_by, form)
+        crisis_help(dispatcher, tracker, domain, category, detected_by, form, decision.reasons)
         dispatcher.utter_message(response="utter_crisis_keuze")
         # A form that was active can be resumed ("verder") or dropped afterwards; answers so
         # far are kept as a private draft.
@@ -509,5 +528,85 @@ class ActionCrisis(Action):
             SlotSet("requested_slot", None),
             SlotSet("onderbroken_form", paused_form_after(tracker, form, always=True)),
             SlotSet("crisis_getoond", True),
+            SlotSet(CHECK_SLOT, None),
         ]
         return events
+
+
+class ActionCrisisControle(Action):
+    """Unclear: a calm check question first ("Denk je erover jezelf of iemand anders iets
+    aan te doen?"), with Ja / Nee / Weet ik niet. The active form is paused (its answers are
+    kept as a private draft) and the check is recorded, so the worker sees it too."""
+
+    def name(self) -> str:
+        return "action_crisis_controle"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        decision = safety_decision(tracker)
+        category = decision.category if decision.category in CRISIS_CATEGORIES else "unknown"
+        form, events = _interrupt(tracker)
+        response = CHECK_RESPONSES.get(category, "utter_crisis_controle")
+        dispatcher.utter_message(response=response)
+        shown = render_response(domain, response, language_level(tracker))
+        user = latest_user_event(tracker)
+        key = record_event(
+            tracker,
+            category=category,
+            detected_by=decision.detected_by or "classifier",
+            shown=shown,
+            context=form,
+            outcome="controle",
+            reasons=decision.reasons,
+        )
+        state = {
+            "sleutel": key,
+            "categorie": category,
+            "form": paused_form_after(tracker, form, always=True),
+            "bericht_id": user.get("message_id"),
+            "gevraagd": 1,
+        }
+        return events + [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
+
+
+class ActionCrisisControleAntwoord(Action):
+    """The answer to the check question. "Ja" or "weet ik niet": the fixed crisis help, like a
+    crisis. "Nee": back to where the client was, with the question asked again. Unclear: the
+    question once more in other words; still unclear: the crisis help (safety first)."""
+
+    def name(self) -> str:
+        return "action_crisis_controle_antwoord"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        state: dict[str, Any] = dict(tracker.get_slot(CHECK_SLOT) or {})
+        answer = read_check_answer(tracker)
+        if answer is None and int(state.get("gevraagd") or 1) < 2:
+            dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
+            state["gevraagd"] = int(state.get("gevraagd") or 1) + 1
+            return [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
+        answer = answer or "weet_niet"
+        key = state.get("sleutel")
+        paused = state.get("form")
+        if answer == "nee":
+            record_check_answer(tracker, key, "nee", None)
+            dispatcher.utter_message(response="utter_crisis_controle_nee")
+            if paused:
+                # The policy starts the paused form again; it asks its question once more.
+                return [
+                    SlotSet(CHECK_SLOT, None),
+                    SlotSet("onderbroken_form", None),
+                    SlotSet(RESUME_SLOT, paused),
+                ]
+            dispatcher.utter_message(response="utter_wat_nu")
+            return [SlotSet(CHECK_SLOT, None), SlotSet(RESUME_SLOT, None)]
+        category = state.get("categorie") or "unknown"
+        if category not in CRISIS_CATEGORIES:
+            category = "unknown"
+        shown = show_crisis_help(dispatcher, tracker, domain, category)
+        record_check_answer(tracker, key, answer, shown)
+        dispatcher.utter_message(response="utter_crisis_keuze")
+        return [
+            SlotSet(CHECK_SLOT, None),
+            SlotSet(RESUME_SLOT, None),
+            SlotSet("onderbroken_form", paused),
+            SlotSet("crisis_getoond", True),
+        ]

@@ -28,6 +28,7 @@ LANGUAGE_SLOT = "taalniveau"
 INTERRUPTIONS = frozenset(
     {
         "crisis",
+        "crisis_check",
         "plan_rood",
         "mijn_plan",
         "groet",

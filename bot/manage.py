@@ -229,6 +229,10 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
                 "created_at": _iso(e.created_at),
                 "acknowledged_at": _iso(e.acknowledged_at),
                 "acknowledged_by": e.acknowledged_by,
+                "outcome": e.outcome,
+                "check_answer": e.check_answer,
+                "question": e.question_text,
+                "review": e.review,
             }
             for e in session.execute(
                 select(SafetyEvent).where(SafetyEvent.client_id == client.id)

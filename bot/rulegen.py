@@ -114,6 +114,15 @@ def safety_rules() -> list[dict[str, Any]]:
             ],
         },
         {
+            "rule": "Controlevraag buiten een vragenlijst",
+            "condition": [{"active_loop": None}],
+            "steps": [
+                {"intent": "crisis_check"},
+                {"action": "action_crisis_controle"},
+                {"slot_was_set": [{"requested_slot": None}]},
+            ],
+        },
+        {
             "rule": "Rood in het plan buiten een vragenlijst",
             "condition": [{"active_loop": None}],
             "steps": [
@@ -160,6 +169,19 @@ def safety_rules() -> list[dict[str, Any]]:
                 "rule": f"Crisis tijdens {form}",
                 "condition": cond,
                 "steps": [{"intent": "crisis"}, {"action": "action_crisis"}, *stopped],
+            }
+        )
+        # Unclear: a calm check question first. Its answer goes to
+        # action_crisis_controle_antwoord (bot.safety.policy.SafetyContextPolicy).
+        rules.append(
+            {
+                "rule": f"Controlevraag tijdens {form}",
+                "condition": cond,
+                "steps": [
+                    {"intent": "crisis_check"},
+                    {"action": "action_crisis_controle"},
+                    *stopped,
+                ],
             }
         )
         rules.append(

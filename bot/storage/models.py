@@ -57,7 +57,18 @@ SAFETY_CATEGORIES = (
     "unknown",
 )
 # "client": the client said so themselves, e.g. by choosing red in their safety plan.
-DETECTED_BY = ("matcher", "classifier", "both", "client")
+# "semantic": the meaning model (bot/safety/semantic.py); "context": the message together with
+# the conversation (a low mood, a worrying previous message; bot/safety/decision.py).
+DETECTED_BY = ("matcher", "classifier", "semantic", "both", "context", "client")
+# What Koers did: the crisis help at once, or first a calm check question.
+SAFETY_OUTCOMES = ("hulp", "controle")
+OUTCOME_HELP = "hulp"
+OUTCOME_CHECK = "controle"
+CHECK_ANSWERS = ("ja", "nee", "weet_niet")
+# The worker's review of an alert.
+SAFETY_REVIEWS = ("gezien", "vals_alarm")
+REVIEW_SEEN = "gezien"
+REVIEW_FALSE_ALARM = "vals_alarm"
 # The theme key of a free "even kwijt" (venting) reflection; the six CHIME-S themes are in
 # bot/content/themes.yml.
 VENT_THEME = "kwijt"
@@ -247,6 +258,11 @@ class SafetyEvent(Base):
     __table_args__ = (
         CheckConstraint(_in("category", SAFETY_CATEGORIES), name="category"),
         CheckConstraint(_in("detected_by", DETECTED_BY), name="detected_by"),
+        CheckConstraint(_in("outcome", SAFETY_OUTCOMES), name="outcome"),
+        CheckConstraint(
+            f"check_answer IS NULL OR {_in('check_answer', CHECK_ANSWERS)}", name="check_answer"
+        ),
+        CheckConstraint(f"review IS NULL OR {_in('review', SAFETY_REVIEWS)}", name="review"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -262,8 +278,20 @@ class SafetyEvent(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     acknowledged_at = Column(UTCDateTime, nullable=True)
     acknowledged_by = Column(String(128), nullable=True)
+    # Safety v2 (migration 0004): the check question, the context and the worker's review.
+    outcome = Column(String(16), nullable=False, default=OUTCOME_HELP, server_default=OUTCOME_HELP)
+    check_answer = Column(String(16), nullable=True)
+    question_text = Column(Text, nullable=True)
+    preceding = Column(Text, nullable=True)  # JSON: [{"van": "koers"|"client", "tekst": ...}]
+    evidence = Column(Text, nullable=True)  # JSON: signals and reasons of the detection
+    review = Column(String(16), nullable=True)
 
     client = relationship("Client", back_populates="safety_events")
+
+    @property
+    def help_shown(self) -> bool:
+        """The fixed crisis help was shown (at once, or after "ja"/"weet ik niet")."""
+        return self.outcome == OUTCOME_HELP or self.check_answer in ("ja", "weet_niet")
 
     def __repr__(self) -> str:
         return f"<SafetyEvent id={self.id} category={self.category!r}>"

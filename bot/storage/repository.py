@@ -13,22 +13,27 @@ texts are stored exactly as given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.models import (
+    CHECK_ANSWERS,
     DETECTED_BY,
     LANGUAGE_LEVELS,
+    OUTCOME_HELP,
     PLAN_KINDS,
     PLAN_PHASES,
     REFLECTION_STATUSES,
     SAFETY_CATEGORIES,
+    SAFETY_OUTCOMES,
+    SAFETY_REVIEWS,
     STATUS_COMPLETE,
     STATUS_INTERRUPTED,
     STEP_OPEN,
@@ -345,14 +350,23 @@ def record_safety_event(
     detected_by: str,
     context: str | None = None,
     idempotency_key: str | None = None,
+    *,
+    outcome: str = OUTCOME_HELP,
+    question_text: str | None = None,
+    preceding: list[dict[str, str]] | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> tuple[SafetyEvent, bool]:
     """Record that a message triggered the safety response. Returns (event, created).
 
     `message_text` and `response_text` (exactly what was shown) are stored verbatim. With an
     `idempotency_key` (the Rasa message id) a repeated call returns the stored event.
+    `outcome` is "hulp" (the crisis help at once) or "controle" (a check question first);
+    `question_text` is the question the client was answering, `preceding` the messages just
+    before, `evidence` the detection's signals (both stored as JSON).
     """
     category = _require_choice("category", category, SAFETY_CATEGORIES)
     detected_by = _require_choice("detected_by", detected_by, DETECTED_BY)
+    outcome = _require_choice("outcome", outcome, SAFETY_OUTCOMES)
     if not isinstance(message_text, str):
         raise ValueError("message_text must be a string")
     response_text = _require_str("response_text", response_text)
@@ -371,6 +385,10 @@ def record_safety_event(
         detected_by=detected_by,
         context=context,
         idempotency_key=key,
+        outcome=outcome,
+        question_text=question_text or None,
+        preceding=json.dumps(preceding, ensure_ascii=False) if preceding else None,
+        evidence=json.dumps(evidence, ensure_ascii=False) if evidence else None,
     )
     if key is None:
         session.add(event)
@@ -389,6 +407,42 @@ def record_safety_event(
         stored, created = existing, False
     _check_owner(stored, client)
     return stored, created
+
+
+def record_check_answer(
+    session: Session,
+    chat_id: str,
+    idempotency_key: str,
+    answer: str,
+    shown_after: str | None = None,
+) -> SafetyEvent | None:
+    """The client answered the check question of the event with this key: "ja", "nee" or
+    "weet_niet". `shown_after` (the crisis help shown after "ja"/"weet ik niet") is added to
+    the event's response text. Returns the event, or None when it was never recorded."""
+    answer = _require_choice("check_answer", answer, CHECK_ANSWERS)
+    event = session.execute(
+        select(SafetyEvent).where(SafetyEvent.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+    if event is None:
+        return None
+    _check_owner(event, get_or_create_client(session, chat_id))
+    event.check_answer = answer
+    if shown_after:
+        event.response_text = f"{event.response_text}\n\n{shown_after}"
+    session.flush()
+    return event
+
+
+def review_safety_event(session: Session, event: SafetyEvent, review: str, by: str) -> None:
+    """The worker's review: "gezien" (seen) or "vals_alarm" (a false alarm). A different later
+    review replaces an earlier one; the time and the worker are kept with it."""
+    review = _require_choice("review", review, SAFETY_REVIEWS)
+    if event.review == review:
+        return  # a repeated submit changes nothing
+    event.review = review
+    event.acknowledged_at = utcnow()
+    event.acknowledged_by = _require_str("by", by, 128)
+    session.flush()
 
 
 # --- reading ----------------------------------------------------------------------------------

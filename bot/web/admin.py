@@ -213,6 +213,16 @@ def settings():  # type: ignore[no-untyped-def]
     ), (400 if error else 200)
 
 
+@bp.route("/meldingen")
+@admin_required
+def alarm_figures():  # type: ignore[no-untyped-def]
+    """How often workers marked a safety alert as a false alarm, for the whole organisation:
+    counts only, no client data. Real-world figures for tuning the crisis detection."""
+    figures = queries.false_alarm_share(db())
+    audit("meldingen_cijfers_bekeken")
+    return render_template("admin/alarms.html", figures=figures)
+
+
 @bp.route("/logboek")
 @admin_required
 def audit_log():  # type: ignore[no-untyped-def]

@@ -26,6 +26,8 @@ from bot.storage.models import (
     LANGUAGE_LEVELS,
     PLAN_KINDS,
     PLAN_PHASES,
+    REVIEW_FALSE_ALARM,
+    REVIEW_SEEN,
     AccessCode,
     Agreement,
     Client,
@@ -97,6 +99,8 @@ def _labels() -> dict[str, Any]:
         "client_name": client_name,
         "category_labels": queries.CATEGORY_LABELS,
         "detected_labels": queries.DETECTED_LABELS,
+        "check_answer_labels": queries.CHECK_ANSWER_LABELS,
+        "review_labels": queries.REVIEW_LABELS,
         "scale_low": queries.SCALE_LOW,
         "scale_high": queries.SCALE_HIGH,
     }
@@ -161,7 +165,7 @@ def _render_client(
         charts=_chart_data(series),
         steps=queries.shared_steps(session, client.id),
         plan=queries.safety_plan(session, client.id),
-        events=queries.safety_events(session, client.id),
+        alert_groups=queries.alert_groups(queries.safety_events(session, client.id)),
         agreements=queries.agreements(session, client.id),
         agreement_kinds=AGREEMENT_KINDS,
         active_code=active_code,
@@ -179,20 +183,26 @@ def record_contact(client_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for(".client_page", client_id=client.id))
 
 
-@bp.route("/client/<int:client_id>/melding/<int:event_id>/gezien", methods=["POST"])
+REVIEWS = {"gezien": REVIEW_SEEN, "vals-alarm": REVIEW_FALSE_ALARM}
+
+
+@bp.route("/client/<int:client_id>/melding/<int:event_id>/<oordeel>", methods=["POST"])
 @worker_required
-def acknowledge(client_id: int, event_id: int):  # type: ignore[no-untyped-def]
+def review_alert(client_id: int, event_id: int, oordeel: str):  # type: ignore[no-untyped-def]
+    """Mark an alert (with the alerts grouped with it) as seen or as a false alarm."""
     client = _client(client_id)
-    event = queries.safety_event(db(), client.id, event_id)
-    if event is None:
+    review = REVIEWS.get(oordeel)
+    group = queries.alert_group_of(db(), client.id, event_id)
+    if review is None or not group:
         abort(404)
-    if event.acknowledged_at is None:
-        event.acknowledged_at = utcnow()
-        event.acknowledged_by = g.worker.display_name[:128]
-        audit("melding_gezien", client, detail=f"melding {event.id}")
-        flash("De melding is gemarkeerd als gezien.", "info")
+    for event in group:
+        repository.review_safety_event(db(), event, review, g.worker.display_name[:128])
+    ids = ",".join(str(e.id) for e in group)
+    audit("melding_" + review, client, detail=f"melding {ids}")
+    if review == REVIEW_FALSE_ALARM:
+        flash("Gemarkeerd als vals alarm. Dank je: zo leert Koers wat er mis ging.", "info")
     else:
-        flash("Deze melding was al gezien.", "info")
+        flash("De melding is gemarkeerd als gezien.", "info")
     return redirect(url_for(".client_page", client_id=client.id, _anchor="meldingen"))
 
 

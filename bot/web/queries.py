@@ -7,10 +7,11 @@ count. Admins manage accounts and see no client data.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import content
@@ -66,9 +67,20 @@ CATEGORY_LABELS = {
 DETECTED_LABELS = {
     "matcher": "de woordenlijst van Koers",
     "classifier": "het taalmodel van Koers",
-    "both": "de woordenlijst en het taalmodel van Koers",
+    "semantic": "het betekenismodel van Koers",
+    "both": "meer dan één model van Koers",
+    "context": "het bericht samen met het gesprek ervoor",
     "client": "de cliënt koos rood in het signaleringsplan",
 }
+CHECK_ANSWER_LABELS = {
+    "ja": "ja",
+    "nee": "nee",
+    "weet_niet": "weet ik niet",
+    None: "nog geen antwoord",
+}
+REVIEW_LABELS = {"gezien": "Gezien", "vals_alarm": "Vals alarm"}
+# Alerts of one conversation closer together than this are shown as one group.
+ALERT_GROUP_GAP = timedelta(minutes=30)
 
 
 def theme(key: str) -> Theme:
@@ -122,7 +134,7 @@ def caseload(session: Session, worker: Worker) -> list[CaseloadRow]:
         rows[cid].last_checkin = _aware(last)
     for cid, count in session.execute(
         select(SafetyEvent.client_id, func.count())
-        .where(SafetyEvent.client_id.in_(ids), SafetyEvent.acknowledged_at.is_(None))
+        .where(SafetyEvent.client_id.in_(ids), needs_attention())
         .group_by(SafetyEvent.client_id)
     ):
         rows[cid].open_events = count
@@ -260,6 +272,15 @@ def shared_steps(session: Session, client_id: int) -> list[SmallStep]:
     )
 
 
+def needs_attention():
+    """Not reviewed yet, and not a check question the client answered with "nee"."""
+    return and_(
+        SafetyEvent.review.is_(None),
+        SafetyEvent.acknowledged_at.is_(None),
+        or_(SafetyEvent.check_answer.is_(None), SafetyEvent.check_answer != "nee"),
+    )
+
+
 def safety_events(session: Session, client_id: int) -> list[SafetyEvent]:
     return list(
         session.execute(
@@ -268,6 +289,113 @@ def safety_events(session: Session, client_id: int) -> list[SafetyEvent]:
             .order_by(SafetyEvent.created_at.desc(), SafetyEvent.id.desc())
         ).scalars()
     )
+
+
+@dataclass
+class Alert:
+    """One safety event as the worker sees it, with the conversation around it."""
+
+    event: SafetyEvent
+    preceding: list[dict[str, str]]
+    reasons: list[str]
+    lijkt_op: str | None
+
+    @property
+    def open(self) -> bool:
+        e = self.event
+        return e.review is None and e.acknowledged_at is None and e.check_answer != "nee"
+
+
+@dataclass
+class AlertGroup:
+    """Alerts of one conversation close together (newest first); shown as one card."""
+
+    alerts: list[Alert]
+
+    @property
+    def newest(self) -> Alert:
+        return self.alerts[0]
+
+    @property
+    def earlier(self) -> list[Alert]:
+        return self.alerts[1:]
+
+    @property
+    def open(self) -> bool:
+        return any(a.open for a in self.alerts)
+
+
+def _alert(event: SafetyEvent) -> Alert:
+    def loads(value: str | None) -> object:
+        try:
+            return json.loads(value) if value else None
+        except ValueError:
+            return None
+
+    preceding = loads(event.preceding)
+    evidence = loads(event.evidence)
+    info = evidence if isinstance(evidence, dict) else {}
+    return Alert(
+        event=event,
+        preceding=[p for p in preceding if isinstance(p, dict)]
+        if isinstance(preceding, list)
+        else [],
+        reasons=[str(r) for r in info.get("reasons") or [] if r],
+        lijkt_op=info.get("lijkt_op") if isinstance(info.get("lijkt_op"), str) else None,
+    )
+
+
+def alert_groups(events: list[SafetyEvent]) -> list[AlertGroup]:
+    """Group a client's events (newest first): one group per conversation stretch in which
+    alerts follow each other within ALERT_GROUP_GAP, so that a burst of near-identical alerts
+    does not push everything else off the page."""
+    groups: list[AlertGroup] = []
+    for event in events:
+        current = groups[-1] if groups else None
+        if current is not None:
+            oldest = current.alerts[-1].event.created_at
+            if _aware(oldest) - _aware(event.created_at) <= ALERT_GROUP_GAP:
+                current.alerts.append(_alert(event))
+                continue
+        groups.append(AlertGroup([_alert(event)]))
+    return groups
+
+
+def alert_group_of(session: Session, client_id: int, event_id: int) -> list[SafetyEvent]:
+    """The events in the same group as `event_id` (empty when it is not this client's)."""
+    for group in alert_groups(safety_events(session, client_id)):
+        if any(a.event.id == event_id for a in group.alerts):
+            return [a.event for a in group.alerts]
+    return []
+
+
+@dataclass(frozen=True)
+class FalseAlarmShare:
+    reviewed: int
+    false_alarms: int
+    by_detector: dict[str, tuple[int, int]]  # detected_by -> (reviewed, false alarms)
+
+    @property
+    def share(self) -> float:
+        return self.false_alarms / self.reviewed if self.reviewed else 0.0
+
+
+def false_alarm_share(session: Session) -> FalseAlarmShare:
+    """The share of reviewed alerts that workers marked "vals alarm", in the whole
+    organisation: real-world figures for tuning the detection (counts only, no content)."""
+    rows = session.execute(
+        select(SafetyEvent.detected_by, SafetyEvent.review, func.count())
+        .where(SafetyEvent.review.is_not(None))
+        .group_by(SafetyEvent.detected_by, SafetyEvent.review)
+    ).all()
+    by: dict[str, list[int]] = {}
+    for detected_by, review, count in rows:
+        entry = by.setdefault(detected_by, [0, 0])
+        entry[0] += count
+        entry[1] += count if review == "vals_alarm" else 0
+    reviewed = sum(v[0] for v in by.values())
+    false_alarms = sum(v[1] for v in by.values())
+    return FalseAlarmShare(reviewed, false_alarms, {k: (v[0], v[1]) for k, v in by.items()})
 
 
 def safety_event(session: Session, client_id: int, event_id: int) -> SafetyEvent | None:

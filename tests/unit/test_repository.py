@@ -57,7 +57,7 @@ TABLES = {
     "org_settings",
     "chat_devices",
 }
-HEAD = "0003"
+HEAD = "0004"
 CHAT = "chat-7f3a"
 
 ANSWERS = [
