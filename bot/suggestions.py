@@ -8,7 +8,7 @@ language level, preferring prompts the client has not answered before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,14 +33,6 @@ def _quote(text: str) -> str:
     return text if len(text) <= QUOTE_LENGTH else text[: QUOTE_LENGTH - 1].rstrip() + "…"
 
 
-def _asked(reflections: Sequence[Reflection]) -> dict[str, list[str]]:
-    """Per theme the prompt keys the client answered, newest reflection first."""
-    asked: dict[str, list[str]] = {}
-    for reflection in reflections:
-        asked.setdefault(reflection.theme, []).extend(a.question_key for a in reflection.answers)
-    return asked
-
-
 def pick_prompt(theme: str, asked: Sequence[str], taken: set[str]) -> content.Prompt | None:
     """A prompt of the theme's bank: the first one the client never answered, otherwise the
     one answered longest ago (`asked` is newest first); never one in `taken`."""
@@ -62,7 +54,7 @@ def _date(at: datetime | None) -> str:
 
 
 def suggest(
-    shared: Sequence[Reflection],
+    asked: Mapping[str, Sequence[str]],
     in_period: Sequence[Reflection],
     steps: Sequence[SmallStep],
     level: str,
@@ -71,8 +63,8 @@ def suggest(
 ) -> list[Suggestion]:
     """Two or three questions for the conversation, one per theme, most pressing first.
 
-    `shared`: all the client's shared reflections (newest first, to know what was asked);
-    `in_period`: the shared reflections of the sheet's period (newest first); `steps`: the
+    `asked`: per theme the prompt keys the client answered in shared reflections, newest
+    first (queries.answered_prompts); `in_period`: the shared reflections of the sheet's period (newest first); `steps`: the
     shared small steps. Reasons, in this order: an open small step (oldest first), a step that
     went "een beetje" or did not work out in the period, a scale that went down in the period,
     and the newest shared answers.
@@ -116,7 +108,6 @@ def suggest(
                 )
             )
 
-    asked = _asked(shared)
     suggestions: list[Suggestion] = []
     used_themes: set[str] = set()
     taken: set[str] = set()

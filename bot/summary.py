@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
@@ -63,6 +64,16 @@ def trend_words(values: list[int]) -> str:
 NOT_STORED = "taalniveau niet bewaard"
 
 
+@lru_cache(maxsize=1)
+def _bank_wordings() -> dict[tuple[str, str], tuple[str, str]]:
+    """(theme, prompt key) -> (standard, simple wording) of every prompt in the banks."""
+    return {
+        (theme, p.key): (p.standaard, p.eenvoudig)
+        for theme in content.theme_keys()
+        for p in content.prompts(theme)
+    }
+
+
 def answer_level(answer: ReflectionAnswer) -> str:
     """The language level in which the client saw this question, in words."""
     return queries.LEVEL_WORDS.get(answer.language_level or "", NOT_STORED)
@@ -83,9 +94,9 @@ def shown_scale(reflection: Reflection) -> tuple[str | None, str]:
     level = next((a.language_level for a in reflection.answers if a.language_level), None)
     if level is None:
         for answer in reflection.answers:
-            prompt = content.prompt(reflection.theme, answer.question_key)
-            if prompt is not None and answer.question_text in (prompt.standaard, prompt.eenvoudig):
-                level = "eenvoudig" if answer.question_text == prompt.eenvoudig else "standaard"
+            wordings = _bank_wordings().get((reflection.theme, answer.question_key))
+            if wordings is not None and answer.question_text in wordings:
+                level = "eenvoudig" if answer.question_text == wordings[1] else "standaard"
                 break
     if level is None:
         return content.scale_question(reflection.theme, "standaard"), NOT_STORED
@@ -193,9 +204,10 @@ def build_summary(
     def in_period(at: datetime | None) -> bool:
         return at is not None and (since is None or at >= since) and (until is None or at < until)
 
+    all_steps = queries.shared_steps(session, client_id)
     steps = [
         s
-        for s in queries.shared_steps(session, client_id)
+        for s in all_steps
         if s.status == "open" or in_period(s.created_at) or in_period(s.resolved_at)
     ]
     events = [
@@ -206,9 +218,9 @@ def build_summary(
     open_agreements = [a for a in queries.agreements(session, client_id) if a.done_at is None]
     level = client.language_level if client is not None else "standaard"
     suggestions = suggest(
-        queries.shared_reflections(session, client_id),
+        queries.answered_prompts(session, client_id),
         reflections,
-        queries.shared_steps(session, client_id),
+        all_steps,
         level,
         since=since,
     )

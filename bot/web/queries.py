@@ -22,6 +22,7 @@ from bot.storage.models import (
     Client,
     PlanLookup,
     Reflection,
+    ReflectionAnswer,
     SafetyEvent,
     SafetyPlan,
     SmallStep,
@@ -252,6 +253,21 @@ def scale_series(
     for key, at, scale in session.execute(query):
         series.setdefault(key, []).append((_aware(at), scale))
     return series
+
+
+def answered_prompts(session: Session, client_id: int) -> dict[str, list[str]]:
+    """Per theme the prompt keys the client answered in shared reflections, newest first
+    (keys only: for choosing questions the client has not had yet)."""
+    query = (
+        select(Reflection.theme, ReflectionAnswer.question_key)
+        .join(ReflectionAnswer, ReflectionAnswer.reflection_id == Reflection.id)
+        .where(Reflection.client_id == client_id, Reflection.shared_with_worker.is_(True))
+        .order_by(Reflection.created_at.desc(), Reflection.id.desc(), ReflectionAnswer.position)
+    )
+    asked: dict[str, list[str]] = {}
+    for theme, key in session.execute(query):
+        asked.setdefault(theme, []).append(key)
+    return asked
 
 
 def mood_series(

@@ -329,7 +329,7 @@ def test_suggested_questions_come_from_the_banks_with_a_reason(client, data, eng
 
 
 def test_no_suggestions_without_shared_answers(engine, data):
-    assert suggest([], [], [], "standaard") == []
+    assert suggest({}, [], [], "standaard") == []
 
 
 # --- errors in Dutch --------------------------------------------------------------------------
