@@ -258,14 +258,16 @@ def scale_series(
 def answered_prompts(session: Session, client_id: int) -> dict[str, list[str]]:
     """Per theme the prompt keys the client answered in shared reflections, newest first
     (keys only: for choosing questions the client has not had yet)."""
+    last = func.max(Reflection.created_at)
     query = (
-        select(Reflection.theme, ReflectionAnswer.question_key)
+        select(Reflection.theme, ReflectionAnswer.question_key, last)
         .join(ReflectionAnswer, ReflectionAnswer.reflection_id == Reflection.id)
         .where(Reflection.client_id == client_id, Reflection.shared_with_worker.is_(True))
-        .order_by(Reflection.created_at.desc(), Reflection.id.desc(), ReflectionAnswer.position)
+        .group_by(Reflection.theme, ReflectionAnswer.question_key)
+        .order_by(last.desc(), ReflectionAnswer.question_key)
     )
     asked: dict[str, list[str]] = {}
-    for theme, key in session.execute(query):
+    for theme, key, _at in session.execute(query):
         asked.setdefault(theme, []).append(key)
     return asked
 
