@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import reflection
+from actions import reflection, shown
 from actions.common import (
     LANGUAGE_SLOT,
     REFLECTION_FORMS,
@@ -27,6 +27,7 @@ from actions.common import (
     language_level,
     latest_user_event,
     render_response,
+    response_custom,
     stable_key,
 )
 from actions.safety import (
@@ -102,7 +103,9 @@ class ActionSessionStart(Action):
         events.append(SlotSet(LANGUAGE_SLOT, level))
         if first_contact:
             text = render_response(domain, "utter_disclosure", level)
-            dispatcher.utter_message(text=text)
+            # The rest of the disclosure: behind "Meer weten?" in the web chat.
+            more = response_custom(domain, "utter_disclosure", level).get("meer_weten")
+            dispatcher.utter_message(text=text, json_message={"meer_weten": more} if more else None)
             events.append(SlotSet("disclosure_net_getoond", True))
         events.append(ActionExecuted("action_listen"))
         return events
@@ -191,7 +194,7 @@ class ActionStapBijwerken(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         result = tracker.get_slot("stap_resultaat")
         step_id = tracker.get_slot("open_stap_id")
-        status = {"gelukt": "gelukt", "beetje": "gelukt", "niet_gelukt": "niet_gelukt"}.get(result)
+        status = {"gelukt": "gelukt", "beetje": "beetje", "niet_gelukt": "niet_gelukt"}.get(result)
         if status and step_id is not None:
             try:
                 with db_session() as session:
@@ -437,7 +440,10 @@ class ActionPauzeren(Action):
             and bool(reflection.store(tracker, "onderbroken", shared=False))
         )
         dispatcher.utter_message(response="utter_gepauzeerd" if saved else "utter_gestopt")
-        if tracker.get_slot("crisis_getoond"):
+        # The crisis help once more at the first stop after a crisis, not at every stop.
+        if tracker.get_slot("crisis_getoond") and not shown.reminded_since_last_crisis(
+            tracker.events, "utter_crisis_herinnering"
+        ):
             dispatcher.utter_message(response="utter_crisis_herinnering")
         keep = (
             paused_form_after(tracker, active, always=False)

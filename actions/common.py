@@ -79,8 +79,8 @@ def language_level(tracker: Tracker) -> str:
     return EENVOUDIG if value == EENVOUDIG else STANDAARD
 
 
-def render_response(domain: dict[str, Any], name: str, level: str, **values: Any) -> str:
-    """The text Rasa will show for response `name` at this language level.
+def _variant(domain: dict[str, Any], name: str, level: str) -> dict[str, Any]:
+    """The variant of response `name` Rasa picks at this language level.
 
     Mirrors Rasa's conditional response selection on the `taalniveau` slot, so that what is
     recorded (for example in a safety event) is exactly what the client saw.
@@ -98,8 +98,19 @@ def render_response(domain: dict[str, Any], name: str, level: str, **values: Any
         chosen = next((v for v in variants if not v.get("condition")), None)
     if chosen is None:
         raise KeyError(f"response {name} is missing from the domain")
-    text = chosen.get("text", "")
+    return chosen
+
+
+def render_response(domain: dict[str, Any], name: str, level: str, **values: Any) -> str:
+    """The text Rasa will show for response `name` at this language level."""
+    text = _variant(domain, name, level).get("text", "")
     return text.format(**values) if values else text
+
+
+def response_custom(domain: dict[str, Any], name: str, level: str) -> dict[str, Any]:
+    """The `custom` part of response `name` at this language level ({} when it has none)."""
+    custom = _variant(domain, name, level).get("custom")
+    return custom if isinstance(custom, dict) else {}
 
 
 # --- parsing answers ------------------------------------------------------------------------

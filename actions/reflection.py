@@ -13,6 +13,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions import shown
 from actions.common import (
     ANSWER_SLOTS,
     SCALE_SLOT,
@@ -64,20 +65,54 @@ def scale_value(tracker: Tracker) -> int | None:
     return parse_scale(str(value), kind="hoop") if value else None
 
 
+def _both_levels(wording: Any) -> dict[str, str]:
+    return {level: wording(level) for level in content.LEVELS}
+
+
+def _answer(
+    key: str, value: Any, wordings: dict[str, str], turns: shown.Turns | None, level: str
+) -> repo.AnswerIn:
+    """The answer with the question as the client read it right before answering; when the
+    conversation does not show it (an answer from a paused draft), the level is left open."""
+    seen = shown.match(turns, wordings)
+    if seen is None:
+        return repo.AnswerIn(key, wordings[level], str(value))
+    return repo.AnswerIn(key, seen[1], str(value), language_level=seen[0])
+
+
 def answers(tracker: Tracker) -> list[repo.AnswerIn]:
     """The answers given so far, each with the question exactly as the client saw it."""
     level = language_level(tracker)
     theme = current_theme(tracker)
+    turns = shown.replied_to(tracker.events, (*ANSWER_SLOTS, VENT_SLOT))
     if theme == content.VENT:
         text = tracker.get_slot(VENT_SLOT)
-        return [repo.AnswerIn(VENT_KEY, content.vent_question(level), str(text))] if text else []
+        if not text:
+            return []
+        return [
+            _answer(
+                VENT_KEY, text, _both_levels(content.vent_question), turns.get(VENT_SLOT), level
+            )
+        ]
     found = []
     for slot in ANSWER_SLOTS:
         value = tracker.get_slot(slot)
         prompt = question_for(tracker, slot)
         if value and prompt is not None:
-            found.append(repo.AnswerIn(prompt.key, prompt.text(level), str(value)))
+            found.append(
+                _answer(prompt.key, value, _both_levels(prompt.text), turns.get(slot), level)
+            )
     return found
+
+
+def scale_shown(tracker: Tracker) -> tuple[str, str] | None:
+    """(question, level) of the 1-5 question as the client read it before answering."""
+    theme = current_theme(tracker)
+    if theme is None or theme == content.VENT or scale_value(tracker) is None:
+        return None
+    turns = shown.replied_to(tracker.events, (SCALE_SLOT,)).get(SCALE_SLOT)
+    seen = shown.match(turns, {lvl: content.scale_question(theme, lvl) for lvl in content.LEVELS})
+    return None if seen is None else (seen[1], seen[0])
 
 
 def fields(tracker: Tracker, domain: dict[str, Any]) -> list[Field]:
@@ -123,6 +158,7 @@ def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
     key = tracker.get_slot("reflectie_sleutel")
     if theme is None or not found or not key:
         return None
+    scale_question, scale_level = scale_shown(tracker) or (None, None)
     try:
         with db_session() as session:
             reflection, _ = repo.save_reflection(
@@ -134,6 +170,8 @@ def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
                 shared_with_worker=shared,
                 status=status,
                 idempotency_key=key,
+                scale_question=scale_question,
+                scale_level=scale_level,
             )
             step = tracker.get_slot(STEP_SLOT)
             if step and status == "compleet":

@@ -64,10 +64,32 @@ def load_plan(chat_id: str) -> dict[str, dict[str, list[str]]] | None:
         return None
 
 
+def record_lookup(tracker: Tracker, colour: str, context: str | None = None) -> None:
+    """Record for the worker that the client looked up their plan and chose `colour`
+    (idempotent per message). A storage failure never hides the plan."""
+    message_id = latest_user_event(tracker).get("message_id")
+    context = context or (tracker.active_loop or {}).get("name") or "plan"
+    try:
+        with db_session() as session:
+            repo.record_plan_lookup(
+                session,
+                tracker.sender_id,
+                colour,
+                context=context[:64],
+                idempotency_key=stable_key("plan", tracker.sender_id, message_id)
+                if message_id
+                else None,
+            )
+    except (SQLAlchemyError, ValueError):
+        logger.exception("could not record a safety-plan look-up")
+
+
 def show_phase(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], colour: str
 ) -> bool:
-    """Show this phase of the client's own plan. False when there is no plan."""
+    """Show this phase of the client's own plan (and record the look-up). False when there
+    is no plan."""
+    record_lookup(tracker, colour)
     plan = load_plan(tracker.sender_id)
     if plan is None:
         return False

@@ -33,6 +33,7 @@ from bot.storage.models import (
     AuditEntry,
     CheckIn,
     Client,
+    PlanLookup,
     Reflection,
     SafetyEvent,
     SafetyPlan,
@@ -192,9 +193,16 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
                 "status": r.status,
                 "shared_with_worker": r.shared_with_worker,
                 "scale": r.scale,
+                "scale_question": r.scale_question,
+                "scale_language_level": r.scale_level,
                 "created_at": _iso(r.created_at),
                 "answers": [
-                    {"question": a.question_text, "answer": a.answer_text} for a in r.answers
+                    {
+                        "question": a.question_text,
+                        "language_level": a.language_level,
+                        "answer": a.answer_text,
+                    }
+                    for a in r.answers
                 ],
             }
         )
@@ -240,6 +248,14 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
         ],
         "safety_plan": [
             {"phase": i.phase, "kind": i.kind, "text": i.text} for i in (plan.items if plan else [])
+        ],
+        "safety_plan_lookups": [
+            {"colour": p.colour, "context": p.context, "created_at": _iso(p.created_at)}
+            for p in session.execute(
+                select(PlanLookup)
+                .where(PlanLookup.client_id == client.id)
+                .order_by(PlanLookup.created_at)
+            ).scalars()
         ],
         "agreements": [
             {

@@ -140,10 +140,14 @@ def test_crisis_offers_to_continue_or_stop(level):
 
 @pytest.mark.parametrize("level", ["standaard", "eenvoudig"])
 def test_disclosure_is_honest(level):
-    text = variants("utter_disclosure")[level]["text"].lower()
+    variant = variants("utter_disclosure")[level]
+    text = variant["text"].lower()
     assert "computer" in text and "geen mens" in text
-    assert "bewaar" in text
-    assert "begeleider" in text and "gevaar" in text
+    assert "begeleider" in text and "112" in text  # who reads what; not for emergencies
+    # The rest is behind "Meer weten?" in the web chat (and in utter_privacy).
+    more = variant["custom"]["meer_weten"].lower()
+    assert "bewaar" in more and "gevaar" in more
+    assert not check_text(variant["custom"]["meer_weten"], level)
 
 
 def test_readback_shows_every_answer():

@@ -196,7 +196,7 @@ def test_pause_mid_theme_and_continue_at_the_next_check_in(bot, engine):
     ("answer", "status", "says"),
     [
         ("ja", "gelukt", "Wat goed!"),
-        ("een beetje", "gelukt", "Een beetje is ook een stap"),
+        ("een beetje", "beetje", "Een beetje is ook een stap"),
         ("nee", "niet_gelukt", "kleiner stapje"),
     ],
 )

@@ -72,7 +72,8 @@ REVIEW_FALSE_ALARM = "vals_alarm"
 # The theme key of a free "even kwijt" (venting) reflection; the six CHIME-S themes are in
 # bot/content/themes.yml.
 VENT_THEME = "kwijt"
-STEP_STATUSES = ("open", "gelukt", "niet_gelukt", "vervallen")
+# "beetje": the client said the step went "een beetje" (partly), its own outcome.
+STEP_STATUSES = ("open", "gelukt", "beetje", "niet_gelukt", "vervallen")
 STEP_OPEN = "open"
 PLAN_PHASES = ("groen", "oranje", "rood")
 PLAN_KINDS = ("signaal", "helpt", "contact")
@@ -170,6 +171,9 @@ class Client(Base):
     agreements = relationship(
         "Agreement", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
     )
+    plan_lookups = relationship(
+        "PlanLookup", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def __repr__(self) -> str:  # no chat_id: it identifies a person
         return f"<Client id={self.id}>"
@@ -212,6 +216,10 @@ class Reflection(Base):
     status = Column(String(16), nullable=False)
     shared_with_worker = Column(Boolean, nullable=False, default=False, server_default=false())
     scale = Column(Integer, nullable=True)
+    # The 1-5 question exactly as the client saw it, and in which language level (NULL: rows
+    # from before migration 0005, or not known).
+    scale_question = Column(Text, nullable=True)
+    scale_level = Column(String(16), nullable=True)
     idempotency_key = Column(String(64), nullable=False, unique=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -243,6 +251,9 @@ class ReflectionAnswer(Base):
     position = Column(Integer, nullable=False)
     question_key = Column(String(64), nullable=False)
     question_text = Column(Text, nullable=False)
+    # The language level of `question_text` as the client saw it (NULL: not known, e.g. rows
+    # from before migration 0005).
+    language_level = Column(String(16), nullable=True)
     answer_text = Column(Text, nullable=False)
 
     reflection = relationship("Reflection", back_populates="answers")
@@ -374,6 +385,28 @@ class SafetyPlanItem(Base):
 
     def __repr__(self) -> str:
         return f"<SafetyPlanItem id={self.id} phase={self.phase!r} kind={self.kind!r}>"
+
+
+class PlanLookup(Base):
+    """The client looked up their own safety plan in the chat and chose a colour."""
+
+    __tablename__ = "plan_lookups"
+    __table_args__ = (CheckConstraint(_in("colour", PLAN_PHASES), name="colour"),)
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(
+        Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    colour = Column(String(8), nullable=False)
+    # Where in the conversation: "plan_form" (Mijn plan), "veiligheid_form", ...
+    context = Column(String(64), nullable=True)
+    idempotency_key = Column(String(64), nullable=True, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    client = relationship("Client", back_populates="plan_lookups")
+
+    def __repr__(self) -> str:
+        return f"<PlanLookup id={self.id} colour={self.colour!r}>"
 
 
 class Worker(Base):

@@ -41,6 +41,7 @@ from bot.storage.models import (
     CheckIn,
     Client,
     OrgSetting,
+    PlanLookup,
     Reflection,
     ReflectionAnswer,
     SafetyEvent,
@@ -62,11 +63,18 @@ _Row = TypeVar("_Row")
 
 @dataclass(frozen=True)
 class AnswerIn:
-    """One answer of a reflection, as the form collected it."""
+    """One answer of a reflection, as the form collected it.
+
+    `language_level` is the level of `question_text` as the client saw it ('standaard' or
+    'eenvoudig'). None means "not known from this conversation" (for example an answer that
+    came back from a paused draft): a stored answer then keeps the question it was saved
+    with, and a new one is stored without a level.
+    """
 
     question_key: str
     question_text: str
     answer_text: str
+    language_level: str | None = None
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -112,7 +120,10 @@ def _clean_answers(answers: Sequence[AnswerIn]) -> list[AnswerIn]:
             raise ValueError(
                 f"answer_text of {key!r} is longer than {MAX_ANSWER_LENGTH} characters"
             )
-        cleaned.append(AnswerIn(key, question, text))
+        level = answer.language_level
+        if level is not None:
+            _require_choice(f"language_level of {key!r}", level, LANGUAGE_LEVELS)
+        cleaned.append(AnswerIn(key, question, text, level))
     return cleaned
 
 
@@ -139,7 +150,9 @@ def _insert_or_fetch(
     return row, True
 
 
-def _check_owner(row: CheckIn | Reflection | SafetyEvent | SmallStep, client: Client) -> None:
+def _check_owner(
+    row: CheckIn | Reflection | SafetyEvent | SmallStep | PlanLookup, client: Client
+) -> None:
     if row.client_id != client.id:
         raise ValueError("idempotency_key is already used by another client")
 
@@ -239,12 +252,16 @@ def _upsert_answers(reflection: Reflection, answers: Sequence[AnswerIn]) -> None
                     position=next_position,
                     question_key=answer.question_key,
                     question_text=answer.question_text,
+                    language_level=answer.language_level,
                     answer_text=answer.answer_text,
                 )
             )
             next_position += 1
         else:
-            row.question_text = answer.question_text
+            if answer.language_level is not None or row.language_level is None:
+                # Known from this conversation, or nothing better was stored: what was shown.
+                row.question_text = answer.question_text
+                row.language_level = answer.language_level or row.language_level
             row.answer_text = answer.answer_text
 
 
@@ -254,6 +271,7 @@ def _apply_reflection(
     scale: int | None,
     shared_with_worker: bool,
     status: str,
+    scale_shown: tuple[str, str] | None = None,
 ) -> None:
     now = utcnow()
     if reflection.status == STATUS_COMPLETE and status == STATUS_INTERRUPTED:
@@ -261,6 +279,8 @@ def _apply_reflection(
         return
     _upsert_answers(reflection, answers)
     reflection.scale = scale
+    if scale_shown is not None:
+        reflection.scale_question, reflection.scale_level = scale_shown
     reflection.shared_with_worker = shared_with_worker
     if status == STATUS_COMPLETE and reflection.completed_at is None:
         reflection.completed_at = now
@@ -277,6 +297,8 @@ def save_reflection(
     shared_with_worker: bool,
     status: str,
     idempotency_key: str,
+    scale_question: str | None = None,
+    scale_level: str | None = None,
 ) -> tuple[Reflection, bool]:
     """Store a reflection with its answers. Returns (reflection, created).
 
@@ -285,6 +307,9 @@ def save_reflection(
     `completed_at` is set when the status first becomes 'compleet'. A 'compleet' reflection is
     never downgraded: a later 'onderbroken' save for it changes nothing.
 
+    `scale_question` and `scale_level` are the 1-5 question exactly as the client saw it and
+    its language level; when not given, what was stored before is kept.
+
     Answers are trimmed; an empty answer, or one over 4000 characters, raises ValueError, as
     does reusing the key for another client or another theme.
     """
@@ -292,6 +317,11 @@ def save_reflection(
     status = _require_choice("status", status, REFLECTION_STATUSES)
     if scale is not None:
         scale = _require_int_between("scale", scale, 1, 5)
+    scale_shown = None
+    if scale_question is not None:
+        scale_question = _require_str("scale_question", scale_question).strip()
+        scale_level = _require_choice("scale_level", scale_level, LANGUAGE_LEVELS)
+        scale_shown = (scale_question, scale_level)
     if not isinstance(shared_with_worker, bool):
         raise ValueError("shared_with_worker must be True or False")
     key = _require_str("idempotency_key", idempotency_key, MAX_KEY_LENGTH)
@@ -312,6 +342,8 @@ def save_reflection(
             theme=theme,
             status=status,
             scale=scale,
+            scale_question=scale_shown[0] if scale_shown else None,
+            scale_level=scale_shown[1] if scale_shown else None,
             shared_with_worker=shared_with_worker,
             idempotency_key=key,
             created_at=now,
@@ -322,6 +354,7 @@ def save_reflection(
                     position=position,
                     question_key=answer.question_key,
                     question_text=answer.question_text,
+                    language_level=answer.language_level,
                     answer_text=answer.answer_text,
                 )
                 for position, answer in enumerate(cleaned, start=1)
@@ -333,7 +366,7 @@ def save_reflection(
         _check_owner(reflection, client)
         if reflection.theme != theme:
             raise ValueError("idempotency_key is already used for another theme")
-        _apply_reflection(reflection, cleaned, scale, shared_with_worker, status)
+        _apply_reflection(reflection, cleaned, scale, shared_with_worker, status, scale_shown)
         session.flush()
     return reflection, created
 
@@ -582,7 +615,7 @@ def open_steps(session: Session, chat_id: str) -> list[SmallStep]:
 
 
 def resolve_step(session: Session, chat_id: str, step_id: int, status: str) -> SmallStep:
-    """Record how an open step went ('gelukt', 'niet_gelukt' or 'vervallen').
+    """Record how an open step went ('gelukt', 'beetje', 'niet_gelukt' or 'vervallen').
 
     Only the client's own step can be resolved; resolving it again with the same status is a
     no-op (a retried action), another status after resolution raises ValueError.
@@ -673,6 +706,47 @@ def save_safety_plan(
     plan.updated_by = updated_by
     session.flush()
     return plan
+
+
+def record_plan_lookup(
+    session: Session,
+    chat_id: str,
+    colour: str,
+    context: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[PlanLookup, bool]:
+    """Record that the client looked up their safety plan and chose `colour` (groen, oranje,
+    rood). Returns (look-up, created); idempotent by key (the Rasa message id)."""
+    colour = _require_choice("colour", colour, PLAN_PHASES)
+    if context is not None:
+        context = _require_str("context", context, MAX_CONTEXT_LENGTH)
+    key = None
+    if idempotency_key is not None:
+        key = _require_str("idempotency_key", idempotency_key, MAX_KEY_LENGTH)
+    client = get_or_create_client(session, chat_id)
+    row = PlanLookup(
+        client_id=client.id,
+        colour=colour,
+        context=context,
+        idempotency_key=key,
+        created_at=utcnow(),
+    )
+    if key is None:
+        session.add(row)
+        session.flush()
+        return row, True
+
+    def fetch() -> PlanLookup | None:
+        return session.execute(
+            select(PlanLookup).where(PlanLookup.idempotency_key == key)
+        ).scalar_one_or_none()
+
+    existing = fetch()
+    stored, created = (
+        (existing, False) if existing is not None else _insert_or_fetch(session, row, fetch)
+    )
+    _check_owner(stored, client)
+    return stored, created
 
 
 # --- organisation settings --------------------------------------------------------------------

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from bot.settings import Settings, get_settings
 from bot.storage.db import make_engine
-from bot.web import common
+from bot.web import common, phones
 from bot.web.security import RateLimiter, load_secret_key
 
 CSP = (
@@ -20,6 +20,12 @@ CSP = (
 )
 
 csrf = CSRFProtect()
+
+MSG_ERROR = (
+    "Er ging iets mis bij het laden van deze pagina. Er is niets kwijt. Probeer het over een "
+    "paar tellen opnieuw. Blijft het misgaan? Meld het dan bij je beheerder."
+)
+MSG_CHAT_ERROR = "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer."
 
 
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
@@ -61,10 +67,19 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.teardown_request(common.close_db)
     app.add_template_filter(common.format_datetime, "datum_tijd")
     app.add_template_filter(common.format_date, "datum")
+    app.add_template_filter(phones.tel_links, "tel_links")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {"current_worker": g.get("worker")}
+
+    @app.after_request
+    def _commit(response):  # type: ignore[no-untyped-def]
+        # Commit before the response leaves: a failing commit (for example SQLite "database is
+        # locked") then gets the Dutch error page below instead of a half-sent answer.
+        if response.status_code < 500:
+            common.commit_db()
+        return response
 
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
@@ -105,6 +120,22 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
             title="Niet gevonden",
             message="Deze pagina bestaat niet, of je hebt er geen toegang " "toe.",
         ), 404
+
+    @app.errorhandler(500)
+    def _server_error(error):  # type: ignore[no-untyped-def]
+        # Anything unexpected, also a database that stays busy: a calm Dutch page (or JSON for
+        # the chat), never Flask's or waitress's English one. Nothing half-done is kept; Flask
+        # has already logged the error with its traceback.
+        try:
+            common.rollback_db()
+        except Exception:  # noqa: BLE001 - the page must still be shown
+            pass
+        if request.path.startswith("/chat/api/"):
+            return {"ok": False, "error": MSG_CHAT_ERROR}, 500
+        home = url_for("chat.page") if request.path.startswith("/chat") else None
+        return render_template(
+            "error.html", title="Er ging iets mis", message=MSG_ERROR, home=home
+        ), 500
 
     @app.errorhandler(413)
     def _too_large(_error):  # type: ignore[no-untyped-def]

@@ -186,14 +186,16 @@ def page():  # type: ignore[no-untyped-def]
 def login():  # type: ignore[no-untyped-def]
     limiter = current_app.config["CODE_LIMITER"]
     key = f"code:{remote_addr()}"
+    as_typed = (request.form.get("code") or "")[:100]  # shown again after a mistake
     if limiter.blocked(key):
         return render_template(
             "chat/login.html",
             crisis_contact=_crisis_contact(),
+            typed=as_typed,
             error="Je hebt te vaak een verkeerde code ingevuld. Wacht 15 minuten. "
             "Probeer het daarna opnieuw.",
         ), 429
-    typed = normalize_code((request.form.get("code") or "")[:100])
+    typed = normalize_code(as_typed)
     code = None
     if typed:
         code = (
@@ -214,7 +216,7 @@ def login():  # type: ignore[no-untyped-def]
             else "Deze code klopt niet. Kijk goed of vraag je begeleider om een nieuwe code."
         )
         return render_template(
-            "chat/login.html", crisis_contact=_crisis_contact(), error=message
+            "chat/login.html", crisis_contact=_crisis_contact(), error=message, typed=as_typed
         ), 401
     limiter.reset(key)
     _end_this_device()  # a login on top of an older one: the old device token stops working
@@ -271,6 +273,13 @@ def _clean_messages(raw: Any) -> list[dict[str, Any]]:
     for item in raw:
         if not isinstance(item, dict):
             continue
+        custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
+        more = custom.get("meer_weten")
+        if isinstance(more, str) and more and messages:
+            # Rasa sends a message's custom part as a message of its own: the rest of the
+            # disclosure, shown behind "Meer weten?" under the message before it.
+            messages[-1]["more"] = more
+            continue
         text = item.get("text") if isinstance(item.get("text"), str) else ""
         buttons = [
             {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
@@ -320,6 +329,9 @@ def send():  # type: ignore[no-untyped-def]
             return _fail(MSG_EMPTY_INPUT, 400)
         if len(typed) > MAX_MESSAGE_LENGTH:
             return _fail(MSG_TOO_LONG, 400)
+    # No database transaction may stay open while Rasa answers: the action server writes
+    # to the same database during that time.
+    db().commit()
     lock = _lock_for(client.id)
     if not lock.acquire(timeout=current_app.config["RASA_TIMEOUT"] + 5):
         return _fail(MSG_BUSY, 429)

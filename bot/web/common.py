@@ -32,6 +32,20 @@ def db() -> Session:
     return g.db
 
 
+def commit_db() -> None:
+    """Commit this request's database session now, if it has one (see app._commit)."""
+    session_ = g.get("db")
+    if session_ is not None:
+        session_.commit()
+
+
+def rollback_db() -> None:
+    """Undo this request's unfinished writes (after an error)."""
+    session_ = g.get("db")
+    if session_ is not None:
+        session_.rollback()
+
+
 def close_db(error: BaseException | None) -> None:
     session_ = g.pop("db", None)
     if session_ is None:

@@ -33,7 +33,7 @@ from bot.storage.models import (
     Client,
     utcnow,
 )
-from bot.summary import build_summary
+from bot.summary import answer_level, build_summary, shown_scale
 from bot.web import queries
 from bot.web.common import (
     audit,
@@ -69,9 +69,11 @@ AGREEMENT_LABELS = {
 STEP_LABELS = {
     "open": "nog open",
     "gelukt": "gelukt",
+    "beetje": "een beetje gelukt",
     "niet_gelukt": "niet gelukt",
     "vervallen": "vervallen",
 }
+MOOD_KEY = "stemming"
 LEVEL_LABELS = {"standaard": "Standaard", "eenvoudig": "Eenvoudig (korte zinnen)"}
 
 
@@ -103,6 +105,10 @@ def _labels() -> dict[str, Any]:
         "review_labels": queries.REVIEW_LABELS,
         "scale_low": queries.SCALE_LOW,
         "scale_high": queries.SCALE_HIGH,
+        "mood_low": queries.MOOD_LOW,
+        "mood_high": queries.MOOD_HIGH,
+        "shown_scale": shown_scale,
+        "answer_level": answer_level,
     }
 
 
@@ -113,6 +119,26 @@ def caseload():  # type: ignore[no-untyped-def]
     for row in rows:
         audit("overzicht_bekeken", row.client)
     return render_template("caseload.html", rows=rows)
+
+
+def _mood_chart(points: list[tuple[datetime, int]]) -> dict[str, Any]:
+    """The mood check-ins as a chart like the theme scales (1 = slecht, 5 = goed)."""
+    return {
+        "key": MOOD_KEY,
+        "icon": "🙂",
+        "label": "Stemming bij de check-in",
+        "question": "Hoe gaat het vandaag?",
+        "low": queries.MOOD_LOW,
+        "high": queries.MOOD_HIGH,
+        "points": [
+            {
+                "x": local(at).strftime("%d-%m-%Y %H:%M"),
+                "y": mood,
+                "label": local(at).strftime("%d-%m"),
+            }
+            for at, mood in points
+        ],
+    }
 
 
 def _chart_data(series: dict[str, list[tuple[datetime, int]]]) -> list[dict[str, Any]]:
@@ -153,6 +179,7 @@ def _render_client(
     )
     shared, private = queries.reflection_counts(session, client.id)
     series = queries.scale_series(session, client.id)
+    mood = _mood_chart(queries.mood_series(session, client.id))
     audit("client_bekeken", client, detail="alle reflecties" if show_all else None)
     active_code = next((c for c in client.access_codes if c.revoked_at is None), None)
     return render_template(
@@ -163,6 +190,8 @@ def _render_client(
         private=private,
         show_all=show_all,
         charts=_chart_data(series),
+        mood=mood,
+        last_checkin=queries.last_checkin(session, client.id),
         steps=queries.shared_steps(session, client.id),
         plan=queries.safety_plan(session, client.id),
         alert_groups=queries.alert_groups(queries.safety_events(session, client.id)),
@@ -356,6 +385,8 @@ def prepare(client_id: int):  # type: ignore[no-untyped-def]
         "prepare.html",
         client=client,
         summary=summary,
+        mood=_mood_chart(summary.mood.points),
+        since_contact=since == client.last_contact_at and client.last_contact_at is not None,
         start_day=start_day,
         end_day=end_day,
         problem=problem,

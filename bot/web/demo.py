@@ -14,10 +14,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import content
 from bot.storage import repository
 from bot.storage.models import (
     Agreement,
+    CheckIn,
     Client,
+    PlanLookup,
     Reflection,
     ReflectionAnswer,
     SafetyEvent,
@@ -125,6 +128,8 @@ def _example_history(session: Session, client: Client) -> None:
                 theme=theme,
                 status="compleet",
                 scale=scale,
+                scale_question=content.scale_question(theme, "standaard"),
+                scale_level="standaard",
                 shared_with_worker=shared,
                 idempotency_key=f"demo-{client.id}-{i}",
                 created_at=at,
@@ -132,7 +137,11 @@ def _example_history(session: Session, client: Client) -> None:
                 completed_at=at,
                 answers=[
                     ReflectionAnswer(
-                        position=p, question_key=f"demo{p}", question_text=q, answer_text=a
+                        position=p,
+                        question_key=f"demo{p}",
+                        question_text=q,
+                        language_level="standaard",
+                        answer_text=a,
                     )
                     for p, (q, a) in enumerate(answers, 1)
                 ],
@@ -146,6 +155,38 @@ def _example_history(session: Session, client: Client) -> None:
             shared_with_worker=True,
             idempotency_key=f"demo-step-{client.id}",
             created_at=now,
+        )
+    )
+    session.add(
+        SmallStep(
+            client_id=client.id,
+            theme="verbinding",
+            text="Mijn zus bellen. (nep)",
+            status="beetje",
+            shared_with_worker=True,
+            idempotency_key=f"demo-step-beetje-{client.id}",
+            created_at=now - timedelta(days=9),
+            asked_at=now - timedelta(days=5),
+            resolved_at=now - timedelta(days=5),
+        )
+    )
+    # Mood check-ins and safety-plan look-ups since the last contact (a week ago).
+    client.last_contact_at = now - timedelta(days=7)
+    for days, mood in ((12, 2), (9, 3), (6, 2), (5, 3), (3, 3), (1, 4)):
+        session.add(
+            CheckIn(
+                client_id=client.id,
+                mood=mood,
+                idempotency_key=f"demo-checkin-{client.id}-{days}",
+                created_at=now - timedelta(days=days),
+            )
+        )
+    session.add(
+        PlanLookup(
+            client_id=client.id,
+            colour="oranje",
+            context="plan_form",
+            created_at=now - timedelta(days=6),
         )
     )
     session.add(

@@ -21,7 +21,9 @@ from bot.storage.models import (
     AuditEntry,
     CheckIn,
     Client,
+    PlanLookup,
     Reflection,
+    ReflectionAnswer,
     SafetyEvent,
     SafetyPlan,
     SmallStep,
@@ -53,6 +55,9 @@ THEMES = _load_themes()
 # the mood check-in is "slecht ... goed").
 SCALE_LOW = "heel weinig"
 SCALE_HIGH = "heel veel"
+MOOD_LOW = "heel slecht"
+MOOD_HIGH = "heel goed"
+LEVEL_WORDS = {"standaard": "standaard taal", "eenvoudig": "eenvoudige taal"}
 
 # Safety events: the category and who noticed it, in plain Dutch for the worker.
 CATEGORY_LABELS = {
@@ -260,6 +265,100 @@ def scale_series(
     for key, at, scale in session.execute(query):
         series.setdefault(key, []).append((_aware(at), scale))
     return series
+
+
+def answered_prompts(session: Session, client_id: int) -> dict[str, list[str]]:
+    """Per theme the prompt keys the client answered in shared reflections, newest first
+    (keys only: for choosing questions the client has not had yet)."""
+    last = func.max(Reflection.created_at)
+    query = (
+        select(Reflection.theme, ReflectionAnswer.question_key, last)
+        .join(ReflectionAnswer, ReflectionAnswer.reflection_id == Reflection.id)
+        .where(Reflection.client_id == client_id, Reflection.shared_with_worker.is_(True))
+        .group_by(Reflection.theme, ReflectionAnswer.question_key)
+        .order_by(last.desc(), ReflectionAnswer.question_key)
+    )
+    asked: dict[str, list[str]] = {}
+    for theme, key, _at in session.execute(query):
+        asked.setdefault(theme, []).append(key)
+    return asked
+
+
+def mood_series(
+    session: Session, client_id: int, since: datetime | None = None, until: datetime | None = None
+) -> list[tuple[datetime, int]]:
+    """The client's 1-5 mood check-ins (1 = slecht, 5 = goed), oldest first."""
+    query = (
+        select(CheckIn.created_at, CheckIn.mood)
+        .where(CheckIn.client_id == client_id)
+        .order_by(CheckIn.created_at, CheckIn.id)
+    )
+    if since is not None:
+        query = query.where(CheckIn.created_at >= since)
+    if until is not None:
+        query = query.where(CheckIn.created_at < until)
+    return [(_aware(at), mood) for at, mood in session.execute(query)]
+
+
+def last_checkin(session: Session, client_id: int) -> datetime | None:
+    """When the client last did a mood check-in in the chat."""
+    return _aware(
+        session.execute(
+            select(func.max(CheckIn.created_at)).where(CheckIn.client_id == client_id)
+        ).scalar_one()
+    )
+
+
+@dataclass
+class Activity:
+    """What the client did in the chat in a period: counts only, no content."""
+
+    checkins: int = 0
+    drafts: int = 0  # reflections left unfinished (always private: only the number)
+    # Safety-plan look-ups, oldest first: (when, colour chosen).
+    lookups: list[tuple[datetime, str]] = field(default_factory=list)
+
+    def lookups_per_colour(self) -> dict[str, int]:
+        counts = {"groen": 0, "oranje": 0, "rood": 0}
+        for _at, colour in self.lookups:
+            counts[colour] = counts.get(colour, 0) + 1
+        return counts
+
+
+def activity(
+    session: Session, client_id: int, since: datetime | None = None, until: datetime | None = None
+) -> Activity:
+    def period(column):  # type: ignore[no-untyped-def]
+        conditions = []
+        if since is not None:
+            conditions.append(column >= since)
+        if until is not None:
+            conditions.append(column < until)
+        return conditions
+
+    checkins = session.execute(
+        select(func.count())
+        .select_from(CheckIn)
+        .where(CheckIn.client_id == client_id, *period(CheckIn.created_at))
+    ).scalar_one()
+    drafts = session.execute(
+        select(func.count())
+        .select_from(Reflection)
+        .where(
+            Reflection.client_id == client_id,
+            Reflection.status == "onderbroken",
+            *period(Reflection.updated_at),
+        )
+    ).scalar_one()
+    lookups = [
+        (_aware(at), colour)
+        for at, colour in session.execute(
+            select(PlanLookup.created_at, PlanLookup.colour)
+            .where(PlanLookup.client_id == client_id, *period(PlanLookup.created_at))
+            .order_by(PlanLookup.created_at, PlanLookup.id)
+        )
+    ]
+    return Activity(checkins=checkins, drafts=drafts, lookups=lookups)
 
 
 def shared_steps(session: Session, client_id: int) -> list[SmallStep]:

@@ -56,8 +56,9 @@ TABLES = {
     "audit_log",
     "org_settings",
     "chat_devices",
+    "plan_lookups",
 }
-HEAD = "0004"
+HEAD = "0005"
 CHAT = "chat-7f3a"
 
 ANSWERS = [
