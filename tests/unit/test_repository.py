@@ -56,8 +56,14 @@ TABLES = {
     "audit_log",
     "org_settings",
     "chat_devices",
+    # issue 14 (migration 0008)
+    "reminder_plans",
+    "reminder_sends",
+    "push_subscriptions",
+    "worker_questions",
+    "agreement_checks",
 }
-HEAD = "0003"
+HEAD = "0008"
 CHAT = "chat-7f3a"
 
 ANSWERS = [
