@@ -6,6 +6,7 @@
     python -m bot export CLIENT_ID [-o file.json] [--include-private]
     python -m bot delete CLIENT_ID [--yes]        (asks to type the client number to confirm)
     python -m bot summary CLIENT_ID [--since YYYY-MM-DD]
+    python -m bot reminders send|vapid-keys|test   (see bot/reminders/cli.py)
 
 Every command that reads or changes client data writes an audit entry (actor "cli:<user>").
 Messages are in Dutch, like the rest of what administrators see.
@@ -398,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("client_id", type=int)
     p.add_argument("--since", help="vanaf datum JJJJ-MM-DD")
     p.set_defaults(func=summary_cmd)
+
+    from bot.reminders.cli import add_parser as add_reminders_parser
+
+    add_reminders_parser(sub)
     return parser
 
 
