@@ -51,12 +51,13 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions["koers_engine"] = make_engine(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
-    from bot.web import admin, auth, chat, dashboard
+    from bot.web import admin, auth, between, chat, dashboard
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(chat.bp)
+    app.register_blueprint(between.bp)  # issue 14: reminders, the worker's question
 
     app.teardown_request(common.close_db)
     app.add_template_filter(common.format_datetime, "datum_tijd")
