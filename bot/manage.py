@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, delete, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings, get_settings
+from bot.storage import between
 from bot.storage.db import make_engine, session_scope
 from bot.storage.models import (
     LANGUAGE_LEVELS,
@@ -250,6 +251,8 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
                 select(Agreement).where(Agreement.client_id == client.id)
             ).scalars()
         ],
+        # Issue 14: reminder plan, the worker's questions, the client's checks of their tasks.
+        **between.export_data(session, client.id),
     }
 
 

@@ -4,7 +4,8 @@ Safe to run every few minutes from a systemd timer or cron, also twice at the sa
 1. claims that a crashed run left behind ('bezig' for more than 15 minutes) become
    'onbekend' and are never sent again (the reminder may have gone out);
 2. for each plan, only the newest slot that passed counts, and only within
-   KOERS_REMINDER_MAX_DELAY_MINUTES, outside the quiet hours and not during a pause;
+   KOERS_REMINDER_MAX_DELAY_MINUTES, outside the quiet hours and not during a pause, and
+   only for a client who can log in to the chat (an access code that is not revoked);
 3. the slot is claimed in its own committed transaction by inserting the unique
    (plan, slot) row: a second run, now or later, cannot claim it again;
 4. only then the reminder is sent; the outcome is written afterwards.
@@ -58,6 +59,7 @@ COUNT_LABELS = {
     "rusttijd": "rusttijd, overgeslagen",
     "kanaal_uit": "kanaal niet ingesteld",
     "geen_abonnement": "geen telefoon met meldingen aan",
+    "geen_toegang": "geen werkende toegangscode",
 }
 
 
@@ -152,12 +154,18 @@ def send_due(engine: Engine, settings: ReminderSettings, now: datetime | None = 
             (plan, client.language_level)
             for plan, client in between.plans_to_consider(session, now)
         ]
+        with_access = between.clients_with_chat_access(
+            session, [plan.client_id for plan, _ in candidates]
+        )
     channels = Channels(settings)
     for plan, level in candidates:
         slot, why = between.slot_is_due(plan, now, max_delay)
         if slot is None:
             if why != "geen":
                 counts[why] += 1
+            continue
+        if plan.client_id not in with_access:
+            counts["geen_toegang"] += 1
             continue
         if channels.get(plan.channel) is None:
             counts["kanaal_uit"] += 1

@@ -377,6 +377,20 @@ def plans_to_consider(session: Session, now: datetime) -> list[tuple[ReminderPla
     return [(plan, client) for plan, client in rows]
 
 
+def clients_with_chat_access(session: Session, client_ids: list[int]) -> set[int]:
+    """The clients among these with an access code that works: a reminder invites to the
+    chat, so a client who cannot log in (code revoked, none made) gets none."""
+    if not client_ids:
+        return set()
+    return set(
+        session.execute(
+            select(AccessCode.client_id)
+            .where(AccessCode.client_id.in_(client_ids), AccessCode.revoked_at.is_(None))
+            .distinct()
+        ).scalars()
+    )
+
+
 def slot_is_due(
     plan: ReminderPlan, now: datetime, max_delay: timedelta
 ) -> tuple[datetime | None, str]:
@@ -849,3 +863,49 @@ def agreement_checks(
     if until is not None:
         query = query.where(AgreementCheck.created_at < until)
     return list(session.execute(query).scalars())
+
+
+# --- export (python -m bot export) ------------------------------------------------------------
+
+
+def export_data(session: Session, client_id: int) -> dict:
+    """The client's data of issue 14 for an export: the reminder plan (with the address it
+    goes to), the worker's questions (answers are among the reflections) and the client's
+    checks of their tasks. No push endpoints: they are keys of a browser, not the client's
+    words."""
+
+    def iso(value: object) -> object:
+        return value.isoformat() if isinstance(value, datetime | date | time) else value
+
+    plan = reminder_plan(session, client_id)
+    return {
+        "reminder_plan": None
+        if plan is None
+        else {
+            "channel": plan.channel,
+            "email": plan.email,
+            "phone": plan.phone,
+            "days": schedule.days_text(plan.weekdays),
+            "time": schedule.time_text(plan.send_time),
+            "quiet_hours": [iso(plan.quiet_start), iso(plan.quiet_end)],
+            "start_date": iso(plan.start_date),
+            "end_date": iso(plan.end_date),
+            "status": plan.status,
+            "consent_at": iso(plan.consent_at),
+            "consent_recorded_by": plan.consent_recorded_by,
+            "stopped_at": iso(plan.stopped_at),
+        },
+        "worker_questions": [
+            {
+                "question": q.text_standaard,
+                "status": q.status,
+                "created_at": iso(q.created_at),
+                "closed_at": iso(q.closed_at),
+            }
+            for q in reversed(worker_questions(session, client_id, limit=1000))
+        ],
+        "agreement_checks": [
+            {"agreement": c.agreement.text, "outcome": c.outcome, "at": iso(c.created_at)}
+            for c in reversed(agreement_checks(session, client_id))
+        ],
+    }

@@ -49,7 +49,11 @@ def settings_for(smtp=None, cm=None, vapid=None, **changes) -> ReminderSettings:
     return ReminderSettings(**values)
 
 
-def add_client(engine, n: int, channel: str, level: str = "standaard", **plan) -> int:
+def add_client(
+    engine, n: int, channel: str, level: str = "standaard", code: bool = True, **plan
+) -> int:
+    """A client with a reminder plan (made three days ago) and, unless code=False, a working
+    access code for the chat."""
     with session_scope(engine) as session:
         client = Client(
             chat_id=f"chat-{n}",
@@ -60,6 +64,8 @@ def add_client(engine, n: int, channel: str, level: str = "standaard", **plan) -
         )
         session.add(client)
         session.flush()
+        if code:
+            session.add(AccessCode(client_id=client.id, code_hash=f"code-{n}", created_at=utcnow()))
         values = dict(
             channel=channel,
             weekdays=schedule.days_to_mask([0, 2, 4]),
@@ -146,10 +152,17 @@ def test_skips_are_counted_and_claim_nothing(engine, smtp_server):
     add_client(engine, 2, "email", send_time=time(16, 30))  # 91 minutes ago: too late
     add_client(engine, 3, "sms")  # SMS is not set up on this server
     add_client(engine, 4, "push")  # no phone with notifications
+    add_client(engine, 6, "email", code=False)  # cannot log in to the chat
     with session_scope(engine) as session:
         between.pause_reminders(session, "chat-1", now=NOW - timedelta(days=1))
     counts = send_due(engine, settings, now=NOW)
-    assert counts == {"pauze": 1, "te_laat": 1, "kanaal_uit": 1, "geen_abonnement": 1}
+    assert counts == {
+        "pauze": 1,
+        "te_laat": 1,
+        "kanaal_uit": 1,
+        "geen_abonnement": 1,
+        "geen_toegang": 1,
+    }
     assert sends(engine) == [] and smtp_server.messages == []
     assert paused
     quiet = add_client(engine, 5, "email", send_time=time(21, 50))
@@ -294,3 +307,41 @@ def test_replace_keeps_frozen_settings():
     assert replace(settings, max_delay_minutes=5).max_delay_minutes == 5
     with pytest.raises(AttributeError):
         settings.public_url = "x"  # type: ignore[misc]
+
+
+def test_cli_vapid_keys_and_test_message(smtp_server, monkeypatch, capsys):
+    from bot import manage
+    from bot.reminders.channels import vapid_public_key
+    from bot.settings import get_reminder_settings, get_settings
+
+    assert manage.main(["reminders", "vapid-keys"], settings=get_settings()) == 0
+    out = capsys.readouterr().out
+    private = out.split("KOERS_VAPID_PRIVATE_KEY=", 1)[1].split("\n", 1)[0]
+    assert vapid_public_key(private) in out
+    for name, value in {
+        "KOERS_PUBLIC_URL": LINK_BASE,
+        "KOERS_SMTP_HOST": "127.0.0.1",
+        "KOERS_SMTP_PORT": str(smtp_server.port),
+        "KOERS_SMTP_SECURITY": "none",
+        "KOERS_SMTP_FROM": "koers@example.nl",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_reminder_settings.cache_clear()
+    try:
+        code = manage.main(
+            ["reminders", "test", "email", "beheer@example.org", "--level", "eenvoudig"],
+            settings=get_settings(),
+        )
+        assert code == 0 and "Verstuurd" in capsys.readouterr().out
+        [mail] = smtp_server.messages
+        assert mail["to"] == ["beheer@example.org"]
+        assert (
+            reminder_text("eenvoudig", LINK_BASE + "/chat/").email_subject
+            == mail["message"]["Subject"]
+        )
+        assert (
+            manage.main(["reminders", "test", "sms", "06-12345678"], settings=get_settings()) == 2
+        )
+        assert "niet ingesteld" in capsys.readouterr().err
+    finally:
+        get_reminder_settings.cache_clear()

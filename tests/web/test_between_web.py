@@ -5,6 +5,7 @@ subscription in the chat API, and the installable chat (manifest, service worker
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from datetime import date, time, timedelta
@@ -397,3 +398,29 @@ def test_csrf_is_required_for_client_api(client, data, engine, chat_code):
     assert response.status_code == 400
     with session_scope(engine) as session:
         assert session.execute(select(ReminderPlan)).scalar_one().status == "actief"
+
+
+def test_export_holds_the_plan_questions_and_checks(settings, data, engine, tmp_path):
+    from tests.web.test_cli import run
+
+    cli_settings = dataclasses.replace(settings, tracker_db=tmp_path / "tracker.db")
+    make_plan(engine, data)
+    with session_scope(engine) as session:
+        question = between.set_worker_question(
+            session, data.client_a, "Wat wil je zelf?", "Wat wil je zelf?", "bron", "x", "anna"
+        )
+        between.record_question_answer(session, data.chat_a, question.id, "GEHEIM-Z", False, "e1")
+    out = tmp_path / "export.json"
+    assert run(cli_settings, "export", str(data.client_a), "-o", str(out)) == 0
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert payload["reminder_plan"]["email"] == "appel@example.org"
+    assert payload["reminder_plan"]["time"] == "18:00"
+    assert payload["worker_questions"] == [
+        {
+            "question": "Wat wil je zelf?",
+            "status": "beantwoord",
+            "created_at": payload["worker_questions"][0]["created_at"],
+            "closed_at": payload["worker_questions"][0]["closed_at"],
+        }
+    ]
+    assert "GEHEIM-Z" not in out.read_text(encoding="utf-8")  # a private answer, like any
