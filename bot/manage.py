@@ -6,6 +6,7 @@
     python -m bot export CLIENT_ID [-o file.json] [--include-private]
     python -m bot delete CLIENT_ID [--yes]        (asks to type the client number to confirm)
     python -m bot summary CLIENT_ID [--since YYYY-MM-DD]
+    python -m bot reminders send|vapid-keys|test   (see bot/reminders/cli.py)
 
 Every command that reads or changes client data writes an audit entry (actor "cli:<user>").
 Messages are in Dutch, like the rest of what administrators see.
@@ -26,6 +27,7 @@ from sqlalchemy import create_engine, delete, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings, get_settings
+from bot.storage import between
 from bot.storage.db import make_engine, session_scope
 from bot.storage.models import (
     LANGUAGE_LEVELS,
@@ -269,6 +271,8 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
                 select(Agreement).where(Agreement.client_id == client.id)
             ).scalars()
         ],
+        # Issue 14: reminder plan, the worker's questions, the client's checks of their tasks.
+        **between.export_data(session, client.id),
     }
 
 
@@ -418,6 +422,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("client_id", type=int)
     p.add_argument("--since", help="vanaf datum JJJJ-MM-DD")
     p.set_defaults(func=summary_cmd)
+
+    from bot.reminders.cli import add_parser as add_reminders_parser
+
+    add_reminders_parser(sub)
     return parser
 
 

@@ -538,3 +538,8 @@ class ChatDevice(Base):
 
     def __repr__(self) -> str:  # no token hash
         return f"<ChatDevice id={self.id} access_code_id={self.access_code_id}>"
+
+
+# The tables of issue 14 (reminders, web push, the worker's question, agreement checks) live in
+# their own module on the same metadata; importing it here registers them everywhere.
+from bot.storage import between_models  # noqa: E402,F401

@@ -57,12 +57,14 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions["koers_engine"] = make_engine(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
-    from bot.web import admin, auth, chat, dashboard
+    from bot.web import admin, auth, between, chat, dashboard, pwa
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(chat.bp)
+    app.register_blueprint(between.bp)  # issue 14: reminders, the worker's question
+    app.register_blueprint(pwa.bp)  # issue 14: installable chat, offline help
 
     app.teardown_request(common.close_db)
     app.add_template_filter(common.format_datetime, "datum_tijd")

@@ -34,7 +34,7 @@ from bot.storage.models import (
     utcnow,
 )
 from bot.summary import answer_level, build_summary, shown_scale
-from bot.web import queries
+from bot.web import between_views, queries
 from bot.web.common import (
     audit,
     clean_text,
@@ -199,6 +199,7 @@ def _render_client(
         agreement_kinds=AGREEMENT_KINDS,
         active_code=active_code,
         form=form or {"kind": "client", "text": "", "party": "", "due_date": ""},
+        between=between_views.client_panel(session, client),
     ), status
 
 
@@ -392,6 +393,7 @@ def prepare(client_id: int):  # type: ignore[no-untyped-def]
         problem=problem,
         today=today,
         plan=queries.safety_plan(db(), client.id),
+        between=between_views.sheet_part(db(), client, since, until),
     )
 
 

@@ -88,7 +88,13 @@ REVIEW_LABELS = {"gezien": "Gezien", "vals_alarm": "Vals alarm"}
 ALERT_GROUP_GAP = timedelta(minutes=30)
 
 
+# An answer to the worker's question for next time is stored as a reflection (issue 14).
+WORKER_QUESTION = Theme("vraag_begeleider", "Vraag van de begeleider", "❓")
+
+
 def theme(key: str) -> Theme:
+    if key == WORKER_QUESTION.key:
+        return WORKER_QUESTION
     return THEMES.get(key) or Theme(key, key.replace("_", " ").capitalize(), "•")
 
 

@@ -57,8 +57,14 @@ TABLES = {
     "org_settings",
     "chat_devices",
     "plan_lookups",
+    # issue 14 (migration 0006)
+    "reminder_plans",
+    "reminder_sends",
+    "push_subscriptions",
+    "worker_questions",
+    "agreement_checks",
 }
-HEAD = "0005"
+HEAD = "0006"
 CHAT = "chat-7f3a"
 
 ANSWERS = [
