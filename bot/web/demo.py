@@ -181,7 +181,32 @@ def _example_history(session: Session, client: Client) -> None:
     )
 
 
+class DemoRefused(SystemExit):
+    """`make run` on a real installation: demo accounts would be a standing back door."""
+
+
+def refuse_real_installation(session: Session) -> None:
+    """Raise DemoRefused when this database is a real installation: marked so by
+    `python -m bot bootstrap-admin` or a production start, or holding accounts but never the
+    demo accounts (a real installation from before the mark existed)."""
+    from bot.production import INSTALLATION_KEY, INSTALLATION_PRODUCTION
+
+    marked = repository.get_org_setting(session, INSTALLATION_KEY) == INSTALLATION_PRODUCTION
+    usernames = set(session.execute(select(Worker.username)).scalars())
+    if marked or (usernames and not usernames & {DEMO_WORKER, DEMO_ADMIN}):
+        raise DemoRefused(
+            "This database is a real Koers installation: make run adds no demo accounts to it "
+            "and does not start. Start it with `python -m bot serve` (docs/deploy.md), or use "
+            "another KOERS_DATABASE_URL / KOERS_VAR_DIR for the demo."
+        )
+
+
 def seed_demo(session: Session, secret_key: str) -> DemoLogins:
+    from bot.production import INSTALLATION_DEMO, INSTALLATION_KEY
+
+    refuse_real_installation(session)
+    if repository.get_org_setting(session, INSTALLATION_KEY) is None:
+        repository.set_org_setting(session, INSTALLATION_KEY, INSTALLATION_DEMO, "demo")
     worker_password = secrets.token_urlsafe(9)
     admin_password = secrets.token_urlsafe(9)
     worker = _worker(session, DEMO_WORKER, "Demo Begeleider (nep)", "worker", worker_password)
