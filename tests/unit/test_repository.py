@@ -56,8 +56,10 @@ TABLES = {
     "audit_log",
     "org_settings",
     "chat_devices",
+    "audit_chain",
+    "audit_counts",
 }
-HEAD = "0003"
+HEAD = "0006"
 CHAT = "chat-7f3a"
 
 ANSWERS = [
