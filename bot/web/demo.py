@@ -186,19 +186,24 @@ class DemoRefused(SystemExit):
 
 
 def refuse_real_installation(session: Session) -> None:
-    """Raise DemoRefused when this database is a real installation: marked so by
-    `python -m bot bootstrap-admin` or a production start, or holding accounts but never the
-    demo accounts (a real installation from before the mark existed)."""
-    from bot.production import INSTALLATION_KEY, INSTALLATION_PRODUCTION
+    """Raise DemoRefused unless this database is a demo database: marked so by an earlier
+    `make run`, or (no mark yet) holding no accounts but the demo accounts. A database marked
+    as a real installation (`python -m bot bootstrap-admin`, a production start), or one with
+    other accounts and no mark (a real installation from before the mark existed), is never
+    given demo accounts, and a demo account someone switched off there stays off."""
+    from bot.production import INSTALLATION_DEMO, INSTALLATION_KEY
 
-    marked = repository.get_org_setting(session, INSTALLATION_KEY) == INSTALLATION_PRODUCTION
+    mark = repository.get_org_setting(session, INSTALLATION_KEY)
+    if mark == INSTALLATION_DEMO:
+        return
     usernames = set(session.execute(select(Worker.username)).scalars())
-    if marked or (usernames and not usernames & {DEMO_WORKER, DEMO_ADMIN}):
-        raise DemoRefused(
-            "This database is a real Koers installation: make run adds no demo accounts to it "
-            "and does not start. Start it with `python -m bot serve` (docs/deploy.md), or use "
-            "another KOERS_DATABASE_URL / KOERS_VAR_DIR for the demo."
-        )
+    if mark is None and usernames <= {DEMO_WORKER, DEMO_ADMIN}:
+        return
+    raise DemoRefused(
+        "This database is a real Koers installation: make run adds no demo accounts to it "
+        "and does not start. Start it with `python -m bot serve` (docs/deploy.md), or use "
+        "another KOERS_DATABASE_URL / KOERS_VAR_DIR for the demo."
+    )
 
 
 def seed_demo(session: Session, secret_key: str) -> DemoLogins:

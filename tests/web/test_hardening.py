@@ -658,3 +658,38 @@ def test_the_migrated_template_is_at_head(migrated_template):
     finally:
         engine.dispose()
     assert {"audit_log_no_update", "audit_log_no_delete"} <= triggers
+
+
+def test_env_example_documents_every_retention_period():
+    from bot.retention import Policy, env_name
+
+    example = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
+    for field in dataclasses.fields(Policy):
+        assert f"{env_name(field.name)}={field.default}" in example, field.name
+
+
+def test_a_changed_audit_key_is_refused_at_start(settings, engine, data, client):
+    login(client, "anna")  # the chain starts with this app's key
+    changed = dataclasses.replace(settings, audit_key="een-nieuwe-sleutel-" + "x" * 32)
+    assert any("another key" in p for p in production.database_problems(changed))
+    assert not any("another key" in p for p in production.database_problems(settings))
+
+
+def test_an_unmarked_database_with_real_accounts_gets_no_demo_accounts(engine, data):
+    """A real installation from before the installation mark: other accounts than the demo
+    ones, and a demo admin that was switched off there. make run must not switch it on."""
+    with session_scope(engine) as session:
+        session.add(
+            Worker(
+                username=DEMO_ADMIN,
+                display_name="x",
+                password_hash="old",
+                role="admin",
+                active=False,
+            )
+        )
+    with session_scope(engine) as session, pytest.raises(DemoRefused):
+        seed_demo(session, SECRET)
+    with session_scope(engine) as session:
+        demo = session.execute(select(Worker).where(Worker.username == DEMO_ADMIN)).scalar_one()
+        assert not demo.active and demo.password_hash == "old"
