@@ -404,7 +404,7 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     settings = settings or get_settings()
     if getattr(args, "uses_data", True):
         secure_data_dir(settings)  # umask 077: exports, backups and databases stay private
-        auditlog.set_default_key(auditlog.key_from_settings(settings))
+        auditlog.set_key(settings.database_url, auditlog.key_from_settings(settings))
     return args.func(args, settings)
 
 

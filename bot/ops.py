@@ -27,12 +27,6 @@ from bot.settings import Settings
 logger = logging.getLogger("koers.ops")
 
 
-def _actor() -> str:
-    from bot.manage import _actor as actor
-
-    return actor()
-
-
 # --- set-up -----------------------------------------------------------------------------------
 
 

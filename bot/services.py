@@ -127,8 +127,9 @@ def run_service(name: str, settings: Settings) -> int:
             return 2
         cmd = rasa_command(settings, model, None)
     else:
-        if production.database_problems(settings):
-            for line in production.database_problems(settings):
+        problems = production.database_problems(settings)
+        if problems:
+            for line in problems:
                 print(f"Koers did not start: {line}", file=sys.stderr)
             return 2
         production.mark_production(settings)

@@ -24,7 +24,10 @@ from bot.settings import PROJECT_ROOT  # noqa: E402
 from bot.storage.db import make_engine, upgrade_database  # noqa: E402
 
 # The action server answers only calls with this shared secret (bot/action_server.py).
-ACTIONS_SECRET = "test-actions-secret-" + uuid.uuid4().hex
+# Kept in the environment: test modules that import this file get the same value.
+ACTIONS_SECRET = os.environ.setdefault(
+    "KOERS_TEST_ACTIONS_SECRET", "test-actions-secret-" + uuid.uuid4().hex
+)
 
 
 def free_port() -> int:

@@ -22,21 +22,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import event, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from bot.storage.models import AuditChain, AuditCount, AuditEntry, utcnow
 
 GENESIS = "0" * 64
 _PENDING = "koers_audit_pending"
-_KEYS: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
-_default_key: bytes | None = None
+_KEYS: dict[str, bytes] = {}
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -53,14 +51,14 @@ def key_check(key: bytes) -> str:
     return hashlib.sha256(b"koers-audit-key-check\x00" + key).hexdigest()[:16]
 
 
-def set_engine_key(engine: Engine, key: bytes) -> None:
-    """The chain key for rows written through `engine` (the web app and the CLI set it)."""
-    _KEYS[engine] = key
+def _url(engine_or_url: Engine | str) -> str:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.render_as_string(hide_password=False)
 
 
-def set_default_key(key: bytes | None) -> None:
-    global _default_key
-    _default_key = key
+def set_key(engine_or_url: Engine | str, key: bytes) -> None:
+    """The chain key for rows written to this database (the web app and the CLI set it)."""
+    _KEYS[_url(engine_or_url)] = key
 
 
 def key_from_settings(settings: Any = None) -> bytes:
@@ -74,10 +72,10 @@ def key_from_settings(settings: Any = None) -> bytes:
 def _key_for(session: Session) -> bytes:
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)
-    key = _KEYS.get(engine) or _default_key
-    if key is None:
+    key = _KEYS.get(_url(engine))
+    if key is None:  # a process that set no key: the configured one
         key = key_from_settings()
-        set_default_key(key)
+        set_key(engine, key)
     return key
 
 

@@ -73,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if config:
         app.config.update(config)
     app.extensions["koers_engine"] = make_engine(app.config["DATABASE_URL"])
-    auditlog.set_engine_key(
+    auditlog.set_key(
         app.extensions["koers_engine"],
         auditlog.derive_key(app.config["SECRET_KEY"], settings.audit_key),
     )

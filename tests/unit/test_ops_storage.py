@@ -78,7 +78,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 def engine(db_url: str) -> Iterator[Engine]:
     upgrade_database(db_url)
     engine = make_engine(db_url)
-    auditlog.set_engine_key(engine, KEY)
+    auditlog.set_key(engine, KEY)
     yield engine
     engine.dispose()
 
@@ -525,7 +525,7 @@ def test_backup_and_restore_into_a_fresh_place(db_url: str, engine: Engine, tmp_
     target = _settings(tmp_path, target_url, "doel")
     restore(target, folder)
     restored = make_engine(target_url)
-    auditlog.set_engine_key(restored, KEY)
+    auditlog.set_key(restored, KEY)
     try:
         assert _counts(restored) == _counts(engine)
         assert check(restored).ok
@@ -585,7 +585,7 @@ def test_a_writer_with_another_key_is_refused(engine: Engine) -> None:
     `python -m bot serve` refuses to start with such a key, bot/production.py)."""
     write(engine, "een")
     other = make_engine(str(engine.url.render_as_string(hide_password=False)))
-    auditlog.set_engine_key(other, auditlog.derive_key("een-andere-geheime-sleutel"))
+    auditlog.set_key(other, auditlog.derive_key("een-andere-geheime-sleutel"))
     try:
         with pytest.raises(RuntimeError, match="another key"), session_scope(other) as session:
             auditlog.record(session, "twee", actor="test")
