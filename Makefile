@@ -8,6 +8,9 @@ STAMP  := $(VENV)/.koers-installed
 SPACY  := build/spacy-nl/KOERS
 # The browser tests drive Debian's chromium with Playwright (no browser downloads).
 CHROMIUM := /usr/bin/chromium
+# The https deploy test (tests/deploy) runs Debian's nginx and a throw-away PostgreSQL.
+NGINX    := /usr/sbin/nginx
+PG_DUMP  := /usr/bin/pg_dump
 
 # Quiet TensorFlow, SQLAlchemy and Rasa telemetry everywhere.
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -21,7 +24,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Lines of pip output that are noise on machines with local package mirrors.
 PIP_NOISE := is ignored: it is neither a file|BuildBackendWarning|^\s*!!|\*\*\*\*|SPDX|project.license|By 20..-|See https://packaging|corresp\(dist|Please use a simple|Editable installation|Please be careful|name as your package|with strategy|^\s*$$
 
-.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat clean constraints
+.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat clean constraints postgresql-server pg-test
 
 help:
 	@echo "make run        set up (first time 5-8 minutes) and start Koers on 127.0.0.1"
@@ -67,6 +70,26 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null \
 	  || { echo "Could not install chromium. Install it by hand: apt-get install chromium"; exit 1; }
 
+# Debian's nginx for the https test. Installing it starts no server (the test runs its own
+# nginx with a throw-away configuration on a free port).
+$(NGINX):
+	@echo "==> The https test needs Debian's nginx; installing it with apt-get (about 30 seconds)"
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update -qq >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq nginx >/dev/null \
+	  || { echo "Could not install nginx. Install it by hand: apt-get install nginx"; exit 1; }
+
+# Debian's PostgreSQL server and client tools (initdb, pg_ctl, pg_dump, pg_restore) for the
+# deploy test, which starts its own throw-away cluster in a temporary folder.
+postgresql-server: $(PG_DUMP)
+$(PG_DUMP):
+	@echo "==> The deploy test needs Debian's PostgreSQL; installing it with apt-get (about 1 minute)"
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update -qq >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql postgresql-client >/dev/null \
+	  || { echo "Could not install PostgreSQL. Install it by hand: apt-get install postgresql"; exit 1; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL's initdb is missing"; exit 1; }
+
 build: $(SPACY)
 
 migrate: setup
@@ -83,7 +106,7 @@ run: migrate train
 chat: setup
 	@$(PY) -m bot.cli chat
 
-test: lint migrate train $(CHROMIUM)
+test: lint migrate train $(CHROMIUM) $(NGINX) $(PG_DUMP)
 	@echo "==> Running the tests"
 	@$(PY) -m pytest
 
@@ -97,6 +120,11 @@ lint: setup
 	@echo "==> ruff check and ruff format --check"
 	@$(VENV)/bin/ruff check bot actions tests benchmarks
 	@$(VENV)/bin/ruff format --check --quiet bot actions tests benchmarks || { echo "Run: .venv/bin/ruff format bot actions tests benchmarks"; exit 1; }
+
+# The storage tests (and the retention, backup and audit-chain tests) against a throw-away
+# PostgreSQL cluster: started in a temporary folder on a free port, removed afterwards.
+pg-test: setup $(PG_DUMP)
+	@$(PY) -m tests.pgcluster -- $(PY) -m pytest -q tests/unit/test_repository.py tests/unit/test_ops_storage.py
 
 benchmark: setup
 	@$(PY) benchmarks/latency.py

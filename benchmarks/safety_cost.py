@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import logging
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -55,13 +54,12 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     from rasa.core.agent import Agent
-    from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # no per-turn debug lines
 
     from bot.safety import component, policy
-    from bot.safety.evaluate import newest_model, start_action_server
+    from bot.safety.evaluate import in_process_action_server, newest_model
     from bot.storage.db import upgrade_database
 
     spent = [0.0]
@@ -85,15 +83,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="koers-safety-cost-"))
     url = f"sqlite:///{workdir / 'bench.db'}"
     upgrade_database(url)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = start_action_server(url, port, workdir / "actions.log")
+    server, endpoint = in_process_action_server(url, workdir)
     try:
-        agent = Agent.load(
-            str(args.model or newest_model()),
-            action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"),
-        )
+        agent = Agent.load(str(args.model or newest_model()), action_endpoint=endpoint)
         loop = asyncio.new_event_loop()
         turns: list[float] = []
         safety: list[float] = []

@@ -8,6 +8,9 @@
     python -m bot summary CLIENT_ID [--since YYYY-MM-DD]
     python -m bot reminders send|vapid-keys|test   (see bot/reminders/cli.py)
 
+Running Koers for real (bot/ops.py, docs/deploy.md): migrate, bootstrap-admin, serve,
+service, retention, backup, restore, audit verify, nginx-config.
+
 Every command that reads or changes client data writes an audit entry (actor "cli:<user>").
 Messages are in Dutch, like the rest of what administrators see.
 """
@@ -27,12 +30,11 @@ from sqlalchemy import create_engine, delete, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings, get_settings
-from bot.storage import between
+from bot.storage import auditlog, between
 from bot.storage.db import make_engine, session_scope
 from bot.storage.models import (
     LANGUAGE_LEVELS,
     Agreement,
-    AuditEntry,
     CheckIn,
     Client,
     PlanLookup,
@@ -61,15 +63,8 @@ def _actor() -> str:
 
 
 def _audit(session: Session, action: str, client_id: int | None, detail: str | None = None) -> None:
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=_actor(),
-            action=action,
-            client_id=client_id,
-            detail=detail,
-            remote_addr="cli",
-        )
+    auditlog.record(
+        session, action, actor=_actor(), client_id=client_id, detail=detail, remote_addr="cli"
     )
 
 
@@ -183,6 +178,12 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
         .where(SafetyPlan.client_id == client.id)
         .options(selectinload(SafetyPlan.items))
     ).scalar_one_or_none()
+    checkins = [
+        {"mood": c.mood, "created_at": _iso(c.created_at)}
+        for c in session.execute(
+            select(CheckIn).where(CheckIn.client_id == client.id).order_by(CheckIn.created_at)
+        ).scalars()
+    ]
     private_count = 0
     out_reflections = []
     for r in reflections:
@@ -219,12 +220,10 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
         "includes_private": include_private,
         "private_reflections_not_exported": private_count,
         "reflections": out_reflections,
-        "checkins": [
-            {"mood": c.mood, "created_at": _iso(c.created_at)}
-            for c in session.execute(
-                select(CheckIn).where(CheckIn.client_id == client.id).order_by(CheckIn.created_at)
-            ).scalars()
-        ],
+        # A mood check-in is never shared with the worker (the dashboard shows only the date
+        # of the last one): only in a full export for the client's own request.
+        "checkins": checkins if include_private else [],
+        "checkins_not_exported": 0 if include_private else len(checkins),
         "small_steps": [
             {"theme": s.theme, "text": s.text, "status": s.status, "created_at": _iso(s.created_at)}
             for s in steps
@@ -296,26 +295,18 @@ def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def tracker_url(settings: Settings) -> str:
-    """The database URL of Rasa's tracker store, as endpoints.yml / endpoints.postgres.yml use."""
-    if "postgres" in settings.endpoints_file.name:
-        env = os.environ
-        from sqlalchemy.engine import URL
+def tracker_url(settings: Settings) -> str | None:
+    """The database URL of Rasa's tracker store, read from the endpoints file in use."""
+    from bot.tracker_store import tracker_url as _tracker_url
 
-        return URL.create(
-            "postgresql+psycopg2",
-            username=env.get("KOERS_TRACKER_PG_USER"),
-            password=env.get("KOERS_TRACKER_PG_PASSWORD"),
-            host=env.get("KOERS_TRACKER_PG_HOST", "127.0.0.1"),
-            port=int(env.get("KOERS_TRACKER_PG_PORT", "5432")),
-            database=env.get("KOERS_TRACKER_PG_DB", "koers_tracker"),
-        ).render_as_string(hide_password=False)
-    return f"sqlite:///{settings.tracker_db}"
+    return _tracker_url(settings)
 
 
 def delete_tracker_conversation(settings: Settings, chat_id: str) -> int:
     """Delete the client's conversation (all events) from Rasa's SQL tracker store."""
     url = tracker_url(settings)
+    if url is None:
+        return 0
     if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :]):
         return 0
     engine = create_engine(url, future=True)
@@ -426,12 +417,21 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.reminders.cli import add_parser as add_reminders_parser
 
     add_reminders_parser(sub)
+    from bot.ops import add_commands
+
+    add_commands(sub)  # production, retention, backup, audit (bot/ops.py)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    from bot.production import secure_data_dir
+
     args = build_parser().parse_args(argv)
-    return args.func(args, settings or get_settings())
+    settings = settings or get_settings()
+    if getattr(args, "uses_data", True):
+        secure_data_dir(settings)  # umask 077: exports, backups and databases stay private
+        auditlog.set_key(settings.database_url, auditlog.key_from_settings(settings))
+    return args.func(args, settings)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Start the Koers stack on 127.0.0.1: the action server, the Rasa server and the web app
 (worker dashboard and client chat).
 
-    python -m bot.serve            # production-like: no demo data
+    python -m bot.serve            # production (= python -m bot serve): no demo data, refuses
+                                   # insecure settings (bot/production.py, docs/deploy.md)
     python -m bot.serve --demo     # used by `make run`: adds clearly fake demo data and
                                    # prints a demo client code and demo logins; Ctrl-C stops all
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import requests
 
+from bot import production, services
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.trainer import ensure_model, quiet_env
 
@@ -42,15 +44,7 @@ def start_action_server(settings: Settings, log_dir: Path, env: dict[str, str]) 
     log = log_dir / "actions.log"
     env = {**env, "SANIC_HOST": settings.actions_host}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "actions",
-            "--port",
-            str(settings.actions_port),
-        ],
+        services.action_server_command(settings),
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log.open("w"),
@@ -71,28 +65,7 @@ def start_rasa(
     settings: Settings, model: Path, log_dir: Path, env: dict[str, str]
 ) -> subprocess.Popen:
     log = log_dir / "rasa.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "rasa",
-        "run",
-        "--model",
-        str(model),
-        "--enable-api",
-        "--interface",
-        settings.rasa_host,
-        "--port",
-        str(settings.rasa_port),
-        "--endpoints",
-        str(settings.endpoints_file),
-        "--credentials",
-        "credentials.yml",
-        "--log-file",
-        str(log_dir / "rasa-debug.log"),
-    ]
-    token = os.environ.get("KOERS_RASA_TOKEN")
-    if token:
-        cmd += ["--auth-token", token]
+    cmd = services.rasa_command(settings, model, log_dir)
     proc = subprocess.Popen(
         cmd,
         cwd=PROJECT_ROOT,
@@ -125,6 +98,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
         KOERS_TRACKER_DB=str(settings.tracker_db),
         KOERS_DATABASE_URL=settings.database_url,
     )
+    env.update(services.secret_env(settings))
     return env
 
 
@@ -196,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C (SIGINT) and a service manager's SIGTERM both stop everything cleanly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    production.secure_data_dir(settings)  # umask 077; var/, databases and logs private
+    if not (args.demo or settings.demo_data):
+        production.refuse_insecure(settings)  # production: one line per insecure setting
     model = ensure_model()
     demo = seed_demo_data(settings) if (args.demo or settings.demo_data) else None
     procs = start_stack(settings, model, log_dir)

@@ -44,6 +44,18 @@ class Settings:
     rasa_timeout: float = 30.0
     demo_data: bool = False
     trusted_proxy: str | None = None
+    # --- Production, hardening and backups (issue 11); see .env.example ---------------------
+    # Rasa's HTTP API (`--enable-api`) is off unless this is true; then KOERS_RASA_TOKEN is
+    # required and reaches Rasa through the environment, never a command line.
+    rasa_api: bool = False
+    rasa_token: str | None = None
+    # Shared secret the action server requires in the X-Koers-Actions-Secret header.
+    actions_secret: str | None = None
+    # Key of the audit log's hash chain (default: derived from the secret key).
+    audit_key: str | None = None
+    # Where `python -m bot backup` writes (default: <KOERS_VAR_DIR>/backups).
+    backup_dir: Path | None = None
+    backup_keep_days: int = 14
 
     @property
     def rasa_url(self) -> str:
@@ -97,6 +109,14 @@ def get_settings() -> Settings:
         rasa_timeout=float(os.environ.get("KOERS_RASA_TIMEOUT", "30")),
         demo_data=_flag(os.environ.get("KOERS_DEMO_DATA", "false")),
         trusted_proxy=os.environ.get("KOERS_TRUSTED_PROXY") or None,
+        rasa_api=_flag(os.environ.get("KOERS_RASA_API", "false")),
+        rasa_token=os.environ.get("KOERS_RASA_TOKEN") or None,
+        actions_secret=os.environ.get("KOERS_ACTIONS_SECRET") or None,
+        audit_key=os.environ.get("KOERS_AUDIT_KEY") or None,
+        backup_dir=_path(os.environ["KOERS_BACKUP_DIR"])
+        if os.environ.get("KOERS_BACKUP_DIR")
+        else None,
+        backup_keep_days=int(os.environ.get("KOERS_BACKUP_KEEP_DAYS", "14")),
     )
 
 

@@ -23,6 +23,12 @@ import requests  # noqa: E402
 from bot.settings import PROJECT_ROOT  # noqa: E402
 from bot.storage.db import make_engine, upgrade_database  # noqa: E402
 
+# The action server answers only calls with this shared secret (bot/action_server.py).
+# Kept in the environment: test modules that import this file get the same value.
+ACTIONS_SECRET = os.environ.setdefault(
+    "KOERS_TEST_ACTIONS_SECRET", "test-actions-secret-" + uuid.uuid4().hex
+)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -61,10 +67,12 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
         **os.environ,
         "KOERS_DATABASE_URL": database_url,
         "SANIC_HOST": "127.0.0.1",
+        "KOERS_ACTIONS_PORT": str(port),
+        "KOERS_ACTIONS_SECRET": ACTIONS_SECRET,
         "PYTHONWARNINGS": "ignore",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        [sys.executable, "-m", "bot.action_server"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log.open("w"),
@@ -131,7 +139,10 @@ def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
     # Eager mode: loads in seconds instead of tracing the graphs (same predictions).
     tf.config.run_functions_eagerly(True)
     tf.get_logger().setLevel("ERROR")  # no checkpoint notices when the session ends
-    agent = Agent.load(str(model_path), action_endpoint=EndpointConfig(url=action_server))
+    from bot.services import ACTIONS_SECRET_HEADER
+
+    endpoint = EndpointConfig(url=action_server, headers={ACTIONS_SECRET_HEADER: ACTIONS_SECRET})
+    agent = Agent.load(str(model_path), action_endpoint=endpoint)
     return Bot(agent, event_loop_session)
 
 

@@ -12,9 +12,11 @@ import requests
 from sqlalchemy.orm import Session
 
 from bot import content
+from bot.services import ACTIONS_SECRET_HEADER
 from bot.storage import repository as repo
 from bot.storage.models import Reflection, utcnow
 from bot.storage.repository import AnswerIn, PlanItemIn
+from tests.conftest import ACTIONS_SECRET
 
 pytestmark = pytest.mark.slow
 
@@ -142,7 +144,12 @@ def test_retried_save_does_not_duplicate(action_server, engine):
         "tracker": tracker,
         "domain": {"responses": {}},
     }
-    replies = [requests.post(action_server, json=body, timeout=30).json() for _ in range(2)]
+    # As Rasa calls it: with the action server's shared secret (bot/action_server.py).
+    headers = {ACTIONS_SECRET_HEADER: ACTIONS_SECRET}
+    replies = [
+        requests.post(action_server, json=body, headers=headers, timeout=30).json()
+        for _ in range(2)
+    ]
     for reply in replies:
         assert [r["response"] for r in reply["responses"]] == [
             "utter_opgeslagen_gedeeld",

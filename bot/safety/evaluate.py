@@ -168,12 +168,20 @@ def measure_pairs(say: Say, data: dict, prefix: str) -> Figures:
 # --- running the whole bot outside pytest -------------------------------------------------
 
 
-def start_action_server(database_url: str, port: int, log: Path) -> subprocess.Popen:
+def start_action_server(database_url: str, port: int, log: Path, secret: str) -> subprocess.Popen:
+    """Koers's action server (bot/action_server.py) on 127.0.0.1:`port` with `secret`."""
     import requests
 
-    env = {**os.environ, "KOERS_DATABASE_URL": database_url, "SANIC_HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "KOERS_DATABASE_URL": database_url,
+        "SANIC_HOST": "127.0.0.1",
+        "KOERS_ACTIONS_HOST": "127.0.0.1",
+        "KOERS_ACTIONS_PORT": str(port),
+        "KOERS_ACTIONS_SECRET": secret,
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        [sys.executable, "-m", "bot.action_server"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log.open("w"),
@@ -188,6 +196,26 @@ def start_action_server(database_url: str, port: int, log: Path) -> subprocess.P
             time.sleep(0.3)
     proc.kill()
     raise SystemExit(f"the action server did not start; see {log}")
+
+
+def in_process_action_server(database_url: str, workdir: Path):  # noqa: ANN201
+    """Start the action server on a free port; returns (process, Rasa's EndpointConfig)."""
+    import secrets
+    import socket
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.services import ACTIONS_SECRET_HEADER
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secret = secrets.token_urlsafe(32)
+    server = start_action_server(database_url, port, workdir / "actions.log", secret)
+    endpoint = EndpointConfig(
+        url=f"http://127.0.0.1:{port}/webhook", headers={ACTIONS_SECRET_HEADER: secret}
+    )
+    return server, endpoint
 
 
 def newest_model() -> Path:
@@ -207,11 +235,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import socket
-
     import tensorflow as tf
     from rasa.core.agent import Agent
-    from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # no per-turn debug lines
@@ -222,15 +247,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="koers-safety-eval-"))
     url = f"sqlite:///{workdir / 'eval.db'}"
     upgrade_database(url)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = start_action_server(url, port, workdir / "actions.log")
+    server, endpoint = in_process_action_server(url, workdir)
     try:
-        agent = Agent.load(
-            str(args.model or newest_model()),
-            action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"),
-        )
+        agent = Agent.load(str(args.model or newest_model()), action_endpoint=endpoint)
         loop = asyncio.new_event_loop()
 
         def say(sender: str, text: str) -> list[dict]:

@@ -495,9 +495,50 @@ class AuditEntry(Base):
     client_id = Column(Integer, nullable=True, index=True)
     detail = Column(Text, nullable=True)
     remote_addr = Column(String(64), nullable=True)
+    # Hash chain (migration 0007, bot/storage/auditlog.py): `seq` numbers the rows without
+    # gaps, `row_hash` is a keyed hash over this row and `prev_hash` (the row before), so an
+    # edited, removed or inserted row is found by `python -m bot audit verify`. Rows from
+    # before 0007 have none. Triggers refuse UPDATE and DELETE (except retention's pruning).
+    seq = Column(Integer, nullable=True, unique=True, index=True)
+    prev_hash = Column(String(64), nullable=True)
+    row_hash = Column(String(64), nullable=True)
 
     def __repr__(self) -> str:
         return f"<AuditEntry id={self.id} action={self.action!r}>"
+
+
+class AuditChain(Base):
+    """The head of the audit log's hash chain (one row, id 1): the last sequence number and
+    hash, and where retention cut the chain (`pruned_seq`, `pruned_hash`: the last deleted
+    row). Locking this row serialises writers of the audit log."""
+
+    __tablename__ = "audit_chain"
+
+    id = Column(Integer, primary_key=True)
+    seq = Column(Integer, nullable=False, default=0, server_default="0")
+    last_hash = Column(String(64), nullable=False)
+    pruned_seq = Column(Integer, nullable=False, default=0, server_default="0")
+    pruned_hash = Column(String(64), nullable=False)
+    # Short fingerprint of the chain key, so `verify` can tell "wrong key" from "edited".
+    key_check = Column(String(16), nullable=True)
+    updated_at = Column(UTCDateTime, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<AuditChain seq={self.seq}>"
+
+
+class AuditCount(Base):
+    """Events counted per day instead of logged row by row (blocked login attempts): an
+    attacker cannot flood the audit log, and the admin still sees how many there were."""
+
+    __tablename__ = "audit_counts"
+
+    day = Column(Date, primary_key=True)
+    action = Column(String(64), primary_key=True)
+    count = Column(Integer, nullable=False, default=0, server_default="0")
+
+    def __repr__(self) -> str:
+        return f"<AuditCount {self.day} {self.action!r}={self.count}>"
 
 
 class OrgSetting(Base):

@@ -4,13 +4,24 @@ Admins manage accounts; they never see reflections or other client answers."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot.storage import repository
 from bot.storage.models import LANGUAGE_LEVELS, WORKER_ROLES, Client, Worker, utcnow
 from bot.web import queries
-from bot.web.common import admin_required, audit, clean_text, db, end_sessions_of
+from bot.web.common import (
+    admin_required,
+    audit,
+    clean_text,
+    day_start,
+    db,
+    end_sessions_of,
+    parse_day,
+    username_hash,
+)
 from bot.web.security import hash_password, new_chat_id, password_problem
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
@@ -226,6 +237,34 @@ def alarm_figures():  # type: ignore[no-untyped-def]
 @bp.route("/logboek")
 @admin_required
 def audit_log():  # type: ignore[no-untyped-def]
-    client_id = request.args.get("client", type=int)
-    entries = queries.audit_entries(db(), client_id=client_id)
-    return render_template("admin/audit.html", entries=entries, client_id=client_id)
+    """The audit log, newest first, in pages, filtered by actor, action, client, period and
+    (for failed logins) the keyed hash of a username."""
+    args = request.args
+    start, end = parse_day(args.get("van")), parse_day(args.get("tot"))
+    problem = None
+    if (args.get("van") and start is None) or (args.get("tot") and end is None):
+        problem = "Een datum klopte niet. Die datum is niet gebruikt."
+    username = (args.get("gebruikersnaam") or "").strip()[:64]
+    filters = queries.AuditFilter(
+        actor=(args.get("wie") or "").strip()[:64],
+        action=(args.get("wat") or "").strip()[:64],
+        client_id=args.get("client", type=int),
+        since=day_start(start) if start else None,
+        until=day_start(end + timedelta(days=1)) if end else None,
+        detail=f"gebruikersnaam-hash {username_hash(username)}" if username else "",
+    )
+    page = max(args.get("pagina", default=1, type=int) or 1, 1)
+    entries, total = queries.audit_page(db(), filters, page)
+    pages = max((total + queries.AUDIT_PAGE_SIZE - 1) // queries.AUDIT_PAGE_SIZE, 1)
+    shown = {k: v for k, v in args.items() if k != "pagina" and v}
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        total=total,
+        page=min(page, pages),
+        pages=pages,
+        args=shown,
+        actions=queries.audit_actions(db()),
+        counts=queries.audit_counts(db(), utcnow().date() - timedelta(days=30)),
+        problem=problem,
+    )

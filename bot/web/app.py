@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, render_template, request, url_for
+from flask import Flask, Request, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 
 from bot.settings import Settings, get_settings
+from bot.storage import auditlog
 from bot.storage.db import make_engine
 from bot.web import common, phones
 from bot.web.security import RateLimiter, load_secret_key
@@ -19,6 +21,10 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
+# Same-origin requests carry a Referer (Flask-WTF's strict check over HTTPS needs it);
+# requests to other sites carry none, so no URL of Koers (client numbers) leaks to them.
+REFERRER_POLICY = "same-origin"
+
 csrf = CSRFProtect()
 
 MSG_ERROR = (
@@ -28,10 +34,28 @@ MSG_ERROR = (
 MSG_CHAT_ERROR = "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer."
 
 
+class _NulFreeMultiDict(ImmutableMultiDict):
+    """Form fields and query parameters without NUL bytes (PostgreSQL refuses them)."""
+
+    def __init__(self, mapping=None):  # type: ignore[no-untyped-def]
+        if mapping is not None:
+            mapping = [(_nul_free(k), _nul_free(v)) for k, v in iter_multi_items(mapping)]
+        super().__init__(mapping)
+
+
+def _nul_free(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class KoersRequest(Request):
+    parameter_storage_class = _NulFreeMultiDict
+
+
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
     """Build the app. `config` overrides Flask settings (tests use DATABASE_URL etc.)."""
     settings = settings or get_settings()
     app = Flask(__name__)
+    app.request_class = KoersRequest
     app.config.update(
         SECRET_KEY=load_secret_key(settings),
         DATABASE_URL=settings.database_url,
@@ -55,6 +79,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if config:
         app.config.update(config)
     app.extensions["koers_engine"] = make_engine(app.config["DATABASE_URL"])
+    auditlog.set_key(
+        app.extensions["koers_engine"],
+        auditlog.derive_key(app.config["SECRET_KEY"], settings.audit_key),
+    )
     csrf.init_app(app)
 
     from bot.web import admin, auth, between, chat, dashboard, pwa
@@ -70,6 +98,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.add_template_filter(common.format_datetime, "datum_tijd")
     app.add_template_filter(common.format_date, "datum")
     app.add_template_filter(phones.tel_links, "tel_links")
+    app.add_template_filter(common.visible, "zichtbaar")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -88,7 +117,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = REFERRER_POLICY
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if not request.path.startswith("/static/"):

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from bot.storage import repository
 from bot.storage.models import AccessCode, Client, utcnow
 from bot.web import devices
-from bot.web.common import audit, db, remote_addr
+from bot.web.common import audit, count_event, db, remote_addr
 from bot.web.security import code_hash, normalize_code
 
 bp = Blueprint("chat", __name__, url_prefix="/chat")
@@ -52,6 +52,8 @@ MSG_SLOW = (
 )
 MSG_EMPTY = "Koers gaf geen antwoord. Je bericht is niet kwijt. " "Probeer het zo nog een keer."
 MSG_BUSY = "Even wachten. Je vorige bericht wordt nog verstuurd."
+# How long a second message of the same client waits for the first one before "wait".
+BUSY_WAIT_SECONDS = 0.5
 MSG_TOO_LONG = (
     f"Je bericht is te lang. Maak het korter dan {MAX_MESSAGE_LENGTH} tekens. "
     "Je kunt het ook in twee berichten sturen."
@@ -188,6 +190,7 @@ def login():  # type: ignore[no-untyped-def]
     key = f"code:{remote_addr()}"
     as_typed = (request.form.get("code") or "")[:100]  # shown again after a mistake
     if limiter.blocked(key):
+        count_event("client_code_geblokkeerd")  # counted per day, not a row per attempt
         return render_template(
             "chat/login.html",
             crisis_contact=_crisis_contact(),
@@ -254,8 +257,9 @@ def _lock_for(client_id: int) -> threading.Lock:
 
 
 def as_text(typed: str) -> str:
-    """Typed text as Rasa must read it: never an intent payload ("/intent{...}")."""
-    text = typed.strip()
+    """Typed text as Rasa must read it: never an intent payload ("/intent{...}"), and no NUL
+    bytes (Rasa's tracker store on PostgreSQL cannot save them)."""
+    text = typed.replace("\x00", "").strip()
     stripped = text.lstrip("/")
     if len(stripped) != len(text):
         text = SLASH_LOOKALIKE * (len(text) - len(stripped)) + stripped
@@ -333,7 +337,9 @@ def send():  # type: ignore[no-untyped-def]
     # to the same database during that time.
     db().commit()
     lock = _lock_for(client.id)
-    if not lock.acquire(timeout=current_app.config["RASA_TIMEOUT"] + 5):
+    # A message of this client is on its way: answer "wait" at once instead of holding a web
+    # thread until Rasa answered it (eight parallel sends would hold all eight threads).
+    if not lock.acquire(timeout=BUSY_WAIT_SECONDS):
         return _fail(MSG_BUSY, 429)
     try:
         # Decide inside the lock: a button of an answer that a second tab already used is
@@ -353,6 +359,8 @@ def send():  # type: ignore[no-untyped-def]
             if len(typed) > MAX_MESSAGE_LENGTH:
                 return _fail(MSG_TOO_LONG, 400)
             message = as_text(typed)
+            if not message:  # only NUL bytes
+                return _fail(MSG_EMPTY_INPUT, 400)
         messages, error, status = forward(client, message)
         if messages is not None:
             last_buttons = next((m["buttons"] for m in reversed(messages) if m["buttons"]), [])

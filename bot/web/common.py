@@ -13,7 +13,8 @@ from typing import Any
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
-from bot.storage.models import AuditEntry, Client, Worker, utcnow
+from bot.storage import auditlog
+from bot.storage.models import Client, Worker, utcnow
 
 try:
     from zoneinfo import ZoneInfo
@@ -69,21 +70,24 @@ def audit(
     detail: str | None = None,
     actor: str | None = None,
 ) -> None:
-    """Write who did what to which client's data (committed with the request)."""
+    """Write who did what to which client's data (committed, and chained, with the request)."""
     client_id = client.id if isinstance(client, Client) else client
     if actor is None:
         worker = g.get("worker")
         actor = f"medewerker:{worker.username}" if worker is not None else "onbekend"
-    db().add(
-        AuditEntry(
-            at=utcnow(),
-            actor=actor[:64],
-            action=action[:64],
-            client_id=client_id,
-            detail=detail,
-            remote_addr=remote_addr(),
-        )
+    auditlog.record(
+        db(), action, actor=actor, client_id=client_id, detail=detail, remote_addr=remote_addr()
     )
+
+
+def count_event(action: str) -> None:
+    """Count an event per day instead of writing a row (blocked attempts: no flooding)."""
+    auditlog.count(db(), action)
+
+
+def username_hash(username: str) -> str:
+    """The keyed hash logged for the username of a failed login (never the text itself)."""
+    return auditlog.username_hash(current_app.config["SECRET_KEY"], username)
 
 
 # --- worker sessions ------------------------------------------------------------------------
@@ -200,14 +204,22 @@ def format_date(value: datetime | date | None) -> str:
     return value.strftime("%d-%m-%Y")
 
 
+# Dates outside this range are typing mistakes, and the extremes overflow (0001-01-01 in
+# local time is before the year 1 in UTC).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
 def parse_day(text: str | None) -> date | None:
-    """A date from an <input type=date> (YYYY-MM-DD); None when empty or invalid."""
+    """A date from an <input type=date> (YYYY-MM-DD); None when empty, invalid or outside
+    1900-2999."""
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def day_start(day: date) -> datetime:
@@ -223,3 +235,32 @@ def clean_text(value: str | None, max_length: int) -> tuple[str, str | None]:
     if len(text) > max_length:
         return text, f"Dit is te lang. Gebruik hoogstens {max_length} tekens (nu {len(text)})."
     return text, None
+
+
+# Bidirectional controls (they reorder what follows: "gebruiker\u202e" can make a log line
+# read backwards) and other invisible format characters, shown as a visible code instead.
+_INVISIBLE = {
+    *range(0x00, 0x09),
+    *range(0x0B, 0x20),
+    0x7F,
+    0x061C,
+    0x200B,
+    0x200C,
+    0x200D,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0xFEFF,
+}
+
+
+def visible(value: object) -> str:
+    """Text for display with bidi and other invisible control characters neutralised, e.g.
+    U+202E becomes "[U+202E]". Escape HTML as usual afterwards (Jinja autoescapes)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if not any(ord(ch) in _INVISIBLE for ch in text):
+        return text
+    return "".join(f"[U+{ord(ch):04X}]" if ord(ch) in _INVISIBLE else ch for ch in text)

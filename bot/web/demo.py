@@ -222,7 +222,37 @@ def _example_history(session: Session, client: Client) -> None:
     )
 
 
+class DemoRefused(SystemExit):
+    """`make run` on a real installation: demo accounts would be a standing back door."""
+
+
+def refuse_real_installation(session: Session) -> None:
+    """Raise DemoRefused unless this database is a demo database: marked so by an earlier
+    `make run`, or (no mark yet) holding no accounts but the demo accounts. A database marked
+    as a real installation (`python -m bot bootstrap-admin`, a production start), or one with
+    other accounts and no mark (a real installation from before the mark existed), is never
+    given demo accounts, and a demo account someone switched off there stays off."""
+    from bot.production import INSTALLATION_DEMO, INSTALLATION_KEY
+
+    mark = repository.get_org_setting(session, INSTALLATION_KEY)
+    if mark == INSTALLATION_DEMO:
+        return
+    usernames = set(session.execute(select(Worker.username)).scalars())
+    if mark is None and usernames <= {DEMO_WORKER, DEMO_ADMIN}:
+        return
+    raise DemoRefused(
+        "This database is a real Koers installation: make run adds no demo accounts to it "
+        "and does not start. Start it with `python -m bot serve` (docs/deploy.md), or use "
+        "another KOERS_DATABASE_URL / KOERS_VAR_DIR for the demo."
+    )
+
+
 def seed_demo(session: Session, secret_key: str) -> DemoLogins:
+    from bot.production import INSTALLATION_DEMO, INSTALLATION_KEY
+
+    refuse_real_installation(session)
+    if repository.get_org_setting(session, INSTALLATION_KEY) is None:
+        repository.set_org_setting(session, INSTALLATION_KEY, INSTALLATION_DEMO, "demo")
     worker_password = secrets.token_urlsafe(9)
     admin_password = secrets.token_urlsafe(9)
     worker = _worker(session, DEMO_WORKER, "Demo Begeleider (nep)", "worker", worker_password)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -18,6 +18,7 @@ from bot import content
 from bot.storage.models import (
     VENT_THEME,
     Agreement,
+    AuditCount,
     AuditEntry,
     CheckIn,
     Client,
@@ -533,10 +534,74 @@ def agreement(session: Session, client_id: int, agreement_id: int) -> Agreement 
     ).scalar_one_or_none()
 
 
+AUDIT_PAGE_SIZE = 100
+
+
+@dataclass
+class AuditFilter:
+    """What the admin filters the audit log on; empty fields do not filter."""
+
+    actor: str = ""
+    action: str = ""
+    client_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    detail: str = ""
+
+    def conditions(self) -> list:
+        found = []
+        if self.actor:
+            found.append(func.lower(AuditEntry.actor).contains(self.actor.lower(), autoescape=True))
+        if self.action:
+            found.append(AuditEntry.action == self.action)
+        if self.client_id is not None:
+            found.append(AuditEntry.client_id == self.client_id)
+        if self.since is not None:
+            found.append(AuditEntry.at >= self.since)
+        if self.until is not None:
+            found.append(AuditEntry.at < self.until)
+        if self.detail:
+            found.append(AuditEntry.detail.contains(self.detail, autoescape=True))
+        return found
+
+
+def audit_page(
+    session: Session, filters: AuditFilter, page: int = 1, per_page: int = AUDIT_PAGE_SIZE
+) -> tuple[list[AuditEntry], int]:
+    """One page of the audit log, newest first, and the number of matching rows."""
+    conditions = filters.conditions()
+    total = session.execute(
+        select(func.count()).select_from(AuditEntry).where(*conditions)
+    ).scalar_one()
+    rows = session.execute(
+        select(AuditEntry)
+        .where(*conditions)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .offset(max(page - 1, 0) * per_page)
+        .limit(per_page)
+    ).scalars()
+    return list(rows), total
+
+
+def audit_actions(session: Session) -> list[str]:
+    return list(
+        session.execute(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).scalars()
+    )
+
+
+def audit_counts(session: Session, since: date) -> list[AuditCount]:
+    """Counted events (blocked attempts) per day since `since`, newest first."""
+    return list(
+        session.execute(
+            select(AuditCount)
+            .where(AuditCount.day >= since)
+            .order_by(AuditCount.day.desc(), AuditCount.action)
+        ).scalars()
+    )
+
+
 def audit_entries(
     session: Session, client_id: int | None = None, limit: int = 300
 ) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
-    if client_id is not None:
-        query = query.where(AuditEntry.client_id == client_id)
-    return list(session.execute(query).scalars())
+    rows, _total = audit_page(session, AuditFilter(client_id=client_id), 1, limit)
+    return rows

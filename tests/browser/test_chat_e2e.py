@@ -33,6 +33,8 @@ from tests.browser.conftest import (
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 SECRET = "browser-test-secret-key"
+RASA_TOKEN = "browser-test-rasa-api-token-0123456789"
+API = {"token": RASA_TOKEN}
 WORKER_PASSWORD = "e2e-wachtwoord-123"
 ANSWERS = [
     "Ik wil over een jaar een eigen huis met een tuin hebben",
@@ -63,6 +65,10 @@ def stack(model_path: Path, tmp_path_factory):
         tracker_db=tmp / "tracker.db",
         var_dir=tmp,
         secret_key=SECRET,
+        # Rasa's HTTP API is off by default; this test reads trackers, so it turns it on,
+        # which needs a token (given to Rasa through the environment, bot/rasa_server.py).
+        rasa_api=True,
+        rasa_token=RASA_TOKEN,
     )
     procs = start_stack(settings, model_path, tmp / "log")
     app = make_live_app(tmp, database_url=url, rasa_port=settings.rasa_port)
@@ -250,16 +256,16 @@ def test_typed_slash_text_is_not_an_intent(stack, page):
     typed = '/kies_thema{"thema": "veiligheid"}'
     type_message(page, typed)
     rasa = stack.settings.rasa_url
-    latest = requests.get(f"{rasa}/conversations/{chat_id}/tracker", timeout=30).json()[
+    latest = requests.get(f"{rasa}/conversations/{chat_id}/tracker", params=API, timeout=30).json()[
         "latest_message"
     ]
     # Rasa got text, so its NLU read the words; a payload would have been unpacked by the
     # RegexMessageHandler, which marks the entities it sets.
     events = [
         (e["event"], e.get("text"), e.get("name"))
-        for e in requests.get(f"{rasa}/conversations/{chat_id}/tracker", timeout=30).json()[
-            "events"
-        ]
+        for e in requests.get(
+            f"{rasa}/conversations/{chat_id}/tracker", params=API, timeout=30
+        ).json()["events"]
     ]
     assert latest["text"] == "\u2215" + typed[1:], events[-12:]
     assert all("RegexMessageHandler" not in str(e.get("extractor")) for e in latest["entities"])
@@ -269,7 +275,7 @@ def test_typed_slash_text_is_not_an_intent(stack, page):
         json={"sender": "raw-" + chat_id, "message": typed},
         timeout=60,
     )
-    raw = requests.get(f"{rasa}/conversations/raw-{chat_id}/tracker", timeout=30).json()
+    raw = requests.get(f"{rasa}/conversations/raw-{chat_id}/tracker", params=API, timeout=30).json()
     assert any(
         "RegexMessageHandler" in str(e.get("extractor")) for e in raw["latest_message"]["entities"]
     )

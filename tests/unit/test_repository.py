@@ -63,8 +63,10 @@ TABLES = {
     "push_subscriptions",
     "worker_questions",
     "agreement_checks",
+    "audit_chain",
+    "audit_counts",
 }
-HEAD = "0006"
+HEAD = "0007"
 CHAT = "chat-7f3a"
 
 ANSWERS = [

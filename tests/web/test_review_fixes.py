@@ -172,7 +172,9 @@ def test_an_offered_button_works_once_even_from_two_tabs(client, code, rasa, app
     for tab in tabs:
         tab.join()
     sent = [r["message"] for r in rasa.received[1:]]
-    assert sorted(sent) == ["/bevestigen", "Ja"], sent  # the second press is only words
+    # The payload goes to Rasa once; the second press is only words, or (while the first is
+    # on its way) not sent at all: "even wachten".
+    assert sent.count("/bevestigen") == 1 and set(sent) <= {"/bevestigen", "Ja"}, sent
 
 
 def test_password_spraying_from_one_address_is_limited(client, data):

@@ -12,6 +12,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection, make_url
 
+from bot.production import secure_sqlite_file, sqlite_path
 from bot.settings import get_settings
 from bot.storage.db import make_engine
 from bot.storage.models import metadata
@@ -77,6 +78,9 @@ def run_migrations_online() -> None:
     check-in, reflection and safety event.
     """
     url = _database_url()
+    db_file = sqlite_path(url)
+    if db_file is not None:
+        secure_sqlite_file(db_file)  # created 0600, never with the umask's 0644
     engine = make_engine(url, foreign_keys=False)
     try:
         with engine.connect() as connection:
