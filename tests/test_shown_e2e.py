@@ -85,6 +85,8 @@ def test_a_stop_after_a_crisis_reminds_once(bot):
     bot.texts(sender, "makkelijker")
     assert "113" in bot.texts(sender, "ik wil niet meer leven")
     first = bot.texts(sender, "stop")
-    assert "Hulp: bel 113" in first and first.count("Kom gerust terug") <= 1
+    # utter_crisis_herinnering: every number once more, at the first stop only.
+    assert "De hulp blijft er" in first and "0800-2000" in first
+    assert first.count("Kom gerust terug") <= 1
     second = bot.texts(sender, "stop")
-    assert "Hulp: bel 113" not in second and second.count("Kom gerust terug") <= 1
+    assert "De hulp blijft er" not in second and second.count("Kom gerust terug") <= 1
