@@ -64,7 +64,10 @@ def icon(theme: str) -> str:
 
 
 def scale_question(theme: str, level: str) -> str:
-    return _entry(theme)["scale"]["eenvoudig" if level == "eenvoudig" else "standaard"]
+    scale = _entry(theme)["scale"]
+    # Schema v2 nests the question beside its low/high words; v1 was the question itself.
+    question = scale.get("question", scale)
+    return question["eenvoudig" if level == "eenvoudig" else "standaard"]
 
 
 def vent_question(level: str) -> str:
