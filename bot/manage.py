@@ -33,7 +33,6 @@ from bot.settings import Settings, get_settings
 from bot.storage import auditlog, between
 from bot.storage.db import make_engine, session_scope
 from bot.storage.models import (
-    LANGUAGE_LEVELS,
     Agreement,
     CheckIn,
     Client,
@@ -45,6 +44,7 @@ from bot.storage.models import (
     Worker,
     utcnow,
 )
+from bot.vocabulary import LANGUAGE_LEVELS
 from bot.web.security import (
     format_code,
     hash_password,

@@ -44,7 +44,6 @@ from bot.storage.between_models import (
     WorkerQuestion,
 )
 from bot.storage.models import (
-    STATUS_COMPLETE,
     AccessCode,
     Agreement,
     AuditEntry,
@@ -53,6 +52,7 @@ from bot.storage.models import (
     Reflection,
     utcnow,
 )
+from bot.vocabulary import STATUS_COMPLETE
 
 MAX_QUESTION_LENGTH = 300
 MAX_EMAIL_LENGTH = 254

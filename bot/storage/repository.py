@@ -24,6 +24,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.models import (
+    CheckIn,
+    Client,
+    OrgSetting,
+    PlanLookup,
+    Reflection,
+    ReflectionAnswer,
+    SafetyEvent,
+    SafetyPlan,
+    SafetyPlanItem,
+    SmallStep,
+    utcnow,
+)
+from bot.vocabulary import (
     CHECK_ANSWERS,
     DETECTED_BY,
     LANGUAGE_LEVELS,
@@ -38,17 +51,6 @@ from bot.storage.models import (
     STATUS_INTERRUPTED,
     STEP_OPEN,
     STEP_STATUSES,
-    CheckIn,
-    Client,
-    OrgSetting,
-    PlanLookup,
-    Reflection,
-    ReflectionAnswer,
-    SafetyEvent,
-    SafetyPlan,
-    SafetyPlanItem,
-    SmallStep,
-    utcnow,
 )
 
 MAX_ANSWER_LENGTH = 4000

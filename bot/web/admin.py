@@ -10,7 +10,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import func, select
 
 from bot.storage import repository
-from bot.storage.models import LANGUAGE_LEVELS, WORKER_ROLES, Client, Worker, utcnow
+from bot.storage.models import Client, Worker, utcnow
+from bot.vocabulary import LANGUAGE_LEVELS, WORKER_ROLES
 from bot.web import queries
 from bot.web.common import (
     admin_required,

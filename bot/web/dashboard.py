@@ -21,19 +21,16 @@ from flask import (
 from sqlalchemy import select, update
 
 from bot.storage import repository
-from bot.storage.models import (
+from bot.storage.models import AccessCode, Agreement, Client, utcnow
+from bot.summary import answer_level, build_summary, shown_scale
+from bot.vocabulary import (
     AGREEMENT_KINDS,
     LANGUAGE_LEVELS,
     PLAN_KINDS,
     PLAN_PHASES,
     REVIEW_FALSE_ALARM,
     REVIEW_SEEN,
-    AccessCode,
-    Agreement,
-    Client,
-    utcnow,
 )
-from bot.summary import answer_level, build_summary, shown_scale
 from bot.web import between_views, queries
 from bot.web.common import (
     audit,

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import content
 from bot.storage.models import (
-    VENT_THEME,
     Agreement,
     AuditCount,
     AuditEntry,
@@ -30,6 +29,7 @@ from bot.storage.models import (
     SmallStep,
     Worker,
 )
+from bot.vocabulary import VENT_THEME
 
 
 @dataclass(frozen=True)
