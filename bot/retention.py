@@ -105,7 +105,7 @@ LABELS = {
 }
 
 
-def _count_or_delete(session: Session, model: type, condition, dry_run: bool) -> int:  # type: ignore[no-untyped-def]
+def _count_or_delete(session: Session, model: type, condition, dry_run: bool) -> int:
     if dry_run:
         return session.execute(
             select(func.count()).select_from(model).where(condition)

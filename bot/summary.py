@@ -17,6 +17,7 @@ from functools import lru_cache
 from sqlalchemy.orm import Session
 
 from bot import content
+from bot.storage import queries
 from bot.storage.models import (
     Agreement,
     Client,
@@ -26,7 +27,6 @@ from bot.storage.models import (
     SmallStep,
 )
 from bot.suggestions import Suggestion, suggest
-from bot.web import queries
 
 MAX_TOPICS = 6
 
@@ -89,8 +89,8 @@ def shown_scale(reflection: Reflection) -> tuple[str | None, str]:
     if reflection.scale is None or reflection.theme not in content.theme_keys():
         return None, ""
     if reflection.scale_question:
-        level = queries.LEVEL_WORDS.get(reflection.scale_level or "", NOT_STORED)
-        return reflection.scale_question, level
+        words = queries.LEVEL_WORDS.get(reflection.scale_level or "", NOT_STORED)
+        return reflection.scale_question, words
     level = next((a.language_level for a in reflection.answers if a.language_level), None)
     if level is None:
         for answer in reflection.answers:

@@ -2,7 +2,7 @@
 
 One module, so that a form name, a status or a category is spelled once. The database keeps
 these strings (check constraints in bot/storage/models.py), the domain uses the form and slot
-names, and the dashboard shows Dutch words for them (bot/web/queries.py). Client-facing text
+names, and the dashboard shows Dutch words for them (bot/storage/queries.py). Client-facing text
 is not here: see domain.yml and bot/content/themes.yml.
 """
 

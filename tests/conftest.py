@@ -17,11 +17,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-import pytest  # noqa: E402
-import requests  # noqa: E402
+import pytest
+import requests
 
-from bot.settings import PROJECT_ROOT  # noqa: E402
-from bot.storage.db import make_engine, upgrade_database  # noqa: E402
+from bot.settings import PROJECT_ROOT
+from bot.storage.db import make_engine, upgrade_database
 
 # The action server answers only calls with this shared secret (bot/action_server.py).
 # Kept in the environment: test modules that import this file get the same value.

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import content
-from bot.storage import repository
+from bot.storage import accounts, repository
 from bot.storage.models import (
     Agreement,
     CheckIn,
@@ -29,7 +29,7 @@ from bot.storage.models import (
     utcnow,
 )
 from bot.web.dashboard import issue_code
-from bot.web.security import format_code, hash_password, new_chat_id
+from bot.web.security import format_code, hash_password
 
 DEMO_WORKER = "demo.begeleider"
 DEMO_ADMIN = "demo.beheer"
@@ -49,11 +49,8 @@ class DemoLogins:
 def _worker(session: Session, username: str, name: str, role: str, password: str) -> Worker:
     worker = session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()
     if worker is None:
-        worker = Worker(username=username, display_name=name, role=role, password_hash="")
-        session.add(worker)
-    worker.password_hash = hash_password(password)
-    worker.active = True
-    session.flush()
+        return accounts.create_worker(session, username, name, role, hash_password(password))
+    accounts.set_password(session, worker, hash_password(password))
     return worker
 
 
@@ -63,18 +60,7 @@ def _client(
     client = session.execute(select(Client).where(Client.display_name == name)).scalar_one_or_none()
     if client is not None:
         return client, False
-    now = utcnow()
-    client = Client(
-        chat_id=new_chat_id(),
-        display_name=name,
-        worker_id=worker.id,
-        language_level=level,
-        created_at=now,
-        last_seen_at=now,
-    )
-    session.add(client)
-    session.flush()
-    return client, True
+    return accounts.create_client(session, name, level, worker.id), True
 
 
 def _example_history(session: Session, client: Client) -> None:

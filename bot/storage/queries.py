@@ -1,4 +1,5 @@
-"""Dashboard queries: caseload, ownership checks and what a worker may see of a client.
+"""What a worker may see of a client, read for the dashboard and the summaries: caseload,
+ownership checks, shared reflections, alerts (read-only; writes go through repository.py).
 
 Rules (health data): a worker sees only clients with `worker_id` equal to their own id;
 reflections and small steps only when the client shared them; private reflections only as a
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import overload
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -192,6 +194,10 @@ def caseload(session: Session, worker: Worker) -> list[CaseloadRow]:
     return list(rows.values())
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: datetime | None) -> datetime | None:
     from datetime import timezone
 
@@ -335,7 +341,7 @@ class Activity:
 def activity(
     session: Session, client_id: int, since: datetime | None = None, until: datetime | None = None
 ) -> Activity:
-    def period(column):  # type: ignore[no-untyped-def]
+    def period(column):
         conditions = []
         if since is not None:
             conditions.append(column >= since)
