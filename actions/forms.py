@@ -581,6 +581,10 @@ class AskAction(Action, ABC):
 
     slot = ""
 
+    @abstractmethod
+    def name(self) -> str:
+        """action_ask_<slot>"""
+
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         if not just_explained(tracker) and not just_followed_up(tracker, self.slot):
             self.ask(dispatcher, tracker, domain)

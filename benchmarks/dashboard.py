@@ -36,6 +36,7 @@ from bot.storage.models import (
     Worker,
     utcnow,
 )
+from bot.vocabulary import STATUS_COMPLETE
 from bot.web import create_app
 from bot.web.security import hash_password
 
@@ -79,7 +80,7 @@ def seed(session, clients: int, big: int) -> tuple[int, str]:
                 Reflection(
                     client_id=client.id,
                     theme=THEMES[i % len(THEMES)],
-                    status="compleet",
+                    status=STATUS_COMPLETE,
                     shared_with_worker=i % 10 != 0,
                     scale=1 + (i * 3) % 5,
                     idempotency_key=f"r{key}",

@@ -31,7 +31,7 @@ from bot.storage.models import (
     SmallStep,
     Worker,
 )
-from bot.vocabulary import VENT_THEME
+from bot.vocabulary import STATUS_INTERRUPTED, VENT_THEME
 
 
 @dataclass(frozen=True)
@@ -359,7 +359,7 @@ def activity(
         .select_from(Reflection)
         .where(
             Reflection.client_id == client_id,
-            Reflection.status == "onderbroken",
+            Reflection.status == STATUS_INTERRUPTED,
             *period(Reflection.updated_at),
         )
     ).scalar_one()

@@ -28,6 +28,7 @@ from bot.storage.models import (
     Worker,
     utcnow,
 )
+from bot.vocabulary import PLAN_FORM, STATUS_COMPLETE
 from bot.web.dashboard import issue_code
 from bot.web.security import format_code, hash_password
 
@@ -112,7 +113,7 @@ def _example_history(session: Session, client: Client) -> None:
             Reflection(
                 client_id=client.id,
                 theme=theme,
-                status="compleet",
+                status=STATUS_COMPLETE,
                 scale=scale,
                 scale_question=content.scale_question(theme, "standaard"),
                 scale_level="standaard",
@@ -171,7 +172,7 @@ def _example_history(session: Session, client: Client) -> None:
         PlanLookup(
             client_id=client.id,
             colour="oranje",
-            context="plan_form",
+            context=PLAN_FORM,
             created_at=now - timedelta(days=6),
         )
     )
