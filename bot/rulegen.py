@@ -1,5 +1,6 @@
 """Generate the repetitive Rasa rules: interruptions inside every form, crisis and safety-plan
-rules per form, and the per-theme flow of the reflection.
+rules per form, and the flow of a reflection. No rule names a theme: one `thema_form` asks
+every theme of bot/content/themes.yml.
 
     python -m bot.rulegen          # rewrite data/rules/{onderbrekingen,veiligheid,reflectie}.yml
     python -m bot.rulegen --check  # exit 1 when the files are out of date (tests run this)
