@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -73,6 +74,8 @@ QUESTION_WORDS = (
 )
 # A subject right after the question word makes it a clause ("wat ik eet"), not a question.
 SUBJECTS = ("ik", "je", "jij", "we", "wij", "ze", "zij", "hij", "u", "mijn", "mn", "m'n")
+# Open questions that get one gentle follow-up for a weak answer.
+FOLLOW_UP_SLOTS = frozenset({*ANSWER_SLOTS, "kwijt_tekst", "stapje", "nieuw_antwoord"})
 # The "Weet ik niet" button of the follow-up sends this payload; it is stored as words.
 DONT_KNOW_PAYLOAD = "/weet_niet"
 DONT_KNOW_TEXT = "weet ik niet"
@@ -834,4 +837,6 @@ class ActionUitleg(Action):
             dispatcher.utter_message(response=f"utter_uitleg_{slot}")
         else:
             dispatcher.utter_message(response="utter_niet_begrepen")
-        return []
+        # The explanation counts as this question's one follow-up: a weak answer after it is
+        # stored as it was said, so "ik snap het niet" never keeps a check-in going round.
+        return [SlotSet(FOLLOW_UP_SLOT, slot)] if slot in FOLLOW_UP_SLOTS else []

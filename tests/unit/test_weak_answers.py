@@ -155,3 +155,18 @@ def test_the_question_is_not_repeated_right_after_the_follow_up():
     dispatcher = CollectingDispatcher()
     AskAntwoord1().run(dispatcher, _tracker("x", "antwoord_1", events=events[:1]), DOMAIN)
     assert dispatcher.messages[0]["text"] == content.prompt("hoop", "gelukt").standaard
+
+
+def test_an_explanation_counts_as_the_follow_up():
+    from actions.forms import ActionUitleg
+
+    dispatcher = CollectingDispatcher()
+    events = ActionUitleg().run(dispatcher, _tracker("snap het niet", "antwoord_1"), DOMAIN)
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "doorgevraagd", "value": "antwoord_1"}
+    ]
+    assert dispatcher.messages[0]["response"] == "utter_uitleg_antwoord"
+    # Then a weak answer is stored as it was said.
+    tracker = _tracker("", "", extra={"doorgevraagd": "antwoord_1"})
+    result, _ = _validate(ValidateThemaForm(), "antwoord_1", "weet nie", tracker)
+    assert result["antwoord_1"] == "weet nie"
