@@ -18,7 +18,7 @@ from tests.test_e2e import check_in
 
 pytestmark = pytest.mark.slow
 
-GOODBYES = ("Tot de volgende keer", "Dag!")
+GOODBYES = ("Tot de volgende keer", "Dag!", "Graag gedaan")
 
 
 def way_on(messages: list[dict]) -> str | None:
@@ -30,7 +30,8 @@ def way_on(messages: list[dict]) -> str | None:
     if re.search(r"\bknop(pen)?\b", text, re.IGNORECASE) and not buttons:
         return "mentions buttons but shows none"
     last = (messages[-1].get("text") or "").strip() if messages else ""
-    if buttons or last.endswith("?") or any(g in last for g in GOODBYES):
+    # A question ("Wat wil je daar nu zeggen? Typ je nieuwe antwoord.") is a way on too.
+    if buttons or "?" in last or any(g in last for g in GOODBYES):
         return None
     return f"no way on after: {last!r}"
 
