@@ -43,7 +43,7 @@ from bot.storage.models import (
     SmallStep,
     Worker,
 )
-from bot.vocabulary import LANGUAGE_LEVELS
+from bot.vocabulary import LANGUAGE_LEVELS, STANDARD
 from bot.web.security import (
     format_code,
     hash_password,
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create-client", help="maak een cliënt")
     p.add_argument("--name", required=True, help="naam of schuilnaam")
     p.add_argument("--worker", help="gebruikersnaam van de begeleider")
-    p.add_argument("--level", choices=LANGUAGE_LEVELS, default="standaard")
+    p.add_argument("--level", choices=LANGUAGE_LEVELS, default=STANDARD)
     p.set_defaults(func=create_client)
 
     p = sub.add_parser("issue-code", help="maak een nieuwe toegangscode (oude stopt)")

@@ -31,7 +31,7 @@ from bot.storage.models import (
     SmallStep,
     Worker,
 )
-from bot.vocabulary import STATUS_INTERRUPTED, VENT_THEME
+from bot.vocabulary import SIMPLE, STANDARD, STATUS_INTERRUPTED, VENT_THEME
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _load_themes() -> dict[str, Theme]:
     """The six themes and venting ("Even iets kwijt"), labels and icons from themes.yml."""
     themes = {}
     for key in content.menu_keys():
-        question = None if key == VENT_THEME else content.scale_question(key, "standaard")
+        question = None if key == VENT_THEME else content.scale_question(key, STANDARD)
         themes[key] = Theme(key, content.label(key), content.icon(key), question)
     return themes
 
@@ -60,7 +60,7 @@ SCALE_LOW = "heel weinig"
 SCALE_HIGH = "heel veel"
 MOOD_LOW = "heel slecht"
 MOOD_HIGH = "heel goed"
-LEVEL_WORDS = {"standaard": "standaard taal", "eenvoudig": "eenvoudige taal"}
+LEVEL_WORDS = {STANDARD: "standaard taal", SIMPLE: "eenvoudige taal"}
 
 # Safety events: the category and who noticed it, in plain Dutch for the worker.
 CATEGORY_LABELS = {

@@ -30,6 +30,8 @@ from bot.vocabulary import (
     PLAN_PHASES,
     REVIEW_FALSE_ALARM,
     REVIEW_SEEN,
+    SIMPLE,
+    STANDARD,
 )
 from bot.web import between_views
 from bot.web.common import (
@@ -70,7 +72,7 @@ STEP_LABELS = {
     "vervallen": "vervallen",
 }
 MOOD_KEY = "stemming"
-LEVEL_LABELS = {"standaard": "Standaard", "eenvoudig": "Eenvoudig (korte zinnen)"}
+LEVEL_LABELS = {STANDARD: "Standaard", SIMPLE: "Eenvoudig (korte zinnen)"}
 
 
 def _client(client_id: int) -> Client:
@@ -390,7 +392,7 @@ def prepare(client_id: int):
 def new_client():
     error = None
     name = ""
-    level = "standaard"
+    level = STANDARD
     if request.method == "POST":
         name, error = clean_text(request.form.get("display_name"), 100)
         level = request.form.get("language_level", "")

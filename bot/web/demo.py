@@ -28,7 +28,7 @@ from bot.storage.models import (
     Worker,
     utcnow,
 )
-from bot.vocabulary import PLAN_FORM, STATUS_COMPLETE
+from bot.vocabulary import PLAN_FORM, SIMPLE, STANDARD, STATUS_COMPLETE
 from bot.web.dashboard import issue_code
 from bot.web.security import format_code, hash_password
 
@@ -56,7 +56,7 @@ def _worker(session: Session, username: str, name: str, role: str, password: str
 
 
 def _client(
-    session: Session, name: str, worker: Worker, level: str = "eenvoudig"
+    session: Session, name: str, worker: Worker, level: str = SIMPLE
 ) -> tuple[Client, bool]:
     client = session.execute(select(Client).where(Client.display_name == name)).scalar_one_or_none()
     if client is not None:
@@ -115,8 +115,8 @@ def _example_history(session: Session, client: Client) -> None:
                 theme=theme,
                 status=STATUS_COMPLETE,
                 scale=scale,
-                scale_question=content.scale_question(theme, "standaard"),
-                scale_level="standaard",
+                scale_question=content.scale_question(theme, STANDARD),
+                scale_level=STANDARD,
                 shared_with_worker=shared,
                 idempotency_key=f"demo-{client.id}-{i}",
                 created_at=at,
@@ -127,7 +127,7 @@ def _example_history(session: Session, client: Client) -> None:
                         position=p,
                         question_key=f"demo{p}",
                         question_text=q,
-                        language_level="standaard",
+                        language_level=STANDARD,
                         answer_text=a,
                     )
                     for p, (q, a) in enumerate(answers, 1)
@@ -245,7 +245,7 @@ def seed_demo(session: Session, secret_key: str) -> DemoLogins:
     worker = _worker(session, DEMO_WORKER, "Demo Begeleider (nep)", "worker", worker_password)
     _worker(session, DEMO_ADMIN, "Demo Beheerder (nep)", "admin", admin_password)
     demo, _ = _client(session, DEMO_CLIENT, worker)
-    example, created = _client(session, EXAMPLE_CLIENT, worker, level="standaard")
+    example, created = _client(session, EXAMPLE_CLIENT, worker, level=STANDARD)
     if created:
         _example_history(session, example)
     if repository.get_org_setting(session, "crisis_contact") is None:
