@@ -12,6 +12,7 @@ import re
 import pytest
 from sqlalchemy.orm import Session
 
+from bot import content
 from bot.storage import repository as repo
 from bot.storage.repository import PlanItemIn
 from tests.test_e2e import check_in
@@ -141,3 +142,24 @@ def test_short_answers_read_as_goodbye_stay_answers(bot):
     turn(bot, sender, "mn moeder")
     assert bot.tracker(sender).get_slot("antwoord_1") == "mn moeder"
     assert bot.tracker(sender).active_loop_name == "thema_form"
+
+
+def test_a_conversation_saved_in_an_old_theme_form_resumes(bot):
+    """A conversation stored before issue 10, paused in "hoop_form" with one answer, goes on
+    in `thema_form` with that answer after "verder" (Koers's tracker store reads it)."""
+    from tests.unit.test_legacy_forms import OLD_EVENTS
+
+    sender = bot.new_sender("oud")
+    events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        *OLD_EVENTS[:-1],  # without an open check question
+    ]
+    bot.save_events(sender, events)
+    back = turn(bot, sender, "verder")
+    tracker = bot.tracker(sender)
+    assert tracker.active_loop_name == "thema_form"
+    assert tracker.get_slot("antwoord_1") == "de zomer"
+    assert tracker.get_slot("requested_slot") == "antwoord_2"
+    second = content.prompt("hoop", "gelukt")
+    assert second is not None and second.standaard in "\n".join(m.get("text") or "" for m in back)
