@@ -129,8 +129,10 @@ def answer_or_follow_up(
 ) -> Slots:
     """Store `text` in `slot`, unless it is weak and this question had no follow-up yet: then
     ask once more, gently, in other words (`explanation`) and with a "Weet ik niet" button."""
+    just_said = text == (tracker.latest_message.get("text") or "").strip()
     if (
-        text != DONT_KNOW_TEXT
+        just_said  # not an answer given earlier (a resumed form validates those again)
+        and text != DONT_KNOW_TEXT
         and is_weak(text, open_question)
         and tracker.get_slot(FOLLOW_UP_SLOT) != slot
     ):

@@ -74,7 +74,9 @@ def _tracker(text: str, slot: str, theme=OPEN, extra: dict | None = None, events
     )
 
 
-def _validate(validator, slot, text, tracker):
+def _validate(validator, slot, text, tracker, typed: bool = True):
+    if typed:  # the client just sent it (not an answer given before a pause)
+        tracker.latest_message["text"] = text
     dispatcher = CollectingDispatcher()
     result = getattr(validator, f"validate_{slot}")(text, dispatcher, tracker, DOMAIN)
     return result, dispatcher.messages
@@ -170,3 +172,12 @@ def test_an_explanation_counts_as_the_follow_up():
     tracker = _tracker("", "", extra={"doorgevraagd": "antwoord_1"})
     result, _ = _validate(ValidateThemaForm(), "antwoord_1", "weet nie", tracker)
     assert result["antwoord_1"] == "weet nie"
+
+
+def test_a_weak_answer_given_before_a_pause_is_not_questioned_again():
+    """A resumed form validates its earlier answers again: no second follow-up for them."""
+    tracker = _tracker("verder", "antwoord_2")
+    result, messages = _validate(
+        ValidateThemaForm(), "antwoord_1", "weet nie", tracker, typed=False
+    )
+    assert result["antwoord_1"] == "weet nie" and messages == []
