@@ -24,14 +24,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Lines of pip output that are noise on machines with local package mirrors.
 PIP_NOISE := is ignored: it is neither a file|BuildBackendWarning|^\s*!!|\*\*\*\*|SPDX|project.license|By 20..-|See https://packaging|corresp\(dist|Please use a simple|Editable installation|Please be careful|name as your package|with strategy|^\s*$$
 
-.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat clean constraints postgresql-server pg-test
+.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat short-answers clean constraints postgresql-server pg-test
 
-help:
-	@echo "make run        set up (first time 5-8 minutes) and start Koers on 127.0.0.1"
-	@echo "make chat       talk to a running Koers in this terminal"
-	@echo "make test       set up and run every test (trains the model when data changed)"
-	@echo "make benchmark  measure turn latency on a running Koers (see docs/benchmarks.md)"
-	@echo "make clean      remove the virtualenv, built pipeline, models and local data"
+# Every target has a `## description` on its line; `make help` lists them (a test checks that
+# none is missing).
+help: ## list the targets
+	@awk -F':.*## ' '/^[a-zA-Z][a-zA-Z_-]*:.*## / {printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --- set-up -------------------------------------------------------------------------------
 
@@ -61,7 +59,7 @@ $(SPACY): $(STAMP) bot/nlp.py
 	@echo "==> Building the offline Dutch spaCy pipeline"
 	@$(PY) -m bot.nlp build --force
 
-setup: $(STAMP) $(SPACY)
+setup: $(STAMP) $(SPACY) ## create .venv and build the Dutch spaCy pipeline (first time 3-5 minutes)
 
 $(CHROMIUM):
 	@echo "==> The browser tests need Debian's chromium; installing it with apt-get (about 1 minute)"
@@ -81,7 +79,7 @@ $(NGINX):
 
 # Debian's PostgreSQL server and client tools (initdb, pg_ctl, pg_dump, pg_restore) for the
 # deploy test, which starts its own throw-away cluster in a temporary folder.
-postgresql-server: $(PG_DUMP)
+postgresql-server: $(PG_DUMP) ## install Debian's PostgreSQL (for the deploy test and make pg-test)
 $(PG_DUMP):
 	@echo "==> The deploy test needs Debian's PostgreSQL; installing it with apt-get (about 1 minute)"
 	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
@@ -90,54 +88,58 @@ $(PG_DUMP):
 	  || { echo "Could not install PostgreSQL. Install it by hand: apt-get install postgresql"; exit 1; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL's initdb is missing"; exit 1; }
 
-build: $(SPACY)
+build: $(SPACY) ## build the offline Dutch spaCy pipeline
 
-migrate: setup
+migrate: setup ## create or upgrade the local database (Alembic)
 	@$(PY) -m bot.storage.db upgrade
 
-train: setup
+train: setup ## train the Rasa model when its inputs changed
 	@$(PY) -m bot.trainer >/dev/null
 
 # --- the two commands ---------------------------------------------------------------------
 
-run: migrate train
+run: migrate train ## set up (first time 5-8 minutes) and start Koers on 127.0.0.1
 	@$(PY) -m bot.serve --demo
 
-chat: setup
+chat: setup ## talk to a running Koers in this terminal
 	@$(PY) -m bot.cli chat
 
-test: lint migrate train $(CHROMIUM) $(NGINX) $(PG_DUMP)
+test: lint migrate train $(CHROMIUM) $(NGINX) $(PG_DUMP) ## set up and run every test (trains the model when data changed)
 	@echo "==> Running the tests"
 	@$(PY) -m pytest
 
-test-fast: setup $(CHROMIUM)
+test-fast: setup $(CHROMIUM) ## the tests that need no trained model
 	@$(PY) -m pytest -m "not slow"
 
-validate: setup
+validate: setup ## rasa data validate on the domain, data and config
 	@$(PY) -m rasa data validate --data data -d domain.yml --config config.yml 2>&1 | grep -Ev 'DeprecationWarning|declare_namespace|pkg_resources|xla_computation|is not used in any story'
 
-lint: setup
-	@echo "==> ruff check and ruff format --check"
+lint: setup ## ruff check, ruff format --check and mypy
+	@echo "==> ruff check, ruff format --check and mypy"
 	@$(VENV)/bin/ruff check bot actions tests benchmarks
 	@$(VENV)/bin/ruff format --check --quiet bot actions tests benchmarks || { echo "Run: .venv/bin/ruff format bot actions tests benchmarks"; exit 1; }
+	@$(VENV)/bin/mypy --no-error-summary
 
 # The storage tests (and the retention, backup and audit-chain tests) against a throw-away
 # PostgreSQL cluster: started in a temporary folder on a free port, removed afterwards.
-pg-test: setup $(PG_DUMP)
+pg-test: setup $(PG_DUMP) ## the storage tests on a throw-away PostgreSQL
 	@$(PY) -m tests.pgcluster -- $(PY) -m pytest -q tests/unit/test_repository.py tests/unit/test_ops_storage.py
 
-benchmark: setup
+benchmark: setup ## measure turn latency on a running Koers (docs/benchmarks.md)
 	@$(PY) benchmarks/latency.py
 
-benchmark-dashboard: migrate
+benchmark-dashboard: migrate ## measure the dashboard pages (docs/benchmarks.md)
 	@$(PY) benchmarks/dashboard.py
 
-benchmark-webchat: migrate train
+benchmark-webchat: migrate train ## measure the web chat end to end (docs/benchmarks.md)
 	@$(PY) benchmarks/webchat.py
 
-constraints: $(STAMP)
+short-answers: setup train ## send the held-out short answers through the whole bot (counts only)
+	@$(PY) -m bot.short_answers
+
+constraints: $(STAMP) ## rewrite constraints.txt from the virtualenv (pip freeze)
 	@( echo "# Full pinned freeze for Python 3.10 (pip install -c constraints.txt). Regenerate with: make constraints"; \
 	   $(PY) -m pip freeze --exclude-editable | grep -v '^-e' ) > constraints.txt
 
-clean:
+clean: ## remove the virtualenv, built pipeline, models and local data
 	rm -rf $(VENV) build models .rasa var test-output results *.egg-info

@@ -13,18 +13,18 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from bot import content
 from bot.storage.db import get_engine, session_scope
+from bot.vocabulary import LANGUAGE_SLOT, SIMPLE, STANDARD, VENT_QUESTION_KEY
 
 logger = logging.getLogger(__name__)
 
-STANDAARD = "standaard"
-EENVOUDIG = "eenvoudig"
-LANGUAGE_SLOT = "taalniveau"
+STANDAARD = STANDARD
+EENVOUDIG = SIMPLE
 
-# Intents that interrupt a reflection form instead of answering it (mirrors `not_intent` of
-# the free-text slots in domain.yml). Out-of-scope and complaints are not in this list for
-# free text: see actions.forms._off_topic_question.
+# Intents that interrupt a reflection form instead of answering it (the `&interruptions`
+# list of the free-text slots in domain.yml; tests/unit/test_domain.py checks they agree).
+# Out-of-scope and complaints are not in this list for free text: see
+# actions.forms._off_topic_question.
 INTERRUPTIONS = frozenset(
     {
         "crisis",
@@ -44,18 +44,14 @@ INTERRUPTIONS = frozenset(
 
 MAX_ANSWER_CHARS = 2000
 
-# The six theme forms share their slots: two prompts from the theme's bank and its scale.
-THEME_FORMS: dict[str, str] = {f"{theme}_form": theme for theme in content.theme_keys()}
-VENT_FORM = "kwijt_form"
+# The theme form's slots: two prompts from the theme's bank and its scale.
 ANSWER_SLOTS = ("antwoord_1", "antwoord_2")
 SCALE_SLOT = "thema_schaal"
 VENT_SLOT = "kwijt_tekst"
-VENT_KEY = "kwijt"  # question_key of a venting answer
+VENT_KEY = VENT_QUESTION_KEY
 STEP_SLOT = "stapje"
-# Forms whose answers belong to the reflection in progress (saved as a draft on a pause).
-REFLECTION_FORMS = frozenset(
-    {*THEME_FORMS, VENT_FORM, "stapje_form", "correctie_form", "toestemming_form"}
-)
+# The answer slot that got the one gentle follow-up for a weak answer.
+FOLLOW_UP_SLOT = "doorgevraagd"
 # Everything about the reflection in progress; cleared when it is saved or a new one starts.
 REFLECTION_STATE_SLOTS = (
     *ANSWER_SLOTS,
@@ -64,13 +60,16 @@ REFLECTION_STATE_SLOTS = (
     "stapje_willen",
     STEP_SLOT,
     "vragen",
+    "thema_groep",
     "thema_keuze",
+    "menu_pagina",
     "delen",
     "reflectie_sleutel",
     "aanpassen_veld",
     "nieuw_antwoord",
     "onderbroken_form",
     "plan_kleur",
+    FOLLOW_UP_SLOT,
 )
 
 
@@ -105,6 +104,15 @@ def render_response(domain: dict[str, Any], name: str, level: str, **values: Any
     """The text Rasa will show for response `name` at this language level."""
     text = _variant(domain, name, level).get("text", "")
     return text.format(**values) if values else text
+
+
+def response_buttons(domain: dict[str, Any], name: str, level: str) -> list[dict[str, Any]]:
+    """The buttons of response `name` at this language level, with Rasa's `{{`/`}}` escapes
+    undone (buttons sent by an action are not formatted again)."""
+    return [
+        {**b, "payload": str(b.get("payload", "")).replace("{{", "{").replace("}}", "}")}
+        for b in _variant(domain, name, level).get("buttons") or []
+    ]
 
 
 def response_custom(domain: dict[str, Any], name: str, level: str) -> dict[str, Any]:

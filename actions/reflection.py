@@ -27,17 +27,20 @@ from actions.common import (
 )
 from bot import content
 from bot.storage import repository as repo
+from bot.vocabulary import STATUS_COMPLETE
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Field:
-    """One line of the read-back: the slot that holds it, a short name and its value."""
+    """One line of the read-back: the slot that holds it, its name (the question), its value
+    and a short label for the correction buttons."""
 
     slot: str
     name: str
     value: str
+    label: str = ""
 
 
 def current_theme(tracker: Tracker) -> str | None:
@@ -122,21 +125,23 @@ def fields(tracker: Tracker, domain: dict[str, Any]) -> list[Field]:
     if theme == content.VENT:
         text = tracker.get_slot(VENT_SLOT)
         name = render_response(domain, "utter_veld_kwijt", level)
-        return [Field(VENT_SLOT, name, str(text))] if text else []
+        return [Field(VENT_SLOT, name, str(text), name)] if text else []
     result = []
     for slot in ANSWER_SLOTS:
         value = tracker.get_slot(slot)
         prompt = question_for(tracker, slot)
         if value and prompt is not None:
-            result.append(Field(slot, prompt.text(level), str(value)))
+            result.append(Field(slot, prompt.text(level), str(value), prompt.short(level)))
     scale = scale_value(tracker)
     if scale is not None and theme is not None:
         line = render_response(domain, "utter_readback_schaal", level, cijfer=scale)
-        result.append(Field(SCALE_SLOT, content.scale_question(theme, level), line))
+        question = content.scale_question(theme, level)
+        result.append(Field(SCALE_SLOT, question, line, content.shorten(question)))
     step = tracker.get_slot(STEP_SLOT)
     if step:
         line = render_response(domain, "utter_readback_stapje", level, stapje=step)
-        result.append(Field(STEP_SLOT, render_response(domain, "utter_veld_stapje", level), line))
+        name = render_response(domain, "utter_veld_stapje", level)
+        result.append(Field(STEP_SLOT, name, line, name))
     return result
 
 
@@ -174,7 +179,7 @@ def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
                 scale_level=scale_level,
             )
             step = tracker.get_slot(STEP_SLOT)
-            if step and status == "compleet":
+            if step and status == STATUS_COMPLETE:
                 repo.save_step(
                     session,
                     tracker.sender_id,
@@ -190,12 +195,12 @@ def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
         return False
 
 
-def least_recent_theme(sender_id: str) -> str:
-    """ "Kies jij maar": the theme this client visited least recently."""
+def least_recent_theme(sender_id: str, among: list[str] | None = None) -> str:
+    """ "Kies jij maar": the theme this client visited least recently (of `among`)."""
     try:
         with db_session() as session:
             visits = repo.last_visit_per_theme(session, sender_id)
     except SQLAlchemyError:
         logger.exception("could not read the theme visits")
         visits = {}
-    return content.least_recent_theme(visits)
+    return content.least_recent_theme(visits, among=among)

@@ -25,7 +25,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bot.settings import get_settings  # noqa: E402
+from bot.settings import get_settings
 
 SCRIPT = ["hoi", "4", "nee"]
 PARSE_TEXTS = [

@@ -67,7 +67,7 @@ def main() -> None:
     def timed(cls: type, name: str) -> None:
         original = getattr(cls, name)
 
-        def wrapper(self, *a, **kw):  # noqa: ANN001, ANN002, ANN003
+        def wrapper(self, *a, **kw):
             started = time.perf_counter()
             try:
                 return original(self, *a, **kw)

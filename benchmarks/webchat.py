@@ -21,20 +21,25 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.serve import stack_env, start_stack, start_web, stop  # noqa: E402
-from bot.settings import PROJECT_ROOT, get_settings  # noqa: E402
-from bot.storage.db import make_engine, session_scope, upgrade_database  # noqa: E402
-from bot.storage.models import Client, utcnow  # noqa: E402
-from bot.web.dashboard import issue_code  # noqa: E402
-from bot.web.security import new_chat_id  # noqa: E402
+from bot.serve import stack_env, start_stack, start_web, stop
+from bot.settings import PROJECT_ROOT, get_settings
+from bot.storage import accounts
+from bot.storage.db import make_engine, session_scope, upgrade_database
+from bot.web.dashboard import issue_code
 
 THEME = '/kies_thema{"thema": "hoop"}'
-TURNS = [{"start": True}, {"payload": "4", "title": "4"}, {"payload": THEME, "title": "Hoop"}]
+SECRET = "benchmark-only-secret"
+TURNS: list[dict[str, Any]] = [
+    {"start": True},
+    {"payload": "4", "title": "4"},
+    {"payload": THEME, "title": "Hoop"},
+]
 DIRECT = ["/groet", "4", THEME]
 
 
@@ -69,28 +74,21 @@ def main() -> int:
             web_port=_free_port(),
             tracker_db=tmp / "tracker.db",
             var_dir=tmp,
-            secret_key="benchmark-only-secret",
+            secret_key=SECRET,
         )
         engine = make_engine(url)
         codes = []
         with session_scope(engine) as session:
             for i in range(args.clients):
-                client = Client(
-                    chat_id=new_chat_id(),
-                    display_name=f"Bench {i} (nep)",
-                    created_at=utcnow(),
-                    last_seen_at=utcnow(),
-                )
-                session.add(client)
-                session.flush()
-                codes.append(issue_code(session, client, "bench", settings.secret_key))
+                client = accounts.create_client(session, f"Bench {i} (nep)")
+                codes.append(issue_code(session, client, "bench", SECRET))
         engine.dispose()
         print(f"Starting the stack with {model.name} ...", flush=True)
         procs = start_stack(settings, model, tmp / "log")
         try:
             env = {
                 **stack_env(settings),
-                "KOERS_SECRET_KEY": settings.secret_key,
+                "KOERS_SECRET_KEY": SECRET,
                 "KOERS_DATABASE_URL": url,
             }
             procs.append(start_web(settings, tmp / "log", env))
@@ -100,7 +98,9 @@ def main() -> int:
             for code in codes:
                 http = requests.Session()
                 page = http.get(base + "/chat/").text
-                token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+                found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+                assert found is not None, "the chat's login page has a CSRF token"
+                token = found.group(1)
                 http.post(base + "/chat/login", data={"code": code, "csrf_token": token})
                 token = http.get(base + "/chat/").text.split('data-csrf="', 1)[1].split('"')[0]
                 for turn, body in enumerate(TURNS):

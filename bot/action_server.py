@@ -38,7 +38,7 @@ def create_app(secret: str, actions_package: str = "actions") -> Sanic:
     app = endpoint.create_app(actions_package, cors_origins=None)
 
     @app.middleware("request")
-    async def only_rasa(request: Request):  # type: ignore[no-untyped-def]
+    async def only_rasa(request: Request):
         if request.path in OPEN_PATHS:
             return None
         given = (request.headers.get(ACTIONS_SECRET_HEADER) or "").encode("utf-8")
@@ -47,7 +47,7 @@ def create_app(secret: str, actions_package: str = "actions") -> Sanic:
         return None
 
     @app.exception(Exception)
-    async def content_free_error(request: Request, exception: Exception):  # type: ignore[no-untyped-def]
+    async def content_free_error(request: Request, exception: Exception):
         frames = traceback.extract_tb(exception.__traceback__)
         where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in frames[-3:])
         logger.error(

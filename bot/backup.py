@@ -258,6 +258,8 @@ def restore(settings: Settings, folder: Path, replace: bool = False) -> dict:
             )
     for kind in kinds:
         url = settings.database_url if kind == "koers" else tracker_url(settings)
+        if url is None:
+            raise BackupError("Deze installatie heeft geen gesprekkendatabase om terug te zetten.")
         _load(url, Path(folder) / files[kind]["name"], replace)
     if "secret_key" in files and not settings.secret_key:
         key_file = Path(settings.var_dir) / "secret_key"

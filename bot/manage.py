@@ -26,14 +26,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings, get_settings
-from bot.storage import auditlog, between
+from bot.storage import accounts, auditlog, between
 from bot.storage.db import make_engine, session_scope
 from bot.storage.models import (
-    LANGUAGE_LEVELS,
     Agreement,
     CheckIn,
     Client,
@@ -43,13 +42,12 @@ from bot.storage.models import (
     SafetyPlan,
     SmallStep,
     Worker,
-    utcnow,
 )
+from bot.vocabulary import LANGUAGE_LEVELS, STANDARD
 from bot.web.security import (
     format_code,
     hash_password,
     load_secret_key,
-    new_chat_id,
     password_problem,
 )
 
@@ -96,14 +94,13 @@ def create_worker(args: argparse.Namespace, settings: Settings) -> int:
     with session_scope(make_engine(settings.database_url)) as session:
         if session.execute(select(Worker).where(Worker.username == args.username)).first():
             raise SystemExit(f"Gebruikersnaam {args.username!r} bestaat al.")
-        worker = Worker(
-            username=args.username,
-            display_name=args.name or args.username,
-            role="admin" if args.admin else "worker",
-            password_hash=hash_password(password),
+        worker = accounts.create_worker(
+            session,
+            args.username,
+            args.name or args.username,
+            "admin" if args.admin else "worker",
+            hash_password(password),
         )
-        session.add(worker)
-        session.flush()
         _audit(session, "medewerker_aangemaakt", None, args.username)
         print(
             f"Medewerker {worker.username} ({'beheerder' if args.admin else 'begeleider'}) "
@@ -122,17 +119,7 @@ def create_client(args: argparse.Namespace, settings: Settings) -> int:
             if worker is None or worker.role != "worker":
                 raise SystemExit(f"Begeleider {args.worker!r} bestaat niet.")
             worker_id = worker.id
-        now = utcnow()
-        client = Client(
-            chat_id=new_chat_id(),
-            display_name=args.name.strip()[:100],
-            language_level=args.level,
-            worker_id=worker_id,
-            created_at=now,
-            last_seen_at=now,
-        )
-        session.add(client)
-        session.flush()
+        client = accounts.create_client(session, args.name, args.level, worker_id)
         _audit(session, "client_aangemaakt", client.id)
         print(
             f"Cliënt {client.id} aangemaakt. Maak een toegangscode met: "
@@ -326,8 +313,7 @@ def delete_client(session: Session, settings: Settings, client_id: int) -> tuple
     """Delete the client and everything about them (cascades), and the Rasa conversation.
     The audit log keeps its entries (who looked at what), without content."""
     client = _client(session, client_id)
-    chat_id = client.chat_id
-    session.execute(delete(Client).where(Client.id == client.id))
+    chat_id = accounts.delete_client(session, client)
     _audit(session, "client_verwijderd", client_id)
     session.flush()
     return chat_id, delete_tracker_conversation(settings, chat_id)
@@ -356,8 +342,8 @@ def delete_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def summary_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.localtime import day_start
     from bot.summary import build_summary, summary_text
-    from bot.web.common import day_start
 
     since = None
     if args.since:
@@ -387,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create-client", help="maak een cliënt")
     p.add_argument("--name", required=True, help="naam of schuilnaam")
     p.add_argument("--worker", help="gebruikersnaam van de begeleider")
-    p.add_argument("--level", choices=LANGUAGE_LEVELS, default="standaard")
+    p.add_argument("--level", choices=LANGUAGE_LEVELS, default=STANDARD)
     p.set_defaults(func=create_client)
 
     p = sub.add_parser("issue-code", help="maak een nieuwe toegangscode (oude stopt)")

@@ -62,6 +62,7 @@ def bootstrap_admin_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.manage import _audit, _read_password
     from bot.production import mark_production
+    from bot.storage import accounts
     from bot.storage.db import make_engine, session_scope
     from bot.storage.models import Worker
     from bot.web.security import hash_password
@@ -84,13 +85,8 @@ def bootstrap_admin_cmd(args: argparse.Namespace, settings: Settings) -> int:
             ).first()
             if taken:
                 raise SystemExit(f"Gebruikersnaam {username!r} bestaat al.")
-            session.add(
-                Worker(
-                    username=username,
-                    display_name=(args.name or username)[:100],
-                    role="admin",
-                    password_hash=hash_password(password),
-                )
+            accounts.create_worker(
+                session, username, args.name or username, "admin", hash_password(password)
             )
             _audit(session, "eerste_beheerder_aangemaakt", None, username)
     finally:

@@ -235,7 +235,10 @@ def head_revision() -> str:
 
     from bot.storage.db import alembic_config
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:
+        raise RuntimeError("the migrations have no head revision")
+    return head
 
 
 def problems(settings: Settings) -> list[str]:

@@ -35,8 +35,6 @@ from sqlalchemy.orm import Session
 from bot.storage import auditlog
 from bot.storage.between_models import ReminderSend
 from bot.storage.models import (
-    STATUS_COMPLETE,
-    STATUS_INTERRUPTED,
     AccessCode,
     Agreement,
     ChatDevice,
@@ -48,6 +46,7 @@ from bot.storage.models import (
     utcnow,
 )
 from bot.tracker_store import EVENTS
+from bot.vocabulary import STATUS_COMPLETE, STATUS_INTERRUPTED
 
 logger = logging.getLogger("koers.retention")
 
@@ -106,7 +105,7 @@ LABELS = {
 }
 
 
-def _count_or_delete(session: Session, model: type, condition, dry_run: bool) -> int:  # type: ignore[no-untyped-def]
+def _count_or_delete(session: Session, model: type, condition, dry_run: bool) -> int:
     if dry_run:
         return session.execute(
             select(func.count()).select_from(model).where(condition)

@@ -142,7 +142,7 @@ def start_web(settings: Settings, log_dir: Path, env: dict[str, str]) -> subproc
     return proc
 
 
-def seed_demo_data(settings: Settings):  # type: ignore[no-untyped-def]
+def seed_demo_data(settings: Settings):
     from bot.storage.db import make_engine, session_scope
     from bot.web.demo import seed_demo
     from bot.web.security import load_secret_key

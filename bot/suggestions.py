@@ -48,7 +48,7 @@ def pick_prompt(theme: str, asked: Sequence[str], taken: set[str]) -> content.Pr
 def _date(at: datetime | None) -> str:
     if at is None:
         return ""
-    from bot.web.common import local  # the dashboard's time zone
+    from bot.localtime import local  # the dashboard's time zone
 
     return local(at).strftime("%d-%m-%Y")
 

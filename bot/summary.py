@@ -17,6 +17,7 @@ from functools import lru_cache
 from sqlalchemy.orm import Session
 
 from bot import content
+from bot.storage import queries
 from bot.storage.models import (
     Agreement,
     Client,
@@ -26,7 +27,7 @@ from bot.storage.models import (
     SmallStep,
 )
 from bot.suggestions import Suggestion, suggest
-from bot.web import queries
+from bot.vocabulary import SIMPLE, STANDARD
 
 MAX_TOPICS = 6
 
@@ -89,17 +90,17 @@ def shown_scale(reflection: Reflection) -> tuple[str | None, str]:
     if reflection.scale is None or reflection.theme not in content.theme_keys():
         return None, ""
     if reflection.scale_question:
-        level = queries.LEVEL_WORDS.get(reflection.scale_level or "", NOT_STORED)
-        return reflection.scale_question, level
+        words = queries.LEVEL_WORDS.get(reflection.scale_level or "", NOT_STORED)
+        return reflection.scale_question, words
     level = next((a.language_level for a in reflection.answers if a.language_level), None)
     if level is None:
         for answer in reflection.answers:
             wordings = _bank_wordings().get((reflection.theme, answer.question_key))
             if wordings is not None and answer.question_text in wordings:
-                level = "eenvoudig" if answer.question_text == wordings[1] else "standaard"
+                level = SIMPLE if answer.question_text == wordings[1] else STANDARD
                 break
     if level is None:
-        return content.scale_question(reflection.theme, "standaard"), NOT_STORED
+        return content.scale_question(reflection.theme, STANDARD), NOT_STORED
     wording = content.scale_question(reflection.theme, level)
     return wording, f"waarschijnlijk {queries.LEVEL_WORDS[level]}"
 
@@ -216,7 +217,7 @@ def build_summary(
         if in_period(e.created_at) or e.acknowledged_at is None
     ]
     open_agreements = [a for a in queries.agreements(session, client_id) if a.done_at is None]
-    level = client.language_level if client is not None else "standaard"
+    level = client.language_level if client is not None else STANDARD
     suggestions = suggest(
         queries.answered_prompts(session, client_id),
         reflections,

@@ -23,6 +23,7 @@ import yaml
 
 from bot import content
 from bot.language import FORBIDDEN, MAX_WORDS, sentences, words
+from bot.vocabulary import SIMPLE, STANDARD
 
 QUESTIONS_FILE = Path(__file__).resolve().parent / "content" / "worker_questions.yml"
 MAX_LENGTH = 300
@@ -110,7 +111,7 @@ def _jargon_in(text: str) -> list[str]:
     ]
 
 
-def question_problems(text: str | None, level: str = "standaard") -> list[str]:
+def question_problems(text: str | None, level: str = STANDARD) -> list[str]:
     """What is wrong with a question in the worker's own words, as Dutch sentences for the
     worker (empty: fine). `level` is the client's language level."""
     text = (text or "").strip()
@@ -118,18 +119,18 @@ def question_problems(text: str | None, level: str = "standaard") -> list[str]:
         return ["Schrijf een vraag, of kies er een uit de lijst."]
     if len(text) > MAX_LENGTH:
         return [f"De vraag is te lang. Gebruik hoogstens {MAX_LENGTH} tekens (nu {len(text)})."]
-    level = "eenvoudig" if level == "eenvoudig" else "standaard"
+    level = SIMPLE if level == SIMPLE else STANDARD
     limit = MAX_WORDS[level]
     problems: list[str] = []
     for sentence in sentences(text):
         count = len(words(sentence))
         if count > limit:
-            extra = " De cliënt leest in eenvoudige taal." if level == "eenvoudig" else ""
+            extra = " De cliënt leest in eenvoudige taal." if level == SIMPLE else ""
             problems.append(
                 f"Deze zin heeft {count} woorden: “{sentence}”. Gebruik hoogstens {limit} "
                 f"woorden per zin.{extra}"
             )
-        if level == "eenvoudig" and sentence.count(",") > 1:
+        if level == SIMPLE and sentence.count(",") > 1:
             problems.append(
                 f"Deze zin heeft meer dan één komma: “{sentence}”. Maak er twee zinnen van."
             )

@@ -33,6 +33,7 @@ def test_the_sheet_shows_the_wording_the_client_saw(bot, engine, database_url, t
     sender = bot.new_sender("e2e-shown")
     assert "Hoe gaat het vandaag?" in bot.texts(sender, "hoi")
     bot.texts(sender, "4")
+    bot.texts(sender, "2")  # Over anderen
     reply = bot.texts(sender, "1")  # Mensen om je heen
     first, second = asked(bot, sender)
     assert first.standaard in reply

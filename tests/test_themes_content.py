@@ -302,3 +302,15 @@ def test_labels_are_not_ambiguous():
 def test_the_loader_reads_the_scale_question(level):
     for theme in THEMES:
         assert content.scale_question(theme, level) == THEMES[theme]["scale"]["question"][level]
+
+
+def test_retired_prompt_keys_resume_with_a_current_prompt():
+    """A conversation saved before a prompt was removed resumes with the prompt that replaced it."""
+    retired = DATA.get("retired") or {}
+    assert retired, "the review of issue 10 removed prompts; their keys must stay resolvable"
+    for theme, mapping in retired.items():
+        current = {p.key for p in content.prompts(theme)}
+        for old, new in mapping.items():
+            assert old not in current, f"{theme}/{old} is retired but still in the bank"
+            assert new in current, f"{theme}/{old} points to a missing prompt {new}"
+            assert content.prompt(theme, old).key == new

@@ -128,7 +128,8 @@ class SmsProvider(Protocol):
     """Sends one SMS. `to` is in international form (+316...); `reference` is ours (no
     personal data) and comes back in the provider's delivery reports."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def send(self, to: str, text: str, reference: str) -> None: ...
 

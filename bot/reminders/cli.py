@@ -26,6 +26,7 @@ from bot.reminders.content import reminder_text
 from bot.settings import Settings, get_reminder_settings
 from bot.storage.between import normalize_phone, valid_email
 from bot.storage.db import make_engine
+from bot.vocabulary import LANGUAGE_LEVELS, STANDARD
 
 
 def _now(text: str | None) -> datetime | None:
@@ -104,5 +105,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s = rsub.add_parser("test", help="stuur de standaardtekst één keer, om te testen")
     s.add_argument("channel", choices=["email", "sms"])
     s.add_argument("address", help="e-mailadres of mobiel nummer")
-    s.add_argument("--level", choices=["standaard", "eenvoudig"], default="standaard")
+    s.add_argument("--level", choices=LANGUAGE_LEVELS, default=STANDARD)
     s.set_defaults(func=test_cmd)

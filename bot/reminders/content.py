@@ -9,8 +9,10 @@ from typing import Any
 
 import yaml
 
+from bot.vocabulary import LANGUAGE_LEVELS, SIMPLE, STANDARD
+
 REMINDERS_FILE = Path(__file__).resolve().parent.parent / "content" / "reminders.yml"
-LEVELS = ("standaard", "eenvoudig")
+LEVELS = LANGUAGE_LEVELS
 
 
 @lru_cache(maxsize=1)
@@ -19,7 +21,7 @@ def _data() -> dict[str, Any]:
 
 
 def _level(level: str | None) -> str:
-    return "eenvoudig" if level == "eenvoudig" else "standaard"
+    return SIMPLE if level == SIMPLE else STANDARD
 
 
 @dataclass(frozen=True)

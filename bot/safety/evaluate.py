@@ -198,7 +198,7 @@ def start_action_server(database_url: str, port: int, log: Path, secret: str) ->
     raise SystemExit(f"the action server did not start; see {log}")
 
 
-def in_process_action_server(database_url: str, workdir: Path):  # noqa: ANN201
+def in_process_action_server(database_url: str, workdir: Path):
     """Start the action server on a free port; returns (process, Rasa's EndpointConfig)."""
     import secrets
     import socket

@@ -105,8 +105,8 @@ def _evidence(raw: dict, semantic: float) -> Evidence:
 def simulate(rows: list[dict], bands: Bands) -> dict[str, float]:
     """Recall, false alarms and check rate for single messages; the same for context pairs,
     where a pair counts by the worst outcome of its two turns."""
-    single = {CRISIS: [], CALM: []}
-    pairs = {CRISIS: [], CALM: []}
+    single: dict[str, list] = {CRISIS: [], CALM: []}
+    pairs: dict[str, list] = {CRISIS: [], CALM: []}
     for r in rows:
         first = decide(r["evidence"], None, bands)
         if r["label"] in (CRISIS, CALM):

@@ -44,7 +44,6 @@ from bot.storage.between_models import (
     WorkerQuestion,
 )
 from bot.storage.models import (
-    STATUS_COMPLETE,
     AccessCode,
     Agreement,
     AuditEntry,
@@ -53,6 +52,7 @@ from bot.storage.models import (
     Reflection,
     utcnow,
 )
+from bot.vocabulary import STANDARD, STATUS_COMPLETE
 
 MAX_QUESTION_LENGTH = 300
 MAX_EMAIL_LENGTH = 254
@@ -679,7 +679,7 @@ def record_question_answer(
     answer_text: str,
     shared_with_worker: bool,
     idempotency_key: str,
-    level: str = "standaard",
+    level: str = STANDARD,
 ) -> tuple[Reflection, bool]:
     """Save the client's answer as a reflection (theme `vraag_begeleider`) with the client's
     consent, and close the question as 'beantwoord'. Returns (reflection, created).

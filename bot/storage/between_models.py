@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from bot.storage.models import Base, UTCDateTime, _in, utcnow
+from bot.vocabulary import SIMPLE
 
 REMINDER_CHANNELS = ("email", "sms", "push")
 PLAN_STATUSES = ("actief", "gepauzeerd", "gestopt")
@@ -189,7 +190,7 @@ class WorkerQuestion(Base):
     reflection = relationship("Reflection")
 
     def text(self, level: str) -> str:
-        return self.text_eenvoudig if level == "eenvoudig" else self.text_standaard
+        return self.text_eenvoudig if level == SIMPLE else self.text_standaard
 
     def __repr__(self) -> str:
         return f"<WorkerQuestion id={self.id} status={self.status!r}>"

@@ -30,6 +30,25 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+# The names the database shares with the bot and the web app.
+from bot.vocabulary import (
+    AGREEMENT_KINDS,
+    CHECK_ANSWERS,
+    DEFAULT_LANGUAGE_LEVEL,
+    DETECTED_BY,
+    LANGUAGE_LEVELS,
+    OUTCOME_HELP,
+    PLAN_KINDS,
+    PLAN_PHASES,
+    REFLECTION_STATUSES,
+    SAFETY_CATEGORIES,
+    SAFETY_OUTCOMES,
+    SAFETY_REVIEWS,
+    STEP_OPEN,
+    STEP_STATUSES,
+    WORKER_ROLES,
+)
+
 # Named constraints, so that migrations can address them on every database (PostgreSQL too).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,44 +60,6 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 Base: Any = declarative_base(metadata=metadata)
-
-LANGUAGE_LEVELS = ("standaard", "eenvoudig")
-DEFAULT_LANGUAGE_LEVEL = "standaard"
-REFLECTION_STATUSES = ("compleet", "onderbroken")
-STATUS_COMPLETE = "compleet"
-STATUS_INTERRUPTED = "onderbroken"
-SAFETY_CATEGORIES = (
-    "suicide",
-    "self_harm",
-    "overdose",
-    "danger_to_others",
-    "threatened",
-    "abuse",
-    "unknown",
-)
-# "client": the client said so themselves, e.g. by choosing red in their safety plan.
-# "semantic": the meaning model (bot/safety/semantic.py); "context": the message together with
-# the conversation (a low mood, a worrying previous message; bot/safety/decision.py).
-DETECTED_BY = ("matcher", "classifier", "semantic", "both", "context", "client")
-# What Koers did: the crisis help at once, or first a calm check question.
-SAFETY_OUTCOMES = ("hulp", "controle")
-OUTCOME_HELP = "hulp"
-OUTCOME_CHECK = "controle"
-CHECK_ANSWERS = ("ja", "nee", "weet_niet")
-# The worker's review of an alert.
-SAFETY_REVIEWS = ("gezien", "vals_alarm")
-REVIEW_SEEN = "gezien"
-REVIEW_FALSE_ALARM = "vals_alarm"
-# The theme key of a free "even kwijt" (venting) reflection; the six CHIME-S themes are in
-# bot/content/themes.yml.
-VENT_THEME = "kwijt"
-# "beetje": the client said the step went "een beetje" (partly), its own outcome.
-STEP_STATUSES = ("open", "gelukt", "beetje", "niet_gelukt", "vervallen")
-STEP_OPEN = "open"
-PLAN_PHASES = ("groen", "oranje", "rood")
-PLAN_KINDS = ("signaal", "helpt", "contact")
-WORKER_ROLES = ("worker", "admin")
-AGREEMENT_KINDS = ("client", "worker", "ander")
 
 
 def utcnow() -> datetime:

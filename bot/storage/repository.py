@@ -23,7 +23,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bot.storage import accounts
 from bot.storage.models import (
+    CheckIn,
+    Client,
+    OrgSetting,
+    PlanLookup,
+    Reflection,
+    ReflectionAnswer,
+    SafetyEvent,
+    SafetyPlan,
+    SafetyPlanItem,
+    SmallStep,
+    utcnow,
+)
+from bot.vocabulary import (
     CHECK_ANSWERS,
     DETECTED_BY,
     LANGUAGE_LEVELS,
@@ -38,17 +52,6 @@ from bot.storage.models import (
     STATUS_INTERRUPTED,
     STEP_OPEN,
     STEP_STATUSES,
-    CheckIn,
-    Client,
-    OrgSetting,
-    PlanLookup,
-    Reflection,
-    ReflectionAnswer,
-    SafetyEvent,
-    SafetyPlan,
-    SafetyPlanItem,
-    SmallStep,
-    utcnow,
 )
 
 MAX_ANSWER_LENGTH = 4000
@@ -134,16 +137,14 @@ def _client_by_chat_id(session: Session, chat_id: str) -> Client | None:
     return session.execute(select(Client).where(Client.chat_id == chat_id)).scalar_one_or_none()
 
 
-def _insert_or_fetch(
-    session: Session, row: _Row, fetch: Callable[[], _Row | None]
-) -> tuple[_Row, bool]:
+def _insert_or_fetch(session: Session, row: _Row, fetch: Callable[[], Any]) -> tuple[_Row, bool]:
     """Insert `row` in a SAVEPOINT; if a unique constraint fires (a concurrent insert of the
     same key), roll back to the savepoint and return the row that won instead."""
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        existing = fetch()
+        existing: _Row | None = fetch()
         if existing is None:  # the IntegrityError was about something else
             raise
         return existing, False
@@ -173,16 +174,16 @@ def get_or_create_client(
         _require_choice("language_level", language_level, LANGUAGE_LEVELS)
 
     now = utcnow()
-    client = _client_by_chat_id(session, chat_id)
-    if client is None:
-        new = Client(chat_id=chat_id, created_at=now, last_seen_at=now)
-        if language_level is not None:
-            new.language_level = language_level
+    found = _client_by_chat_id(session, chat_id)
+    if found is None:
+        new = accounts.client_row(chat_id, language_level)
         client, created = _insert_or_fetch(
             session, new, lambda: _client_by_chat_id(session, chat_id)
         )
         if created:
             return client
+    else:
+        client = found
 
     client.last_seen_at = now
     if language_level is not None:
@@ -361,6 +362,7 @@ def save_reflection(
             ],
         )
         reflection, created = _insert_or_fetch(session, new, fetch)
+    assert reflection is not None  # found, inserted, or the row a concurrent insert made
 
     if not created:
         _check_owner(reflection, client)
@@ -581,7 +583,9 @@ def save_step(
             fetch,
         )
         if created:
+            assert step is not None
             return step, True
+    assert step is not None  # found, or the row a concurrent insert made
     _check_owner(step, client)
     if step.status == STEP_OPEN:
         step.text = text
@@ -625,7 +629,7 @@ def resolve_step(session: Session, chat_id: str, step_id: int, status: str) -> S
         raise ValueError("a step cannot be reopened")
     client = _client_by_chat_id(session, chat_id)
     step = session.get(SmallStep, step_id) if client is not None else None
-    if step is None or step.client_id != client.id:
+    if client is None or step is None or step.client_id != client.id:
         raise ValueError("no such step for this client")
     if step.status == status:
         return step

@@ -37,7 +37,7 @@ MSG_CHAT_ERROR = "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog
 class _NulFreeMultiDict(ImmutableMultiDict):
     """Form fields and query parameters without NUL bytes (PostgreSQL refuses them)."""
 
-    def __init__(self, mapping=None):  # type: ignore[no-untyped-def]
+    def __init__(self, mapping=None):
         if mapping is not None:
             mapping = [(_nul_free(k), _nul_free(v)) for k, v in iter_multi_items(mapping)]
         super().__init__(mapping)
@@ -105,7 +105,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         return {"current_worker": g.get("worker")}
 
     @app.after_request
-    def _commit(response):  # type: ignore[no-untyped-def]
+    def _commit(response):
         # Commit before the response leaves: a failing commit (for example SQLite "database is
         # locked") then gets the Dutch error page below instead of a half-sent answer.
         if response.status_code < 500:
@@ -113,7 +113,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         return response
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response):
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -128,7 +128,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         return response
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf_error(error: CSRFError):
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": "De pagina is verlopen. Laad de pagina opnieuw."}, 400
         return render_template(
@@ -139,13 +139,13 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         ), 400
 
     @app.errorhandler(403)
-    def _forbidden(_error):  # type: ignore[no-untyped-def]
+    def _forbidden(_error):
         return render_template(
             "error.html", title="Geen toegang", message="Je hebt geen toegang tot deze pagina."
         ), 403
 
     @app.errorhandler(404)
-    def _not_found(_error):  # type: ignore[no-untyped-def]
+    def _not_found(_error):
         return render_template(
             "error.html",
             title="Niet gevonden",
@@ -153,13 +153,13 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         ), 404
 
     @app.errorhandler(500)
-    def _server_error(error):  # type: ignore[no-untyped-def]
+    def _server_error(error):
         # Anything unexpected, also a database that stays busy: a calm Dutch page (or JSON for
         # the chat), never Flask's or waitress's English one. Nothing half-done is kept; Flask
         # has already logged the error with its traceback.
         try:
             common.rollback_db()
-        except Exception:  # noqa: BLE001 - the page must still be shown
+        except Exception:
             pass
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": MSG_CHAT_ERROR}, 500
@@ -169,7 +169,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         ), 500
 
     @app.errorhandler(413)
-    def _too_large(_error):  # type: ignore[no-untyped-def]
+    def _too_large(_error):
         return render_template(
             "error.html",
             title="Te veel tekst",

@@ -51,7 +51,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     worker = current_worker()
     if worker is not None:
         return redirect(_home_for(worker))
@@ -59,7 +59,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     worker = current_worker()
     if worker is not None and request.method == "GET":
         return redirect(_home_for(worker))
@@ -101,7 +101,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     worker = current_worker()
     if worker is not None:
         audit("uitloggen")

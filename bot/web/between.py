@@ -29,10 +29,10 @@ from flask import (
 from bot.reminders import schedule
 from bot.reminders.content import control_text, reminder_text
 from bot.settings import get_reminder_settings
-from bot.storage import between
+from bot.storage import between, devices
 from bot.storage.between_models import REMINDER_CHANNELS
 from bot.storage.models import utcnow
-from bot.web import between_views, devices
+from bot.web import between_views
 from bot.web.common import audit, db, local, parse_day, worker_required
 from bot.web.dashboard import _client, _render_client
 from bot.worker_questions import find_choice, grouped_choices, question_problems
@@ -62,7 +62,7 @@ def _parse_clock(text: str | None) -> time | None:
         return None
 
 
-def _plan_form(plan) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _plan_form(plan) -> dict[str, Any]:
     today = local(utcnow()).date()
     if plan is None:
         return {
@@ -93,7 +93,7 @@ def _plan_form(plan) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 def _read_plan_form() -> tuple[dict[str, Any], between.ReminderPlanIn | None, list[str]]:
     f = request.form
-    form = {
+    form: dict[str, Any] = {
         "channel": f.get("channel", ""),
         "email": (f.get("email") or "").strip()[:254],
         "phone": (f.get("phone") or "").strip()[:40],
@@ -164,7 +164,7 @@ def _read_plan_form() -> tuple[dict[str, Any], between.ReminderPlanIn | None, li
     )
 
 
-def _render_plan_page(client, form, errors, status=200):  # type: ignore[no-untyped-def]
+def _render_plan_page(client, form, errors, status=200):
     session = db()
     plan = between.reminder_plan(session, client.id)
     return render_template(
@@ -184,7 +184,7 @@ def _render_plan_page(client, form, errors, status=200):  # type: ignore[no-unty
 
 @bp.route("/begeleider/client/<int:client_id>/herinneringen", methods=["GET", "POST"])
 @worker_required
-def reminder_plan(client_id: int):  # type: ignore[no-untyped-def]
+def reminder_plan(client_id: int):
     client = _client(client_id)
     session = db()
     if request.method == "POST" and request.form.get("action") == "stop":
@@ -221,7 +221,7 @@ def reminder_plan(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/begeleider/client/<int:client_id>/vraag", methods=["POST"])
 @worker_required
-def set_question(client_id: int):  # type: ignore[no-untyped-def]
+def set_question(client_id: int):
     client = _client(client_id)
     session = db()
     if request.form.get("action") == "intrekken":
@@ -265,7 +265,7 @@ def set_question(client_id: int):  # type: ignore[no-untyped-def]
 # --- the client's own reminder controls (chat) ------------------------------------------------
 
 
-def _chat_client_and_device():  # type: ignore[no-untyped-def]
+def _chat_client_and_device():
     """The logged-in client of this browser and its live device row (or None, None)."""
     from bot.web import chat
 
@@ -301,7 +301,7 @@ def _refusal(exc: between.ReminderRefused, level: str) -> str:
 
 
 @bp.route("/chat/api/herinneringen", methods=["GET", "POST"])
-def client_reminders():  # type: ignore[no-untyped-def]
+def client_reminders():
     """GET: the client's reminders. POST {"action": "pauze" [, "tot": "YYYY-MM-DD"]} |
     {"action": "hervat"} | {"action": "stop"} | {"action": "tijd", "tijd": "19:00"}."""
     client, _device = _chat_client_and_device()
@@ -353,7 +353,7 @@ def client_reminders():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/chat/api/push", methods=["GET", "POST", "DELETE"])
-def client_push():  # type: ignore[no-untyped-def]
+def client_push():
     """GET: whether this client has push reminders and the server's public key.
     POST: the browser's PushSubscription (JSON); DELETE: {"endpoint": ...}."""
     client, device = _chat_client_and_device()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.reminders.schedule import days_text, time_text
 from bot.settings import get_reminder_settings
-from bot.storage import between
+from bot.storage import between, queries
 from bot.storage.between_models import (
     AgreementCheck,
     ReminderPlan,
@@ -23,7 +23,6 @@ from bot.storage.between_models import (
     WorkerQuestion,
 )
 from bot.storage.models import Client, utcnow
-from bot.web import queries
 
 CHANNEL_LABELS = {"email": "E-mail", "sms": "SMS", "push": "Melding op de telefoon (web push)"}
 PLAN_STATUS_LABELS = {

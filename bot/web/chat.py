@@ -30,9 +30,8 @@ from flask import (
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from bot.storage import repository
+from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
-from bot.web import devices
 from bot.web.common import audit, count_event, db, remote_addr
 from bot.web.security import code_hash, normalize_code
 
@@ -106,8 +105,7 @@ def current_client() -> Client | None:
     if not hmac.compare_digest(fingerprint, _fingerprint(code)):
         return None
     now = utcnow()
-    if devices.needs_touch(device, now):
-        device.last_seen_at = now
+    if devices.touch(device, now):
         # Commit now: the rest of the request may wait for Rasa, and a write transaction must
         # not stay open (and lock SQLite) that long.
         db().commit()
@@ -162,7 +160,7 @@ def _crisis_contact() -> str:
 
 
 @bp.route("/")
-def page():  # type: ignore[no-untyped-def]
+def page():
     client = current_client()
     if client is None:
         if not request.cookies.get(COOKIE):
@@ -185,7 +183,7 @@ def page():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     limiter = current_app.config["CODE_LIMITER"]
     key = f"code:{remote_addr()}"
     as_typed = (request.form.get("code") or "")[:100]  # shown again after a mistake
@@ -223,7 +221,7 @@ def login():  # type: ignore[no-untyped-def]
         ), 401
     limiter.reset(key)
     _end_this_device()  # a login on top of an older one: the old device token stops working
-    code.last_used_at = utcnow()
+    accounts.record_code_use(db(), code)
     device_token = devices.new_device(db(), code, current_app.config["SECRET_KEY"])
     audit("client_ingelogd", code.client_id, actor="client")
     response = redirect(url_for(".page"))
@@ -232,7 +230,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/uitloggen", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     # End the device on the server too: a copy of this cookie stops working at once.
     client = current_client()
     client_id = client.id if client is not None else None
@@ -271,13 +269,13 @@ def _fail(message: str, status: int) -> Any:
 
 
 def _clean_messages(raw: Any) -> list[dict[str, Any]]:
-    messages = []
+    messages: list[dict[str, Any]] = []
     if not isinstance(raw, list):
         return messages
     for item in raw:
         if not isinstance(item, dict):
             continue
-        custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
+        custom = item["custom"] if isinstance(item.get("custom"), dict) else {}
         more = custom.get("meer_weten")
         if isinstance(more, str) and more and messages:
             # Rasa sends a message's custom part as a message of its own: the rest of the
@@ -319,7 +317,7 @@ def forward(client: Client, message: str) -> tuple[list[dict[str, Any]] | None, 
 
 
 @bp.route("/api/send", methods=["POST"])
-def send():  # type: ignore[no-untyped-def]
+def send():
     client = current_client()
     if client is None:
         return _fail(MSG_LOGGED_OUT, 401)

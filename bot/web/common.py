@@ -6,22 +6,16 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
-from bot.storage import auditlog
-from bot.storage.models import Client, Worker, utcnow
-
-try:
-    from zoneinfo import ZoneInfo
-
-    LOCAL_TZ: Any = ZoneInfo("Europe/Amsterdam")
-except Exception:  # no time zone data on this machine: show UTC
-    LOCAL_TZ = timezone.utc
+from bot.localtime import LOCAL_TZ, day_start, local  # noqa: F401 - used by the views
+from bot.storage import accounts, auditlog
+from bot.storage.models import Client, Worker
 
 ABSOLUTE_SESSION_SECONDS = 10 * 3600
 
@@ -109,7 +103,7 @@ def login_worker(worker: Worker) -> None:
     session["worker_id"] = worker.id
     session["login_at"] = now
     session["seen_at"] = now
-    worker.last_login_at = utcnow()
+    accounts.record_login(db(), worker)
 
 
 def current_worker() -> Worker | None:
@@ -184,12 +178,6 @@ admin_required = role_required("admin")
 # --- formatting -----------------------------------------------------------------------------
 
 
-def local(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(LOCAL_TZ)
-
-
 def format_datetime(value: datetime | None) -> str:
     if value is None:
         return "nooit"
@@ -220,11 +208,6 @@ def parse_day(text: str | None) -> date | None:
     except ValueError:
         return None
     return day if FIRST_DAY <= day <= LAST_DAY else None
-
-
-def day_start(day: date) -> datetime:
-    """Midnight (local time) of `day`, as UTC."""
-    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
 
 
 def clean_text(value: str | None, max_length: int) -> tuple[str, str | None]:

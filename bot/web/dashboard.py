@@ -18,23 +18,22 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from bot.storage import repository
-from bot.storage.models import (
+from bot.storage import accounts, queries, repository
+from bot.storage.models import Agreement, Client, utcnow
+from bot.summary import answer_level, build_summary, shown_scale
+from bot.vocabulary import (
     AGREEMENT_KINDS,
     LANGUAGE_LEVELS,
     PLAN_KINDS,
     PLAN_PHASES,
     REVIEW_FALSE_ALARM,
     REVIEW_SEEN,
-    AccessCode,
-    Agreement,
-    Client,
-    utcnow,
+    SIMPLE,
+    STANDARD,
 )
-from bot.summary import answer_level, build_summary, shown_scale
-from bot.web import between_views, queries
+from bot.web import between_views
 from bot.web.common import (
     audit,
     clean_text,
@@ -44,8 +43,7 @@ from bot.web.common import (
     parse_day,
     worker_required,
 )
-from bot.web.devices import end_client_devices
-from bot.web.security import code_hash, format_code, new_access_code, new_chat_id
+from bot.web.security import code_hash, format_code, new_access_code
 
 bp = Blueprint("dashboard", __name__, url_prefix="/begeleider")
 
@@ -74,7 +72,7 @@ STEP_LABELS = {
     "vervallen": "vervallen",
 }
 MOOD_KEY = "stemming"
-LEVEL_LABELS = {"standaard": "Standaard", "eenvoudig": "Eenvoudig (korte zinnen)"}
+LEVEL_LABELS = {STANDARD: "Standaard", SIMPLE: "Eenvoudig (korte zinnen)"}
 
 
 def _client(client_id: int) -> Client:
@@ -114,7 +112,7 @@ def _labels() -> dict[str, Any]:
 
 @bp.route("/")
 @worker_required
-def caseload():  # type: ignore[no-untyped-def]
+def caseload():
     rows = queries.caseload(db(), g.worker)
     for row in rows:
         audit("overzicht_bekeken", row.client)
@@ -164,13 +162,13 @@ def _chart_data(series: dict[str, list[tuple[datetime, int]]]) -> list[dict[str,
 
 @bp.route("/client/<int:client_id>")
 @worker_required
-def client_page(client_id: int):  # type: ignore[no-untyped-def]
+def client_page(client_id: int):
     return _render_client(_client(client_id), show_all=request.args.get("alle") == "1")
 
 
 def _render_client(
     client: Client, show_all: bool = False, form: dict[str, str] | None = None, status: int = 200
-):  # type: ignore[no-untyped-def]
+):
     """The client page; `form` refills the agreement form after a mistake (never via the URL,
     so what was typed does not end up in logs or the browser history)."""
     session = db()
@@ -205,9 +203,9 @@ def _render_client(
 
 @bp.route("/client/<int:client_id>/contact", methods=["POST"])
 @worker_required
-def record_contact(client_id: int):  # type: ignore[no-untyped-def]
+def record_contact(client_id: int):
     client = _client(client_id)
-    client.last_contact_at = utcnow()
+    accounts.record_contact(db(), client)
     audit("contact_vastgelegd", client)
     flash("Het gesprek van vandaag is vastgelegd. De volgende voorbereiding begint hier.", "info")
     return redirect(url_for(".client_page", client_id=client.id))
@@ -218,7 +216,7 @@ REVIEWS = {"gezien": REVIEW_SEEN, "vals-alarm": REVIEW_FALSE_ALARM}
 
 @bp.route("/client/<int:client_id>/melding/<int:event_id>/<oordeel>", methods=["POST"])
 @worker_required
-def review_alert(client_id: int, event_id: int, oordeel: str):  # type: ignore[no-untyped-def]
+def review_alert(client_id: int, event_id: int, oordeel: str):
     """Mark an alert (with the alerts grouped with it) as seen or as a false alarm."""
     client = _client(client_id)
     review = REVIEWS.get(oordeel)
@@ -238,7 +236,7 @@ def review_alert(client_id: int, event_id: int, oordeel: str):  # type: ignore[n
 
 @bp.route("/client/<int:client_id>/afspraken", methods=["POST"])
 @worker_required
-def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
+def add_agreement(client_id: int):
     client = _client(client_id)
     kind = request.form.get("kind", "")
     text, problem = clean_text(request.form.get("text"), MAX_AGREEMENT_LENGTH)
@@ -279,17 +277,7 @@ def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
     if same is not None:  # a double click or a second tab: keep one
         flash("Deze afspraak stond er al.", "info")
         return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
-    db().add(
-        Agreement(
-            client_id=client.id,
-            kind=kind,
-            text=text,
-            party=party,
-            due_date=due,
-            created_by=g.worker.username,
-            created_at=utcnow(),
-        )
-    )
+    accounts.add_agreement(db(), client, kind, text, party, due, g.worker.username)
     audit("afspraak_toegevoegd", client)
     flash("De afspraak is opgeslagen.", "info")
     return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
@@ -297,13 +285,12 @@ def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>/afspraken/<int:agreement_id>/klaar", methods=["POST"])
 @worker_required
-def agreement_done(client_id: int, agreement_id: int):  # type: ignore[no-untyped-def]
+def agreement_done(client_id: int, agreement_id: int):
     client = _client(client_id)
     row = queries.agreement(db(), client.id, agreement_id)
     if row is None:
         abort(404)
-    if row.done_at is None:
-        row.done_at = utcnow()
+    if accounts.finish_agreement(db(), row):
         audit("afspraak_afgerond", client, detail=f"afspraak {row.id}")
     flash("De afspraak staat op afgerond.", "info")
     return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
@@ -311,7 +298,7 @@ def agreement_done(client_id: int, agreement_id: int):  # type: ignore[no-untype
 
 @bp.route("/client/<int:client_id>/plan", methods=["GET", "POST"])
 @worker_required
-def edit_plan(client_id: int):  # type: ignore[no-untyped-def]
+def edit_plan(client_id: int):
     client = _client(client_id)
     session = db()
     errors: list[str] = []
@@ -355,7 +342,7 @@ def edit_plan(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>/voorbereiding")
 @worker_required
-def prepare(client_id: int):  # type: ignore[no-untyped-def]
+def prepare(client_id: int):
     client = _client(client_id)
     today = local(utcnow()).date()
     start_day = parse_day(request.args.get("van"))
@@ -402,10 +389,10 @@ def prepare(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clienten/nieuw", methods=["GET", "POST"])
 @worker_required
-def new_client():  # type: ignore[no-untyped-def]
+def new_client():
     error = None
     name = ""
-    level = "standaard"
+    level = STANDARD
     if request.method == "POST":
         name, error = clean_text(request.form.get("display_name"), 100)
         level = request.form.get("language_level", "")
@@ -428,16 +415,7 @@ def new_client():  # type: ignore[no-untyped-def]
             if same is not None:  # a double click or a second tab: keep one
                 flash(f"{name} stond er al.", "info")
                 return redirect(url_for(".client_page", client_id=same.id, _anchor="toegang"))
-            client = Client(
-                chat_id=new_chat_id(),
-                display_name=name,
-                language_level=level,
-                worker_id=g.worker.id,
-                created_at=now,
-                last_seen_at=now,
-            )
-            db().add(client)
-            db().flush()
+            client = accounts.create_client(db(), name, level, g.worker.id)
             audit("client_aangemaakt", client)
             flash(f"{name} is toegevoegd. Maak nu een toegangscode voor de chat.", "info")
             return redirect(url_for(".client_page", client_id=client.id, _anchor="toegang"))
@@ -448,30 +426,15 @@ def new_client():  # type: ignore[no-untyped-def]
 
 def issue_code(session: Any, client: Client, created_by: str, secret_key: str) -> str:
     """Revoke the client's active codes and make a new one. Returns the code (shown once)."""
-    now = utcnow()
-    session.execute(
-        update(AccessCode)
-        .where(AccessCode.client_id == client.id, AccessCode.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    end_client_devices(session, client.id, now)  # the old code's devices stop at once
     code = new_access_code()
-    session.add(
-        AccessCode(
-            client_id=client.id,
-            code_hash=code_hash(secret_key, code),
-            created_by=created_by[:64],
-            created_at=now,
-        )
-    )
-    session.flush()
+    # The old codes' devices stop at once.
+    accounts.replace_access_code(session, client, code_hash(secret_key, code), created_by)
     return code
 
 
 @bp.route("/client/<int:client_id>/code", methods=["POST"])
 @worker_required
-def new_code(client_id: int):  # type: ignore[no-untyped-def]
+def new_code(client_id: int):
     client = _client(client_id)
     code = issue_code(db(), client, g.worker.username, current_app.config["SECRET_KEY"])
     audit("code_uitgegeven", client)
@@ -485,16 +448,9 @@ def new_code(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>/code/intrekken", methods=["POST"])
 @worker_required
-def revoke_code(client_id: int):  # type: ignore[no-untyped-def]
+def revoke_code(client_id: int):
     client = _client(client_id)
-    now = utcnow()
-    db().execute(
-        update(AccessCode)
-        .where(AccessCode.client_id == client.id, AccessCode.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    end_client_devices(db(), client.id, now)  # every logged-in device stops at once
+    accounts.revoke_access_codes(db(), client)  # every logged-in device stops at once
     audit("code_ingetrokken", client)
     flash(
         "De toegangscode werkt niet meer. De cliënt kan niet meer inloggen tot je een nieuwe "

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import content
-from bot.storage import repository
+from bot.storage import accounts, repository
 from bot.storage.models import (
     Agreement,
     CheckIn,
@@ -28,8 +28,9 @@ from bot.storage.models import (
     Worker,
     utcnow,
 )
+from bot.vocabulary import PLAN_FORM, SIMPLE, STANDARD, STATUS_COMPLETE
 from bot.web.dashboard import issue_code
-from bot.web.security import format_code, hash_password, new_chat_id
+from bot.web.security import format_code, hash_password
 
 DEMO_WORKER = "demo.begeleider"
 DEMO_ADMIN = "demo.beheer"
@@ -49,32 +50,18 @@ class DemoLogins:
 def _worker(session: Session, username: str, name: str, role: str, password: str) -> Worker:
     worker = session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()
     if worker is None:
-        worker = Worker(username=username, display_name=name, role=role, password_hash="")
-        session.add(worker)
-    worker.password_hash = hash_password(password)
-    worker.active = True
-    session.flush()
+        return accounts.create_worker(session, username, name, role, hash_password(password))
+    accounts.set_password(session, worker, hash_password(password))
     return worker
 
 
 def _client(
-    session: Session, name: str, worker: Worker, level: str = "eenvoudig"
+    session: Session, name: str, worker: Worker, level: str = SIMPLE
 ) -> tuple[Client, bool]:
     client = session.execute(select(Client).where(Client.display_name == name)).scalar_one_or_none()
     if client is not None:
         return client, False
-    now = utcnow()
-    client = Client(
-        chat_id=new_chat_id(),
-        display_name=name,
-        worker_id=worker.id,
-        language_level=level,
-        created_at=now,
-        last_seen_at=now,
-    )
-    session.add(client)
-    session.flush()
-    return client, True
+    return accounts.create_client(session, name, level, worker.id), True
 
 
 def _example_history(session: Session, client: Client) -> None:
@@ -126,10 +113,10 @@ def _example_history(session: Session, client: Client) -> None:
             Reflection(
                 client_id=client.id,
                 theme=theme,
-                status="compleet",
+                status=STATUS_COMPLETE,
                 scale=scale,
-                scale_question=content.scale_question(theme, "standaard"),
-                scale_level="standaard",
+                scale_question=content.scale_question(theme, STANDARD),
+                scale_level=STANDARD,
                 shared_with_worker=shared,
                 idempotency_key=f"demo-{client.id}-{i}",
                 created_at=at,
@@ -140,7 +127,7 @@ def _example_history(session: Session, client: Client) -> None:
                         position=p,
                         question_key=f"demo{p}",
                         question_text=q,
-                        language_level="standaard",
+                        language_level=STANDARD,
                         answer_text=a,
                     )
                     for p, (q, a) in enumerate(answers, 1)
@@ -185,7 +172,7 @@ def _example_history(session: Session, client: Client) -> None:
         PlanLookup(
             client_id=client.id,
             colour="oranje",
-            context="plan_form",
+            context=PLAN_FORM,
             created_at=now - timedelta(days=6),
         )
     )
@@ -258,7 +245,7 @@ def seed_demo(session: Session, secret_key: str) -> DemoLogins:
     worker = _worker(session, DEMO_WORKER, "Demo Begeleider (nep)", "worker", worker_password)
     _worker(session, DEMO_ADMIN, "Demo Beheerder (nep)", "admin", admin_password)
     demo, _ = _client(session, DEMO_CLIENT, worker)
-    example, created = _client(session, EXAMPLE_CLIENT, worker, level="standaard")
+    example, created = _client(session, EXAMPLE_CLIENT, worker, level=STANDARD)
     if created:
         _example_history(session, example)
     if repository.get_org_setting(session, "crisis_contact") is None:

@@ -66,7 +66,7 @@ def manifest_data() -> dict:
 
 
 @bp.route("/manifest.webmanifest")
-def manifest():  # type: ignore[no-untyped-def]
+def manifest():
     response = make_response(json.dumps(manifest_data(), ensure_ascii=False, indent=1))
     response.headers["Content-Type"] = "application/manifest+json; charset=utf-8"
     return response
@@ -85,7 +85,7 @@ def _assets_version(static_folder: str) -> str:
 
 
 @bp.route("/sw.js")
-def service_worker():  # type: ignore[no-untyped-def]
+def service_worker():
     offline_url = url_for(".offline")
     body = render_template(
         "chat/sw.js",
@@ -101,6 +101,6 @@ def service_worker():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/offline")
-def offline():  # type: ignore[no-untyped-def]
+def offline():
     contact = repository.get_org_setting(db(), "crisis_contact", "") or ""
     return render_template("chat/offline.html", crisis_contact=contact)

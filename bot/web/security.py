@@ -102,11 +102,6 @@ def code_hash(secret_key: str, code: str) -> str:
     ).hexdigest()
 
 
-def new_chat_id() -> str:
-    """A random Rasa sender id for a client created in the web app or the CLI."""
-    return "web-" + secrets.token_urlsafe(18)
-
-
 class RateLimiter:
     """Failed attempts per key in a sliding window (in memory, per process).
 

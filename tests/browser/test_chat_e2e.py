@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from bot.serve import start_stack, stop
 from bot.settings import get_settings
+from bot.storage import accounts
 from bot.storage.db import session_scope, upgrade_database
-from bot.storage.models import Client, Reflection, Worker, utcnow
+from bot.storage.models import Reflection, Worker
 from bot.web.dashboard import issue_code
-from bot.web.security import format_code, hash_password, new_chat_id
+from bot.web.security import format_code, hash_password
 from tests.browser.conftest import (
     NEWEST_IN_VIEW,
     OUTPUT,
@@ -96,15 +97,7 @@ def new_client(stack, name: str) -> tuple[int, str, str]:
             )
             session.add(worker)
             session.flush()
-        client = Client(
-            chat_id=new_chat_id(),
-            display_name=name,
-            worker_id=worker.id,
-            created_at=utcnow(),
-            last_seen_at=utcnow(),
-        )
-        session.add(client)
-        session.flush()
+        client = accounts.create_client(session, name, worker_id=worker.id)
         return client.id, client.chat_id, format_code(issue_code(session, client, "e2e", SECRET))
 
 
@@ -338,7 +331,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CHAT_TURNS = ["4", "1", "Mijn broer helpt mij met de boodschappen", "Met mijn moeder", "3", "nee"]
 
 
-def _chat_session(stack, code: str, record) -> requests.Session | None:  # noqa: ANN001
+def _chat_session(stack, code: str, record) -> requests.Session | None:
     """A logged-in chat session (a browser without the page's script), or None."""
     session = requests.Session()
     page = session.get(stack.url + "/chat/", timeout=30).text

@@ -215,7 +215,7 @@ def test_concurrent_writers_make_one_unbroken_chain(engine: Engine) -> None:
         try:
             for i in range(8):
                 write(engine, f"w{n}-{i}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]

@@ -75,7 +75,7 @@ def test_a_calm_message_is_left_to_the_rules(policy, domain):
 
 
 def test_an_open_check_question_takes_any_answer(policy, domain):
-    state = {"sleutel": "k", "categorie": "suicide", "form": "hoop_form", "gevraagd": 1}
+    state = {"sleutel": "k", "categorie": "suicide", "form": "thema_form", "gevraagd": 1}
     for intent in ("bevestigen", "ontkennen", "groet", "kies_thema"):
         t = tracker(
             domain,
@@ -103,15 +103,17 @@ def test_after_nee_the_paused_form_comes_back(policy, domain):
         *listen(),
         user("nee", "ontkennen"),
         ActionExecuted(ACTION_CHECK_ANSWER),
-        SlotSet("controle_hervat", "hoop_form"),
+        SlotSet("controle_hervat", "thema_form"),
     )
-    assert policy.next_action(t) == "hoop_form"
+    assert policy.next_action(t) == "thema_form"
+    prediction = policy.predict_action_probabilities(t, domain)
+    assert prediction.probabilities[domain.index_for_action("thema_form")] == 1.0
     t = tracker(domain, *listen(), user("ja", "bevestigen"), ActionExecuted(ACTION_CHECK_ANSWER))
     assert policy.next_action(t) == ACTION_LISTEN_NAME
 
 
 def test_a_low_mood_turns_a_calm_middle_score_into_the_check_question(policy, domain):
-    events = [SlotSet("stemming", "2"), ActiveLoop("hoop_form"), *listen()]
+    events = [SlotSet("stemming", "2"), ActiveLoop("thema_form"), *listen()]
     t = tracker(domain, *events, user("ik ben op de brug", "vrij_antwoord", "calm", 0.6))
     assert policy.next_action(t) == ACTION_CHECK
     # The same message after a good mood is left alone.

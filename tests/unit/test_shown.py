@@ -56,7 +56,7 @@ def bot(text: str, response: str | None = None) -> dict:
     }
 
 
-def slot(name: str, value) -> dict:  # noqa: ANN001
+def slot(name: str, value) -> dict:
     return {"event": "slot", "name": name, "value": value}
 
 
@@ -109,7 +109,7 @@ SLOTS = {
 }
 
 
-def saved(engine):  # noqa: ANN001, ANN201
+def saved(engine):
     with session_scope(engine) as session:
         [reflection] = repo.list_reflections(session, "unit-client")
         answers = [(a.question_text, a.language_level) for a in reflection.answers]

@@ -8,6 +8,7 @@ settings (KOERS_DATABASE_URL, default var/koers.db). It is never hard-coded here
 from __future__ import annotations
 
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection, make_url
@@ -37,7 +38,7 @@ def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _configure(database_url: str, **kwargs: object) -> None:
+def _configure(database_url: str, **kwargs: Any) -> None:
     sqlite = _is_sqlite(database_url)
     context.configure(
         target_metadata=target_metadata,

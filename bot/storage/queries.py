@@ -1,4 +1,5 @@
-"""Dashboard queries: caseload, ownership checks and what a worker may see of a client.
+"""What a worker may see of a client, read for the dashboard and the summaries: caseload,
+ownership checks, shared reflections, alerts (read-only; writes go through repository.py).
 
 Rules (health data): a worker sees only clients with `worker_id` equal to their own id;
 reflections and small steps only when the client shared them; private reflections only as a
@@ -10,13 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import overload
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import content
 from bot.storage.models import (
-    VENT_THEME,
     Agreement,
     AuditCount,
     AuditEntry,
@@ -30,6 +31,7 @@ from bot.storage.models import (
     SmallStep,
     Worker,
 )
+from bot.vocabulary import SIMPLE, STANDARD, STATUS_INTERRUPTED, VENT_THEME
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def _load_themes() -> dict[str, Theme]:
     """The six themes and venting ("Even iets kwijt"), labels and icons from themes.yml."""
     themes = {}
     for key in content.menu_keys():
-        question = None if key == VENT_THEME else content.scale_question(key, "standaard")
+        question = None if key == VENT_THEME else content.scale_question(key, STANDARD)
         themes[key] = Theme(key, content.label(key), content.icon(key), question)
     return themes
 
@@ -58,7 +60,7 @@ SCALE_LOW = "heel weinig"
 SCALE_HIGH = "heel veel"
 MOOD_LOW = "heel slecht"
 MOOD_HIGH = "heel goed"
-LEVEL_WORDS = {"standaard": "standaard taal", "eenvoudig": "eenvoudige taal"}
+LEVEL_WORDS = {STANDARD: "standaard taal", SIMPLE: "eenvoudige taal"}
 
 # Safety events: the category and who noticed it, in plain Dutch for the worker.
 CATEGORY_LABELS = {
@@ -192,6 +194,10 @@ def caseload(session: Session, worker: Worker) -> list[CaseloadRow]:
     return list(rows.values())
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: datetime | None) -> datetime | None:
     from datetime import timezone
 
@@ -335,7 +341,7 @@ class Activity:
 def activity(
     session: Session, client_id: int, since: datetime | None = None, until: datetime | None = None
 ) -> Activity:
-    def period(column):  # type: ignore[no-untyped-def]
+    def period(column):
         conditions = []
         if since is not None:
             conditions.append(column >= since)
@@ -353,7 +359,7 @@ def activity(
         .select_from(Reflection)
         .where(
             Reflection.client_id == client_id,
-            Reflection.status == "onderbroken",
+            Reflection.status == STATUS_INTERRUPTED,
             *period(Reflection.updated_at),
         )
     ).scalar_one()
