@@ -31,6 +31,9 @@ from bot.language import (
 ROOT = Path(__file__).parent.parent
 THEMES = yaml.safe_load((ROOT / "bot" / "content" / "themes.yml").read_text(encoding="utf-8"))
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+WORKER_QUESTIONS = yaml.safe_load(
+    (ROOT / "bot" / "content" / "worker_questions.yml").read_text(encoding="utf-8")
+)["questions"]
 LEVELS = ("standaard", "eenvoudig")
 SIMPLE_BAR = MIN_FLESCH_DOUMA["eenvoudig"]
 
@@ -144,6 +147,27 @@ def test_theme_simple_text_is_not_harder(standard, simple):
 @pytest.mark.parametrize("example", THEME_EXAMPLES)
 def test_theme_example_is_short(example):
     assert example.startswith("Bijvoorbeeld:") and 1 <= len(example_words(example)) <= 8
+
+
+# --- The worker's ready questions (bot/content/worker_questions.yml) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        pytest.param(q[level], level, id=f"{q['key']}-{level}")
+        for q in WORKER_QUESTIONS
+        for level in LEVELS
+    ],
+)
+def test_worker_question_reads_easily(text, level):
+    assert flesch_douma(text) >= MIN_FLESCH_DOUMA[level], text
+
+
+@pytest.mark.parametrize("question", WORKER_QUESTIONS, ids=lambda q: q["key"])
+def test_worker_question_simple_is_not_harder(question):
+    standard, simple = question["standaard"], question["eenvoudig"]
+    assert flesch_douma(simple) >= flesch_douma(standard), (standard, simple)
 
 
 # --- domain.yml ---------------------------------------------------------------------------
