@@ -328,7 +328,9 @@ def test_simpler_wording_language_switch_and_bad_input(bot):
     sender = bot.new_sender("e2e")
     first, second = start_theme(bot, sender, menu_path("zingeving"), "zingeving")
     explained = bot.texts(sender, "ik snap het niet")
-    assert first.voorbeeld in explained and first.eenvoudig in explained
+    # "Ik snap het niet": the question in other words (uitleg), an example, and a way out.
+    assert first.voorbeeld in explained and first.explained("standaard") in explained
+    assert "weet ik niet" in explained
     assert "Ik zie geen woorden" in bot.texts(sender, "🙂🙂")
     simple = bot.texts(sender, "makkelijker graag")
     assert "Ik zeg het nu makkelijk" in simple and first.eenvoudig in simple
