@@ -442,7 +442,13 @@ class ValidateStapjeForm(FormValidationAction):
             return {"stapje": None}
         explanation = render_response(domain, "utter_uitleg_stapje", language_level(tracker))
         found = answer_or_follow_up("stapje", text, tracker, dispatcher, explanation)
-        if found.get("stapje"):
+        step = found.get("stapje")
+        if step and (step == DONT_KNOW_TEXT or is_weak(step)):
+            # "Weet ik niet" after the follow-up is no step: nothing to ask about next time
+            # ("Vorige keer koos je: weet ik niet"); the form ends as after "Nee, nu niet".
+            dispatcher.utter_message(response="utter_stapje_later")
+            return {"stapje": None, "stapje_willen": False, FOLLOW_UP_SLOT: None}
+        if step:
             dispatcher.utter_message(response="utter_stapje_mooi")
         return found
 
