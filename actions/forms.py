@@ -75,7 +75,9 @@ QUESTION_WORDS = (
 # A subject right after the question word makes it a clause ("wat ik eet"), not a question.
 SUBJECTS = ("ik", "je", "jij", "we", "wij", "ze", "zij", "hij", "u", "mijn", "mn", "m'n")
 # Open questions that get one gentle follow-up for a weak answer.
-FOLLOW_UP_SLOTS = frozenset({*ANSWER_SLOTS, "kwijt_tekst", "stapje", "nieuw_antwoord"})
+FOLLOW_UP_SLOTS = frozenset(
+    {*ANSWER_SLOTS, "kwijt_tekst", "stapje", "nieuw_antwoord", "vraag_antwoord"}
+)
 # The "Weet ik niet" button of the follow-up sends this payload; it is stored as words.
 DONT_KNOW_PAYLOAD = "/weet_niet"
 DONT_KNOW_TEXT = "weet ik niet"
@@ -827,6 +829,11 @@ class ActionUitleg(Action):
                 response="utter_uitleg_antwoord",
                 vraag=content.vent_explained(level),
                 voorbeeld=content.vent_example(),
+            )
+        elif slot == "vraag_antwoord":
+            # The worker's question (issue 14): its simple wording, and the way to skip it.
+            dispatcher.utter_message(
+                response="utter_uitleg_vraag_antwoord", vraag=tracker.get_slot("vraag_uitleg")
             )
         elif slot == "thema_keuze" and form == MENU_FORM:
             dispatcher.utter_message(response="utter_uitleg_thema_keuze")
