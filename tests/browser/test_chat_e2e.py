@@ -347,7 +347,6 @@ def _chat_session(stack, code: str, record) -> requests.Session | None:
     return session
 
 
-@pytest.mark.xfail(strict=False, reason="needs the issue-13 SQLite write fix")
 def test_concurrent_chat_and_dashboard_give_no_500s(stack):
     """Clients chat (the action server writes check-ins and reflections) while their worker
     opens the caseload, client pages and sheets, marks an event seen and records a contact
