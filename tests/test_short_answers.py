@@ -4,6 +4,8 @@ short-answer sets (bot/short_answers.py explains how an answer is counted).
 - short_answers_dev.yml: written for building the follow-up; may be read.
 - short_answers_unseen.yml: 243 items written by a separate hand; never read, printed or
   tuned on. Only counts are shown, also when the test fails.
+- short_answers_unseen2.yml: 239 items by another separate hand, written after the request
+  guard and the short-answer safety rule, run once after them; the same rules apply.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from bot.short_answers import MAX_DERAILED, in_process, load, measure
 # 0.032 (7 of 218 answers, every one of them the safety layer's check question or crisis help
 # on a calm short answer; see docs/conversation.md). Until that is fixed without tuning on the
 # set, it is held to this regression bar; the development set is held to the target.
-BAR = {"dev": MAX_DERAILED, "unseen": 0.05}
+# The second held-out set, run once after the request guard and the short-answer safety rule,
+# measured 0.037 (8 of 217: 7 the safety layer's check or help, 1 stop); the same kind of bar.
+BAR = {"dev": MAX_DERAILED, "unseen": 0.05, "unseen2": 0.05}
 
 
 def test_the_sets_are_big_enough_and_labelled():
-    for name, least in (("unseen", 150), ("dev", 60)):
+    for name, least in (("unseen", 150), ("unseen2", 150), ("dev", 60)):
         items = load(name)
         assert len(items) >= least, name
         kinds = Counter(item["kind"] for item in items)
@@ -31,7 +35,7 @@ def test_the_sets_are_big_enough_and_labelled():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["dev", "unseen"])
+@pytest.mark.parametrize("name", ["dev", "unseen", "unseen2"])
 def test_short_answers_keep_the_check_in_going(bot, database_url, figure, name):
     figures = measure(in_process(bot.agent, database_url, bot.loop), load(name), readable=False)
     for line in figures.lines():
