@@ -9,7 +9,9 @@ The schema is owned by the Alembic migrations in `bot/storage/migrations`; use
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -21,6 +23,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.settings import PROJECT_ROOT, get_settings
@@ -41,12 +44,43 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
+# How long a SQLite connection waits for another connection's write lock before it gives up
+# (seconds). Every transaction takes the write lock at its start (see `make_engine`), so this
+# is the longest a request or an action queues behind the transactions before it.
+DEFAULT_SQLITE_BUSY_TIMEOUT = 20.0
+
+
+def sqlite_busy_timeout() -> float:
+    """KOERS_SQLITE_BUSY_TIMEOUT (seconds), default 20."""
+    try:
+        return max(0.0, float(os.environ.get("KOERS_SQLITE_BUSY_TIMEOUT", "")))
+    except ValueError:
+        return DEFAULT_SQLITE_BUSY_TIMEOUT
+
+
+def is_locked_error(error: BaseException) -> bool:
+    """True for SQLite's "database is locked" / "database is busy" errors."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
 def make_engine(url: str | None = None, *, foreign_keys: bool = True) -> Engine:
     """Create a (2.0-style) engine for `url`, or for the configured database URL.
 
-    SQLite: the parent directory of the file is created, foreign keys are enforced, the journal
-    is in WAL mode and transactions are begun explicitly so that SAVEPOINTs work (the pysqlite
-    driver's own transaction handling does not support them properly).
+    SQLite: the parent directory of the file is created, foreign keys are enforced and the
+    journal is in WAL mode. Every transaction begins with `BEGIN IMMEDIATE`, which takes the
+    database's single write lock at the start, waiting for it up to the busy timeout
+    (KOERS_SQLITE_BUSY_TIMEOUT, 20 s). The default deferred `BEGIN` takes it at the first
+    write instead, and a transaction that read first then fails at once with "database is
+    locked" when another connection wrote in between (SQLite cannot move its snapshot
+    forward; the busy timeout does not apply). So writers queue instead of failing, and so do
+    read-only transactions: keep every transaction short and never keep one open while
+    waiting for something else (the web app commits before it relays a message to Rasa,
+    whose actions write to the same file meanwhile). A `BEGIN IMMEDIATE` that reports the
+    database locked without having waited (SQLite skips the busy handler in a few recovery
+    and checkpoint races) is tried again until the busy timeout has passed.
+    Transactions are begun explicitly, which also makes SAVEPOINTs work (the pysqlite driver's
+    own transaction handling does not support them properly).
     `foreign_keys=False` is for the migrations only (see migrations/env.py).
     Other databases: connections are checked before use (`pool_pre_ping`).
     """
@@ -57,7 +91,12 @@ def make_engine(url: str | None = None, *, foreign_keys: bool = True) -> Engine:
     db_file = _sqlite_file(url)
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+    busy_timeout = sqlite_busy_timeout()
+    engine = create_engine(
+        url,
+        future=True,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -73,7 +112,17 @@ def make_engine(url: str | None = None, *, foreign_keys: bool = True) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        started = time.monotonic()
+        pause = 0.01
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if not is_locked_error(error) or time.monotonic() - started >= busy_timeout:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     return engine
 

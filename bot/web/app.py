@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DBAPIError
 
 from bot.settings import Settings, get_settings
 from bot.storage.db import make_engine
@@ -20,6 +21,14 @@ CSP = (
 )
 
 csrf = CSRFProtect()
+
+STORAGE_DOWN_CHAT = (
+    "Koers is nu even niet bereikbaar. Je bericht is niet kwijt. Probeer het zo nog een keer."
+)
+STORAGE_DOWN_PAGE = (
+    "Koers is nu even niet bereikbaar. Er is niets opgeslagen. Probeer het over een minuut "
+    "opnieuw."
+)
 
 
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
@@ -91,6 +100,17 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
             message="Deze pagina was verlopen. Ga terug, laad de pagina opnieuw en probeer het "
             "nog eens. Er is niets opgeslagen.",
         ), 400
+
+    @app.errorhandler(DBAPIError)
+    def _storage_unavailable(error: DBAPIError):  # type: ignore[no-untyped-def]
+        # The database is down or stayed locked past the busy timeout: a calm message, never
+        # a 500. Nothing of this request was saved (its transaction is rolled back).
+        app.logger.warning("storage unavailable: %s", error.__class__.__name__)
+        if request.path.startswith("/chat/api/"):
+            return {"ok": False, "error": STORAGE_DOWN_CHAT}, 503
+        return render_template(
+            "error.html", title="Even niet bereikbaar", message=STORAGE_DOWN_PAGE
+        ), 503
 
     @app.errorhandler(403)
     def _forbidden(_error):  # type: ignore[no-untyped-def]

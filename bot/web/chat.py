@@ -320,6 +320,9 @@ def send():  # type: ignore[no-untyped-def]
             return _fail(MSG_EMPTY_INPUT, 400)
         if len(typed) > MAX_MESSAGE_LENGTH:
             return _fail(MSG_TOO_LONG, 400)
+    # End this request's transaction before relaying: on SQLite it holds the write lock, and
+    # the action server writes to the same database while Rasa handles the message.
+    db().commit()
     lock = _lock_for(client.id)
     if not lock.acquire(timeout=current_app.config["RASA_TIMEOUT"] + 5):
         return _fail(MSG_BUSY, 429)
