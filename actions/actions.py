@@ -18,16 +18,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import reflection
+from actions import durable, reflection
 from actions.common import (
     LANGUAGE_SLOT,
     REFLECTION_FORMS,
     REFLECTION_STATE_SLOTS,
     db_session,
     language_level,
-    latest_user_event,
     render_response,
-    stable_key,
 )
 from actions.safety import crisis_help, load_plan, red_phase
 from bot import content
@@ -68,15 +66,15 @@ class ActionSessionStart(Action):
                 if key not in SESSION_ONLY_SLOTS and value is not None
             ]
         level = tracker.get_slot(LANGUAGE_SLOT)
-        first_contact = False
         try:
             with db_session() as session:
                 client = repo.get_or_create_client(session, tracker.sender_id)
                 if not carry_over or level is None:
                     level = client.language_level
-                first_contact = repo.mark_disclosure_shown(session, tracker.sender_id)
         except SQLAlchemyError:
             logger.exception("could not read the client at session start")
+        # Shown when the database says it never was, and also when it cannot say.
+        first_contact = durable.claim_disclosure(tracker.sender_id)
         level = level or "standaard"
         events.append(SlotSet(LANGUAGE_SLOT, level))
         if first_contact:
@@ -144,14 +142,16 @@ class ActionCheckinOpslaan(Action):
         except (TypeError, ValueError):
             dispatcher.utter_message(response="utter_stemming_ongeldig")
             return [SlotSet("vervolg", "menu")]
-        message_id = latest_user_event(tracker).get("message_id") or ""
-        key = stable_key("checkin", tracker.sender_id, message_id)
+        key = durable.checkin_key(tracker)  # the same when the client resends the mood
         try:
             with db_session() as session:
                 repo.save_checkin(session, tracker.sender_id, mood, key)
         except SQLAlchemyError:
             logger.exception("could not save a check-in")
-            dispatcher.utter_message(response="utter_checkin_niet_bewaard")
+            # Kept on the server and stored when the database is back; only when even
+            # that fails is the client told.
+            if not durable.keep("checkin", key, {"chat_id": tracker.sender_id, "mood": mood}):
+                dispatcher.utter_message(response="utter_checkin_niet_bewaard")
         if mood <= 2:
             dispatcher.utter_message(response="utter_stemming_laag")
         elif mood == 3:
@@ -175,7 +175,14 @@ class ActionStapBijwerken(Action):
             try:
                 with db_session() as session:
                     repo.resolve_step(session, tracker.sender_id, int(step_id), status)
-            except (SQLAlchemyError, ValueError):
+            except SQLAlchemyError:
+                logger.exception("could not update a small step")
+                durable.keep(
+                    "step_result",
+                    f"{tracker.sender_id}:{int(step_id)}",
+                    {"chat_id": tracker.sender_id, "step_id": int(step_id), "status": status},
+                )
+            except ValueError:
                 logger.exception("could not update a small step")
         response = {"gelukt": "utter_stap_gelukt", "beetje": "utter_stap_beetje"}.get(
             result, "utter_stap_niet_gelukt"

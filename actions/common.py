@@ -6,15 +6,11 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from rasa_sdk import Tracker
-from sqlalchemy.orm import Session
 
 from bot import content
-from bot.storage.db import get_engine, session_scope
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +207,9 @@ def stable_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-@contextmanager
-def db_session() -> Iterator[Session]:
-    with session_scope(get_engine()) as session:
-        yield session
+def db_session():  # type: ignore[no-untyped-def]
+    """The database session of an action: see `actions.durable.db_session` (writes kept in
+    the outbox go first; no new attempts for a few seconds after a storage failure)."""
+    from actions.durable import db_session as durable_session
+
+    return durable_session()

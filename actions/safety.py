@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions import durable
 from actions.common import (
     _plain,
     db_session,
@@ -119,21 +120,31 @@ def crisis_help(
         shown += "\n" + render_response(domain, "utter_organisatie_contact", level, contact=contact)
     user = latest_user_event(tracker)
     message_id = user.get("message_id")
+    event = {
+        "chat_id": tracker.sender_id,
+        "category": category,
+        "message_text": user.get("text") or tracker.latest_message.get("text") or "",
+        "response_text": shown,
+        "detected_by": detected_by,
+        "context": context,
+    }
+    key = stable_key("safety", tracker.sender_id, message_id or repr(user.get("timestamp")))
     try:
         with db_session() as session:
             repo.record_safety_event(
                 session,
                 tracker.sender_id,
-                category=category,
-                message_text=user.get("text") or tracker.latest_message.get("text") or "",
-                response_text=shown,
-                detected_by=detected_by,
-                context=context,
-                idempotency_key=stable_key("safety", tracker.sender_id, message_id)
-                if message_id
-                else None,
+                category=event["category"],
+                message_text=event["message_text"],
+                response_text=event["response_text"],
+                detected_by=event["detected_by"],
+                context=event["context"],
+                idempotency_key=key if message_id else None,
             )
-    except (SQLAlchemyError, ValueError):
+    except SQLAlchemyError:
+        logger.exception("could not record a safety event")
+        durable.keep("safety_event", key, event)  # recorded for the worker when storage is back
+    except ValueError:
         logger.exception("could not record a safety event")
 
 

@@ -60,11 +60,15 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     env = {
         **os.environ,
         "KOERS_DATABASE_URL": database_url,
+        "KOERS_OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+        # Short: the fault tests lock the database; normal turns never wait this long.
+        "KOERS_SQLITE_BUSY_TIMEOUT": "3",
         "SANIC_HOST": "127.0.0.1",
         "PYTHONWARNINGS": "ignore",
     }
+    # As `bot.serve` starts it: rasa-sdk with Koers' hooks (actions/hooks.py).
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log.open("w"),
@@ -127,6 +131,10 @@ def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
     import tensorflow as tf
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
+
+    from bot import rasa_patches
+
+    rasa_patches.apply()  # as `bot.rasa_server` does before `rasa run` loads the model
 
     # Eager mode: loads in seconds instead of tracing the graphs (same predictions).
     tf.config.run_functions_eagerly(True)
