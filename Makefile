@@ -8,6 +8,10 @@ STAMP  := $(VENV)/.koers-installed
 SPACY  := build/spacy-nl/KOERS
 # The browser tests drive Debian's chromium with Playwright (no browser downloads).
 CHROMIUM := /usr/bin/chromium
+# Scale-out (issue 13): throw-away local PostgreSQL and Redis from Debian's packages.
+REDIS_SERVER := /usr/bin/redis-server
+PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) /usr/lib/postgresql/15/bin/initdb)
+RASA_INSTANCES ?= 2
 
 # Quiet TensorFlow, SQLAlchemy and Rasa telemetry everywhere.
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -21,13 +25,15 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Lines of pip output that are noise on machines with local package mirrors.
 PIP_NOISE := is ignored: it is neither a file|BuildBackendWarning|^\s*!!|\*\*\*\*|SPDX|project.license|By 20..-|See https://packaging|corresp\(dist|Please use a simple|Editable installation|Please be careful|name as your package|with strategy|^\s*$$
 
-.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat clean constraints
+.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat clean constraints services run-scaled benchmark-load profile
 
 help:
 	@echo "make run        set up (first time 5-8 minutes) and start Koers on 127.0.0.1"
 	@echo "make chat       talk to a running Koers in this terminal"
 	@echo "make test       set up and run every test (trains the model when data changed)"
-	@echo "make benchmark  measure turn latency on a running Koers (see docs/benchmarks.md)"
+	@echo "make benchmark  measure turn latency: Koers before/after and stock Rasa (docs/benchmarks.md)"
+	@echo "make run-scaled start Koers with RASA_INSTANCES=2 Rasa instances on throw-away PostgreSQL + Redis"
+	@echo "make benchmark-load  the load and fault suite (docs/benchmarks.md, docs/scaling.md)"
 	@echo "make clean      remove the virtualenv, built pipeline, models and local data"
 
 # --- set-up -------------------------------------------------------------------------------
@@ -69,6 +75,25 @@ $(CHROMIUM):
 
 build: $(SPACY)
 
+$(REDIS_SERVER):
+	@echo "==> Scale-out needs Debian's redis-server; installing it with apt-get"
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update -qq >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null \
+	  || { echo "Could not install redis-server. Install it by hand: apt-get install redis-server"; exit 1; }; \
+	$$sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+
+$(PG_INITDB):
+	@echo "==> Scale-out needs Debian's PostgreSQL; installing it with apt-get"
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update -qq >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql >/dev/null \
+	  || { echo "Could not install postgresql. Install it by hand: apt-get install postgresql"; exit 1; }; \
+	$$sudo systemctl disable --now postgresql >/dev/null 2>&1 || true
+
+# Both servers are only installed here; bot.localservices starts throw-away copies of them.
+services: $(REDIS_SERVER) $(PG_INITDB)
+
 migrate: setup
 	@$(PY) -m bot.storage.db upgrade
 
@@ -83,11 +108,15 @@ run: migrate train
 chat: setup
 	@$(PY) -m bot.cli chat
 
-test: lint migrate train $(CHROMIUM)
+# Several Rasa instances on throw-away PostgreSQL + Redis (docs/scaling.md); Ctrl-C stops all.
+run-scaled: migrate train services
+	@$(PY) -m bot.localservices run --instances $(RASA_INSTANCES) -- $(PY) -m bot.serve --demo
+
+test: lint migrate train $(CHROMIUM) services
 	@echo "==> Running the tests"
 	@$(PY) -m pytest
 
-test-fast: setup $(CHROMIUM)
+test-fast: setup $(CHROMIUM) services
 	@$(PY) -m pytest -m "not slow"
 
 validate: setup
@@ -98,8 +127,15 @@ lint: setup
 	@$(VENV)/bin/ruff check bot actions tests benchmarks
 	@$(VENV)/bin/ruff format --check --quiet bot actions tests benchmarks || { echo "Run: .venv/bin/ruff format bot actions tests benchmarks"; exit 1; }
 
-benchmark: setup
+benchmark: migrate train
 	@$(PY) benchmarks/latency.py
+
+benchmark-load: migrate train services
+	@$(PY) benchmarks/load.py
+
+# A py-spy profile of Rasa under the 20-client load (see docs/benchmarks.md).
+profile: migrate train
+	@$(PY) benchmarks/latency.py --profile
 
 benchmark-dashboard: migrate
 	@$(PY) benchmarks/dashboard.py

@@ -84,6 +84,8 @@ def db_session() -> Iterator[Session]:
     if breaker.is_open():
         raise StorageUnavailable("storage unavailable (cool-down after a failure)")
     box = outbox()
+    if box.pending():
+        _start_flusher()  # also brings in what an earlier run left in the outbox
     try:
         if box.pending():
             box.flush(engine())
@@ -144,12 +146,6 @@ def _start_flusher() -> None:
         if _flusher is None or not _flusher.is_alive():
             _flusher = threading.Thread(target=_flush_loop, name="koers-outbox", daemon=True)
             _flusher.start()
-
-
-def start_background_flush_if_pending() -> None:
-    """At start-up: bring in what an earlier run left in the outbox."""
-    if outbox().pending():
-        _start_flusher()
 
 
 # --- check-in keys ----------------------------------------------------------------------------

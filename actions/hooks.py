@@ -1,4 +1,5 @@
-"""Koers' hooks around the rasa-sdk action executor (installed by `bot.action_server`).
+"""Koers' hooks around the rasa-sdk action executor (installed when the `actions` package is
+imported, so by every action server that runs Koers' actions).
 
 `install()` wraps `ActionExecutor.run`, the one place every action call passes through:
 
@@ -22,8 +23,6 @@
    instead of the second call only when its own choice and its own tracker give the same
    action and signature; otherwise it calls the action server as usual. A stock Rasa ignores
    the extra field.
-
-The outbox's background writer is started when an earlier run left entries in it.
 """
 
 from __future__ import annotations
@@ -217,7 +216,3 @@ def install() -> None:
 
     ActionExecutor.run = run  # type: ignore[method-assign]
     _installed = True
-
-    from actions import durable
-
-    durable.start_background_flush_if_pending()

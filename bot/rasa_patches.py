@@ -1,7 +1,7 @@
 """Speed-ups for Rasa 3.6.21, applied in the Rasa process before it starts (issue 13).
 
-Koers starts Rasa through `python -m bot.rasa_server` (a thin wrapper: `apply()`, then Rasa's
-own command line), and the tests' `Agent` gets the same patches. Each patch keeps Rasa's
+Koers starts Rasa as `python -m bot.rasa_patches run ...` (the patches, then Rasa's own
+command line: `main()` below), and the tests' `Agent` gets the same patches. Each patch keeps Rasa's
 behaviour: the same predictions, the same events, the same answers. Each is listed in
 `PATCHES`, can be reverted (`revert()`), is guarded by the Rasa version it was written for,
 and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, by
@@ -54,6 +54,15 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
 `event_types`
     Loading a tracker turns every stored event into its class by scanning all subclasses of
     `Event` for the type name, for every event. The patch remembers the classes found.
+`session_length`
+    Rasa loads, copies, serialises and featurises the whole current session at every turn,
+    and a session only ends after 120 minutes of silence: a client who keeps chatting gets
+    slower with every turn. When the chat opens a new check-in (its greeting payload,
+    `/groet`, outside any form, no crisis in the session) and the session holds more than
+    KOERS_SESSION_MAX_EVENTS events (default 200, a bit more than one check-in; 0: off), the patch
+    lets Rasa start a new session first, exactly as after the idle time-out: Koers'
+    `action_session_start` carries the slots over, the greeting starts the check-in as
+    always, and the earlier sessions stay in the tracker store.
 """
 
 from __future__ import annotations
@@ -61,6 +70,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import os
 import threading
 import weakref
 from collections import Counter
@@ -376,6 +386,14 @@ def _patch_debug_formatting(undo: list) -> None:
 # --- http_session: keep-alive connections to the action server ------------------------------
 
 KEEPALIVE_SECONDS = 2.0
+_http_sessions: dict[tuple, Any] = {}
+
+
+async def close_http_sessions() -> None:
+    """Close the shared sessions of the running event loop (tests; Rasa's own shutdown)."""
+    loop_id = id(asyncio.get_running_loop())
+    for key in [k for k in _http_sessions if k[0] == loop_id]:
+        await _http_sessions.pop(key).close()
 
 
 def _patch_http_session(undo: list) -> None:
@@ -384,7 +402,7 @@ def _patch_http_session(undo: list) -> None:
     from rasa.utils.endpoints import ClientResponseError, EndpointConfig, concat_url
 
     original_request = EndpointConfig.request
-    sessions: dict[tuple, aiohttp.ClientSession] = {}
+    sessions = _http_sessions
 
     def shared_session(self: EndpointConfig) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -580,6 +598,73 @@ def _patch_event_types(undo: list) -> None:
     _replace(undo, Event, "resolve_by_type", staticmethod(resolve_by_type))
 
 
+# --- session_length: a long session starts anew at the next check-in -----------------------------
+
+# The web chat's greeting when a client opens the chat (bot/web/chat.py GREETING_PAYLOAD).
+NEW_CHECKIN_PAYLOAD = "/groet"
+DEFAULT_SESSION_MAX_EVENTS = 200
+_incoming_text: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "koers_incoming_text", default=None
+)
+
+
+def session_max_events() -> int:
+    """KOERS_SESSION_MAX_EVENTS (default 200; 0 switches the rotation off)."""
+    try:
+        return max(0, int(os.environ.get("KOERS_SESSION_MAX_EVENTS", "")))
+    except ValueError:
+        return DEFAULT_SESSION_MAX_EVENTS
+
+
+def events_in_session(tracker: Any) -> int:
+    from rasa.shared.core.events import SessionStarted
+
+    count = 0
+    for event in reversed(tracker.events):
+        if isinstance(event, SessionStarted):
+            break
+        count += 1
+    return count
+
+
+def long_session_at_new_checkin(tracker: Any, text: str | None, limit: int) -> bool:
+    """True when this message opens a new check-in (the chat's greeting, outside any form,
+    no crisis in this session) and the session already holds more than `limit` events."""
+    return (
+        limit > 0
+        and text == NEW_CHECKIN_PAYLOAD
+        and tracker.active_loop_name is None
+        and not tracker.get_slot("crisis_getoond")
+        and events_in_session(tracker) > limit
+    )
+
+
+def _patch_session_length(undo: list) -> None:
+    from rasa.core.processor import MessageProcessor
+
+    original_log = MessageProcessor.log_message
+    original_expired = MessageProcessor._has_session_expired
+    limit = session_max_events()
+
+    async def log_message(self: MessageProcessor, message: Any, *args: Any, **kwargs: Any):
+        token = _incoming_text.set(getattr(message, "text", None))
+        try:
+            return await original_log(self, message, *args, **kwargs)
+        finally:
+            _incoming_text.reset(token)
+
+    def has_session_expired(self: MessageProcessor, tracker: Any) -> bool:
+        if original_expired(self, tracker):
+            return True
+        if long_session_at_new_checkin(tracker, _incoming_text.get(), limit):
+            STATS["session_length.new_session"] += 1
+            return True
+        return False
+
+    _replace(undo, MessageProcessor, "log_message", log_message)
+    _replace(undo, MessageProcessor, "_has_session_expired", has_session_expired)
+
+
 PATCHES: dict[str, Callable[[list], None]] = {
     "validator": _patch_validator,
     "form_prefetch": _patch_form_prefetch,
@@ -590,6 +675,7 @@ PATCHES: dict[str, Callable[[list], None]] = {
     "debug_formatting": _patch_debug_formatting,
     "http_session": _patch_http_session,
     "sqlite_tracker": _patch_sqlite_tracker,
+    "session_length": _patch_session_length,
 }
 
 
@@ -633,3 +719,19 @@ def revert(names: list[str] | None = None) -> list[str]:
 
 def applied() -> frozenset[str]:
     return frozenset(_applied)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bot.rasa_patches run --model ... (any rasa arguments)`: exactly
+    `python -m rasa ...`, with the patches applied before Rasa loads the model."""
+    import sys
+
+    apply()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

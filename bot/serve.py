@@ -137,7 +137,7 @@ def action_server_spec(settings: Settings, log_dir: Path, env: dict[str, str]) -
         cmd=[
             sys.executable,
             "-m",
-            "bot.action_server",
+            "rasa_sdk",
             "--actions",
             "actions",
             "--port",
@@ -154,13 +154,13 @@ def rasa_spec(
     settings: Settings, model: Path, log_dir: Path, env: dict[str, str], index: int = 0
 ) -> ChildSpec:
     """Rasa instance `index` (0, 1, ...) on KOERS_RASA_PORT + index, started through
-    `bot.rasa_server` (Rasa's own command line with Koers' speed-ups)."""
+    `bot.rasa_patches` (Rasa's own command line with Koers' speed-ups applied first)."""
     port = settings.rasa_port + index
     suffix = "" if index == 0 else f"-{index + 1}"
     cmd = [
         sys.executable,
         "-m",
-        "bot.rasa_server",
+        "bot.rasa_patches",
         "run",
         "--model",
         str(model),

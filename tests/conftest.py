@@ -66,9 +66,8 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
         "SANIC_HOST": "127.0.0.1",
         "PYTHONWARNINGS": "ignore",
     }
-    # As `bot.serve` starts it: rasa-sdk with Koers' hooks (actions/hooks.py).
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log.open("w"),
@@ -134,7 +133,7 @@ def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
 
     from bot import rasa_patches
 
-    rasa_patches.apply()  # as `bot.rasa_server` does before `rasa run` loads the model
+    rasa_patches.apply()  # as `python -m bot.rasa_patches run` does before loading the model
 
     # Eager mode: loads in seconds instead of tracing the graphs (same predictions).
     tf.config.run_functions_eagerly(True)

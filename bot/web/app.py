@@ -7,12 +7,14 @@ from typing import Any
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from bot.settings import Settings, get_settings
 from bot.storage.db import make_engine
 from bot.web import common
-from bot.web.security import RateLimiter, load_secret_key
+from bot.web.security import load_secret_key
+from bot.web.shared import make_state
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -50,13 +52,20 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.cookie_secure,
         MAX_CONTENT_LENGTH=256 * 1024,
-        LOGIN_LIMITER=RateLimiter(max_failures=5, window_seconds=15 * 60),
-        # Many usernames from one address (password spraying): blocked after 20 failures.
-        LOGIN_IP_LIMITER=RateLimiter(max_failures=20, window_seconds=15 * 60),
-        CODE_LIMITER=RateLimiter(max_failures=10, window_seconds=15 * 60),
+        REDIS_URL=settings.redis_url,
+        # Several Rasa instances: each client always goes to the same one (bot.web.routing).
+        RASA_URLS=list(settings.rasa_urls) if len(settings.rasa_urls) > 1 else None,
     )
     if config:
         app.config.update(config)
+    # Shared state (send locks, offered buttons, rate limits, worker sessions): in this
+    # process, or in Redis so that several web processes share it (bot.web.shared).
+    state = make_state(app.config["REDIS_URL"])
+    app.extensions["koers_state"] = state
+    app.config.setdefault("LOGIN_LIMITER", state.limiter("worker-login", 5, 15 * 60))
+    # Many usernames from one address (password spraying): blocked after 20 failures.
+    app.config.setdefault("LOGIN_IP_LIMITER", state.limiter("worker-login-ip", 20, 15 * 60))
+    app.config.setdefault("CODE_LIMITER", state.limiter("client-code", 10, 15 * 60))
     app.extensions["koers_engine"] = make_engine(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
@@ -102,9 +111,11 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         ), 400
 
     @app.errorhandler(DBAPIError)
-    def _storage_unavailable(error: DBAPIError):  # type: ignore[no-untyped-def]
-        # The database is down or stayed locked past the busy timeout: a calm message, never
-        # a 500. Nothing of this request was saved (its transaction is rolled back).
+    @app.errorhandler(RedisError)
+    def _storage_unavailable(error: Exception):  # type: ignore[no-untyped-def]
+        # The database (or Redis, for the shared state) is down or stayed locked past the
+        # busy timeout: a calm message, never a 500. Nothing of this request was saved (its
+        # transaction is rolled back).
         app.logger.warning("storage unavailable: %s", error.__class__.__name__)
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": STORAGE_DOWN_CHAT}, 503

@@ -6,14 +6,12 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import deque
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.settings import Settings
+from bot.web.shared import MemoryLimiter
 
 # Access codes: no 0/O, 1/I/L, 5/S, 2/Z, 8/B - easy to read aloud and to type on a phone.
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -88,35 +86,5 @@ def new_chat_id() -> str:
     return "web-" + secrets.token_urlsafe(18)
 
 
-class RateLimiter:
-    """Failed attempts per key in a sliding window (in memory, per process).
-
-    Keys: "worker:<ip>:<username>" for worker logins, "code:<ip>" for access codes.
-    """
-
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.max_failures
-
-    def fail(self, key: str) -> None:
-        with self._lock:
-            self._recent(key, time.monotonic()).append(time.monotonic())
-            if len(self._failures) > 10000:  # forget the oldest keys; memory stays bounded
-                for old in list(self._failures)[:1000]:
-                    del self._failures[old]
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+# Kept for callers of the old name: the in-memory limiter now lives in bot.web.shared.
+RateLimiter = MemoryLimiter
