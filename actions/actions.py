@@ -30,6 +30,7 @@ from actions.common import (
 from actions.safety import crisis_help, load_plan, red_phase
 from bot import content
 from bot.storage import repository as repo
+from bot.storage.models import LANGUAGE_LEVELS
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +67,20 @@ class ActionSessionStart(Action):
                 if key not in SESSION_ONLY_SLOTS and value is not None
             ]
         level = tracker.get_slot(LANGUAGE_SLOT)
+        first_contact = None
         try:
             with db_session() as session:
-                client = repo.get_or_create_client(session, tracker.sender_id)
+                # A carried-over level is stored now, so action_welkom need not in this turn.
+                carried = level if carry_over and level in LANGUAGE_LEVELS else None
+                client = repo.get_or_create_client(session, tracker.sender_id, carried)
                 if not carry_over or level is None:
                     level = client.language_level
+                first_contact = durable.claim_disclosure(tracker.sender_id, session, client)
         except SQLAlchemyError:
             logger.exception("could not read the client at session start")
-        # Shown when the database says it never was, and also when it cannot say.
-        first_contact = durable.claim_disclosure(tracker.sender_id)
+        if first_contact is None:
+            # Shown when the database says it never was, and also when it cannot say.
+            first_contact = durable.claim_disclosure(tracker.sender_id)
         level = level or "standaard"
         events.append(SlotSet(LANGUAGE_SLOT, level))
         if first_contact:
@@ -92,13 +98,16 @@ class ActionWelkom(Action):
         return "action_welkom"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        try:
-            with db_session() as session:
-                repo.get_or_create_client(
-                    session, tracker.sender_id, language_level=language_level(tracker)
-                )
-        except SQLAlchemyError:
-            logger.exception("could not update the client on greeting")
+        # Right after action_session_start (same turn) the client was just stored with this
+        # level and seen now: no second database round trip.
+        if not durable.session_started_this_turn(tracker):
+            try:
+                with db_session() as session:
+                    repo.get_or_create_client(
+                        session, tracker.sender_id, language_level=language_level(tracker)
+                    )
+            except SQLAlchemyError:
+                logger.exception("could not update the client on greeting")
         if not tracker.get_slot("disclosure_net_getoond"):
             dispatcher.utter_message(response="utter_groet")
         return [SlotSet("disclosure_net_getoond", False), SlotSet("stemming", None)]

@@ -25,14 +25,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from rasa_sdk import Tracker
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.storage import repository as repo
 from bot.storage.db import get_engine, session_scope
-from bot.storage.models import Client
+from bot.storage.models import Client, utcnow
 from bot.storage.outbox import Outbox, get_outbox
 
 logger = logging.getLogger(__name__)
@@ -187,20 +187,59 @@ def known_shown(chat_id: str) -> bool:
     return chat_id in _shown
 
 
-def claim_disclosure(chat_id: str) -> bool:
+def claim_disclosure(
+    chat_id: str, session: Session | None = None, client: Client | None = None
+) -> bool:
     """True when the disclosure must be shown now; recorded as shown (now or, when the
-    database is unavailable, through the outbox). Each client once per process at most."""
+    database is unavailable, through the outbox). Each client once per process at most.
+
+    With `session` and the client's row (action_session_start) it is decided in that
+    transaction; a database error then propagates to the caller, who asks again without."""
     if known_shown(chat_id):
         return False
+    if session is not None and client is not None:
+        first = client.disclosure_shown_at is None and _mark(session, client.id)
+        _remember(chat_id)
+        return first
     try:
-        with db_session() as session:
-            shown = session.execute(
-                select(Client.disclosure_shown_at).where(Client.chat_id == chat_id)
+        with db_session() as own:
+            found = own.execute(
+                select(Client).where(Client.chat_id == chat_id)
             ).scalar_one_or_none()
-            first = shown is None and repo.mark_disclosure_shown(session, chat_id)
+            if found is None:
+                found = repo.get_or_create_client(own, chat_id)
+            first = found.disclosure_shown_at is None and _mark(own, found.id)
     except SQLAlchemyError:
         logger.warning("disclosure: the database cannot say; showing it to be sure")
         keep("disclosure", chat_id, {"chat_id": chat_id})
         first = True
     _remember(chat_id)
     return first
+
+
+def _mark(session: Session, client_id: int) -> bool:
+    """Record the disclosure as shown; True only for the one caller that recorded it."""
+    result = session.execute(
+        update(Client)
+        .where(Client.id == client_id, Client.disclosure_shown_at.is_(None))
+        .values(disclosure_shown_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount == 1
+
+
+def session_started_this_turn(tracker: Tracker) -> bool:
+    """True when the session started right before the user's latest message (so
+    action_session_start ran in this very turn)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if not seen_user:
+            seen_user = kind == "user"
+            continue
+        if kind == "session_started":
+            return True
+        if kind == "slot" or (kind == "action" and event.get("name") == "action_listen"):
+            continue
+        return False
+    return False

@@ -120,28 +120,39 @@ class RestTransport:
 
 
 class WebTransport:
-    """The web chat: log in with an access code, then POST /chat/api/send like chat.js."""
+    """The web chat: log in with an access code, then POST /chat/api/send like chat.js.
 
-    def __init__(self, base_url: str, code: str, timeout: float = 60) -> None:
-        self.base = base_url.rstrip("/")
+    With several base URLs (several web processes behind one proxy) the requests go to them
+    in turn; the login cookie is valid on all of them."""
+
+    def __init__(self, base_url: str | list[str], code: str, timeout: float = 60) -> None:
+        self.bases = [
+            b.rstrip("/") for b in ([base_url] if isinstance(base_url, str) else base_url)
+        ]
+        self.turn = 0
         self.timeout = timeout
         self.http = requests.Session()
-        page = self.http.get(self.base + "/chat/", timeout=timeout).text
+        base = self.bases[0]
+        page = self.http.get(base + "/chat/", timeout=timeout).text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         login = self.http.post(
-            self.base + "/chat/login",
+            base + "/chat/login",
             data={"code": code, "csrf_token": token},
             timeout=timeout,
             allow_redirects=False,
         )
         if login.status_code != 302:
             raise TurnFailed(f"login: HTTP {login.status_code}", login.status_code)
-        page = self.http.get(self.base + "/chat/", timeout=timeout).text
+        page = self.http.get(base + "/chat/", timeout=timeout).text
         self.token = page.split('data-csrf="', 1)[1].split('"', 1)[0]
+
+    def _base(self) -> str:
+        self.turn += 1
+        return self.bases[self.turn % len(self.bases)]
 
     def _post(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         reply = self.http.post(
-            self.base + "/chat/api/send",
+            self._base() + "/chat/api/send",
             json=body,
             headers={"X-CSRFToken": self.token},
             timeout=self.timeout,
@@ -279,8 +290,9 @@ class CheckinClient:
             return "consent", "ja", lambda: tr.press(yes)
         if not buttons:
             answered = sum(1 for turn in self.result.turns if turn.phase.startswith("answer"))
-            if self._done("theme") and answered < len(ANSWERS) and not self._done("scale"):
-                answer = ANSWERS[answered]
+            # A question asked again (an answer Koers did not take) is answered again.
+            if self._done("theme") and answered < len(ANSWERS) + 3 and not self._done("scale"):
+                answer = ANSWERS[answered % len(ANSWERS)]
                 return f"answer_{answered + 1}", answer, lambda: tr.type(answer)
             if self._done("step_wanted") and not self._done("step"):
                 return "step", STEP, lambda: tr.type(STEP)

@@ -240,7 +240,8 @@ class LocalServices:
     def __init__(self, directory: Path | None = None) -> None:
         self.own_directory = directory is None
         self.directory = Path(directory or tempfile.mkdtemp(prefix="koers-services-"))
-        os.chmod(self.directory, 0o755)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o755)  # PostgreSQL may run as another user (see below)
         self.postgres = LocalPostgres(self.directory / "postgres")
         self.redis = LocalRedis(self.directory / "redis")
 

@@ -31,19 +31,30 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
     per tracker state and argument set, and hands every caller its own copy.
 `debug_formatting`
     With debug logging off, the RulePolicy and MemoizationPolicy still format every state of
-    the conversation into a debug string, for every prediction. The patch skips that unless
-    debug logging is on.
+    the conversation into a debug string, for every prediction, and Rasa deep-copies events,
+    slots and states only to hand them to debug log calls that then do nothing. The patch
+    skips both unless debug logging is on.
 `http_session`
     Rasa opens a new HTTP client session (and TCP connection) for every action-server call.
     The patch keeps one session per endpoint and event loop, with keep-alive connections
     that are dropped after 2 s idle (shorter than the action server's 5 s, so a connection
-    is never reused just as the server closes it).
+    is never reused just as the server closes it); a call on a connection that a restarted
+    server had closed is made once more on a new one. The request body (the conversation and
+    the domain) is encoded with ujson instead of the standard library's encoder.
 `sqlite_tracker`
     Rasa's SQL tracker store on SQLite (`make run`) opens and closes a connection for every
     load and save (closing the last connection of a file also checkpoints it) and uses the
     rollback journal (several disk syncs per saved turn). The patch keeps one connection per
     thread and switches the file to write-ahead logging (WAL): one sync per commit, the same
     durability.
+`tracker_cache`
+    Rasa's SQL tracker store loads the whole current session from the database at every
+    message (an ORM query, every event decoded) and counts the stored events again to save.
+    The patch keeps, per conversation, the stored events of the current session as they are
+    in the database, and uses them only when one small query shows that the conversation's
+    newest event id and event count in the database are still the ones cached: any write or
+    delete by any process (another Rasa instance, `python -m bot delete-client`) makes it load
+    from the database as before. The database stays the only truth.
 `form_prefetch`
     A form turn costs two action-server calls: the validation, then the next question.
     Koers' action server prepares the next question with the validation and says which
@@ -54,6 +65,15 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
 `event_types`
     Loading a tracker turns every stored event into its class by scanning all subclasses of
     `Event` for the type name, for every event. The patch remembers the classes found.
+`atomic_turns`
+    When the action server cannot be reached during a turn (refused, dropped, timed out),
+    Rasa logs "the bot will continue, but the action's events are lost", goes on predicting
+    and saves the half-done turn: slots that were never set, a form in a wrong state, loops
+    ("circuit breaker tripped"), and a reply that does not fit. Likewise a reply is sent even
+    when saving the conversation failed. The patch makes a turn all or nothing: such a turn is
+    not saved and gets no answer (Koers' web chat then says "Je bericht is niet kwijt. Probeer
+    het zo nog een keer"); sent again, it runs from the last saved state, and the actions'
+    writes are idempotent. Errors that actions themselves return are handled as before.
 `session_length`
     Rasa loads, copies, serialises and featurises the whole current session at every turn,
     and a session only ends after 120 minutes of silence: a client who keeps chatting gets
@@ -69,6 +89,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import logging
 import os
 import threading
@@ -380,7 +401,23 @@ def _patch_debug_formatting(undo: list) -> None:
             return original(states)
         return f"<{len(states)} states; debug logging is off>"
 
+    class _DebugOnlyCopy:
+        """Stands in for the `copy` module in modules whose deep copies only feed debug
+        log calls (checked: processor, forms, rule and memoization policies, REST channel)."""
+
+        copy = staticmethod(copy.copy)
+
+        @staticmethod
+        def deepcopy(value: Any, *args: Any) -> Any:
+            return copy.deepcopy(value, *args) if debug_enabled() else value
+
+    from rasa.core import processor
+    from rasa.core.actions import forms
+    from rasa.core.channels import rest
+
     _replace(undo, Policy, "format_tracker_states", staticmethod(format_tracker_states))
+    for module in (processor, forms, rule_policy, memoization, rest):
+        _replace(undo, module, "copy", _DebugOnlyCopy)
 
 
 # --- http_session: keep-alive connections to the action server ------------------------------
@@ -398,6 +435,7 @@ async def close_http_sessions() -> None:
 
 def _patch_http_session(undo: list) -> None:
     import aiohttp
+    import ujson
     from aiohttp.client_exceptions import ContentTypeError
     from rasa.utils.endpoints import ClientResponseError, EndpointConfig, concat_url
 
@@ -438,24 +476,36 @@ def _patch_http_session(undo: list) -> None:
         if self.headers:
             headers.update(self.headers)
         url = concat_url(self.url, subpath)
-        session = shared_session(self)
-        async with session.request(
-            method,
-            url,
-            headers=headers,
-            params=self.combine_parameters(kwargs),
-            compress=compress,
-            ssl=None,
-            **kwargs,
-        ) as response:
-            if response.status >= 400:
-                raise ClientResponseError(
-                    response.status, response.reason, await response.content.read()
-                )
+        if "json" in kwargs and content_type == "application/json":
+            # The same JSON, encoded by ujson (a C encoder, also a Rasa dependency): the body
+            # of an action call holds the whole conversation and the domain.
+            kwargs["data"] = ujson.dumps(kwargs.pop("json"), ensure_ascii=False).encode("utf-8")
+        for attempt in (1, 2):
+            session = shared_session(self)
             try:
-                return await response.json()
-            except ContentTypeError:
-                return None
+                async with session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    params=self.combine_parameters(kwargs),
+                    compress=compress,
+                    ssl=None,
+                    **kwargs,
+                ) as response:
+                    if response.status >= 400:
+                        raise ClientResponseError(
+                            response.status, response.reason, await response.content.read()
+                        )
+                    try:
+                        return await response.json()
+                    except ContentTypeError:
+                        return None
+            except aiohttp.ServerDisconnectedError:
+                # A kept-alive connection the server had closed (it restarted): once more on
+                # a new connection. Actions are idempotent, so a repeat is harmless.
+                if attempt == 2:
+                    raise
+        return None
 
     _replace(undo, EndpointConfig, "request", request)
 
@@ -493,6 +543,108 @@ def _patch_sqlite_tracker(undo: list) -> None:
         self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
 
     _replace(undo, SQLTrackerStore, "__init__", init)
+
+
+# --- tracker_cache: no reload of an unchanged conversation from the SQL tracker store -----------
+
+TRACKER_CACHE_SIZE = 5000  # conversations per Rasa process
+
+
+def _patch_tracker_cache(undo: list) -> None:
+    import itertools
+    import json
+    from collections import OrderedDict
+
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SessionStarted
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+    original_retrieve = SQLTrackerStore.retrieve
+
+    def cache_of(store: SQLTrackerStore) -> OrderedDict:
+        return store.__dict__.setdefault("_koers_cache", OrderedDict())
+
+    def fingerprint(store: SQLTrackerStore, session: Any, sender_id: str) -> tuple:
+        """The newest event id and the number of events of this conversation: changed by
+        any write or delete, by any process."""
+        row = (
+            session.query(sa.func.max(store.SQLEvent.id), sa.func.count(store.SQLEvent.id))
+            .filter(store.SQLEvent.sender_id == sender_id)
+            .one()
+        )
+        return tuple(row)
+
+    def remember(store: SQLTrackerStore, sender_id: str, mark: tuple, data: list[str]) -> None:
+        cache = cache_of(store)
+        cache[sender_id] = (mark, data)
+        cache.move_to_end(sender_id)
+        while len(cache) > TRACKER_CACHE_SIZE:
+            cache.popitem(last=False)
+
+    def build(store: SQLTrackerStore, sender_id: str, data: list[str]) -> Any:
+        if store.domain and data:
+            return DialogueStateTracker.from_dict(
+                sender_id, [json.loads(d) for d in data], store.domain.slots
+            )
+        return None
+
+    async def retrieve(self: SQLTrackerStore, sender_id: str) -> Any:
+        cached = cache_of(self).get(sender_id)
+        with self.session_scope() as session:
+            mark = fingerprint(self, session, sender_id)
+            if cached is not None and cached[0] == mark:
+                STATS["tracker_cache.hit"] += 1
+                return build(self, sender_id, cached[1])
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+            data = [row.data for row in rows]
+        STATS["tracker_cache.miss"] += 1
+        remember(self, sender_id, mark, data)
+        return build(self, sender_id, data)
+
+    async def save(self: SQLTrackerStore, tracker: Any) -> None:
+        """Rasa's `SQLTrackerStore.save`, counting the stored events from the cache when
+        the conversation is unchanged since it was cached."""
+        await self.stream_events(tracker)
+        sender_id = tracker.sender_id
+        cached = cache_of(self).pop(sender_id, None)
+        with self.session_scope() as session:
+            mark = fingerprint(self, session, sender_id)
+            if cached is not None and cached[0] == mark:
+                stored = len(cached[1])
+            else:
+                cached = None
+                stored = self._event_query(
+                    session, sender_id, fetch_events_from_all_sessions=False
+                ).count()
+            new = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            added = []
+            for event in new:
+                data = event.as_dict()
+                serialised = json.dumps(data)
+                session.add(
+                    self.SQLEvent(
+                        sender_id=sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {})
+                        .get("intent", {})
+                        .get(INTENT_NAME_KEY),
+                        action_name=data.get("name"),
+                        data=serialised,
+                    )
+                )
+                added.append(serialised)
+            session.commit()
+            if cached is not None and not any(isinstance(e, SessionStarted) for e in new):
+                # A new session is left to the next load: Rasa loads from its start.
+                remember(self, sender_id, fingerprint(self, session, sender_id), cached[1] + added)
+        logger.debug(f"Tracker with sender_id '{sender_id}' stored to database")
+
+    assert original_retrieve
+    _replace(undo, SQLTrackerStore, "retrieve", retrieve)
+    _replace(undo, SQLTrackerStore, "save", save)
 
 
 # --- form_prefetch: a form's next question comes with its validation ---------------------------
@@ -598,6 +750,74 @@ def _patch_event_types(undo: list) -> None:
     _replace(undo, Event, "resolve_by_type", staticmethod(resolve_by_type))
 
 
+# --- atomic_turns: a turn whose action server or tracker store failed is not half-saved -------------
+
+
+class TurnAborted(BaseException):
+    """The action server could not be reached (or the conversation could not be saved)
+    during a turn. A `BaseException`, so that Rasa's "the bot will continue, but the
+    action's events are lost" handler (`except Exception`) lets it through."""
+
+
+def _unreachable(error: BaseException) -> bool:
+    """True when an action call failed because the action server was not there (refused,
+    dropped or timed out), not because an action returned an error."""
+    import aiohttp
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, aiohttp.ClientConnectionError | asyncio.TimeoutError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _patch_atomic_turns(undo: list) -> None:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.processor import MessageProcessor
+
+    original_remote_run = RemoteAction.run
+    original_handle = MessageProcessor.handle_message
+    original_save = MessageProcessor.save_tracker
+
+    async def remote_run(self: RemoteAction, *args: Any, **kwargs: Any) -> list:
+        try:
+            return await original_remote_run(self, *args, **kwargs)
+        except Exception as error:
+            if _unreachable(error):
+                raise TurnAborted(f"action server unreachable during {self.name()}") from error
+            raise
+
+    async def save_tracker(self: MessageProcessor, tracker: Any) -> None:
+        try:
+            await original_save(self, tracker)
+        except Exception as error:
+            raise TurnAborted("the conversation could not be saved") from error
+
+    async def handle_message(self: MessageProcessor, message: Any) -> Any:
+        try:
+            return await original_handle(self, message)
+        except TurnAborted as aborted:
+            STATS["atomic_turns.aborted"] += 1
+            logger.warning(
+                "Turn of %s not saved and not answered (%s): the client is asked to send "
+                "the message again.",
+                message.sender_id,
+                aborted,
+            )
+            if isinstance(message.output_channel, CollectingOutputChannel):
+                message.output_channel.messages.clear()
+                return message.output_channel.messages  # what Rasa returns: here, nothing
+            return None
+
+    _replace(undo, RemoteAction, "run", remote_run)
+    _replace(undo, MessageProcessor, "save_tracker", save_tracker)
+    _replace(undo, MessageProcessor, "handle_message", handle_message)
+
+
 # --- session_length: a long session starts anew at the next check-in -----------------------------
 
 # The web chat's greeting when a client opens the chat (bot/web/chat.py GREETING_PAYLOAD).
@@ -675,7 +895,9 @@ PATCHES: dict[str, Callable[[list], None]] = {
     "debug_formatting": _patch_debug_formatting,
     "http_session": _patch_http_session,
     "sqlite_tracker": _patch_sqlite_tracker,
+    "tracker_cache": _patch_tracker_cache,
     "session_length": _patch_session_length,
+    "atomic_turns": _patch_atomic_turns,
 }
 
 

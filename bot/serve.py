@@ -271,6 +271,11 @@ def stack_env(settings: Settings) -> dict[str, str]:
     )
     if settings.redis_url:
         env["KOERS_REDIS_URL"] = settings.redis_url
+    if settings.rasa_instances > 1:
+        # Rasa's Redis lock of a conversation outlives an instance that dies mid-turn until
+        # it expires; 20 s (Rasa's default is 60) lets the client go on sooner. The web app's
+        # own per-client lock keeps one message per client in flight regardless.
+        env.setdefault("TICKET_LOCK_LIFETIME", "20")
     return env
 
 

@@ -128,6 +128,30 @@ def test_a_mood_and_a_crisis_during_an_outage_are_stored_afterwards(bot, engine,
     assert event.category == "suicide" and event.message_text == "ik wil niet meer leven"
 
 
+def test_a_turn_without_the_action_server_is_not_half_saved(bot, engine):
+    """The action server is down in the middle of a check-in: no answer and nothing saved
+    (Rasa would otherwise save the turn without the actions' slot changes); the same message
+    sent again later goes on exactly where the client was."""
+    sender = bot.new_sender("atomic")
+    assert "Hoe gaat het vandaag?" in bot.texts(sender, "hoi")
+    bot.say(sender, "4")
+    question = bot.texts(sender, '/kies_thema{"thema": "hoop"}')
+    stored = bot.tracker(sender)
+    processor = bot.agent.processor
+    working = processor.action_endpoint
+    processor.action_endpoint = EndpointConfig(url="http://127.0.0.1:9/webhook")
+    try:
+        assert not bot.say(sender, "een eigen huis")  # the web chat: "probeer het zo nog eens"
+    finally:
+        processor.action_endpoint = working
+    assert len(bot.tracker(sender).events) == len(stored.events), "nothing was saved"
+    assert "Hoeveel hoop" not in question
+    second = bot.texts(sender, "een eigen huis")  # sent again
+    tracker = bot.tracker(sender)
+    assert tracker.get_slot("antwoord_1") == "een eigen huis" and second.strip()
+    assert tracker.get_slot("antwoord_2") is None
+
+
 def test_the_disclosure_comes_at_the_first_successful_contact(bot, engine):
     """The action server is unreachable at the client's very first message: the session
     starts without the disclosure. The next message that reaches it shows it."""

@@ -388,3 +388,53 @@ def test_action_calls_share_one_keep_alive_session(patched):
 
     asyncio.run(scenario())
     assert len(set(peers)) == 1, "every call reused the same connection"
+
+
+# --- tracker_cache ----------------------------------------------------------------------------
+
+
+def test_cached_conversations_equal_the_database_and_notice_other_writers(patched, tmp_path):
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import BotUttered
+
+    domain = Domain.from_dict(
+        {"intents": ["groet"], "actions": ["action_a"], "slots": {}, "responses": {}}
+    )
+    path = str(tmp_path / "tracker.db")
+    store = SQLTrackerStore(domain, db=path)  # this Rasa instance (cache on)
+    other = SQLTrackerStore(domain, db=path)  # another instance, or `bot delete-client`
+
+    def load(s):
+        return asyncio.run(s.retrieve("klant"))
+
+    def as_dicts(tracker):
+        return [e.as_dict() for e in tracker.events] if tracker else None
+
+    tracker = _tracker(ActionExecuted("action_session_start"), SessionStarted())
+    tracker.sender_id = "klant"
+    asyncio.run(store.save(tracker))
+    for turn in range(3):
+        tracker = load(store)
+        tracker.update(UserUttered(f"bericht {turn}", {"name": "groet"}))
+        tracker.update(BotUttered(f"antwoord {turn}"))
+        asyncio.run(store.save(tracker))
+    hits = rasa_patches.STATS["tracker_cache.hit"]
+    cached = load(store)
+    assert rasa_patches.STATS["tracker_cache.hit"] == hits + 1
+    rasa_patches.revert(["tracker_cache"])
+    try:
+        from_database = load(SQLTrackerStore(domain, db=path))
+    finally:
+        rasa_patches.apply(["tracker_cache"])
+    assert as_dicts(cached) == as_dicts(from_database)
+
+    # Another writer adds an event: the cache is not used, the new event is there.
+    theirs = load(other)
+    theirs.update(BotUttered("van een andere instance"))
+    asyncio.run(other.save(theirs))
+    assert load(store).latest_bot_utterance.text == "van een andere instance"
+    # The conversation is deleted elsewhere: gone here too, not served from memory.
+    with other.session_scope() as session:
+        session.query(other.SQLEvent).filter(other.SQLEvent.sender_id == "klant").delete()
+        session.commit()
+    assert load(store) is None
