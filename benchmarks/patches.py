@@ -34,6 +34,7 @@ ORDER = [
     "event_types",
     "http_session",
     "sqlite_tracker",
+    "tracker_cache",
 ]
 
 CHILD = r"""

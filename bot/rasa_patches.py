@@ -44,9 +44,12 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
 `sqlite_tracker`
     Rasa's SQL tracker store on SQLite (`make run`) opens and closes a connection for every
     load and save (closing the last connection of a file also checkpoints it) and uses the
-    rollback journal (several disk syncs per saved turn). The patch keeps one connection per
-    thread and switches the file to write-ahead logging (WAL): one sync per commit, the same
-    durability.
+    rollback journal with several disk syncs per saved turn. The patch keeps one connection
+    per thread and switches the file to write-ahead logging with `synchronous=NORMAL`: a turn
+    is never lost when a process crashes or is killed; a power cut or kernel crash can undo
+    the last turns of conversations (never a reflection: those are in Koers' own database,
+    which keeps full syncs), and the client then sends the last message again, as after any
+    failed turn. PostgreSQL is not affected.
 `tracker_cache`
     Rasa's SQL tracker store loads the whole current session from the database at every
     message (an ORM query, every event decoded) and counts the stored events again to save.
@@ -535,6 +538,7 @@ def _patch_sqlite_tracker(undo: list) -> None:
             cursor = dbapi_connection.cursor()
             try:
                 cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
             finally:
                 cursor.close()
 
@@ -569,12 +573,13 @@ def _patch_tracker_cache(undo: list) -> None:
     def fingerprint(store: SQLTrackerStore, session: Any, sender_id: str) -> tuple:
         """The newest event id and the number of events of this conversation: changed by
         any write or delete, by any process."""
-        row = (
-            session.query(sa.func.max(store.SQLEvent.id), sa.func.count(store.SQLEvent.id))
-            .filter(store.SQLEvent.sender_id == sender_id)
-            .one()
-        )
-        return tuple(row)
+        table = store.SQLEvent.__table__
+        query = store.__dict__.get("_koers_fingerprint")
+        if query is None:  # built once: a plain statement costs less than an ORM query
+            query = store.__dict__["_koers_fingerprint"] = sa.text(
+                f"SELECT max(id), count(id) FROM {table.name} WHERE sender_id = :sender"
+            )
+        return tuple(session.execute(query, {"sender": sender_id}).one())
 
     def remember(store: SQLTrackerStore, sender_id: str, mark: tuple, data: list[str]) -> None:
         cache = cache_of(store)
@@ -619,27 +624,28 @@ def _patch_tracker_cache(undo: list) -> None:
                     session, sender_id, fetch_events_from_all_sessions=False
                 ).count()
             new = list(itertools.islice(tracker.events, stored, len(tracker.events)))
-            added = []
+            added, rows = [], []
             for event in new:
                 data = event.as_dict()
                 serialised = json.dumps(data)
-                session.add(
-                    self.SQLEvent(
-                        sender_id=sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=data.get("parse_data", {})
-                        .get("intent", {})
-                        .get(INTENT_NAME_KEY),
-                        action_name=data.get("name"),
-                        data=serialised,
-                    )
+                row = self.SQLEvent(
+                    sender_id=sender_id,
+                    type_name=event.type_name,
+                    timestamp=data.get("timestamp"),
+                    intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    action_name=data.get("name"),
+                    data=serialised,
                 )
+                session.add(row)
                 added.append(serialised)
+                rows.append(row)
+            session.flush()
+            after = (max([mark[0] or 0, *(r.id for r in rows)]), mark[1] + len(rows))
             session.commit()
             if cached is not None and not any(isinstance(e, SessionStarted) for e in new):
-                # A new session is left to the next load: Rasa loads from its start.
-                remember(self, sender_id, fingerprint(self, session, sender_id), cached[1] + added)
+                # A new session is left to the next load: Rasa loads from its start. If
+                # another writer slipped in, `after` is wrong and the next load reloads.
+                remember(self, sender_id, after if rows else mark, cached[1] + added)
         logger.debug(f"Tracker with sender_id '{sender_id}' stored to database")
 
     assert original_retrieve
