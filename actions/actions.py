@@ -18,33 +18,61 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import durable, reflection
+from actions import durable, reflection, shown
 from actions.common import (
     LANGUAGE_SLOT,
-    REFLECTION_FORMS,
     REFLECTION_STATE_SLOTS,
     db_session,
     language_level,
+    latest_user_event,
     render_response,
+    response_buttons,
+    response_custom,
 )
-from actions.safety import crisis_help, load_plan, red_phase
+from actions.safety import (
+    crisis_help,
+    load_plan,
+    read_check_answer,
+    record_check_answer,
+    record_event,
+    red_phase,
+    safety_decision,
+    show_crisis_help,
+)
 from bot import content
 from bot.storage import repository as repo
-from bot.storage.models import LANGUAGE_LEVELS
+from bot.vocabulary import (
+    DEFAULT_LANGUAGE_LEVEL,
+    LANGUAGE_LEVELS,
+    OUTCOME_CHECK,
+    PLAN_FORM,
+    REFLECTION_FORMS,
+    SAFETY_CATEGORIES,
+    STATUS_COMPLETE,
+    STATUS_INTERRUPTED,
+    STEP_OUTCOMES,
+    THEME_GROUPS,
+    UNKNOWN_CATEGORY,
+    current_form_name,
+)
 
 logger = logging.getLogger(__name__)
 
 # Slots that describe the current session only and are not carried into a new one.
-SESSION_ONLY_SLOTS = frozenset({"requested_slot", "crisis_getoond", "disclosure_net_getoond"})
-CRISIS_CATEGORIES = (
-    "suicide",
-    "overdose",
-    "self_harm",
-    "danger_to_others",
-    "threatened",
-    "abuse",
-    "unknown",
+# The check question's state (`crisis_controle`) and the form to resume after "nee"
+# (`controle_hervat`) belong to the session too: a new session never continues a check.
+CHECK_SLOT = "crisis_controle"
+RESUME_SLOT = "controle_hervat"
+SESSION_ONLY_SLOTS = frozenset(
+    {"requested_slot", "crisis_getoond", "disclosure_net_getoond", CHECK_SLOT, RESUME_SLOT}
 )
+# Being threatened or abused: ask whether the client is in danger, not whether they will
+# hurt someone.
+CHECK_RESPONSES = {
+    "threatened": "utter_crisis_controle_gevaar",
+    "abuse": "utter_crisis_controle_gevaar",
+}
+CRISIS_CATEGORIES = SAFETY_CATEGORIES
 
 
 class ActionSessionStart(Action):
@@ -81,11 +109,13 @@ class ActionSessionStart(Action):
         if first_contact is None:
             # Shown when the database says it never was, and also when it cannot say.
             first_contact = durable.claim_disclosure(tracker.sender_id)
-        level = level or "standaard"
+        level = level or DEFAULT_LANGUAGE_LEVEL
         events.append(SlotSet(LANGUAGE_SLOT, level))
         if first_contact:
             text = render_response(domain, "utter_disclosure", level)
-            dispatcher.utter_message(text=text)
+            # The rest of the disclosure: behind "Meer weten?" in the web chat.
+            more = response_custom(domain, "utter_disclosure", level).get("meer_weten")
+            dispatcher.utter_message(text=text, json_message={"meer_weten": more} if more else None)
             events.append(SlotSet("disclosure_net_getoond", True))
         events.append(ActionExecuted("action_listen"))
         return events
@@ -110,7 +140,12 @@ class ActionWelkom(Action):
                 logger.exception("could not update the client on greeting")
         if not tracker.get_slot("disclosure_net_getoond"):
             dispatcher.utter_message(response="utter_groet")
-        return [SlotSet("disclosure_net_getoond", False), SlotSet("stemming", None)]
+        # A fresh check-in: the menu starts at its first step.
+        return [
+            SlotSet("disclosure_net_getoond", False),
+            SlotSet("stemming", None),
+            *[SlotSet(slot, None) for slot in MENU_SLOTS],
+        ]
 
 
 def _next_step(
@@ -179,7 +214,7 @@ class ActionStapBijwerken(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         result = tracker.get_slot("stap_resultaat")
         step_id = tracker.get_slot("open_stap_id")
-        status = {"gelukt": "gelukt", "beetje": "gelukt", "niet_gelukt": "niet_gelukt"}.get(result)
+        status = result if result in STEP_OUTCOMES else None
         if status and step_id is not None:
             try:
                 with db_session() as session:
@@ -205,8 +240,16 @@ class ActionStapBijwerken(Action):
         return events + _next_step(tracker, dispatcher, skip_steps=True)
 
 
+MENU_SLOTS = ("thema_groep", "thema_keuze", "menu_pagina")
+
+
 def _reset_reflection() -> list[EventType]:
-    return [SlotSet(slot, None) for slot in REFLECTION_STATE_SLOTS]
+    return [SlotSet(slot, None) for slot in REFLECTION_STATE_SLOTS] + [SlotSet("plan_vraag", False)]
+
+
+def _start(theme: str | None) -> str:
+    """`vervolg` after choosing or resuming: the theme form, venting, or the menu."""
+    return "menu" if theme is None else "kwijt" if theme == content.VENT else "thema"
 
 
 def _has_plan(chat_id: str) -> bool:
@@ -258,8 +301,22 @@ class ActionThemaStart(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         theme = self._chosen(tracker, dispatcher)
-        if theme in (None, "kies"):
-            return [*_reset_reflection(), SlotSet("thema", None)]
+        if theme not in content.menu_keys():
+            # No clear theme: the menu, at the group a button named ("Over anderen").
+            chosen_group = next(
+                (
+                    e.get("value")
+                    for e in tracker.latest_message.get("entities") or []
+                    if e.get("entity") == "groep" and e.get("value") in THEME_GROUPS
+                ),
+                None,
+            )
+            return [
+                *_reset_reflection(),
+                SlotSet("thema", None),
+                SlotSet("thema_groep", chosen_group),
+                SlotSet("vervolg", _start(None)),
+            ]
         level = language_level(tracker)
         label = content.label(theme, level)
         events = [
@@ -267,18 +324,26 @@ class ActionThemaStart(Action):
             SlotSet("thema", theme),
             SlotSet("thema_label", label),
             SlotSet("reflectie_sleutel", uuid.uuid4().hex),
+            SlotSet("vervolg", _start(theme)),
         ]
         if theme == content.VENT:
             return events
         dispatcher.utter_message(response="utter_thema_start", thema_label=label)
         prompts = content.choose_prompts(theme, _prompt_history(tracker.sender_id, theme))
         events.append(SlotSet("vragen", prompts))
-        if theme == "veiligheid":
-            has_plan = _has_plan(tracker.sender_id)
-            if not has_plan:
-                dispatcher.utter_message(response="utter_geen_plan")
-            events.append(SlotSet("plan_aanwezig", has_plan))
-        return events
+        return events + _safety_theme_start(theme, tracker, dispatcher, say_no_plan=True)
+
+
+def _safety_theme_start(
+    theme: str, tracker: Tracker, dispatcher: CollectingDispatcher, say_no_plan: bool
+) -> list[EventType]:
+    """The safety theme asks the colour of the client's plan first, when there is one."""
+    if theme != content.SAFETY_THEME:
+        return []
+    has_plan = _has_plan(tracker.sender_id)
+    if not has_plan and say_no_plan:
+        dispatcher.utter_message(response="utter_geen_plan")
+    return [SlotSet("plan_aanwezig", has_plan), SlotSet("plan_vraag", has_plan)]
 
 
 class ActionHervatThema(Action):
@@ -305,13 +370,14 @@ class ActionHervatThema(Action):
             logger.exception("could not read a paused reflection")
             found = None
         if found is None or found[0] not in content.menu_keys():
-            return [*_reset_reflection(), SlotSet("thema", None)]
+            return [*_reset_reflection(), SlotSet("thema", None), SlotSet("vervolg", _start(None))]
         theme, key, scale, given = found
         events: list[EventType] = [
             *_reset_reflection(),
             SlotSet("thema", theme),
             SlotSet("reflectie_sleutel", key),
             SlotSet("thema_label", content.label(theme, language_level(tracker))),
+            SlotSet("vervolg", _start(theme)),
         ]
         dispatcher.utter_message(response="utter_verder")
         if theme == content.VENT:
@@ -332,9 +398,7 @@ class ActionHervatThema(Action):
         for slot, k in zip(("antwoord_1", "antwoord_2"), keys, strict=False):
             events.append(SlotSet(slot, answers.get(k)))
         events.append(SlotSet("thema_schaal", str(scale) if scale else None))
-        if theme == "veiligheid":
-            events.append(SlotSet("plan_aanwezig", _has_plan(tracker.sender_id)))
-        return events
+        return events + _safety_theme_start(theme, tracker, dispatcher, say_no_plan=False)
 
 
 class ActionReadback(Action):
@@ -359,7 +423,7 @@ class ActionReflectieOpslaan(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         shared = tracker.get_slot("delen") is True
-        saved = reflection.store(tracker, "compleet", shared)
+        saved = reflection.store(tracker, STATUS_COMPLETE, shared)
         if saved is None:
             dispatcher.utter_message(response="utter_niets_op_te_slaan")
             return []
@@ -400,8 +464,8 @@ def paused_form_after(tracker: Tracker, form: str | None, always: bool) -> str |
     Reflection forms are always resumable; after a crisis or the safety plan (`always`) any
     form is. The safety-plan form itself keeps what was paused before it.
     """
-    if form is None or form == "plan_form":
-        return tracker.get_slot("onderbroken_form")
+    if form is None or form == PLAN_FORM:
+        return current_form_name(tracker.get_slot("onderbroken_form"))
     return form if always or form in REFLECTION_FORMS else None
 
 
@@ -411,7 +475,7 @@ def _interrupt(tracker: Tracker) -> tuple[str | None, list[EventType]]:
     form = _active_form(tracker)
     paused = paused_form_after(tracker, form, always=True)
     if paused in REFLECTION_FORMS and reflection.answers(tracker):
-        reflection.store(tracker, "onderbroken", shared=False)
+        reflection.store(tracker, STATUS_INTERRUPTED, shared=False)
     events: list[EventType] = [ActiveLoop(None)] if form else []
     events += [SlotSet("requested_slot", None), SlotSet("onderbroken_form", paused)]
     return form, events
@@ -425,14 +489,17 @@ class ActionPauzeren(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         active = _active_form(tracker)
-        form = active or tracker.get_slot("onderbroken_form")
+        form = active or current_form_name(tracker.get_slot("onderbroken_form"))
         saved = (
             form in REFLECTION_FORMS
             and bool(reflection.answers(tracker))
-            and bool(reflection.store(tracker, "onderbroken", shared=False))
+            and bool(reflection.store(tracker, STATUS_INTERRUPTED, shared=False))
         )
         dispatcher.utter_message(response="utter_gepauzeerd" if saved else "utter_gestopt")
-        if tracker.get_slot("crisis_getoond"):
+        # The crisis help once more at the first stop after a crisis, not at every stop.
+        if tracker.get_slot("crisis_getoond") and not shown.reminded_since_last_crisis(
+            tracker.events, "utter_crisis_herinnering"
+        ):
             dispatcher.utter_message(response="utter_crisis_herinnering")
         keep = (
             paused_form_after(tracker, active, always=False)
@@ -442,6 +509,32 @@ class ActionPauzeren(Action):
         events: list[EventType] = [ActiveLoop(None)] if active else []
         events += [SlotSet("requested_slot", None), SlotSet("onderbroken_form", keep)]
         return events
+
+
+def offer_way_on(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
+    """What the client can do now, as buttons; first "verder" when questions were paused."""
+    if not tracker.get_slot("onderbroken_form"):
+        dispatcher.utter_message(response="utter_wat_nu")
+        return
+    level = language_level(tracker)
+    buttons = [
+        {"title": render_response(domain, "utter_knop_verder", level), "payload": "/hervatten"}
+    ]
+    dispatcher.utter_message(
+        text=render_response(domain, "utter_wat_nu", level),
+        buttons=buttons + response_buttons(domain, "utter_wat_nu", level),
+    )
+
+
+class ActionWatNu(Action):
+    """A way on after anything that is not a question: never a dead end."""
+
+    def name(self) -> str:
+        return "action_wat_nu"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        offer_way_on(dispatcher, tracker, domain)
+        return []
 
 
 class ActionHervatten(Action):
@@ -464,7 +557,10 @@ class ActionPlanStart(Action):
         _, events = _interrupt(tracker)
         has_plan = _has_plan(tracker.sender_id)
         if not has_plan:
+            # Never a dead end: back to the paused questions, or what the client can do now.
             dispatcher.utter_message(response="utter_geen_plan")
+            paused = next((e["value"] for e in events if e.get("name") == "onderbroken_form"), None)
+            dispatcher.utter_message(response="utter_plan_verder" if paused else "utter_wat_nu")
         return events + [SlotSet("plan_kleur", None), SlotSet("plan_aanwezig", has_plan)]
 
 
@@ -481,7 +577,7 @@ class ActionPlanTonen(Action):
         elif tracker.get_slot("onderbroken_form"):
             dispatcher.utter_message(response="utter_plan_verder")
         else:
-            dispatcher.utter_message(response="utter_wat_nu")
+            offer_way_on(dispatcher, tracker, domain)
         return [SlotSet("plan_kleur", None)] + (
             [SlotSet("crisis_getoond", True)] if colour == "rood" else []
         )
@@ -508,22 +604,101 @@ class ActionCrisis(Action):
         return "action_crisis"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        info: dict[str, Any] = tracker.latest_message.get("crisis") or {}
-        category = info.get("category") if info.get("category") in CRISIS_CATEGORIES else "unknown"
-        detected_by = info.get("detected_by")
-        if detected_by not in ("matcher", "classifier", "both"):
-            detected_by = "classifier"
+        decision = safety_decision(tracker)
+        category = decision.category if decision.category in CRISIS_CATEGORIES else UNKNOWN_CATEGORY
+        detected_by = decision.detected_by or "classifier"
         form = _active_form(tracker)
-        crisis_help(dispatcher, tracker, domain, category, detected_by, form)
+        crisis_help(dispatcher, tracker, domain, category, detected_by, form, decision.reasons)
         dispatcher.utter_message(response="utter_crisis_keuze")
         # A form that was active can be resumed ("verder") or dropped afterwards; answers so
         # far are kept as a private draft.
         if form in REFLECTION_FORMS and reflection.answers(tracker):
-            reflection.store(tracker, "onderbroken", shared=False)
+            reflection.store(tracker, STATUS_INTERRUPTED, shared=False)
         events: list[EventType] = [ActiveLoop(None)] if form else []
         events += [
             SlotSet("requested_slot", None),
             SlotSet("onderbroken_form", paused_form_after(tracker, form, always=True)),
             SlotSet("crisis_getoond", True),
+            SlotSet(CHECK_SLOT, None),
         ]
         return events
+
+
+class ActionCrisisControle(Action):
+    """Unclear: a calm check question first ("Denk je erover jezelf of iemand anders iets
+    aan te doen?"), with Ja / Nee / Weet ik niet. The active form is paused (its answers are
+    kept as a private draft) and the check is recorded, so the worker sees it too."""
+
+    def name(self) -> str:
+        return "action_crisis_controle"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        decision = safety_decision(tracker)
+        category = decision.category if decision.category in CRISIS_CATEGORIES else UNKNOWN_CATEGORY
+        form, events = _interrupt(tracker)
+        response = CHECK_RESPONSES.get(category, "utter_crisis_controle")
+        dispatcher.utter_message(response=response)
+        shown = render_response(domain, response, language_level(tracker))
+        user = latest_user_event(tracker)
+        key = record_event(
+            tracker,
+            category=category,
+            detected_by=decision.detected_by or "classifier",
+            shown=shown,
+            context=form,
+            outcome=OUTCOME_CHECK,
+            reasons=decision.reasons,
+        )
+        state = {
+            "sleutel": key,
+            "categorie": category,
+            "form": paused_form_after(tracker, form, always=True),
+            "bericht_id": user.get("message_id"),
+            "gevraagd": 1,
+        }
+        return events + [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
+
+
+class ActionCrisisControleAntwoord(Action):
+    """The answer to the check question. "Ja" or "weet ik niet": the fixed crisis help, like a
+    crisis. "Nee": back to where the client was, with the question asked again. Unclear: the
+    question once more in other words; still unclear: the crisis help (safety first)."""
+
+    def name(self) -> str:
+        return "action_crisis_controle_antwoord"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        state: dict[str, Any] = dict(tracker.get_slot(CHECK_SLOT) or {})
+        answer = read_check_answer(tracker)
+        if answer is None and int(state.get("gevraagd") or 1) < 2:
+            dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
+            state["gevraagd"] = int(state.get("gevraagd") or 1) + 1
+            return [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
+        answer = answer or "weet_niet"
+        key = state.get("sleutel")
+        # A check asked before issue 10 may name a theme's own form: now `thema_form`.
+        paused = current_form_name(state.get("form"))
+        if answer == "nee":
+            record_check_answer(tracker, key, "nee", None)
+            dispatcher.utter_message(response="utter_crisis_controle_nee")
+            if paused:
+                # The policy starts the paused form again; it asks its question once more.
+                return [
+                    SlotSet(CHECK_SLOT, None),
+                    SlotSet("onderbroken_form", None),
+                    SlotSet(RESUME_SLOT, paused),
+                ]
+            offer_way_on(dispatcher, tracker, domain)
+            return [SlotSet(CHECK_SLOT, None), SlotSet(RESUME_SLOT, None)]
+        category = state.get("categorie") or UNKNOWN_CATEGORY
+        if category not in CRISIS_CATEGORIES:
+            category = UNKNOWN_CATEGORY
+        shown = show_crisis_help(dispatcher, tracker, domain, category)
+        record_check_answer(tracker, key, answer, shown)
+        dispatcher.utter_message(response="utter_crisis_keuze")
+        return [
+            SlotSet(CHECK_SLOT, None),
+            SlotSet(RESUME_SLOT, None),
+            SlotSet("onderbroken_form", paused),
+            SlotSet("crisis_getoond", True),
+        ]

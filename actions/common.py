@@ -10,20 +10,21 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot import content
+from bot.vocabulary import LANGUAGE_SLOT, SIMPLE, STANDARD, VENT_QUESTION_KEY
 
 logger = logging.getLogger(__name__)
 
-STANDAARD = "standaard"
-EENVOUDIG = "eenvoudig"
-LANGUAGE_SLOT = "taalniveau"
+STANDAARD = STANDARD
+EENVOUDIG = SIMPLE
 
-# Intents that interrupt a reflection form instead of answering it (mirrors `not_intent` of
-# the free-text slots in domain.yml). Out-of-scope and complaints are not in this list for
-# free text: see actions.forms._off_topic_question.
+# Intents that interrupt a reflection form instead of answering it (the `&interruptions`
+# list of the free-text slots in domain.yml; tests/unit/test_domain.py checks they agree).
+# Out-of-scope and complaints are not in this list for free text: see
+# actions.forms._off_topic_question.
 INTERRUPTIONS = frozenset(
     {
         "crisis",
+        "crisis_check",
         "plan_rood",
         "mijn_plan",
         "groet",
@@ -39,18 +40,14 @@ INTERRUPTIONS = frozenset(
 
 MAX_ANSWER_CHARS = 2000
 
-# The six theme forms share their slots: two prompts from the theme's bank and its scale.
-THEME_FORMS: dict[str, str] = {f"{theme}_form": theme for theme in content.theme_keys()}
-VENT_FORM = "kwijt_form"
+# The theme form's slots: two prompts from the theme's bank and its scale.
 ANSWER_SLOTS = ("antwoord_1", "antwoord_2")
 SCALE_SLOT = "thema_schaal"
 VENT_SLOT = "kwijt_tekst"
-VENT_KEY = "kwijt"  # question_key of a venting answer
+VENT_KEY = VENT_QUESTION_KEY
 STEP_SLOT = "stapje"
-# Forms whose answers belong to the reflection in progress (saved as a draft on a pause).
-REFLECTION_FORMS = frozenset(
-    {*THEME_FORMS, VENT_FORM, "stapje_form", "correctie_form", "toestemming_form"}
-)
+# The answer slot that got the one gentle follow-up for a weak answer.
+FOLLOW_UP_SLOT = "doorgevraagd"
 # Everything about the reflection in progress; cleared when it is saved or a new one starts.
 REFLECTION_STATE_SLOTS = (
     *ANSWER_SLOTS,
@@ -59,13 +56,16 @@ REFLECTION_STATE_SLOTS = (
     "stapje_willen",
     STEP_SLOT,
     "vragen",
+    "thema_groep",
     "thema_keuze",
+    "menu_pagina",
     "delen",
     "reflectie_sleutel",
     "aanpassen_veld",
     "nieuw_antwoord",
     "onderbroken_form",
     "plan_kleur",
+    FOLLOW_UP_SLOT,
 )
 
 
@@ -74,8 +74,8 @@ def language_level(tracker: Tracker) -> str:
     return EENVOUDIG if value == EENVOUDIG else STANDAARD
 
 
-def render_response(domain: dict[str, Any], name: str, level: str, **values: Any) -> str:
-    """The text Rasa will show for response `name` at this language level.
+def _variant(domain: dict[str, Any], name: str, level: str) -> dict[str, Any]:
+    """The variant of response `name` Rasa picks at this language level.
 
     Mirrors Rasa's conditional response selection on the `taalniveau` slot, so that what is
     recorded (for example in a safety event) is exactly what the client saw.
@@ -93,8 +93,28 @@ def render_response(domain: dict[str, Any], name: str, level: str, **values: Any
         chosen = next((v for v in variants if not v.get("condition")), None)
     if chosen is None:
         raise KeyError(f"response {name} is missing from the domain")
-    text = chosen.get("text", "")
+    return chosen
+
+
+def render_response(domain: dict[str, Any], name: str, level: str, **values: Any) -> str:
+    """The text Rasa will show for response `name` at this language level."""
+    text = _variant(domain, name, level).get("text", "")
     return text.format(**values) if values else text
+
+
+def response_buttons(domain: dict[str, Any], name: str, level: str) -> list[dict[str, Any]]:
+    """The buttons of response `name` at this language level, with Rasa's `{{`/`}}` escapes
+    undone (buttons sent by an action are not formatted again)."""
+    return [
+        {**b, "payload": str(b.get("payload", "")).replace("{{", "{").replace("}}", "}")}
+        for b in _variant(domain, name, level).get("buttons") or []
+    ]
+
+
+def response_custom(domain: dict[str, Any], name: str, level: str) -> dict[str, Any]:
+    """The `custom` part of response `name` at this language level ({} when it has none)."""
+    custom = _variant(domain, name, level).get("custom")
+    return custom if isinstance(custom, dict) else {}
 
 
 # --- parsing answers ------------------------------------------------------------------------
@@ -207,7 +227,7 @@ def stable_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def db_session():  # type: ignore[no-untyped-def]
+def db_session():
     """The database session of an action: see `actions.durable.db_session` (writes kept in
     the outbox go first; no new attempts for a few seconds after a storage failure)."""
     from actions.durable import db_session as durable_session

@@ -34,6 +34,7 @@ from bot.storage import repository as repo
 from bot.storage.db import get_engine, session_scope
 from bot.storage.models import Client, utcnow
 from bot.storage.outbox import Outbox, get_outbox
+from bot.vocabulary import CHECKIN_FORM
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def _flush_loop() -> None:
         time.sleep(FLUSH_INTERVAL)
         try:
             flush_now()
-        except Exception:  # noqa: BLE001 - never let the thread die on a surprise
+        except Exception:  # never let the thread die on a surprise
             logger.exception("outbox: background flush failed")
         if not outbox().pending():
             with _flusher_lock:
@@ -162,7 +163,7 @@ def checkin_key(tracker: Tracker) -> str:
     from actions.common import latest_user_event, stable_key
 
     for event in reversed(tracker.events):
-        if event.get("event") == "active_loop" and event.get("name") == "checkin_form":
+        if event.get("event") == "active_loop" and event.get("name") == CHECKIN_FORM:
             return stable_key("checkin", tracker.sender_id, repr(event.get("timestamp")))
     message_id = latest_user_event(tracker).get("message_id") or ""
     return stable_key("checkin", tracker.sender_id, message_id)
@@ -181,6 +182,12 @@ def _remember(chat_id: str) -> None:
         _shown.move_to_end(chat_id)
         while len(_shown) > _SHOWN_MAX:
             _shown.popitem(last=False)
+
+
+def forget_shown() -> None:
+    """Forget which clients saw the disclosure (tests that start a new database)."""
+    with _shown_lock:
+        _shown.clear()
 
 
 def known_shown(chat_id: str) -> bool:

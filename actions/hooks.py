@@ -39,7 +39,14 @@ logger = logging.getLogger(__name__)
 NEXT_KEY = "koers_next"
 REQUESTED_SLOT = "requested_slot"
 # The crisis help always comes first; the disclosure follows it.
-SAFETY_FIRST = frozenset({"action_crisis", "action_plan_rood"})
+SAFETY_FIRST = frozenset(
+    {
+        "action_crisis",
+        "action_plan_rood",
+        "action_crisis_controle",
+        "action_crisis_controle_antwoord",
+    }
+)
 # Ask actions whose result depends only on the slots, the active form and the names of the
 # actions since the last user message (see actions/forms.py: _AskAction and subclasses).
 PREFETCHABLE_PREFIX = "action_ask_"
@@ -51,11 +58,17 @@ _installed = False
 
 
 def _disclosure_message(domain: dict[str, Any], slots: dict[str, Any]) -> dict[str, Any]:
-    from actions.common import EENVOUDIG, LANGUAGE_SLOT, STANDAARD, render_response
+    """The disclosure as action_session_start shows it (the rest behind "Meer weten?")."""
+    from actions.common import LANGUAGE_SLOT, render_response, response_custom
+    from bot.vocabulary import SIMPLE, STANDARD
 
-    level = EENVOUDIG if slots.get(LANGUAGE_SLOT) == EENVOUDIG else STANDAARD
+    level = SIMPLE if slots.get(LANGUAGE_SLOT) == SIMPLE else STANDARD
+    more = response_custom(domain, "utter_disclosure", level).get("meer_weten")
     dispatcher = CollectingDispatcher()
-    dispatcher.utter_message(text=render_response(domain, "utter_disclosure", level))
+    dispatcher.utter_message(
+        text=render_response(domain, "utter_disclosure", level),
+        json_message={"meer_weten": more} if more else None,
+    )
     return dispatcher.messages[0]
 
 
@@ -202,17 +215,17 @@ def install() -> None:
         name = action_call.get("next_action") or ""
         try:
             result = add_disclosure(action_call, result)
-        except Exception:  # noqa: BLE001 - the action's own answer always goes out
+        except Exception:  # the action's own answer always goes out
             logger.exception("could not add the disclosure to %s", name)
         if name.startswith("validate_"):
             try:
                 ahead = await prefetch_next(self, action_call, result)
-            except Exception:  # noqa: BLE001 - Rasa then asks the action server itself
+            except Exception:  # Rasa then asks the action server itself
                 logger.exception("could not prepare the next question after %s", name)
                 ahead = None
             if ahead is not None:
                 result = {**result, NEXT_KEY: ahead}
         return result
 
-    ActionExecutor.run = run  # type: ignore[method-assign]
+    ActionExecutor.run = run
     _installed = True

@@ -19,6 +19,7 @@ from actions.common import (
     render_response,
     stable_key,
 )
+from bot.safety.decision import CALM, CHECK, CRISIS, Decision, Evidence, context_from_events, decide
 from bot.storage import repository as repo
 
 logger = logging.getLogger(__name__)
@@ -64,10 +65,32 @@ def load_plan(chat_id: str) -> dict[str, dict[str, list[str]]] | None:
         return None
 
 
+def record_lookup(tracker: Tracker, colour: str, context: str | None = None) -> None:
+    """Record for the worker that the client looked up their plan and chose `colour`
+    (idempotent per message). A storage failure never hides the plan."""
+    message_id = latest_user_event(tracker).get("message_id")
+    context = context or (tracker.active_loop or {}).get("name") or "plan"
+    try:
+        with db_session() as session:
+            repo.record_plan_lookup(
+                session,
+                tracker.sender_id,
+                colour,
+                context=context[:64],
+                idempotency_key=stable_key("plan", tracker.sender_id, message_id)
+                if message_id
+                else None,
+            )
+    except (SQLAlchemyError, ValueError):
+        logger.exception("could not record a safety-plan look-up")
+
+
 def show_phase(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], colour: str
 ) -> bool:
-    """Show this phase of the client's own plan. False when there is no plan."""
+    """Show this phase of the client's own plan (and record the look-up). False when there
+    is no plan."""
+    record_lookup(tracker, colour)
     plan = load_plan(tracker.sender_id)
     if plan is None:
         return False
@@ -98,18 +121,11 @@ def org_contact() -> str | None:
     return value.strip() if value and value.strip() else None
 
 
-def crisis_help(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    domain: dict[str, Any],
-    category: str,
-    detected_by: str,
-    context: str | None,
-) -> None:
-    """Show the fixed crisis help (and the organisation's contact), then record it.
-
-    The help is always shown first; a storage failure never hides it.
-    """
+def show_crisis_help(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], category: str
+) -> str:
+    """Show the fixed crisis help for `category` and the organisation's contact; returns
+    exactly the text that was shown."""
     level = language_level(tracker)
     response = f"utter_crisis_{category}"
     shown = render_response(domain, response, level)
@@ -118,34 +134,133 @@ def crisis_help(
     if contact:
         dispatcher.utter_message(response="utter_organisatie_contact", contact=contact)
         shown += "\n" + render_response(domain, "utter_organisatie_contact", level, contact=contact)
-    user = latest_user_event(tracker)
+    return shown
+
+
+def conversation_before(
+    tracker: Tracker, limit: int = 4
+) -> tuple[str | None, list[dict[str, str]]]:
+    """The question the client was answering (Koers's last message before the latest user
+    message) and up to `limit` messages before it, oldest first, for the worker's view."""
+    events = list(tracker.events)
+    latest_user = max(
+        (i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events)
+    )
+    before: list[dict[str, str]] = []
+    for event in reversed(events[:latest_user]):
+        kind = event.get("event")
+        if kind == "session_started":
+            break
+        text = (event.get("text") or "").strip()
+        if kind in ("bot", "user") and text:
+            before.append({"van": "koers" if kind == "bot" else "client", "tekst": text[:500]})
+            if len(before) == limit:
+                break
+    before.reverse()
+    question = before[-1]["tekst"] if before and before[-1]["van"] == "koers" else None
+    return question, before
+
+
+def record_event(
+    tracker: Tracker,
+    *,
+    category: str,
+    detected_by: str,
+    shown: str,
+    context: str | None,
+    outcome: str = "hulp",
+    message: dict[str, Any] | None = None,
+    reasons: tuple[str, ...] = (),
+) -> str | None:
+    """Store a safety event for the latest user message (or `message`, a user event), with the
+    question it answered, the messages before it and the detection's evidence. Returns the
+    event's idempotency key. A storage failure is logged and never hides the help."""
+    user = message or latest_user_event(tracker)
     message_id = user.get("message_id")
-    event = {
+    key = stable_key("safety", tracker.sender_id, message_id) if message_id else None
+    info = (user.get("parse_data") or {}).get("crisis") or {}
+    question, preceding = conversation_before(tracker)
+    evidence = {k: info.get(k) for k in ("reasons", "evidence", "lijkt_op", "lijkt_ook_op")}
+    if reasons:
+        evidence["reasons"] = list(reasons)  # the decision with the conversation's context
+    event: dict[str, Any] = {
         "chat_id": tracker.sender_id,
         "category": category,
         "message_text": user.get("text") or tracker.latest_message.get("text") or "",
         "response_text": shown,
         "detected_by": detected_by,
         "context": context,
+        "outcome": outcome,
+        "question_text": question,
+        "preceding": preceding,
+        "evidence": evidence if info or reasons else None,
     }
-    key = stable_key("safety", tracker.sender_id, message_id or repr(user.get("timestamp")))
     try:
         with db_session() as session:
             repo.record_safety_event(
                 session,
                 tracker.sender_id,
-                category=event["category"],
+                category=category,
                 message_text=event["message_text"],
-                response_text=event["response_text"],
-                detected_by=event["detected_by"],
-                context=event["context"],
-                idempotency_key=key if message_id else None,
+                response_text=shown,
+                detected_by=detected_by,
+                context=context,
+                idempotency_key=key,
+                outcome=outcome,
+                question_text=question,
+                preceding=preceding,
+                evidence=event["evidence"],
             )
     except SQLAlchemyError:
         logger.exception("could not record a safety event")
-        durable.keep("safety_event", key, event)  # recorded for the worker when storage is back
+        # Recorded for the worker when storage is back (issue 13's outbox).
+        kept = key or stable_key("safety", tracker.sender_id, repr(user.get("timestamp")))
+        durable.keep("safety_event", kept, event)
     except ValueError:
         logger.exception("could not record a safety event")
+    return key
+
+
+def crisis_help(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+    category: str,
+    detected_by: str,
+    context: str | None,
+    reasons: tuple[str, ...] = (),
+) -> None:
+    """Show the fixed crisis help (and the organisation's contact), then record it.
+
+    The help is always shown first; a storage failure never hides it.
+    """
+    shown = show_crisis_help(dispatcher, tracker, domain, category)
+    record_event(
+        tracker,
+        category=category,
+        detected_by=detected_by,
+        shown=shown,
+        context=context,
+        reasons=reasons,
+    )
+
+
+def record_check_answer(tracker: Tracker, key: str | None, answer: str, shown: str | None) -> None:
+    """Store the client's answer to the check question with its event."""
+    if not key:
+        return
+    try:
+        with db_session() as session:
+            repo.record_check_answer(session, tracker.sender_id, key, answer, shown)
+    except SQLAlchemyError:
+        logger.exception("could not record the answer to a check question")
+        durable.keep(
+            "check_answer",
+            stable_key("check", key),
+            {"chat_id": tracker.sender_id, "event_key": key, "answer": answer, "shown": shown},
+        )
+    except ValueError:
+        logger.exception("could not record the answer to a check question")
 
 
 def red_phase(
@@ -158,3 +273,42 @@ def red_phase(
     dispatcher.utter_message(response="utter_plan_rood")
     show_phase(dispatcher, tracker, domain, "rood")
     crisis_help(dispatcher, tracker, domain, "unknown", "client", context or "signaleringsplan")
+
+
+def safety_decision(tracker: Tracker) -> Decision:
+    """The safety decision for the latest user message, with the conversation's context:
+    the same function and bands as the NLU pipeline and the policy (bot.safety.decision)."""
+    info = tracker.latest_message.get("crisis") or {}
+    evidence = Evidence.from_dict(info.get("evidence"))
+    decision = decide(evidence, context_from_events(reversed(tracker.events)))
+    if decision.outcome == CALM and info.get("outcome") in (CHECK, CRISIS):
+        # Test stories and old conversations carry the NLU's verdict without evidence.
+        return Decision(
+            info["outcome"], info.get("category") or "unknown", info.get("detected_by") or ""
+        )
+    return decision
+
+
+_YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt)\b")
+_NO = re.compile(r"^(nee|neen|nee hoor|nee joh|neej|nope|nah|no|niet|echt niet|helemaal niet)\b")
+_DONT_KNOW = re.compile(
+    r"\b(weet (ik )?(het )?nie?t?|weet nie|kweenie|geen idee|misschien|twijfel|beetje)\b"
+)
+
+
+def read_check_answer(tracker: Tracker) -> str | None:
+    """ "ja", "nee" or "weet_niet" from a button or typed answer; None when unclear. A new
+    crisis message counts as "ja"."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent in ("crisis", "crisis_check", "plan_rood"):
+        return "ja"
+    if intent == "weet_niet":
+        return "weet_niet"
+    plain = _plain(tracker.latest_message.get("text") or "")
+    if _DONT_KNOW.search(plain):
+        return "weet_niet"
+    if intent == "bevestigen" or _YES.match(plain):
+        return "ja"
+    if intent == "ontkennen" or _NO.match(plain):
+        return "nee"
+    return None

@@ -191,6 +191,13 @@ def _pick(buttons: list[dict[str, str]], *wanted: str) -> dict[str, str] | None:
     return None
 
 
+def _must_pick(buttons: list[dict[str, str]], *wanted: str) -> dict[str, str]:
+    found = _pick(buttons, *wanted)
+    if found is None:
+        raise TurnFailed(f"none of the buttons {[b['payload'] for b in buttons]} is {wanted}")
+    return found
+
+
 class CheckinClient:
     """Drives one check-in by reading each answer's text and buttons.
 
@@ -248,7 +255,7 @@ class CheckinClient:
     def _done(self, *phases: str) -> bool:
         return any(turn.phase in phases for turn in self.result.turns)
 
-    def next_step(self, messages: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    def next_step(self, messages: list[dict[str, Any]]):
         """(phase, label, call) for the answer to `messages`, or ("done", "", None)."""
         text = text_of(messages).lower()
         buttons = buttons_of(messages)
@@ -267,13 +274,13 @@ class CheckinClient:
             return "done", "", None
         payloads = [b["payload"] for b in buttons]
         if any(p.startswith("/kies_thema") for p in payloads):
-            theme = _pick(buttons, f'/kies_thema{{"thema": "{self.theme}"}}', "/kies_thema")
+            theme = _must_pick(buttons, f'/kies_thema{{"thema": "{self.theme}"}}', "/kies_thema")
             return "theme", self.theme, lambda: tr.press(theme)
         if payloads[:5] == ["1", "2", "3", "4", "5"]:
             if not self._done("mood"):
-                mood = _pick(buttons, MOOD)
+                mood = _must_pick(buttons, MOOD)
                 return "mood", MOOD, lambda: tr.press(mood)
-            scale = _pick(buttons, SCALE)
+            scale = _must_pick(buttons, SCALE)
             return "scale", SCALE, lambda: tr.press(scale)
         yes = _pick(buttons, "/bevestigen")
         no = _pick(buttons, "/ontkennen")

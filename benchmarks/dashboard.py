@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.settings import get_settings  # noqa: E402
-from bot.storage.db import session_scope, upgrade_database  # noqa: E402
-from bot.storage.models import (  # noqa: E402
+from bot.settings import get_settings
+from bot.storage import accounts
+from bot.storage.db import session_scope, upgrade_database
+from bot.storage.models import (
     CheckIn,
-    Client,
     Reflection,
     ReflectionAnswer,
     SafetyEvent,
@@ -36,8 +36,9 @@ from bot.storage.models import (  # noqa: E402
     Worker,
     utcnow,
 )
-from bot.web import create_app  # noqa: E402
-from bot.web.security import hash_password  # noqa: E402
+from bot.vocabulary import STATUS_COMPLETE
+from bot.web import create_app
+from bot.web.security import hash_password
 
 TARGET_MS = 200.0
 THEMES = ["hoop", "verbinding", "identiteit", "zingeving", "eigen_regie", "veiligheid"]
@@ -67,16 +68,8 @@ def seed(session, clients: int, big: int) -> tuple[int, str]:
     big_id = None
     key = 0
     for c in range(clients):
-        client = Client(
-            chat_id=f"bench-{c}",
-            display_name=f"Testcliënt {c:03d}",
-            worker_id=worker.id,
-            created_at=now,
-            last_seen_at=now,
-            last_contact_at=now - timedelta(days=14),
-        )
-        session.add(client)
-        session.flush()
+        client = accounts.create_client(session, f"Testcliënt {c:03d}", worker_id=worker.id)
+        accounts.record_contact(session, client, now - timedelta(days=14))
         n = big if c == 0 else 6
         if c == 0:
             big_id = client.id
@@ -87,7 +80,7 @@ def seed(session, clients: int, big: int) -> tuple[int, str]:
                 Reflection(
                     client_id=client.id,
                     theme=THEMES[i % len(THEMES)],
-                    status="compleet",
+                    status=STATUS_COMPLETE,
                     shared_with_worker=i % 10 != 0,
                     scale=1 + (i * 3) % 5,
                     idempotency_key=f"r{key}",
@@ -136,6 +129,7 @@ def seed(session, clients: int, big: int) -> tuple[int, str]:
                 created_at=now,
             )
         )
+    assert big_id is not None
     return big_id, "bench"
 
 
@@ -169,7 +163,9 @@ def main() -> int:
             big_id, username = seed(session, args.clients, args.reflections)
         http = app.test_client()
         page = http.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert found is not None, "the login page has a CSRF token"
+        token = found.group(1)
         http.post(
             "/login",
             data={"username": username, "password": "bench-wachtwoord", "csrf_token": token},

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.checkin import CheckinClient, RestTransport  # noqa: E402
 from benchmarks.stack import (  # noqa: E402
+    RASA_TOKEN,
     Stack,
     children_of,
     free_port,
@@ -74,7 +75,7 @@ def percentile(values: list[float], q: float) -> float:
 class Running:
     """A started variant: its Rasa URLs, its processes, and how to stop it."""
 
-    def __init__(self, name: str, rasa_urls: list[str], stop, pids) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, name: str, rasa_urls: list[str], stop, pids) -> None:
         self.name = name
         self.rasa_urls = rasa_urls
         self.stop = stop
@@ -165,7 +166,13 @@ def start_before(work: Path, rev: str, model: Path) -> Running:
     proc = subprocess.Popen(
         [sys.executable, "-c", _BEFORE_SCRIPT, str(state), str(model)],
         cwd=checkout,
-        env={**quiet_env(), "KOERS_ENV_FILE": str(work / "no.env")},
+        env={
+            **quiet_env(),
+            "KOERS_ENV_FILE": str(work / "no.env"),
+            # Koers's Rasa API is off since issue 11; on with a token for /model/parse.
+            "KOERS_RASA_API": "true",
+            "KOERS_RASA_TOKEN": RASA_TOKEN,
+        },
         stdout=(work / "before.log").open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -191,14 +198,15 @@ def start_before(work: Path, rev: str, model: Path) -> Running:
         named = {}
         for pid in info["pids"]:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            named["actions" if "rasa_sdk" in cmd else "rasa"] = pid
+            actions = "rasa_sdk" in cmd or "action_server" in cmd
+            named["actions" if actions else "rasa"] = pid
         return named
 
     return Running("before", [info["rasa"]], stop, pids)
 
 
 def start_after(instances: int) -> tuple[Running, Stack]:
-    stack = temporary_stack(instances=instances, scaled=instances > 1)
+    stack = temporary_stack(instances=instances, scaled=instances > 1, rasa_api=True)
     stack.start()
 
     def stop() -> None:
@@ -266,7 +274,10 @@ def measure(running: Running, rounds: int, clients: int, seconds: float, profile
             text = (STOCK_PARSE if stock else PARSE_TEXTS)[i % 5]
             started = time.perf_counter()
             http.post(
-                f"{running.rasa_urls[0]}/model/parse", json={"text": text}, timeout=30
+                f"{running.rasa_urls[0]}/model/parse",
+                json={"text": text},
+                params={"token": RASA_TOKEN},  # ignored by stock Rasa (no token set)
+                timeout=30,
             ).raise_for_status()
             parse.append((time.perf_counter() - started) * 1000)
     many: list[float] = []
@@ -278,7 +289,7 @@ def measure(running: Running, rounds: int, clients: int, seconds: float, profile
         while time.monotonic() < stop_at:
             try:
                 timings = conversation()
-            except Exception as error:  # noqa: BLE001 - counted and reported
+            except Exception as error:  # counted and reported
                 with lock:
                     errors[type(error).__name__] += 1
                 continue

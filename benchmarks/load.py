@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.checkin import ANSWERS, CheckinClient, TurnFailed, WebTransport  # noqa: E402
+from benchmarks.checkin import ANSWERS, CheckinClient, WebTransport  # noqa: E402
 from benchmarks.stack import Stack, remove, temporary_stack  # noqa: E402
 
 CALM = ("niet bereikbaar", "te langzaam", "geen antwoord", "Even wachten")
@@ -88,11 +88,11 @@ class Run:
 class TimedClient(CheckinClient):
     """A check-in client that also measures how long it had to wait through failures."""
 
-    def __init__(self, *args, run: Run, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, run: Run, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.run_record = run
 
-    def _turn(self, phase, label, call):  # type: ignore[no-untyped-def]
+    def _turn(self, phase, label, call):
         started = time.monotonic()
         before = len(self.failures)
         turn = super()._turn(phase, label, call)
@@ -126,7 +126,7 @@ def run_clients(
         )
         try:
             transport = WebTransport(bases, code)
-        except Exception as error:  # noqa: BLE001 - recorded and reported
+        except Exception as error:  # recorded and reported
             with run.lock:
                 run.gave_up[chat_id] = f"login: {error}"
             return
@@ -142,7 +142,7 @@ def run_clients(
             if result.saved:
                 with run.lock:
                     run.saved.add(chat_id)
-        except Exception as error:  # noqa: BLE001 - recorded and reported
+        except Exception as error:  # recorded and reported
             with run.lock:
                 run.gave_up[chat_id] = str(error)[:200]
         finally:
@@ -164,6 +164,7 @@ def audit(stack: Stack, clients: list[tuple[str, str]], run: Run) -> dict:
 
     from bot.storage.db import make_engine
     from bot.storage.models import CheckIn, Client, Reflection
+    from bot.vocabulary import STATUS_COMPLETE
 
     engine = make_engine(stack.database_url)
     lost, duplicated, wrong_answers = [], [], []
@@ -184,7 +185,7 @@ def audit(stack: Stack, clients: list[tuple[str, str]], run: Run) -> dict:
                     select(CheckIn).where(CheckIn.client_id == client.id)
                 ).all()
                 if chat_id in run.saved:
-                    complete = [r for r in reflections if r.status == "compleet"]
+                    complete = [r for r in reflections if r.status == STATUS_COMPLETE]
                     if not complete:
                         lost.append(chat_id)
                     elif len(complete) > 1:
@@ -364,5 +365,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    assert TurnFailed  # re-exported for callers
     sys.exit(main())

@@ -4,7 +4,7 @@
 
 For each cumulative set of patches (none; + validator; + form_prefetch; ...), a fresh
 process loads the trained model into a Rasa `Agent` with those patches applied before loading
-(as `python -m bot.rasa_patches run` does), with the real action server and SQL tracker store
+(as `python -m bot.rasa_server` does), with the real action server and SQL tracker store
 on SQLite, and runs scripted check-ins in-process. Reported per set: Rasa's CPU time per turn
 (the process's own CPU: noise from other programs on the machine hardly moves it), the wall
 time per turn, and the action-server calls per check-in. Results: var/benchmarks/patches.json.
@@ -53,11 +53,12 @@ url = f"sqlite:///{tmp / 'koers.db'}"
 upgrade_database(url)
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+secret = uuid.uuid4().hex * 2
 env = {**os.environ, "KOERS_DATABASE_URL": url, "SANIC_HOST": "127.0.0.1",
-       "KOERS_OUTBOX_DIR": str(tmp / "outbox")}
-actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port",
-                            str(port)], cwd=sys.argv[1], env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.STDOUT)
+       "KOERS_OUTBOX_DIR": str(tmp / "outbox"), "KOERS_ACTIONS_PORT": str(port),
+       "KOERS_ACTIONS_SECRET": secret, "KOERS_VAR_DIR": str(tmp)}
+actions = subprocess.Popen([sys.executable, "-m", "bot.action_server"], cwd=sys.argv[1],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 try:
     while True:
         try:
@@ -66,16 +67,18 @@ try:
         except requests.RequestException:
             time.sleep(0.3)
     from rasa.core.agent import Agent
-    from rasa.core.tracker_store import SQLTrackerStore
     from rasa.utils.endpoints import EndpointConfig
     from rasa.utils.log_utils import configure_structlog
     configure_structlog(logging.INFO)
     logging.getLogger("rasa").setLevel(logging.INFO)
     from bot.trainer import ensure_model
     loop = asyncio.new_event_loop(); asyncio.set_event_loop(loop)
-    agent = Agent.load(str(ensure_model(verbose=False)),
-                       action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"))
-    store = SQLTrackerStore(agent.domain, db=str(tmp / "tracker.db"))
+    from bot.services import ACTIONS_SECRET_HEADER
+    from bot.tracker_store import KoersSQLTrackerStore
+    endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook",
+                              headers={ACTIONS_SECRET_HEADER: secret})
+    agent = Agent.load(str(ensure_model(verbose=False)), action_endpoint=endpoint)
+    store = KoersSQLTrackerStore(agent.domain, db=str(tmp / "tracker.db"))
     agent.tracker_store = agent.processor.tracker_store = store
     calls = {"n": 0}
     from rasa.utils.endpoints import EndpointConfig as EC

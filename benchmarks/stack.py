@@ -1,6 +1,6 @@
 """Start a whole Koers stack for a benchmark or a test, as `make run` / `make run-scaled` do.
 
-`Stack.start()` runs `python -m bot.serve` (the supervisor: action server, N Rasa instances,
+`Stack.start()` runs `python -m bot.serve --demo` (the supervisor: action server, N Rasa instances,
 the web app) in a temporary folder on free ports, optionally with extra web processes and
 with throw-away PostgreSQL and Redis (`bot.localservices`), and seeds clients with access
 codes. Children are found through /proc (their parent is the supervisor), so faults can be
@@ -32,6 +32,9 @@ from bot.serve import _die_with_parent  # noqa: E402
 from bot.trainer import quiet_env  # noqa: E402
 
 SECRET = "benchmark-only-secret-not-for-production"
+# Rasa's HTTP API is off in Koers (issue 11); a benchmark that measures /model/parse turns
+# it on with this token (`Stack(rasa_api=True)`), passed as `?token=`.
+RASA_TOKEN = "benchmark-only-rasa-token-not-for-production"
 
 
 def free_port() -> int:
@@ -101,6 +104,7 @@ class Stack:
     instances: int = 1
     web_processes: int = 1
     scaled: bool = False  # PostgreSQL + Redis (needed for more than one instance)
+    rasa_api: bool = False  # Rasa's HTTP API on, with RASA_TOKEN (for /model/parse)
     model: Path | None = None
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
     services: LocalServices | None = None
@@ -128,6 +132,8 @@ class Stack:
             "KOERS_TRACKER_DB": str(self.directory / "tracker.db"),
             "KOERS_ENV_FILE": str(self.directory / "no.env"),  # ignore a developer's .env
         }
+        if self.rasa_api:
+            env.update(KOERS_RASA_API="true", KOERS_RASA_TOKEN=RASA_TOKEN)
         if self.model is not None:
             env["KOERS_MODEL_DIR"] = str(self.model.parent)
         if self.scaled:
@@ -146,8 +152,10 @@ class Stack:
         self.rasa_urls = [f"http://127.0.0.1:{rasa_port + i}" for i in range(self.instances)]
         self.web_urls = [f"http://127.0.0.1:{env['KOERS_WEB_PORT']}"]
         log = (self.directory / "serve.log").open("w")
+        # As `make run` starts it: --demo skips the production checks (HTTPS-only cookies,
+        # a proxy) and adds the fake demo accounts, which no measurement counts.
         self.supervisor = subprocess.Popen(
-            [sys.executable, "-m", "bot.serve"],
+            [sys.executable, "-m", "bot.serve", "--demo"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -224,9 +232,9 @@ class Stack:
         named: dict[str, int] = {}
         assert self.supervisor is not None
         for pid, cmd in children_of(self.supervisor.pid).items():
-            if "rasa_sdk" in cmd:
+            if "bot.action_server" in cmd or "rasa_sdk" in cmd:
                 named["actions"] = pid
-            elif "bot.rasa_patches" in cmd or " rasa run" in cmd:
+            elif "bot.rasa_server" in cmd or " rasa run" in cmd:
                 port = cmd.split("--port", 1)[1].split()[0]
                 index = [u.rsplit(":", 1)[1] for u in self.rasa_urls].index(port)
                 named[f"rasa-{index + 1}"] = pid
@@ -237,8 +245,8 @@ class Stack:
     def memory(self) -> dict[str, float]:
         """RSS (MB) of every process of the stack, and of PostgreSQL and Redis."""
         result = {name: rss_mb(pid) for name, pid in sorted(self.children().items())}
-        for i, proc in enumerate(self.extra_web, start=2):
-            result[f"web-{i}"] = rss_mb(proc.pid)
+        for i, web in enumerate(self.extra_web, start=2):
+            result[f"web-{i}"] = rss_mb(web.pid)
         if self.supervisor is not None:
             result["supervisor"] = rss_mb(self.supervisor.pid)
         if self.services is not None:
@@ -256,31 +264,23 @@ class Stack:
 
     def new_clients(self, count: int, prefix: str = "bench") -> list[tuple[str, str]]:
         """`count` new clients with access codes: [(chat_id, code)]."""
+        from bot.storage import accounts
         from bot.storage.db import make_engine, session_scope
-        from bot.storage.models import Client, utcnow
         from bot.web.dashboard import issue_code
-        from bot.web.security import new_chat_id
 
         engine = make_engine(self.database_url)
         made = []
         try:
             with session_scope(engine) as session:
                 for i in range(count):
-                    client = Client(
-                        chat_id=new_chat_id(),
-                        display_name=f"{prefix} {i} (nep)",
-                        created_at=utcnow(),
-                        last_seen_at=utcnow(),
-                    )
-                    session.add(client)
-                    session.flush()
+                    client = accounts.create_client(session, f"{prefix} {i} (nep)")
                     made.append((client.chat_id, issue_code(session, client, "bench", SECRET)))
         finally:
             engine.dispose()
         return made
 
 
-def temporary_stack(**kwargs) -> Stack:  # type: ignore[no-untyped-def]
+def temporary_stack(**kwargs) -> Stack:
     return Stack(Path(tempfile.mkdtemp(prefix="koers-stack-")), **kwargs)
 
 

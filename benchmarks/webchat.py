@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.checkin import PHASES, CheckinClient, RestTransport, WebTransport  # noqa: E402
-from benchmarks.stack import remove, temporary_stack  # noqa: E402
+from benchmarks.checkin import PHASES, CheckinClient, RestTransport, WebTransport
+from benchmarks.stack import remove, temporary_stack
 
 
 def _p95(values: list[float]) -> float:

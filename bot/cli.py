@@ -32,6 +32,9 @@ def show(messages: list[dict]) -> list[dict]:
     for message in messages:
         if message.get("text"):
             print("\nKoers: " + message["text"].replace("\n", "\n       "))
+        more = (message.get("custom") or {}).get("meer_weten")
+        if isinstance(more, str) and more:  # the rest of the disclosure ("Meer weten?")
+            print("       Meer weten? " + more.replace("\n", "\n       "))
         for i, button in enumerate(message.get("buttons") or [], start=1):
             print(f"   [{i}] {button['title']}")
         buttons = message.get("buttons") or buttons

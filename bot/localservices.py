@@ -85,7 +85,7 @@ class LocalPostgres:
         # PostgreSQL refuses to run as root: then it runs as Debian's `postgres` user.
         self.user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
 
-    def _preexec(self):  # type: ignore[no-untyped-def]
+    def _preexec(self):
         """Become the postgres user (when root), then die with this process."""
         die = _die_with_parent(os.getpid())
         user = self.user

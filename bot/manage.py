@@ -6,6 +6,10 @@
     python -m bot export CLIENT_ID [-o file.json] [--include-private]
     python -m bot delete CLIENT_ID [--yes]        (asks to type the client number to confirm)
     python -m bot summary CLIENT_ID [--since YYYY-MM-DD]
+    python -m bot reminders send|vapid-keys|test   (see bot/reminders/cli.py)
+
+Running Koers for real (bot/ops.py, docs/deploy.md): migrate, bootstrap-admin, serve,
+service, retention, backup, restore, audit verify, nginx-config.
 
 Every command that reads or changes client data writes an audit entry (actor "cli:<user>").
 Messages are in Dutch, like the rest of what administrators see.
@@ -22,29 +26,28 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings, get_settings
+from bot.storage import accounts, auditlog, between
 from bot.storage.db import make_engine, session_scope
 from bot.storage.models import (
-    LANGUAGE_LEVELS,
     Agreement,
-    AuditEntry,
     CheckIn,
     Client,
+    PlanLookup,
     Reflection,
     SafetyEvent,
     SafetyPlan,
     SmallStep,
     Worker,
-    utcnow,
 )
+from bot.vocabulary import LANGUAGE_LEVELS, STANDARD
 from bot.web.security import (
     format_code,
     hash_password,
     load_secret_key,
-    new_chat_id,
     password_problem,
 )
 
@@ -58,15 +61,8 @@ def _actor() -> str:
 
 
 def _audit(session: Session, action: str, client_id: int | None, detail: str | None = None) -> None:
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=_actor(),
-            action=action,
-            client_id=client_id,
-            detail=detail,
-            remote_addr="cli",
-        )
+    auditlog.record(
+        session, action, actor=_actor(), client_id=client_id, detail=detail, remote_addr="cli"
     )
 
 
@@ -98,14 +94,13 @@ def create_worker(args: argparse.Namespace, settings: Settings) -> int:
     with session_scope(make_engine(settings.database_url)) as session:
         if session.execute(select(Worker).where(Worker.username == args.username)).first():
             raise SystemExit(f"Gebruikersnaam {args.username!r} bestaat al.")
-        worker = Worker(
-            username=args.username,
-            display_name=args.name or args.username,
-            role="admin" if args.admin else "worker",
-            password_hash=hash_password(password),
+        worker = accounts.create_worker(
+            session,
+            args.username,
+            args.name or args.username,
+            "admin" if args.admin else "worker",
+            hash_password(password),
         )
-        session.add(worker)
-        session.flush()
         _audit(session, "medewerker_aangemaakt", None, args.username)
         print(
             f"Medewerker {worker.username} ({'beheerder' if args.admin else 'begeleider'}) "
@@ -124,17 +119,7 @@ def create_client(args: argparse.Namespace, settings: Settings) -> int:
             if worker is None or worker.role != "worker":
                 raise SystemExit(f"Begeleider {args.worker!r} bestaat niet.")
             worker_id = worker.id
-        now = utcnow()
-        client = Client(
-            chat_id=new_chat_id(),
-            display_name=args.name.strip()[:100],
-            language_level=args.level,
-            worker_id=worker_id,
-            created_at=now,
-            last_seen_at=now,
-        )
-        session.add(client)
-        session.flush()
+        client = accounts.create_client(session, args.name, args.level, worker_id)
         _audit(session, "client_aangemaakt", client.id)
         print(
             f"Cliënt {client.id} aangemaakt. Maak een toegangscode met: "
@@ -180,6 +165,12 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
         .where(SafetyPlan.client_id == client.id)
         .options(selectinload(SafetyPlan.items))
     ).scalar_one_or_none()
+    checkins = [
+        {"mood": c.mood, "created_at": _iso(c.created_at)}
+        for c in session.execute(
+            select(CheckIn).where(CheckIn.client_id == client.id).order_by(CheckIn.created_at)
+        ).scalars()
+    ]
     private_count = 0
     out_reflections = []
     for r in reflections:
@@ -192,9 +183,16 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
                 "status": r.status,
                 "shared_with_worker": r.shared_with_worker,
                 "scale": r.scale,
+                "scale_question": r.scale_question,
+                "scale_language_level": r.scale_level,
                 "created_at": _iso(r.created_at),
                 "answers": [
-                    {"question": a.question_text, "answer": a.answer_text} for a in r.answers
+                    {
+                        "question": a.question_text,
+                        "language_level": a.language_level,
+                        "answer": a.answer_text,
+                    }
+                    for a in r.answers
                 ],
             }
         )
@@ -209,12 +207,10 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
         "includes_private": include_private,
         "private_reflections_not_exported": private_count,
         "reflections": out_reflections,
-        "checkins": [
-            {"mood": c.mood, "created_at": _iso(c.created_at)}
-            for c in session.execute(
-                select(CheckIn).where(CheckIn.client_id == client.id).order_by(CheckIn.created_at)
-            ).scalars()
-        ],
+        # A mood check-in is never shared with the worker (the dashboard shows only the date
+        # of the last one): only in a full export for the client's own request.
+        "checkins": checkins if include_private else [],
+        "checkins_not_exported": 0 if include_private else len(checkins),
         "small_steps": [
             {"theme": s.theme, "text": s.text, "status": s.status, "created_at": _iso(s.created_at)}
             for s in steps
@@ -229,6 +225,10 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
                 "created_at": _iso(e.created_at),
                 "acknowledged_at": _iso(e.acknowledged_at),
                 "acknowledged_by": e.acknowledged_by,
+                "outcome": e.outcome,
+                "check_answer": e.check_answer,
+                "question": e.question_text,
+                "review": e.review,
             }
             for e in session.execute(
                 select(SafetyEvent).where(SafetyEvent.client_id == client.id)
@@ -236,6 +236,14 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
         ],
         "safety_plan": [
             {"phase": i.phase, "kind": i.kind, "text": i.text} for i in (plan.items if plan else [])
+        ],
+        "safety_plan_lookups": [
+            {"colour": p.colour, "context": p.context, "created_at": _iso(p.created_at)}
+            for p in session.execute(
+                select(PlanLookup)
+                .where(PlanLookup.client_id == client.id)
+                .order_by(PlanLookup.created_at)
+            ).scalars()
         ],
         "agreements": [
             {
@@ -249,6 +257,8 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
                 select(Agreement).where(Agreement.client_id == client.id)
             ).scalars()
         ],
+        # Issue 14: reminder plan, the worker's questions, the client's checks of their tasks.
+        **between.export_data(session, client.id),
     }
 
 
@@ -272,26 +282,18 @@ def export_cmd(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def tracker_url(settings: Settings) -> str:
-    """The database URL of Rasa's tracker store, as endpoints.yml / endpoints.postgres.yml use."""
-    if "postgres" in settings.endpoints_file.name:
-        env = os.environ
-        from sqlalchemy.engine import URL
+def tracker_url(settings: Settings) -> str | None:
+    """The database URL of Rasa's tracker store, read from the endpoints file in use."""
+    from bot.tracker_store import tracker_url as _tracker_url
 
-        return URL.create(
-            "postgresql+psycopg2",
-            username=env.get("KOERS_TRACKER_PG_USER"),
-            password=env.get("KOERS_TRACKER_PG_PASSWORD"),
-            host=env.get("KOERS_TRACKER_PG_HOST", "127.0.0.1"),
-            port=int(env.get("KOERS_TRACKER_PG_PORT", "5432")),
-            database=env.get("KOERS_TRACKER_PG_DB", "koers_tracker"),
-        ).render_as_string(hide_password=False)
-    return f"sqlite:///{settings.tracker_db}"
+    return _tracker_url(settings)
 
 
 def delete_tracker_conversation(settings: Settings, chat_id: str) -> int:
     """Delete the client's conversation (all events) from Rasa's SQL tracker store."""
     url = tracker_url(settings)
+    if url is None:
+        return 0
     if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :]):
         return 0
     engine = create_engine(url, future=True)
@@ -311,8 +313,7 @@ def delete_client(session: Session, settings: Settings, client_id: int) -> tuple
     """Delete the client and everything about them (cascades), and the Rasa conversation.
     The audit log keeps its entries (who looked at what), without content."""
     client = _client(session, client_id)
-    chat_id = client.chat_id
-    session.execute(delete(Client).where(Client.id == client.id))
+    chat_id = accounts.delete_client(session, client)
     _audit(session, "client_verwijderd", client_id)
     session.flush()
     return chat_id, delete_tracker_conversation(settings, chat_id)
@@ -341,8 +342,8 @@ def delete_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def summary_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.localtime import day_start
     from bot.summary import build_summary, summary_text
-    from bot.web.common import day_start
 
     since = None
     if args.since:
@@ -372,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create-client", help="maak een cliënt")
     p.add_argument("--name", required=True, help="naam of schuilnaam")
     p.add_argument("--worker", help="gebruikersnaam van de begeleider")
-    p.add_argument("--level", choices=LANGUAGE_LEVELS, default="standaard")
+    p.add_argument("--level", choices=LANGUAGE_LEVELS, default=STANDARD)
     p.set_defaults(func=create_client)
 
     p = sub.add_parser("issue-code", help="maak een nieuwe toegangscode (oude stopt)")
@@ -398,12 +399,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("client_id", type=int)
     p.add_argument("--since", help="vanaf datum JJJJ-MM-DD")
     p.set_defaults(func=summary_cmd)
+
+    from bot.reminders.cli import add_parser as add_reminders_parser
+
+    add_reminders_parser(sub)
+    from bot.ops import add_commands
+
+    add_commands(sub)  # production, retention, backup, audit (bot/ops.py)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    from bot.production import secure_data_dir
+
     args = build_parser().parse_args(argv)
-    return args.func(args, settings or get_settings())
+    settings = settings or get_settings()
+    if getattr(args, "uses_data", True):
+        secure_data_dir(settings)  # umask 077: exports, backups and databases stay private
+        auditlog.set_key(settings.database_url, auditlog.key_from_settings(settings))
+    return args.func(args, settings)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Speed-ups for Rasa 3.6.21, applied in the Rasa process before it starts (issue 13).
 
-Koers starts Rasa as `python -m bot.rasa_patches run ...` (the patches, then Rasa's own
-command line: `main()` below), and the tests' `Agent` gets the same patches. Each patch keeps Rasa's
+Koers starts Rasa as `python -m bot.rasa_server ...` (bot/rasa_server.py: the patches, then
+Rasa's own command line), and the tests' `Agent` gets the same patches. Each patch keeps Rasa's
 behaviour: the same predictions, the same events, the same answers. Each is listed in
 `PATCHES`, can be reverted (`revert()`), is guarded by the Rasa version it was written for,
 and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, by
@@ -453,7 +453,7 @@ def _patch_http_session(undo: list) -> None:
         if session is None or session.closed or session.loop is not loop:
             # Rasa's own settings (headers, auth, timeout); short-lived idle connections.
             session = EndpointConfig.session(self)
-            session.connector._keepalive_timeout = KEEPALIVE_SECONDS  # type: ignore[union-attr]
+            session.connector._keepalive_timeout = KEEPALIVE_SECONDS
             sessions[key] = session
         return session
 
@@ -947,19 +947,3 @@ def revert(names: list[str] | None = None) -> list[str]:
 
 def applied() -> frozenset[str]:
     return frozenset(_applied)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m bot.rasa_patches run --model ... (any rasa arguments)`: exactly
-    `python -m rasa ...`, with the patches applied before Rasa loads the model."""
-    import sys
-
-    apply()
-    from rasa.__main__ import main as rasa_main
-
-    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
-    rasa_main()
-
-
-if __name__ == "__main__":
-    main()

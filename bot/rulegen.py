@@ -1,5 +1,6 @@
 """Generate the repetitive Rasa rules: interruptions inside every form, crisis and safety-plan
-rules per form, and the per-theme flow of the reflection.
+rules per form, and the flow of a reflection. No rule names a theme: one `thema_form` asks
+every theme of bot/content/themes.yml.
 
     python -m bot.rulegen          # rewrite data/rules/{onderbrekingen,veiligheid,reflectie}.yml
     python -m bot.rulegen --check  # exit 1 when the files are out of date (tests run this)
@@ -15,29 +16,21 @@ from typing import Any
 
 import yaml
 
-from bot import content
 from bot.settings import PROJECT_ROOT
+from bot.vocabulary import (
+    CLOSED_FORMS,
+    CONSENT_FORM,
+    CORRECTION_FORM,
+    FORMS,
+    MENU_FORM,
+    PLAN_FORM,
+    STEP_CHECK_FORM,
+    STEP_FORM,
+    THEME_FORM,
+    VENT_FORM,
+)
 
 RULES_DIR = PROJECT_ROOT / "data" / "rules"
-THEMES = content.theme_keys()
-THEME_FORMS = [f"{t}_form" for t in THEMES]
-FORMS = [
-    "checkin_form",
-    "keuze_form",
-    *THEME_FORMS,
-    "kwijt_form",
-    "stapje_form",
-    "stapcheck_form",
-    "plan_form",
-    "correctie_form",
-    "toestemming_form",
-]
-# Forms whose answers are part of a reflection: "stop" keeps them resumable.
-REFLECTION_FORMS = {*THEME_FORMS, "kwijt_form", "stapje_form", "correctie_form", "toestemming_form"}
-# Forms with closed questions only: an off-topic question or a complaint is answered by a
-# rule. In the other forms free text is an answer; their validators catch a confident
-# off-topic question (actions.forms.free_text_answer).
-CLOSED_FORMS = {"checkin_form", "keuze_form", "stapcheck_form", "plan_form", "toestemming_form"}
 # Simple answers inside a form: respond, then ask the same question again.
 ANSWERED = [
     ("groet", "utter_groet"),  # e.g. the web chat opened again in a new tab
@@ -114,6 +107,15 @@ def safety_rules() -> list[dict[str, Any]]:
             ],
         },
         {
+            "rule": "Controlevraag buiten een vragenlijst",
+            "condition": [{"active_loop": None}],
+            "steps": [
+                {"intent": "crisis_check"},
+                {"action": "action_crisis_controle"},
+                {"slot_was_set": [{"requested_slot": None}]},
+            ],
+        },
+        {
             "rule": "Rood in het plan buiten een vragenlijst",
             "condition": [{"active_loop": None}],
             "steps": [
@@ -129,7 +131,7 @@ def safety_rules() -> list[dict[str, Any]]:
                 {"intent": "mijn_plan"},
                 {"action": "action_plan_start"},
                 {"slot_was_set": [{"requested_slot": None}, {"plan_aanwezig": True}]},
-                *_loop("plan_form"),
+                *_loop(PLAN_FORM),
             ],
         },
         {
@@ -143,9 +145,9 @@ def safety_rules() -> list[dict[str, Any]]:
         },
         {
             "rule": "Kleur gekozen, terug naar het gesprek",
-            "condition": [{"active_loop": "plan_form"}],
+            "condition": [{"active_loop": PLAN_FORM}],
             "steps": [
-                {"action": "plan_form"},
+                {"action": PLAN_FORM},
                 {"active_loop": None},
                 {"slot_was_set": [{"requested_slot": None}]},
                 {"action": "action_plan_tonen"},
@@ -162,6 +164,19 @@ def safety_rules() -> list[dict[str, Any]]:
                 "steps": [{"intent": "crisis"}, {"action": "action_crisis"}, *stopped],
             }
         )
+        # Unclear: a calm check question first. Its answer goes to
+        # action_crisis_controle_antwoord (bot.safety.policy.SafetyContextPolicy).
+        rules.append(
+            {
+                "rule": f"Controlevraag tijdens {form}",
+                "condition": cond,
+                "steps": [
+                    {"intent": "crisis_check"},
+                    {"action": "action_crisis_controle"},
+                    *stopped,
+                ],
+            }
+        )
         rules.append(
             {
                 "rule": f"Rood in het plan tijdens {form}",
@@ -169,9 +184,9 @@ def safety_rules() -> list[dict[str, Any]]:
                 "steps": [{"intent": "plan_rood"}, {"action": "action_plan_rood"}, *stopped],
             }
         )
-        # In the plan's own form and in the safety theme (which asks the plan's colour itself)
-        # "mijn plan" is not an interruption; the colour validator reads it.
-        if form not in ("plan_form", "veiligheid_form"):
+        # In the plan's own form "mijn plan" is not an interruption; the colour validator reads
+        # it. The same holds while the safety theme asks the colour (`plan_vraag`, below).
+        if form != PLAN_FORM:
             for has_plan in (True, False):
                 steps = [
                     {"intent": "mijn_plan"},
@@ -180,7 +195,7 @@ def safety_rules() -> list[dict[str, Any]]:
                     {"slot_was_set": [{"plan_aanwezig": has_plan}]},
                 ]
                 if has_plan:
-                    steps += _loop("plan_form")
+                    steps += _loop(PLAN_FORM)
                 rules.append(
                     {
                         "rule": f"Mijn plan tijdens {form} ({'met' if has_plan else 'zonder'} plan)",
@@ -188,6 +203,14 @@ def safety_rules() -> list[dict[str, Any]]:
                         "steps": steps,
                     }
                 )
+        if form == THEME_FORM:
+            rules.append(
+                {
+                    "rule": f"Mijn plan tijdens {form}, als de kleur van het plan gevraagd wordt",
+                    "condition": [*cond, {"slot_was_set": [{"plan_vraag": True}]}],
+                    "steps": [{"intent": "mijn_plan"}, *_loop(form)],
+                }
+            )
         rules.append(
             {
                 "rule": f"Verder met {form} na een onderbreking",
@@ -221,7 +244,7 @@ def reflection_rules() -> list[dict[str, Any]]:
                     "steps": [
                         {"action": after},
                         {"slot_was_set": [{"vervolg": "stapje"}]},
-                        *_loop("stapcheck_form"),
+                        *_loop(STEP_CHECK_FORM),
                     ],
                 }
             )
@@ -231,7 +254,7 @@ def reflection_rules() -> list[dict[str, Any]]:
                 "steps": [
                     {"action": after},
                     {"slot_was_set": [{"vervolg": "menu"}]},
-                    *_loop("keuze_form"),
+                    *_loop(MENU_FORM),
                 ],
             }
         )
@@ -254,15 +277,15 @@ def reflection_rules() -> list[dict[str, Any]]:
                     {"action": after},
                     {"slot_was_set": [{"vervolg": "hervatten"}]},
                     {"intent": "ontkennen"},
-                    *_loop("keuze_form"),
+                    *_loop(MENU_FORM),
                 ],
             }
         )
     rules.append(
         {
             "rule": "Stapje van vorige keer besproken",
-            "condition": [{"active_loop": "stapcheck_form"}],
-            "steps": [*_form_done("stapcheck_form"), {"action": "action_stap_bijwerken"}],
+            "condition": [{"active_loop": STEP_CHECK_FORM}],
+            "steps": [*_form_done(STEP_CHECK_FORM), {"action": "action_stap_bijwerken"}],
             "wait_for_user_input": False,
         }
     )
@@ -270,8 +293,8 @@ def reflection_rules() -> list[dict[str, Any]]:
     rules.append(
         {
             "rule": "Onderwerp gekozen in het menu",
-            "condition": [{"active_loop": "keuze_form"}],
-            "steps": [*_form_done("keuze_form"), {"action": "action_thema_start"}],
+            "condition": [{"active_loop": MENU_FORM}],
+            "steps": [*_form_done(MENU_FORM), {"action": "action_thema_start"}],
             "wait_for_user_input": False,
         }
     )
@@ -284,39 +307,30 @@ def reflection_rules() -> list[dict[str, Any]]:
                 "wait_for_user_input": False,
             }
         )
+    # What a theme's start leads to (`vervolg`): the theme form, venting or the menu. Every
+    # theme of themes.yml uses the same form, so a new theme needs no new rule.
+    starts = {"thema": THEME_FORM, "kwijt": VENT_FORM, "menu": MENU_FORM}
     for start in ("action_thema_start", "action_hervat_thema"):
-        for theme in [*THEMES, content.VENT]:
-            form = f"{theme}_form" if theme != content.VENT else "kwijt_form"
+        for value, form in starts.items():
             rules.append(
                 {
-                    "rule": f"{start}: {theme}",
+                    "rule": f"{start}: {form}",
                     "steps": [
                         {"action": start},
-                        {"slot_was_set": [{"thema": theme}]},
+                        {"slot_was_set": [{"vervolg": value}]},
                         *_loop(form),
                     ],
                 }
             )
-        rules.append(
-            {
-                "rule": f"{start}: geen onderwerp, het menu",
-                "steps": [
-                    {"action": start},
-                    {"slot_was_set": [{"thema": None}]},
-                    *_loop("keuze_form"),
-                ],
-            }
-        )
     # After the questions: a small step (themes only), read-back, correction, consent, save.
-    for form in THEME_FORMS:
-        rules.append(
-            {
-                "rule": f"{form} klaar, een klein stapje aanbieden",
-                "condition": [{"active_loop": form}],
-                "steps": [*_form_done(form), *_loop("stapje_form")],
-            }
-        )
-    for form in ("kwijt_form", "stapje_form"):
+    rules.append(
+        {
+            "rule": f"{THEME_FORM} klaar, een klein stapje aanbieden",
+            "condition": [{"active_loop": THEME_FORM}],
+            "steps": [*_form_done(THEME_FORM), *_loop(STEP_FORM)],
+        }
+    )
+    for form in (VENT_FORM, STEP_FORM):
         rules.append(
             {
                 "rule": f"{form} klaar, voorlezen",
@@ -330,7 +344,7 @@ def reflection_rules() -> list[dict[str, Any]]:
             "steps": [
                 {"action": "action_readback"},
                 {"intent": "bevestigen"},
-                *_loop("toestemming_form"),
+                *_loop(CONSENT_FORM),
             ],
         },
         {
@@ -338,29 +352,29 @@ def reflection_rules() -> list[dict[str, Any]]:
             "steps": [
                 {"action": "action_readback"},
                 {"intent": "ontkennen"},
-                *_loop("correctie_form"),
+                *_loop(CORRECTION_FORM),
             ],
         },
         {
             "rule": "Aangepast, opnieuw voorlezen",
-            "condition": [{"active_loop": "correctie_form"}],
+            "condition": [{"active_loop": CORRECTION_FORM}],
             "steps": [
-                *_form_done("correctie_form"),
+                *_form_done(CORRECTION_FORM),
                 {"action": "action_correctie"},
                 {"action": "action_readback"},
             ],
         },
         {
             "rule": "Toestemming gegeven of geweigerd, bewaren",
-            "condition": [{"active_loop": "toestemming_form"}],
-            "steps": [*_form_done("toestemming_form"), {"action": "action_reflectie_opslaan"}],
+            "condition": [{"active_loop": CONSENT_FORM}],
+            "steps": [*_form_done(CONSENT_FORM), {"action": "action_reflectie_opslaan"}],
         },
         {
             "rule": "Nog een onderwerp",
             "steps": [
                 {"action": "action_reflectie_opslaan"},
                 {"intent": "bevestigen"},
-                *_loop("keuze_form"),
+                *_loop(MENU_FORM),
             ],
         },
         {

@@ -1,7 +1,8 @@
 """Start and supervise the Koers stack on 127.0.0.1: the action server, one or more Rasa
 servers and the web app (worker dashboard and client chat).
 
-    python -m bot.serve            # production-like: no demo data
+    python -m bot.serve            # production (= python -m bot serve): no demo data, refuses
+                                   # insecure settings (bot/production.py, docs/deploy.md)
     python -m bot.serve --demo     # used by `make run`: adds clearly fake demo data and
                                    # prints a demo client code and demo logins; Ctrl-C stops all
 
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import requests
 
+from bot import production, services
 from bot.settings import PROJECT_ROOT, Settings, get_settings
 from bot.trainer import ensure_model, quiet_env
 
@@ -134,15 +136,7 @@ def _spawn_and_wait(spec: ChildSpec) -> subprocess.Popen:
 def action_server_spec(settings: Settings, log_dir: Path, env: dict[str, str]) -> ChildSpec:
     return ChildSpec(
         name="The action server",
-        cmd=[
-            sys.executable,
-            "-m",
-            "rasa_sdk",
-            "--actions",
-            "actions",
-            "--port",
-            str(settings.actions_port),
-        ],
+        cmd=services.action_server_command(settings),
         env={**env, "SANIC_HOST": settings.actions_host},
         log=log_dir / "actions.log",
         health_url=f"http://{settings.actions_host}:{settings.actions_port}/health",
@@ -154,31 +148,11 @@ def rasa_spec(
     settings: Settings, model: Path, log_dir: Path, env: dict[str, str], index: int = 0
 ) -> ChildSpec:
     """Rasa instance `index` (0, 1, ...) on KOERS_RASA_PORT + index, started through
-    `bot.rasa_patches` (Rasa's own command line with Koers' speed-ups applied first)."""
+    `bot.rasa_server` (the HTTP API off unless asked for, Koers' start-up patches applied
+    before the model loads: bot/rasa_patches.py)."""
     port = settings.rasa_port + index
     suffix = "" if index == 0 else f"-{index + 1}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "bot.rasa_patches",
-        "run",
-        "--model",
-        str(model),
-        "--enable-api",
-        "--interface",
-        settings.rasa_host,
-        "--port",
-        str(port),
-        "--endpoints",
-        str(settings.endpoints_file),
-        "--credentials",
-        "credentials.yml",
-        "--log-file",
-        str(log_dir / f"rasa{suffix}-debug.log"),
-    ]
-    token = os.environ.get("KOERS_RASA_TOKEN")
-    if token:
-        cmd += ["--auth-token", token]
+    cmd = services.rasa_command(settings, model, log_dir, index=index)
     name = "Rasa" if settings.rasa_instances == 1 else f"Rasa {index + 1}"
     return ChildSpec(
         name=name,
@@ -271,6 +245,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
     )
     if settings.redis_url:
         env["KOERS_REDIS_URL"] = settings.redis_url
+    env.update(services.secret_env(settings))
     if settings.rasa_instances > 1:
         # Rasa's Redis lock of a conversation outlives an instance that dies mid-turn until
         # it expires; 20 s (Rasa's default is 60) lets the client go on sooner. The web app's
@@ -289,9 +264,12 @@ def scale_out_problem(settings: Settings) -> str | None:
         endpoints = yaml.safe_load(settings.endpoints_file.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
         return f"cannot read {settings.endpoints_file}: {error}"
+    from bot.tracker_store import SQL_TYPES
+
     tracker = endpoints.get("tracker_store") or {}
     lock = endpoints.get("lock_store") or {}
-    if str(tracker.get("dialect", "")).strip('"') == "sqlite" or tracker.get("type") != "SQL":
+    sql = str(tracker.get("type", "")).upper() in SQL_TYPES
+    if not sql or str(tracker.get("dialect", "")).strip('"') == "sqlite":
         return (
             "several Rasa instances must share their conversations in PostgreSQL: set "
             "KOERS_ENDPOINTS=endpoints.postgres.yml (see docs/scaling.md or `make run-scaled`)"
@@ -403,7 +381,7 @@ class Supervisor:
 # --- make run ---------------------------------------------------------------------------------
 
 
-def seed_demo_data(settings: Settings):  # type: ignore[no-untyped-def]
+def seed_demo_data(settings: Settings):
     from bot.storage.db import make_engine, session_scope
     from bot.web.demo import seed_demo
     from bot.web.security import load_secret_key
@@ -431,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C (SIGINT) and a service manager's SIGTERM both stop everything cleanly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    production.secure_data_dir(settings)  # umask 077; var/, databases and logs private
+    if not (args.demo or settings.demo_data):
+        production.refuse_insecure(settings)  # production: one line per insecure setting
     model = ensure_model()
     demo = seed_demo_data(settings) if (args.demo or settings.demo_data) else None
     supervisor = Supervisor([])

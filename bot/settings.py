@@ -49,6 +49,18 @@ class Settings:
     rasa_url_list: tuple[str, ...] = ()
     redis_url: str | None = None
     outbox_dir: Path | None = None
+    # --- Production, hardening and backups (issue 11); see .env.example ---------------------
+    # Rasa's HTTP API (`--enable-api`) is off unless this is true; then KOERS_RASA_TOKEN is
+    # required and reaches Rasa through the environment, never a command line.
+    rasa_api: bool = False
+    rasa_token: str | None = None
+    # Shared secret the action server requires in the X-Koers-Actions-Secret header.
+    actions_secret: str | None = None
+    # Key of the audit log's hash chain (default: derived from the secret key).
+    audit_key: str | None = None
+    # Where `python -m bot backup` writes (default: <KOERS_VAR_DIR>/backups).
+    backup_dir: Path | None = None
+    backup_keep_days: int = 14
 
     @property
     def rasa_url(self) -> str:
@@ -128,4 +140,78 @@ def get_settings() -> Settings:
         outbox_dir=_path(os.environ["KOERS_OUTBOX_DIR"])
         if os.environ.get("KOERS_OUTBOX_DIR")
         else None,
+        rasa_api=_flag(os.environ.get("KOERS_RASA_API", "false")),
+        rasa_token=os.environ.get("KOERS_RASA_TOKEN") or None,
+        actions_secret=os.environ.get("KOERS_ACTIONS_SECRET") or None,
+        audit_key=os.environ.get("KOERS_AUDIT_KEY") or None,
+        backup_dir=_path(os.environ["KOERS_BACKUP_DIR"])
+        if os.environ.get("KOERS_BACKUP_DIR")
+        else None,
+        backup_keep_days=int(os.environ.get("KOERS_BACKUP_KEEP_DAYS", "14")),
+    )
+
+
+# --- Between sessions: reminders and web push (issue 14) ----------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """How `python -m bot reminders send` reaches clients; see .env.example and
+    docs/reminders.md. Every channel is off until its settings are filled in."""
+
+    # The address clients use, e.g. https://koers.example.nl (the chat is at /chat/).
+    public_url: str | None = None
+    # A slot that could not be sent within this many minutes (the timer did not run) is skipped.
+    max_delay_minutes: int = 60
+    # E-mail over SMTP.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | ssl | none
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    smtp_timeout: float = 20.0
+    # SMS through a provider; "cm" is CM.com's Business Messaging API.
+    sms_provider: str | None = None
+    sms_sender: str = "Koers"
+    cm_product_token: str | None = None
+    cm_url: str = "https://gw.messaging.cm.com/v1.0/message"
+    sms_timeout: float = 20.0
+    # Web push (VAPID): the private key as base64url (python -m bot reminders vapid-keys).
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None
+    push_timeout: float = 20.0
+
+    @property
+    def chat_url(self) -> str | None:
+        return self.public_url.rstrip("/") + "/chat/" if self.public_url else None
+
+
+def _optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+@lru_cache(maxsize=1)
+def get_reminder_settings() -> ReminderSettings:
+    _load_env_file()
+    env = os.environ
+    return ReminderSettings(
+        public_url=_optional("KOERS_PUBLIC_URL"),
+        max_delay_minutes=int(env.get("KOERS_REMINDER_MAX_DELAY_MINUTES") or "60"),
+        smtp_host=_optional("KOERS_SMTP_HOST"),
+        smtp_port=int(env.get("KOERS_SMTP_PORT") or "587"),
+        smtp_security=(env.get("KOERS_SMTP_SECURITY") or "starttls").strip().lower(),
+        smtp_user=_optional("KOERS_SMTP_USER"),
+        smtp_password=_optional("KOERS_SMTP_PASSWORD"),
+        smtp_from=_optional("KOERS_SMTP_FROM"),
+        smtp_timeout=float(env.get("KOERS_SMTP_TIMEOUT") or "20"),
+        sms_provider=(_optional("KOERS_SMS_PROVIDER") or "").lower() or None,
+        sms_sender=_optional("KOERS_SMS_SENDER") or "Koers",
+        cm_product_token=_optional("KOERS_CM_PRODUCT_TOKEN"),
+        cm_url=_optional("KOERS_CM_URL") or "https://gw.messaging.cm.com/v1.0/message",
+        sms_timeout=float(env.get("KOERS_SMS_TIMEOUT") or "20"),
+        vapid_private_key=_optional("KOERS_VAPID_PRIVATE_KEY"),
+        vapid_subject=_optional("KOERS_VAPID_SUBJECT"),
+        push_timeout=float(env.get("KOERS_PUSH_TIMEOUT") or "20"),
     )

@@ -1,8 +1,10 @@
 """Summaries of what a client shared, built from the data only (no generated text).
 
-Per theme: how many reflections, the latest answers quoted word for word, the 1-5 scale
-trend, and recurring topics: Dutch lemmas (spaCy, offline pipeline) that occur in at least
-two shared reflections, stop words removed. Private reflections count, nothing else.
+Per theme: how many reflections, the latest answers quoted word for word with each question
+exactly as the client saw it (and in which language level), the 1-5 scale trend, and
+recurring topics: Dutch lemmas (spaCy, offline pipeline) that occur in at least two shared
+reflections, stop words removed. Private reflections count, nothing else. Also the mood
+check-ins, activity in the period (counts only), and suggested questions from the banks.
 """
 
 from __future__ import annotations
@@ -10,11 +12,22 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
-from bot.storage.models import Agreement, SafetyEvent, SmallStep
-from bot.web import queries
+from bot import content
+from bot.storage import queries
+from bot.storage.models import (
+    Agreement,
+    Client,
+    Reflection,
+    ReflectionAnswer,
+    SafetyEvent,
+    SmallStep,
+)
+from bot.suggestions import Suggestion, suggest
+from bot.vocabulary import SIMPLE, STANDARD
 
 MAX_TOPICS = 6
 
@@ -27,20 +40,90 @@ class ThemeSummary:
     count: int
     scales: list[int]
     latest_at: datetime | None
-    latest_answers: list[tuple[str, str]]  # (question, answer) of the newest reflection
+    # (question as shown, answer, language level as shown) of the newest reflection
+    latest_answers: list[tuple[str, str, str]]
     topics: list[tuple[str, int]]  # (lemma, number of reflections it occurs in)
-    question: str | None = None  # the 1-5 question of the theme; None for venting
+    question: str | None = None  # the 1-5 question as the client last saw it; None: venting
+    question_level: str = ""  # its language level in words ("eenvoudige taal", ...)
 
     @property
     def trend(self) -> str:
-        """Dutch words for the scale trend, from the first to the last scale in the period."""
-        if not self.scales:
-            return "geen schaal ingevuld"
-        if len(self.scales) == 1:
-            return f"één keer ingevuld: {self.scales[0]}"
-        first, last = self.scales[0], self.scales[-1]
-        word = "hoger" if last > first else "lager" if last < first else "gelijk"
-        return f"van {first} naar {last} ({word})"
+        return trend_words(self.scales)
+
+
+def trend_words(values: list[int]) -> str:
+    """Dutch words for a 1-5 trend, from the first to the last value in the period."""
+    if not values:
+        return "geen cijfer ingevuld"
+    if len(values) == 1:
+        return f"één keer ingevuld: {values[0]}"
+    first, last = values[0], values[-1]
+    word = "hoger" if last > first else "lager" if last < first else "gelijk"
+    return f"van {first} naar {last} ({word})"
+
+
+NOT_STORED = "taalniveau niet bewaard"
+
+
+@lru_cache(maxsize=1)
+def _bank_wordings() -> dict[tuple[str, str], tuple[str, str]]:
+    """(theme, prompt key) -> (standard, simple wording) of every prompt in the banks."""
+    return {
+        (theme, p.key): (p.standaard, p.eenvoudig)
+        for theme in content.theme_keys()
+        for p in content.prompts(theme)
+    }
+
+
+def answer_level(answer: ReflectionAnswer) -> str:
+    """The language level in which the client saw this question, in words."""
+    return queries.LEVEL_WORDS.get(answer.language_level or "", NOT_STORED)
+
+
+def shown_scale(reflection: Reflection) -> tuple[str | None, str]:
+    """(question, level in words) of the reflection's 1-5 question as the client saw it.
+
+    Rows from before the wording was stored (migration 0005) fall back to the theme's
+    question in the level of the reflection's answers, marked as "waarschijnlijk"; without
+    any clue, the standard wording, marked as not stored.
+    """
+    if reflection.scale is None or reflection.theme not in content.theme_keys():
+        return None, ""
+    if reflection.scale_question:
+        words = queries.LEVEL_WORDS.get(reflection.scale_level or "", NOT_STORED)
+        return reflection.scale_question, words
+    level = next((a.language_level for a in reflection.answers if a.language_level), None)
+    if level is None:
+        for answer in reflection.answers:
+            wordings = _bank_wordings().get((reflection.theme, answer.question_key))
+            if wordings is not None and answer.question_text in wordings:
+                level = SIMPLE if answer.question_text == wordings[1] else STANDARD
+                break
+    if level is None:
+        return content.scale_question(reflection.theme, STANDARD), NOT_STORED
+    wording = content.scale_question(reflection.theme, level)
+    return wording, f"waarschijnlijk {queries.LEVEL_WORDS[level]}"
+
+
+@dataclass
+class Mood:
+    """The mood check-ins of the period (1 = slecht, 5 = goed), oldest first."""
+
+    points: list[tuple[datetime, int]]
+
+    @property
+    def values(self) -> list[int]:
+        return [mood for _at, mood in self.points]
+
+    @property
+    def trend(self) -> str:
+        return trend_words(self.values)
+
+    @property
+    def average(self) -> str:
+        if not self.points:
+            return ""
+        return f"{sum(self.values) / len(self.values):.1f}".replace(".", ",")
 
 
 @dataclass
@@ -53,6 +136,10 @@ class Summary:
     steps: list[SmallStep] = field(default_factory=list)
     events: list[SafetyEvent] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
+    mood: Mood = field(default_factory=lambda: Mood([]))
+    activity: queries.Activity = field(default_factory=queries.Activity)
+    last_checkin: datetime | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
 
 
 def topics(texts_per_reflection: list[str], limit: int = MAX_TOPICS) -> list[tuple[str, int]]:
@@ -85,6 +172,7 @@ def build_summary(
 ) -> Summary:
     reflections = queries.shared_reflections(session, client_id, since, until)  # newest first
     shared, private = queries.reflection_counts(session, client_id, since, until)
+    client = session.get(Client, client_id)
     by_theme: dict[str, list] = {}
     for reflection in reflections:
         by_theme.setdefault(reflection.theme, []).append(reflection)
@@ -93,6 +181,8 @@ def build_summary(
         meta = queries.theme(key)
         newest = items[0]
         texts = [" ".join(a.answer_text for a in r.answers) for r in items]
+        with_scale = next((r for r in items if r.scale is not None), None)
+        question, question_level = shown_scale(with_scale) if with_scale else (None, "")
         themes.append(
             ThemeSummary(
                 key=key,
@@ -101,9 +191,12 @@ def build_summary(
                 count=len(items),
                 scales=[r.scale for r in reversed(items) if r.scale is not None],
                 latest_at=newest.created_at,
-                latest_answers=[(a.question_text, a.answer_text) for a in newest.answers],
+                latest_answers=[
+                    (a.question_text, a.answer_text, answer_level(a)) for a in newest.answers
+                ],
                 topics=topics(texts),
-                question=meta.question,
+                question=question if meta.question else None,
+                question_level=question_level,
             )
         )
     order = list(queries.THEMES)
@@ -112,9 +205,10 @@ def build_summary(
     def in_period(at: datetime | None) -> bool:
         return at is not None and (since is None or at >= since) and (until is None or at < until)
 
+    all_steps = queries.shared_steps(session, client_id)
     steps = [
         s
-        for s in queries.shared_steps(session, client_id)
+        for s in all_steps
         if s.status == "open" or in_period(s.created_at) or in_period(s.resolved_at)
     ]
     events = [
@@ -123,7 +217,28 @@ def build_summary(
         if in_period(e.created_at) or e.acknowledged_at is None
     ]
     open_agreements = [a for a in queries.agreements(session, client_id) if a.done_at is None]
-    return Summary(since, until, shared, private, themes, steps, events, open_agreements)
+    level = client.language_level if client is not None else STANDARD
+    suggestions = suggest(
+        queries.answered_prompts(session, client_id),
+        reflections,
+        all_steps,
+        level,
+        since=since,
+    )
+    return Summary(
+        since,
+        until,
+        shared,
+        private,
+        themes,
+        steps,
+        events,
+        open_agreements,
+        mood=Mood(queries.mood_series(session, client_id, since, until)),
+        activity=queries.activity(session, client_id, since, until),
+        last_checkin=queries.last_checkin(session, client_id),
+        suggestions=suggestions,
+    )
 
 
 def summary_text(summary: Summary, name: str) -> str:
@@ -136,18 +251,30 @@ def summary_text(summary: Summary, name: str) -> str:
     lines.append(
         f"Gedeelde reflecties: {summary.shared}; niet gedeeld: {summary.private} (alleen aantal)"
     )
+    mood = summary.mood
+    if mood.points:
+        lines.append(
+            f"Stemming (1 = {queries.MOOD_LOW}, 5 = {queries.MOOD_HIGH}): {len(mood.points)} "
+            f"check-in(s), {mood.trend}, gemiddeld {mood.average}"
+        )
+    activity = summary.activity
+    colours = ", ".join(f"{c} {n}x" for c, n in activity.lookups_per_colour().items() if n)
+    lines.append(
+        f"Activiteit: {activity.checkins} check-in(s), {activity.drafts} niet afgemaakt, "
+        f"signaleringsplan {len(activity.lookups)}x bekeken" + (f" ({colours})" if colours else "")
+    )
     for t in summary.themes:
         lines.append("")
         if t.question:
             lines.append(f"{t.label}: {t.count} keer. Schaal: {t.trend}.")
             lines.append(
                 f'  Schaalvraag: "{t.question}" (1 = {queries.SCALE_LOW}, '
-                f"5 = {queries.SCALE_HIGH})"
+                f"5 = {queries.SCALE_HIGH}) – {t.question_level}"
             )
         else:
             lines.append(f"{t.label}: {t.count} keer.")
-        for question, answer in t.latest_answers:
-            lines.append(f"  - {question}")
+        for question, answer, level in t.latest_answers:
+            lines.append(f"  - {question} ({level})")
             lines.append(f'    "{answer}"')
         if t.topics:
             lines.append("  Komt vaker terug: " + ", ".join(f"{w} ({n}x)" for w, n in t.topics))
@@ -174,4 +301,10 @@ def summary_text(summary: Summary, name: str) -> str:
         lines.append("Open afspraken:")
         for a in summary.agreements:
             lines.append(f"  - {a.text}")
+    if summary.suggestions:
+        lines.append("")
+        lines.append("Vragen voor het gesprek:")
+        for suggestion in summary.suggestions:
+            lines.append(f"  - {suggestion.question}")
+            lines.append(f"    Waarom: {suggestion.reason}")
     return "\n".join(lines)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from bot.settings import PROJECT_ROOT, get_settings
 
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+# The semantic safety net is trained on its exemplars too (bot/safety/component.py).
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/safety/exemplars.yml")
 KEEP_MODELS = 3
 
 

@@ -17,11 +17,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-import pytest  # noqa: E402
-import requests  # noqa: E402
+import pytest
+import requests
 
-from bot.settings import PROJECT_ROOT  # noqa: E402
-from bot.storage.db import make_engine, upgrade_database  # noqa: E402
+from bot.settings import PROJECT_ROOT
+from bot.storage.db import make_engine, upgrade_database
+
+# The action server answers only calls with this shared secret (bot/action_server.py).
+# Kept in the environment: test modules that import this file get the same value.
+ACTIONS_SECRET = os.environ.setdefault(
+    "KOERS_TEST_ACTIONS_SECRET", "test-actions-secret-" + uuid.uuid4().hex
+)
 
 
 def free_port() -> int:
@@ -64,10 +70,12 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
         # Short: the fault tests lock the database; normal turns never wait this long.
         "KOERS_SQLITE_BUSY_TIMEOUT": "3",
         "SANIC_HOST": "127.0.0.1",
+        "KOERS_ACTIONS_PORT": str(port),
+        "KOERS_ACTIONS_SECRET": ACTIONS_SECRET,
         "PYTHONWARNINGS": "ignore",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        [sys.executable, "-m", "bot.action_server"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log.open("w"),
@@ -124,6 +132,14 @@ class Bot:
     def tracker(self, sender: str):
         return self.loop.run_until_complete(self.agent.tracker_store.retrieve(sender))
 
+    def save_events(self, sender: str, events: list[dict]) -> None:
+        """Store a conversation as a tracker store holds it (for example one saved by an
+        older Koers), so that the next message continues it."""
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        tracker = DialogueStateTracker.from_dict(sender, events, self.agent.domain.slots)
+        self.loop.run_until_complete(self.agent.tracker_store.save(tracker))
+
 
 @pytest.fixture(scope="session")
 def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
@@ -133,12 +149,20 @@ def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
 
     from bot import rasa_patches
 
-    rasa_patches.apply()  # as `python -m bot.rasa_patches run` does before loading the model
+    rasa_patches.apply()  # as `python -m bot.rasa_server` does before loading the model
 
     # Eager mode: loads in seconds instead of tracing the graphs (same predictions).
     tf.config.run_functions_eagerly(True)
     tf.get_logger().setLevel("ERROR")  # no checkpoint notices when the session ends
-    agent = Agent.load(str(model_path), action_endpoint=EndpointConfig(url=action_server))
+    from rasa.shared.core.domain import Domain
+
+    from bot.services import ACTIONS_SECRET_HEADER
+    from bot.tracker_store import KoersInMemoryTrackerStore
+
+    endpoint = EndpointConfig(url=action_server, headers={ACTIONS_SECRET_HEADER: ACTIONS_SECRET})
+    # Koers's tracker store (in memory here): it reads conversations saved before issue 10.
+    store = KoersInMemoryTrackerStore(Domain.empty())
+    agent = Agent.load(str(model_path), action_endpoint=endpoint, tracker_store=store)
     return Bot(agent, event_loop_session)
 
 

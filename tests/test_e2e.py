@@ -12,9 +12,11 @@ import requests
 from sqlalchemy.orm import Session
 
 from bot import content
+from bot.services import ACTIONS_SECRET_HEADER
 from bot.storage import repository as repo
 from bot.storage.models import Reflection, utcnow
 from bot.storage.repository import AnswerIn, PlanItemIn
+from tests.conftest import ACTIONS_SECRET
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +40,26 @@ def check_in(bot, sender: str, mood: str = "4") -> str:
     messages = bot.say(sender, mood)
     buttons = [b["title"] for m in messages for b in m.get("buttons") or []]
     if "Waar wil je" in messages[-1].get("text", ""):
-        assert buttons[5] == "6 🛡️ Veilig voelen" and buttons[-1] == "🎲 Kies jij maar"
+        # The menu's first step: four choices (issue 10).
+        assert len(buttons) == 4 and buttons[0].endswith("Over mezelf")
+        assert buttons[-1] == "4 🎲 Kies jij maar"
     return "\n".join(m.get("text") or "" for m in messages)
 
 
-def start_theme(bot, sender: str, choice: str, theme: str) -> list[content.Prompt]:
+def menu_path(theme: str) -> list[str]:
+    """The numbers a client types to reach `theme`: its group, then its place in the group."""
+    group = content.group(theme)
+    return [
+        str(content.FIRST_STEP.index(group) + 1),
+        str(content.themes_in_group(group).index(theme) + 1),
+    ]
+
+
+def start_theme(bot, sender: str, choice: str | list[str], theme: str) -> list[content.Prompt]:
     menu = check_in(bot, sender)
     assert "Waar wil je het over hebben?" in menu
-    reply = bot.texts(sender, choice)
+    for step in [choice] if isinstance(choice, str) else choice:
+        reply = bot.texts(sender, step)
     assert content.label(theme) in reply
     prompts = asked(bot, sender)
     assert len(prompts) == 2 and prompts[0].standaard in reply
@@ -54,7 +68,7 @@ def start_theme(bot, sender: str, choice: str, theme: str) -> list[content.Promp
 
 def test_theme_by_number_with_step_readback_and_consent(bot, engine):
     sender = bot.new_sender("e2e")
-    first, second = start_theme(bot, sender, "1", "verbinding")
+    first, second = start_theme(bot, sender, menu_path("verbinding"), "verbinding")
     assert second.standaard in bot.texts(sender, "mijn broer <b>Tom</b>")
     assert content.scale_question("verbinding", "standaard") in bot.texts(sender, "met mijn moeder")
     assert "klein stapje" in bot.texts(sender, "3")
@@ -101,7 +115,8 @@ def test_same_theme_again_gets_other_prompts_and_correction_works(bot, engine):
     bot.texts(sender, "ja")
     assert "nog een onderwerp" in bot.texts(sender, "nee")  # private
     assert "Waar wil je het over hebben?" in bot.texts(sender, "ja")  # one more
-    reply = bot.texts(sender, "3")
+    bot.texts(sender, menu_path("identiteit")[0])
+    reply = bot.texts(sender, menu_path("identiteit")[1])
     second_round = asked(bot, sender)
     assert second_round[0].standaard in reply
     assert not {p.key for p in first_round} & {
@@ -142,7 +157,12 @@ def test_retried_save_does_not_duplicate(action_server, engine):
         "tracker": tracker,
         "domain": {"responses": {}},
     }
-    replies = [requests.post(action_server, json=body, timeout=30).json() for _ in range(2)]
+    # As Rasa calls it: with the action server's shared secret (bot/action_server.py).
+    headers = {ACTIONS_SECRET_HEADER: ACTIONS_SECRET}
+    replies = [
+        requests.post(action_server, json=body, headers=headers, timeout=30).json()
+        for _ in range(2)
+    ]
     for reply in replies:
         assert [r["response"] for r in reply["responses"]] == [
             "utter_opgeslagen_gedeeld",
@@ -164,7 +184,7 @@ def test_crisis_typed_as_a_theme_answer(bot, engine):
     with Session(engine) as session:
         [event] = repo.list_safety_events(session, sender)
     assert event.category == "suicide" and event.message_text == message
-    assert event.context == "hoop_form" and "0800-0113" in event.response_text
+    assert event.context == "thema_form" and "0800-0113" in event.response_text
     assert event.response_text in reply, "the stored text is exactly what was shown"
     assert reflections(engine, sender) == [], "the crisis message is not saved as an answer"
     # The client can go on with the same question afterwards.
@@ -196,7 +216,7 @@ def test_pause_mid_theme_and_continue_at_the_next_check_in(bot, engine):
     ("answer", "status", "says"),
     [
         ("ja", "gelukt", "Wat goed!"),
-        ("een beetje", "gelukt", "Een beetje is ook een stap"),
+        ("een beetje", "beetje", "Een beetje is ook een stap"),
         ("nee", "niet_gelukt", "kleiner stapje"),
     ],
 )
@@ -299,14 +319,14 @@ def test_safety_theme_asks_the_colour_of_the_plan_first(bot, engine):
     sender = bot.new_sender("e2e")
     _plan(engine, sender)
     check_in(bot, sender)
-    assert "Welke kleur past nu bij jou?" in bot.texts(sender, "6")
+    assert "Welke kleur past nu bij jou?" in bot.texts(sender, "veilig voelen")
     reply = bot.texts(sender, "groen")
     assert "ik slaap goed" in reply and asked(bot, sender)[0].standaard in reply
 
 
 def test_simpler_wording_language_switch_and_bad_input(bot):
     sender = bot.new_sender("e2e")
-    first, second = start_theme(bot, sender, "4", "zingeving")
+    first, second = start_theme(bot, sender, menu_path("zingeving"), "zingeving")
     explained = bot.texts(sender, "ik snap het niet")
     assert first.voorbeeld in explained and first.eenvoudig in explained
     assert "Ik zie geen woorden" in bot.texts(sender, "🙂🙂")
@@ -318,7 +338,7 @@ def test_simpler_wording_language_switch_and_bad_input(bot):
 
 def test_out_of_scope_and_help_keep_the_form_going(bot):
     sender = bot.new_sender("e2e")
-    first, _ = start_theme(bot, sender, "2", "hoop")
+    first, _ = start_theme(bot, sender, menu_path("hoop"), "hoop")
     reply = bot.texts(sender, "wat voor weer wordt het morgen")
     assert "Daar kan ik je niet mee helpen" in reply and first.standaard in reply
     reply = bot.texts(sender, "wat kan jij allemaal")
@@ -328,8 +348,21 @@ def test_out_of_scope_and_help_keep_the_form_going(bot):
 def test_unknown_menu_choice_gets_a_clear_message(bot):
     sender = bot.new_sender("e2e")
     check_in(bot, sender)
-    assert "Tik op een knop of typ een cijfer van 1 tot 7" in bot.texts(sender, "9")
+    assert "Dat onderwerp ken ik niet" in bot.texts(sender, "9")
     assert content.label("veiligheid") in bot.texts(sender, "veilig voelen")
+
+
+def test_misspelt_theme_and_the_second_step_of_the_menu(bot):
+    sender = bot.new_sender("e2e")
+    check_in(bot, sender)
+    assert content.label("verbinding") in bot.texts(sender, "famillie")
+    sender = bot.new_sender("e2e")
+    check_in(bot, sender)
+    second = bot.say(sender, "over anderen")
+    titles = [b["title"] for m in second for b in m.get("buttons") or []]
+    assert len(titles) <= 4 and titles[0].endswith(content.label("verbinding"))
+    assert "Waarover precies?" in second[-1]["text"]
+    assert content.label("veiligheid") in bot.texts(sender, "2")
 
 
 def test_a_new_client_can_do_all_six_themes_in_one_go(bot, engine):
@@ -338,7 +371,9 @@ def test_a_new_client_can_do_all_six_themes_in_one_go(bot, engine):
     check_in(bot, sender, "3")
     assert "Ik praat nu makkelijker" in bot.texts(sender, "makkelijker")
     for number, theme in enumerate(content.theme_keys(), start=1):
-        reply = bot.texts(sender, str(number))
+        group, place = menu_path(theme)
+        assert "Waarover precies?" in bot.texts(sender, group)
+        reply = bot.texts(sender, place)
         assert content.label(theme, "eenvoudig") in reply, (theme, reply)
         if theme == "veiligheid":
             assert "nog geen plan" in reply

@@ -15,6 +15,9 @@ from bot.settings import get_settings
 
 pytestmark = pytest.mark.slow
 
+TOKEN = "stack-test-rasa-api-token-0123456789abcdef"
+PROCS: list = []  # the processes of the module's stack
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -32,8 +35,11 @@ def stack(model_path: Path, database_url: str, tmp_path_factory):
         actions_port=_free_port(),
         tracker_db=tmp / "tracker.db",
         var_dir=tmp,
+        rasa_api=True,  # on here, with a token (off by default: bot/rasa_server.py)
+        rasa_token=TOKEN,
     )
     procs = start_stack(settings, model_path, tmp / "log")
+    PROCS[:] = procs
     yield settings
     stop(procs)
 
@@ -81,5 +87,34 @@ def test_a_new_client_gets_the_disclosure_and_the_check_in(stack):
 def test_conversation_survives_in_the_sql_tracker_store(stack):
     say(stack, "stack-client-2", "hoi")
     assert Path(stack.tracker_db).exists()
-    tracker = requests.get(f"{stack.rasa_url}/conversations/stack-client-2/tracker", timeout=30)
+    url = f"{stack.rasa_url}/conversations/stack-client-2/tracker"
+    tracker = requests.get(url, params={"token": TOKEN}, timeout=30)
     assert tracker.ok and tracker.json()["active_loop"]["name"] == "checkin_form"
+
+
+def test_the_api_needs_its_token_which_is_on_no_command_line(stack):
+    """Finding 2: with KOERS_RASA_API=true the API asks for the token, and the token (like
+    the action server's secret) is nowhere on a command line, which every local user sees."""
+    url = f"{stack.rasa_url}/conversations/stack-client-1/tracker"
+    assert requests.get(url, timeout=30).status_code == 401
+    assert requests.get(url, params={"token": "wrong"}, timeout=30).status_code == 401
+    from bot.services import actions_secret
+
+    assert PROCS
+    for proc in PROCS:
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
+        assert TOKEN not in cmdline and actions_secret(stack) not in cmdline
+        assert "--enable-api" not in cmdline and "--auth-token" not in cmdline
+
+
+def test_the_action_server_answers_only_rasa(stack):
+    """Finding 2: another local process cannot run actions or choose a sender_id."""
+    call = {"next_action": "action_welkom", "sender_id": "iemand-anders", "tracker": {}}
+    base = f"http://{stack.actions_host}:{stack.actions_port}"
+    assert requests.post(f"{base}/webhook", json=call, timeout=10).status_code == 403
+    headers = {"X-Koers-Actions-Secret": "geraden"}
+    assert (
+        requests.post(f"{base}/webhook", json=call, headers=headers, timeout=10).status_code == 403
+    )
+    assert requests.get(f"{base}/actions", timeout=10).status_code == 403
+    assert requests.get(f"{base}/health", timeout=10).ok

@@ -1,5 +1,6 @@
-"""Crisis detection: a deterministic Dutch matcher and the Rasa NLU component using it."""
+"""Crisis detection: the word list matcher (`matcher`), the semantic net (`semantic`,
+`embedder`), the decision (`decision`), and the Rasa components (`component`, `policy`).
 
-from bot.safety.matcher import CATEGORIES, CrisisHit, CrisisMatcher, get_matcher, normalise
-
-__all__ = ["CATEGORIES", "CrisisHit", "CrisisMatcher", "get_matcher", "normalise"]
+Nothing is imported here, so that the action server can import `bot.safety.decision` without
+loading spaCy, TensorFlow or the embedding model.
+"""

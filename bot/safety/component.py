@@ -1,17 +1,25 @@
-"""CrisisGuard: a Rasa NLU component that runs after the intent classifier.
+"""The safety layer of the NLU pipeline: two Rasa components that run on every user message
+(also a free-text answer inside a form), after the intent classifier.
 
-Every user message (also a free-text answer inside a form) passes through here:
-- a hit of the deterministic matcher always wins: intent `crisis` with confidence 1.0;
-- a `crisis` prediction of the classifier is kept when it is reasonably confident, also
-  when the FallbackClassifier would otherwise have called it `nlu_fallback`;
-- a classifier `crisis` on a message that holds only an everyday idiom ("ik ben
-  doodmoe") and no crisis words is downgraded to the next intent.
-The message gets a `crisis` property (category, detected_by, matched text) that the
-custom actions read from `tracker.latest_message` to record the safety event.
+- `SemanticCrisisScorer` (trained with the model): embeds the message with the offline e5
+  model and scores it with `bot.safety.semantic.SemanticModel`.
+- `CrisisGuard`: gathers the evidence (word list, classifier, semantic net) and applies
+  `bot.safety.decision.decide` without conversation context:
+  - CRISIS: intent `crisis` (confidence 1.0 for a word-list hit);
+  - CHECK: intent `crisis_check`, which asks a calm check question first;
+  - CALM: a `crisis` guess of the classifier is replaced by its next intent.
+  The message gets a `crisis` property (outcome, category, detected_by, matched text, the
+  evidence and the semantic explanation) that the policy and the custom actions read.
+
+`bot.safety.policy.SafetyContextPolicy` applies the same decision with the conversation's
+context (previous message, mood).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -22,26 +30,129 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.safety.decision import CALM, CHECK, CRISIS, Bands, Evidence, decide
 from bot.safety.matcher import CrisisMatcher, get_matcher
+from bot.safety.semantic import EXEMPLARS_FILE, Example, SemanticModel, load_exemplars
+from bot.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
 
 CRISIS_PROPERTY = "crisis"
+SEMANTIC_PROPERTY = "crisis_semantic"
 FALLBACK_INTENT = "nlu_fallback"
+CRISIS_INTENT = "crisis"
+CHECK_INTENT = "crisis_check"
+EMBEDDING_CACHE = PROJECT_ROOT / "build" / "embeddings" / "e5-cache.npz"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class SemanticCrisisScorer(GraphComponent):
+    """Scores every message on the semantic safety net (`crisis_semantic` property)."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "crisis_intent": CRISIS_INTENT,
+            # Curated exemplars beside the NLU data (relative to the project).
+            "exemplars": str(EXEMPLARS_FILE.relative_to(PROJECT_ROOT)),
+            # The number of nearest examples on each side of the margin.
+            "k": 3,
+            # Part of Rasa's training cache key: editing the exemplars retrains this component.
+            "exemplars_sha256": hashlib.sha256(EXEMPLARS_FILE.read_bytes()).hexdigest(),
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: SemanticModel | None = None,
+    ) -> None:
+        self.config = config
+        self._storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SemanticCrisisScorer:
+        return cls(config, model_storage, resource)
+
+    def training_examples(self, training_data: TrainingData) -> list[Example]:
+        intent = self.config["crisis_intent"]
+        examples = [
+            Example(m.get(TEXT), m.get(INTENT) == intent)
+            for m in training_data.intent_examples
+            if m.get(TEXT)
+        ]
+        return examples + load_exemplars(PROJECT_ROOT / self.config["exemplars"])
+
+    def train(self, training_data: TrainingData) -> Resource:
+        from bot.safety.embedder import EmbeddingCache
+
+        cache = EmbeddingCache(EMBEDDING_CACHE)
+        self.model = SemanticModel.fit(
+            self.training_examples(training_data), cache, k=int(self.config["k"])
+        )
+        cache.save()
+        with self._storage.write_to(self._resource) as directory:
+            self.model.save(Path(directory))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SemanticCrisisScorer:
+        with model_storage.read_from(resource) as directory:
+            model = SemanticModel.load(Path(directory))
+        return cls(config, model_storage, resource, model)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self.model is None:
+            return messages
+        from bot.safety.embedder import get_embedder
+
+        texts = [(m, m.get(TEXT) or "") for m in messages]
+        wanted = [(m, t) for m, t in texts if t.strip()]
+        if not wanted:
+            return messages
+        vectors = get_embedder().embed([t for _, t in wanted])
+        for (message, _), vector in zip(wanted, vectors, strict=True):
+            message.set(SEMANTIC_PROPERTY, self.model.score(vector).as_dict(), add_to_output=True)
+        return messages
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CrisisGuard(GraphComponent):
+    """Word list + classifier + semantic net -> crisis, check or calm (no context)."""
+
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            "crisis_intent": "crisis",
-            # Minimum classifier confidence for a crisis prediction without a matcher hit.
-            "classifier_threshold": 0.5,
+            "crisis_intent": CRISIS_INTENT,
+            "check_intent": CHECK_INTENT,
             "pipeline_path": None,
+            # The bands of bot.safety.decision.Bands; unset values keep their defaults.
+            "bands": {},
         }
 
     def __init__(self, config: dict[str, Any], matcher: CrisisMatcher | None = None) -> None:
-        self.intent = config["crisis_intent"]
-        self.threshold = float(config["classifier_threshold"])
+        self.intent = config.get("crisis_intent", CRISIS_INTENT)
+        self.check_intent = config.get("check_intent", CHECK_INTENT)
+        self.bands = Bands.from_config(config.get("bands") or {})
         self.matcher = matcher or get_matcher(config.get("pipeline_path"))
 
     @classmethod
@@ -62,30 +173,51 @@ class CrisisGuard(GraphComponent):
             self._guard(message)
         return messages
 
-    def _classifier_crisis(self, ranking: list[dict[str, Any]]) -> float:
-        for item in ranking:
-            if item.get("name") == self.intent:
-                return float(item.get("confidence") or 0.0)
-        return 0.0
-
-    def _guard(self, message: Message) -> None:
+    def evidence(self, message: Message) -> tuple[Evidence, str | None]:
+        """The three signals for one message, and the matched crisis words (if any)."""
         text = message.get(TEXT) or ""
         ranking: list[dict[str, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
-        intent = message.get(INTENT) or {}
         hits, idioms = self.matcher.analyse(text)
-        classifier_conf = self._classifier_crisis(ranking)
         # The classifier's own top choice, ignoring the fallback label.
         top = next((r for r in ranking if r.get("name") != FALLBACK_INTENT), None)
-        classifier_top = bool(top and top.get("name") == self.intent)
-        classifier_says = classifier_top and classifier_conf >= self.threshold
+        classifier = (
+            float(top.get("confidence") or 0.0) if top and top.get("name") == self.intent else 0.0
+        )
+        semantic = message.get(SEMANTIC_PROPERTY) or {}
+        evidence = Evidence(
+            matcher_category=hits[0].category if hits else None,
+            idiom_only=bool(idioms) and not hits,
+            classifier=classifier,
+            semantic=float(semantic.get("probability") or 0.0),
+            semantic_category=semantic.get("category") or "unknown",
+        )
+        return evidence, hits[0].text if hits else None
 
-        if hits:
-            detected_by = "both" if classifier_says else "matcher"
-            self._set_crisis(message, ranking, hits[0].category, detected_by, hits[0].text)
-        elif classifier_says and not idioms:
-            self._set_crisis(message, ranking, "unknown", "classifier", None, classifier_conf)
-        elif intent.get("name") == self.intent:
-            # Only an everyday idiom or a weak score: fall back to the next intent.
+    def _guard(self, message: Message) -> None:
+        evidence, matched = self.evidence(message)
+        decision = decide(evidence, None, self.bands)
+        ranking: list[dict[str, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
+        semantic = message.get(SEMANTIC_PROPERTY) or {}
+        message.set(
+            CRISIS_PROPERTY,
+            {
+                "outcome": decision.outcome,
+                "category": decision.category,
+                "detected_by": decision.detected_by,
+                "matched": matched,
+                "reasons": list(decision.reasons),
+                "evidence": evidence.as_dict(),
+                "lijkt_op": semantic.get("nearest_crisis"),
+                "lijkt_ook_op": semantic.get("nearest_calm"),
+            },
+            add_to_output=True,
+        )
+        if decision.outcome == CRISIS:
+            self._set_intent(message, ranking, self.intent, 1.0)
+        elif decision.outcome == CHECK:
+            self._set_intent(message, ranking, self.check_intent, 1.0)
+        elif decision.outcome == CALM and (message.get(INTENT) or {}).get("name") == self.intent:
+            # A weak or idiom-only crisis guess: fall back to the next intent.
             rest = [r for r in ranking if r.get("name") != self.intent]
             if rest:
                 message.set(
@@ -95,21 +227,11 @@ class CrisisGuard(GraphComponent):
                 )
                 message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
 
-    def _set_crisis(
-        self,
-        message: Message,
-        ranking: list[dict[str, Any]],
-        category: str,
-        detected_by: str,
-        matched: str | None,
-        confidence: float = 1.0,
+    @staticmethod
+    def _set_intent(
+        message: Message, ranking: list[dict[str, Any]], name: str, confidence: float
     ) -> None:
-        new_top = {"name": self.intent, "confidence": confidence}
-        rest = [r for r in ranking if r.get("name") != self.intent]
+        new_top = {"name": name, "confidence": confidence}
+        rest = [r for r in ranking if r.get("name") != name]
         message.set(INTENT, new_top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [new_top, *rest], add_to_output=True)
-        message.set(
-            CRISIS_PROPERTY,
-            {"category": category, "detected_by": detected_by, "matched": matched},
-            add_to_output=True,
-        )

@@ -1,30 +1,221 @@
-"""Measure crisis detection on the labelled sets in tests/crisis with a trained model.
+"""Measure crisis detection through the whole bot: trained model, policies, real action server.
 
-    python -m bot.safety.evaluate [--model models/koers-....tar.gz] [--show-main]
+    python -m bot.safety.evaluate [--model M] [--sets main,dev,fresh,unseen] [--show main,dev]
 
-Parses every message through the whole NLU pipeline (including CrisisGuard) and prints the
-recall and false-positive rate per set. Only aggregate figures are printed for the fresh set,
-so that it stays unseen: never print or read its sentences. `--show-main` lists the misses and
-false positives of the main set (which has been used for tuning before).
+Every message is sent twice, each time in a new conversation: as the very first message, and
+after a greeting ("hoi", which starts the check-in, so the message answers the mood question).
+A message can get
+- the crisis help at once ("hulp": the reply holds 0800-0113),
+- the calm check question ("controle"); then "ja" is sent, and the crisis help must follow,
+- neither ("rustig").
+Figures per set and mode: recall = crisis messages that got the help at once or after "ja";
+false alarms = calm messages that got the help at once; check rate = calm messages that got
+the check question. Context pairs (if the set has them) send `before` and then `text` in one
+conversation and count the worst outcome of the two.
+
+Only aggregate figures are printed for the held-out sets ("fresh", "unseen"): never print or
+read their sentences. `--show` lists the misses, false alarms and checks of the sets that may
+be read (the development sets "main" and "dev").
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bot.settings import PROJECT_ROOT
 
+CRISIS_DIR = PROJECT_ROOT / "tests" / "crisis"
 SETS = {
-    "main": PROJECT_ROOT / "tests" / "crisis" / "crisis_set.yml",
-    "fresh": PROJECT_ROOT / "tests" / "crisis" / "crisis_set_fresh.yml",
+    "main": CRISIS_DIR / "crisis_set.yml",
+    "dev": CRISIS_DIR / "crisis_set_dev.yml",
+    "fresh": CRISIS_DIR / "crisis_set_fresh.yml",
+    "unseen": CRISIS_DIR / "crisis_set_unseen.yml",
 }
+READABLE = {"main", "dev"}
+CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
+CHECK_PAYLOADS = {"/bevestigen", "/ontkennen", "/weet_niet"}
+HELP, CHECK, CALM = "hulp", "controle", "rustig"
+GREETING = "hoi"
+MODES = ("first", "after_greeting")
+
+
+def classify(messages: list[dict]) -> str:
+    """What Koers did with a message: the crisis help, the check question, or neither."""
+    text = "\n".join(m.get("text") or "" for m in messages)
+    if CRISIS_MARK in text:
+        return HELP
+    payloads = {b.get("payload") for m in messages for b in m.get("buttons") or []}
+    if CHECK_PAYLOADS <= payloads:  # only the check question offers Ja / Nee / Weet ik niet
+        return CHECK
+    return CALM
+
+
+Say = Callable[[str, str], list[dict]]
+
+
+@dataclass
+class Outcome:
+    first: str  # what Koers did with the message itself
+    after_yes: str | None = None  # after a check question: what "ja" got
+
+
+def send(say: Say, sender: str, text: str, answer_check: bool) -> Outcome:
+    first = classify(say(sender, text))
+    if first == CHECK and answer_check:
+        return Outcome(first, classify(say(sender, "ja")))
+    return Outcome(first)
+
+
+@dataclass
+class Figures:
+    crisis: int = 0
+    calm: int = 0
+    caught: int = 0  # help at once, or after "ja" to the check question
+    at_once: int = 0
+    false_alarms: int = 0
+    checks: int = 0
+    missed: list[str] = field(default_factory=list)
+    flagged: list[tuple[str, str]] = field(default_factory=list)
+    missed_categories: Counter = field(default_factory=Counter)
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.crisis if self.crisis else 1.0
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.false_alarms / self.calm if self.calm else 0.0
+
+    @property
+    def check_rate(self) -> float:
+        return self.checks / self.calm if self.calm else 0.0
+
+    def line(self) -> str:
+        return (
+            f"recall {self.recall:.3f} ({self.caught}/{self.crisis}; {self.at_once} at once), "
+            f"false alarms {self.false_alarm_rate:.3f} ({self.false_alarms}/{self.calm}), "
+            f"checks on calm {self.check_rate:.3f} ({self.checks}/{self.calm})"
+        )
+
+
+def measure(say: Say, data: dict, mode: str, prefix: str) -> Figures:
+    """Send every crisis and calm message of a set in a new conversation each."""
+    figures = Figures()
+    for label, key in (("crisis", "crisis"), ("calm", "non_crisis")):
+        for item in data.get(key) or []:
+            sender = f"{prefix}-{mode}-{label}-{uuid.uuid4().hex[:10]}"
+            if mode == "after_greeting":
+                say(sender, GREETING)
+            outcome = send(say, sender, item["text"], answer_check=label == "crisis")
+            if label == "crisis":
+                figures.crisis += 1
+                caught = outcome.first == HELP or outcome.after_yes == HELP
+                figures.caught += caught
+                figures.at_once += outcome.first == HELP
+                if not caught:
+                    figures.missed.append(item["text"])
+                    figures.missed_categories[item.get("category")] += 1
+            else:
+                figures.calm += 1
+                figures.false_alarms += outcome.first == HELP
+                figures.checks += outcome.first == CHECK
+                if outcome.first != CALM:
+                    figures.flagged.append((outcome.first, item["text"]))
+    return figures
+
+
+def measure_pairs(say: Say, data: dict, prefix: str) -> Figures:
+    """Context pairs: `before`, then `text`, in one conversation; the worst outcome counts."""
+    figures = Figures()
+    order = [CALM, CHECK, HELP]
+    for pair in data.get("context") or []:
+        sender = f"{prefix}-pair-{uuid.uuid4().hex[:10]}"
+        crisis = pair["label"] == "crisis"
+        before = send(say, sender, pair["before"], answer_check=crisis)
+        after = send(say, sender, pair["text"], answer_check=crisis)
+        worst = max((before.first, after.first), key=order.index)
+        if crisis:
+            figures.crisis += 1
+            caught = HELP in (before.first, after.first, before.after_yes, after.after_yes)
+            figures.caught += caught
+            figures.at_once += worst == HELP
+            if not caught:
+                figures.missed.append(f"{pair['before']} -> {pair['text']}")
+        else:
+            figures.calm += 1
+            figures.false_alarms += worst == HELP
+            figures.checks += worst == CHECK
+            if worst != CALM:
+                figures.flagged.append((worst, f"{pair['before']} -> {pair['text']}"))
+    return figures
+
+
+# --- running the whole bot outside pytest -------------------------------------------------
+
+
+def start_action_server(database_url: str, port: int, log: Path, secret: str) -> subprocess.Popen:
+    """Koers's action server (bot/action_server.py) on 127.0.0.1:`port` with `secret`."""
+    import requests
+
+    env = {
+        **os.environ,
+        "KOERS_DATABASE_URL": database_url,
+        "SANIC_HOST": "127.0.0.1",
+        "KOERS_ACTIONS_HOST": "127.0.0.1",
+        "KOERS_ACTIONS_PORT": str(port),
+        "KOERS_ACTIONS_SECRET": secret,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.action_server"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                return proc
+        except requests.RequestException:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"the action server did not start; see {log}")
+
+
+def in_process_action_server(database_url: str, workdir: Path):
+    """Start the action server on a free port; returns (process, Rasa's EndpointConfig)."""
+    import secrets
+    import socket
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.services import ACTIONS_SECRET_HEADER
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secret = secrets.token_urlsafe(32)
+    server = start_action_server(database_url, port, workdir / "actions.log", secret)
+    endpoint = EndpointConfig(
+        url=f"http://127.0.0.1:{port}/webhook", headers={ACTIONS_SECRET_HEADER: secret}
+    )
+    return server, endpoint
 
 
 def newest_model() -> Path:
@@ -37,42 +228,77 @@ def newest_model() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--show-main", action="store_true")
+    parser.add_argument("--sets", default="main,dev,fresh,unseen")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--show", default="", help="list details of these readable sets")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
-    agent = Agent.load(str(args.model or newest_model()))
-    loop = asyncio.new_event_loop()
+    configure_structlog(logging.WARNING)  # no per-turn debug lines
 
-    def intent(text: str) -> str:
-        return loop.run_until_complete(agent.parse_message(text))["intent"]["name"]
+    from bot.storage.db import upgrade_database
 
-    for name, path in SETS.items():
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        missed = [
-            (i["text"], i.get("category"), intent(i["text"]))
-            for i in data["crisis"]
-            if intent(i["text"]) != "crisis"
-        ]
-        flagged = [
-            (i["text"], i.get("kind")) for i in data["non_crisis"] if intent(i["text"]) == "crisis"
-        ]
-        recall = 1 - len(missed) / len(data["crisis"])
-        fpr = len(flagged) / len(data["non_crisis"])
-        print(
-            f"{name}: recall {recall:.3f} ({len(data['crisis'])} crisis), "
-            f"false-positive rate {fpr:.3f} ({len(data['non_crisis'])} non-crisis)"
-        )
-        print("  missed by category: " + str(dict(Counter(c for _, c, _ in missed))))
-        print("  missed classified as: " + str(dict(Counter(p for _, _, p in missed))))
-        print("  false positives by kind: " + str(dict(Counter(k for _, k in flagged))))
-        if name == "main" and args.show_main:
-            for text, category, predicted in missed:
-                print(f"  MISSED [{category}] -> {predicted}: {text}")
-            for text, kind in flagged:
-                print(f"  FALSE POSITIVE [{kind}]: {text}")
+    tf.config.run_functions_eagerly(True)
+    workdir = Path(tempfile.mkdtemp(prefix="koers-safety-eval-"))
+    url = f"sqlite:///{workdir / 'eval.db'}"
+    upgrade_database(url)
+    server, endpoint = in_process_action_server(url, workdir)
+    try:
+        agent = Agent.load(str(args.model or newest_model()), action_endpoint=endpoint)
+        loop = asyncio.new_event_loop()
+
+        def say(sender: str, text: str) -> list[dict]:
+            return loop.run_until_complete(agent.handle_text(text, sender_id=sender))
+
+        results: dict[str, dict] = {}
+        show = set(args.show.split(",")) & READABLE
+        for name in args.sets.split(","):
+            data = yaml.safe_load(SETS[name].read_text("utf-8"))
+            for mode in args.modes.split(","):
+                started = time.monotonic()
+                figures = measure(say, data, mode, name)
+                print(
+                    f"{name:6s} {mode:14s} {figures.line()}  [{time.monotonic() - started:.0f} s]"
+                )
+                results[f"{name}/{mode}"] = figures.__dict__ | {
+                    "recall": figures.recall,
+                    "false_alarm_rate": figures.false_alarm_rate,
+                    "check_rate": figures.check_rate,
+                }
+                if name not in READABLE:
+                    results[f"{name}/{mode}"].pop("missed")
+                    results[f"{name}/{mode}"].pop("flagged")
+                print(f"       missed by category: {dict(figures.missed_categories)}")
+                if name in show:
+                    for text in figures.missed:
+                        print(f"       MISSED: {text}")
+                    for what, text in figures.flagged:
+                        print(f"       {what.upper()}: {text}")
+            if data.get("context"):
+                pairs = measure_pairs(say, data, name)
+                print(f"{name:6s} {'context pairs':14s} {pairs.line()}")
+                results[f"{name}/pairs"] = {
+                    "recall": pairs.recall,
+                    "false_alarm_rate": pairs.false_alarm_rate,
+                    "check_rate": pairs.check_rate,
+                    "crisis": pairs.crisis,
+                    "calm": pairs.calm,
+                }
+                if name in show:
+                    for text in pairs.missed:
+                        print(f"       MISSED: {text}")
+                    for what, text in pairs.flagged:
+                        print(f"       {what.upper()}: {text}")
+        if args.json:
+            args.json.write_text(json.dumps(results, ensure_ascii=False, default=str, indent=1))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -11,4 +11,10 @@ them goes through `bot.storage.repository`, with a session from `bot.storage.db`
 
 The schema is created and upgraded only by the migrations
 (`python -m bot.storage.db upgrade`), never by `create_all`.
+
+Importing the package registers two session hooks: audit rows are chained when a
+transaction commits (`auditlog`), and NUL bytes never reach the database (`hygiene`).
 """
+
+from bot.storage import auditlog as _auditlog  # noqa: F401
+from bot.storage import hygiene as _hygiene  # noqa: F401

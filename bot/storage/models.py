@@ -30,6 +30,25 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+# The names the database shares with the bot and the web app.
+from bot.vocabulary import (
+    AGREEMENT_KINDS,
+    CHECK_ANSWERS,
+    DEFAULT_LANGUAGE_LEVEL,
+    DETECTED_BY,
+    LANGUAGE_LEVELS,
+    OUTCOME_HELP,
+    PLAN_KINDS,
+    PLAN_PHASES,
+    REFLECTION_STATUSES,
+    SAFETY_CATEGORIES,
+    SAFETY_OUTCOMES,
+    SAFETY_REVIEWS,
+    STEP_OPEN,
+    STEP_STATUSES,
+    WORKER_ROLES,
+)
+
 # Named constraints, so that migrations can address them on every database (PostgreSQL too).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,32 +60,6 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 Base: Any = declarative_base(metadata=metadata)
-
-LANGUAGE_LEVELS = ("standaard", "eenvoudig")
-DEFAULT_LANGUAGE_LEVEL = "standaard"
-REFLECTION_STATUSES = ("compleet", "onderbroken")
-STATUS_COMPLETE = "compleet"
-STATUS_INTERRUPTED = "onderbroken"
-SAFETY_CATEGORIES = (
-    "suicide",
-    "self_harm",
-    "overdose",
-    "danger_to_others",
-    "threatened",
-    "abuse",
-    "unknown",
-)
-# "client": the client said so themselves, e.g. by choosing red in their safety plan.
-DETECTED_BY = ("matcher", "classifier", "both", "client")
-# The theme key of a free "even kwijt" (venting) reflection; the six CHIME-S themes are in
-# bot/content/themes.yml.
-VENT_THEME = "kwijt"
-STEP_STATUSES = ("open", "gelukt", "niet_gelukt", "vervallen")
-STEP_OPEN = "open"
-PLAN_PHASES = ("groen", "oranje", "rood")
-PLAN_KINDS = ("signaal", "helpt", "contact")
-WORKER_ROLES = ("worker", "admin")
-AGREEMENT_KINDS = ("client", "worker", "ander")
 
 
 def utcnow() -> datetime:
@@ -159,6 +152,9 @@ class Client(Base):
     agreements = relationship(
         "Agreement", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
     )
+    plan_lookups = relationship(
+        "PlanLookup", back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def __repr__(self) -> str:  # no chat_id: it identifies a person
         return f"<Client id={self.id}>"
@@ -201,6 +197,10 @@ class Reflection(Base):
     status = Column(String(16), nullable=False)
     shared_with_worker = Column(Boolean, nullable=False, default=False, server_default=false())
     scale = Column(Integer, nullable=True)
+    # The 1-5 question exactly as the client saw it, and in which language level (NULL: rows
+    # from before migration 0005, or not known).
+    scale_question = Column(Text, nullable=True)
+    scale_level = Column(String(16), nullable=True)
     idempotency_key = Column(String(64), nullable=False, unique=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -232,6 +232,9 @@ class ReflectionAnswer(Base):
     position = Column(Integer, nullable=False)
     question_key = Column(String(64), nullable=False)
     question_text = Column(Text, nullable=False)
+    # The language level of `question_text` as the client saw it (NULL: not known, e.g. rows
+    # from before migration 0005).
+    language_level = Column(String(16), nullable=True)
     answer_text = Column(Text, nullable=False)
 
     reflection = relationship("Reflection", back_populates="answers")
@@ -247,6 +250,11 @@ class SafetyEvent(Base):
     __table_args__ = (
         CheckConstraint(_in("category", SAFETY_CATEGORIES), name="category"),
         CheckConstraint(_in("detected_by", DETECTED_BY), name="detected_by"),
+        CheckConstraint(_in("outcome", SAFETY_OUTCOMES), name="outcome"),
+        CheckConstraint(
+            f"check_answer IS NULL OR {_in('check_answer', CHECK_ANSWERS)}", name="check_answer"
+        ),
+        CheckConstraint(f"review IS NULL OR {_in('review', SAFETY_REVIEWS)}", name="review"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -262,8 +270,20 @@ class SafetyEvent(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     acknowledged_at = Column(UTCDateTime, nullable=True)
     acknowledged_by = Column(String(128), nullable=True)
+    # Safety v2 (migration 0004): the check question, the context and the worker's review.
+    outcome = Column(String(16), nullable=False, default=OUTCOME_HELP, server_default=OUTCOME_HELP)
+    check_answer = Column(String(16), nullable=True)
+    question_text = Column(Text, nullable=True)
+    preceding = Column(Text, nullable=True)  # JSON: [{"van": "koers"|"client", "tekst": ...}]
+    evidence = Column(Text, nullable=True)  # JSON: signals and reasons of the detection
+    review = Column(String(16), nullable=True)
 
     client = relationship("Client", back_populates="safety_events")
+
+    @property
+    def help_shown(self) -> bool:
+        """The fixed crisis help was shown (at once, or after "ja"/"weet ik niet")."""
+        return self.outcome == OUTCOME_HELP or self.check_answer in ("ja", "weet_niet")
 
     def __repr__(self) -> str:
         return f"<SafetyEvent id={self.id} category={self.category!r}>"
@@ -346,6 +366,28 @@ class SafetyPlanItem(Base):
 
     def __repr__(self) -> str:
         return f"<SafetyPlanItem id={self.id} phase={self.phase!r} kind={self.kind!r}>"
+
+
+class PlanLookup(Base):
+    """The client looked up their own safety plan in the chat and chose a colour."""
+
+    __tablename__ = "plan_lookups"
+    __table_args__ = (CheckConstraint(_in("colour", PLAN_PHASES), name="colour"),)
+
+    id = Column(Integer, primary_key=True)
+    client_id = Column(
+        Integer, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    colour = Column(String(8), nullable=False)
+    # Where in the conversation: "plan_form" (Mijn plan), "veiligheid_form", ...
+    context = Column(String(64), nullable=True)
+    idempotency_key = Column(String(64), nullable=True, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    client = relationship("Client", back_populates="plan_lookups")
+
+    def __repr__(self) -> str:
+        return f"<PlanLookup id={self.id} colour={self.colour!r}>"
 
 
 class Worker(Base):
@@ -434,9 +476,50 @@ class AuditEntry(Base):
     client_id = Column(Integer, nullable=True, index=True)
     detail = Column(Text, nullable=True)
     remote_addr = Column(String(64), nullable=True)
+    # Hash chain (migration 0007, bot/storage/auditlog.py): `seq` numbers the rows without
+    # gaps, `row_hash` is a keyed hash over this row and `prev_hash` (the row before), so an
+    # edited, removed or inserted row is found by `python -m bot audit verify`. Rows from
+    # before 0007 have none. Triggers refuse UPDATE and DELETE (except retention's pruning).
+    seq = Column(Integer, nullable=True, unique=True, index=True)
+    prev_hash = Column(String(64), nullable=True)
+    row_hash = Column(String(64), nullable=True)
 
     def __repr__(self) -> str:
         return f"<AuditEntry id={self.id} action={self.action!r}>"
+
+
+class AuditChain(Base):
+    """The head of the audit log's hash chain (one row, id 1): the last sequence number and
+    hash, and where retention cut the chain (`pruned_seq`, `pruned_hash`: the last deleted
+    row). Locking this row serialises writers of the audit log."""
+
+    __tablename__ = "audit_chain"
+
+    id = Column(Integer, primary_key=True)
+    seq = Column(Integer, nullable=False, default=0, server_default="0")
+    last_hash = Column(String(64), nullable=False)
+    pruned_seq = Column(Integer, nullable=False, default=0, server_default="0")
+    pruned_hash = Column(String(64), nullable=False)
+    # Short fingerprint of the chain key, so `verify` can tell "wrong key" from "edited".
+    key_check = Column(String(16), nullable=True)
+    updated_at = Column(UTCDateTime, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<AuditChain seq={self.seq}>"
+
+
+class AuditCount(Base):
+    """Events counted per day instead of logged row by row (blocked login attempts): an
+    attacker cannot flood the audit log, and the admin still sees how many there were."""
+
+    __tablename__ = "audit_counts"
+
+    day = Column(Date, primary_key=True)
+    action = Column(String(64), primary_key=True)
+    count = Column(Integer, nullable=False, default=0, server_default="0")
+
+    def __repr__(self) -> str:
+        return f"<AuditCount {self.day} {self.action!r}={self.count}>"
 
 
 class OrgSetting(Base):
@@ -477,3 +560,8 @@ class ChatDevice(Base):
 
     def __repr__(self) -> str:  # no token hash
         return f"<ChatDevice id={self.id} access_code_id={self.access_code_id}>"
+
+
+# The tables of issue 14 (reminders, web push, the worker's question, agreement checks) live in
+# their own module on the same metadata; importing it here registers them everywhere.
+from bot.storage import between_models  # noqa: E402,F401

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 from bot.storage import repository as repo
 from bot.storage.db import session_scope
 from bot.storage.models import CheckIn, Client, Reflection, SafetyEvent
+from bot.vocabulary import OUTCOME_HELP, STATUS_COMPLETE
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +85,19 @@ def _replay_reflection(session: Session, entry: Entry) -> None:
         session,
         data["chat_id"],
         theme=data["theme"],
+        # [key, question, answer] (before issue 12's levels) or [..., level].
         answers=[repo.AnswerIn(*answer) for answer in data["answers"]],
         scale=data.get("scale"),
         shared_with_worker=bool(data["shared"]),
         status=data["status"],
         idempotency_key=entry.key,
+        scale_question=data.get("scale_question"),
+        scale_level=data.get("scale_level"),
     )
     if created:
         reflection.created_at = entry.queued_at
     step = data.get("step")
-    if step and data["status"] == "compleet":
+    if step and data["status"] == STATUS_COMPLETE:
         repo.save_step(
             session,
             data["chat_id"],
@@ -115,9 +120,26 @@ def _replay_safety_event(session: Session, entry: Entry) -> None:
         detected_by=data["detected_by"],
         context=data.get("context"),
         idempotency_key=entry.key,
+        # Issue 15's fields (absent in entries written before it).
+        outcome=data.get("outcome") or OUTCOME_HELP,
+        question_text=data.get("question_text"),
+        preceding=data.get("preceding"),
+        evidence=data.get("evidence"),
     )
     if created:
         event.created_at = entry.queued_at
+
+
+def _replay_check_answer(session: Session, entry: Entry) -> None:
+    data = entry.data
+    stored = session.execute(
+        select(SafetyEvent).where(SafetyEvent.idempotency_key == data["event_key"])
+    ).scalar_one_or_none()
+    if stored is not None and stored.check_answer is not None:
+        return  # already written (a replay twice): the shown help is not added again
+    repo.record_check_answer(
+        session, data["chat_id"], data["event_key"], data["answer"], data.get("shown")
+    )
 
 
 def _replay_disclosure(session: Session, entry: Entry) -> None:
@@ -140,6 +162,7 @@ REPLAYERS: dict[str, Callable[[Session, Entry], None]] = {
     "checkin": _replay_checkin,
     "reflection": _replay_reflection,
     "safety_event": _replay_safety_event,
+    "check_answer": _replay_check_answer,
     "disclosure": _replay_disclosure,
     "step_result": _replay_step_result,
 }

@@ -13,29 +13,22 @@ texts are stored exactly as given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bot.storage import accounts
 from bot.storage.models import (
-    DETECTED_BY,
-    LANGUAGE_LEVELS,
-    PLAN_KINDS,
-    PLAN_PHASES,
-    REFLECTION_STATUSES,
-    SAFETY_CATEGORIES,
-    STATUS_COMPLETE,
-    STATUS_INTERRUPTED,
-    STEP_OPEN,
-    STEP_STATUSES,
     CheckIn,
     Client,
     OrgSetting,
+    PlanLookup,
     Reflection,
     ReflectionAnswer,
     SafetyEvent,
@@ -43,6 +36,22 @@ from bot.storage.models import (
     SafetyPlanItem,
     SmallStep,
     utcnow,
+)
+from bot.vocabulary import (
+    CHECK_ANSWERS,
+    DETECTED_BY,
+    LANGUAGE_LEVELS,
+    OUTCOME_HELP,
+    PLAN_KINDS,
+    PLAN_PHASES,
+    REFLECTION_STATUSES,
+    SAFETY_CATEGORIES,
+    SAFETY_OUTCOMES,
+    SAFETY_REVIEWS,
+    STATUS_COMPLETE,
+    STATUS_INTERRUPTED,
+    STEP_OPEN,
+    STEP_STATUSES,
 )
 
 MAX_ANSWER_LENGTH = 4000
@@ -57,11 +66,18 @@ _Row = TypeVar("_Row")
 
 @dataclass(frozen=True)
 class AnswerIn:
-    """One answer of a reflection, as the form collected it."""
+    """One answer of a reflection, as the form collected it.
+
+    `language_level` is the level of `question_text` as the client saw it ('standaard' or
+    'eenvoudig'). None means "not known from this conversation" (for example an answer that
+    came back from a paused draft): a stored answer then keeps the question it was saved
+    with, and a new one is stored without a level.
+    """
 
     question_key: str
     question_text: str
     answer_text: str
+    language_level: str | None = None
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -107,7 +123,10 @@ def _clean_answers(answers: Sequence[AnswerIn]) -> list[AnswerIn]:
             raise ValueError(
                 f"answer_text of {key!r} is longer than {MAX_ANSWER_LENGTH} characters"
             )
-        cleaned.append(AnswerIn(key, question, text))
+        level = answer.language_level
+        if level is not None:
+            _require_choice(f"language_level of {key!r}", level, LANGUAGE_LEVELS)
+        cleaned.append(AnswerIn(key, question, text, level))
     return cleaned
 
 
@@ -118,23 +137,23 @@ def _client_by_chat_id(session: Session, chat_id: str) -> Client | None:
     return session.execute(select(Client).where(Client.chat_id == chat_id)).scalar_one_or_none()
 
 
-def _insert_or_fetch(
-    session: Session, row: _Row, fetch: Callable[[], _Row | None]
-) -> tuple[_Row, bool]:
+def _insert_or_fetch(session: Session, row: _Row, fetch: Callable[[], Any]) -> tuple[_Row, bool]:
     """Insert `row` in a SAVEPOINT; if a unique constraint fires (a concurrent insert of the
     same key), roll back to the savepoint and return the row that won instead."""
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        existing = fetch()
+        existing: _Row | None = fetch()
         if existing is None:  # the IntegrityError was about something else
             raise
         return existing, False
     return row, True
 
 
-def _check_owner(row: CheckIn | Reflection | SafetyEvent | SmallStep, client: Client) -> None:
+def _check_owner(
+    row: CheckIn | Reflection | SafetyEvent | SmallStep | PlanLookup, client: Client
+) -> None:
     if row.client_id != client.id:
         raise ValueError("idempotency_key is already used by another client")
 
@@ -155,16 +174,16 @@ def get_or_create_client(
         _require_choice("language_level", language_level, LANGUAGE_LEVELS)
 
     now = utcnow()
-    client = _client_by_chat_id(session, chat_id)
-    if client is None:
-        new = Client(chat_id=chat_id, created_at=now, last_seen_at=now)
-        if language_level is not None:
-            new.language_level = language_level
+    found = _client_by_chat_id(session, chat_id)
+    if found is None:
+        new = accounts.client_row(chat_id, language_level)
         client, created = _insert_or_fetch(
             session, new, lambda: _client_by_chat_id(session, chat_id)
         )
         if created:
             return client
+    else:
+        client = found
 
     client.last_seen_at = now
     if language_level is not None:
@@ -234,12 +253,16 @@ def _upsert_answers(reflection: Reflection, answers: Sequence[AnswerIn]) -> None
                     position=next_position,
                     question_key=answer.question_key,
                     question_text=answer.question_text,
+                    language_level=answer.language_level,
                     answer_text=answer.answer_text,
                 )
             )
             next_position += 1
         else:
-            row.question_text = answer.question_text
+            if answer.language_level is not None or row.language_level is None:
+                # Known from this conversation, or nothing better was stored: what was shown.
+                row.question_text = answer.question_text
+                row.language_level = answer.language_level or row.language_level
             row.answer_text = answer.answer_text
 
 
@@ -249,6 +272,7 @@ def _apply_reflection(
     scale: int | None,
     shared_with_worker: bool,
     status: str,
+    scale_shown: tuple[str, str] | None = None,
 ) -> None:
     now = utcnow()
     if reflection.status == STATUS_COMPLETE and status == STATUS_INTERRUPTED:
@@ -256,6 +280,8 @@ def _apply_reflection(
         return
     _upsert_answers(reflection, answers)
     reflection.scale = scale
+    if scale_shown is not None:
+        reflection.scale_question, reflection.scale_level = scale_shown
     reflection.shared_with_worker = shared_with_worker
     if status == STATUS_COMPLETE and reflection.completed_at is None:
         reflection.completed_at = now
@@ -272,6 +298,8 @@ def save_reflection(
     shared_with_worker: bool,
     status: str,
     idempotency_key: str,
+    scale_question: str | None = None,
+    scale_level: str | None = None,
 ) -> tuple[Reflection, bool]:
     """Store a reflection with its answers. Returns (reflection, created).
 
@@ -280,6 +308,9 @@ def save_reflection(
     `completed_at` is set when the status first becomes 'compleet'. A 'compleet' reflection is
     never downgraded: a later 'onderbroken' save for it changes nothing.
 
+    `scale_question` and `scale_level` are the 1-5 question exactly as the client saw it and
+    its language level; when not given, what was stored before is kept.
+
     Answers are trimmed; an empty answer, or one over 4000 characters, raises ValueError, as
     does reusing the key for another client or another theme.
     """
@@ -287,6 +318,11 @@ def save_reflection(
     status = _require_choice("status", status, REFLECTION_STATUSES)
     if scale is not None:
         scale = _require_int_between("scale", scale, 1, 5)
+    scale_shown = None
+    if scale_question is not None:
+        scale_question = _require_str("scale_question", scale_question).strip()
+        scale_level = _require_choice("scale_level", scale_level, LANGUAGE_LEVELS)
+        scale_shown = (scale_question, scale_level)
     if not isinstance(shared_with_worker, bool):
         raise ValueError("shared_with_worker must be True or False")
     key = _require_str("idempotency_key", idempotency_key, MAX_KEY_LENGTH)
@@ -307,6 +343,8 @@ def save_reflection(
             theme=theme,
             status=status,
             scale=scale,
+            scale_question=scale_shown[0] if scale_shown else None,
+            scale_level=scale_shown[1] if scale_shown else None,
             shared_with_worker=shared_with_worker,
             idempotency_key=key,
             created_at=now,
@@ -317,18 +355,20 @@ def save_reflection(
                     position=position,
                     question_key=answer.question_key,
                     question_text=answer.question_text,
+                    language_level=answer.language_level,
                     answer_text=answer.answer_text,
                 )
                 for position, answer in enumerate(cleaned, start=1)
             ],
         )
         reflection, created = _insert_or_fetch(session, new, fetch)
+    assert reflection is not None  # found, inserted, or the row a concurrent insert made
 
     if not created:
         _check_owner(reflection, client)
         if reflection.theme != theme:
             raise ValueError("idempotency_key is already used for another theme")
-        _apply_reflection(reflection, cleaned, scale, shared_with_worker, status)
+        _apply_reflection(reflection, cleaned, scale, shared_with_worker, status, scale_shown)
         session.flush()
     return reflection, created
 
@@ -345,14 +385,23 @@ def record_safety_event(
     detected_by: str,
     context: str | None = None,
     idempotency_key: str | None = None,
+    *,
+    outcome: str = OUTCOME_HELP,
+    question_text: str | None = None,
+    preceding: list[dict[str, str]] | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> tuple[SafetyEvent, bool]:
     """Record that a message triggered the safety response. Returns (event, created).
 
     `message_text` and `response_text` (exactly what was shown) are stored verbatim. With an
     `idempotency_key` (the Rasa message id) a repeated call returns the stored event.
+    `outcome` is "hulp" (the crisis help at once) or "controle" (a check question first);
+    `question_text` is the question the client was answering, `preceding` the messages just
+    before, `evidence` the detection's signals (both stored as JSON).
     """
     category = _require_choice("category", category, SAFETY_CATEGORIES)
     detected_by = _require_choice("detected_by", detected_by, DETECTED_BY)
+    outcome = _require_choice("outcome", outcome, SAFETY_OUTCOMES)
     if not isinstance(message_text, str):
         raise ValueError("message_text must be a string")
     response_text = _require_str("response_text", response_text)
@@ -371,6 +420,10 @@ def record_safety_event(
         detected_by=detected_by,
         context=context,
         idempotency_key=key,
+        outcome=outcome,
+        question_text=question_text or None,
+        preceding=json.dumps(preceding, ensure_ascii=False) if preceding else None,
+        evidence=json.dumps(evidence, ensure_ascii=False) if evidence else None,
     )
     if key is None:
         session.add(event)
@@ -389,6 +442,42 @@ def record_safety_event(
         stored, created = existing, False
     _check_owner(stored, client)
     return stored, created
+
+
+def record_check_answer(
+    session: Session,
+    chat_id: str,
+    idempotency_key: str,
+    answer: str,
+    shown_after: str | None = None,
+) -> SafetyEvent | None:
+    """The client answered the check question of the event with this key: "ja", "nee" or
+    "weet_niet". `shown_after` (the crisis help shown after "ja"/"weet ik niet") is added to
+    the event's response text. Returns the event, or None when it was never recorded."""
+    answer = _require_choice("check_answer", answer, CHECK_ANSWERS)
+    event = session.execute(
+        select(SafetyEvent).where(SafetyEvent.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+    if event is None:
+        return None
+    _check_owner(event, get_or_create_client(session, chat_id))
+    event.check_answer = answer
+    if shown_after:
+        event.response_text = f"{event.response_text}\n\n{shown_after}"
+    session.flush()
+    return event
+
+
+def review_safety_event(session: Session, event: SafetyEvent, review: str, by: str) -> None:
+    """The worker's review: "gezien" (seen) or "vals_alarm" (a false alarm). A different later
+    review replaces an earlier one; the time and the worker are kept with it."""
+    review = _require_choice("review", review, SAFETY_REVIEWS)
+    if event.review == review:
+        return  # a repeated submit changes nothing
+    event.review = review
+    event.acknowledged_at = utcnow()
+    event.acknowledged_by = _require_str("by", by, 128)
+    session.flush()
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -494,7 +583,9 @@ def save_step(
             fetch,
         )
         if created:
+            assert step is not None
             return step, True
+    assert step is not None  # found, or the row a concurrent insert made
     _check_owner(step, client)
     if step.status == STEP_OPEN:
         step.text = text
@@ -528,7 +619,7 @@ def open_steps(session: Session, chat_id: str) -> list[SmallStep]:
 
 
 def resolve_step(session: Session, chat_id: str, step_id: int, status: str) -> SmallStep:
-    """Record how an open step went ('gelukt', 'niet_gelukt' or 'vervallen').
+    """Record how an open step went ('gelukt', 'beetje', 'niet_gelukt' or 'vervallen').
 
     Only the client's own step can be resolved; resolving it again with the same status is a
     no-op (a retried action), another status after resolution raises ValueError.
@@ -538,7 +629,7 @@ def resolve_step(session: Session, chat_id: str, step_id: int, status: str) -> S
         raise ValueError("a step cannot be reopened")
     client = _client_by_chat_id(session, chat_id)
     step = session.get(SmallStep, step_id) if client is not None else None
-    if step is None or step.client_id != client.id:
+    if client is None or step is None or step.client_id != client.id:
         raise ValueError("no such step for this client")
     if step.status == status:
         return step
@@ -619,6 +710,47 @@ def save_safety_plan(
     plan.updated_by = updated_by
     session.flush()
     return plan
+
+
+def record_plan_lookup(
+    session: Session,
+    chat_id: str,
+    colour: str,
+    context: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[PlanLookup, bool]:
+    """Record that the client looked up their safety plan and chose `colour` (groen, oranje,
+    rood). Returns (look-up, created); idempotent by key (the Rasa message id)."""
+    colour = _require_choice("colour", colour, PLAN_PHASES)
+    if context is not None:
+        context = _require_str("context", context, MAX_CONTEXT_LENGTH)
+    key = None
+    if idempotency_key is not None:
+        key = _require_str("idempotency_key", idempotency_key, MAX_KEY_LENGTH)
+    client = get_or_create_client(session, chat_id)
+    row = PlanLookup(
+        client_id=client.id,
+        colour=colour,
+        context=context,
+        idempotency_key=key,
+        created_at=utcnow(),
+    )
+    if key is None:
+        session.add(row)
+        session.flush()
+        return row, True
+
+    def fetch() -> PlanLookup | None:
+        return session.execute(
+            select(PlanLookup).where(PlanLookup.idempotency_key == key)
+        ).scalar_one_or_none()
+
+    existing = fetch()
+    stored, created = (
+        (existing, False) if existing is not None else _insert_or_fetch(session, row, fetch)
+    )
+    _check_owner(stored, client)
+    return stored, created
 
 
 # --- organisation settings --------------------------------------------------------------------

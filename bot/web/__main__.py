@@ -6,12 +6,14 @@ import sys
 
 from waitress import serve
 
+from bot.production import restrict_umask
 from bot.settings import get_settings
 from bot.web.app import create_app
 
 
 def main() -> int:
     settings = get_settings()
+    restrict_umask()  # the SQLite database and its journal files stay private (0600)
     app = create_app(settings=settings)
     proxy: dict = {}
     if settings.trusted_proxy:

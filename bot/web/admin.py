@@ -4,14 +4,25 @@ Admins manage accounts; they never see reflections or other client answers."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from bot.storage import repository
-from bot.storage.models import LANGUAGE_LEVELS, WORKER_ROLES, Client, Worker, utcnow
-from bot.web import queries
-from bot.web.common import admin_required, audit, clean_text, db, end_sessions_of
-from bot.web.security import hash_password, new_chat_id, password_problem
+from bot.storage import accounts, queries, repository
+from bot.storage.models import Client, Worker, utcnow
+from bot.vocabulary import LANGUAGE_LEVELS, WORKER_ROLES
+from bot.web.common import (
+    admin_required,
+    audit,
+    clean_text,
+    day_start,
+    db,
+    end_sessions_of,
+    parse_day,
+    username_hash,
+)
+from bot.web.security import hash_password, password_problem
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 
@@ -21,7 +32,7 @@ ROLE_LABELS = {"worker": "Begeleider", "admin": "Beheerder"}
 
 
 @bp.app_context_processor
-def _labels():  # type: ignore[no-untyped-def]
+def _labels():
     return {"role_labels": ROLE_LABELS}
 
 
@@ -31,7 +42,7 @@ def _workers() -> list[Worker]:
 
 @bp.route("/medewerkers", methods=["GET", "POST"])
 @admin_required
-def workers():  # type: ignore[no-untyped-def]
+def workers():
     error = None
     form = {"username": "", "display_name": "", "role": "worker"}
     if request.method == "POST":
@@ -52,13 +63,8 @@ def workers():  # type: ignore[no-untyped-def]
         ):
             error = "Deze gebruikersnaam bestaat al. Kies een andere."
         if error is None:
-            db().add(
-                Worker(
-                    username=username,
-                    display_name=form["display_name"],
-                    role=form["role"],
-                    password_hash=hash_password(password),
-                )
+            accounts.create_worker(
+                db(), username, form["display_name"], form["role"], hash_password(password)
             )
             audit("medewerker_aangemaakt", detail=username)
             flash(f"{form['display_name']} kan nu inloggen.", "info")
@@ -73,7 +79,7 @@ def workers():  # type: ignore[no-untyped-def]
 
 @bp.route("/medewerkers/<int:worker_id>", methods=["POST"])
 @admin_required
-def change_worker(worker_id: int):  # type: ignore[no-untyped-def]
+def change_worker(worker_id: int):
     worker = db().get(Worker, worker_id)
     if worker is None:
         abort(404)
@@ -106,7 +112,7 @@ def change_worker(worker_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/caseloads", methods=["GET", "POST"])
 @admin_required
-def caseloads():  # type: ignore[no-untyped-def]
+def caseloads():
     session = db()
     if request.method == "POST" and request.form.get("action") == "create":
         return _create_client()
@@ -117,7 +123,7 @@ def caseloads():  # type: ignore[no-untyped-def]
         if client is None or (worker_id and (worker is None or worker.role != "worker")):
             flash("Dat kon niet. Kies een cliënt en een begeleider uit de lijst.", "error")
         else:
-            client.worker_id = worker.id if worker else None
+            accounts.assign_worker(session, client, worker)
             audit(
                 "caseload_gewijzigd",
                 client,
@@ -144,7 +150,7 @@ def caseloads():  # type: ignore[no-untyped-def]
     )
 
 
-def _create_client():  # type: ignore[no-untyped-def]
+def _create_client():
     """A new client (name or pseudonym, language level, worker) from the admin page."""
     session = db()
     name, error = clean_text(request.form.get("display_name"), 100)
@@ -171,17 +177,7 @@ def _create_client():  # type: ignore[no-untyped-def]
             error=error,
             form={"display_name": name, "language_level": level, "worker_id": worker_id},
         ), 400
-    now = utcnow()
-    client = Client(
-        chat_id=new_chat_id(),
-        display_name=name,
-        language_level=level,
-        worker_id=worker.id if worker else None,
-        created_at=now,
-        last_seen_at=now,
-    )
-    session.add(client)
-    session.flush()
+    client = accounts.create_client(session, name, level, worker.id if worker else None)
     audit("client_aangemaakt", client)
     flash(f"{name} is toegevoegd. De begeleider kan nu een toegangscode maken.", "info")
     return redirect(url_for(".caseloads"))
@@ -189,7 +185,7 @@ def _create_client():  # type: ignore[no-untyped-def]
 
 @bp.route("/instellingen", methods=["GET", "POST"])
 @admin_required
-def settings():  # type: ignore[no-untyped-def]
+def settings():
     session = db()
     error = None
     value = repository.get_org_setting(session, CRISIS_CONTACT_KEY, "") or ""
@@ -213,9 +209,47 @@ def settings():  # type: ignore[no-untyped-def]
     ), (400 if error else 200)
 
 
+@bp.route("/meldingen")
+@admin_required
+def alarm_figures():
+    """How often workers marked a safety alert as a false alarm, for the whole organisation:
+    counts only, no client data. Real-world figures for tuning the crisis detection."""
+    figures = queries.false_alarm_share(db())
+    audit("meldingen_cijfers_bekeken")
+    return render_template("admin/alarms.html", figures=figures)
+
+
 @bp.route("/logboek")
 @admin_required
-def audit_log():  # type: ignore[no-untyped-def]
-    client_id = request.args.get("client", type=int)
-    entries = queries.audit_entries(db(), client_id=client_id)
-    return render_template("admin/audit.html", entries=entries, client_id=client_id)
+def audit_log():
+    """The audit log, newest first, in pages, filtered by actor, action, client, period and
+    (for failed logins) the keyed hash of a username."""
+    args = request.args
+    start, end = parse_day(args.get("van")), parse_day(args.get("tot"))
+    problem = None
+    if (args.get("van") and start is None) or (args.get("tot") and end is None):
+        problem = "Een datum klopte niet. Die datum is niet gebruikt."
+    username = (args.get("gebruikersnaam") or "").strip()[:64]
+    filters = queries.AuditFilter(
+        actor=(args.get("wie") or "").strip()[:64],
+        action=(args.get("wat") or "").strip()[:64],
+        client_id=args.get("client", type=int),
+        since=day_start(start) if start else None,
+        until=day_start(end + timedelta(days=1)) if end else None,
+        detail=f"gebruikersnaam-hash {username_hash(username)}" if username else "",
+    )
+    page = max(args.get("pagina", default=1, type=int) or 1, 1)
+    entries, total = queries.audit_page(db(), filters, page)
+    pages = max((total + queries.AUDIT_PAGE_SIZE - 1) // queries.AUDIT_PAGE_SIZE, 1)
+    shown = {k: v for k, v in args.items() if k != "pagina" and v}
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        total=total,
+        page=min(page, pages),
+        pages=pages,
+        args=shown,
+        actions=queries.audit_actions(db()),
+        counts=queries.audit_counts(db(), utcnow().date() - timedelta(days=30)),
+        problem=problem,
+    )

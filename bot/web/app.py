@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Request, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 
 from bot.settings import Settings, get_settings
+from bot.storage import auditlog
 from bot.storage.db import make_engine
-from bot.web import common
+from bot.web import common, phones
 from bot.web.security import load_secret_key
 from bot.web.shared import make_state
 
@@ -21,6 +23,10 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+# Same-origin requests carry a Referer (Flask-WTF's strict check over HTTPS needs it);
+# requests to other sites carry none, so no URL of Koers (client numbers) leaks to them.
+REFERRER_POLICY = "same-origin"
 
 csrf = CSRFProtect()
 
@@ -31,12 +37,35 @@ STORAGE_DOWN_PAGE = (
     "Koers is nu even niet bereikbaar. Er is niets opgeslagen. Probeer het over een minuut "
     "opnieuw."
 )
+MSG_ERROR = (
+    "Er ging iets mis bij het laden van deze pagina. Er is niets kwijt. Probeer het over een "
+    "paar tellen opnieuw. Blijft het misgaan? Meld het dan bij je beheerder."
+)
+MSG_CHAT_ERROR = "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer."
+
+
+class _NulFreeMultiDict(ImmutableMultiDict):
+    """Form fields and query parameters without NUL bytes (PostgreSQL refuses them)."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None:
+            mapping = [(_nul_free(k), _nul_free(v)) for k, v in iter_multi_items(mapping)]
+        super().__init__(mapping)
+
+
+def _nul_free(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class KoersRequest(Request):
+    parameter_storage_class = _NulFreeMultiDict
 
 
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
     """Build the app. `config` overrides Flask settings (tests use DATABASE_URL etc.)."""
     settings = settings or get_settings()
     app = Flask(__name__)
+    app.request_class = KoersRequest
     app.config.update(
         SECRET_KEY=load_secret_key(settings),
         DATABASE_URL=settings.database_url,
@@ -67,29 +96,45 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.config.setdefault("LOGIN_IP_LIMITER", state.limiter("worker-login-ip", 20, 15 * 60))
     app.config.setdefault("CODE_LIMITER", state.limiter("client-code", 10, 15 * 60))
     app.extensions["koers_engine"] = make_engine(app.config["DATABASE_URL"])
+    auditlog.set_key(
+        app.extensions["koers_engine"],
+        auditlog.derive_key(app.config["SECRET_KEY"], settings.audit_key),
+    )
     csrf.init_app(app)
 
-    from bot.web import admin, auth, chat, dashboard
+    from bot.web import admin, auth, between, chat, dashboard, pwa
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(chat.bp)
+    app.register_blueprint(between.bp)  # issue 14: reminders, the worker's question
+    app.register_blueprint(pwa.bp)  # issue 14: installable chat, offline help
 
     app.teardown_request(common.close_db)
     app.add_template_filter(common.format_datetime, "datum_tijd")
     app.add_template_filter(common.format_date, "datum")
+    app.add_template_filter(phones.tel_links, "tel_links")
+    app.add_template_filter(common.visible, "zichtbaar")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {"current_worker": g.get("worker")}
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _commit(response):
+        # Commit before the response leaves: a failing commit (for example SQLite "database is
+        # locked") then gets the Dutch error page below instead of a half-sent answer.
+        if response.status_code < 500:
+            common.commit_db()
+        return response
+
+    @app.after_request
+    def _headers(response):
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = REFERRER_POLICY
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if not request.path.startswith("/static/"):
@@ -100,7 +145,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         return response
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf_error(error: CSRFError):
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": "De pagina is verlopen. Laad de pagina opnieuw."}, 400
         return render_template(
@@ -110,12 +155,13 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
             "nog eens. Er is niets opgeslagen.",
         ), 400
 
-    @app.errorhandler(DBAPIError)
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
     @app.errorhandler(RedisError)
-    def _storage_unavailable(error: Exception):  # type: ignore[no-untyped-def]
+    def _storage_unavailable(error: Exception):
         # The database (or Redis, for the shared state) is down or stayed locked past the
         # busy timeout: a calm message, never a 500. Nothing of this request was saved (its
-        # transaction is rolled back).
+        # transaction is rolled back). Other database errors are bugs: the 500 page below.
         app.logger.warning("storage unavailable: %s", error.__class__.__name__)
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": STORAGE_DOWN_CHAT}, 503
@@ -124,21 +170,37 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         ), 503
 
     @app.errorhandler(403)
-    def _forbidden(_error):  # type: ignore[no-untyped-def]
+    def _forbidden(_error):
         return render_template(
             "error.html", title="Geen toegang", message="Je hebt geen toegang tot deze pagina."
         ), 403
 
     @app.errorhandler(404)
-    def _not_found(_error):  # type: ignore[no-untyped-def]
+    def _not_found(_error):
         return render_template(
             "error.html",
             title="Niet gevonden",
             message="Deze pagina bestaat niet, of je hebt er geen toegang " "toe.",
         ), 404
 
+    @app.errorhandler(500)
+    def _server_error(error):
+        # Anything unexpected, also a database that stays busy: a calm Dutch page (or JSON for
+        # the chat), never Flask's or waitress's English one. Nothing half-done is kept; Flask
+        # has already logged the error with its traceback.
+        try:
+            common.rollback_db()
+        except Exception:
+            pass
+        if request.path.startswith("/chat/api/"):
+            return {"ok": False, "error": MSG_CHAT_ERROR}, 500
+        home = url_for("chat.page") if request.path.startswith("/chat") else None
+        return render_template(
+            "error.html", title="Er ging iets mis", message=MSG_ERROR, home=home
+        ), 500
+
     @app.errorhandler(413)
-    def _too_large(_error):  # type: ignore[no-untyped-def]
+    def _too_large(_error):
         return render_template(
             "error.html",
             title="Te veel tekst",

@@ -17,7 +17,16 @@ from flask import (
 from sqlalchemy import select
 
 from bot.storage.models import Worker
-from bot.web.common import audit, current_worker, db, end_worker_session, login_worker, remote_addr
+from bot.web.common import (
+    audit,
+    count_event,
+    current_worker,
+    db,
+    end_worker_session,
+    login_worker,
+    remote_addr,
+    username_hash,
+)
 from bot.web.security import check_password
 
 bp = Blueprint("auth", __name__)
@@ -42,7 +51,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     worker = current_worker()
     if worker is not None:
         return redirect(_home_for(worker))
@@ -50,7 +59,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     worker = current_worker()
     if worker is not None and request.method == "GET":
         return redirect(_home_for(worker))
@@ -67,7 +76,8 @@ def login():  # type: ignore[no-untyped-def]
             error = (
                 "Te vaak een verkeerd wachtwoord. Wacht 15 minuten en probeer het dan " "opnieuw."
             )
-            audit("inloggen_geblokkeerd", detail=username, actor="onbekend")
+            # Counted per day, not a row per attempt: a blocked attacker cannot flood the log.
+            count_event("inloggen_geblokkeerd")
             return render_template("login.html", error=error, username=username), 429
         found = db().execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()
         ok = check_password(found.password_hash if found else None, password)
@@ -78,15 +88,20 @@ def login():  # type: ignore[no-untyped-def]
             audit("inloggen")
             flash(f"Welkom, {found.display_name}.", "info")
             return redirect(_safe_next(request.args.get("next")) or _home_for(found))
-        limiter.fail(key)
-        ip_limiter.fail(ip_key)
-        audit("inloggen_mislukt", detail=username, actor="onbekend")
+        blocked_now = limiter.fail(key)
+        blocked_now = ip_limiter.fail(ip_key) or blocked_now
+        # Never the typed username (it may be a password typed in the wrong field): a keyed
+        # hash, which the admin page can match against a username.
+        detail = f"gebruikersnaam-hash {username_hash(username)}"
+        audit("inloggen_mislukt", detail=detail, actor="onbekend")
+        if blocked_now:  # one row when a block starts; its attempts are only counted
+            audit("inloggen_blokkade", detail="15 minuten geblokkeerd", actor="onbekend")
         error = "Deze gebruikersnaam of dit wachtwoord klopt niet."
     return render_template("login.html", error=error, username=username), (401 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     worker = current_worker()
     if worker is not None:
         audit("uitloggen")

@@ -32,10 +32,10 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from bot.storage import repository
+from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
-from bot.web import devices, routing
-from bot.web.common import audit, db, remote_addr
+from bot.web import routing
+from bot.web.common import audit, count_event, db, remote_addr
 from bot.web.security import code_hash, normalize_code
 
 bp = Blueprint("chat", __name__, url_prefix="/chat")
@@ -54,6 +54,8 @@ MSG_SLOW = (
 )
 MSG_EMPTY = "Koers gaf geen antwoord. Je bericht is niet kwijt. " "Probeer het zo nog een keer."
 MSG_BUSY = "Even wachten. Je vorige bericht wordt nog verstuurd."
+# How long a second message of the same client waits for the first one before "wait".
+BUSY_WAIT_SECONDS = 0.5
 MSG_TOO_LONG = (
     f"Je bericht is te lang. Maak het korter dan {MAX_MESSAGE_LENGTH} tekens. "
     "Je kunt het ook in twee berichten sturen."
@@ -106,8 +108,7 @@ def current_client() -> Client | None:
     if not hmac.compare_digest(fingerprint, _fingerprint(code)):
         return None
     now = utcnow()
-    if devices.needs_touch(device, now):
-        device.last_seen_at = now
+    if devices.touch(device, now):
         # Commit now: the rest of the request may wait for Rasa, and a write transaction must
         # not stay open (and lock SQLite) that long.
         db().commit()
@@ -162,7 +163,7 @@ def _crisis_contact() -> str:
 
 
 @bp.route("/")
-def page():  # type: ignore[no-untyped-def]
+def page():
     client = current_client()
     if client is None:
         if not request.cookies.get(COOKIE):
@@ -185,17 +186,20 @@ def page():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     limiter = current_app.config["CODE_LIMITER"]
     key = f"code:{remote_addr()}"
+    as_typed = (request.form.get("code") or "")[:100]  # shown again after a mistake
     if limiter.blocked(key):
+        count_event("client_code_geblokkeerd")  # counted per day, not a row per attempt
         return render_template(
             "chat/login.html",
             crisis_contact=_crisis_contact(),
+            typed=as_typed,
             error="Je hebt te vaak een verkeerde code ingevuld. Wacht 15 minuten. "
             "Probeer het daarna opnieuw.",
         ), 429
-    typed = normalize_code((request.form.get("code") or "")[:100])
+    typed = normalize_code(as_typed)
     code = None
     if typed:
         code = (
@@ -216,11 +220,11 @@ def login():  # type: ignore[no-untyped-def]
             else "Deze code klopt niet. Kijk goed of vraag je begeleider om een nieuwe code."
         )
         return render_template(
-            "chat/login.html", crisis_contact=_crisis_contact(), error=message
+            "chat/login.html", crisis_contact=_crisis_contact(), error=message, typed=as_typed
         ), 401
     limiter.reset(key)
     _end_this_device()  # a login on top of an older one: the old device token stops working
-    code.last_used_at = utcnow()
+    accounts.record_code_use(db(), code)
     device_token = devices.new_device(db(), code, current_app.config["SECRET_KEY"])
     audit("client_ingelogd", code.client_id, actor="client")
     response = redirect(url_for(".page"))
@@ -229,7 +233,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/uitloggen", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     # End the device on the server too: a copy of this cookie stops working at once.
     client = current_client()
     client_id = client.id if client is not None else None
@@ -243,14 +247,15 @@ def logout():  # type: ignore[no-untyped-def]
 # --- relay to Rasa ----------------------------------------------------------------------------
 
 
-def _state():  # type: ignore[no-untyped-def]
+def _state():
     """Send locks and offered buttons: in this process, or shared in Redis (bot.web.shared)."""
     return current_app.extensions["koers_state"]
 
 
 def as_text(typed: str) -> str:
-    """Typed text as Rasa must read it: never an intent payload ("/intent{...}")."""
-    text = typed.strip()
+    """Typed text as Rasa must read it: never an intent payload ("/intent{...}"), and no NUL
+    bytes (Rasa's tracker store on PostgreSQL cannot save them)."""
+    text = typed.replace("\x00", "").strip()
     stripped = text.lstrip("/")
     if len(stripped) != len(text):
         text = SLASH_LOOKALIKE * (len(text) - len(stripped)) + stripped
@@ -262,11 +267,18 @@ def _fail(message: str, status: int) -> Any:
 
 
 def _clean_messages(raw: Any) -> list[dict[str, Any]]:
-    messages = []
+    messages: list[dict[str, Any]] = []
     if not isinstance(raw, list):
         return messages
     for item in raw:
         if not isinstance(item, dict):
+            continue
+        custom = item["custom"] if isinstance(item.get("custom"), dict) else {}
+        more = custom.get("meer_weten")
+        if isinstance(more, str) and more and messages:
+            # Rasa sends a message's custom part as a message of its own: the rest of the
+            # disclosure, shown behind "Meer weten?" under the message before it.
+            messages[-1]["more"] = more
             continue
         text = item.get("text") if isinstance(item.get("text"), str) else ""
         buttons = [
@@ -314,7 +326,7 @@ def forward(client: Client, message: str) -> tuple[list[dict[str, Any]] | None, 
 
 
 @bp.route("/api/send", methods=["POST"])
-def send():  # type: ignore[no-untyped-def]
+def send():
     client = current_client()
     if client is None:
         return _fail(MSG_LOGGED_OUT, 401)
@@ -328,12 +340,16 @@ def send():  # type: ignore[no-untyped-def]
             return _fail(MSG_EMPTY_INPUT, 400)
         if len(typed) > MAX_MESSAGE_LENGTH:
             return _fail(MSG_TOO_LONG, 400)
-    # End this request's transaction before relaying: on SQLite it holds the write lock, and
-    # the action server writes to the same database while Rasa handles the message.
+    # No database transaction may stay open while Rasa answers: on SQLite it holds the write
+    # lock, and the action server writes to the same database during that time.
     db().commit()
     state = _state()
-    wait = current_app.config["RASA_TIMEOUT"] + 5
-    with state.send_lock(client.id, wait=wait, hold=wait + 10) as locked:
+    # A message of this client is on its way: answer "wait" at once instead of holding a web
+    # thread until Rasa answered it (eight parallel sends would hold all eight threads). The
+    # lock is per client across web processes with Redis (bot.web.shared); it expires after
+    # `hold` seconds should a web process die while holding it.
+    hold = current_app.config["RASA_TIMEOUT"] + 15
+    with state.send_lock(client.id, wait=BUSY_WAIT_SECONDS, hold=hold) as locked:
         if not locked:
             return _fail(MSG_BUSY, 429)
         # Decide inside the lock: a button of an answer that a second tab already used is
@@ -353,6 +369,8 @@ def send():  # type: ignore[no-untyped-def]
             if len(typed) > MAX_MESSAGE_LENGTH:
                 return _fail(MSG_TOO_LONG, 400)
             message = as_text(typed)
+            if not message:  # only NUL bytes
+                return _fail(MSG_EMPTY_INPUT, 400)
         messages, error, status = forward(client, message)
         try:
             if messages is not None:

@@ -6,21 +6,16 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import wraps
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
-from bot.storage.models import AuditEntry, Client, Worker, utcnow
-
-try:
-    from zoneinfo import ZoneInfo
-
-    LOCAL_TZ: Any = ZoneInfo("Europe/Amsterdam")
-except Exception:  # no time zone data on this machine: show UTC
-    LOCAL_TZ = timezone.utc
+from bot.localtime import LOCAL_TZ, day_start, local  # noqa: F401 - used by the views
+from bot.storage import accounts, auditlog
+from bot.storage.models import Client, Worker
 
 ABSOLUTE_SESSION_SECONDS = 10 * 3600
 
@@ -30,6 +25,20 @@ def db() -> Session:
     if "db" not in g:
         g.db = Session(current_app.extensions["koers_engine"], future=True, expire_on_commit=False)
     return g.db
+
+
+def commit_db() -> None:
+    """Commit this request's database session now, if it has one (see app._commit)."""
+    session_ = g.get("db")
+    if session_ is not None:
+        session_.commit()
+
+
+def rollback_db() -> None:
+    """Undo this request's unfinished writes (after an error)."""
+    session_ = g.get("db")
+    if session_ is not None:
+        session_.rollback()
 
 
 def close_db(error: BaseException | None) -> None:
@@ -55,27 +64,30 @@ def audit(
     detail: str | None = None,
     actor: str | None = None,
 ) -> None:
-    """Write who did what to which client's data (committed with the request)."""
+    """Write who did what to which client's data (committed, and chained, with the request)."""
     client_id = client.id if isinstance(client, Client) else client
     if actor is None:
         worker = g.get("worker")
         actor = f"medewerker:{worker.username}" if worker is not None else "onbekend"
-    db().add(
-        AuditEntry(
-            at=utcnow(),
-            actor=actor[:64],
-            action=action[:64],
-            client_id=client_id,
-            detail=detail,
-            remote_addr=remote_addr(),
-        )
+    auditlog.record(
+        db(), action, actor=actor, client_id=client_id, detail=detail, remote_addr=remote_addr()
     )
+
+
+def count_event(action: str) -> None:
+    """Count an event per day instead of writing a row (blocked attempts: no flooding)."""
+    auditlog.count(db(), action)
+
+
+def username_hash(username: str) -> str:
+    """The keyed hash logged for the username of a failed login (never the text itself)."""
+    return auditlog.username_hash(current_app.config["SECRET_KEY"], username)
 
 
 # --- worker sessions ------------------------------------------------------------------------
 
 
-def _live_sessions():  # type: ignore[no-untyped-def]
+def _live_sessions():
     """Session ids of logged-in workers (bot.web.shared: in memory or in Redis): logging
     out ends them, so a copied session cookie is useless after logout."""
     return current_app.extensions["koers_state"]
@@ -91,7 +103,7 @@ def login_worker(worker: Worker) -> None:
     session["worker_id"] = worker.id
     session["login_at"] = now
     session["seen_at"] = now
-    worker.last_login_at = utcnow()
+    accounts.record_login(db(), worker)
 
 
 def current_worker() -> Worker | None:
@@ -162,12 +174,6 @@ admin_required = role_required("admin")
 # --- formatting -----------------------------------------------------------------------------
 
 
-def local(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(LOCAL_TZ)
-
-
 def format_datetime(value: datetime | None) -> str:
     if value is None:
         return "nooit"
@@ -182,19 +188,22 @@ def format_date(value: datetime | date | None) -> str:
     return value.strftime("%d-%m-%Y")
 
 
+# Dates outside this range are typing mistakes, and the extremes overflow (0001-01-01 in
+# local time is before the year 1 in UTC).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
 def parse_day(text: str | None) -> date | None:
-    """A date from an <input type=date> (YYYY-MM-DD); None when empty or invalid."""
+    """A date from an <input type=date> (YYYY-MM-DD); None when empty, invalid or outside
+    1900-2999."""
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         return None
-
-
-def day_start(day: date) -> datetime:
-    """Midnight (local time) of `day`, as UTC."""
-    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def clean_text(value: str | None, max_length: int) -> tuple[str, str | None]:
@@ -205,3 +214,32 @@ def clean_text(value: str | None, max_length: int) -> tuple[str, str | None]:
     if len(text) > max_length:
         return text, f"Dit is te lang. Gebruik hoogstens {max_length} tekens (nu {len(text)})."
     return text, None
+
+
+# Bidirectional controls (they reorder what follows: "gebruiker\u202e" can make a log line
+# read backwards) and other invisible format characters, shown as a visible code instead.
+_INVISIBLE = {
+    *range(0x00, 0x09),
+    *range(0x0B, 0x20),
+    0x7F,
+    0x061C,
+    0x200B,
+    0x200C,
+    0x200D,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0xFEFF,
+}
+
+
+def visible(value: object) -> str:
+    """Text for display with bidi and other invisible control characters neutralised, e.g.
+    U+202E becomes "[U+202E]". Escape HTML as usual afterwards (Jinja autoescapes)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if not any(ord(ch) in _INVISIBLE for ch in text):
+        return text
+    return "".join(f"[U+{ord(ch):04X}]" if ord(ch) in _INVISIBLE else ch for ch in text)

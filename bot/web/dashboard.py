@@ -18,21 +18,22 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from bot.storage import repository
-from bot.storage.models import (
+from bot.storage import accounts, queries, repository
+from bot.storage.models import Agreement, Client, utcnow
+from bot.summary import answer_level, build_summary, shown_scale
+from bot.vocabulary import (
     AGREEMENT_KINDS,
     LANGUAGE_LEVELS,
     PLAN_KINDS,
     PLAN_PHASES,
-    AccessCode,
-    Agreement,
-    Client,
-    utcnow,
+    REVIEW_FALSE_ALARM,
+    REVIEW_SEEN,
+    SIMPLE,
+    STANDARD,
 )
-from bot.summary import build_summary
-from bot.web import queries
+from bot.web import between_views
 from bot.web.common import (
     audit,
     clean_text,
@@ -42,8 +43,7 @@ from bot.web.common import (
     parse_day,
     worker_required,
 )
-from bot.web.devices import end_client_devices
-from bot.web.security import code_hash, format_code, new_access_code, new_chat_id
+from bot.web.security import code_hash, format_code, new_access_code
 
 bp = Blueprint("dashboard", __name__, url_prefix="/begeleider")
 
@@ -67,10 +67,12 @@ AGREEMENT_LABELS = {
 STEP_LABELS = {
     "open": "nog open",
     "gelukt": "gelukt",
+    "beetje": "een beetje gelukt",
     "niet_gelukt": "niet gelukt",
     "vervallen": "vervallen",
 }
-LEVEL_LABELS = {"standaard": "Standaard", "eenvoudig": "Eenvoudig (korte zinnen)"}
+MOOD_KEY = "stemming"
+LEVEL_LABELS = {STANDARD: "Standaard", SIMPLE: "Eenvoudig (korte zinnen)"}
 
 
 def _client(client_id: int) -> Client:
@@ -97,18 +99,44 @@ def _labels() -> dict[str, Any]:
         "client_name": client_name,
         "category_labels": queries.CATEGORY_LABELS,
         "detected_labels": queries.DETECTED_LABELS,
+        "check_answer_labels": queries.CHECK_ANSWER_LABELS,
+        "review_labels": queries.REVIEW_LABELS,
         "scale_low": queries.SCALE_LOW,
         "scale_high": queries.SCALE_HIGH,
+        "mood_low": queries.MOOD_LOW,
+        "mood_high": queries.MOOD_HIGH,
+        "shown_scale": shown_scale,
+        "answer_level": answer_level,
     }
 
 
 @bp.route("/")
 @worker_required
-def caseload():  # type: ignore[no-untyped-def]
+def caseload():
     rows = queries.caseload(db(), g.worker)
     for row in rows:
         audit("overzicht_bekeken", row.client)
     return render_template("caseload.html", rows=rows)
+
+
+def _mood_chart(points: list[tuple[datetime, int]]) -> dict[str, Any]:
+    """The mood check-ins as a chart like the theme scales (1 = slecht, 5 = goed)."""
+    return {
+        "key": MOOD_KEY,
+        "icon": "🙂",
+        "label": "Stemming bij de check-in",
+        "question": "Hoe gaat het vandaag?",
+        "low": queries.MOOD_LOW,
+        "high": queries.MOOD_HIGH,
+        "points": [
+            {
+                "x": local(at).strftime("%d-%m-%Y %H:%M"),
+                "y": mood,
+                "label": local(at).strftime("%d-%m"),
+            }
+            for at, mood in points
+        ],
+    }
 
 
 def _chart_data(series: dict[str, list[tuple[datetime, int]]]) -> list[dict[str, Any]]:
@@ -134,13 +162,13 @@ def _chart_data(series: dict[str, list[tuple[datetime, int]]]) -> list[dict[str,
 
 @bp.route("/client/<int:client_id>")
 @worker_required
-def client_page(client_id: int):  # type: ignore[no-untyped-def]
+def client_page(client_id: int):
     return _render_client(_client(client_id), show_all=request.args.get("alle") == "1")
 
 
 def _render_client(
     client: Client, show_all: bool = False, form: dict[str, str] | None = None, status: int = 200
-):  # type: ignore[no-untyped-def]
+):
     """The client page; `form` refills the agreement form after a mistake (never via the URL,
     so what was typed does not end up in logs or the browser history)."""
     session = db()
@@ -149,6 +177,7 @@ def _render_client(
     )
     shared, private = queries.reflection_counts(session, client.id)
     series = queries.scale_series(session, client.id)
+    mood = _mood_chart(queries.mood_series(session, client.id))
     audit("client_bekeken", client, detail="alle reflecties" if show_all else None)
     active_code = next((c for c in client.access_codes if c.revoked_at is None), None)
     return render_template(
@@ -159,46 +188,55 @@ def _render_client(
         private=private,
         show_all=show_all,
         charts=_chart_data(series),
+        mood=mood,
+        last_checkin=queries.last_checkin(session, client.id),
         steps=queries.shared_steps(session, client.id),
         plan=queries.safety_plan(session, client.id),
-        events=queries.safety_events(session, client.id),
+        alert_groups=queries.alert_groups(queries.safety_events(session, client.id)),
         agreements=queries.agreements(session, client.id),
         agreement_kinds=AGREEMENT_KINDS,
         active_code=active_code,
         form=form or {"kind": "client", "text": "", "party": "", "due_date": ""},
+        between=between_views.client_panel(session, client),
     ), status
 
 
 @bp.route("/client/<int:client_id>/contact", methods=["POST"])
 @worker_required
-def record_contact(client_id: int):  # type: ignore[no-untyped-def]
+def record_contact(client_id: int):
     client = _client(client_id)
-    client.last_contact_at = utcnow()
+    accounts.record_contact(db(), client)
     audit("contact_vastgelegd", client)
     flash("Het gesprek van vandaag is vastgelegd. De volgende voorbereiding begint hier.", "info")
     return redirect(url_for(".client_page", client_id=client.id))
 
 
-@bp.route("/client/<int:client_id>/melding/<int:event_id>/gezien", methods=["POST"])
+REVIEWS = {"gezien": REVIEW_SEEN, "vals-alarm": REVIEW_FALSE_ALARM}
+
+
+@bp.route("/client/<int:client_id>/melding/<int:event_id>/<oordeel>", methods=["POST"])
 @worker_required
-def acknowledge(client_id: int, event_id: int):  # type: ignore[no-untyped-def]
+def review_alert(client_id: int, event_id: int, oordeel: str):
+    """Mark an alert (with the alerts grouped with it) as seen or as a false alarm."""
     client = _client(client_id)
-    event = queries.safety_event(db(), client.id, event_id)
-    if event is None:
+    review = REVIEWS.get(oordeel)
+    group = queries.alert_group_of(db(), client.id, event_id)
+    if review is None or not group:
         abort(404)
-    if event.acknowledged_at is None:
-        event.acknowledged_at = utcnow()
-        event.acknowledged_by = g.worker.display_name[:128]
-        audit("melding_gezien", client, detail=f"melding {event.id}")
-        flash("De melding is gemarkeerd als gezien.", "info")
+    for event in group:
+        repository.review_safety_event(db(), event, review, g.worker.display_name[:128])
+    ids = ",".join(str(e.id) for e in group)
+    audit("melding_" + review, client, detail=f"melding {ids}")
+    if review == REVIEW_FALSE_ALARM:
+        flash("Gemarkeerd als vals alarm. Dank je: zo leert Koers wat er mis ging.", "info")
     else:
-        flash("Deze melding was al gezien.", "info")
+        flash("De melding is gemarkeerd als gezien.", "info")
     return redirect(url_for(".client_page", client_id=client.id, _anchor="meldingen"))
 
 
 @bp.route("/client/<int:client_id>/afspraken", methods=["POST"])
 @worker_required
-def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
+def add_agreement(client_id: int):
     client = _client(client_id)
     kind = request.form.get("kind", "")
     text, problem = clean_text(request.form.get("text"), MAX_AGREEMENT_LENGTH)
@@ -239,17 +277,7 @@ def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
     if same is not None:  # a double click or a second tab: keep one
         flash("Deze afspraak stond er al.", "info")
         return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
-    db().add(
-        Agreement(
-            client_id=client.id,
-            kind=kind,
-            text=text,
-            party=party,
-            due_date=due,
-            created_by=g.worker.username,
-            created_at=utcnow(),
-        )
-    )
+    accounts.add_agreement(db(), client, kind, text, party, due, g.worker.username)
     audit("afspraak_toegevoegd", client)
     flash("De afspraak is opgeslagen.", "info")
     return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
@@ -257,13 +285,12 @@ def add_agreement(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>/afspraken/<int:agreement_id>/klaar", methods=["POST"])
 @worker_required
-def agreement_done(client_id: int, agreement_id: int):  # type: ignore[no-untyped-def]
+def agreement_done(client_id: int, agreement_id: int):
     client = _client(client_id)
     row = queries.agreement(db(), client.id, agreement_id)
     if row is None:
         abort(404)
-    if row.done_at is None:
-        row.done_at = utcnow()
+    if accounts.finish_agreement(db(), row):
         audit("afspraak_afgerond", client, detail=f"afspraak {row.id}")
     flash("De afspraak staat op afgerond.", "info")
     return redirect(url_for(".client_page", client_id=client.id, _anchor="afspraken"))
@@ -271,7 +298,7 @@ def agreement_done(client_id: int, agreement_id: int):  # type: ignore[no-untype
 
 @bp.route("/client/<int:client_id>/plan", methods=["GET", "POST"])
 @worker_required
-def edit_plan(client_id: int):  # type: ignore[no-untyped-def]
+def edit_plan(client_id: int):
     client = _client(client_id)
     session = db()
     errors: list[str] = []
@@ -315,7 +342,7 @@ def edit_plan(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>/voorbereiding")
 @worker_required
-def prepare(client_id: int):  # type: ignore[no-untyped-def]
+def prepare(client_id: int):
     client = _client(client_id)
     today = local(utcnow()).date()
     start_day = parse_day(request.args.get("van"))
@@ -346,11 +373,14 @@ def prepare(client_id: int):  # type: ignore[no-untyped-def]
         "prepare.html",
         client=client,
         summary=summary,
+        mood=_mood_chart(summary.mood.points),
+        since_contact=since == client.last_contact_at and client.last_contact_at is not None,
         start_day=start_day,
         end_day=end_day,
         problem=problem,
         today=today,
         plan=queries.safety_plan(db(), client.id),
+        between=between_views.sheet_part(db(), client, since, until),
     )
 
 
@@ -359,10 +389,10 @@ def prepare(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/clienten/nieuw", methods=["GET", "POST"])
 @worker_required
-def new_client():  # type: ignore[no-untyped-def]
+def new_client():
     error = None
     name = ""
-    level = "standaard"
+    level = STANDARD
     if request.method == "POST":
         name, error = clean_text(request.form.get("display_name"), 100)
         level = request.form.get("language_level", "")
@@ -385,16 +415,7 @@ def new_client():  # type: ignore[no-untyped-def]
             if same is not None:  # a double click or a second tab: keep one
                 flash(f"{name} stond er al.", "info")
                 return redirect(url_for(".client_page", client_id=same.id, _anchor="toegang"))
-            client = Client(
-                chat_id=new_chat_id(),
-                display_name=name,
-                language_level=level,
-                worker_id=g.worker.id,
-                created_at=now,
-                last_seen_at=now,
-            )
-            db().add(client)
-            db().flush()
+            client = accounts.create_client(db(), name, level, g.worker.id)
             audit("client_aangemaakt", client)
             flash(f"{name} is toegevoegd. Maak nu een toegangscode voor de chat.", "info")
             return redirect(url_for(".client_page", client_id=client.id, _anchor="toegang"))
@@ -405,30 +426,15 @@ def new_client():  # type: ignore[no-untyped-def]
 
 def issue_code(session: Any, client: Client, created_by: str, secret_key: str) -> str:
     """Revoke the client's active codes and make a new one. Returns the code (shown once)."""
-    now = utcnow()
-    session.execute(
-        update(AccessCode)
-        .where(AccessCode.client_id == client.id, AccessCode.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    end_client_devices(session, client.id, now)  # the old code's devices stop at once
     code = new_access_code()
-    session.add(
-        AccessCode(
-            client_id=client.id,
-            code_hash=code_hash(secret_key, code),
-            created_by=created_by[:64],
-            created_at=now,
-        )
-    )
-    session.flush()
+    # The old codes' devices stop at once.
+    accounts.replace_access_code(session, client, code_hash(secret_key, code), created_by)
     return code
 
 
 @bp.route("/client/<int:client_id>/code", methods=["POST"])
 @worker_required
-def new_code(client_id: int):  # type: ignore[no-untyped-def]
+def new_code(client_id: int):
     client = _client(client_id)
     code = issue_code(db(), client, g.worker.username, current_app.config["SECRET_KEY"])
     audit("code_uitgegeven", client)
@@ -442,16 +448,9 @@ def new_code(client_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/client/<int:client_id>/code/intrekken", methods=["POST"])
 @worker_required
-def revoke_code(client_id: int):  # type: ignore[no-untyped-def]
+def revoke_code(client_id: int):
     client = _client(client_id)
-    now = utcnow()
-    db().execute(
-        update(AccessCode)
-        .where(AccessCode.client_id == client.id, AccessCode.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    end_client_devices(db(), client.id, now)  # every logged-in device stops at once
+    accounts.revoke_access_codes(db(), client)  # every logged-in device stops at once
     audit("code_ingetrokken", client)
     flash(
         "De toegangscode werkt niet meer. De cliënt kan niet meer inloggen tot je een nieuwe "

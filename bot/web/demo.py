@@ -14,10 +14,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.storage import repository
+from bot import content
+from bot.storage import accounts, repository
 from bot.storage.models import (
     Agreement,
+    CheckIn,
     Client,
+    PlanLookup,
     Reflection,
     ReflectionAnswer,
     SafetyEvent,
@@ -25,8 +28,9 @@ from bot.storage.models import (
     Worker,
     utcnow,
 )
+from bot.vocabulary import PLAN_FORM, SIMPLE, STANDARD, STATUS_COMPLETE
 from bot.web.dashboard import issue_code
-from bot.web.security import format_code, hash_password, new_chat_id
+from bot.web.security import format_code, hash_password
 
 DEMO_WORKER = "demo.begeleider"
 DEMO_ADMIN = "demo.beheer"
@@ -46,32 +50,18 @@ class DemoLogins:
 def _worker(session: Session, username: str, name: str, role: str, password: str) -> Worker:
     worker = session.execute(select(Worker).where(Worker.username == username)).scalar_one_or_none()
     if worker is None:
-        worker = Worker(username=username, display_name=name, role=role, password_hash="")
-        session.add(worker)
-    worker.password_hash = hash_password(password)
-    worker.active = True
-    session.flush()
+        return accounts.create_worker(session, username, name, role, hash_password(password))
+    accounts.set_password(session, worker, hash_password(password))
     return worker
 
 
 def _client(
-    session: Session, name: str, worker: Worker, level: str = "eenvoudig"
+    session: Session, name: str, worker: Worker, level: str = SIMPLE
 ) -> tuple[Client, bool]:
     client = session.execute(select(Client).where(Client.display_name == name)).scalar_one_or_none()
     if client is not None:
         return client, False
-    now = utcnow()
-    client = Client(
-        chat_id=new_chat_id(),
-        display_name=name,
-        worker_id=worker.id,
-        language_level=level,
-        created_at=now,
-        last_seen_at=now,
-    )
-    session.add(client)
-    session.flush()
-    return client, True
+    return accounts.create_client(session, name, level, worker.id), True
 
 
 def _example_history(session: Session, client: Client) -> None:
@@ -123,8 +113,10 @@ def _example_history(session: Session, client: Client) -> None:
             Reflection(
                 client_id=client.id,
                 theme=theme,
-                status="compleet",
+                status=STATUS_COMPLETE,
                 scale=scale,
+                scale_question=content.scale_question(theme, STANDARD),
+                scale_level=STANDARD,
                 shared_with_worker=shared,
                 idempotency_key=f"demo-{client.id}-{i}",
                 created_at=at,
@@ -132,7 +124,11 @@ def _example_history(session: Session, client: Client) -> None:
                 completed_at=at,
                 answers=[
                     ReflectionAnswer(
-                        position=p, question_key=f"demo{p}", question_text=q, answer_text=a
+                        position=p,
+                        question_key=f"demo{p}",
+                        question_text=q,
+                        language_level=STANDARD,
+                        answer_text=a,
                     )
                     for p, (q, a) in enumerate(answers, 1)
                 ],
@@ -146,6 +142,38 @@ def _example_history(session: Session, client: Client) -> None:
             shared_with_worker=True,
             idempotency_key=f"demo-step-{client.id}",
             created_at=now,
+        )
+    )
+    session.add(
+        SmallStep(
+            client_id=client.id,
+            theme="verbinding",
+            text="Mijn zus bellen. (nep)",
+            status="beetje",
+            shared_with_worker=True,
+            idempotency_key=f"demo-step-beetje-{client.id}",
+            created_at=now - timedelta(days=9),
+            asked_at=now - timedelta(days=5),
+            resolved_at=now - timedelta(days=5),
+        )
+    )
+    # Mood check-ins and safety-plan look-ups since the last contact (a week ago).
+    client.last_contact_at = now - timedelta(days=7)
+    for days, mood in ((12, 2), (9, 3), (6, 2), (5, 3), (3, 3), (1, 4)):
+        session.add(
+            CheckIn(
+                client_id=client.id,
+                mood=mood,
+                idempotency_key=f"demo-checkin-{client.id}-{days}",
+                created_at=now - timedelta(days=days),
+            )
+        )
+    session.add(
+        PlanLookup(
+            client_id=client.id,
+            colour="oranje",
+            context=PLAN_FORM,
+            created_at=now - timedelta(days=6),
         )
     )
     session.add(
@@ -181,13 +209,43 @@ def _example_history(session: Session, client: Client) -> None:
     )
 
 
+class DemoRefused(SystemExit):
+    """`make run` on a real installation: demo accounts would be a standing back door."""
+
+
+def refuse_real_installation(session: Session) -> None:
+    """Raise DemoRefused unless this database is a demo database: marked so by an earlier
+    `make run`, or (no mark yet) holding no accounts but the demo accounts. A database marked
+    as a real installation (`python -m bot bootstrap-admin`, a production start), or one with
+    other accounts and no mark (a real installation from before the mark existed), is never
+    given demo accounts, and a demo account someone switched off there stays off."""
+    from bot.production import INSTALLATION_DEMO, INSTALLATION_KEY
+
+    mark = repository.get_org_setting(session, INSTALLATION_KEY)
+    if mark == INSTALLATION_DEMO:
+        return
+    usernames = set(session.execute(select(Worker.username)).scalars())
+    if mark is None and usernames <= {DEMO_WORKER, DEMO_ADMIN}:
+        return
+    raise DemoRefused(
+        "This database is a real Koers installation: make run adds no demo accounts to it "
+        "and does not start. Start it with `python -m bot serve` (docs/deploy.md), or use "
+        "another KOERS_DATABASE_URL / KOERS_VAR_DIR for the demo."
+    )
+
+
 def seed_demo(session: Session, secret_key: str) -> DemoLogins:
+    from bot.production import INSTALLATION_DEMO, INSTALLATION_KEY
+
+    refuse_real_installation(session)
+    if repository.get_org_setting(session, INSTALLATION_KEY) is None:
+        repository.set_org_setting(session, INSTALLATION_KEY, INSTALLATION_DEMO, "demo")
     worker_password = secrets.token_urlsafe(9)
     admin_password = secrets.token_urlsafe(9)
     worker = _worker(session, DEMO_WORKER, "Demo Begeleider (nep)", "worker", worker_password)
     _worker(session, DEMO_ADMIN, "Demo Beheerder (nep)", "admin", admin_password)
     demo, _ = _client(session, DEMO_CLIENT, worker)
-    example, created = _client(session, EXAMPLE_CLIENT, worker, level="standaard")
+    example, created = _client(session, EXAMPLE_CLIENT, worker, level=STANDARD)
     if created:
         _example_history(session, example)
     if repository.get_org_setting(session, "crisis_contact") is None:

@@ -16,10 +16,11 @@ import json
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
+
+from bot.web.security import RateLimiter
 
 PREFIX = "koers:web:"
 OFFERED_TTL = 30 * 86400  # seconds: offered buttons are forgotten after a month of silence
@@ -28,8 +29,9 @@ SESSION_TTL = 10 * 3600  # seconds: a worker session ends after 10 hours anyway
 
 class Limiter(Protocol):
     def blocked(self, key: str) -> bool: ...
-    def fail(self, key: str) -> None: ...
+    def fail(self, key: str) -> bool: ...  # True when this failure blocks the key
     def reset(self, key: str) -> None: ...
+    def __len__(self) -> int: ...
 
 
 class State(Protocol):
@@ -46,35 +48,8 @@ class State(Protocol):
 # --- in one process ---------------------------------------------------------------------------
 
 
-class MemoryLimiter:
-    """Failed attempts per key in a sliding window (in memory, per process)."""
-
-    def __init__(self, max_failures: int, window_seconds: float) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.max_failures
-
-    def fail(self, key: str) -> None:
-        with self._lock:
-            self._recent(key, time.monotonic()).append(time.monotonic())
-            if len(self._failures) > 10000:  # forget the oldest keys; memory stays bounded
-                for old in list(self._failures)[:1000]:
-                    del self._failures[old]
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+# The in-memory limiter is bot.web.security.RateLimiter (bounded, never stores a check).
+MemoryLimiter = RateLimiter
 
 
 class MemoryState:
@@ -101,8 +76,8 @@ class MemoryState:
     def set_offered(self, client_id: int, offered: dict[str, str]) -> None:
         self._offered[client_id] = dict(offered)
 
-    def limiter(self, name: str, max_failures: int, window_seconds: float) -> MemoryLimiter:
-        return MemoryLimiter(max_failures, window_seconds)
+    def limiter(self, name: str, max_failures: int, window_seconds: float) -> RateLimiter:
+        return RateLimiter(max_failures, window_seconds)
 
     def add_session(self, sid: str, worker_id: int) -> None:
         self._sessions[sid] = worker_id
@@ -149,13 +124,19 @@ class RedisLimiter:
         pipe.zcard(self._key(key))
         return pipe.execute()[1] >= self.max_failures
 
-    def fail(self, key: str) -> None:
+    def fail(self, key: str) -> bool:
+        """Count a failure. True when this failure blocks the key (it reached the limit)."""
         now = time.time()
         pipe = self.redis.pipeline()
         pipe.zadd(self._key(key), {f"{now}:{secrets.token_hex(4)}": now})
         pipe.zremrangebyscore(self._key(key), 0, now - self.window)
+        pipe.zcard(self._key(key))
         pipe.expire(self._key(key), int(self.window) + 1)
-        pipe.execute()
+        return pipe.execute()[2] == self.max_failures
+
+    def __len__(self) -> int:
+        """Keys with failures in the window (they expire by themselves in Redis)."""
+        return sum(1 for _ in self.redis.scan_iter(match=self._key("*"), count=500))
 
     def reset(self, key: str) -> None:
         self.redis.delete(self._key(key))
@@ -193,7 +174,7 @@ class RedisState:
             if got:
                 try:
                     self._release(keys=[key], args=[token])
-                except Exception:  # noqa: BLE001 - it expires by itself after `hold`
+                except Exception:  # it expires by itself after `hold`
                     pass
 
     def offered(self, client_id: int) -> dict[str, str]:

@@ -114,3 +114,25 @@ def axe_violations(page) -> list[dict]:
         " 'wcag21aa', 'best-practice']})).violations"
         ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes}))"
     )
+
+
+# True when the newest element matching the selector starts inside the part of the window that
+# the chat's sticky bar (top) and composer (bottom) leave free, with at least 40 px of it shown.
+NEWEST_IN_VIEW = """(selector) => {
+  const items = document.querySelectorAll(selector);
+  const el = items[items.length - 1];
+  const r = el.getBoundingClientRect();
+  const top = document.querySelector('.chat-top').getBoundingClientRect().bottom;
+  const bottom = Math.min(window.innerHeight,
+    document.getElementById('invoer').getBoundingClientRect().top);
+  return r.top >= top - 1 && r.top < bottom - 40;
+}"""
+
+# Speech is captured, not spoken: the page's own speechSynthesis.speak is replaced by a spy.
+SPEECH_SPY = """
+window.__spoken = [];
+if (window.speechSynthesis) {
+  window.speechSynthesis.speak = function (u) { window.__spoken.push(u.text); };
+  window.speechSynthesis.cancel = function () {};
+}
+"""

@@ -107,7 +107,7 @@ def test_checkin_is_answered_even_when_the_database_fails(use_database, outbox, 
 def test_pause_saves_a_draft_never_as_complete(use_database):
     engine = use_database()
     slots = {**SLOTS, "thema_schaal": None, "stapje": None, "delen": None}
-    responses, events = run(ActionPauzeren(), slots, active_loop="hoop_form")
+    responses, events = run(ActionPauzeren(), slots, active_loop="thema_form")
     assert responses == ["utter_gepauzeerd"]
     assert {"event": "active_loop", "name": None} in [
         {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"

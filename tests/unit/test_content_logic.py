@@ -72,17 +72,6 @@ def test_least_recent_theme():
     assert content.least_recent_theme({}) == content.theme_keys()[0]
 
 
-@pytest.mark.parametrize("level", ["standaard", "eenvoudig"])
-def test_menu_buttons_follow_the_theme_file(level):
-    variants = DOMAIN["responses"]["utter_ask_thema_keuze"]
-    variant = next(v for v in variants if bool(v.get("condition")) == (level == "eenvoudig"))
-    titles = [b["title"] for b in variant["buttons"]]
-    for number, theme in enumerate(content.menu_keys(), start=1):
-        expected = f"{number} {content.icon(theme)} {content.label(theme, level)}"
-        assert titles[number - 1] == expected
-    assert variant["buttons"][-1]["payload"] == "/kies_jij_maar"
-
-
 def test_generated_rules_are_up_to_date():
     assert rulegen.main(["--check"]) == 0, "run: python -m bot.rulegen"
 

@@ -56,8 +56,17 @@ TABLES = {
     "audit_log",
     "org_settings",
     "chat_devices",
+    "plan_lookups",
+    # issue 14 (migration 0006)
+    "reminder_plans",
+    "reminder_sends",
+    "push_subscriptions",
+    "worker_questions",
+    "agreement_checks",
+    "audit_chain",
+    "audit_counts",
 }
-HEAD = "0003"
+HEAD = "0007"
 CHAT = "chat-7f3a"
 
 ANSWERS = [

@@ -11,10 +11,10 @@ from actions.common import has_words, parse_scale, parse_yes_no, render_response
 from actions.forms import (
     ValidateCheckinForm,
     ValidateCorrectieForm,
-    ValidateHoopForm,  # generated per theme from bot/content/themes.yml
     ValidateKeuzeForm,
     ValidateStapcheckForm,
     ValidateStapjeForm,
+    ValidateThemaForm,
     ValidateToestemmingForm,
     parse_field,
 )
@@ -22,18 +22,21 @@ from actions.reflection import Field
 from actions.safety import parse_colour
 from bot.settings import PROJECT_ROOT
 
+# A reflection on "hoop" with two of its open prompts.
+THEME_SLOTS = {"thema": "hoop", "vragen": ["uitkijken", "gelukt"]}
+
 
 def make_tracker(
     text: str,
     intent: str = "vrij_antwoord",
     slots: dict | None = None,
-    form: str = "hoop_form",
+    form: str = "thema_form",
     entities: list | None = None,
     confidence: float = 0.9,
 ) -> Tracker:
     return Tracker(
         sender_id="unit",
-        slots={"taalniveau": "standaard", **(slots or {})},
+        slots={"taalniveau": "standaard", **THEME_SLOTS, **(slots or {})},
         latest_message={
             "text": text,
             "intent": {"name": intent, "confidence": confidence},
@@ -144,7 +147,7 @@ def _run(validator, slot: str, value, tracker: Tracker):
 
 def test_free_text_answer_is_kept_verbatim_and_gets_a_key():
     text = "<b>Mijn dochter</b> zien & samen eten"
-    result, messages = _run(ValidateHoopForm(), "antwoord_1", f"  {text} ", make_tracker(text))
+    result, messages = _run(ValidateThemaForm(), "antwoord_1", f"  {text} ", make_tracker(text))
     assert result["antwoord_1"] == text
     assert len(result["reflectie_sleutel"]) == 32
     assert messages == []
@@ -152,7 +155,7 @@ def test_free_text_answer_is_kept_verbatim_and_gets_a_key():
 
 def test_existing_key_is_kept():
     result, _ = _run(
-        ValidateHoopForm(),
+        ValidateThemaForm(),
         "antwoord_2",
         "bellen",
         make_tracker("bellen", slots={"reflectie_sleutel": "abc"}),
@@ -169,14 +172,14 @@ def test_existing_key_is_kept():
     ],
 )
 def test_bad_free_text_gets_a_dutch_message_and_is_not_stored(value, response):
-    result, messages = _run(ValidateHoopForm(), "antwoord_2", value, make_tracker(value))
+    result, messages = _run(ValidateThemaForm(), "antwoord_2", value, make_tracker(value))
     assert result == {"antwoord_2": None}
     assert [m["response"] for m in messages] == [response]
 
 
 def test_interruption_is_never_stored_as_answer():
     result, messages = _run(
-        ValidateHoopForm(),
+        ValidateThemaForm(),
         "antwoord_1",
         "ik wil dood",
         make_tracker("ik wil dood", intent="crisis"),
@@ -187,14 +190,14 @@ def test_interruption_is_never_stored_as_answer():
 
 def test_scale_validation():
     ok, _ = _run(
-        ValidateHoopForm(),
+        ValidateThemaForm(),
         "thema_schaal",
         "4",
         make_tracker("4", "schaal_antwoord", slots={"reflectie_sleutel": "k"}),
     )
     assert ok == {"thema_schaal": "4"}
     bad, messages = _run(
-        ValidateHoopForm(), "thema_schaal", "12", make_tracker("12", "schaal_antwoord")
+        ValidateThemaForm(), "thema_schaal", "12", make_tracker("12", "schaal_antwoord")
     )
     assert bad == {"thema_schaal": None}
     assert messages[0]["response"] == "utter_schaal_ongeldig"
@@ -254,7 +257,7 @@ def test_render_response_picks_the_language_variant():
 def test_confident_off_topic_question_is_not_an_answer():
     text = "wat voor weer wordt het morgen?"
     result, messages = _run(
-        ValidateHoopForm(), "antwoord_1", text, make_tracker(text, "out_of_scope", confidence=0.97)
+        ValidateThemaForm(), "antwoord_1", text, make_tracker(text, "out_of_scope", confidence=0.97)
     )
     assert result == {"antwoord_1": None}
     assert [m["response"] for m in messages] == ["utter_out_of_scope"]
@@ -265,7 +268,7 @@ def test_confident_off_topic_question_is_not_an_answer():
 )
 def test_unusual_answers_are_kept(text, confidence):
     result, messages = _run(
-        ValidateHoopForm(),
+        ValidateThemaForm(),
         "antwoord_2",
         text,
         make_tracker(text, "out_of_scope", confidence=confidence),
@@ -275,8 +278,8 @@ def test_unusual_answers_are_kept(text, confidence):
 
 def test_slot_reset_is_validated_silently():
     for validator, slot in [
-        (ValidateHoopForm(), "antwoord_2"),
-        (ValidateHoopForm(), "thema_schaal"),
+        (ValidateThemaForm(), "antwoord_2"),
+        (ValidateThemaForm(), "thema_schaal"),
         (ValidateKeuzeForm(), "thema_keuze"),
         (ValidateStapjeForm(), "stapje"),
         (ValidateStapcheckForm(), "stap_resultaat"),
@@ -291,27 +294,76 @@ def test_slot_reset_is_validated_silently():
 @pytest.mark.parametrize(
     ("text", "intent", "entities", "expected"),
     [
-        ("1", "schaal_antwoord", [], "verbinding"),
-        ("6", "schaal_antwoord", [], "veiligheid"),
-        ("7", "schaal_antwoord", [], "kwijt"),
-        ("Zelf kiezen", "vrij_antwoord", [], "eigen_regie"),
-        ("ik wil het over wie ik ben hebben", "vrij_antwoord", [], "identiteit"),
+        # the first step: a group, venting, "kies jij maar", or a theme named at once
+        ("1", "schaal_antwoord", [], {"thema_groep": "mezelf", "thema_keuze": None}),
+        ("over anderen", "vrij_antwoord", [], {"thema_groep": "anderen", "thema_keuze": None}),
+        ("3", "schaal_antwoord", [], {"thema_groep": "kwijt", "thema_keuze": "kwijt"}),
         (
+            "Zelf kiezen",
+            "vrij_antwoord",
+            [],
+            {"thema_groep": "kwijt", "thema_keuze": "eigen_regie"},
+        ),
+        ("famillie", "vrij_antwoord", [], {"thema_groep": "kwijt", "thema_keuze": "verbinding"}),
+        (
+            "ik wil het over wie ik ben hebben",
+            "vrij_antwoord",
+            [],
+            {"thema_groep": "kwijt", "thema_keuze": "identiteit"},
+        ),
+        (
+            '/kies_thema{"groep": "anderen"}',
+            "kies_thema",
+            [{"entity": "groep", "value": "anderen"}],
+            {"thema_groep": "anderen", "thema_keuze": None},
+        ),
+        ("/kwijt", "kwijt", [], {"thema_groep": "kwijt", "thema_keuze": "kwijt"}),
+        ("9", "schaal_antwoord", [], {"thema_groep": None}),
+        ("banaan", "vrij_antwoord", [], {"thema_groep": None}),
+    ],
+)
+def test_theme_menu_first_step(text, intent, entities, expected):
+    tracker = make_tracker(text, intent, form="keuze_form", entities=entities)
+    result, messages = _run(ValidateKeuzeForm(), "thema_groep", text, tracker)
+    result.pop("menu_pagina", None)
+    # A theme named at once needs no second step (the group value only ends the first).
+    assert result == expected
+    failed = result.get("thema_groep") is None
+    assert [m["response"] for m in messages] == (["utter_thema_keuze_ongeldig"] if failed else [])
+
+
+@pytest.mark.parametrize(
+    ("group", "text", "intent", "entities", "expected"),
+    [
+        ("anderen", "1", "schaal_antwoord", [], "verbinding"),
+        ("anderen", "2", "schaal_antwoord", [], "veiligheid"),
+        ("mezelf", "2", "schaal_antwoord", [], "identiteit"),
+        ("mezelf", "mezelf", "vrij_antwoord", [], "identiteit"),  # a synonym at this step
+        ("mezelf", "famillie", "vrij_antwoord", [], "verbinding"),  # another group's theme
+        (
+            "mezelf",
             '/kies_thema{"thema": "zingeving"}',
             "kies_thema",
             [{"entity": "thema", "value": "zingeving"}],
             "zingeving",
         ),
-        ("/kwijt", "kwijt", [], "kwijt"),
-        ("9", "schaal_antwoord", [], None),
-        ("banaan", "vrij_antwoord", [], None),
+        ("anderen", "5", "schaal_antwoord", [], None),
+        ("anderen", "banaan", "vrij_antwoord", [], None),
     ],
 )
-def test_theme_menu_choice(text, intent, entities, expected):
-    tracker = make_tracker(text, intent, form="keuze_form", entities=entities)
+def test_theme_menu_second_step(group, text, intent, entities, expected):
+    tracker = make_tracker(
+        text, intent, form="keuze_form", entities=entities, slots={"thema_groep": group}
+    )
     result, messages = _run(ValidateKeuzeForm(), "thema_keuze", text, tracker)
-    assert result == {"thema_keuze": expected}
+    assert result["thema_keuze"] == expected
     assert [m["response"] for m in messages] == ([] if expected else ["utter_thema_keuze_ongeldig"])
+
+
+def test_theme_menu_back_and_choose_for_me():
+    tracker = make_tracker("terug", form="keuze_form", slots={"thema_groep": "anderen"})
+    result, _ = _run(ValidateKeuzeForm(), "thema_keuze", "terug", tracker)
+    assert result == {"thema_groep": None, "thema_keuze": None, "menu_pagina": 0.0}
 
 
 def test_small_step_invitation():
@@ -362,7 +414,7 @@ def test_parse_colour(text, expected):
 @pytest.mark.parametrize("text", ["wat ik eet", "wie ik wil zien", "hoe ik mijn dag indeel"])
 def test_an_answer_starting_with_a_question_word_is_kept(text):
     result, messages = _run(
-        ValidateHoopForm(),
+        ValidateThemaForm(),
         "antwoord_1",
         text,
         make_tracker(text, "out_of_scope", confidence=0.99, slots={"reflectie_sleutel": "k"}),

@@ -229,32 +229,66 @@ def test_bad_input_gets_a_clear_message(client, code, rasa):
     assert rasa.received == [{"sender": "test-chat-a", "message": "😀😀"}]
 
 
-def test_one_clients_messages_go_one_at_a_time_in_order(client, code, rasa, app):
-    client_login(client, code)
-    app.config["RASA_TIMEOUT"] = 5.0
-    rasa.mode = "slow"  # every answer takes 2 s
+def _parallel_sender(client, app):  # type: ignore[no-untyped-def]
+    """post(text) from another tab of the same client (same cookies): (status, seconds)."""
     token = client.get("/chat/").get_data(as_text=True).split('data-csrf="', 1)[1].split('"')[0]
     cookies = {c.key: c.value for c in client._cookies.values()}
-    results: dict[str, float] = {}
 
-    def post(text: str) -> None:
-        other = app.test_client()  # a second tab: same cookies
+    def post(text: str) -> tuple[int, float, dict]:
+        """(status, time.monotonic() when the answer came, body)."""
+        other = app.test_client()
         for key, value in cookies.items():
             other.set_cookie(key, value)
         response = other.post("/chat/api/send", json={"text": text}, headers={"X-CSRFToken": token})
-        assert response.status_code == 200
-        results[text] = time.monotonic()
+        return response.status_code, time.monotonic(), response.json
 
-    start = time.monotonic()
-    first = threading.Thread(target=post, args=("een",))
+    return post
+
+
+def test_one_clients_messages_go_one_at_a_time_in_order(client, code, rasa, app):
+    """A second message while the first is on its way is not sent (and not lost: the page
+    keeps it); it gets "even wachten" at once. Sent again afterwards, it arrives second."""
+    client_login(client, code)
+    app.config["RASA_TIMEOUT"] = 5.0
+    rasa.mode = "slow"  # every answer takes 2 s
+    post = _parallel_sender(client, app)
+    results: dict[str, tuple[int, float, dict]] = {}
+    first = threading.Thread(target=lambda: results.update(een=post("een")))
     first.start()
     time.sleep(0.3)
-    second = threading.Thread(target=post, args=("twee",))
-    second.start()
+    results["twee"] = post("twee")
     first.join()
-    second.join()
+    status, answered, body = results["twee"]
+    assert status == 429 and "Even wachten" in body["error"]
+    assert results["een"][0] == 200
+    assert answered < results["een"][1]  # "wait" came while the first was still with Rasa
+    assert post("twee")[0] == 200
     assert [r["message"] for r in rasa.received] == ["een", "twee"]
-    assert results["twee"] - start >= 3.9  # the second waited for the first
+
+
+def test_parallel_sends_do_not_hold_the_web_threads(client, code, rasa, app):
+    """Finding 9: eight parallel sends of one client used to hold all eight web threads
+    until Rasa had answered each in turn (up to 35 s each). Now one is sent; the other
+    seven answer "wait" within a second."""
+    client_login(client, code)
+    app.config["RASA_TIMEOUT"] = 5.0
+    rasa.mode = "slow"  # 2 s per answer
+    post = _parallel_sender(client, app)
+    results: list[tuple[int, float, dict]] = []
+    threads = [
+        threading.Thread(target=lambda i=i: results.append(post(f"bericht {i}"))) for i in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(status for status, _t, _b in results)
+    assert statuses == [200] + [429] * 7, statuses
+    sent = next(answered for status, answered, _b in results if status == 200)
+    # Every "wait" came back while the one message was still with Rasa (2 s): no thread
+    # waited for it. (The old code answered them one after the other, 2 s each.)
+    assert all(answered < sent for status, answered, _b in results if status == 429)
+    assert len(rasa.received) == 1
 
 
 def test_help_is_on_the_login_and_chat_page_with_the_org_contact(client, code, engine):

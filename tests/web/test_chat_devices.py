@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot import manage
+from bot.storage import devices
 from bot.storage.db import session_scope
 from bot.storage.models import AccessCode, ChatDevice, Client, utcnow
-from bot.web import devices
 from bot.web.chat import COOKIE, MSG_LOGGED_OUT
 from bot.web.dashboard import issue_code
 from tests.web import test_chat

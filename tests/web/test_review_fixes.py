@@ -71,7 +71,9 @@ def test_scale_wording_is_heel_weinig_to_heel_veel(client, data):
     login(client, "anna")
     page = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
     caseload = client.get("/begeleider/").get_data(as_text=True)
-    for html in (page, caseload):
+    # Only the mood check-in (its own section) runs from bad to good.
+    scales = page.split('id="schalen"', 1)[1].split("</section>", 1)[0]
+    for html in (scales, caseload):
         assert "1 = heel weinig, 5 = heel veel" in html
         assert "slecht" not in html and "5 = goed" not in html
     charts = json.loads(
@@ -99,7 +101,9 @@ def test_safety_event_shows_category_detector_and_the_exact_answer(
     assert "de woordenlijst van Koers" in page  # detected_by "matcher"
     # What Koers showed is on the page itself, not hidden behind a click.
     assert "<details><summary>Wat Koers liet zien" not in page
-    assert "Bel 113 of 0800-0113. Dag en nacht." in page
+    # Word for word; its numbers are links that call (issue 12).
+    assert "Bel 113 of 0800-0113. Dag en nacht." in re.sub(r"<a [^>]*>|</a>", "", page)
+    assert '<a href="tel:08000113" class="tel-link">0800-0113</a>' in page
     sheet = client.get(f"/begeleider/client/{data.client_a}/voorbereiding").get_data(as_text=True)
     assert "gedachten aan zelfmoord" in sheet and "de cliënt koos rood" in sheet
     assert manage.main(["summary", str(data.client_a)], settings=settings) == 0
@@ -168,7 +172,9 @@ def test_an_offered_button_works_once_even_from_two_tabs(client, code, rasa, app
     for tab in tabs:
         tab.join()
     sent = [r["message"] for r in rasa.received[1:]]
-    assert sorted(sent) == ["/bevestigen", "Ja"], sent  # the second press is only words
+    # The payload goes to Rasa once; the second press is only words, or (while the first is
+    # on its way) not sent at all: "even wachten".
+    assert sent.count("/bevestigen") == 1 and set(sent) <= {"/bevestigen", "Ja"}, sent
 
 
 def test_password_spraying_from_one_address_is_limited(client, data):

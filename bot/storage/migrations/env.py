@@ -8,10 +8,12 @@ settings (KOERS_DATABASE_URL, default var/koers.db). It is never hard-coded here
 from __future__ import annotations
 
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection, make_url
 
+from bot.production import secure_sqlite_file, sqlite_path
 from bot.settings import get_settings
 from bot.storage.db import make_engine
 from bot.storage.models import metadata
@@ -36,7 +38,7 @@ def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _configure(database_url: str, **kwargs: object) -> None:
+def _configure(database_url: str, **kwargs: Any) -> None:
     sqlite = _is_sqlite(database_url)
     context.configure(
         target_metadata=target_metadata,
@@ -77,6 +79,9 @@ def run_migrations_online() -> None:
     check-in, reflection and safety event.
     """
     url = _database_url()
+    db_file = sqlite_path(url)
+    if db_file is not None:
+        secure_sqlite_file(db_file)  # created 0600, never with the umask's 0644
     engine = make_engine(url, foreign_keys=False)
     try:
         with engine.connect() as connection:

@@ -1,6 +1,6 @@
-// Draws one line chart per theme with Chart.js (vendored). Readable without colour:
-// every point is labelled with its value, points have a distinct shape, the y axis has
-// the words of the scale, and a data table sits next to each chart.
+// Draws one line chart per theme, and one for the mood check-ins, with Chart.js (vendored).
+// Readable without colour: every point is labelled with its value, points have a distinct
+// shape, the y axis has the words of the scale, and a data table sits next to each chart.
 (function () {
   "use strict";
   var source = document.getElementById("grafiek-data");
@@ -29,7 +29,7 @@
     new Chart(canvas, {
       type: "line",
       data: {
-        labels: item.points.map(function (p) { return p.x; }),
+        labels: item.points.map(function (p) { return p.label || p.x; }),
         datasets: [{
           label: item.label,
           data: item.points.map(function (p) { return p.y; }),
@@ -52,7 +52,7 @@
             ticks: {
               stepSize: 1, color: "#111",
               callback: function (v) {
-                // The theme scales run from "heel weinig" to "heel veel" (not bad to good).
+                // The words of each chart's own scale: a theme scale is not bad-to-good.
                 var words = { 1: "1 " + (item.low || ""), 2: "2", 3: "3", 4: "4", 5: "5 " + (item.high || "") };
                 return words[v] || "";
               }

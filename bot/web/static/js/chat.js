@@ -1,5 +1,6 @@
-// Koers client chat. No inline scripts (CSP); all text is put in with textContent, never as
-// HTML. One message at a time: the next can only be sent when the previous one is answered.
+// Koers client chat. No inline scripts (CSP); all text is put in with textContent or as text
+// nodes, never as HTML (phone numbers become links by splitting the text, see linkify).
+// One message at a time: the next can only be sent when the previous one is answered.
 (function () {
   "use strict";
   var config = document.getElementById("chat-config");
@@ -8,11 +9,48 @@
   var input = document.getElementById("tekst");
   var sendButton = document.getElementById("verstuur");
   var statusLine = document.getElementById("status");
+  var announcer = document.getElementById("nieuw-bericht");
   var errorBox = document.getElementById("fout");
   var errorText = document.getElementById("fout-tekst");
   var retryButton = document.getElementById("opnieuw");
   var helpButton = document.getElementById("hulp-knop");
   var helpDialog = document.getElementById("hulp");
+  var speakSwitch = document.getElementById("voorlezen");
+
+  // Phone numbers in Koers's messages (crisis help, the client's own safety plan) become
+  // links that call: 112 and 113, 0800/0900 numbers, and Dutch numbers of ten digits (06, 020,
+  // 088 ...) or with +31, with a space or dash after the area code and spaces in between
+  // (so a date such as 03-11-2026 is not a number). "113.nl" links to the site. The same
+  // rules as bot/web/phones.py, which does this for the server-side pages.
+  var NUMBER = /(\+31[\s-]?(?:\(0\)[\s-]?)?\d(?:[\s-]?\d){8}|\b0[89]00[\s-]?\d{4}(?:\d{3})?\b|\b0\d{1,3}[\s-]?\d(?:\s?\d){5,7}\b|\b11[23]\b(?![.,]?\w)|\b113\.nl\b)/g;
+
+  function linkTarget(found) {
+    if (found === "113.nl") { return "https://www.113.nl"; }
+    var digits = found.replace(/\(0\)/, "").replace(/[^\d+]/g, "");
+    if (/^0[1-79]/.test(digits) && digits.length !== 10) { return null; }  // not a number
+    return "tel:" + digits;
+  }
+
+  // Put `text` into `parent` as text nodes, with <a> elements around phone numbers. The text
+  // never becomes HTML: every piece is a text node.
+  function linkify(parent, text) {
+    var last = 0;
+    var match;
+    NUMBER.lastIndex = 0;
+    while ((match = NUMBER.exec(text)) !== null) {
+      var target = linkTarget(match[0]);
+      if (target === null) { continue; }
+      if (match.index > last) { parent.appendChild(document.createTextNode(text.slice(last, match.index))); }
+      var link = document.createElement("a");
+      link.href = target;
+      if (match[0] === "113.nl") { link.rel = "noopener noreferrer"; }
+      link.className = match[0] === "113.nl" ? "web-link" : "tel-link";
+      link.textContent = match[0];
+      parent.appendChild(link);
+      last = match.index + match[0].length;
+    }
+    if (last < text.length) { parent.appendChild(document.createTextNode(text.slice(last))); }
+  }
 
   // The Hulp button works on every page, also before login.
   if (helpButton && helpDialog) {
@@ -26,6 +64,7 @@
   var sendUrl = config.getAttribute("data-send-url");
   var csrf = config.getAttribute("data-csrf");
   var storeKey = "koers-chat-" + config.getAttribute("data-client");
+  var speakKey = "koers-voorlezen";
   var FACES = { "1": "😢", "2": "🙁", "3": "😐", "4": "🙂", "5": "😄" };
   // Only for a bare number: the mood check-in runs from "slecht" to "goed", the theme scales
   // from "heel weinig" to "heel veel", and the page cannot tell which one it is. Rasa's own
@@ -35,12 +74,15 @@
   var lastItem = null;
   var history = [];
   var canSpeak = "speechSynthesis" in window && typeof SpeechSynthesisUtterance !== "undefined";
+  var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)");
 
   try { history = JSON.parse(sessionStorage.getItem(storeKey) || "[]"); } catch (e) { history = []; }
 
   function save() {
     try { sessionStorage.setItem(storeKey, JSON.stringify(history.slice(-200))); } catch (e) { /* full */ }
   }
+
+  // --- reading aloud ----------------------------------------------------------------------
 
   function dutchVoice() {
     var voices = window.speechSynthesis.getVoices() || [];
@@ -50,14 +92,12 @@
     return null;
   }
 
-  function speak(text) {
-    window.speechSynthesis.cancel();
-    var utterance = new SpeechSynthesisUtterance(text);
-    utterance.lang = "nl-NL";
-    var voice = dutchVoice();
-    if (voice) { utterance.voice = voice; }
-    utterance.rate = 0.9;
-    window.speechSynthesis.speak(utterance);
+  // Emoji are left out of what is read: a voice would say "slightly frowning face".
+  var EMOJI = /[\u{1F000}-\u{1FAFF}\u{2600}-\u{27BF}\u{2B00}-\u{2BFF}\u{FE0F}\u{200D}]/gu;
+
+  function speakable(text) {
+    return text.replace(EMOJI, "").replace(/[ \t]+/g, " ")
+      .replace(/([.!?:])? *\n+ */g, function (_all, end) { return (end || ".") + " "; }).trim();
   }
 
   function isScale(buttons) {
@@ -66,6 +106,69 @@
     return true;
   }
 
+  function choiceLabel(b, scale) {
+    var title = (b.title || b.payload).trim();
+    return scale && /^\d$/.test(title) ? title + " " + FACE_WORDS[b.payload] : title;
+  }
+
+  // What is read for one message: its text, then its choices (they matter most to a client
+  // who cannot read them).
+  function spokenText(entry) {
+    var said = speakable(entry.text || "");
+    if (said && !/[.!?:]$/.test(said)) { said += "."; }
+    if (entry.buttons && entry.buttons.length) {
+      var scale = isScale(entry.buttons);
+      var labels = entry.buttons.map(function (b) { return speakable(choiceLabel(b, scale)); });
+      var choices = labels.length > 1
+        ? labels.slice(0, -1).join(", ") + " of " + labels[labels.length - 1]
+        : labels[0];
+      said += (said ? " " : "") + "Je kunt kiezen: " + choices + ".";
+    }
+    return said;
+  }
+
+  function speak(texts) {
+    if (!canSpeak) { return; }
+    window.speechSynthesis.cancel();
+    var voice = dutchVoice();
+    texts.forEach(function (text) {
+      if (!text) { return; }
+      var utterance = new SpeechSynthesisUtterance(text);
+      utterance.lang = "nl-NL";
+      if (voice) { utterance.voice = voice; }
+      utterance.rate = 0.9;
+      window.speechSynthesis.speak(utterance);
+    });
+  }
+
+  function speakingAll() {
+    return !!(speakSwitch && speakSwitch.getAttribute("aria-pressed") === "true");
+  }
+
+  function setSpeakSwitch(on) {
+    if (!speakSwitch) { return; }
+    speakSwitch.setAttribute("aria-pressed", on ? "true" : "false");
+    speakSwitch.querySelector(".state").textContent = on ? "aan" : "uit";
+    try { localStorage.setItem(speakKey, on ? "1" : "0"); } catch (e) { /* private mode */ }
+  }
+
+  if (speakSwitch) {
+    if (!canSpeak) {
+      speakSwitch.hidden = true;
+    } else {
+      var stored = null;
+      try { stored = localStorage.getItem(speakKey); } catch (e) { stored = null; }
+      setSpeakSwitch(stored === "1");
+      speakSwitch.addEventListener("click", function () {
+        var on = !speakingAll();
+        setSpeakSwitch(on);
+        if (!on) { window.speechSynthesis.cancel(); }
+      });
+    }
+  }
+
+  // --- showing messages -------------------------------------------------------------------
+
   function disableOldChoices() {
     var old = list.querySelectorAll(".choices button");
     for (var i = 0; i < old.length; i++) { old[i].disabled = true; }
@@ -73,27 +176,43 @@
 
   function render(entry) {
     var item = document.createElement("li");
-    item.className = "msg " + (entry.from === "ik" ? "ik" : "koers");
+    var fromMe = entry.from === "ik";
+    item.className = "msg " + (fromMe ? "ik" : "koers");
+    var head = document.createElement("div");
+    head.className = "msg-head";
     var who = document.createElement("span");
     who.className = "who";
-    who.textContent = entry.from === "ik" ? "Jij" : "Koers";
-    item.appendChild(who);
-    var text = document.createElement("span");
-    text.className = "text";
-    text.textContent = entry.text || "";
-    item.appendChild(text);
-    if (entry.from !== "ik" && entry.text && canSpeak) {
+    who.textContent = fromMe ? "Jij" : "Koers";
+    head.appendChild(who);
+    if (!fromMe && (entry.text || (entry.buttons && entry.buttons.length)) && canSpeak) {
+      // One small control per message; it reads the message and its choices.
       var read = document.createElement("button");
       read.type = "button";
       read.className = "read-aloud";
+      read.setAttribute("aria-label", "Lees voor");
+      read.title = "Lees voor";
       var icon = document.createElement("span");
       icon.setAttribute("aria-hidden", "true");
-      icon.textContent = "🔊 ";
+      icon.textContent = "🔊";
       read.appendChild(icon);
-      read.appendChild(document.createTextNode("Lees voor"));
-      read.addEventListener("click", function () { speak(entry.text); });
-      item.appendChild(document.createElement("br"));
-      item.appendChild(read);
+      read.addEventListener("click", function () { speak([spokenText(entry)]); });
+      head.appendChild(read);
+    }
+    item.appendChild(head);
+    var text = document.createElement("span");
+    text.className = "text";
+    if (fromMe) { text.textContent = entry.text || ""; } else { linkify(text, entry.text || ""); }
+    item.appendChild(text);
+    if (!fromMe && entry.more) {
+      var details = document.createElement("details");
+      details.className = "more";
+      var summary = document.createElement("summary");
+      summary.textContent = "Meer weten?";
+      var more = document.createElement("p");
+      linkify(more, entry.more);
+      details.appendChild(summary);
+      details.appendChild(more);
+      item.appendChild(details);
     }
     if (entry.buttons && entry.buttons.length) {
       var group = document.createElement("div");
@@ -104,19 +223,17 @@
       entry.buttons.forEach(function (b) {
         var button = document.createElement("button");
         button.type = "button";
-        var title = b.title || b.payload;
-        if (scale && /^\d$/.test(title.trim())) {
+        var title = choiceLabel(b, scale);
+        if (scale && /^\d$/.test((b.title || b.payload).trim())) {
           // A bare number: add a face and words, so the scale never relies on digits alone.
           var face = document.createElement("span");
           face.className = "face";
           face.setAttribute("aria-hidden", "true");
           face.textContent = FACES[b.payload];
           var words = document.createElement("span");
-          var label = title.trim() + " " + FACE_WORDS[b.payload];
-          words.textContent = label;
+          words.textContent = title;
           button.appendChild(face);
           button.appendChild(words);
-          title = label;
         } else {
           button.textContent = title;
         }
@@ -129,6 +246,7 @@
       item.appendChild(group);
     }
     list.appendChild(item);
+    return item;
   }
 
   function add(entry) {
@@ -137,7 +255,49 @@
     history.forEach(function (h) { h.used = true; });
     history.push(entry);
     save();
-    render(entry);
+    return render(entry);
+  }
+
+  // The part of the window that the sticky bar (top) and the composer (bottom) leave free.
+  function visibleArea() {
+    var top = 0;
+    var bar = document.querySelector(".chat-top");
+    if (bar) { top = Math.max(0, bar.getBoundingClientRect().bottom); }
+    var bottom = window.innerHeight;
+    var composerTop = form.getBoundingClientRect().top;
+    if (composerTop < bottom) { bottom = composerTop; }
+    return { top: top, bottom: bottom };
+  }
+
+  // Scroll so that the first new Koers message starts in view, and as much as fits of the
+  // newest one (with its buttons): never past the first new message. No smooth scrolling for
+  // people who asked their device for less motion.
+  function follow(first, newest, instant) {
+    var area = visibleArea();
+    var margin = 8;
+    var toFirst = first.getBoundingClientRect().top - area.top - margin;
+    var toNewest = newest.getBoundingClientRect().bottom - area.bottom + margin;
+    // Above the view: go up to it. Otherwise down as far as the newest needs, at most so far
+    // that the first new message reaches the top.
+    var down = toFirst < 0 ? toFirst : Math.min(toFirst, Math.max(toNewest, 0));
+    if (Math.abs(down) < 2) { return; }
+    var smooth = !instant && !(reducedMotion && reducedMotion.matches);
+    window.scrollTo({ top: window.scrollY + down, behavior: smooth ? "smooth" : "auto" });
+  }
+
+  // Screen readers hear new messages (and their choices) through one polite live region.
+  function announce(entries) {
+    if (!announcer) { return; }
+    var text = entries.map(function (e) {
+      var words = e.text || "";
+      if (e.buttons && e.buttons.length) {
+        var scale = isScale(e.buttons);
+        words += " Keuzes: " + e.buttons.map(function (b) { return choiceLabel(b, scale); }).join(", ") + ".";
+      }
+      return "Koers: " + words;
+    }).join(" ");
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
   }
 
   function setPending(on) {
@@ -155,6 +315,9 @@
     if (pending) { return; }
     errorBox.hidden = true;
     lastItem = { body: body, shown: shown };
+    // Where the client was: a choice button becomes disabled, so focus must move on.
+    var fromChoice = !!(document.activeElement && document.activeElement.closest &&
+      document.activeElement.closest(".choices"));
     setPending(true);
     var request = new XMLHttpRequest();
     request.open("POST", sendUrl, true);
@@ -172,8 +335,19 @@
       }
       if (shown) { add({ from: "ik", text: shown }); }
       if (body.text !== undefined && input.value === body.text) { input.value = ""; }
-      data.messages.forEach(function (m) { add({ from: "koers", text: m.text, buttons: m.buttons }); });
+      var entries = data.messages.map(function (m) {
+        return { from: "koers", text: m.text, buttons: m.buttons, more: m.more || null };
+      });
+      var items = entries.map(add);
       lastItem = null;
+      if (!items.length) { return; }
+      follow(items[0], items[items.length - 1]);
+      announce(entries);
+      if (speakingAll()) { speak(entries.map(spokenText)); }
+      if (fromChoice) {
+        var next = items[items.length - 1].querySelector(".choices button:not([disabled])");
+        (next || input).focus({ preventScroll: true });
+      }
     };
     request.onerror = request.ontimeout = function () {
       setPending(false);
@@ -208,6 +382,12 @@
     });
   }
 
-  history.forEach(render);
-  if (!history.length) { send({ start: true }, null); }
+  var shownBefore = history.map(render);
+  if (shownBefore.length) {
+    // Back on the page: show the end of the conversation at once (no animation).
+    var koers = list.querySelectorAll(".msg.koers");
+    if (koers.length) { follow(koers[koers.length - 1], koers[koers.length - 1], true); }
+  } else {
+    send({ start: true }, null);
+  }
 })();

@@ -89,3 +89,11 @@ def end_client_devices(session: Session, client_id: int, now: datetime | None = 
 
 def needs_touch(device: ChatDevice, now: datetime) -> bool:
     return device.last_seen_at is None or now - device.last_seen_at >= TOUCH_INTERVAL
+
+
+def touch(device: ChatDevice, now: datetime) -> bool:
+    """Record that the device was used (at most once per TOUCH_INTERVAL). True when written."""
+    if not needs_touch(device, now):
+        return False
+    device.last_seen_at = now
+    return True

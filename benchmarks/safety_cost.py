@@ -1,0 +1,117 @@
+"""What the safety layer adds to a turn (issue 15: median <= 25 ms).
+
+    python benchmarks/safety_cost.py [--rounds 10] [--model M]
+
+Runs the trained model in-process (graph mode, as `rasa run` does) with the real action
+server, and a scripted client that does a whole check-in the way a client types it: greeting,
+mood, a theme, two typed answers, the scale, a small step, the read-back and consent. Every
+turn is timed, and so is the time spent inside the safety layer during that turn:
+`SemanticCrisisScorer.process` (embedding + nearest neighbours), `CrisisGuard.process` (word
+list + decision) and `SafetyContextPolicy.predict_action_probabilities`. Prints medians and
+p95 in milliseconds. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SCRIPT = [
+    "hoi",
+    "4",
+    "ik wil over hoop praten",
+    "een eigen plek en werk",
+    "mijn zus vaker zien",
+    "3",
+    "ja",
+    "morgen de vacatures bekijken",
+    "klopt",
+    "ja",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--model", type=Path)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no per-turn debug lines
+
+    from bot.safety import component, policy
+    from bot.safety.evaluate import in_process_action_server, newest_model
+    from bot.storage.db import upgrade_database
+
+    spent = [0.0]
+
+    def timed(cls: type, name: str) -> None:
+        original = getattr(cls, name)
+
+        def wrapper(self, *a, **kw):
+            started = time.perf_counter()
+            try:
+                return original(self, *a, **kw)
+            finally:
+                spent[0] += time.perf_counter() - started
+
+        setattr(cls, name, wrapper)
+
+    timed(component.SemanticCrisisScorer, "process")
+    timed(component.CrisisGuard, "process")
+    timed(policy.SafetyContextPolicy, "predict_action_probabilities")
+
+    workdir = Path(tempfile.mkdtemp(prefix="koers-safety-cost-"))
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    upgrade_database(url)
+    server, endpoint = in_process_action_server(url, workdir)
+    try:
+        agent = Agent.load(str(args.model or newest_model()), action_endpoint=endpoint)
+        loop = asyncio.new_event_loop()
+        turns: list[float] = []
+        safety: list[float] = []
+        for round_ in range(args.rounds + 1):
+            sender = f"bench-{uuid.uuid4().hex[:10]}"
+            for text in SCRIPT:
+                spent[0] = 0.0
+                started = time.perf_counter()
+                loop.run_until_complete(agent.handle_text(text, sender_id=sender))
+                if round_ > 0:  # the first round warms up
+                    turns.append((time.perf_counter() - started) * 1000)
+                    safety.append(spent[0] * 1000)
+        share = statistics.median(safety) / statistics.median(turns)
+        print(f"turns: {len(turns)} ({args.rounds} check-ins of {len(SCRIPT)} turns)")
+        print(
+            f"whole turn     median {statistics.median(turns):6.1f} ms, "
+            f"p95 {percentile(turns, 0.95):6.1f} ms"
+        )
+        print(
+            f"safety layer   median {statistics.median(safety):6.1f} ms, "
+            f"p95 {percentile(safety, 0.95):6.1f} ms ({share:.0%} of the median turn)"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""`rasa run` for Koers, with the HTTP API off unless asked for, and never a token on the
+command line.
+
+    python -m bot.rasa_server --model models/koers-....tar.gz --port 5005 ...   (rasa run options)
+
+Rasa's HTTP API (`--enable-api`) can read every transcript, inject events and replace the
+model; the web app does not need it (it uses only the REST channel). It is enabled only with
+KOERS_RASA_API=true, and then only with KOERS_RASA_TOKEN, which this wrapper reads from the
+environment inside the Rasa process: `ps` and /proc/<pid>/cmdline show the command line to
+every local user, the environment only to the same user.
+
+Koers' start-up patches (bot/rasa_patches.py: turn cost, atomic turns; issue 13) are applied
+here, before Rasa loads the model, so every way Koers starts Rasa (`make run`,
+`python -m bot serve`, the systemd unit) runs the same, tested Rasa.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+REFUSED = ("--enable-api", "--auth-token", "--jwt-secret")
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "ja", "on"}
+
+
+def rasa_argv(argv: list[str], environ: dict[str, str]) -> list[str]:
+    """The argument list for Rasa's own CLI: `run` plus `argv`, and the API options taken from
+    the environment. Raises SystemExit when the API is asked for on the command line or
+    without a token."""
+    for arg in argv:
+        if arg.split("=", 1)[0] in REFUSED:
+            raise SystemExit(
+                f"{arg.split('=', 1)[0]} is not accepted here: use KOERS_RASA_API=true and "
+                "KOERS_RASA_TOKEN in .env (a token on the command line is visible to every "
+                "local user)."
+            )
+    args = ["rasa", "run", *argv]
+    if _flag(environ.get("KOERS_RASA_API")):
+        token = environ.get("KOERS_RASA_TOKEN") or ""
+        if not token:
+            raise SystemExit("KOERS_RASA_API=true needs KOERS_RASA_TOKEN; Rasa did not start.")
+        args += ["--enable-api", "--auth-token", token]
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    from bot.production import restrict_umask
+
+    restrict_umask()
+    # Only this process's own copy of argv changes; /proc/<pid>/cmdline keeps the original.
+    sys.argv = rasa_argv(list(sys.argv[1:] if argv is None else argv), dict(os.environ))
+    from bot import rasa_patches
+
+    rasa_patches.apply()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

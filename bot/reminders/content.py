@@ -1,0 +1,56 @@
+"""The reviewed reminder texts in bot/content/reminders.yml, per channel and language level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.vocabulary import LANGUAGE_LEVELS, SIMPLE, STANDARD
+
+REMINDERS_FILE = Path(__file__).resolve().parent.parent / "content" / "reminders.yml"
+LEVELS = LANGUAGE_LEVELS
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict[str, Any]:
+    return yaml.safe_load(REMINDERS_FILE.read_text(encoding="utf-8"))
+
+
+def _level(level: str | None) -> str:
+    return SIMPLE if level == SIMPLE else STANDARD
+
+
+@dataclass(frozen=True)
+class ReminderText:
+    """Exactly what one reminder says, on every channel."""
+
+    sms: str
+    email_subject: str
+    email_body: str
+    push_title: str
+    push_body: str
+
+
+def reminder_text(level: str | None, link: str) -> ReminderText:
+    """The reminder at the client's language level, with the chat link filled in."""
+    data, lvl = _data(), _level(level)
+    return ReminderText(
+        sms=data["sms"][lvl].format(link=link),
+        email_subject=data["email"]["subject"][lvl],
+        email_body=data["email"]["body"][lvl].format(link=link),
+        push_title=data["push"]["title"][lvl],
+        push_body=data["push"]["body"][lvl],
+    )
+
+
+def control_text(key: str, level: str | None, **values: str) -> str:
+    """A client-facing answer about their reminders (controls section), filled in."""
+    return _data()["controls"][key][_level(level)].format(**values)
+
+
+def control_keys() -> list[str]:
+    return list(_data()["controls"])

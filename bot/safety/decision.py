@@ -1,0 +1,231 @@
+"""One readable decision: crisis help now, a calm check question first, or nothing.
+
+Three signals come from the NLU pipeline for every message (`Evidence`):
+- the word list (`bot/safety/matcher.py`): explicit crisis language, precise by design;
+- the intent classifier (DIET): its confidence for the `crisis` intent;
+- the semantic net (`bot/safety/semantic.py`): P(crisis) from sentence embeddings, and the
+  category of the nearest crisis exemplars.
+
+`decide` turns them into one of three outcomes, in this order (first match wins):
+
+  1. the word list matched                                  -> CRISIS
+  2. semantic >= bands.clear                                -> CRISIS
+  3. classifier says crisis and semantic >= bands.agree     -> CRISIS (two signals agree)
+  4. worrying context and semantic >= bands.context_clear   -> CRISIS
+  5. semantic >= bands.check (not an everyday idiom)       -> CHECK
+  6. classifier says crisis (not an everyday idiom) and
+     semantic >= bands.classifier_floor                     -> CHECK (one signal only)
+  7. worrying context and semantic >= bands.context_check   -> CHECK
+  8. otherwise                                              -> CALM
+
+"Worrying context" (`Context.worrying`) means: a mood of 1 or 2 at this session's check-in, or
+the client's previous message was itself a check or a crisis, or scored at least
+`bands.context_previous` on the semantic net.
+
+"Calm context" (`Context.calm`) means: no low mood, and the client's previous message was a
+real message (three words or more, so not "hoi" or a button) that was calm and scored at most
+`bands.context_calm`. Then a CRISIS from rules 2 or 3 (meaning only, no word-list hit) becomes a
+CHECK: "ik sta op de brug" after "ik ga vissen met mijn vader" gets the calm question, not 113.
+A word-list hit is never lowered.
+
+Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5, 6 and
+8 apply; `bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
+
+"An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
+me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
+clear meaning (rule 2).
+
+A classifier-only hit never shows the crisis help at once: short answers such as "me moeder"
+can get a high `crisis` confidence from DIET alone. It gets the check question instead.
+The band values are tuned on the development sets (see docs/safety.md) and set in config.yml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+CRISIS = "crisis"
+CHECK = "check"
+CALM = "calm"
+OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
+UNKNOWN = "unknown"
+MOOD_SLOT = "stemming"
+LOW_MOODS = {"1", "2"}
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Thresholds on P(crisis) from the semantic net and on the classifier's confidence.
+
+    Chosen with `python -m bot.safety.tune sweep` on the development sets only (the main set
+    and tests/crisis/crisis_set_dev.yml): the highest recall with at most 3 % false alarms and
+    10 % check questions on calm messages, then the best result on the context pairs.
+    """
+
+    clear: float = 0.95  # semantic alone: crisis help at once
+    check: float = 0.70  # semantic alone: the check question
+    agree: float = 0.85  # semantic, when the classifier says crisis too: crisis help
+    classifier: float = 0.50  # the classifier "says crisis" from this confidence
+    classifier_floor: float = 0.50  # classifier-only: check question from this semantic score
+    context_clear: float = 0.85  # after a worrying message or a low mood: crisis help
+    context_check: float = 0.50  # after a worrying message or a low mood: check question
+    context_previous: float = 0.60  # a previous message from this score is worrying
+    context_calm: float = 0.50  # a previous real message up to this score is calm
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Bands:
+        names = cls.__dataclass_fields__
+        return cls(**{k: float(v) for k, v in (config or {}).items() if k in names})
+
+
+DEFAULT_BANDS = Bands()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    matcher_category: str | None = None  # category of a word-list hit
+    idiom_only: bool = False  # only an everyday idiom ("ik ben doodmoe"), no crisis words
+    classifier: float = 0.0  # DIET's crisis confidence when crisis is its top intent, else 0
+    semantic: float = 0.0  # P(crisis) from the semantic net
+    semantic_category: str = UNKNOWN
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "matcher_category": self.matcher_category,
+            "idiom_only": self.idiom_only,
+            "classifier": round(self.classifier, 4),
+            "semantic": round(self.semantic, 4),
+            "semantic_category": self.semantic_category,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Evidence:
+        data = data or {}
+        return cls(
+            matcher_category=data.get("matcher_category"),
+            idiom_only=bool(data.get("idiom_only")),
+            classifier=float(data.get("classifier") or 0.0),
+            semantic=float(data.get("semantic") or 0.0),
+            semantic_category=data.get("semantic_category") or UNKNOWN,
+        )
+
+
+@dataclass(frozen=True)
+class Context:
+    low_mood: bool = False  # mood 1 or 2 at this session's check-in
+    previous_outcome: str = CALM  # the outcome of the client's previous message
+    previous_semantic: float = 0.0  # the semantic score of the client's previous message
+    previous_words: int = 0  # the number of words in the client's previous message
+
+    def worrying(self, bands: Bands) -> bool:
+        return (
+            self.low_mood
+            or self.previous_outcome in (CHECK, CRISIS)
+            or self.previous_semantic >= bands.context_previous
+        )
+
+    def calm(self, bands: Bands) -> bool:
+        return (
+            not self.worrying(bands)
+            and self.previous_outcome == CALM
+            and self.previous_words >= 3
+            and self.previous_semantic <= bands.context_calm
+        )
+
+    def describe(self, bands: Bands) -> str:
+        parts = []
+        if self.low_mood:
+            parts.append("lage stemming bij de check-in")
+        if self.previous_outcome in (CHECK, CRISIS):
+            parts.append("vorig bericht was al zorgelijk")
+        elif self.previous_semantic >= bands.context_previous:
+            parts.append(f"vorig bericht scoorde {self.previous_semantic:.2f}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    category: str
+    detected_by: str  # matcher | semantic | both | classifier | context (stored with events)
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    def higher_than(self, outcome: str) -> bool:
+        return OUTCOME_ORDER[self.outcome] > OUTCOME_ORDER[outcome]
+
+
+def decide(
+    evidence: Evidence, context: Context | None = None, bands: Bands | None = None
+) -> Decision:
+    """The outcome for one message; see the module docstring for the rules."""
+    e, b = evidence, bands or DEFAULT_BANDS
+    classifier_says = e.classifier >= b.classifier
+    semantic_category = e.semantic_category if e.semantic_category else UNKNOWN
+    worrying = context is not None and context.worrying(b)
+    why_context = context.describe(b) if worrying and context else ""
+
+    if e.matcher_category:
+        by = "both" if (classifier_says or e.semantic >= b.check) else "matcher"
+        return Decision(CRISIS, e.matcher_category, by, ("woordenlijst",))
+    calm_before = context is not None and context.calm(b)
+    # Rules 2 and 3 give CRISIS, or CHECK right after a calm message (see "calm context").
+    meaning_only = CHECK if calm_before else CRISIS
+    why_calm = ("vorig bericht was rustig",) if calm_before else ()
+    if e.semantic >= b.clear:
+        return Decision(
+            meaning_only, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}", *why_calm)
+        )
+    if classifier_says and e.semantic >= b.agree:
+        return Decision(
+            meaning_only,
+            semantic_category,
+            "both",
+            (f"taalmodel {e.classifier:.2f}", f"betekenis {e.semantic:.2f}", *why_calm),
+        )
+    if worrying and e.semantic >= b.context_clear:
+        return Decision(
+            CRISIS, semantic_category, "context", (f"betekenis {e.semantic:.2f}", why_context)
+        )
+    if e.semantic >= b.check and not e.idiom_only:
+        return Decision(CHECK, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}",))
+    if classifier_says and not e.idiom_only and e.semantic >= b.classifier_floor:
+        return Decision(CHECK, semantic_category, "classifier", (f"taalmodel {e.classifier:.2f}",))
+    if worrying and e.semantic >= b.context_check:
+        return Decision(
+            CHECK, semantic_category, "context", (f"betekenis {e.semantic:.2f}", why_context)
+        )
+    return Decision(CALM, UNKNOWN, "", ())
+
+
+def context_from_events(newest_first: Iterable[dict[str, Any]]) -> Context:
+    """The context of the latest user message, from the conversation's events as dicts
+    (Rasa's `Event.as_dict()` format), newest first, read back to the session's start:
+    a mood of 1 or 2 at this session's check-in, and the client's previous message."""
+    low_mood = False
+    mood_seen = False
+    users: list[dict[str, Any]] = []
+    for event in newest_first:
+        kind = event.get("event")
+        if kind == "session_started":
+            break
+        if kind == "slot" and event.get("name") == MOOD_SLOT and not mood_seen:
+            mood_seen = True
+            low_mood = str(event.get("value")) in LOW_MOODS
+        elif kind == "user":
+            users.append(event)
+            if len(users) == 2 and mood_seen:
+                break
+    if len(users) < 2:
+        return Context(low_mood=low_mood)
+    previous = (users[1].get("parse_data") or {}).get("crisis") or {}
+    return Context(
+        low_mood=low_mood,
+        previous_outcome=previous.get("outcome") or CALM,
+        previous_semantic=Evidence.from_dict(previous.get("evidence")).semantic,
+        # A button payload ("/bevestigen") or an empty text counts as no real message.
+        previous_words=len((users[1].get("text") or "").split())
+        if previous and not (users[1].get("text") or "").startswith("/")
+        else 0,
+    )

