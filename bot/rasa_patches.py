@@ -38,8 +38,9 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
     Rasa opens a new HTTP client session (and TCP connection) for every action-server call.
     The patch keeps one session per endpoint and event loop, with keep-alive connections
     that are dropped after 2 s idle (shorter than the action server's 5 s, so a connection
-    is never reused just as the server closes it); a call on a connection that a restarted
-    server had closed is made once more on a new one. The request body (the conversation and
+    is never reused just as the server closes it); a call on a connection that the server
+    had closed (it restarted, or this process was too busy under load to drop the idle
+    connection in time) is made once more on a new one. The request body (the conversation and
     the domain) is encoded with ujson instead of the standard library's encoder.
 `sqlite_tracker`
     Rasa's SQL tracker store on SQLite (`make run`) opens and closes a connection for every
@@ -503,9 +504,16 @@ def _patch_http_session(undo: list) -> None:
                         return await response.json()
                     except ContentTypeError:
                         return None
-            except aiohttp.ServerDisconnectedError:
-                # A kept-alive connection the server had closed (it restarted): once more on
-                # a new connection. Actions are idempotent, so a repeat is harmless.
+            except aiohttp.ClientConnectorError:
+                raise  # no connection at all (the server is down): nothing to repeat
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                # A kept-alive connection the server had closed ("Server disconnected",
+                # "Can not write request body", "Cannot write to closing transport"): the
+                # server restarted, or closed it as idle while this process was too busy to
+                # take it out of the pool in time (seconds of event-loop lag under load).
+                # Once more on a new connection. Actions are idempotent, so a repeat is
+                # harmless.
+                STATS["http_session.retried"] += 1
                 if attempt == 2:
                     raise
         return None

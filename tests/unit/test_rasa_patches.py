@@ -390,6 +390,67 @@ def test_action_calls_share_one_keep_alive_session(patched):
     assert len(set(peers)) == 1, "every call reused the same connection"
 
 
+def test_a_call_on_a_connection_the_server_closed_is_made_once_more(patched, monkeypatch):
+    """Under load Rasa's event loop can lag seconds behind: a kept-alive connection that the
+    action server already closed as idle is then used, and writing the request fails
+    ("Can not write request body"). That call is made again on a new connection; a server
+    that cannot be reached at all is not called twice."""
+    import aiohttp
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    calls: list[int] = []
+    original = aiohttp.ClientSession.request
+    broken = {"next": 0}
+
+    class _Closed:
+        async def __aenter__(self):  # type: ignore[no-untyped-def]
+            raise aiohttp.ClientOSError(None, "Can not write request body for /webhook")
+
+        async def __aexit__(self, *args):  # type: ignore[no-untyped-def]
+            return False
+
+    def request(self, method, url, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if broken["next"] > 0:
+            broken["next"] -= 1
+            return _Closed()
+        return original(self, method, url, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "request", request)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"echo": await request.json()})
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+        try:
+            retried = rasa_patches.STATS["http_session.retried"]
+            broken["next"] = 1
+            assert await endpoint.request(json={"i": 1}) == {"echo": {"i": 1}}
+            assert len(calls) == 2 and rasa_patches.STATS["http_session.retried"] == retried + 1
+            broken["next"] = 2  # closed twice in a row: the error reaches Rasa
+            with pytest.raises(aiohttp.ClientOSError):
+                await endpoint.request(json={"i": 2})
+            calls.clear()
+            down = EndpointConfig(url="http://127.0.0.1:9/webhook")
+            with pytest.raises(aiohttp.ClientConnectorError):
+                await down.request(json={})
+            assert len(calls) == 1, "no second call to a server that is not there"
+        finally:
+            await rasa_patches.close_http_sessions()
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+
+
 # --- tracker_cache ----------------------------------------------------------------------------
 
 
