@@ -298,7 +298,13 @@ class CheckinClient:
         if not buttons:
             answered = sum(1 for turn in self.result.turns if turn.phase.startswith("answer"))
             # A question asked again (an answer Koers did not take) is answered again.
-            if self._done("theme") and answered < len(ANSWERS) + 3 and not self._done("scale"):
+            # A theme may also start without the client pressing its button: a message sent
+            # again after "probeer het zo nog een keer" that Koers had in fact already
+            # handled (PostgreSQL stopped while confirming the save) is read anew, so a
+            # resent mood "4" can pick the menu's fourth choice, "Kies jij maar". The client
+            # goes on from what Koers asks, as a person would (docs/scaling.md).
+            started = self._done("theme") or "we praten over" in text
+            if started and answered < len(ANSWERS) + 3 and not self._done("scale"):
                 answer = ANSWERS[answered % len(ANSWERS)]
                 return f"answer_{answered + 1}", answer, lambda: tr.type(answer)
             if self._done("step_wanted") and not self._done("step"):
