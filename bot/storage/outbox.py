@@ -34,7 +34,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session
 
 from bot.storage import repository as repo
@@ -45,6 +51,9 @@ from bot.vocabulary import OUTCOME_HELP, STATUS_COMPLETE
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".json"
+# Errors of a database that is up but refuses an entry for good; every other database error
+# means "unavailable, try again later".
+REFUSED = (IntegrityError, DataError, ProgrammingError, NotSupportedError)
 
 
 @dataclass(frozen=True)
@@ -272,6 +281,12 @@ class Outbox:
                 try:
                     with session_scope(engine) as session:
                         REPLAYERS[entry.kind](session, entry)
+                except REFUSED:
+                    # The database is there but refuses this entry for good (a constraint,
+                    # bad data): kept aside, so that it cannot block every later write.
+                    logger.exception("outbox: entry %s is refused", entry.path.name)
+                    self._fail(entry.path, "refused")
+                    continue
                 except SQLAlchemyError:
                     logger.warning("outbox: the database is still unavailable")
                     return written

@@ -115,3 +115,27 @@ def test_pause_saves_a_draft_never_as_complete(use_database):
     with session_scope(engine) as session:
         [draft] = repo.list_reflections(session, "unit-client")
         assert draft.status == "onderbroken" and len(draft.answers) == 2
+
+
+def test_an_outbox_entry_the_database_refuses_for_good_does_not_block_the_rest(
+    use_database, outbox, monkeypatch
+):
+    """A constraint error is not an outage: that entry is set aside in failed/ (kept, and
+    logged), and the entries after it are written."""
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.storage import outbox as outbox_module
+
+    engine = use_database()
+
+    def refused(session, entry):  # type: ignore[no-untyped-def]
+        raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setitem(outbox_module.REPLAYERS, "step_result", refused)
+    outbox.put("step_result", "unit-client:1", {"chat_id": "unit-client", "step_id": 1})
+    outbox.put("checkin", "key-after", {"chat_id": "unit-client", "mood": 4})
+    assert outbox.flush(engine) == 1
+    assert not outbox.pending()
+    assert len(list((outbox.directory / "failed").iterdir())) == 1
+    with session_scope(engine) as session:
+        assert [c.mood for c in repo.list_checkins(session, "unit-client")] == [4]
