@@ -44,19 +44,27 @@ def patched():
 
 
 def test_apply_is_idempotent_and_revert_restores_the_originals():
+    # In a full run the session's `bot` fixture has applied every patch already: take these
+    # two off first, so that the originals are Rasa's own, and put them back afterwards.
+    names = ["validator", "rule_lookup"]
     before = rasa_patches.applied()
+    rasa_patches.revert(names)
     original = RemoteAction.__dict__["_validate_action_result"]
     original_key_to_state = RulePolicy.__dict__["_rule_key_to_state"]
     try:
-        first = rasa_patches.apply(["validator", "rule_lookup"])
-        assert set(first) <= {"validator", "rule_lookup"}
-        assert rasa_patches.apply(["validator", "rule_lookup"]) == []
+        assert rasa_patches.apply(names) == names
+        assert rasa_patches.apply(names) == []
         assert RemoteAction.__dict__["_validate_action_result"] is not original
-    finally:
-        rasa_patches.revert([n for n in ("validator", "rule_lookup") if n not in before])
-    if "validator" not in before:
+        assert RulePolicy.__dict__["_rule_key_to_state"] is not original_key_to_state
+        assert rasa_patches.revert(names) == list(reversed(names))
         assert RemoteAction.__dict__["_validate_action_result"] is original
         assert RulePolicy.__dict__["_rule_key_to_state"] is original_key_to_state
+        assert rasa_patches.apply(names) == names  # and again
+        assert RemoteAction.__dict__["_validate_action_result"] is not original
+    finally:
+        rasa_patches.revert(names)
+        rasa_patches.apply([n for n in names if n in before])
+    assert rasa_patches.applied() == before
 
 
 def test_nothing_is_patched_on_another_rasa_version(monkeypatch):
