@@ -193,5 +193,33 @@ def test_a_long_session_starts_anew_at_the_next_check_in(bot, monkeypatch):
         # The check-in goes on as always: last time's small step is asked about.
         assert "Vorige keer koos je dit stapje: elke dag wandelen" in bot.texts(sender, "2")
     finally:
+        # The limit is read when the patch is applied: apply it again with the real one, or
+        # every later test in this session would run with 60.
+        monkeypatch.undo()
         rasa_patches.revert(["session_length"])
         rasa_patches.apply(["session_length"])
+
+
+def test_the_bot_answers_after_the_patches_are_reverted_and_applied_again(bot):
+    """Tests and benchmarks take patches off and put them back (`revert`, `apply`); a turn
+    through the bot must still be answered afterwards, on the session's event loop and on a
+    second one (each loop has its own keep-alive session to the action server)."""
+    import asyncio
+
+    before = rasa_patches.applied()
+    assert set(rasa_patches.revert()) == set(before)
+    try:
+        assert "computerprogramma" in bot.texts(bot.new_sender("zonder"), "hoi")
+    finally:
+        rasa_patches.apply()
+    assert rasa_patches.applied() == before
+    assert "Hoe gaat het vandaag?" in bot.texts(bot.new_sender("opnieuw"), "hoi")
+    other = asyncio.new_event_loop()
+    try:
+        sender = bot.new_sender("tweede-loop")
+        replies = other.run_until_complete(bot.agent.handle_text("hoi", sender_id=sender))
+        assert "Hoe gaat het vandaag?" in "\n".join(m.get("text") or "" for m in replies)
+        other.run_until_complete(rasa_patches.close_http_sessions())
+    finally:
+        other.close()
+    assert "Hoe gaat het vandaag?" in bot.texts(bot.new_sender("daarna"), "hoi")
