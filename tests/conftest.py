@@ -58,6 +58,20 @@ def engine(database_url: str):
     eng.dispose()
 
 
+# The session's action server process and its log (for `Bot.say`'s check).
+ACTION_SERVER: dict = {}
+
+
+def _check_action_server() -> None:
+    """Fail with the action server's log when it is no longer running: every turn would
+    otherwise just be unanswered (Rasa's atomic turns, bot/rasa_patches.py), and every later
+    test would fail with an empty reply that does not say why."""
+    proc = ACTION_SERVER.get("proc")
+    if proc is not None and proc.poll() is not None:
+        tail = ACTION_SERVER["log"].read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the test action server exited ({proc.returncode}):\n{tail}")
+
+
 @pytest.fixture(scope="session")
 def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real rasa-sdk action server with Koers' actions, on 127.0.0.1."""
@@ -95,7 +109,9 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
             proc.kill()
             raise RuntimeError("action server did not start:\n" + log.read_text())
         time.sleep(0.3)
+    ACTION_SERVER.update(proc=proc, log=log)
     yield url + "/webhook"
+    ACTION_SERVER.clear()
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -121,7 +137,10 @@ class Bot:
         return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
     def say(self, sender: str, text: str) -> list[dict]:
-        return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=sender))
+        replies = self.loop.run_until_complete(self.agent.handle_text(text, sender_id=sender))
+        if not replies:
+            _check_action_server()
+        return replies
 
     def texts(self, sender: str, text: str) -> str:
         return "\n".join(m.get("text") or "" for m in self.say(sender, text))
