@@ -19,6 +19,14 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import durable, reflection, shown
+from actions.between import (
+    AGREEMENT_STAGE,
+    QUESTION_STAGE,
+    STAGES,
+    STEP_STAGE,
+    agreement_stage,
+    question_stage,
+)
 from actions.common import (
     LANGUAGE_SLOT,
     REFLECTION_STATE_SLOTS,
@@ -148,15 +156,28 @@ class ActionWelkom(Action):
         ]
 
 
-def _next_step(
-    tracker: Tracker, dispatcher: CollectingDispatcher, skip_steps: bool
-) -> list[EventType]:
-    """After the check-in: ask about an open small step, offer to resume a paused theme, or
-    show the menu. Sets `vervolg` (stapje / hervatten / menu) for the rules."""
+def next_step(tracker: Tracker, dispatcher: CollectingDispatcher, after: str) -> list[EventType]:
+    """What comes after the mood, from the stage after `after` on (actions.between.STAGES):
+    the worker's question, the client's due tasks (with the worker's promises shown first),
+    last time's small step, a paused theme or the menu. Sets `vervolg` for the rules."""
     level = language_level(tracker)
+    todo = STAGES[STAGES.index(after) + 1 :] if after in STAGES else STAGES
     try:
         with db_session() as session:
-            steps = [] if skip_steps else repo.open_steps(session, tracker.sender_id)
+            if QUESTION_STAGE in todo:
+                found = question_stage(session, tracker)
+                if found:
+                    return found
+            if AGREEMENT_STAGE in todo:
+                found = agreement_stage(session, tracker, dispatcher)
+                if found:
+                    return found
+    except (SQLAlchemyError, ValueError):
+        # Never a dead end: without the question or the tasks the check-in goes on.
+        logger.exception("could not read the worker's question or the client's tasks")
+    try:
+        with db_session() as session:
+            steps = [] if STEP_STAGE not in todo else repo.open_steps(session, tracker.sender_id)
             if steps:
                 step = steps[0]
                 return [
@@ -202,7 +223,7 @@ class ActionCheckinOpslaan(Action):
             dispatcher.utter_message(response="utter_stemming_midden")
         else:
             dispatcher.utter_message(response="utter_stemming_hoog")
-        return _next_step(tracker, dispatcher, skip_steps=False)
+        return next_step(tracker, dispatcher, after="stemming")
 
 
 class ActionStapBijwerken(Action):
@@ -237,7 +258,7 @@ class ActionStapBijwerken(Action):
             SlotSet("open_stap", None),
             SlotSet("open_stap_id", None),
         ]
-        return events + _next_step(tracker, dispatcher, skip_steps=True)
+        return events + next_step(tracker, dispatcher, after=STEP_STAGE)
 
 
 MENU_SLOTS = ("thema_groep", "thema_keuze", "menu_pagina")

@@ -35,6 +35,12 @@ INTERRUPTIONS = frozenset(
         "taal_eenvoudig",
         "taal_standaard",
         "privacy_vraag",
+        # the client's reminders (issue 14): changed by actions/reminders.py, then the same
+        # question again
+        "herinnering_stop",
+        "herinnering_pauze",
+        "herinnering_aan",
+        "herinnering_tijd",
     }
 )
 

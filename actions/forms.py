@@ -75,7 +75,9 @@ QUESTION_WORDS = (
 # A subject right after the question word makes it a clause ("wat ik eet"), not a question.
 SUBJECTS = ("ik", "je", "jij", "we", "wij", "ze", "zij", "hij", "u", "mijn", "mn", "m'n")
 # Open questions that get one gentle follow-up for a weak answer.
-FOLLOW_UP_SLOTS = frozenset({*ANSWER_SLOTS, "kwijt_tekst", "stapje", "nieuw_antwoord"})
+FOLLOW_UP_SLOTS = frozenset(
+    {*ANSWER_SLOTS, "kwijt_tekst", "stapje", "nieuw_antwoord", "vraag_antwoord"}
+)
 # The "Weet ik niet" button of the follow-up sends this payload; it is stored as words.
 DONT_KNOW_PAYLOAD = "/weet_niet"
 DONT_KNOW_TEXT = "weet ik niet"
@@ -442,7 +444,13 @@ class ValidateStapjeForm(FormValidationAction):
             return {"stapje": None}
         explanation = render_response(domain, "utter_uitleg_stapje", language_level(tracker))
         found = answer_or_follow_up("stapje", text, tracker, dispatcher, explanation)
-        if found.get("stapje"):
+        step = found.get("stapje")
+        if step and (step == DONT_KNOW_TEXT or is_weak(step)):
+            # "Weet ik niet" after the follow-up is no step: nothing to ask about next time
+            # ("Vorige keer koos je: weet ik niet"); the form ends as after "Nee, nu niet".
+            dispatcher.utter_message(response="utter_stapje_later")
+            return {"stapje": None, "stapje_willen": False, FOLLOW_UP_SLOT: None}
+        if step:
             dispatcher.utter_message(response="utter_stapje_mooi")
         return found
 
@@ -821,6 +829,11 @@ class ActionUitleg(Action):
                 response="utter_uitleg_antwoord",
                 vraag=content.vent_explained(level),
                 voorbeeld=content.vent_example(),
+            )
+        elif slot == "vraag_antwoord":
+            # The worker's question (issue 14): its simple wording, and the way to skip it.
+            dispatcher.utter_message(
+                response="utter_uitleg_vraag_antwoord", vraag=tracker.get_slot("vraag_uitleg")
             )
         elif slot == "thema_keuze" and form == MENU_FORM:
             dispatcher.utter_message(response="utter_uitleg_thema_keuze")

@@ -78,6 +78,11 @@ STEP_CHECK_FORM = "stapcheck_form"  # how last time's step went
 PLAN_FORM = "plan_form"  # the colour of the client's safety plan
 CORRECTION_FORM = "correctie_form"  # which line of the read-back, and the new answer
 CONSENT_FORM = "toestemming_form"  # may the worker read it
+# Between sessions (issue 14): the worker's question for this check-in, the client's tasks of
+# the agreements ledger, and a new time for the reminders.
+QUESTION_FORM = "vraag_form"  # "Je begeleider vraagt: ...", the answer and may the worker read it
+AGREEMENT_FORM = "afspraak_form"  # one due task of the ledger: gedaan / deels / nog niet
+REMINDER_TIME_FORM = "herinnering_tijd_form"  # the new time for the reminders
 FORMS = (
     CHECKIN_FORM,
     MENU_FORM,
@@ -88,11 +93,24 @@ FORMS = (
     PLAN_FORM,
     CORRECTION_FORM,
     CONSENT_FORM,
+    QUESTION_FORM,
+    AGREEMENT_FORM,
+    REMINDER_TIME_FORM,
 )
 # Forms whose answers belong to the reflection in progress (saved as a draft on a pause).
 REFLECTION_FORMS = frozenset({THEME_FORM, VENT_FORM, STEP_FORM, CORRECTION_FORM, CONSENT_FORM})
 # Forms with closed questions only: an off-topic question or a complaint is answered by a rule.
-CLOSED_FORMS = frozenset({CHECKIN_FORM, MENU_FORM, STEP_CHECK_FORM, PLAN_FORM, CONSENT_FORM})
+CLOSED_FORMS = frozenset(
+    {
+        CHECKIN_FORM,
+        MENU_FORM,
+        STEP_CHECK_FORM,
+        PLAN_FORM,
+        CONSENT_FORM,
+        AGREEMENT_FORM,
+        REMINDER_TIME_FORM,
+    }
+)
 # Before issue 10 every theme had its own form. Conversations saved then still name them
 # (active loop, `onderbroken_form`, the check question's paused form); they resume as
 # `thema_form` (bot/tracker_store.py). A fixed list: new themes never get a form of their own.

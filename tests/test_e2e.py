@@ -328,10 +328,12 @@ def test_simpler_wording_language_switch_and_bad_input(bot):
     sender = bot.new_sender("e2e")
     first, second = start_theme(bot, sender, menu_path("zingeving"), "zingeving")
     explained = bot.texts(sender, "ik snap het niet")
-    assert first.voorbeeld in explained and first.eenvoudig in explained
+    # "Ik snap het niet": the question in other words (uitleg), an example, and a way out.
+    assert first.voorbeeld in explained and first.explained("standaard") in explained
+    assert "weet ik niet" in explained
     assert "Ik zie geen woorden" in bot.texts(sender, "🙂🙂")
     simple = bot.texts(sender, "makkelijker graag")
-    assert "Ik praat nu makkelijker" in simple and first.eenvoudig in simple
+    assert "Ik zeg het nu makkelijk" in simple and first.eenvoudig in simple
     assert second.eenvoudig in bot.texts(sender, "mijn familie")
     assert second.voorbeeld in bot.texts(sender, "geef een voorbeeld")
 
@@ -369,10 +371,10 @@ def test_a_new_client_can_do_all_six_themes_in_one_go(bot, engine):
     """The tried-as-a-new-user walk: every theme from the menu, no dead end, in simple mode."""
     sender = bot.new_sender("walk")
     check_in(bot, sender, "3")
-    assert "Ik praat nu makkelijker" in bot.texts(sender, "makkelijker")
+    assert "Ik zeg het nu makkelijk" in bot.texts(sender, "makkelijker")
     for number, theme in enumerate(content.theme_keys(), start=1):
         group, place = menu_path(theme)
-        assert "Waarover precies?" in bot.texts(sender, group)
+        assert "Wat kies je?" in bot.texts(sender, group)
         reply = bot.texts(sender, place)
         assert content.label(theme, "eenvoudig") in reply, (theme, reply)
         if theme == "veiligheid":
@@ -384,7 +386,7 @@ def test_a_new_client_can_do_all_six_themes_in_one_go(bot, engine):
         assert "stapje" in bot.texts(sender, "4")
         assert "Ik schreef op" in bot.texts(sender, "nee")
         assert "begeleider" in bot.texts(sender, "ja")
-        assert "nog een onderwerp" in bot.texts(sender, "ja" if number % 2 else "nee")
+        assert "nog over iets praten" in bot.texts(sender, "ja" if number % 2 else "nee")
         if number < 6:
             assert "Waar wil je over praten?" in bot.texts(sender, "ja")
     assert "Tot de volgende keer" in bot.texts(sender, "nee")

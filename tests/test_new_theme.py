@@ -212,13 +212,15 @@ def test_a_check_in_on_the_new_theme_through_the_whole_bot(model_path, copy_acti
         first, second = tracker.get_slot("vragen")
         prompts = {p["key"]: p for p in NEW_THEME["prompts"]}
         assert prompts[first]["standaard"] in started
-        assert prompts[second]["standaard"] in "\n".join(m["text"] for m in say("mijn collega"))
+        assert prompts[second]["standaard"] in "\n".join(
+            m["text"] for m in say("een collega op mijn werk")
+        )
         scale = say("ik was op tijd")
         assert NEW_THEME["scale"]["question"]["standaard"] in scale[-1]["text"]
         assert "1 ●○○○○ Niet tevreden" in buttons(scale)
         assert "klein stapje" in "\n".join(m.get("text") or "" for m in say("4"))
         readback = "\n".join(m.get("text") or "" for m in say("nee"))
-        assert "mijn collega" in readback and "4 van de 5" in readback
+        assert "een collega op mijn werk" in readback and "4 van de 5" in readback
         say("ja")
         say("ja")
         engine = make_engine(database_url)

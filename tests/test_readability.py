@@ -8,10 +8,8 @@ Flesch-Douma (bot.language.flesch_douma: textstat's Dutch constants, pyphen nl_N
 - phrases a client needs are kept at both levels: the consent question says that no is fine,
   a pause says how to go on, help for an open question offers a way to say "weet ik niet".
 
-Two sources: the theme banks (bot/content/themes.yml), which must pass in full, and the
-responses in domain.yml. The domain texts are rewritten by the lead after issue 10 part S is
-merged; the cases that fail today are listed in DOMAIN_KNOWN and marked xfail(strict=True), so
-each one turns into a failure the moment it is fixed and its entry must then be removed.
+Two sources, both checked in full: the theme banks (bot/content/themes.yml) and the responses
+in domain.yml (rewritten for issue 10: every text and pair passes, with no known exceptions).
 """
 
 from __future__ import annotations
@@ -33,6 +31,9 @@ from bot.language import (
 ROOT = Path(__file__).parent.parent
 THEMES = yaml.safe_load((ROOT / "bot" / "content" / "themes.yml").read_text(encoding="utf-8"))
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+WORKER_QUESTIONS = yaml.safe_load(
+    (ROOT / "bot" / "content" / "worker_questions.yml").read_text(encoding="utf-8")
+)["questions"]
 LEVELS = ("standaard", "eenvoudig")
 SIMPLE_BAR = MIN_FLESCH_DOUMA["eenvoudig"]
 
@@ -148,6 +149,27 @@ def test_theme_example_is_short(example):
     assert example.startswith("Bijvoorbeeld:") and 1 <= len(example_words(example)) <= 8
 
 
+# --- The worker's ready questions (bot/content/worker_questions.yml) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        pytest.param(q[level], level, id=f"{q['key']}-{level}")
+        for q in WORKER_QUESTIONS
+        for level in LEVELS
+    ],
+)
+def test_worker_question_reads_easily(text, level):
+    assert flesch_douma(text) >= MIN_FLESCH_DOUMA[level], text
+
+
+@pytest.mark.parametrize("question", WORKER_QUESTIONS, ids=lambda q: q["key"])
+def test_worker_question_simple_is_not_harder(question):
+    standard, simple = question["standaard"], question["eenvoudig"]
+    assert flesch_douma(simple) >= flesch_douma(standard), (standard, simple)
+
+
 # --- domain.yml ---------------------------------------------------------------------------
 
 RESPONSES: dict[str, list[dict]] = DOMAIN["responses"]
@@ -168,97 +190,14 @@ def domain_buttons(name: str, level: str) -> list[dict]:
     raise KeyError((name, level))
 
 
-# What domain.yml fails today (measured on the merge base of issue 10). The lead rewrites these
-# texts after part S is merged; remove an entry when its text is fixed (strict xfail fails).
-DOMAIN_KNOWN: dict[str, set[str]] = {
-    "reads_easily": {
-        "utter_ask_aanpassen_veld-eenvoudig",
-        "utter_ask_delen-eenvoudig",
-        "utter_opgeslagen_gedeeld-eenvoudig",
-        "utter_taal_eenvoudig-eenvoudig",
-        "utter_veld_stapje-eenvoudig",
-        "utter_menu_meer-standaard",
-    },
-    "simple_not_harder": {
-        "utter_ask_stemming",
-        "utter_stemming_ongeldig",
-        "utter_schaal_ongeldig",
-        "utter_antwoord_leeg",
-        "utter_ask_aanpassen_veld",
-        "utter_aanpassen_ongeldig",
-        "utter_ask_delen",
-        "utter_uitleg_delen",
-        "utter_opgeslagen_gedeeld",
-        "utter_afsluiting",
-        "utter_opslaan_mislukt",
-        "utter_niets_op_te_slaan",
-        "utter_gepauzeerd",
-        "utter_klacht",
-        "utter_uitleg_antwoord",
-        "utter_stapje_mooi",
-        "utter_stap_gelukt",
-        "utter_stap_beetje",
-        "utter_readback_stapje",
-        "utter_nog_een",
-        "utter_geen_plan",
-        "utter_ask_plan_kleur",
-        "utter_plan_kleur_ongeldig",
-        "utter_plan_oranje",
-        "utter_veld_stapje",
-        "utter_ask_thema_keuze",
-        "utter_doorvragen",
-    },
-    "required_phrase": {
-        "consent-utter_ask_delen-eenvoudig",
-        "consent-utter_uitleg_delen-standaard",
-        "consent-utter_uitleg_delen-eenvoudig",
-        "weet_ik_niet-utter_uitleg_antwoord-standaard",
-        "weet_ik_niet-utter_uitleg_antwoord-eenvoudig",
-        "weet_ik_niet-utter_antwoord_leeg-eenvoudig",
-        "weet_ik_niet-utter_uitleg_stapje-standaard",
-        "weet_ik_niet-utter_uitleg_stapje-eenvoudig",
-        "duration-utter_thema_start-eenvoudig",
-        "weet_ik_niet-utter_uitleg_thema_keuze-standaard",
-        "weet_ik_niet-utter_uitleg_thema_keuze-eenvoudig",
-    },
-    "tone": {
-        "utter_afsluiting-standaard",
-        "utter_afsluiting-eenvoudig",
-        "utter_stap_gelukt-eenvoudig",
-        "utter_kwijt_dank-standaard",
-        "utter_kwijt_dank-eenvoudig",
-        "utter_taal_standaard-standaard",
-        "utter_taal_standaard-eenvoudig",
-    },
-    "labels": {
-        "utter_ask_stemming-eenvoudig",
-        "utter_uitleg_stemming-eenvoudig",
-        "utter_ask_thema_keuze-eenvoudig",
-    },
-}
-REASON = "domain texts are rewritten after issue-10 S"
-
-
-def domain_case(group: str, case_id: str, *values):
-    marks = (
-        [pytest.mark.xfail(strict=True, reason=REASON)] if case_id in DOMAIN_KNOWN[group] else []
-    )
-    return pytest.param(*values, id=case_id, marks=marks)
+def domain_case(case_id: str, *values):
+    return pytest.param(*values, id=case_id)
 
 
 DOMAIN_TEXTS = [
-    domain_case("reads_easily", f"{name}-{level}", name, level)
-    for name in sorted(RESPONSES)
-    for level in LEVELS
+    domain_case(f"{name}-{level}", name, level) for name in sorted(RESPONSES) for level in LEVELS
 ]
-DOMAIN_PAIRS = [domain_case("simple_not_harder", name, name) for name in sorted(RESPONSES)]
-
-
-def test_domain_known_failures_name_real_responses():
-    names = set(RESPONSES)
-    for group, cases in DOMAIN_KNOWN.items():
-        for case in cases:
-            assert any(name in names for name in re.split(r"-", case)), (group, case)
+DOMAIN_PAIRS = [domain_case(name, name) for name in sorted(RESPONSES)]
 
 
 @pytest.mark.parametrize(("name", "level"), DOMAIN_TEXTS)
@@ -301,7 +240,7 @@ REQUIRED = [
     ("duration", ("utter_thema_start",), r"\b(twee|2)\b[^.?!]*\bvragen\b"),
 ]
 REQUIRED_CASES = [
-    domain_case("required_phrase", f"{rule}-{name}-{level}", rule, name, level, pattern)
+    domain_case(f"{rule}-{name}-{level}", rule, name, level, pattern)
     for rule, names, pattern in REQUIRED
     for name in names
     for level in LEVELS
@@ -317,9 +256,7 @@ def test_domain_keeps_required_phrases(rule, name, level, pattern):
 # Cheering, therapy phrases, idioms, and "gewoon" that makes simple language sound abnormal.
 TONE = r"goed gedaan|het mag er zijn|eruit mag|zit je dwars|praat nu weer gewoon"
 TONE_CASES = [
-    domain_case("tone", f"{name}-{level}", name, level)
-    for name in sorted(RESPONSES)
-    for level in LEVELS
+    domain_case(f"{name}-{level}", name, level) for name in sorted(RESPONSES) for level in LEVELS
 ]
 
 
@@ -338,7 +275,7 @@ def _label(title: str) -> str:
 
 
 LABEL_CASES = [
-    domain_case("labels", f"{name}-{level}", name, level)
+    domain_case(f"{name}-{level}", name, level)
     for name in sorted(RESPONSES)
     for level in LEVELS
     if domain_buttons(name, level)
@@ -353,3 +290,25 @@ def test_domain_button_labels_are_clear_and_scales_even(name, level):
     if [t.split()[0] for t in titles] == ["1", "2", "3", "4", "5"]:
         low, high = set(labels[0].split()), set(labels[-1].split())
         assert low & high, f"uneven scale: {labels[0]} … {labels[-1]}"
+
+
+def test_the_domain_checks_catch_what_the_review_found():
+    """The domain checks above can fail: each catches a text that domain.yml had before the
+    rewrite of issue 10."""
+    # Under the simple bar, and a simple text that scored lower than its standard pair.
+    assert flesch_douma("Stapje") < SIMPLE_BAR
+    assert flesch_douma("Het is bewaard. Je begeleider mag het lezen.") < flesch_douma(
+        "Ik heb het bewaard. Je begeleider kan het lezen."
+    )
+    # A required phrase that shortening dropped.
+    patterns = {rule: pattern for rule, _, pattern in REQUIRED}
+    assert not re.search(patterns["consent"], "Mag je begeleider dit lezen? Jij kiest.", re.I)
+    assert not re.search(patterns["duration"], "Fijn. Het gaat over: {thema_label}.", re.I)
+    # Cheering and "gewoon".
+    for text in ("Goed gedaan! Tot de volgende keer.", "Goed. Ik praat nu weer gewoon."):
+        assert re.search(TONE, text, flags=re.IGNORECASE), text
+    # An ambiguous label and an uneven scale.
+    old_scale = ["1 😞 Slecht", "2 🙁 Matig", "3 😐 Gaat wel", "4 🙂 Goed", "5 😄 Heel goed"]
+    labels = [_label(title) for title in old_scale]
+    assert AMBIGUOUS_LABELS & set(labels)
+    assert not set(labels[0].split()) & set(labels[-1].split())

@@ -277,6 +277,24 @@ def test_review_rules(rule, pattern):
     assert not broken, f"{rule}: {broken}"
 
 
+WORKER_QUESTIONS = yaml.safe_load(
+    (THEMES_FILE.parent / "worker_questions.yml").read_text(encoding="utf-8")
+)["questions"]
+
+
+@pytest.mark.parametrize(("rule", "pattern"), REVIEW_RULES, ids=[r for r, _ in REVIEW_RULES])
+def test_review_rules_hold_for_the_workers_ready_questions(rule, pattern):
+    """The questions a worker picks for the next check-in (bot/content/worker_questions.yml)
+    reach the client too: the same review rules apply."""
+    broken = [
+        (q["key"], level, q[level])
+        for q in WORKER_QUESTIONS
+        for level in LEVELS
+        if re.search(pattern, q[level], flags=re.IGNORECASE)
+    ]
+    assert not broken, f"{rule}: {broken}"
+
+
 @pytest.mark.parametrize(("rule", "pattern"), REVIEW_RULES, ids=[r for r, _ in REVIEW_RULES])
 def test_review_rules_catch_what_the_review_found(rule, pattern):
     """The patterns above are not empty: each catches the text that the review of issue 10

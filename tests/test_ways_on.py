@@ -120,7 +120,7 @@ def test_weak_answers_get_one_gentle_follow_up_then_go_on(bot, engine):
     check_in(bot, sender)
     turn(bot, sender, "hoop")
     follow_up = turn(bot, sender, "weet nie")
-    assert "Weet ik niet" in titles(follow_up)
+    assert any(title.endswith("Weet ik niet") for title in titles(follow_up))
     tracker = bot.tracker(sender)
     assert tracker.get_slot("requested_slot") == "antwoord_1"
     assert tracker.get_slot("antwoord_1") is None

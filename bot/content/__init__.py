@@ -265,7 +265,9 @@ GROUP_WORDS = {
 VENT_WORDS = ("iets vertellen", "zelf iets vertellen", "vertellen", "ik wil iets vertellen")
 FIRST_STEP = (GROUP_SELF, GROUP_OTHERS, VENT, CHOOSE_FOR_ME)
 BACK_WORDS = frozenset({"terug", "ga terug", "vorige", "iets anders", "ander onderwerp", "begin"})
-MORE_WORDS = frozenset({"meer", "meer onderwerpen", "volgende", "verder kijken", "andere"})
+MORE_WORDS = frozenset(
+    {"meer", "meer keuzes", "meer onderwerpen", "volgende", "verder kijken", "andere"}
+)
 MORE = "meer"
 BACK = "terug"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,20 @@ def reminder_text(level: str | None, link: str) -> ReminderText:
 def control_text(key: str, level: str | None, **values: str) -> str:
     """A client-facing answer about their reminders (controls section), filled in."""
     return _data()["controls"][key][_level(level)].format(**values)
+
+
+def refusal_text(code: str, level: str | None, quiet: tuple[time, time] | None = None) -> str:
+    """Why a client's change to their reminders was refused (bot.storage.between.
+    ReminderRefused: no_plan, already_stopped, quiet_hours with the quiet hours (start, end));
+    the chat and the web chat's reminder page say the same."""
+    if code == "quiet_hours" and quiet:
+        start, end = quiet
+        return control_text("quiet_hours", level, van=_clock(end), tot=_clock(start))
+    return control_text(code, level)
+
+
+def _clock(value: time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
 
 
 def control_keys() -> list[str]:

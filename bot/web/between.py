@@ -27,7 +27,7 @@ from flask import (
 )
 
 from bot.reminders import schedule
-from bot.reminders.content import control_text, reminder_text
+from bot.reminders.content import control_text, refusal_text, reminder_text
 from bot.settings import get_reminder_settings
 from bot.storage import between, devices
 from bot.storage.between_models import REMINDER_CHANNELS
@@ -292,12 +292,7 @@ def _status_json(status: between.ReminderStatus | None) -> dict[str, Any] | None
 
 
 def _refusal(exc: between.ReminderRefused, level: str) -> str:
-    if exc.code == "quiet_hours" and exc.quiet:
-        start, end = exc.quiet
-        return control_text(
-            "quiet_hours", level, van=schedule.time_text(end), tot=schedule.time_text(start)
-        )
-    return control_text(exc.code, level)
+    return refusal_text(exc.code, level, exc.quiet)
 
 
 @bp.route("/chat/api/herinneringen", methods=["GET", "POST"])

@@ -340,8 +340,8 @@ def send():
             return _fail(MSG_EMPTY_INPUT, 400)
         if len(typed) > MAX_MESSAGE_LENGTH:
             return _fail(MSG_TOO_LONG, 400)
-    # No database transaction may stay open while Rasa answers: on SQLite it holds the write
-    # lock, and the action server writes to the same database during that time.
+    # End this request's transaction before relaying: on SQLite it holds the write lock, and
+    # the action server writes to the same database while Rasa handles the message.
     db().commit()
     state = _state()
     # A message of this client is on its way: answer "wait" at once instead of holding a web

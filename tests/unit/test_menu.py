@@ -132,3 +132,11 @@ def test_misspelt_theme_names(text, expected):
 )
 def test_first_step_typed(text, expected):
     assert content.parse_menu_choice(text, numbers=content.FIRST_STEP, groups=True) == expected
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_more_button_can_be_typed_as_it_reads(level):
+    """Clients type what they see: the words of the "meer" button open the next screen."""
+    title = _variant("utter_menu_meer", level)["text"]
+    typed = title.split(" ", 1)[1].lower()  # without the ➕
+    assert content.parse_menu_choice(typed, numbers=[]) == content.MORE

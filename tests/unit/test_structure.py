@@ -90,7 +90,8 @@ def test_the_domain_is_ordered_by_concern_with_headings():
     headings = re.findall(r"(?m)^# --- (\d)\. (\w+)", DOMAIN_TEXT)
     assert [n for n, _ in headings] == ["1", "2", "3", "4", "5", "6"]
     assert len(re.findall(r"(?m)^  # --- ", DOMAIN_TEXT)) >= 10, "response groups have headings"
-    assert len(DOMAIN_TEXT.splitlines()) < 1400
+    # 1400 before issue 14; the chat side of issue 14 added about 280 lines (three forms).
+    assert len(DOMAIN_TEXT.splitlines()) < 1700
 
 
 def _strings(path: Path) -> set[str]:

@@ -144,11 +144,10 @@ def test_each_question_gets_its_own_follow_up():
     ("validator", "slot"),
     [
         (ValidateKwijtForm(), "kwijt_tekst"),
-        (ValidateStapjeForm(), "stapje"),
         (ValidateCorrectieForm(), "nieuw_antwoord"),
     ],
 )
-def test_venting_the_small_step_and_a_correction_follow_up_too(validator, slot):
+def test_venting_and_a_correction_follow_up_too(validator, slot):
     extra = {"aanpassen_veld": "antwoord_1"} if slot == "nieuw_antwoord" else {}
     result, messages = _validate(validator, slot, "geen idee", _tracker("", "", extra=extra))
     assert result[slot] is None and messages[0]["response"] == "utter_doorvragen"
@@ -156,6 +155,26 @@ def test_venting_the_small_step_and_a_correction_follow_up_too(validator, slot):
     extra["doorgevraagd"] = slot
     result, _ = _validate(validator, slot, "geen idee", _tracker("", "", extra=extra))
     assert result[slot] == "geen idee"
+
+
+@pytest.mark.parametrize("second", ["geen idee", "/weet_niet"])
+def test_a_small_step_of_weet_ik_niet_is_no_step(second):
+    """One follow-up, then "weet ik niet" ends the step question without a step: the next
+    check-in must not ask "Vorige keer koos je: weet ik niet. Is dat gelukt?"."""
+    result, messages = _validate(ValidateStapjeForm(), "stapje", "geen idee", _tracker("", ""))
+    assert result["stapje"] is None and messages[0]["response"] == "utter_doorvragen"
+    tracker = _tracker(second, "stapje", extra={"doorgevraagd": "stapje"})
+    result, messages = _validate(ValidateStapjeForm(), "stapje", second, tracker)
+    assert result == {"stapje": None, "stapje_willen": False, "doorgevraagd": None}
+    assert [m["response"] for m in messages] == ["utter_stapje_later"]
+    assert "utter_stapje_later" in DOMAIN["responses"]
+
+
+def test_a_real_small_step_after_the_follow_up_is_kept():
+    tracker = _tracker("", "", extra={"doorgevraagd": "stapje"})
+    result, messages = _validate(ValidateStapjeForm(), "stapje", "morgen vroeg opstaan", tracker)
+    assert result["stapje"] == "morgen vroeg opstaan"
+    assert [m["response"] for m in messages] == ["utter_stapje_mooi"]
 
 
 def test_the_question_is_not_repeated_right_after_the_follow_up():
