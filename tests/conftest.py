@@ -16,6 +16,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# The in-process Agent runs like `python -m bot.rasa_server`: one OpenMP thread (see
+# bot.rasa_server.one_thread_per_library; set before scikit-learn loads libgomp).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 import requests
