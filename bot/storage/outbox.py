@@ -16,6 +16,13 @@ in the background, until the outbox is empty.
 
 An entry that can never be written (invalid data) is moved to `failed/` and logged, never
 retried forever and never deleted silently.
+
+An entry of a deleted client is dropped, never written: deleting a client records a hash of
+its chat id (`accounts.delete_client`, table `deleted_clients`), which `flush()` checks
+before and after writing each entry, in the entry's transaction (so a deletion that commits
+while an entry is being written also wins). `python -m bot delete` also removes the
+client's entries (and failed entries) from the outbox on its own machine at once
+(`discard_client`); outboxes on other machines drop theirs at their next flush.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
+from bot.storage import accounts
 from bot.storage import repository as repo
 from bot.storage.db import session_scope
 from bot.storage.models import CheckIn, Client, Reflection, SafetyEvent
@@ -63,6 +71,21 @@ class Entry:
     key: str
     queued_at: datetime
     data: dict[str, Any]
+
+
+class _ClientDeleted(Exception):
+    """The entry belongs to a deleted client: roll back and drop it."""
+
+
+def _chat_id(entry: Entry) -> str | None:
+    chat_id = entry.data.get("chat_id") if isinstance(entry.data, dict) else None
+    return chat_id if isinstance(chat_id, str) and chat_id else None
+
+
+def _refuse_deleted(session: Session, entry: Entry) -> None:
+    chat_id = _chat_id(entry)
+    if chat_id is not None and accounts.is_deleted(session, chat_id):
+        raise _ClientDeleted
 
 
 def _now() -> datetime:
@@ -275,12 +298,21 @@ class Outbox:
         that entry and the ones after it for the next flush."""
         if not self.pending():
             return 0
-        written = 0
+        written = dropped = 0
         with self._lock:
             for entry in self.entries():
                 try:
                     with session_scope(engine) as session:
+                        _refuse_deleted(session, entry)
                         REPLAYERS[entry.kind](session, entry)
+                        session.flush()
+                        # Deleted while this entry was written (PostgreSQL: the deletion
+                        # committed after the first check): rolled back, never stored.
+                        _refuse_deleted(session, entry)
+                except _ClientDeleted:
+                    entry.path.unlink(missing_ok=True)
+                    dropped += 1
+                    continue
                 except REFUSED:
                     # The database is there but refuses this entry for good (a constraint,
                     # bad data): kept aside, so that it cannot block every later write.
@@ -299,7 +331,30 @@ class Outbox:
             self._pending = bool(self.entries())
         if written:
             logger.info("outbox: %d waiting write(s) stored in the database", written)
+        if dropped:
+            logger.info("outbox: %d waiting write(s) of deleted clients dropped", dropped)
         return written
+
+    def discard_client(self, chat_id: str) -> int:
+        """Remove every entry of this client, also those in `failed/` (the client was
+        deleted). Returns how many were removed."""
+        removed = 0
+        with self._lock:
+            for folder in (self.directory, self.directory / "failed"):
+                if not folder.is_dir():
+                    continue
+                for path in sorted(folder.glob(f"*{SUFFIX}")):
+                    try:
+                        data = json.loads(path.read_text(encoding="utf-8")).get("data")
+                    except (OSError, ValueError, AttributeError):
+                        continue  # gone meanwhile, or unreadable (kept for a person to read)
+                    if isinstance(data, dict) and data.get("chat_id") == chat_id:
+                        path.unlink(missing_ok=True)
+                        removed += 1
+            self._pending = None  # looked at again on the next use
+        if removed:
+            logger.info("outbox: %d waiting write(s) of a deleted client removed", removed)
+        return removed
 
     def _fail(self, path: Path, reason: str) -> None:
         failed = self.directory / "failed"
