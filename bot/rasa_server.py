@@ -18,13 +18,30 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 REFUSED = ("--enable-api", "--auth-token", "--jwt-secret")
 
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "ja", "on"}
+
+
+PRIVATE_BACKENDS = "KOERS_ALLOW_PRIVATE_BACKENDS"
+
+
+def required_token(environ: Mapping[str, str]) -> str | None:
+    """The token Rasa's REST channel demands (bot/rasa_channel.py): KOERS_RASA_TOKEN when
+    private backends are allowed, else None. SystemExit when they are allowed without one."""
+    if not _flag(environ.get(PRIVATE_BACKENDS)):
+        return None
+    token = environ.get("KOERS_RASA_TOKEN") or ""
+    if not token:
+        raise SystemExit(
+            f"{PRIVATE_BACKENDS}=true needs KOERS_RASA_TOKEN: Rasa's REST channel would "
+            "otherwise take messages for any client from the network. Rasa did not start."
+        )
+    return token
 
 
 def rasa_argv(argv: list[str], environ: dict[str, str]) -> list[str]:
@@ -38,6 +55,7 @@ def rasa_argv(argv: list[str], environ: dict[str, str]) -> list[str]:
                 "KOERS_RASA_TOKEN in .env (a token on the command line is visible to every "
                 "local user)."
             )
+    required_token(environ)  # SystemExit: private backends allowed without a channel token
     args = ["rasa", "run", *argv]
     if _flag(environ.get("KOERS_RASA_API")):
         token = environ.get("KOERS_RASA_TOKEN") or ""

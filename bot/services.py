@@ -20,6 +20,9 @@ from pathlib import Path
 from bot.settings import PROJECT_ROOT, Settings
 
 ACTIONS_SECRET_HEADER = "X-Koers-Actions-Secret"
+# Rasa's REST channel demands KOERS_RASA_TOKEN in this header when KOERS_ALLOW_PRIVATE_BACKENDS
+# is true (bot/rasa_channel.py).
+RASA_TOKEN_HEADER = "X-Koers-Rasa-Token"
 SERVICES = ("actions", "rasa", "web")
 
 _session_secret: str | None = None
@@ -41,6 +44,8 @@ def secret_env(settings: Settings) -> dict[str, str]:
         "KOERS_ACTIONS_SECRET": actions_secret(settings),
         "KOERS_RASA_API": "true" if settings.rasa_api else "false",
         "KOERS_RASA_TOKEN": settings.rasa_token or "",
+        # Rasa's REST channel then demands the token (bot/rasa_channel.py).
+        "KOERS_ALLOW_PRIVATE_BACKENDS": "true" if settings.allow_private_backends else "false",
     }
     return env
 

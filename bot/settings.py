@@ -49,6 +49,9 @@ class Settings:
     rasa_url_list: tuple[str, ...] = ()
     redis_url: str | None = None
     outbox_dir: Path | None = None
+    # Rasa and the action server on a private network address (several machines): only with
+    # this set, and then production mode also demands KOERS_RASA_TOKEN (docs/scaling.md).
+    allow_private_backends: bool = False
     # --- Production, hardening and backups (issue 11); see .env.example ---------------------
     # Rasa's HTTP API (`--enable-api`) is off unless this is true; then KOERS_RASA_TOKEN is
     # required and reaches Rasa through the environment, never a command line.
@@ -140,6 +143,7 @@ def get_settings() -> Settings:
         outbox_dir=_path(os.environ["KOERS_OUTBOX_DIR"])
         if os.environ.get("KOERS_OUTBOX_DIR")
         else None,
+        allow_private_backends=_flag(os.environ.get("KOERS_ALLOW_PRIVATE_BACKENDS", "false")),
         rasa_api=_flag(os.environ.get("KOERS_RASA_API", "false")),
         rasa_token=os.environ.get("KOERS_RASA_TOKEN") or None,
         actions_secret=os.environ.get("KOERS_ACTIONS_SECRET") or None,

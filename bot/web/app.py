@@ -71,6 +71,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         DATABASE_URL=settings.database_url,
         RASA_URL=settings.rasa_url,
         RASA_TIMEOUT=settings.rasa_timeout,
+        # Sent to Rasa's REST channel, which demands it with KOERS_ALLOW_PRIVATE_BACKENDS.
+        RASA_TOKEN=settings.rasa_token,
         SESSION_COOKIE_NAME="koers_sessie",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -32,6 +32,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from bot.services import RASA_TOKEN_HEADER
 from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
 from bot.web import routing
@@ -298,12 +299,15 @@ def forward(client: Client, message: str) -> tuple[list[dict[str, Any]] | None, 
     that one refuses the connection, the next one in the client's order does."""
     urls = current_app.config.get("RASA_URLS") or [current_app.config["RASA_URL"]]
     timeout = current_app.config["RASA_TIMEOUT"]
+    token = current_app.config.get("RASA_TOKEN")
+    headers = {RASA_TOKEN_HEADER: token} if token else None
     reply = None
     for base in routing.instance_order(client.chat_id, urls):
         try:
             reply = requests.post(
                 f"{base}/webhooks/rest/webhook",
                 json={"sender": client.chat_id, "message": message},
+                headers=headers,
                 timeout=(3, timeout),
             )
             break
