@@ -16,6 +16,24 @@ when the message really says so:
 Otherwise the message becomes `vrij_antwoord` (a free answer): inside a question it is the
 answer, and the form goes on. Longer messages keep the classifier's intent. The training
 examples are the reviewed list: a new stop phrase is a new NLU example.
+
+The same holds for the questions a client can ask in the middle of a check-in: "mijn plan"
+(`mijn_plan`), "wie leest dit" (`privacy_vraag`) and "hoe werkt dit" (`hulp_vraag`). The
+classifier read "mijn collega" as the privacy question (0.68) and "mijn collega hielp me met
+de planning" as a request for the plan (0.93), and Koers paused the check-in for it. For a
+message of up to `MAX_REQUEST_WORDS` words one of these intents is kept only when the message
+really asks it (`RequestPhrases.keeps`):
+
+- it is close to one of the intent's NLU examples (spelling allowed: "me plan", "signalerings
+  plan"), or
+- it holds one of the intent's key words: a word of its examples that is at least three times
+  as common there as in the examples of answers and everyday talk ("plan", "leest",
+  "uitleg"), or
+- it is a question ("?" or a question word first): a question inside a question is meant for
+  Koers.
+
+Otherwise it is a free answer. Outside a question a free answer gets the way on with buttons
+(`action_wat_nu`), where "Mijn plan" and "Uitleg" are offered, so no request is lost.
 """
 
 from __future__ import annotations
@@ -23,9 +41,11 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -35,8 +55,29 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 GUARDED = ("afscheid", "stoppen")
+# Requests that interrupt a check-in: kept only when the message really asks them.
+REQUESTS = ("mijn_plan", "privacy_vraag", "hulp_vraag")
+# The intents whose examples show how answers and everyday talk sound (for the key words).
+ANSWER_LIKE = (
+    "vrij_antwoord",
+    "out_of_scope",
+    "klacht",
+    "kwijt",
+    "kies_thema",
+    "schaal_antwoord",
+    "weet_niet",
+    "bevestigen",
+    "ontkennen",
+)
 ANSWER_INTENT = "vrij_antwoord"
 MAX_WORDS = 4
+MAX_REQUEST_WORDS = 8
+KEY_WORD_RATIO = 3  # a key word is this many times as common in the request's examples
+SIMILAR = 85  # rapidfuzz ratio (0-100) from which a message is close to an example
+QUESTION_WORDS = frozenset(
+    """wie wat waar waarom wanneer hoe welke welk ben bent kan kun kunnen mag mogen wordt
+    worden is zijn leest lees ziet zie krijgt gaat komt weet heb hebben""".split()
+)
 # Words that on their own say "stop" or "bye" (after normalising).
 MARKERS = frozenset(
     """doei doeii doeidoei doeg dag daag bye ciao adios houdoe mazzel bslama toedeloe
@@ -100,13 +141,82 @@ class StopPhrases:
         return len(normalise(text)) > MAX_WORDS or self.explicit(text)
 
 
+class RequestPhrases:
+    """How the client asks for the plan, for privacy or for help (see the module docstring),
+    learnt from the NLU examples."""
+
+    def __init__(self, examples: dict[str, list[str]], key_words: dict[str, set[str]]) -> None:
+        self.examples = examples
+        self.key_words = key_words
+
+    @classmethod
+    def from_examples(cls, by_intent: dict[str, list[str]]) -> RequestPhrases:
+        def document_counts(intents: tuple[str, ...]) -> Counter:
+            return Counter(
+                word
+                for intent in intents
+                for text in by_intent.get(intent, [])
+                for word in set(normalise(text))
+            )
+
+        background = document_counts(ANSWER_LIKE)
+        examples, key_words = {}, {}
+        for intent in REQUESTS:
+            own = document_counts((intent,))
+            key_words[intent] = {
+                word
+                for word, n in own.items()
+                if len(word) >= 3 and n >= 2 and n >= KEY_WORD_RATIO * background[word]
+            }
+            examples[intent] = sorted({" ".join(normalise(t)) for t in by_intent.get(intent, [])})
+        return cls(examples, key_words)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "examples": self.examples,
+            "key_words": {k: sorted(v) for k, v in self.key_words.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RequestPhrases:
+        return cls(
+            {k: list(v) for k, v in data.get("examples", {}).items()},
+            {k: set(v) for k, v in data.get("key_words", {}).items()},
+        )
+
+    def why(self, intent: str, text: str) -> str | None:
+        """Why a message the classifier read as `intent` really asks it, or None."""
+        words = normalise(text)
+        if len(words) > MAX_REQUEST_WORDS:
+            return "lang"
+        if not words or intent not in self.examples:
+            return "niet bewaakt"
+        if text.strip().endswith("?") or words[0] in QUESTION_WORDS:
+            return "vraag"
+        if set(words) & self.key_words.get(intent, set()):
+            return "sleutelwoord"
+        joined = " ".join(words)
+        match = process.extractOne(joined, self.examples[intent], scorer=fuzz.ratio)
+        if match and match[1] >= SIMILAR:
+            return "voorbeeld"
+        return None
+
+    def keeps(self, intent: str, text: str) -> bool:
+        return self.why(intent, text) is not None
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class AnswerGuard(GraphComponent):
     FILE = "stop_phrases.json"
+    REQUEST_FILE = "request_phrases.json"
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"guarded_intents": list(GUARDED), "answer_intent": ANSWER_INTENT}
+        return {
+            "guarded_intents": list(GUARDED),
+            "request_intents": list(REQUESTS),
+            "answer_intent": ANSWER_INTENT,
+        }
 
     def __init__(
         self,
@@ -114,11 +224,13 @@ class AnswerGuard(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         phrases: StopPhrases | None = None,
+        requests: RequestPhrases | None = None,
     ) -> None:
         self.config = config
         self._storage = model_storage
         self._resource = resource
         self.phrases = phrases or StopPhrases(set())
+        self.requests = requests or RequestPhrases({}, {})
 
     @classmethod
     def create(
@@ -135,9 +247,16 @@ class AnswerGuard(GraphComponent):
         self.phrases = StopPhrases.from_examples(
             [m.get(TEXT) for m in training_data.intent_examples if m.get(INTENT) in guarded]
         )
+        by_intent: dict[str, list[str]] = {}
+        for m in training_data.intent_examples:
+            by_intent.setdefault(m.get(INTENT), []).append(m.get(TEXT) or "")
+        self.requests = RequestPhrases.from_examples(by_intent)
         with self._storage.write_to(self._resource) as directory:
             (Path(directory) / self.FILE).write_text(
                 json.dumps(sorted(self.phrases.phrases), ensure_ascii=False), "utf-8"
+            )
+            (Path(directory) / self.REQUEST_FILE).write_text(
+                json.dumps(self.requests.as_dict(), ensure_ascii=False), "utf-8"
             )
         return self._resource
 
@@ -152,23 +271,36 @@ class AnswerGuard(GraphComponent):
     ) -> AnswerGuard:
         with model_storage.read_from(resource) as directory:
             phrases = json.loads((Path(directory) / cls.FILE).read_text("utf-8"))
-        return cls(config, model_storage, resource, StopPhrases(set(phrases)))
+            requests = json.loads((Path(directory) / cls.REQUEST_FILE).read_text("utf-8"))
+        return cls(
+            config,
+            model_storage,
+            resource,
+            StopPhrases(set(phrases)),
+            RequestPhrases.from_dict(requests),
+        )
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         guarded = set(self.config["guarded_intents"])
-        answer = self.config["answer_intent"]
+        requests = set(self.config.get("request_intents") or [])
         for message in messages:
             intent = message.get(INTENT) or {}
+            name = intent.get("name")
             text = message.get(TEXT) or ""
-            if intent.get("name") in guarded and not self.phrases.keeps(text):
-                ranking = [
-                    r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != answer
-                ]
-                top = {"name": answer, "confidence": intent.get("confidence") or 1.0}
-                message.set(INTENT, top, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
-                message.set("answer_guard", {"was": intent.get("name")}, add_to_output=True)
+            if name in guarded and not self.phrases.keeps(text):
+                self._answer(message, intent)
+            elif name in requests and not self.requests.keeps(name, text):
+                self._answer(message, intent)
         return messages
+
+    def _answer(self, message: Message, intent: dict[str, Any]) -> None:
+        """Read the message as a free answer; the classifier's intent stays in the ranking."""
+        answer = self.config["answer_intent"]
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != answer]
+        top = {"name": answer, "confidence": intent.get("confidence") or 1.0}
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
+        message.set("answer_guard", {"was": intent.get("name")}, add_to_output=True)

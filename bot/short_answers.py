@@ -1,6 +1,6 @@
 """Short answers through the whole bot: do they keep a check-in going? (issue 10)
 
-    python -m bot.short_answers [--set unseen|dev] [--model M] [--json out.json] [--show]
+    python -m bot.short_answers [--set unseen|unseen2|dev] [--model M] [--json out.json] [--show]
 
 Every item of a set (tests/conversation/short_answers_*.yml: `text`, `kind` answer / weak /
 stop, and `question`: "<theme>/<prompt key>", "kwijt", "stapje", "correctie", "checkin" or
@@ -42,6 +42,9 @@ from bot.settings import PROJECT_ROOT
 SETS = {
     "unseen": PROJECT_ROOT / "tests" / "conversation" / "short_answers_unseen.yml",
     "dev": PROJECT_ROOT / "tests" / "conversation" / "short_answers_dev.yml",
+    # A second held-out set by another separate hand, written after the request guard and
+    # the short-answer safety rule, run once after them (issue 10).
+    "unseen2": PROJECT_ROOT / "tests" / "conversation" / "short_answers_unseen2.yml",
 }
 READABLE = {"dev"}
 KEPT = {"answer": {"stored", "follow_up"}, "weak": {"stored", "follow_up"}, "stop": {"stop"}}

@@ -1,7 +1,8 @@
 """Train the Rasa model only when its inputs changed.
 
 The model is named after a hash of everything that goes into training (config.yml,
-domain.yml and every file under data/), so a second `make test` or `make run` reuses it:
+domain.yml, every file under data/, the exemplars and the trainable components' code), so a
+second `make test` or `make run` reuses it:
 
     python -m bot.trainer            # prints the path of the model to use
     python -m bot.trainer --check    # exit 1 when a training run would be needed
@@ -20,8 +21,18 @@ from pathlib import Path
 
 from bot.settings import PROJECT_ROOT, get_settings
 
-# The semantic safety net is trained on its exemplars too (bot/safety/component.py).
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/safety/exemplars.yml")
+# The semantic safety net is trained on its exemplars too (bot/safety/component.py), and the
+# trainable custom components write what their code learns into the model: a change to their
+# code must train a new model (an old one would lack or misread their files).
+TRAINING_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "data",
+    "bot/safety/exemplars.yml",
+    "bot/answers.py",
+    "bot/safety/semantic.py",
+    "bot/safety/component.py",
+)
 KEEP_MODELS = 3
 
 

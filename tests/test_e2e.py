@@ -347,6 +347,26 @@ def test_out_of_scope_and_help_keep_the_form_going(bot):
     assert "computerprogramma" in reply and first.standaard in reply
 
 
+def test_answers_that_sound_like_a_request_are_answers(bot, engine):
+    """Issue 10: "mijn collega" was read as the privacy question and "mijn collega hielp me
+    met de planning" as a request for the plan, and the check-in was paused for them."""
+    sender = bot.new_sender("e2e")
+    first, second = start_theme(bot, sender, menu_path("verbinding"), "verbinding")
+    reply = bot.texts(sender, "mijn collega")
+    assert second.standaard in reply and "computerprogramma" not in reply
+    reply = bot.texts(sender, "mijn collega hielp me met de planning")
+    assert "0800-0113" not in reply and "plan" not in reply.lower(), reply
+    tracker = bot.tracker(sender)
+    assert tracker.get_slot("antwoord_1") == "mijn collega"
+    assert tracker.get_slot("antwoord_2") == "mijn collega hielp me met de planning"
+    assert tracker.active_loop_name == "thema_form", "the check-in goes on"
+    # A real request in the middle of a question is still answered, and the question stays.
+    sender = bot.new_sender("e2e")
+    first, _ = start_theme(bot, sender, menu_path("hoop"), "hoop")
+    reply = bot.texts(sender, "wie leest dit")
+    assert "computerprogramma" in reply and first.standaard in reply
+
+
 def test_unknown_menu_choice_gets_a_clear_message(bot):
     sender = bot.new_sender("e2e")
     check_in(bot, sender)

@@ -190,6 +190,7 @@ class CrisisGuard(GraphComponent):
             classifier=classifier,
             semantic=float(semantic.get("probability") or 0.0),
             semantic_category=semantic.get("category") or "unknown",
+            words=len(text.split()),
         )
         return evidence, hits[0].text if hits else None
 

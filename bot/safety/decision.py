@@ -14,7 +14,8 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
   4. worrying context and semantic >= bands.context_clear   -> CRISIS
   5. semantic >= bands.check (not an everyday idiom)       -> CHECK
   6. classifier says crisis (not an everyday idiom) and
-     semantic >= bands.classifier_floor                     -> CHECK (one signal only)
+     semantic >= bands.classifier_floor, and the message is
+     not a short answer inside a question                   -> CHECK (one signal only)
   7. worrying context and semantic >= bands.context_check   -> CHECK
   8. otherwise                                              -> CALM
 
@@ -36,7 +37,12 @@ me dood") with no crisis words beside it: it stops the check question (rules 5 a
 clear meaning (rule 2).
 
 A classifier-only hit never shows the crisis help at once: short answers such as "me moeder"
-can get a high `crisis` confidence from DIET alone. It gets the check question instead.
+can get a high `crisis` confidence from DIET alone. It gets the check question instead, and
+not even that for a short answer (up to `SHORT_ANSWER_WORDS` words) to an open question of a
+check-in ("Wie helpt jou?" - "mijn collega"): there the classifier alone is not enough, the
+word list or the meaning must say it too. The NLU pipeline cannot see whether a question is
+open, so it leaves rule 6 to the policy for short messages (`Context.in_question`); outside
+an open question the policy still asks the check question.
 The band values are tuned on the development sets (see docs/safety.md) and set in config.yml.
 """
 
@@ -53,6 +59,13 @@ OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
 UNKNOWN = "unknown"
 MOOD_SLOT = "stemming"
 LOW_MOODS = {"1", "2"}
+SHORT_ANSWER_WORDS = 3  # rule 6 needs more than the classifier for answers this short
+# The open questions of a check-in (slot names): the answer is about people, places and plans
+# ("Wie helpt jou?", "Wat is jouw stapje?"). Not the mood or "Wat wil je kwijt?", where a
+# short answer may well be the first sign of a crisis.
+OPEN_QUESTIONS = frozenset(
+    {"antwoord_1", "antwoord_2", "stapje", "nieuw_antwoord", "vraag_antwoord"}
+)
 
 
 @dataclass(frozen=True)
@@ -90,9 +103,11 @@ class Evidence:
     classifier: float = 0.0  # DIET's crisis confidence when crisis is its top intent, else 0
     semantic: float = 0.0  # P(crisis) from the semantic net
     semantic_category: str = UNKNOWN
+    words: int = 0  # the number of words of the message
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "words": self.words,
             "matcher_category": self.matcher_category,
             "idiom_only": self.idiom_only,
             "classifier": round(self.classifier, 4),
@@ -109,6 +124,7 @@ class Evidence:
             classifier=float(data.get("classifier") or 0.0),
             semantic=float(data.get("semantic") or 0.0),
             semantic_category=data.get("semantic_category") or UNKNOWN,
+            words=int(data.get("words") or 0),
         )
 
 
@@ -118,6 +134,7 @@ class Context:
     previous_outcome: str = CALM  # the outcome of the client's previous message
     previous_semantic: float = 0.0  # the semantic score of the client's previous message
     previous_words: int = 0  # the number of words in the client's previous message
+    in_question: bool = False  # the message answers an open question of a check-in
 
     def worrying(self, bands: Bands) -> bool:
         return (
@@ -190,7 +207,15 @@ def decide(
         )
     if e.semantic >= b.check and not e.idiom_only:
         return Decision(CHECK, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}",))
-    if classifier_says and not e.idiom_only and e.semantic >= b.classifier_floor:
+    short = e.words <= SHORT_ANSWER_WORDS
+    # Without context a short message is left to the policy, which knows the open question.
+    classifier_may_check = not short or (context is not None and not context.in_question)
+    if (
+        classifier_says
+        and not e.idiom_only
+        and e.semantic >= b.classifier_floor
+        and classifier_may_check
+    ):
         return Decision(CHECK, semantic_category, "classifier", (f"taalmodel {e.classifier:.2f}",))
     if worrying and e.semantic >= b.context_check:
         return Decision(
@@ -202,10 +227,14 @@ def decide(
 def context_from_events(newest_first: Iterable[dict[str, Any]]) -> Context:
     """The context of the latest user message, from the conversation's events as dicts
     (Rasa's `Event.as_dict()` format), newest first, read back to the session's start:
-    a mood of 1 or 2 at this session's check-in, and the client's previous message."""
+    a mood of 1 or 2 at this session's check-in, the client's previous message, and whether
+    the latest message answers an open question (a form was asking one of `OPEN_QUESTIONS`)."""
     low_mood = False
     mood_seen = False
     users: list[dict[str, Any]] = []
+    requested: str | None = None
+    loop: str | None = None
+    state_seen = False
     for event in newest_first:
         kind = event.get("event")
         if kind == "session_started":
@@ -215,10 +244,19 @@ def context_from_events(newest_first: Iterable[dict[str, Any]]) -> Context:
             low_mood = str(event.get("value")) in LOW_MOODS
         elif kind == "user":
             users.append(event)
-            if len(users) == 2 and mood_seen:
+            if len(users) == 2 and mood_seen and state_seen:
                 break
+        elif users and not state_seen and kind == "active_loop":
+            # The newest form event before the latest message: which question was open.
+            state_seen = True
+            loop = event.get("name")
+        elif (
+            users and requested is None and kind == "slot" and event.get("name") == "requested_slot"
+        ):
+            requested = event.get("value") or ""
+    in_question = bool(loop) and requested in OPEN_QUESTIONS
     if len(users) < 2:
-        return Context(low_mood=low_mood)
+        return Context(low_mood=low_mood, in_question=in_question)
     previous = (users[1].get("parse_data") or {}).get("crisis") or {}
     return Context(
         low_mood=low_mood,
@@ -228,4 +266,5 @@ def context_from_events(newest_first: Iterable[dict[str, Any]]) -> Context:
         previous_words=len((users[1].get("text") or "").split())
         if previous and not (users[1].get("text") or "").startswith("/")
         else 0,
+        in_question=in_question,
     )

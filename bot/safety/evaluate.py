@@ -1,6 +1,6 @@
 """Measure crisis detection through the whole bot: trained model, policies, real action server.
 
-    python -m bot.safety.evaluate [--model M] [--sets main,dev,fresh,unseen,unseen2] [--show main,dev]
+    python -m bot.safety.evaluate [--model M] [--sets main,dev,fresh,unseen,unseen2,unseen3] [--show main,dev]
 
 Every message is sent twice, each time in a new conversation: as the very first message, and
 after a greeting ("hoi", which starts the check-in, so the message answers the mood question).
@@ -13,8 +13,8 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh", "unseen", "unseen2"): never print or
-read their sentences. `--show` lists the misses, false alarms and checks of the sets that may
+Only aggregate figures are printed for the held-out sets ("fresh", "unseen", "unseen2",
+"unseen3"): never print or read their sentences. `--show` lists the misses, false alarms and checks of the sets that may
 be read (the development sets "main" and "dev").
 """
 
@@ -47,6 +47,9 @@ SETS = {
     "unseen": CRISIS_DIR / "crisis_set_unseen.yml",
     # Written after the first unseen set had been run, by another separate hand (issue 15).
     "unseen2": CRISIS_DIR / "crisis_set_unseen2.yml",
+    # Written after the short-answer rule (issue 10) and before its one run, by a third
+    # separate hand: more short LVB messages and answers to reflection questions.
+    "unseen3": CRISIS_DIR / "crisis_set_unseen3.yml",
 }
 READABLE = {"main", "dev"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
@@ -230,7 +233,7 @@ def newest_model() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--sets", default="main,dev,fresh,unseen,unseen2")
+    parser.add_argument("--sets", default="main,dev,fresh,unseen,unseen2,unseen3")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--show", default="", help="list details of these readable sets")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")

@@ -108,7 +108,7 @@ def simulate(rows: list[dict], bands: Bands) -> dict[str, float]:
     single: dict[str, list] = {CRISIS: [], CALM: []}
     pairs: dict[str, list] = {CRISIS: [], CALM: []}
     for r in rows:
-        first = decide(r["evidence"], None, bands)
+        first = decide(r["evidence"], Context(), bands)  # a first message: no open question
         if r["label"] in (CRISIS, CALM):
             single[r["label"]].append(first.outcome)
             continue

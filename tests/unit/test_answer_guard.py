@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.answers import MAX_WORDS, StopPhrases, normalise
+from bot.answers import MAX_WORDS, RequestPhrases, StopPhrases, normalise
 from bot.settings import PROJECT_ROOT
 
 DATA = load_data(str(PROJECT_ROOT / "data" / "nlu"))
@@ -52,3 +52,49 @@ def test_explicit_stops_and_goodbyes_stay(text):
 
 def test_longer_messages_keep_the_classifier():
     assert PHRASES.keeps("ik ga nu echt even naar de winkel hoor")
+
+
+BY_INTENT: dict[str, list[str]] = {}
+for _m in DATA.intent_examples:
+    BY_INTENT.setdefault(_m.get("intent"), []).append(_m.get("text"))
+REQUESTS = RequestPhrases.from_examples(BY_INTENT)
+
+
+def test_every_request_example_stays_a_request():
+    for intent in ("mijn_plan", "privacy_vraag", "hulp_vraag"):
+        assert len(BY_INTENT[intent]) > 30
+        assert all(REQUESTS.keeps(intent, text) for text in BY_INTENT[intent]), intent
+        # Key words are learnt, not written by hand: the plan's own word is one of them.
+    assert "plan" in REQUESTS.key_words["mijn_plan"]
+    assert not {"mijn", "de", "met", "dit"} & REQUESTS.key_words["mijn_plan"]
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        # The derails a new client ran into (issue 10): answers read as requests.
+        ("privacy_vraag", "mijn collega"),
+        ("mijn_plan", "mijn collega hielp me met de planning"),
+        ("hulp_vraag", "hulp van mn zus"),
+        ("privacy_vraag", "de rechter"),
+        ("mijn_plan", "rust"),
+    ],
+)
+def test_answers_that_look_like_requests_are_answers(intent, text):
+    assert not REQUESTS.keeps(intent, text)
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "why"),
+    [
+        ("mijn_plan", "me plan", "sleutelwoord"),
+        ("mijn_plan", "signalerings plan", "sleutelwoord"),
+        ("mijn_plan", "mijn pln", "voorbeeld"),
+        ("hulp_vraag", "uitlegg", "voorbeeld"),
+        ("privacy_vraag", "leest mijn moeder dit mee", "vraag"),
+        ("hulp_vraag", "hoe moet ik dit doen?", "vraag"),
+        ("privacy_vraag", "dit is wel heel lang als antwoord voor een korte vraag", "lang"),
+    ],
+)
+def test_real_requests_stay(intent, text, why):
+    assert REQUESTS.why(intent, text) == why

@@ -8,6 +8,7 @@ from bot.safety.decision import (
     CALM,
     CHECK,
     CRISIS,
+    SHORT_ANSWER_WORDS,
     Bands,
     Context,
     Evidence,
@@ -59,11 +60,32 @@ def test_semantic_in_the_middle_band_asks_the_check_question():
 
 def test_the_classifier_alone_never_shows_the_crisis_help():
     # "me moeder" got crisis 0.9997 from the classifier alone: a check at most.
-    d = decide(ev(classifier=0.9997, semantic=B.classifier_floor))
+    d = decide(ev(classifier=0.9997, semantic=B.classifier_floor, words=5))
     assert (d.outcome, d.detected_by) == (CHECK, "classifier")
     # ... and nothing when the meaning is clearly calm or only an everyday idiom matched.
-    assert decide(ev(classifier=0.9997, semantic=B.classifier_floor - 0.01)).outcome == CALM
-    assert decide(ev(classifier=0.99, semantic=0.6, idiom_only=True)).outcome == CALM
+    assert (
+        decide(ev(classifier=0.9997, semantic=B.classifier_floor - 0.01, words=5)).outcome == CALM
+    )
+    assert decide(ev(classifier=0.99, semantic=0.6, idiom_only=True, words=5)).outcome == CALM
+
+
+def test_a_short_answer_to_an_open_question_needs_more_than_the_classifier():
+    short = ev(classifier=0.9997, semantic=B.classifier_floor, words=SHORT_ANSWER_WORDS)
+    # Inside an open question ("Wie helpt jou?" - "mijn collega"): calm.
+    assert decide(short, Context(in_question=True)).outcome == CALM
+    # Outside one (a first message, the mood question, "Wat wil je kwijt?"): the check.
+    d = decide(short, Context(in_question=False))
+    assert (d.outcome, d.detected_by) == (CHECK, "classifier")
+    # The NLU pipeline cannot see the question: it leaves short messages to the policy.
+    assert decide(short).outcome == CALM
+    # One word more and the classifier may ask the check question anywhere.
+    longer = ev(classifier=0.9997, semantic=B.classifier_floor, words=SHORT_ANSWER_WORDS + 1)
+    assert decide(longer, Context(in_question=True)).outcome == CHECK
+    # The word list and the meaning still work on short answers inside a question.
+    inside = Context(in_question=True)
+    assert decide(ev(matcher_category="suicide", words=2), inside).outcome == CRISIS
+    assert decide(ev(semantic=B.check, words=2), inside).outcome == CHECK
+    assert decide(ev(semantic=B.clear, words=2), inside).outcome == CRISIS
 
 
 def test_an_everyday_idiom_gets_no_check_question():
@@ -143,3 +165,41 @@ def test_context_from_events_stops_at_the_session_start():
 def test_a_button_is_not_a_real_previous_message():
     events = [_user("/bevestigen"), _user("ik heb alles klaar liggen")]
     assert context_from_events(reversed(events)).previous_words == 0
+
+
+def _form(loop: str | None, requested: str | None) -> list[dict]:
+    return [
+        {"event": "active_loop", "name": loop},
+        {"event": "slot", "name": "requested_slot", "value": requested},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("loop", "requested", "inside"),
+    [
+        ("thema_form", "antwoord_1", True),
+        ("stapje_form", "stapje", True),
+        ("checkin_form", "stemming", False),  # the mood: a short answer may be a first sign
+        ("kwijt_form", "kwijt_tekst", False),  # "Wat wil je kwijt?": the same
+        (None, None, False),
+    ],
+)
+def test_context_from_events_knows_the_open_question(loop, requested, inside):
+    events = [
+        {"event": "session_started"},
+        _user("hoi"),
+        *_form(loop, requested),
+        _user("mn collega"),
+    ]
+    assert context_from_events(reversed(events)).in_question is inside
+
+
+def test_a_form_that_ended_before_the_message_is_no_open_question():
+    events = [
+        *_form("thema_form", "antwoord_1"),
+        _user("mijn zus"),
+        {"event": "slot", "name": "requested_slot", "value": None},
+        {"event": "active_loop", "name": None},
+        _user("mn collega"),
+    ]
+    assert context_from_events(reversed(events)).in_question is False
