@@ -11,6 +11,10 @@ CHROMIUM := /usr/bin/chromium
 # The https deploy test (tests/deploy) runs Debian's nginx and a throw-away PostgreSQL.
 NGINX    := /usr/sbin/nginx
 PG_DUMP  := /usr/bin/pg_dump
+# Scale-out (issue 13): throw-away local PostgreSQL (the $(PG_DUMP) target installs it) and
+# Redis from Debian's packages.
+REDIS_SERVER := /usr/bin/redis-server
+RASA_INSTANCES ?= 2
 
 # Quiet TensorFlow, SQLAlchemy and Rasa telemetry everywhere.
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -24,7 +28,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Lines of pip output that are noise on machines with local package mirrors.
 PIP_NOISE := is ignored: it is neither a file|BuildBackendWarning|^\s*!!|\*\*\*\*|SPDX|project.license|By 20..-|See https://packaging|corresp\(dist|Please use a simple|Editable installation|Please be careful|name as your package|with strategy|^\s*$$
 
-.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat short-answers clean constraints postgresql-server pg-test
+.PHONY: help setup run chat test test-fast validate lint train build migrate benchmark benchmark-dashboard benchmark-webchat short-answers clean constraints postgresql-server pg-test services run-scaled benchmark-load profile
 
 # Every target has a `## description` on its line; `make help` lists them (a test checks that
 # none is missing).
@@ -88,6 +92,17 @@ $(PG_DUMP):
 	  || { echo "Could not install PostgreSQL. Install it by hand: apt-get install postgresql"; exit 1; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "PostgreSQL's initdb is missing"; exit 1; }
 
+$(REDIS_SERVER):
+	@echo "==> Scale-out needs Debian's redis-server; installing it with apt-get"
+	@if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	$$sudo apt-get update -qq >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null \
+	  || { echo "Could not install redis-server. Install it by hand: apt-get install redis-server"; exit 1; }; \
+	$$sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+
+# Both servers are only installed here; bot.localservices starts throw-away copies of them.
+services: $(REDIS_SERVER) $(PG_DUMP) ## install Debian's PostgreSQL and Redis for scale-out (docs/scaling.md)
+
 build: $(SPACY) ## build the offline Dutch spaCy pipeline
 
 migrate: setup ## create or upgrade the local database (Alembic)
@@ -104,11 +119,15 @@ run: migrate train ## set up (first time 5-8 minutes) and start Koers on 127.0.0
 chat: setup ## talk to a running Koers in this terminal
 	@$(PY) -m bot.cli chat
 
-test: lint migrate train $(CHROMIUM) $(NGINX) $(PG_DUMP) ## set up and run every test (trains the model when data changed)
+# Several Rasa instances on throw-away PostgreSQL + Redis (docs/scaling.md); Ctrl-C stops all.
+run-scaled: migrate train services ## start Koers with RASA_INSTANCES=2 Rasa instances on throw-away PostgreSQL + Redis
+	@$(PY) -m bot.localservices run --instances $(RASA_INSTANCES) -- $(PY) -m bot.serve --demo
+
+test: lint migrate train $(CHROMIUM) $(NGINX) services ## set up and run every test (trains the model when data changed)
 	@echo "==> Running the tests"
 	@$(PY) -m pytest
 
-test-fast: setup $(CHROMIUM) ## the tests that need no trained model
+test-fast: setup $(CHROMIUM) services ## the tests that need no trained model
 	@$(PY) -m pytest -m "not slow"
 
 validate: setup ## rasa data validate on the domain, data and config
@@ -125,8 +144,15 @@ lint: setup ## ruff check, ruff format --check and mypy
 pg-test: setup $(PG_DUMP) ## the storage tests on a throw-away PostgreSQL
 	@$(PY) -m tests.pgcluster -- $(PY) -m pytest -q tests/unit/test_repository.py tests/unit/test_ops_storage.py
 
-benchmark: setup ## measure turn latency on a running Koers (docs/benchmarks.md)
+benchmark: migrate train ## turn latency: Koers before/after and stock Rasa, started by the script (docs/benchmarks.md)
 	@$(PY) benchmarks/latency.py
+
+benchmark-load: migrate train services ## the load and fault suite (docs/benchmarks.md, docs/scaling.md)
+	@$(PY) benchmarks/load.py
+
+# A py-spy profile of Rasa under the 20-client load (see docs/benchmarks.md).
+profile: migrate train ## a py-spy profile of Rasa under the 20-client load
+	@$(PY) benchmarks/latency.py --profile
 
 benchmark-dashboard: migrate ## measure the dashboard pages (docs/benchmarks.md)
 	@$(PY) benchmarks/dashboard.py

@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import reflection, shown
+from actions import durable, reflection, shown
 from actions.between import (
     AGREEMENT_STAGE,
     QUESTION_STAGE,
@@ -36,7 +36,6 @@ from actions.common import (
     render_response,
     response_buttons,
     response_custom,
-    stable_key,
 )
 from actions.safety import (
     crisis_help,
@@ -52,6 +51,7 @@ from bot import content
 from bot.storage import repository as repo
 from bot.vocabulary import (
     DEFAULT_LANGUAGE_LEVEL,
+    LANGUAGE_LEVELS,
     OUTCOME_CHECK,
     PLAN_FORM,
     REFLECTION_FORMS,
@@ -103,15 +103,20 @@ class ActionSessionStart(Action):
                 if key not in SESSION_ONLY_SLOTS and value is not None
             ]
         level = tracker.get_slot(LANGUAGE_SLOT)
-        first_contact = False
+        first_contact = None
         try:
             with db_session() as session:
-                client = repo.get_or_create_client(session, tracker.sender_id)
+                # A carried-over level is stored now, so action_welkom need not in this turn.
+                carried = level if carry_over and level in LANGUAGE_LEVELS else None
+                client = repo.get_or_create_client(session, tracker.sender_id, carried)
                 if not carry_over or level is None:
                     level = client.language_level
-                first_contact = repo.mark_disclosure_shown(session, tracker.sender_id)
+                first_contact = durable.claim_disclosure(tracker.sender_id, session, client)
         except SQLAlchemyError:
             logger.exception("could not read the client at session start")
+        if first_contact is None:
+            # Shown when the database says it never was, and also when it cannot say.
+            first_contact = durable.claim_disclosure(tracker.sender_id)
         level = level or DEFAULT_LANGUAGE_LEVEL
         events.append(SlotSet(LANGUAGE_SLOT, level))
         if first_contact:
@@ -131,13 +136,16 @@ class ActionWelkom(Action):
         return "action_welkom"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        try:
-            with db_session() as session:
-                repo.get_or_create_client(
-                    session, tracker.sender_id, language_level=language_level(tracker)
-                )
-        except SQLAlchemyError:
-            logger.exception("could not update the client on greeting")
+        # Right after action_session_start (same turn) the client was just stored with this
+        # level and seen now: no second database round trip.
+        if not durable.session_started_this_turn(tracker):
+            try:
+                with db_session() as session:
+                    repo.get_or_create_client(
+                        session, tracker.sender_id, language_level=language_level(tracker)
+                    )
+            except SQLAlchemyError:
+                logger.exception("could not update the client on greeting")
         if not tracker.get_slot("disclosure_net_getoond"):
             dispatcher.utter_message(response="utter_groet")
         # A fresh check-in: the menu starts at its first step.
@@ -199,14 +207,16 @@ class ActionCheckinOpslaan(Action):
         except (TypeError, ValueError):
             dispatcher.utter_message(response="utter_stemming_ongeldig")
             return [SlotSet("vervolg", "menu")]
-        message_id = latest_user_event(tracker).get("message_id") or ""
-        key = stable_key("checkin", tracker.sender_id, message_id)
+        key = durable.checkin_key(tracker)  # the same when the client resends the mood
         try:
             with db_session() as session:
                 repo.save_checkin(session, tracker.sender_id, mood, key)
         except SQLAlchemyError:
             logger.exception("could not save a check-in")
-            dispatcher.utter_message(response="utter_checkin_niet_bewaard")
+            # Kept on the server and stored when the database is back; only when even
+            # that fails is the client told.
+            if not durable.keep("checkin", key, {"chat_id": tracker.sender_id, "mood": mood}):
+                dispatcher.utter_message(response="utter_checkin_niet_bewaard")
         if mood <= 2:
             dispatcher.utter_message(response="utter_stemming_laag")
         elif mood == 3:
@@ -230,7 +240,14 @@ class ActionStapBijwerken(Action):
             try:
                 with db_session() as session:
                     repo.resolve_step(session, tracker.sender_id, int(step_id), status)
-            except (SQLAlchemyError, ValueError):
+            except SQLAlchemyError:
+                logger.exception("could not update a small step")
+                durable.keep(
+                    "step_result",
+                    f"{tracker.sender_id}:{int(step_id)}",
+                    {"chat_id": tracker.sender_id, "step_id": int(step_id), "status": status},
+                )
+            except ValueError:
                 logger.exception("could not update a small step")
         response = {"gelukt": "utter_stap_gelukt", "beetje": "utter_stap_beetje"}.get(
             result, "utter_stap_niet_gelukt"

@@ -6,14 +6,10 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from rasa_sdk import Tracker
-from sqlalchemy.orm import Session
 
-from bot.storage.db import get_engine, session_scope
 from bot.vocabulary import LANGUAGE_SLOT, SIMPLE, STANDARD, VENT_QUESTION_KEY
 
 logger = logging.getLogger(__name__)
@@ -237,7 +233,9 @@ def stable_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-@contextmanager
-def db_session() -> Iterator[Session]:
-    with session_scope(get_engine()) as session:
-        yield session
+def db_session():
+    """The database session of an action: see `actions.durable.db_session` (writes kept in
+    the outbox go first; no new attempts for a few seconds after a storage failure)."""
+    from actions.durable import db_session as durable_session
+
+    return durable_session()

@@ -13,7 +13,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import shown
+from actions import durable, shown
 from actions.common import (
     ANSWER_SLOTS,
     SCALE_SLOT,
@@ -190,7 +190,32 @@ def store(tracker: Tracker, status: str, shared: bool) -> bool | None:
                     reflection_id=reflection.id,
                 )
         return True
-    except (SQLAlchemyError, ValueError):
+    except SQLAlchemyError:
+        logger.exception("could not save a reflection (%s)", status)
+        # A server-side draft: kept whatever the client says next (the slots may be
+        # cleared), stored as soon as the database is back. The client still hears that
+        # saving did not work, and may try again (the retry flushes the outbox first).
+        step = tracker.get_slot(STEP_SLOT)
+        durable.keep(
+            "reflection",
+            key,
+            {
+                "chat_id": tracker.sender_id,
+                "theme": theme,
+                "answers": [
+                    [a.question_key, a.question_text, a.answer_text, a.language_level]
+                    for a in found
+                ],
+                "scale": scale_value(tracker) if theme != content.VENT else None,
+                "scale_question": scale_question,
+                "scale_level": scale_level,
+                "shared": shared,
+                "status": status,
+                "step": str(step) if step and status == STATUS_COMPLETE else None,
+            },
+        )
+        return False
+    except ValueError:
         logger.exception("could not save a reflection (%s)", status)
         return False
 

@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions import durable
 from actions.common import (
     _plain,
     db_session,
@@ -182,13 +183,25 @@ def record_event(
     evidence = {k: info.get(k) for k in ("reasons", "evidence", "lijkt_op", "lijkt_ook_op")}
     if reasons:
         evidence["reasons"] = list(reasons)  # the decision with the conversation's context
+    event: dict[str, Any] = {
+        "chat_id": tracker.sender_id,
+        "category": category,
+        "message_text": user.get("text") or tracker.latest_message.get("text") or "",
+        "response_text": shown,
+        "detected_by": detected_by,
+        "context": context,
+        "outcome": outcome,
+        "question_text": question,
+        "preceding": preceding,
+        "evidence": evidence if info or reasons else None,
+    }
     try:
         with db_session() as session:
             repo.record_safety_event(
                 session,
                 tracker.sender_id,
                 category=category,
-                message_text=user.get("text") or tracker.latest_message.get("text") or "",
+                message_text=event["message_text"],
                 response_text=shown,
                 detected_by=detected_by,
                 context=context,
@@ -196,9 +209,14 @@ def record_event(
                 outcome=outcome,
                 question_text=question,
                 preceding=preceding,
-                evidence=evidence if info or reasons else None,
+                evidence=event["evidence"],
             )
-    except (SQLAlchemyError, ValueError):
+    except SQLAlchemyError:
+        logger.exception("could not record a safety event")
+        # Recorded for the worker when storage is back (issue 13's outbox).
+        kept = key or stable_key("safety", tracker.sender_id, repr(user.get("timestamp")))
+        durable.keep("safety_event", kept, event)
+    except ValueError:
         logger.exception("could not record a safety event")
     return key
 
@@ -234,7 +252,14 @@ def record_check_answer(tracker: Tracker, key: str | None, answer: str, shown: s
     try:
         with db_session() as session:
             repo.record_check_answer(session, tracker.sender_id, key, answer, shown)
-    except (SQLAlchemyError, ValueError):
+    except SQLAlchemyError:
+        logger.exception("could not record the answer to a check question")
+        durable.keep(
+            "check_answer",
+            stable_key("check", key),
+            {"chat_id": tracker.sender_id, "event_key": key, "answer": answer, "shown": shown},
+        )
+    except ValueError:
         logger.exception("could not record the answer to a check question")
 
 

@@ -11,6 +11,7 @@ import sys
 
 import requests
 
+from bot.services import RASA_TOKEN_HEADER
 from bot.settings import get_settings
 
 ERROR_TEXT = "Koers is nu even niet bereikbaar. Je bericht is niet weg. Probeer het zo nog eens."
@@ -18,8 +19,13 @@ ERROR_TEXT = "Koers is nu even niet bereikbaar. Je bericht is niet weg. Probeer 
 
 def send(sender: str, text: str, timeout: float = 30) -> list[dict]:
     """Send one message to Rasa's REST channel; an empty reply counts as a failure."""
-    url = f"{get_settings().rasa_url}/webhooks/rest/webhook"
-    response = requests.post(url, json={"sender": sender, "message": text}, timeout=timeout)
+    settings = get_settings()
+    url = f"{settings.rasa_url}/webhooks/rest/webhook"
+    # Rasa's REST channel demands the token with KOERS_ALLOW_PRIVATE_BACKENDS (bot/rasa_channel.py).
+    headers = {RASA_TOKEN_HEADER: settings.rasa_token} if settings.rasa_token else None
+    response = requests.post(
+        url, json={"sender": sender, "message": text}, headers=headers, timeout=timeout
+    )
     response.raise_for_status()
     messages = response.json()
     if not messages:

@@ -336,9 +336,22 @@ def delete_cmd(args: argparse.Namespace, settings: Settings) -> int:
             if answer.strip() != str(client.id):
                 print("Niet bevestigd. Er is niets verwijderd.")
                 return 1
-        _, events = delete_client(session, settings, args.client_id)
-    print(f"Cliënt {args.client_id} is verwijderd ({events} gespreksregels uit Rasa gewist).")
+        chat_id, events = delete_client(session, settings, args.client_id)
+    # After the commit: writes this machine's action server still keeps for the client.
+    # (Outboxes elsewhere drop theirs at their next flush: the deletion is recorded.)
+    waiting = forget_outbox(settings, chat_id)
+    print(
+        f"Cliënt {args.client_id} is verwijderd ({events} gespreksregels uit Rasa gewist, "
+        f"{waiting} wachtende schrijfacties uit de outbox)."
+    )
     return 0
+
+
+def forget_outbox(settings: Settings, chat_id: str) -> int:
+    """Remove a deleted client's entries from this machine's outbox (bot/storage/outbox.py)."""
+    from bot.storage.outbox import get_outbox
+
+    return get_outbox(settings.outbox_path).discard_client(chat_id)
 
 
 def summary_cmd(args: argparse.Namespace, settings: Settings) -> int:

@@ -18,6 +18,7 @@ import os
 import stat
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -103,13 +104,87 @@ def secure_data_dir(settings: Settings) -> None:
 # --- checks -----------------------------------------------------------------------------------
 
 
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
 def _loopback(host: str) -> bool:
     if host.strip().lower() == "localhost":
         return True
-    try:
-        return ipaddress.ip_address(host.strip()).is_loopback
-    except ValueError:
-        return False
+    address = _address(host)
+    return address is not None and address.is_loopback
+
+
+# The private ranges Rasa and the action server may use with KOERS_ALLOW_PRIVATE_BACKENDS:
+# RFC 1918 and IPv6 unique local addresses. Not link-local (cloud metadata services live
+# there), not carrier-grade NAT, not host names (what a name points at can change).
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+
+
+def private_address(host: str) -> bool:
+    """True for an address (not a name) in an RFC 1918 or ULA range."""
+    address = _address(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address is not None and any(address in net for net in PRIVATE_NETWORKS)
+
+
+def backend_hosts(settings: Settings) -> list[tuple[str, str]]:
+    """(setting, host) of every address Rasa or the action server listens on or is reached
+    at: KOERS_RASA_HOST, KOERS_ACTIONS_HOST and the hosts of KOERS_RASA_URLS."""
+    hosts = [
+        ("KOERS_RASA_HOST", settings.rasa_host),
+        ("KOERS_ACTIONS_HOST", settings.actions_host),
+    ]
+    for url in settings.rasa_url_list:
+        hosts.append(("KOERS_RASA_URLS", urlsplit(url).hostname or url))
+    return hosts
+
+
+def backend_problems(settings: Settings) -> list[str]:
+    """Rasa and the action server: loopback, or a private address with
+    KOERS_ALLOW_PRIVATE_BACKENDS=true and both secrets set; a public address never.
+
+    Rasa's REST channel and the action server take any client's messages from whoever
+    reaches them, so off this machine they must demand a secret: the action server always
+    does (KOERS_ACTIONS_SECRET), Rasa's channel with this setting (KOERS_RASA_TOKEN,
+    bot/rasa_channel.py). The traffic itself is plain HTTP: docs/scaling.md says which
+    network that needs."""
+    problems = []
+    for name, host in backend_hosts(settings):
+        if _loopback(host):
+            continue
+        if private_address(host):
+            if not settings.allow_private_backends:
+                problems.append(
+                    f"{name}={host} is a private network address: for Rasa or the action "
+                    "server on another machine set KOERS_ALLOW_PRIVATE_BACKENDS=true (with "
+                    "KOERS_RASA_TOKEN and KOERS_ACTIONS_SECRET, docs/scaling.md); on one "
+                    "machine keep it 127.0.0.1."
+                )
+            continue
+        problems.append(
+            f"{name}={host} is reachable from the network: keep it 127.0.0.1, or use a "
+            "private address (10.x, 172.16-31.x, 192.168.x, fc00::/7) with "
+            "KOERS_ALLOW_PRIVATE_BACKENDS=true. Public addresses, 0.0.0.0 and host names "
+            "are refused."
+        )
+    if settings.allow_private_backends:
+        problem = _secret_problem(
+            "KOERS_RASA_TOKEN",
+            settings.rasa_token,
+            "with KOERS_ALLOW_PRIVATE_BACKENDS=true Rasa's REST channel accepts only "
+            "requests with this token",
+        )
+        if problem:
+            problems.append(problem)
+    return problems
 
 
 def env_file() -> Path:
@@ -159,13 +234,8 @@ def settings_problems(settings: Settings) -> list[str]:
             f"KOERS_WEB_HOST={settings.web_host} accepts plain HTTP from the network: keep it "
             "127.0.0.1 behind the HTTPS proxy."
         )
-    for name, host in (
-        ("KOERS_RASA_HOST", settings.rasa_host),
-        ("KOERS_ACTIONS_HOST", settings.actions_host),
-    ):
-        if not _loopback(host):
-            problems.append(f"{name}={host} is reachable from the network: keep it 127.0.0.1.")
-    if settings.rasa_api:
+    problems += backend_problems(settings)
+    if settings.rasa_api and not settings.allow_private_backends:  # else checked above
         problem = _secret_problem(
             "KOERS_RASA_TOKEN", settings.rasa_token, "KOERS_RASA_API=true opens Rasa's HTTP API"
         )

@@ -20,6 +20,9 @@ from pathlib import Path
 from bot.settings import PROJECT_ROOT, Settings
 
 ACTIONS_SECRET_HEADER = "X-Koers-Actions-Secret"
+# Rasa's REST channel demands KOERS_RASA_TOKEN in this header when KOERS_ALLOW_PRIVATE_BACKENDS
+# is true (bot/rasa_channel.py).
+RASA_TOKEN_HEADER = "X-Koers-Rasa-Token"
 SERVICES = ("actions", "rasa", "web")
 
 _session_secret: str | None = None
@@ -41,6 +44,8 @@ def secret_env(settings: Settings) -> dict[str, str]:
         "KOERS_ACTIONS_SECRET": actions_secret(settings),
         "KOERS_RASA_API": "true" if settings.rasa_api else "false",
         "KOERS_RASA_TOKEN": settings.rasa_token or "",
+        # Rasa's REST channel then demands the token (bot/rasa_channel.py).
+        "KOERS_ALLOW_PRIVATE_BACKENDS": "true" if settings.allow_private_backends else "false",
     }
     return env
 
@@ -71,8 +76,13 @@ def action_server_command(settings: Settings) -> list[str]:
     return [sys.executable, "-m", "bot.action_server"]
 
 
-def rasa_command(settings: Settings, model: Path, log_dir: Path | None) -> list[str]:
-    """`rasa run` through `bot.rasa_server`: no --enable-api and no token on this line."""
+def rasa_command(
+    settings: Settings, model: Path, log_dir: Path | None, index: int = 0
+) -> list[str]:
+    """`rasa run` through `bot.rasa_server`: no --enable-api and no token on this line.
+    `index` > 0: the further Rasa instances of KOERS_RASA_INSTANCES (issue 13), on the next
+    ports and with their own log file."""
+    suffix = "" if index == 0 else f"-{index + 1}"
     cmd = [
         sys.executable,
         "-m",
@@ -82,14 +92,14 @@ def rasa_command(settings: Settings, model: Path, log_dir: Path | None) -> list[
         "--interface",
         settings.rasa_host,
         "--port",
-        str(settings.rasa_port),
+        str(settings.rasa_port + index),
         "--endpoints",
         str(settings.endpoints_file),
         "--credentials",
         str(PROJECT_ROOT / "credentials.yml"),
     ]
     if log_dir is not None:
-        cmd += ["--log-file", str(log_dir / "rasa-debug.log")]
+        cmd += ["--log-file", str(log_dir / f"rasa{suffix}-debug.log")]
     return cmd
 
 

@@ -44,6 +44,14 @@ class Settings:
     rasa_timeout: float = 30.0
     demo_data: bool = False
     trusted_proxy: str | None = None
+    # --- Scale-out and loss-free storage (issue 13); see .env.example -------------------------
+    rasa_instances: int = 1
+    rasa_url_list: tuple[str, ...] = ()
+    redis_url: str | None = None
+    outbox_dir: Path | None = None
+    # Rasa and the action server on a private network address (several machines): only with
+    # this set, and then production mode also demands KOERS_RASA_TOKEN (docs/scaling.md).
+    allow_private_backends: bool = False
     # --- Production, hardening and backups (issue 11); see .env.example ---------------------
     # Rasa's HTTP API (`--enable-api`) is off unless this is true; then KOERS_RASA_TOKEN is
     # required and reaches Rasa through the environment, never a command line.
@@ -59,7 +67,23 @@ class Settings:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.rasa_host}:{self.rasa_port}"
+        """The first Rasa instance (the only one unless KOERS_RASA_INSTANCES > 1)."""
+        return self.rasa_urls[0]
+
+    @property
+    def rasa_urls(self) -> tuple[str, ...]:
+        """Every Rasa instance the web app routes clients to: KOERS_RASA_URLS, or the
+        KOERS_RASA_INSTANCES local ones on consecutive ports from KOERS_RASA_PORT."""
+        if self.rasa_url_list:
+            return self.rasa_url_list
+        return tuple(
+            f"http://{self.rasa_host}:{self.rasa_port + i}" for i in range(self.rasa_instances)
+        )
+
+    @property
+    def outbox_path(self) -> Path:
+        """Where the action server keeps writes that the database refused (var/outbox)."""
+        return self.outbox_dir if self.outbox_dir is not None else self.var_dir / "outbox"
 
     @property
     def actions_url(self) -> str:
@@ -109,6 +133,17 @@ def get_settings() -> Settings:
         rasa_timeout=float(os.environ.get("KOERS_RASA_TIMEOUT", "30")),
         demo_data=_flag(os.environ.get("KOERS_DEMO_DATA", "false")),
         trusted_proxy=os.environ.get("KOERS_TRUSTED_PROXY") or None,
+        rasa_instances=max(1, int(os.environ.get("KOERS_RASA_INSTANCES") or "1")),
+        rasa_url_list=tuple(
+            u.strip().rstrip("/")
+            for u in (os.environ.get("KOERS_RASA_URLS") or "").split(",")
+            if u.strip()
+        ),
+        redis_url=os.environ.get("KOERS_REDIS_URL") or None,
+        outbox_dir=_path(os.environ["KOERS_OUTBOX_DIR"])
+        if os.environ.get("KOERS_OUTBOX_DIR")
+        else None,
+        allow_private_backends=_flag(os.environ.get("KOERS_ALLOW_PRIVATE_BACKENDS", "false")),
         rasa_api=_flag(os.environ.get("KOERS_RASA_API", "false")),
         rasa_token=os.environ.get("KOERS_RASA_TOKEN") or None,
         actions_secret=os.environ.get("KOERS_ACTIONS_SECRET") or None,

@@ -16,6 +16,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# The in-process Agent runs like `python -m bot.rasa_server`: one OpenMP thread (see
+# bot.rasa_server.one_thread_per_library; set before scikit-learn loads libgomp).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 import requests
@@ -58,6 +61,20 @@ def engine(database_url: str):
     eng.dispose()
 
 
+# The session's action server process and its log (for `Bot.say`'s check).
+ACTION_SERVER: dict = {}
+
+
+def _check_action_server() -> None:
+    """Fail with the action server's log when it is no longer running: every turn would
+    otherwise just be unanswered (Rasa's atomic turns, bot/rasa_patches.py), and every later
+    test would fail with an empty reply that does not say why."""
+    proc = ACTION_SERVER.get("proc")
+    if proc is not None and proc.poll() is not None:
+        tail = ACTION_SERVER["log"].read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the test action server exited ({proc.returncode}):\n{tail}")
+
+
 @pytest.fixture(scope="session")
 def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real rasa-sdk action server with Koers' actions, on 127.0.0.1."""
@@ -66,6 +83,9 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     env = {
         **os.environ,
         "KOERS_DATABASE_URL": database_url,
+        "KOERS_OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+        # Short: the fault tests lock the database; normal turns never wait this long.
+        "KOERS_SQLITE_BUSY_TIMEOUT": "3",
         "SANIC_HOST": "127.0.0.1",
         "KOERS_ACTIONS_PORT": str(port),
         "KOERS_ACTIONS_SECRET": ACTIONS_SECRET,
@@ -92,7 +112,9 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
             proc.kill()
             raise RuntimeError("action server did not start:\n" + log.read_text())
         time.sleep(0.3)
+    ACTION_SERVER.update(proc=proc, log=log)
     yield url + "/webhook"
+    ACTION_SERVER.clear()
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -118,7 +140,10 @@ class Bot:
         return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
     def say(self, sender: str, text: str) -> list[dict]:
-        return self.loop.run_until_complete(self.agent.handle_text(text, sender_id=sender))
+        replies = self.loop.run_until_complete(self.agent.handle_text(text, sender_id=sender))
+        if not replies:
+            _check_action_server()
+        return replies
 
     def texts(self, sender: str, text: str) -> str:
         return "\n".join(m.get("text") or "" for m in self.say(sender, text))
@@ -143,6 +168,10 @@ def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
     import tensorflow as tf
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
+
+    from bot import rasa_patches
+
+    rasa_patches.apply()  # as `python -m bot.rasa_server` does before loading the model
 
     # Eager mode: loads in seconds instead of tracing the graphs (same predictions).
     tf.config.run_functions_eagerly(True)

@@ -8,6 +8,7 @@ chat id (`create_client`). Access codes and chat devices: bot/storage/devices.py
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from bot.storage.devices import end_client_devices
-from bot.storage.models import AccessCode, Agreement, Client, Worker, utcnow
+from bot.storage.models import AccessCode, Agreement, Client, DeletedClient, Worker, utcnow
 from bot.vocabulary import DEFAULT_LANGUAGE_LEVEL, LANGUAGE_LEVELS, WORKER_ROLES
 
 MAX_DISPLAY_NAME = 100
@@ -76,11 +77,27 @@ def record_contact(session: Session, client: Client, at: datetime | None = None)
     session.flush()
 
 
+def chat_hash(chat_id: str) -> str:
+    """How a deleted client's chat id is remembered (`DeletedClient`)."""
+    return hashlib.sha256(chat_id.encode("utf-8")).hexdigest()
+
+
+def is_deleted(session: Session, chat_id: str) -> bool:
+    """True when a client with this chat id was deleted."""
+    return session.get(DeletedClient, chat_hash(chat_id)) is not None
+
+
 def delete_client(session: Session, client: Client) -> str:
     """Delete the client and everything about them (the tables cascade). Returns the chat id,
-    for the Rasa conversation, which lives in the tracker store."""
+    for the Rasa conversation, which lives in the tracker store.
+
+    The deletion is remembered by a hash of the chat id, in the same transaction: a write an
+    action server still keeps in its outbox for this client is then dropped, never written
+    (bot/storage/outbox.py)."""
     chat_id = client.chat_id
     session.execute(delete(Client).where(Client.id == client.id))
+    if not is_deleted(session, chat_id):
+        session.add(DeletedClient(chat_hash=chat_hash(chat_id), deleted_at=utcnow()))
     session.flush()
     return chat_id
 

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from bot.settings import PROJECT_ROOT, get_settings
 
@@ -92,10 +93,14 @@ def make_engine(url: str | None = None, *, foreign_keys: bool = True) -> Engine:
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
     busy_timeout = sqlite_busy_timeout()
+    # A file database keeps its connections open (a pool) instead of opening and closing
+    # one per session: closing the last connection of a WAL file also checkpoints it.
+    pool = {"poolclass": QueuePool, "pool_size": 5, "max_overflow": 20} if db_file else {}
     engine = create_engine(
         url,
         future=True,
         connect_args={"check_same_thread": False, "timeout": busy_timeout},
+        **pool,
     )
 
     @event.listens_for(engine, "connect")

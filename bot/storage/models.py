@@ -160,6 +160,20 @@ class Client(Base):
         return f"<Client id={self.id}>"
 
 
+class DeletedClient(Base):
+    """A deleted client, by the SHA-256 of its chat id (migration 0008): no personal data.
+
+    Writes kept in an action server's outbox (bot/storage/outbox.py) carry the chat id; the
+    outbox drops those of a deleted client instead of creating the client again. Kept for
+    good: an outbox on another machine may hold an entry for a long time.
+    """
+
+    __tablename__ = "deleted_clients"
+
+    chat_hash = Column(String(64), primary_key=True)
+    deleted_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class CheckIn(Base):
     """A mood check-in (1 = very bad .. 5 = very good)."""
 

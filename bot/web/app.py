@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Request, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 
@@ -14,7 +15,8 @@ from bot.settings import Settings, get_settings
 from bot.storage import auditlog
 from bot.storage.db import make_engine
 from bot.web import common, phones
-from bot.web.security import RateLimiter, load_secret_key
+from bot.web.security import load_secret_key
+from bot.web.shared import make_state
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -28,6 +30,13 @@ REFERRER_POLICY = "same-origin"
 
 csrf = CSRFProtect()
 
+STORAGE_DOWN_CHAT = (
+    "Koers is nu even niet bereikbaar. Je bericht is niet kwijt. Probeer het zo nog een keer."
+)
+STORAGE_DOWN_PAGE = (
+    "Koers is nu even niet bereikbaar. Er is niets opgeslagen. Probeer het over een minuut "
+    "opnieuw."
+)
 MSG_ERROR = (
     "Er ging iets mis bij het laden van deze pagina. Er is niets kwijt. Probeer het over een "
     "paar tellen opnieuw. Blijft het misgaan? Meld het dan bij je beheerder."
@@ -52,15 +61,6 @@ class KoersRequest(Request):
     parameter_storage_class = _NulFreeMultiDict
 
 
-STORAGE_DOWN_CHAT = (
-    "Koers is nu even niet bereikbaar. Je bericht is niet kwijt. Probeer het zo nog een keer."
-)
-STORAGE_DOWN_PAGE = (
-    "Koers is nu even niet bereikbaar. Er is niets opgeslagen. Probeer het over een minuut "
-    "opnieuw."
-)
-
-
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
     """Build the app. `config` overrides Flask settings (tests use DATABASE_URL etc.)."""
     settings = settings or get_settings()
@@ -71,6 +71,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         DATABASE_URL=settings.database_url,
         RASA_URL=settings.rasa_url,
         RASA_TIMEOUT=settings.rasa_timeout,
+        # Sent to Rasa's REST channel, which demands it with KOERS_ALLOW_PRIVATE_BACKENDS.
+        RASA_TOKEN=settings.rasa_token,
         SESSION_COOKIE_NAME="koers_sessie",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -81,13 +83,20 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=settings.cookie_secure,
         MAX_CONTENT_LENGTH=256 * 1024,
-        LOGIN_LIMITER=RateLimiter(max_failures=5, window_seconds=15 * 60),
-        # Many usernames from one address (password spraying): blocked after 20 failures.
-        LOGIN_IP_LIMITER=RateLimiter(max_failures=20, window_seconds=15 * 60),
-        CODE_LIMITER=RateLimiter(max_failures=10, window_seconds=15 * 60),
+        REDIS_URL=settings.redis_url,
+        # Several Rasa instances: each client always goes to the same one (bot.web.routing).
+        RASA_URLS=list(settings.rasa_urls) if len(settings.rasa_urls) > 1 else None,
     )
     if config:
         app.config.update(config)
+    # Shared state (send locks, offered buttons, rate limits, worker sessions): in this
+    # process, or in Redis so that several web processes share it (bot.web.shared).
+    state = make_state(app.config["REDIS_URL"])
+    app.extensions["koers_state"] = state
+    app.config.setdefault("LOGIN_LIMITER", state.limiter("worker-login", 5, 15 * 60))
+    # Many usernames from one address (password spraying): blocked after 20 failures.
+    app.config.setdefault("LOGIN_IP_LIMITER", state.limiter("worker-login-ip", 20, 15 * 60))
+    app.config.setdefault("CODE_LIMITER", state.limiter("client-code", 10, 15 * 60))
     app.extensions["koers_engine"] = make_engine(app.config["DATABASE_URL"])
     auditlog.set_key(
         app.extensions["koers_engine"],
@@ -150,9 +159,11 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
-    def _storage_unavailable(error: OperationalError | InterfaceError):
-        # The database is down or stayed locked past the busy timeout: a calm message, never
-        # a 500. Nothing of this request was saved (its transaction is rolled back).
+    @app.errorhandler(RedisError)
+    def _storage_unavailable(error: Exception):
+        # The database (or Redis, for the shared state) is down or stayed locked past the
+        # busy timeout: a calm message, never a 500. Nothing of this request was saved (its
+        # transaction is rolled back). Other database errors are bugs: the 500 page below.
         app.logger.warning("storage unavailable: %s", error.__class__.__name__)
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": STORAGE_DOWN_CHAT}, 503

@@ -6,13 +6,14 @@ with "/" is changed so that Rasa never reads it as an intent payload; only a pay
 Rasa itself offered as a button in its last answer is sent as a payload.
 
 One client's messages go to Rasa one at a time (a lock per client), so they arrive in order
-even from two tabs.
+even from two tabs. The lock and the offered buttons live in `bot.web.shared` (in Redis when
+several web processes run); with several Rasa instances each client always goes to the same
+one (`bot.web.routing`).
 """
 
 from __future__ import annotations
 
 import hmac
-import threading
 from typing import Any
 
 import requests
@@ -28,10 +29,13 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadData, URLSafeTimedSerializer
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from bot.services import RASA_TOKEN_HEADER
 from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
+from bot.web import routing
 from bot.web.common import audit, count_event, db, remote_addr
 from bot.web.security import code_hash, normalize_code
 
@@ -243,15 +247,10 @@ def logout():
 
 # --- relay to Rasa ----------------------------------------------------------------------------
 
-_locks: dict[int, threading.Lock] = {}
-_locks_guard = threading.Lock()
-# Button payloads Rasa offered in its last answer, per client: {payload: title}.
-_offered: dict[int, dict[str, str]] = {}
 
-
-def _lock_for(client_id: int) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(client_id, threading.Lock())
+def _state():
+    """Send locks and offered buttons: in this process, or shared in Redis (bot.web.shared)."""
+    return current_app.extensions["koers_state"]
 
 
 def as_text(typed: str) -> str:
@@ -294,16 +293,30 @@ def _clean_messages(raw: Any) -> list[dict[str, Any]]:
 
 
 def forward(client: Client, message: str) -> tuple[list[dict[str, Any]] | None, str, int]:
-    """Send one message to Rasa as this client. Returns (messages, error, status)."""
-    url = f"{current_app.config['RASA_URL']}/webhooks/rest/webhook"
+    """Send one message to Rasa as this client. Returns (messages, error, status).
+
+    With several Rasa instances the client's own instance gets it (bot.web.routing); when
+    that one refuses the connection, the next one in the client's order does."""
+    urls = current_app.config.get("RASA_URLS") or [current_app.config["RASA_URL"]]
     timeout = current_app.config["RASA_TIMEOUT"]
-    try:
-        reply = requests.post(
-            url, json={"sender": client.chat_id, "message": message}, timeout=(3, timeout)
-        )
-    except requests.Timeout:
-        return None, MSG_SLOW, 504
-    except requests.RequestException:
+    token = current_app.config.get("RASA_TOKEN")
+    headers = {RASA_TOKEN_HEADER: token} if token else None
+    reply = None
+    for base in routing.instance_order(client.chat_id, urls):
+        try:
+            reply = requests.post(
+                f"{base}/webhooks/rest/webhook",
+                json={"sender": client.chat_id, "message": message},
+                headers=headers,
+                timeout=(3, timeout),
+            )
+            break
+        except requests.Timeout:
+            return None, MSG_SLOW, 504
+        except requests.RequestException as error:
+            if not routing.refused(error):
+                return None, MSG_DOWN, 503
+    if reply is None:
         return None, MSG_DOWN, 503
     if reply.status_code != 200:
         return None, MSG_DOWN, 503
@@ -334,20 +347,23 @@ def send():
     # End this request's transaction before relaying: on SQLite it holds the write lock, and
     # the action server writes to the same database while Rasa handles the message.
     db().commit()
-    lock = _lock_for(client.id)
+    state = _state()
     # A message of this client is on its way: answer "wait" at once instead of holding a web
-    # thread until Rasa answered it (eight parallel sends would hold all eight threads).
-    if not lock.acquire(timeout=BUSY_WAIT_SECONDS):
-        return _fail(MSG_BUSY, 429)
-    try:
+    # thread until Rasa answered it (eight parallel sends would hold all eight threads). The
+    # lock is per client across web processes with Redis (bot.web.shared); it expires after
+    # `hold` seconds should a web process die while holding it.
+    hold = current_app.config["RASA_TIMEOUT"] + 15
+    with state.send_lock(client.id, wait=BUSY_WAIT_SECONDS, hold=hold) as locked:
+        if not locked:
+            return _fail(MSG_BUSY, 429)
         # Decide inside the lock: a button of an answer that a second tab already used is
         # no longer offered, so the same payload cannot be sent twice.
-        offered = _offered.get(client.id, {})
+        offered = state.offered(client.id)
         if body.get("start") is True:
             message = GREETING_PAYLOAD
         elif isinstance(payload, str) and payload in offered:
             message = payload  # a button Rasa itself offered: its payload is safe
-            _offered[client.id] = {}  # used: each offered button works once
+            state.set_offered(client.id, {})  # used: each offered button works once
         else:
             if isinstance(payload, str) and not typed:
                 title = body.get("title")
@@ -360,13 +376,16 @@ def send():
             if not message:  # only NUL bytes
                 return _fail(MSG_EMPTY_INPUT, 400)
         messages, error, status = forward(client, message)
-        if messages is not None:
-            last_buttons = next((m["buttons"] for m in reversed(messages) if m["buttons"]), [])
-            _offered[client.id] = {b["payload"]: b["title"] for b in last_buttons}
-        elif message == payload:
-            _offered[client.id] = offered  # not delivered: the client may press it again
-    finally:
-        lock.release()
+        try:
+            if messages is not None:
+                last = next((m["buttons"] for m in reversed(messages) if m["buttons"]), [])
+                state.set_offered(client.id, {b["payload"]: b["title"] for b in last})
+            elif message == payload:
+                state.set_offered(client.id, offered)  # not delivered: it may be pressed again
+        except RedisError:
+            # Delivered all the same: answer it. Without the offered buttons a press sends
+            # the button's words, which Koers also understands.
+            current_app.logger.warning("could not keep the offered buttons (Redis)")
     if messages is None:
         return _fail(error, status)
     return jsonify({"ok": True, "messages": messages})

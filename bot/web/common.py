@@ -87,10 +87,10 @@ def username_hash(username: str) -> str:
 # --- worker sessions ------------------------------------------------------------------------
 
 
-def _live_sessions() -> dict[str, int]:
-    """Session ids of logged-in workers (in memory): logging out, or a restart, ends them,
-    so a copied session cookie is useless after logout."""
-    return current_app.extensions.setdefault("koers_worker_sessions", {})
+def _live_sessions():
+    """Session ids of logged-in workers (bot.web.shared: in memory or in Redis): logging
+    out ends them, so a copied session cookie is useless after logout."""
+    return current_app.extensions["koers_state"]
 
 
 def login_worker(worker: Worker) -> None:
@@ -98,7 +98,7 @@ def login_worker(worker: Worker) -> None:
     session.permanent = True
     now = int(time.time())
     sid = secrets.token_urlsafe(24)
-    _live_sessions()[sid] = worker.id
+    _live_sessions().add_session(sid, worker.id)
     session["sid"] = sid
     session["worker_id"] = worker.id
     session["login_at"] = now
@@ -114,7 +114,7 @@ def current_worker() -> Worker | None:
     worker_id = session.get("worker_id")
     if worker_id is None:
         return None
-    if _live_sessions().get(session.get("sid", "")) != worker_id:
+    if _live_sessions().session_owner(session.get("sid", "")) != worker_id:
         session.clear()  # logged out elsewhere, or the server restarted
         return None
     now = int(time.time())
@@ -137,15 +137,11 @@ def current_worker() -> Worker | None:
 
 def end_sessions_of(worker_id: int) -> int:
     """Log a worker out everywhere (e.g. after a password reset). Returns how many sessions."""
-    live = _live_sessions()
-    ended = [sid for sid, owner in list(live.items()) if owner == worker_id]
-    for sid in ended:
-        live.pop(sid, None)
-    return len(ended)
+    return _live_sessions().end_sessions_of(worker_id)
 
 
 def end_worker_session() -> None:
-    _live_sessions().pop(session.get("sid", ""), None)
+    _live_sessions().end_session(session.get("sid", ""))
     for key in ("sid", "worker_id", "login_at", "seen_at", "csrf_token"):
         session.pop(key, None)
 

@@ -6,10 +6,11 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.common as common
+from actions import durable
 from actions.actions import ActionCheckinOpslaan, ActionPauzeren, ActionReflectieOpslaan
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
+from bot.storage.outbox import Outbox
 
 SLOTS = {
     "thema": "hoop",
@@ -38,13 +39,22 @@ def tracker(slots: dict, active_loop: str | None = None) -> Tracker:
 
 
 @pytest.fixture
-def use_database(monkeypatch, tmp_path):
+def outbox(monkeypatch, tmp_path):
+    box = Outbox(tmp_path / "outbox")
+    monkeypatch.setattr(durable, "outbox", lambda: box)
+    durable.breaker.recovered()
+    yield box
+    durable.breaker.recovered()
+
+
+@pytest.fixture
+def use_database(monkeypatch, tmp_path, outbox):
     def _use(migrated: bool = True):
         url = f"sqlite:///{tmp_path / 'actions.db'}"
         if migrated:
             upgrade_database(url)
         engine = make_engine(url)
-        monkeypatch.setattr(common, "get_engine", lambda: engine)
+        monkeypatch.setattr(durable, "engine", lambda: engine)
         return engine
 
     return _use
@@ -78,8 +88,15 @@ def test_database_error_gives_a_calm_message_and_keeps_the_answers(use_database)
     assert events == [], "no slot is cleared: the answers stay in the conversation"
 
 
-def test_checkin_is_answered_even_when_the_database_fails(use_database):
+def test_checkin_is_answered_even_when_the_database_fails(use_database, outbox, monkeypatch):
     use_database(migrated=False)
+    responses, events = run(ActionCheckinOpslaan(), {"stemming": "2", "taalniveau": "standaard"})
+    # The mood is kept in the outbox (stored when the database is back): nothing to regret.
+    assert responses == ["utter_stemming_laag"]
+    assert [(e.kind, e.data["mood"]) for e in outbox.entries()] == [("checkin", 2)]
+    # Only when even the outbox cannot keep it does the client hear it was not saved.
+    monkeypatch.setattr(durable, "keep", lambda *args: False)
+    durable.breaker.recovered()
     responses, events = run(ActionCheckinOpslaan(), {"stemming": "2", "taalniveau": "standaard"})
     assert responses == ["utter_checkin_niet_bewaard", "utter_stemming_laag"]
     assert {"event": "slot", "name": "vervolg", "value": "menu"} in [
@@ -98,3 +115,27 @@ def test_pause_saves_a_draft_never_as_complete(use_database):
     with session_scope(engine) as session:
         [draft] = repo.list_reflections(session, "unit-client")
         assert draft.status == "onderbroken" and len(draft.answers) == 2
+
+
+def test_an_outbox_entry_the_database_refuses_for_good_does_not_block_the_rest(
+    use_database, outbox, monkeypatch
+):
+    """A constraint error is not an outage: that entry is set aside in failed/ (kept, and
+    logged), and the entries after it are written."""
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.storage import outbox as outbox_module
+
+    engine = use_database()
+
+    def refused(session, entry):  # type: ignore[no-untyped-def]
+        raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setitem(outbox_module.REPLAYERS, "step_result", refused)
+    outbox.put("step_result", "unit-client:1", {"chat_id": "unit-client", "step_id": 1})
+    outbox.put("checkin", "key-after", {"chat_id": "unit-client", "mood": 4})
+    assert outbox.flush(engine) == 1
+    assert not outbox.pending()
+    assert len(list((outbox.directory / "failed").iterdir())) == 1
+    with session_scope(engine) as session:
+        assert [c.mood for c in repo.list_checkins(session, "unit-client")] == [4]

@@ -14,7 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-import actions.common as common
+from actions import durable
 from actions.actions import ActionCheckinOpslaan, next_step
 from actions.between import (
     SKIPPED,
@@ -33,17 +33,29 @@ from bot.storage import repository as repo
 from bot.storage.between_models import AgreementCheck, ReminderPlan, WorkerQuestion
 from bot.storage.db import make_engine, session_scope, upgrade_database
 from bot.storage.models import Agreement
+from bot.storage.outbox import Outbox
 
 DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
 QUESTION = ("Wat wil je volgende keer met mij bespreken?", "Waar wil je over praten?")
 
 
 @pytest.fixture
-def engine(monkeypatch, tmp_path):
+def outbox(monkeypatch, tmp_path):
+    """The actions' database sessions go through issue 13's actions.durable: its outbox in
+    this test's folder, and no cool-down left over from another test."""
+    box = Outbox(tmp_path / "outbox")
+    monkeypatch.setattr(durable, "outbox", lambda: box)
+    durable.breaker.recovered()
+    yield box
+    durable.breaker.recovered()
+
+
+@pytest.fixture
+def engine(monkeypatch, tmp_path, outbox):
     url = f"sqlite:///{tmp_path / 'between-chat.db'}"
     upgrade_database(url)
     eng = make_engine(url)
-    monkeypatch.setattr(common, "get_engine", lambda: eng)
+    monkeypatch.setattr(durable, "engine", lambda: eng)
     yield eng
     eng.dispose()
 
@@ -148,9 +160,9 @@ def test_a_task_without_a_due_date_is_asked_from_the_next_day_on(engine, client)
     assert slots["vervolg"] == "menu"
 
 
-def test_a_broken_database_never_blocks_the_check_in(monkeypatch, tmp_path):
+def test_a_broken_database_never_blocks_the_check_in(monkeypatch, tmp_path, outbox):
     eng = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables: every read fails
-    monkeypatch.setattr(common, "get_engine", lambda: eng)
+    monkeypatch.setattr(durable, "engine", lambda: eng)
     events = next_step(tracker("nobody"), CollectingDispatcher(), after="stemming")
     assert {e["name"]: e["value"] for e in events} == {"vervolg": "menu"}
 

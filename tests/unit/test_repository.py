@@ -43,6 +43,7 @@ from bot.storage.repository import AnswerIn, PlanItemIn
 POSTGRES_URL = os.environ.get("KOERS_TEST_POSTGRES_URL")
 TABLES = {
     "clients",
+    "deleted_clients",
     "checkins",
     "reflections",
     "reflection_answers",
@@ -66,7 +67,7 @@ TABLES = {
     "audit_chain",
     "audit_counts",
 }
-HEAD = "0007"
+HEAD = "0008"
 CHAT = "chat-7f3a"
 
 ANSWERS = [

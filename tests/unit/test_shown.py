@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 import actions.common as common
-from actions import shown
+from actions import durable, shown
 from actions.actions import (
     ActionPauzeren,
     ActionReflectieOpslaan,
@@ -27,6 +27,7 @@ from bot.language import check_text, sentences
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
 from bot.storage.models import PlanLookup
+from bot.storage.outbox import Outbox
 
 DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
 WIE = content.prompt("verbinding", "iemand_geholpen")
@@ -39,8 +40,13 @@ def engine(monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'actions.db'}"
     upgrade_database(url)
     engine = make_engine(url)
-    monkeypatch.setattr(common, "get_engine", lambda: engine)
+    # The actions' database (issue 13: through actions.durable, with an outbox of its own).
+    monkeypatch.setattr(durable, "engine", lambda: engine)
+    monkeypatch.setattr(durable, "outbox", lambda: Outbox(tmp_path / "outbox"))
+    durable.breaker.recovered()
+    durable.forget_shown()  # a new database: no client saw the disclosure yet
     yield engine
+    durable.breaker.recovered()
     engine.dispose()
 
 

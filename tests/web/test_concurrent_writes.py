@@ -12,8 +12,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from bot.storage import accounts
 from bot.storage.db import session_scope
-from bot.storage.models import AuditEntry, ChatDevice, Client, utcnow
+from bot.storage.models import AuditEntry, ChatDevice, utcnow
 from bot.web.dashboard import issue_code
 from tests.web.conftest import csrf_from
 from tests.web.test_chat import SECRET, FakeRasa
@@ -25,11 +26,8 @@ def _codes(engine, count: int) -> list[str]:
     codes = []
     with session_scope(engine) as session:
         for i in range(count):
-            client = Client(
-                chat_id=f"test-concurrent-{i}",
-                display_name=f"Gelijktijdig {i} (nep)",
-                created_at=utcnow(),
-                last_seen_at=utcnow(),
+            client = accounts.client_row(
+                f"test-concurrent-{i}", display_name=f"Gelijktijdig {i} (nep)"
             )
             session.add(client)
             session.flush()
@@ -139,7 +137,7 @@ class WritingRasa(FakeRasa):
         try:
             with session_scope(self.engine) as session:
                 repository.get_or_create_client(session, body["sender"])
-        except Exception as error:
+        except Exception as error:  # reported by the test
             self.failures.append(str(error))
             return Response("locked", status=500)(environ, start_response)
         return super().app(environ, start_response)

@@ -551,6 +551,62 @@ def test_insecure_settings_are_named_one_line_each(settings, monkeypatch, tmp_pa
     assert any("chmod 600" in p for p in production.settings_problems(secure(settings)))
 
 
+def test_backends_on_other_machines_only_on_a_private_network_with_both_secrets(
+    settings, monkeypatch, tmp_path
+):
+    """Rasa and the action server: loopback always; a private (RFC 1918 / ULA) address only
+    with KOERS_ALLOW_PRIVATE_BACKENDS=true and KOERS_RASA_TOKEN and KOERS_ACTIONS_SECRET set;
+    a public address, 0.0.0.0, link-local or a host name never."""
+    monkeypatch.setenv("KOERS_ENV_FILE", str(tmp_path / "none.env"))
+    token = "r" * 48
+
+    def problems(**changes):  # type: ignore[no-untyped-def]
+        return production.settings_problems(dataclasses.replace(secure(settings), **changes))
+
+    several = {
+        "rasa_host": "10.0.0.11",
+        "actions_host": "10.0.0.21",
+        "rasa_url_list": (
+            "http://10.0.0.11:5005",
+            "http://172.16.4.2:5005",
+            "http://[fd00::12]:5005",
+        ),
+    }
+    # Without the explicit setting: refused, with a pointer to it.
+    found = problems(**several, rasa_token=token)
+    assert len(found) == 5 and all("KOERS_ALLOW_PRIVATE_BACKENDS=true" in p for p in found)
+    # With it and both secrets: accepted.
+    assert problems(**several, rasa_token=token, allow_private_backends=True) == []
+    assert problems(rasa_host="192.168.1.5", rasa_token=token, allow_private_backends=True) == []
+    # With it but without the Rasa token, or with a short action-server secret: refused.
+    found = problems(**several, allow_private_backends=True)
+    assert found and all("KOERS_RASA_TOKEN" in p for p in found)
+    assert any(
+        "KOERS_ACTIONS_SECRET" in p
+        for p in problems(
+            **several, rasa_token=token, allow_private_backends=True, actions_secret="kort"
+        )
+    )
+    # Public and other non-private addresses: refused, also with the setting.
+    for host in (
+        "8.8.8.8",
+        "0.0.0.0",
+        "::",
+        "169.254.169.254",
+        "100.64.0.1",
+        "2001:db8::1",
+        "rasa.internal",
+    ):
+        found = problems(rasa_host=host, rasa_token=token, allow_private_backends=True)
+        assert len(found) == 1 and "is reachable from the network" in found[0], host
+    found = problems(
+        rasa_url_list=("http://203.0.113.7:5005",), rasa_token=token, allow_private_backends=True
+    )
+    assert len(found) == 1 and found[0].startswith("KOERS_RASA_URLS=203.0.113.7")
+    # Loopback stays fine without anything.
+    assert problems(rasa_host="127.0.0.1", actions_host="::1") == []
+
+
 def test_database_checks(settings, tmp_path, engine):
     fresh = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'leeg.db'}")
     assert "python -m bot migrate" in production.database_problems(fresh)[0]
@@ -625,6 +681,10 @@ def test_rasa_api_is_off_unless_asked_and_its_token_never_on_the_command_line():
     for refused in (["--enable-api"], ["--auth-token", "x"], ["--auth-token=x"]):
         with pytest.raises(SystemExit, match="not accepted"):
             rasa_argv(refused, {})
+    # Rasa's REST channel on a private network demands the token: no start without it.
+    with pytest.raises(SystemExit, match="KOERS_RASA_TOKEN"):
+        rasa_argv([], {"KOERS_ALLOW_PRIVATE_BACKENDS": "true"})
+    assert rasa_argv([], {"KOERS_ALLOW_PRIVATE_BACKENDS": "true", "KOERS_RASA_TOKEN": "t" * 40})
 
 
 def test_nginx_config_is_complete(capsys, settings):

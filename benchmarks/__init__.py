@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `make benchmark`, `make benchmark-load`, ... see docs/benchmarks.md."""

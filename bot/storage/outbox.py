@@ -1,0 +1,384 @@
+"""The outbox: writes the database refused, kept on disk until it takes them (issue 13).
+
+When the action server cannot write a check-in, a reflection (with its small step), a safety
+event, a step result or "the disclosure was shown" (the database is down, or locked past the
+busy timeout), it puts the write here instead of losing it. Each entry is one JSON file in
+the outbox folder (KOERS_OUTBOX_DIR, default var/outbox), written to a temporary file, synced
+and renamed, so an entry is either complete or absent, also after a crash. Whatever the
+client says next, the entry stays until it is written.
+
+`flush()` writes the entries in the order they were made, each in its own transaction, and
+deletes an entry only after its transaction committed. Every write is idempotent (by the same
+key the direct write uses), so an entry written twice (a crash between commit and delete,
+two processes flushing) is stored once. The action server flushes before every database
+session of an action (so a newer write never overtakes an older one) and every few seconds
+in the background, until the outbox is empty.
+
+An entry that can never be written (invalid data) is moved to `failed/` and logged, never
+retried forever and never deleted silently.
+
+An entry of a deleted client is dropped, never written: deleting a client records a hash of
+its chat id (`accounts.delete_client`, table `deleted_clients`), which `flush()` checks
+before and after writing each entry, in the entry's transaction (so a deletion that commits
+while an entry is being written also wins). `python -m bot delete` also removes the
+client's entries (and failed entries) from the outbox on its own machine at once
+(`discard_client`); outboxes on other machines drop theirs at their next flush.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
+from sqlalchemy.orm import Session
+
+from bot.storage import accounts
+from bot.storage import repository as repo
+from bot.storage.db import session_scope
+from bot.storage.models import CheckIn, Client, Reflection, SafetyEvent
+from bot.vocabulary import OUTCOME_HELP, STATUS_COMPLETE
+
+logger = logging.getLogger(__name__)
+
+SUFFIX = ".json"
+# Errors of a database that is up but refuses an entry for good; every other database error
+# means "unavailable, try again later".
+REFUSED = (IntegrityError, DataError, ProgrammingError, NotSupportedError)
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: Path
+    kind: str
+    key: str
+    queued_at: datetime
+    data: dict[str, Any]
+
+
+class _ClientDeleted(Exception):
+    """The entry belongs to a deleted client: roll back and drop it."""
+
+
+def _chat_id(entry: Entry) -> str | None:
+    chat_id = entry.data.get("chat_id") if isinstance(entry.data, dict) else None
+    return chat_id if isinstance(chat_id, str) and chat_id else None
+
+
+def _refuse_deleted(session: Session, entry: Entry) -> None:
+    chat_id = _chat_id(entry)
+    if chat_id is not None and accounts.is_deleted(session, chat_id):
+        raise _ClientDeleted
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _parse_time(value: str) -> datetime:
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+# --- replaying one entry ----------------------------------------------------------------------
+
+
+def _replay_checkin(session: Session, entry: Entry) -> None:
+    checkin, created = repo.save_checkin(
+        session, entry.data["chat_id"], int(entry.data["mood"]), entry.key
+    )
+    if created:
+        checkin.created_at = entry.queued_at
+
+
+def _replay_reflection(session: Session, entry: Entry) -> None:
+    data = entry.data
+    existing = session.query(Reflection).filter(Reflection.idempotency_key == entry.key).first()
+    if existing is not None and existing.updated_at and existing.updated_at > entry.queued_at:
+        return  # written directly after this entry was made: the newer state wins
+    reflection, created = repo.save_reflection(
+        session,
+        data["chat_id"],
+        theme=data["theme"],
+        # [key, question, answer] (before issue 12's levels) or [..., level].
+        answers=[repo.AnswerIn(*answer) for answer in data["answers"]],
+        scale=data.get("scale"),
+        shared_with_worker=bool(data["shared"]),
+        status=data["status"],
+        idempotency_key=entry.key,
+        scale_question=data.get("scale_question"),
+        scale_level=data.get("scale_level"),
+    )
+    if created:
+        reflection.created_at = entry.queued_at
+    step = data.get("step")
+    if step and data["status"] == STATUS_COMPLETE:
+        repo.save_step(
+            session,
+            data["chat_id"],
+            theme=data["theme"],
+            text=str(step),
+            shared_with_worker=bool(data["shared"]),
+            idempotency_key=f"stap-{entry.key}"[:64],
+            reflection_id=reflection.id,
+        )
+
+
+def _replay_safety_event(session: Session, entry: Entry) -> None:
+    data = entry.data
+    event, created = repo.record_safety_event(
+        session,
+        data["chat_id"],
+        category=data["category"],
+        message_text=data["message_text"],
+        response_text=data["response_text"],
+        detected_by=data["detected_by"],
+        context=data.get("context"),
+        idempotency_key=entry.key,
+        # Issue 15's fields (absent in entries written before it).
+        outcome=data.get("outcome") or OUTCOME_HELP,
+        question_text=data.get("question_text"),
+        preceding=data.get("preceding"),
+        evidence=data.get("evidence"),
+    )
+    if created:
+        event.created_at = entry.queued_at
+
+
+def _replay_check_answer(session: Session, entry: Entry) -> None:
+    data = entry.data
+    stored = session.execute(
+        select(SafetyEvent).where(SafetyEvent.idempotency_key == data["event_key"])
+    ).scalar_one_or_none()
+    if stored is not None and stored.check_answer is not None:
+        return  # already written (a replay twice): the shown help is not added again
+    repo.record_check_answer(
+        session, data["chat_id"], data["event_key"], data["answer"], data.get("shown")
+    )
+
+
+def _replay_disclosure(session: Session, entry: Entry) -> None:
+    client = repo.get_or_create_client(session, entry.data["chat_id"])
+    if client.disclosure_shown_at is None:
+        client.disclosure_shown_at = entry.queued_at
+
+
+def _replay_step_result(session: Session, entry: Entry) -> None:
+    data = entry.data
+    try:
+        repo.resolve_step(session, data["chat_id"], int(data["step_id"]), data["status"])
+    except ValueError as error:
+        if "already resolved" in str(error):
+            return  # resolved otherwise in the meantime: nothing to do
+        raise
+
+
+REPLAYERS: dict[str, Callable[[Session, Entry], None]] = {
+    "checkin": _replay_checkin,
+    "reflection": _replay_reflection,
+    "safety_event": _replay_safety_event,
+    "check_answer": _replay_check_answer,
+    "disclosure": _replay_disclosure,
+    "step_result": _replay_step_result,
+}
+# The row types an entry becomes (for tests and the docs).
+KINDS = {
+    "checkin": CheckIn,
+    "reflection": Reflection,
+    "safety_event": SafetyEvent,
+    "disclosure": Client,
+}
+
+
+class Outbox:
+    """Writes waiting on disk for the database; see the module docstring."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._pending: bool | None = None  # unknown until the folder was looked at
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def put(self, kind: str, key: str, data: dict[str, Any]) -> Path:
+        """Keep one write for later. A newer entry of the same kind and key replaces the
+        older one (both would write the same row; the newer state wins)."""
+        if kind not in REPLAYERS:
+            raise ValueError(f"unknown outbox entry kind {kind!r}")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        queued_at = _now()
+        digest = hashlib.sha256(f"{kind}\x1f{key}".encode()).hexdigest()[:24]
+        name = f"{time.time_ns():020d}-{kind}-{digest}{SUFFIX}"
+        body = json.dumps(
+            {"kind": kind, "key": key, "queued_at": queued_at.isoformat(), "data": data},
+            ensure_ascii=False,
+        )
+        tmp = self.directory / f".{name}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        target = self.directory / name
+        os.replace(tmp, target)
+        self._sync_directory()
+        for older in self.directory.glob(f"*-{kind}-{digest}{SUFFIX}"):
+            if older.name < name:
+                older.unlink(missing_ok=True)
+        self._pending = True
+        return target
+
+    def _sync_directory(self) -> None:
+        try:
+            fd = os.open(self.directory, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        """The waiting entries, oldest first (unreadable files are moved to failed/)."""
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                found.append(
+                    Entry(
+                        path,
+                        raw["kind"],
+                        raw["key"],
+                        _parse_time(raw["queued_at"]),
+                        raw["data"],
+                    )
+                )
+            except FileNotFoundError:
+                continue  # replaced or written meanwhile
+            except (ValueError, KeyError, TypeError):
+                self._fail(path, "unreadable")
+        return found
+
+    def pending(self) -> bool:
+        """True when entries may be waiting (cheap: remembers an empty folder)."""
+        if self._pending is None:
+            self._pending = bool(self.entries())
+        return self._pending
+
+    def __len__(self) -> int:
+        return len(self.entries())
+
+    # -- flushing -----------------------------------------------------------------------------
+
+    def flush(self, engine: Engine | None = None) -> int:
+        """Write waiting entries to the database, oldest first. Returns how many were
+        written. Stops at the first database error (storage still unavailable) and leaves
+        that entry and the ones after it for the next flush."""
+        if not self.pending():
+            return 0
+        written = dropped = 0
+        with self._lock:
+            for entry in self.entries():
+                try:
+                    with session_scope(engine) as session:
+                        _refuse_deleted(session, entry)
+                        REPLAYERS[entry.kind](session, entry)
+                        session.flush()
+                        # Deleted while this entry was written (PostgreSQL: the deletion
+                        # committed after the first check): rolled back, never stored.
+                        _refuse_deleted(session, entry)
+                except _ClientDeleted:
+                    entry.path.unlink(missing_ok=True)
+                    dropped += 1
+                    continue
+                except REFUSED:
+                    # The database is there but refuses this entry for good (a constraint,
+                    # bad data): kept aside, so that it cannot block every later write.
+                    logger.exception("outbox: entry %s is refused", entry.path.name)
+                    self._fail(entry.path, "refused")
+                    continue
+                except SQLAlchemyError:
+                    logger.warning("outbox: the database is still unavailable")
+                    return written
+                except (ValueError, KeyError, TypeError):
+                    logger.exception("outbox: entry %s cannot be written", entry.path.name)
+                    self._fail(entry.path, "invalid")
+                    continue
+                entry.path.unlink(missing_ok=True)
+                written += 1
+            self._pending = bool(self.entries())
+        if written:
+            logger.info("outbox: %d waiting write(s) stored in the database", written)
+        if dropped:
+            logger.info("outbox: %d waiting write(s) of deleted clients dropped", dropped)
+        return written
+
+    def discard_client(self, chat_id: str) -> int:
+        """Remove every entry of this client, also those in `failed/` (the client was
+        deleted). Returns how many were removed."""
+        removed = 0
+        with self._lock:
+            for folder in (self.directory, self.directory / "failed"):
+                if not folder.is_dir():
+                    continue
+                for path in sorted(folder.glob(f"*{SUFFIX}")):
+                    try:
+                        data = json.loads(path.read_text(encoding="utf-8")).get("data")
+                    except (OSError, ValueError, AttributeError):
+                        continue  # gone meanwhile, or unreadable (kept for a person to read)
+                    if isinstance(data, dict) and data.get("chat_id") == chat_id:
+                        path.unlink(missing_ok=True)
+                        removed += 1
+            self._pending = None  # looked at again on the next use
+        if removed:
+            logger.info("outbox: %d waiting write(s) of a deleted client removed", removed)
+        return removed
+
+    def _fail(self, path: Path, reason: str) -> None:
+        failed = self.directory / "failed"
+        failed.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, failed / path.name)
+        except FileNotFoundError:
+            return
+        logger.error("outbox: %s entry moved to %s", reason, failed / path.name)
+
+
+_outboxes: dict[Path, Outbox] = {}
+_outboxes_lock = threading.Lock()
+
+
+def get_outbox(directory: Path | None = None) -> Outbox:
+    """The process-wide outbox for `directory` (default: the configured one)."""
+    if directory is None:
+        from bot.settings import get_settings
+
+        directory = get_settings().outbox_path
+    directory = Path(directory)
+    with _outboxes_lock:
+        box = _outboxes.get(directory)
+        if box is None:
+            box = _outboxes[directory] = Outbox(directory)
+        return box

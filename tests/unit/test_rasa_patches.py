@@ -1,0 +1,511 @@
+"""Koers' Rasa start-up patches (bot/rasa_patches.py) keep Rasa's behaviour: each patched
+function gives what the original gives, on the same input. Without the trained model; the
+model-level checks are in tests/test_rasa_patches_model.py."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+
+import pytest
+from jsonschema import ValidationError, validate
+from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActiveLoop,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT
+
+from actions import hooks
+from bot import rasa_patches
+
+SPEC = RemoteAction.action_response_format_spec()
+
+
+@pytest.fixture
+def patched():
+    """Apply all patches for one test, and take them off again afterwards."""
+    before = rasa_patches.applied()
+    rasa_patches.apply()
+    yield
+    rasa_patches.revert([n for n in rasa_patches.applied() if n not in before])
+
+
+def test_apply_is_idempotent_and_revert_restores_the_originals():
+    # In a full run the session's `bot` fixture has applied every patch already: take these
+    # two off first, so that the originals are Rasa's own, and put them back afterwards.
+    names = ["validator", "rule_lookup"]
+    before = rasa_patches.applied()
+    rasa_patches.revert(names)
+    original = RemoteAction.__dict__["_validate_action_result"]
+    original_key_to_state = RulePolicy.__dict__["_rule_key_to_state"]
+    try:
+        assert rasa_patches.apply(names) == names
+        assert rasa_patches.apply(names) == []
+        assert RemoteAction.__dict__["_validate_action_result"] is not original
+        assert RulePolicy.__dict__["_rule_key_to_state"] is not original_key_to_state
+        assert rasa_patches.revert(names) == list(reversed(names))
+        assert RemoteAction.__dict__["_validate_action_result"] is original
+        assert RulePolicy.__dict__["_rule_key_to_state"] is original_key_to_state
+        assert rasa_patches.apply(names) == names  # and again
+        assert RemoteAction.__dict__["_validate_action_result"] is not original
+    finally:
+        rasa_patches.revert(names)
+        restore = [n for n in names if n in before]
+        if restore:  # apply([]) would apply every patch (run alone, nothing was applied)
+            rasa_patches.apply(restore)
+    assert rasa_patches.applied() == before
+
+
+def test_nothing_is_patched_on_another_rasa_version(monkeypatch):
+    monkeypatch.setattr(rasa_patches, "_rasa_version", lambda: "3.7.0")
+    assert rasa_patches.apply(["validator"]) == []
+
+
+# --- validator --------------------------------------------------------------------------------
+
+GOOD = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "x", "value": 1, "timestamp": None}]},
+    {"responses": [{"text": "hoi", "buttons": []}]},
+]
+BAD = [
+    {"events": [{"event": "slot"}]},  # a slot event without a name
+    {"events": [{"event": "no_such_event"}]},
+    {"events": "niet een lijst"},
+    {"responses": ["tekst in plaats van een object"]},
+]
+
+
+@pytest.mark.parametrize("response", GOOD + BAD)
+def test_prebuilt_validator_accepts_and_refuses_exactly_what_jsonschema_does(response):
+    validator = rasa_patches.ResponseValidator(SPEC)
+    try:
+        validate(response, SPEC)
+        expected = None
+    except ValidationError as error:
+        expected = (error.message, list(error.absolute_path), error.validator)
+    try:
+        validator.validate(response)
+        got = None
+    except ValidationError as error:
+        got = (error.message, list(error.absolute_path), error.validator)
+    assert got == expected
+    assert (expected is None) == (response in GOOD)
+
+
+def test_the_schema_is_checked_once_not_at_every_response(patched, monkeypatch):
+    import jsonschema.validators
+
+    calls = []
+    cls = jsonschema.validators.validator_for(SPEC)
+    original = cls.check_schema.__func__
+    monkeypatch.setattr(
+        cls, "check_schema", classmethod(lambda c, s: calls.append(1) or original(c, s))
+    )
+    rasa_patches._validators.clear()
+    action = RemoteAction("action_test", None)
+    for _ in range(5):
+        assert action._validate_action_result({"events": [], "responses": []})
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        action._validate_action_result({"events": [{"event": "slot"}]})
+    assert len(calls) == 1
+
+
+# --- rules_decide -----------------------------------------------------------------------------
+
+DOMAIN = Domain.from_dict(
+    {
+        "intents": ["groet", "bevestigen"],
+        "actions": ["action_a", "action_b"],
+        "slots": {"x": {"type": "any", "mappings": [{"type": "custom"}]}},
+    }
+)
+
+
+def _prediction(best: str | None, confidence: float, **kwargs) -> PolicyPrediction:
+    probabilities = [0.0] * DOMAIN.num_actions
+    if best is not None:
+        probabilities[DOMAIN.index_for_action(best)] = confidence
+    return PolicyPrediction(probabilities, "RulePolicy", 6, **kwargs)
+
+
+def _tracker(*events: Event) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("s", list(events), DOMAIN.slots)
+
+
+def _ensemble_winner(predictions, tracker):
+    from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
+
+    winner = DefaultPolicyPredictionEnsemble().combine_predictions(
+        [
+            PolicyPrediction(
+                list(p.probabilities),
+                p.policy_name,
+                p.policy_priority,
+                is_no_user_prediction=p.is_no_user_prediction,
+            )
+            for p in predictions
+        ],
+        tracker,
+        DOMAIN,
+    )
+    return winner.policy_name, winner.probabilities
+
+
+@pytest.mark.parametrize(
+    "rule, events, decides",
+    [
+        (_prediction("action_a", 1.0), [ActionExecuted("action_listen")], True),
+        (_prediction("action_a", 0.3), [ActionExecuted("action_listen")], False),
+        (_prediction(None, 0.0), [ActionExecuted("action_listen")], False),
+        # The ensemble zeroes a just-rejected action: then TED must be asked.
+        (
+            _prediction("action_a", 1.0),
+            [ActionExecuted("action_listen"), ActionExecutionRejected("action_a")],
+            False,
+        ),
+        (_prediction("action_a", 0.1, is_no_user_prediction=True), [], True),
+    ],
+)
+def test_rules_decide_exactly_when_ted_cannot_win(rule, events, decides):
+    tracker = _tracker(*events)
+    assert rasa_patches.rule_prediction_decides(rule, tracker, DOMAIN) is decides
+    if decides:  # whatever TED says (at most 1.0), the ensemble takes the rule's prediction
+        for ted_best in ("action_a", "action_b"):
+            ted = PolicyPrediction(_prediction(ted_best, 1.0).probabilities, "TEDPolicy", 1)
+            zero = PolicyPrediction([0.0] * DOMAIN.num_actions, "TEDPolicy", 1)
+            assert _ensemble_winner([rule, ted], tracker) == _ensemble_winner([rule, zero], tracker)
+
+
+# --- rule_lookup ------------------------------------------------------------------------------
+
+ACTIONS = ["action_listen", "action_a", "action_b", "utter_x", "form_a"]
+
+
+def _state(rng: random.Random, start: bool = False) -> dict:
+    if start:
+        return {}
+    state: dict = {PREVIOUS_ACTION: {ACTION_NAME: rng.choice(ACTIONS)}}
+    if rng.random() < 0.6:
+        state["user"] = {INTENT: rng.choice(["groet", "bevestigen", "ontkennen"])}
+    if rng.random() < 0.3:
+        state["active_loop"] = {"name": rng.choice(["form_a", SHOULD_NOT_BE_SET])}
+    if rng.random() < 0.3:
+        state["slots"] = {"x": (rng.choice([1.0, 0.0]),)}
+    return state
+
+
+def _rule_key(rng: random.Random) -> str:
+    length = rng.randint(1, 3)
+    states = [_state(rng, start=(i == 0 and rng.random() < 0.15)) for i in range(length)]
+    return json.dumps(states, sort_keys=True)
+
+
+def test_indexed_rule_lookup_finds_the_same_rules_as_rasa():
+    rng = random.Random(13)
+    lookup = {_rule_key(rng): "action_a" for _ in range(400)}
+    policy = RulePolicy.__new__(RulePolicy)
+    original = RulePolicy._get_possible_keys
+    before = rasa_patches.applied()
+    rasa_patches.apply(["rule_lookup"])
+    try:
+        patched = RulePolicy._get_possible_keys
+        found = 0
+        for _ in range(400):
+            length = rng.randint(0, 12)
+            states = [_state(rng, start=(i == 0 and rng.random() < 0.3)) for i in range(length)]
+            # Make matches likely: end the conversation like some rule ends.
+            if rng.random() < 0.7 and length:
+                tail = json.loads(rng.choice(list(lookup)))
+                states[-len(tail) :] = tail[-len(states) :]
+            expected = original(policy, lookup, states)
+            assert patched(policy, lookup, states) == expected
+            found += bool(expected)
+        assert found > 100, "the comparison must cover conversations that match rules"
+    finally:
+        if "rule_lookup" not in before:
+            rasa_patches.revert(["rule_lookup"])
+
+
+# --- past_states ------------------------------------------------------------------------------
+
+
+def test_shared_past_states_are_equal_and_independent_copies(patched):
+    domain = Domain.from_dict(
+        {"intents": ["groet"], "actions": ["action_a"], "forms": {}, "slots": {}}
+    )
+    tracker = DialogueStateTracker.from_events(
+        "s",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("hoi", {"name": "groet", "confidence": 1.0}),
+            ActionExecuted("action_a"),
+            ActionExecuted("action_listen"),
+        ],
+        domain.slots,
+    )
+    first = tracker.past_states(domain)
+    second = tracker.past_states(domain)
+    assert first == second
+    first[-1].setdefault("user", {})["intent"] = "iets anders"
+    assert tracker.past_states(domain) == second  # the cached states were not changed
+    tracker.update(ActionExecuted("action_a"))
+    assert len(tracker.past_states(domain)) == len(second) + 1  # a new state: computed anew
+
+
+# --- event_types ------------------------------------------------------------------------------
+
+
+def test_event_classes_are_the_same_as_rasas_lookup(patched):
+    names = ["user", "bot", "action", "slot", "active_loop", "session_started", "rewind"]
+    original = rasa_patches._applied["event_types"][0][2].__func__
+    for name in itertools.chain(names, names):
+        assert Event.resolve_by_type(name) is original(name)
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("geen_event")
+
+
+# --- form_prefetch: both sides compute the same signature -----------------------------------
+
+
+def test_the_action_server_and_rasa_describe_an_ask_actions_input_alike():
+    events = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered("4", {"name": "bevestigen", "confidence": 1.0}),
+        ActionExecuted("hoop_form"),
+        ActiveLoop("hoop_form"),
+        SlotSet("x", [1, "twee"]),
+        ActionExecuted("action_uitleg"),
+    ]
+    tracker = DialogueStateTracker.from_events("s", events, DOMAIN.slots)
+    state = tracker.current_state(EventVerbosity.ALL)
+    state = json.loads(json.dumps(state))  # as the action server receives it
+    from_server = hooks.signature(
+        state["slots"], state["active_loop"]["name"], hooks._since_user(state["events"])
+    )
+    assert json.loads(json.dumps(rasa_patches.tracker_signature(tracker))) == from_server
+    assert from_server["since_user"] == ["hoop_form", "action_uitleg"]
+
+
+@pytest.mark.parametrize(
+    "events, expected",
+    [
+        ([], "action_ask_antwoord_1"),
+        ([{"event": "slot", "name": "antwoord_1", "value": "x"}], "action_ask_antwoord_2"),
+        (
+            [{"event": "slot", "name": "requested_slot", "value": "thema_schaal"}],
+            "action_ask_thema_schaal",
+        ),
+        ([{"event": "slot", "name": "requested_slot", "value": None}], None),
+        ([{"event": "active_loop", "name": None}], None),
+        ([{"event": "action_execution_rejected", "name": "hoop_form"}], None),
+    ],
+)
+def test_the_next_question_is_chosen_as_rasa_chooses_it(events, expected):
+    domain = {
+        "forms": {"hoop_form": {"required_slots": ["antwoord_1", "antwoord_2", "thema_schaal"]}},
+        "actions": ["action_ask_antwoord_1", "action_ask_antwoord_2", "action_ask_thema_schaal"],
+        "responses": {},
+    }
+    slots = {"antwoord_1": None, "antwoord_2": None, "thema_schaal": None}
+    for event in events:
+        if event.get("event") == "slot":
+            slots[event["name"]] = event["value"]
+    assert hooks.next_ask_action("hoop_form", domain, slots, events) == expected
+
+
+def test_a_plain_response_question_is_left_to_rasa():
+    domain = {
+        "forms": {"f": {"required_slots": ["a"]}},
+        "actions": ["action_ask_a"],
+        "responses": {"utter_ask_f_a": [{"text": "?"}]},
+    }
+    assert hooks.next_ask_action("f", domain, {"a": None}, []) is None
+
+
+# --- session_length ---------------------------------------------------------------------------
+
+
+def _long_tracker(turns: int, active_loop: str | None = None) -> DialogueStateTracker:
+    events: list[Event] = [ActionExecuted("action_session_start"), SessionStarted()]
+    for _ in range(turns):
+        events += [ActionExecuted("action_listen"), UserUttered("x", {"name": "groet"})]
+    if active_loop:
+        events.append(ActiveLoop(active_loop))
+    return DialogueStateTracker.from_events("s", events, DOMAIN.slots)
+
+
+def test_a_long_session_starts_anew_only_at_a_new_check_in():
+    long = _long_tracker(30)
+    assert rasa_patches.events_in_session(long) == 60  # after SessionStarted
+    assert rasa_patches.long_session_at_new_checkin(long, "/groet", 50)
+    assert not rasa_patches.long_session_at_new_checkin(long, "/groet", 100)  # short enough
+    assert not rasa_patches.long_session_at_new_checkin(long, "hoi", 50)  # typed text
+    assert not rasa_patches.long_session_at_new_checkin(long, "/groet", 0)  # switched off
+    in_form = _long_tracker(30, active_loop="hoop_form")
+    assert not rasa_patches.long_session_at_new_checkin(in_form, "/groet", 50)
+
+
+# --- http_session -----------------------------------------------------------------------------
+
+
+def test_action_calls_share_one_keep_alive_session(patched):
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    peers: list = []
+
+    async def handler(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        if request.query.get("fout"):
+            return web.json_response({"error": "x"}, status=400)
+        return web.json_response({"echo": await request.json()})
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+        try:
+            for i in range(3):
+                assert await endpoint.request(json={"i": i}) == {"echo": {"i": i}}
+            with pytest.raises(ClientResponseError) as error:
+                await endpoint.request(json={}, params={"fout": "1"})
+            assert error.value.status == 400
+        finally:
+            await rasa_patches.close_http_sessions()
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+    assert len(set(peers)) == 1, "every call reused the same connection"
+
+
+def test_a_call_on_a_connection_the_server_closed_is_made_once_more(patched, monkeypatch):
+    """Under load Rasa's event loop can lag seconds behind: a kept-alive connection that the
+    action server already closed as idle is then used, and writing the request fails
+    ("Can not write request body"). That call is made again on a new connection; a server
+    that cannot be reached at all is not called twice."""
+    import aiohttp
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    calls: list[int] = []
+    original = aiohttp.ClientSession.request
+    broken = {"next": 0}
+
+    class _Closed:
+        async def __aenter__(self):  # type: ignore[no-untyped-def]
+            raise aiohttp.ClientOSError(None, "Can not write request body for /webhook")
+
+        async def __aexit__(self, *args):  # type: ignore[no-untyped-def]
+            return False
+
+    def request(self, method, url, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if broken["next"] > 0:
+            broken["next"] -= 1
+            return _Closed()
+        return original(self, method, url, **kwargs)
+
+    monkeypatch.setattr(aiohttp.ClientSession, "request", request)
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"echo": await request.json()})
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+        try:
+            retried = rasa_patches.STATS["http_session.retried"]
+            broken["next"] = 1
+            assert await endpoint.request(json={"i": 1}) == {"echo": {"i": 1}}
+            assert len(calls) == 2 and rasa_patches.STATS["http_session.retried"] == retried + 1
+            broken["next"] = 2  # closed twice in a row: the error reaches Rasa
+            with pytest.raises(aiohttp.ClientOSError):
+                await endpoint.request(json={"i": 2})
+            calls.clear()
+            down = EndpointConfig(url="http://127.0.0.1:9/webhook")
+            with pytest.raises(aiohttp.ClientConnectorError):
+                await down.request(json={})
+            assert len(calls) == 1, "no second call to a server that is not there"
+        finally:
+            await rasa_patches.close_http_sessions()
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+
+
+# --- tracker_cache ----------------------------------------------------------------------------
+
+
+def test_cached_conversations_equal_the_database_and_notice_other_writers(patched, tmp_path):
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import BotUttered
+
+    domain = Domain.from_dict(
+        {"intents": ["groet"], "actions": ["action_a"], "slots": {}, "responses": {}}
+    )
+    path = str(tmp_path / "tracker.db")
+    store = SQLTrackerStore(domain, db=path)  # this Rasa instance (cache on)
+    other = SQLTrackerStore(domain, db=path)  # another instance, or `bot delete-client`
+
+    def load(s):
+        return asyncio.run(s.retrieve("klant"))
+
+    def as_dicts(tracker):
+        return [e.as_dict() for e in tracker.events] if tracker else None
+
+    tracker = _tracker(ActionExecuted("action_session_start"), SessionStarted())
+    tracker.sender_id = "klant"
+    asyncio.run(store.save(tracker))
+    for turn in range(3):
+        tracker = load(store)
+        tracker.update(UserUttered(f"bericht {turn}", {"name": "groet"}))
+        tracker.update(BotUttered(f"antwoord {turn}"))
+        asyncio.run(store.save(tracker))
+    hits = rasa_patches.STATS["tracker_cache.hit"]
+    cached = load(store)
+    assert rasa_patches.STATS["tracker_cache.hit"] == hits + 1
+    rasa_patches.revert(["tracker_cache"])
+    try:
+        from_database = load(SQLTrackerStore(domain, db=path))
+    finally:
+        rasa_patches.apply(["tracker_cache"])
+    assert as_dicts(cached) == as_dicts(from_database)
+
+    # Another writer adds an event: the cache is not used, the new event is there.
+    theirs = load(other)
+    theirs.update(BotUttered("van een andere instance"))
+    asyncio.run(other.save(theirs))
+    assert load(store).latest_bot_utterance.text == "van een andere instance"
+    # The conversation is deleted elsewhere: gone here too, not served from memory.
+    with other.session_scope() as session:
+        session.query(other.SQLEvent).filter(other.SQLEvent.sender_id == "klant").delete()
+        session.commit()
+    assert load(store) is None
