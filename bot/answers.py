@@ -292,7 +292,7 @@ class AnswerGuard(GraphComponent):
             text = message.get(TEXT) or ""
             if name in guarded and not self.phrases.keeps(text):
                 self._answer(message, intent)
-            elif name in requests and not self.requests.keeps(name, text):
+            elif name in requests and not self.requests.keeps(str(name), text):
                 self._answer(message, intent)
         return messages
 
