@@ -10,7 +10,6 @@ from actions import durable
 from actions.actions import ActionCheckinOpslaan, ActionPauzeren, ActionReflectieOpslaan
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
-from bot.storage.outbox import Outbox
 
 SLOTS = {
     "thema": "hoop",
@@ -36,15 +35,6 @@ def tracker(slots: dict, active_loop: str | None = None) -> Tracker:
         {"name": active_loop} if active_loop else {},
         "action_listen",
     )
-
-
-@pytest.fixture
-def outbox(monkeypatch, tmp_path):
-    box = Outbox(tmp_path / "outbox")
-    monkeypatch.setattr(durable, "outbox", lambda: box)
-    durable.breaker.recovered()
-    yield box
-    durable.breaker.recovered()
 
 
 @pytest.fixture

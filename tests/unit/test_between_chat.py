@@ -33,21 +33,9 @@ from bot.storage import repository as repo
 from bot.storage.between_models import AgreementCheck, ReminderPlan, WorkerQuestion
 from bot.storage.db import make_engine, session_scope, upgrade_database
 from bot.storage.models import Agreement
-from bot.storage.outbox import Outbox
 
 DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
 QUESTION = ("Wat wil je volgende keer met mij bespreken?", "Waar wil je over praten?")
-
-
-@pytest.fixture
-def outbox(monkeypatch, tmp_path):
-    """The actions' database sessions go through issue 13's actions.durable: its outbox in
-    this test's folder, and no cool-down left over from another test."""
-    box = Outbox(tmp_path / "outbox")
-    monkeypatch.setattr(durable, "outbox", lambda: box)
-    durable.breaker.recovered()
-    yield box
-    durable.breaker.recovered()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ model-level checks are in tests/test_rasa_patches_model.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import random
@@ -365,9 +366,30 @@ def test_a_long_session_starts_anew_only_at_a_new_check_in():
 # --- http_session -----------------------------------------------------------------------------
 
 
+@contextlib.asynccontextmanager
+async def _webhook(handler):  # type: ignore[no-untyped-def]
+    """A local aiohttp server answering POST /webhook with `handler`; yields Rasa's endpoint
+    for it, and closes the patched keep-alive sessions and the server afterwards."""
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    app = web.Application()
+    app.router.add_post("/webhook", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
+    finally:
+        await rasa_patches.close_http_sessions()
+        await runner.cleanup()
+
+
 def test_action_calls_share_one_keep_alive_session(patched):
     from aiohttp import web
-    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+    from rasa.utils.endpoints import ClientResponseError
 
     peers: list = []
 
@@ -378,23 +400,12 @@ def test_action_calls_share_one_keep_alive_session(patched):
         return web.json_response({"echo": await request.json()})
 
     async def scenario() -> None:
-        app = web.Application()
-        app.router.add_post("/webhook", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
-        try:
+        async with _webhook(handler) as endpoint:
             for i in range(3):
                 assert await endpoint.request(json={"i": i}) == {"echo": {"i": i}}
             with pytest.raises(ClientResponseError) as error:
                 await endpoint.request(json={}, params={"fout": "1"})
             assert error.value.status == 400
-        finally:
-            await rasa_patches.close_http_sessions()
-            await runner.cleanup()
 
     asyncio.run(scenario())
     assert len(set(peers)) == 1, "every call reused the same connection"
@@ -433,15 +444,7 @@ def test_a_call_on_a_connection_the_server_closed_is_made_once_more(patched, mon
         return web.json_response({"echo": await request.json()})
 
     async def scenario() -> None:
-        app = web.Application()
-        app.router.add_post("/webhook", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook")
-        try:
+        async with _webhook(handler) as endpoint:
             retried = rasa_patches.STATS["http_session.retried"]
             broken["next"] = 1
             assert await endpoint.request(json={"i": 1}) == {"echo": {"i": 1}}
@@ -454,9 +457,6 @@ def test_a_call_on_a_connection_the_server_closed_is_made_once_more(patched, mon
             with pytest.raises(aiohttp.ClientConnectorError):
                 await down.request(json={})
             assert len(calls) == 1, "no second call to a server that is not there"
-        finally:
-            await rasa_patches.close_http_sessions()
-            await runner.cleanup()
 
     asyncio.run(scenario())
 
