@@ -19,7 +19,16 @@ from actions.common import (
     render_response,
     stable_key,
 )
-from bot.safety.decision import CALM, CHECK, CRISIS, Decision, Evidence, context_from_events, decide
+from bot.safety.decision import (
+    CALM,
+    CHECK,
+    CRISIS,
+    Context,
+    Decision,
+    Evidence,
+    context_from_events,
+    decide,
+)
 from bot.storage import repository as repo
 
 logger = logging.getLogger(__name__)
@@ -301,6 +310,12 @@ def read_check_answer(tracker: Tracker) -> str | None:
     crisis message counts as "ja"."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     if intent in ("crisis", "crisis_check", "plan_rood"):
+        return "ja"
+    # A short message that only the classifier reads as a crisis ("niet meer leven") is not a
+    # crisis intent in the NLU's output (rule 6 waits for the conversation), but here, right
+    # after a check question, it still counts as "ja", never as a "nee".
+    evidence = (tracker.latest_message.get("crisis") or {}).get("evidence")
+    if evidence and decide(Evidence.from_dict(evidence), Context()).outcome != CALM:
         return "ja"
     if intent == "weet_niet":
         return "weet_niet"

@@ -27,10 +27,12 @@ really asks it (`RequestPhrases.keeps`):
 - it is close to one of the intent's NLU examples (spelling allowed: "me plan", "signalerings
   plan"), or
 - it holds one of the intent's key words: a word of its examples that is at least three times
-  as common there as in the examples of answers and everyday talk ("plan", "leest",
-  "uitleg"), or
-- it is a question ("?" or a question word first): a question inside a question is meant for
-  Koers.
+  as common there as in the examples of all other intents ("plan", "leest", "uitleg"), except
+  a short list of everyday words (`EVERYDAY_WORDS`: "bellen", "mens"); a key word of four
+  letters or more also counts at the end of a word ("crisisplan"), or
+- it is a question: "?", a question word first ("wie leest dit"), or a verb first with a word
+  that points at Koers or the text ("leest iemand dit mee"); a question inside a question is
+  meant for Koers.
 
 Otherwise it is a free answer. Outside a question a free answer gets the way on with buttons
 (`action_wat_nu`), where "Mijn plan" and "Uitleg" are offered, so no request is lost.
@@ -38,6 +40,7 @@ Otherwise it is a free answer. Outside a question a free answer gets the way on 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -57,26 +60,27 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 GUARDED = ("afscheid", "stoppen")
 # Requests that interrupt a check-in: kept only when the message really asks them.
 REQUESTS = ("mijn_plan", "privacy_vraag", "hulp_vraag")
-# The intents whose examples show how answers and everyday talk sound (for the key words).
-ANSWER_LIKE = (
-    "vrij_antwoord",
-    "out_of_scope",
-    "klacht",
-    "kwijt",
-    "kies_thema",
-    "schaal_antwoord",
-    "weet_niet",
-    "bevestigen",
-    "ontkennen",
-)
 ANSWER_INTENT = "vrij_antwoord"
 MAX_WORDS = 4
 MAX_REQUEST_WORDS = 8
 KEY_WORD_RATIO = 3  # a key word is this many times as common in the request's examples
 SIMILAR = 85  # rapidfuzz ratio (0-100) from which a message is close to an example
-QUESTION_WORDS = frozenset(
-    """wie wat waar waarom wanneer hoe welke welk ben bent kan kun kunnen mag mogen wordt
-    worden is zijn leest lees ziet zie krijgt gaat komt weet heb hebben""".split()
+# A message that starts with one of these is a question ("wie leest dit").
+QUESTION_WORDS = frozenset("wie wat waar waarom wanneer hoe welke welk".split())
+# A message that starts with one of these verbs is a question only with a word that points at
+# Koers or the text ("leest iemand dit mee", "ben je een robot"); "is mijn collega" and "gaat
+# wel" are answers.
+QUESTION_VERBS = frozenset(
+    """ben bent kan kun kunnen mag mogen wordt worden is zijn leest lees ziet zie krijgt gaat
+    komt weet heb hebben""".split()
+)
+ADDRESSED = frozenset("dit dat je jij jou u jullie iemand er".split())
+COMPOUND_KEY = 4  # a key word this long also counts at the end of a word ("crisisplan")
+# Words the request examples use that clients also use in answers ("mijn moeder bellen", "een
+# goed mens", "ziet er goed uit"): never a key word, however often the examples use them.
+EVERYDAY_WORDS = frozenset(
+    """mens persoon echte blijft gebeurt krijgt ziet staat bellen alweer slechter volgens
+    werkt""".split()
 )
 # Words that on their own say "stop" or "bye" (after normalising).
 MARKERS = frozenset(
@@ -159,14 +163,20 @@ class RequestPhrases:
                 for word in set(normalise(text))
             )
 
-        background = document_counts(ANSWER_LIKE)
+        # Everything that is not one of the requests: answers, everyday talk and the rest.
+        background = document_counts(
+            tuple(intent for intent in by_intent if intent not in REQUESTS)
+        )
         examples, key_words = {}, {}
         for intent in REQUESTS:
             own = document_counts((intent,))
             key_words[intent] = {
                 word
                 for word, n in own.items()
-                if len(word) >= 3 and n >= 2 and n >= KEY_WORD_RATIO * background[word]
+                if len(word) >= 3
+                and n >= 2
+                and n >= KEY_WORD_RATIO * background[word]
+                and word not in EVERYDAY_WORDS
             }
             examples[intent] = sorted({" ".join(normalise(t)) for t in by_intent.get(intent, [])})
         return cls(examples, key_words)
@@ -193,7 +203,12 @@ class RequestPhrases:
             return "niet bewaakt"
         if text.strip().endswith("?") or words[0] in QUESTION_WORDS:
             return "vraag"
-        if set(words) & self.key_words.get(intent, set()):
+        if words[0] in QUESTION_VERBS and set(words[1:]) & ADDRESSED:
+            return "vraag"
+        keys = self.key_words.get(intent, set())
+        if set(words) & keys or any(
+            word.endswith(key) for word in words for key in keys if len(key) >= COMPOUND_KEY
+        ):
             return "sleutelwoord"
         joined = " ".join(words)
         match = process.extractOne(joined, self.examples[intent], scorer=fuzz.ratio)
@@ -216,6 +231,8 @@ class AnswerGuard(GraphComponent):
             "guarded_intents": list(GUARDED),
             "request_intents": list(REQUESTS),
             "answer_intent": ANSWER_INTENT,
+            # Part of Rasa's training cache key: the phrases are learnt by this module's code.
+            "code_sha256": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
         }
 
     def __init__(
@@ -271,7 +288,9 @@ class AnswerGuard(GraphComponent):
     ) -> AnswerGuard:
         with model_storage.read_from(resource) as directory:
             phrases = json.loads((Path(directory) / cls.FILE).read_text("utf-8"))
-            requests = json.loads((Path(directory) / cls.REQUEST_FILE).read_text("utf-8"))
+            request_file = Path(directory) / cls.REQUEST_FILE
+            # A model trained before the request guard keeps every request, as it did then.
+            requests = json.loads(request_file.read_text("utf-8")) if request_file.exists() else {}
         return cls(
             config,
             model_storage,

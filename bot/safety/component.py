@@ -43,6 +43,7 @@ FALLBACK_INTENT = "nlu_fallback"
 CRISIS_INTENT = "crisis"
 CHECK_INTENT = "crisis_check"
 EMBEDDING_CACHE = PROJECT_ROOT / "build" / "embeddings" / "e5-cache.npz"
+SEMANTIC_CODE = Path(__file__).with_name("semantic.py")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -59,6 +60,9 @@ class SemanticCrisisScorer(GraphComponent):
             "k": 3,
             # Part of Rasa's training cache key: editing the exemplars retrains this component.
             "exemplars_sha256": hashlib.sha256(EXEMPLARS_FILE.read_bytes()).hexdigest(),
+            # ... and so does editing the semantic net's code (Rasa's own fingerprint only
+            # covers this class's source, not the module that does the work).
+            "code_sha256": hashlib.sha256(SEMANTIC_CODE.read_bytes()).hexdigest(),
         }
 
     def __init__(

@@ -30,7 +30,8 @@ CHECK: "ik sta op de brug" after "ik ga vissen met mijn vader" gets the calm que
 A word-list hit is never lowered.
 
 Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5, 6 and
-8 apply; `bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
+8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
+`bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
 
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
@@ -60,12 +61,11 @@ UNKNOWN = "unknown"
 MOOD_SLOT = "stemming"
 LOW_MOODS = {"1", "2"}
 SHORT_ANSWER_WORDS = 3  # rule 6 needs more than the classifier for answers this short
-# The open questions of a check-in (slot names): the answer is about people, places and plans
-# ("Wie helpt jou?", "Wat is jouw stapje?"). Not the mood or "Wat wil je kwijt?", where a
-# short answer may well be the first sign of a crisis.
-OPEN_QUESTIONS = frozenset(
-    {"antwoord_1", "antwoord_2", "stapje", "nieuw_antwoord", "vraag_antwoord"}
-)
+# The open questions of a check-in (slot names) whose answers are about people, places and
+# plans ("Wie helpt jou?", "Wat is jouw stapje?"). Not the mood, "Wat wil je kwijt?", a
+# corrected answer (it may be the "kwijt" text or the hope scale) or the worker's own
+# question: there a short answer may well be the first sign of a crisis.
+OPEN_QUESTIONS = frozenset({"antwoord_1", "antwoord_2", "stapje"})
 
 
 @dataclass(frozen=True)

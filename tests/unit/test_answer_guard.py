@@ -78,6 +78,12 @@ def test_every_request_example_stays_a_request():
         ("hulp_vraag", "hulp van mn zus"),
         ("privacy_vraag", "de rechter"),
         ("mijn_plan", "rust"),
+        # A verb first is no question without a word that points at Koers or the text, and
+        # everyday words are no key words (review of the first version).
+        ("privacy_vraag", "is mijn collega"),
+        ("hulp_vraag", "gaat wel"),
+        ("mijn_plan", "mijn moeder bellen"),
+        ("privacy_vraag", "een goed mens zijn"),
     ],
 )
 def test_answers_that_look_like_requests_are_answers(intent, text):
@@ -90,6 +96,11 @@ def test_answers_that_look_like_requests_are_answers(intent, text):
         ("mijn_plan", "me plan", "sleutelwoord"),
         ("mijn_plan", "signalerings plan", "sleutelwoord"),
         ("mijn_plan", "mijn pln", "voorbeeld"),
+        ("mijn_plan", "crisisplan", "sleutelwoord"),
+        ("mijn_plan", "veiligheidsplan", "sleutelwoord"),
+        ("privacy_vraag", "privacy", "sleutelwoord"),
+        ("hulp_vraag", "info", "sleutelwoord"),
+        ("privacy_vraag", "leest iemand dit mee", "vraag"),
         ("hulp_vraag", "uitlegg", "voorbeeld"),
         ("privacy_vraag", "leest mijn moeder dit mee", "vraag"),
         ("hulp_vraag", "hoe moet ik dit doen?", "vraag"),

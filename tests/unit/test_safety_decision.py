@@ -181,6 +181,8 @@ def _form(loop: str | None, requested: str | None) -> list[dict]:
         ("stapje_form", "stapje", True),
         ("checkin_form", "stemming", False),  # the mood: a short answer may be a first sign
         ("kwijt_form", "kwijt_tekst", False),  # "Wat wil je kwijt?": the same
+        ("correctie_form", "nieuw_antwoord", False),  # may correct the "kwijt" text
+        ("vraag_form", "vraag_antwoord", False),  # the worker's own question
         (None, None, False),
     ],
 )

@@ -1,0 +1,53 @@
+"""The answer to the check question (actions/safety.py `read_check_answer`)."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions.safety import read_check_answer
+from bot.safety.decision import SHORT_ANSWER_WORDS, Bands
+
+
+def reply(text: str, intent: str, evidence: dict | None = None) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    if evidence is not None:
+        message["crisis"] = {"outcome": "calm", "evidence": evidence}
+    return Tracker(
+        sender_id="unit",
+        slots={},
+        latest_message=message,
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("nee", "ontkennen", "nee"),
+        ("nee hoor", "vrij_antwoord", "nee"),
+        ("ja", "bevestigen", "ja"),
+        ("weet ik niet", "weet_niet", "weet_niet"),
+        ("ik wil dood", "crisis", "ja"),
+        ("hmm", "vrij_antwoord", None),
+    ],
+)
+def test_plain_answers(text, intent, expected):
+    assert read_check_answer(reply(text, intent)) == expected
+
+
+def test_a_short_classifier_only_crisis_reply_is_never_a_no():
+    """The NLU leaves a short classifier-only crisis to the policy (rule 6), so its intent is
+    no longer `crisis_check`; right after a check question it must still count as "ja", also
+    when it starts with a word that reads as "nee" ("niet meer leven")."""
+    words = SHORT_ANSWER_WORDS
+    signal = {"classifier": 0.97, "semantic": Bands().classifier_floor, "words": words}
+    assert read_check_answer(reply("niet meer leven", "vrij_antwoord", signal)) == "ja"
+    assert read_check_answer(reply("nee, ben klaar", "ontkennen", signal)) == "ja"
+    # The same words with calm evidence stay what they say.
+    calm = {"classifier": 0.0, "semantic": 0.05, "words": words}
+    assert read_check_answer(reply("nee, ben klaar", "ontkennen", calm)) == "nee"
