@@ -21,7 +21,8 @@ from bot.short_answers import MAX_DERAILED, in_process, load, measure
 # on a calm short answer; see docs/conversation.md). Until that is fixed without tuning on the
 # set, it is held to this regression bar; the development set is held to the target.
 # The second held-out set, run once after the request guard and the short-answer safety rule,
-# measured 0.037 (8 of 217: 7 the safety layer's check or help, 1 stop); the same kind of bar.
+# measured 0.037 (8 of 217: 7 the safety layer's check or help, 1 stop), and 0.046 on the model
+# retrained after the review fixes (fresh-clone make test of 85a1e7c); the same kind of bar.
 BAR = {"dev": MAX_DERAILED, "unseen": 0.05, "unseen2": 0.05}
 
 

@@ -330,4 +330,5 @@ def test_a_wrong_code_keeps_what_was_typed(live, page):
     field = page.get_by_label("Jouw code")
     assert field.input_value() == "ABCD-EFGH-JKLX"
     assert field.get_attribute("aria-invalid") == "true"
-    assert page.evaluate("() => document.activeElement.id") == "code"
+    # `autofocus` is applied by the browser after the page has loaded: wait for it.
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'code'")
