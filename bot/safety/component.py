@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 CRISIS_PROPERTY = "crisis"
 SEMANTIC_PROPERTY = "crisis_semantic"
 FALLBACK_INTENT = "nlu_fallback"
+# A dropped crisis guess falls back to the next intent only from this confidence.
+NEXT_INTENT_FLOOR = 0.3
 CRISIS_INTENT = "crisis"
 CHECK_INTENT = "crisis_check"
 EMBEDDING_CACHE = PROJECT_ROOT / "build" / "embeddings" / "e5-cache.npz"
@@ -222,15 +224,19 @@ class CrisisGuard(GraphComponent):
         elif decision.outcome == CHECK:
             self._set_intent(message, ranking, self.check_intent, 1.0)
         elif decision.outcome == CALM and (message.get(INTENT) or {}).get("name") == self.intent:
-            # A weak or idiom-only crisis guess: fall back to the next intent.
+            # A weak or idiom-only crisis guess: fall back to the next intent, but only when
+            # the classifier really considered it. "ik lach me dood" had `crisis` at 0.9998 and
+            # then `plan_rood` at 0.00003, and the red-plan path showed the crisis help; a
+            # next intent that weak is no reading of the message at all (nlu_fallback: inside
+            # a question the text is the answer, elsewhere "dat snap ik niet goed").
             rest = [r for r in ranking if r.get("name") != self.intent]
-            if rest:
-                message.set(
-                    INTENT,
-                    {"name": rest[0]["name"], "confidence": rest[0]["confidence"]},
-                    add_to_output=True,
-                )
-                message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
+            if rest and float(rest[0].get("confidence") or 0.0) >= NEXT_INTENT_FLOOR:
+                top = {"name": rest[0]["name"], "confidence": rest[0]["confidence"]}
+            else:
+                top = {"name": FALLBACK_INTENT, "confidence": 1.0}
+                rest = [top, *[r for r in rest if r.get("name") != FALLBACK_INTENT]]
+            message.set(INTENT, top, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
 
     @staticmethod
     def _set_intent(
