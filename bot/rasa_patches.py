@@ -69,6 +69,20 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
 `event_types`
     Loading a tracker turns every stored event into its class by scanning all subclasses of
     `Event` for the type name, for every event. The patch remembers the classes found.
+`nlu_shortcuts`
+    Rasa runs the whole NLU pipeline (tokenizer, featurizers, DIET, Koers' semantic safety
+    net with its e5 sentence embedding, the guards) for every message, also for a button's
+    intent payload ("/bevestigen", `/kies_thema{"thema": "hoop"}`), and then its
+    `RegexMessageHandler` replaces the whole result with the payload's intent and entities.
+    The patch reads a payload that names a known intent directly with Rasa's own
+    `unpack_regex_message` (the same function, the same domain, so the same parse data), and
+    runs the pipeline only for text that is not such a payload. And within a conversation
+    turn, the parse data of a short text (at most `SHORT_TEXT_CHARS` characters: the mood
+    and scale buttons "1"-"5", "hoi", "ja", "nee") is kept in a small per-process cache
+    keyed by the model and the exact text: the pipeline reads nothing but the text, so its
+    result is the same. Longer texts (the answers, the small step) always run the whole
+    pipeline. `/model/parse` always does too, so the benchmarks' parse figure still measures
+    the pipeline.
 `atomic_turns`
     When the action server cannot be reached during a turn (refused, dropped, timed out),
     Rasa logs "the bot will continue, but the action's events are lost", goes on predicting
@@ -899,6 +913,87 @@ def _patch_session_length(undo: list) -> None:
     _replace(undo, MessageProcessor, "_has_session_expired", has_session_expired)
 
 
+# --- nlu_shortcuts: no NLU pipeline for a button payload, cached parse data for short texts ------
+
+SHORT_TEXT_CHARS = 24  # "hoi", "ja", "nee", the mood and scale buttons; never an answer of note
+NLU_CACHE_SIZE = 2048  # short texts per Rasa process
+_in_turn: contextvars.ContextVar[bool] = contextvars.ContextVar("koers_in_turn", default=False)
+
+
+def _patch_nlu_shortcuts(undo: list) -> None:
+    from collections import OrderedDict
+
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.constants import INTENT_MESSAGE_PREFIX
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.constants import (
+        ENTITIES,
+        INTENT,
+        INTENT_NAME_KEY,
+        PREDICTED_CONFIDENCE_KEY,
+        TEXT,
+    )
+    from rasa.shared.nlu.training_data.message import Message
+
+    original_parse = MessageProcessor._parse_message_with_graph
+    original_turn = MessageProcessor._handle_message_with_tracker
+    cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+    cache_lock = threading.Lock()
+
+    def payload(self: MessageProcessor, text: str, only_output: bool) -> dict[str, Any] | None:
+        """The parse data Rasa's pipeline ends with for an intent payload, or None."""
+        plain = Message(data={TEXT: text})
+        # As the RegexMessageHandler in the pipeline does (its name marks the entities).
+        unpacked = YAMLStoryReader.unpack_regex_message(
+            plain, self.domain, entity_extractor_name="RegexMessageHandler"
+        )
+        if unpacked is plain:  # not a payload of a known intent: the pipeline reads it
+            return None
+        data: dict[str, Any] = {
+            TEXT: "",
+            INTENT: {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0},
+            ENTITIES: [],
+        }
+        data.update(unpacked.as_dict(only_output_properties=only_output))
+        return data
+
+    def parse(
+        self: MessageProcessor, message: Any, tracker: Any, only_output_properties: bool = True
+    ) -> dict[str, Any]:
+        text = message.text or ""
+        if text.strip().startswith(INTENT_MESSAGE_PREFIX):
+            data = payload(self, text, only_output_properties)
+            if data is not None:
+                STATS["nlu_shortcuts.payload"] += 1
+                return data
+        if not (_in_turn.get() and only_output_properties and len(text) <= SHORT_TEXT_CHARS):
+            return original_parse(self, message, tracker, only_output_properties)
+        key = (self.model_metadata.model_id, text)
+        with cache_lock:
+            kept = cache.get(key)
+            if kept is not None:
+                cache.move_to_end(key)
+        if kept is not None:
+            STATS["nlu_shortcuts.cached"] += 1
+            return copy.deepcopy(kept)
+        data = original_parse(self, message, tracker, only_output_properties)
+        with cache_lock:
+            cache[key] = copy.deepcopy(data)
+            while len(cache) > NLU_CACHE_SIZE:
+                cache.popitem(last=False)
+        return data
+
+    async def handle_turn(self: MessageProcessor, message: Any, tracker: Any) -> None:
+        token = _in_turn.set(True)
+        try:
+            return await original_turn(self, message, tracker)
+        finally:
+            _in_turn.reset(token)
+
+    _replace(undo, MessageProcessor, "_parse_message_with_graph", parse)
+    _replace(undo, MessageProcessor, "_handle_message_with_tracker", handle_turn)
+
+
 PATCHES: dict[str, Callable[[list], None]] = {
     "validator": _patch_validator,
     "form_prefetch": _patch_form_prefetch,
@@ -912,6 +1007,7 @@ PATCHES: dict[str, Callable[[list], None]] = {
     "tracker_cache": _patch_tracker_cache,
     "session_length": _patch_session_length,
     "atomic_turns": _patch_atomic_turns,
+    "nlu_shortcuts": _patch_nlu_shortcuts,
 }
 
 

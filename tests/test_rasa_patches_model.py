@@ -223,3 +223,91 @@ def test_the_bot_answers_after_the_patches_are_reverted_and_applied_again(bot):
     finally:
         other.close()
     assert "Hoe gaat het vandaag?" in bot.texts(bot.new_sender("daarna"), "hoi")
+
+
+def _offered_payloads(bot) -> set[str]:
+    """Every intent payload a button of the domain or of an action can send."""
+    from bot import content
+
+    payloads = {
+        # As Rasa's response templating renders them ("{{" in the domain is one brace).
+        str(button.get("payload")).replace("{{", "{").replace("}}", "}")
+        for variations in bot.agent.domain.responses.values()
+        for variation in variations
+        for button in variation.get("buttons") or []
+        if str(button.get("payload", "")).startswith("/")
+    }
+    payloads |= {f'/kies_thema{{"thema": "{theme}"}}' for theme in content.theme_keys()}
+    return payloads | {"/hervatten", "/weet_niet", "/taal_standaard", "/taal_eenvoudig"}
+
+
+def test_a_payload_gets_the_parse_data_of_the_whole_pipeline(bot):
+    """The payload shortcut gives exactly what the pipeline (ending in Rasa's
+    RegexMessageHandler) gives; anything that is not a payload of a known intent still goes
+    through the pipeline."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+
+    processor = bot.agent.processor
+    pipeline = _original("nlu_shortcuts", MessageProcessor, "_parse_message_with_graph")
+    tracker = DialogueStateTracker.from_events("payloads", [], bot.agent.domain.slots)
+    payloads = _offered_payloads(bot)
+    assert len(payloads) >= 15, sorted(payloads)
+    odd = ["/onbekend", "/bevestigen{kapot", " /ontkennen ", "/", "/ik wil dood", "//groet"]
+    before = rasa_patches.STATS["nlu_shortcuts.payload"]
+    for text in sorted(payloads) + odd:
+        message = UserMessage(text, sender_id="payloads")
+        assert processor._parse_message_with_graph(message, tracker) == pipeline(
+            processor, message, tracker
+        ), text
+    used = rasa_patches.STATS["nlu_shortcuts.payload"] - before
+    # Every offered payload took the shortcut, and so did " /ontkennen " and "/bevestigen{kapot"
+    # (Rasa reads the intent and drops the rest); the unknown intents (and the free text
+    # after a slash) went through the pipeline.
+    assert used == len(payloads) + 2, (used, len(payloads))
+    crisis = processor._parse_message_with_graph(UserMessage("/ik wil dood"), tracker)
+    assert crisis.get("crisis", {}).get("outcome") == "crisis"
+
+
+def test_short_texts_are_cached_within_a_turn_only_and_equal_the_pipeline(bot):
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+
+    processor = bot.agent.processor
+    pipeline = _original("nlu_shortcuts", MessageProcessor, "_parse_message_with_graph")
+    tracker = DialogueStateTracker.from_events("short", [], bot.agent.domain.slots)
+    stats = rasa_patches.STATS
+
+    # Outside a turn (/model/parse): never cached.
+    before = stats["nlu_shortcuts.cached"]
+    for _ in range(2):
+        bot.parse("ik ben zo moe")
+    assert stats["nlu_shortcuts.cached"] == before
+
+    token = rasa_patches._in_turn.set(True)
+    try:
+        for text in ["4", "hoi", "ik wil dood", "mn moeder"]:
+            first = processor._parse_message_with_graph(UserMessage(text), tracker)
+            before = stats["nlu_shortcuts.cached"]
+            second = processor._parse_message_with_graph(UserMessage(text), tracker)
+            assert stats["nlu_shortcuts.cached"] == before + 1, text
+            assert first == second == pipeline(processor, UserMessage(text), tracker), text
+            second["intent"]["name"] = "veranderd"  # a caller's change never reaches the cache
+            third = processor._parse_message_with_graph(UserMessage(text), tracker)
+            assert third == first, text
+        long = "ik heb vandaag mijn zus gebeld"  # longer than SHORT_TEXT_CHARS: always the pipeline
+        assert len(long) > rasa_patches.SHORT_TEXT_CHARS
+        before = stats["nlu_shortcuts.cached"]
+        processor._parse_message_with_graph(UserMessage(long), tracker)
+        processor._parse_message_with_graph(UserMessage(long), tracker)
+        assert stats["nlu_shortcuts.cached"] == before
+    finally:
+        rasa_patches._in_turn.reset(token)
+
+    # A real turn uses the cache: the second client's mood button is not parsed again.
+    for name in ("kort-1", "kort-2"):
+        sender = bot.new_sender(name)
+        bot.say(sender, "hoi")
+        before = stats["nlu_shortcuts.cached"]
+        assert bot.say(sender, "4")
+    assert stats["nlu_shortcuts.cached"] == before + 1
