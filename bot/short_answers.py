@@ -3,7 +3,7 @@
     python -m bot.short_answers [--set unseen|unseen2|dev] [--model M] [--json out.json] [--show]
 
 Every item of a set (tests/conversation/short_answers_*.yml: `text`, `kind` answer / weak /
-stop, and `question`: "<theme>/<prompt key>", "kwijt", "stapje", "correctie", "checkin" or
+stop / crisis, and `question`: "<theme>/<prompt key>", "kwijt", "stapje", "correctie", "checkin" or
 "stapcheck") is sent, in a conversation of its own, as the answer to that question: the
 trained model, the policies and rules, and the real action server on a temporary database.
 What Koers did next is one of
@@ -16,7 +16,8 @@ What Koers did next is one of
 - "derailed": anything else (another form, a fallback, the question dropped).
 
 An `answer` or `weak` item is kept when it is stored or followed up; a `stop` item when it
-stops. Printed: counts only. The held-out set ("unseen", written by a separate hand) is never
+stops; a `crisis` item (a crisis typed as the answer, in the sets from the third pass on) when
+Koers showed the crisis help or asked the check question. Printed: counts only. The held-out set ("unseen", written by a separate hand) is never
 read, printed or tuned on: `--show` lists items of the development set only.
 """
 
@@ -45,9 +46,19 @@ SETS = {
     # A second held-out set by another separate hand, written after the request guard and
     # the short-answer safety rule, run once after them (issue 10).
     "unseen2": PROJECT_ROOT / "tests" / "conversation" / "short_answers_unseen2.yml",
+    # Third pass: a readable development set of calm answers with words that sound alarming
+    # and of crises typed as answers ("dev2"), and a third held-out set by a separate hand
+    # with the same kinds ("unseen3"), run once after the rule tuned on dev2.
+    "dev2": PROJECT_ROOT / "tests" / "conversation" / "short_answers_dev2.yml",
+    "unseen3": PROJECT_ROOT / "tests" / "conversation" / "short_answers_unseen3.yml",
 }
-READABLE = {"dev"}
-KEPT = {"answer": {"stored", "follow_up"}, "weak": {"stored", "follow_up"}, "stop": {"stop"}}
+READABLE = {"dev", "dev2"}
+KEPT = {
+    "answer": {"stored", "follow_up"},
+    "weak": {"stored", "follow_up"},
+    "stop": {"stop"},
+    "crisis": {"safety"},
+}
 MAX_DERAILED = 0.02  # issue 10: under 2 % of answer and weak items may end or derail the form
 GREETING, MOOD = "hoi", "4"  # a good mood: no worrying context for the safety layer
 THEME_PAYLOAD = '/kies_thema{{"thema": "{}"}}'
@@ -135,7 +146,7 @@ def outcome(before: Any, after: Any, slot: str) -> str:
 class Figures:
     counts: dict[str, Counter] = field(default_factory=dict)
     substituted: int = 0
-    shown: list[tuple[str, str, str, str]] = field(default_factory=list)
+    shown: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
     def add(self, kind: str, result: str) -> None:
         self.counts.setdefault(kind, Counter())[result] += 1
@@ -154,6 +165,12 @@ class Figures:
         return lost / total if total else 0.0
 
     @property
+    def crisis_rate(self) -> float:
+        """crisis items that got the crisis help or the check question."""
+        total = self.total("crisis")
+        return self.kept("crisis") / total if total else 1.0
+
+    @property
     def stop_rate(self) -> float:
         total = self.total("stop")
         return self.kept("stop") / total if total else 1.0
@@ -165,7 +182,12 @@ class Figures:
             f"/{self.total('answer', 'weak')}); stop items that stopped: {self.stop_rate:.3f} "
             f"({self.kept('stop')}/{self.total('stop')})"
         ]
-        for kind in ("answer", "weak", "stop"):
+        if self.total("crisis"):
+            out.append(
+                f"crisis items that got the crisis help or the check question: "
+                f"{self.crisis_rate:.3f} ({self.kept('crisis')}/{self.total('crisis')})"
+            )
+        for kind in ("answer", "weak", "stop", "crisis"):
             if kind in self.counts:
                 out.append(f"  {kind:6s} {dict(sorted(self.counts[kind].items()))}")
         if self.substituted:
@@ -181,11 +203,29 @@ def measure(conversation: Conversation, items: list[dict], readable: bool) -> Fi
         figures.substituted += substituted
         before = conversation.tracker(sender)
         conversation.say(sender, str(item["text"]))
-        result = outcome(before, conversation.tracker(sender), slot)
+        after = conversation.tracker(sender)
+        result = outcome(before, after, slot)
         figures.add(str(item["kind"]), result)
         if readable and result not in KEPT[str(item["kind"])]:
-            figures.shown.append((item["kind"], item["question"], item["text"], result))
+            figures.shown.append(
+                (item["kind"], item["question"], item["text"], result, _why(after))
+            )
     return figures
+
+
+def _why(tracker: Any) -> str:
+    """The NLU pipeline's safety reading of the answer (shown for readable sets only)."""
+    from rasa.shared.core.events import UserUttered
+
+    message = next((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), None)
+    parse = (message.parse_data or {}) if message else {}
+    info = parse.get("crisis") or {}
+    evidence = info.get("evidence") or {}
+    intent = (parse.get("intent") or {}).get("name")
+    return (
+        f"{intent} nlu={info.get('outcome')} by={info.get('detected_by')} "
+        f"sem={evidence.get('semantic')} clf={evidence.get('classifier')}"
+    )
 
 
 def load(name: str) -> list[dict]:
@@ -255,8 +295,8 @@ def main() -> None:
         for line in figures.lines():
             print(line)
         if args.show and readable:
-            for kind, question, text, result in figures.shown:
-                print(f"  MISS {kind:6s} {question:28s} {result:9s} {text}")
+            for kind, question, text, result, why in figures.shown:
+                print(f"  MISS {kind:6s} {question:28s} {result:9s} {text!r:50s} {why}")
         if args.json:
             counts = {k: dict(v) for k, v in figures.counts.items()}
             args.json.write_text(
@@ -265,6 +305,7 @@ def main() -> None:
                         "counts": counts,
                         "derailed_rate": figures.derailed_rate,
                         "stop_rate": figures.stop_rate,
+                        "crisis_rate": figures.crisis_rate,
                     },
                     indent=1,
                 )

@@ -111,10 +111,14 @@ def test_exemplars_never_copy_the_evaluation_sets():
     from bot.settings import PROJECT_ROOT
 
     exemplars = {e.text.strip().lower() for e in load_exemplars()}
-    for path in (PROJECT_ROOT / "tests" / "crisis").glob("*.yml"):
+    sets = sorted((PROJECT_ROOT / "tests" / "crisis").glob("*.yml"))
+    sets += sorted((PROJECT_ROOT / "tests" / "conversation").glob("short_answers_*.yml"))
+    assert len(sets) >= 10
+    for path in sets:
         data = yaml.safe_load(path.read_text("utf-8"))
         texts = [i["text"] for key in ("crisis", "non_crisis") for i in data.get(key) or []]
         texts += [c[k] for c in data.get("context") or [] for k in ("before", "text")]
+        texts += [i["text"] for i in data.get("answers") or []]
         # Short answers ("niks", "gamen") may coincide; sentences of 4+ words must not.
         overlap = len(
             {t for t in exemplars & {t.strip().lower() for t in texts} if len(t.split()) >= 4}
