@@ -211,6 +211,14 @@ def test_malformed_pattern_is_rejected(pattern):
         ("thuis krijg ik klappen", "abuse"),
         ("ze gooit dingen naar mijn hoofd", "abuse"),
         ("hij heeft me tegen de muur gegooid", "abuse"),
+        # third pass: short answers to a question (docs/conversation.md)
+        ("ik wil ophouden met leve", "suicide"),
+        ("stoppen met leven", "suicide"),
+        ("ik wil eeuwige rust", "suicide"),
+        ("slapen voor altijd", "suicide"),
+        ("voor altijd gaan slapen", "suicide"),
+        ("naar mn dood", "suicide"),
+        ("ik kijk uit naar mijn eigen dood", "suicide"),
     ],
 )
 def test_new_crisis_constructions_are_found(matcher, text, category):
@@ -294,6 +302,11 @@ def test_new_crisis_constructions_are_found(matcher, text, category):
         "de buurman kwam snachts thuis",
         "ik ging dood in fortnite",
         "bij kickboksen sloeg ik hem knock out in de ring",
+        "opa heeft nu eeuwige rust",
+        "ik ga naar mn dode oma",
+        "stoppen met roken en blowen",
+        "ik wil voor altijd bij mijn vriendin blijven",
+        "mijn dochter slaapt voor het eerst alleen",
     ],
 )
 def test_new_constructions_leave_everyday_language_alone(matcher, text):
