@@ -79,10 +79,12 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
     runs the pipeline only for text that is not such a payload. And within a conversation
     turn, the parse data of a short text (at most `SHORT_TEXT_CHARS` characters: the mood
     and scale buttons "1"-"5", "hoi", "ja", "nee") is kept in a small per-process cache
-    keyed by the model and the exact text: the pipeline reads nothing but the text, so its
-    result is the same. Longer texts (the answers, the small step) always run the whole
-    pipeline. `/model/parse` always does too, so the benchmarks' parse figure still measures
-    the pipeline.
+    keyed by the model and a hash of the exact text: the pipeline reads nothing but the
+    text, so its result is the same. The cache never holds a client's words: the key is a
+    hash and the text is taken out of the kept parse data (put back on a hit). Longer texts
+    (the answers, the small step) always run the whole pipeline. Outside a turn
+    (`/model/parse`) only the payload shortcut applies, so the benchmarks' parse figure (typed
+    texts) still measures the pipeline.
 `atomic_turns`
     When the action server cannot be reached during a turn (refused, dropped, timed out),
     Rasa logs "the bot will continue, but the action's events are lost", goes on predicting
@@ -108,6 +110,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import copy
+import hashlib
 import logging
 import os
 import threading
@@ -915,7 +918,7 @@ def _patch_session_length(undo: list) -> None:
 
 # --- nlu_shortcuts: no NLU pipeline for a button payload, cached parse data for short texts ------
 
-SHORT_TEXT_CHARS = 24  # "hoi", "ja", "nee", the mood and scale buttons; never an answer of note
+SHORT_TEXT_CHARS = 24  # "hoi", "ja", "nee", the mood and scale buttons (any text this short)
 NLU_CACHE_SIZE = 2048  # short texts per Rasa process
 _in_turn: contextvars.ContextVar[bool] = contextvars.ContextVar("koers_in_turn", default=False)
 
@@ -968,17 +971,19 @@ def _patch_nlu_shortcuts(undo: list) -> None:
                 return data
         if not (_in_turn.get() and only_output_properties and len(text) <= SHORT_TEXT_CHARS):
             return original_parse(self, message, tracker, only_output_properties)
-        key = (self.model_metadata.model_id, text)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        key = (self.model_metadata.model_id, digest)
         with cache_lock:
             kept = cache.get(key)
             if kept is not None:
                 cache.move_to_end(key)
         if kept is not None:
             STATS["nlu_shortcuts.cached"] += 1
-            return copy.deepcopy(kept)
+            return {TEXT: text, **copy.deepcopy(kept)}
         data = original_parse(self, message, tracker, only_output_properties)
+        stored = copy.deepcopy({k: v for k, v in data.items() if k != TEXT})
         with cache_lock:
-            cache[key] = copy.deepcopy(data)
+            cache[key] = stored
             while len(cache) > NLU_CACHE_SIZE:
                 cache.popitem(last=False)
         return data
