@@ -261,9 +261,9 @@ def test_a_payload_gets_the_parse_data_of_the_whole_pipeline(bot):
     for text in sorted(payloads) + read + odd:
         for only_output in (True, False):
             message = UserMessage(text, sender_id="payloads")
-            assert processor._parse_message_with_graph(
-                message, tracker, only_output
-            ) == pipeline(processor, message, tracker, only_output), (text, only_output)
+            assert processor._parse_message_with_graph(message, tracker, only_output) == pipeline(
+                processor, message, tracker, only_output
+            ), (text, only_output)
     used = rasa_patches.STATS["nlu_shortcuts.payload"] - before
     # Every offered payload and every payload Rasa reads took the shortcut (twice: both
     # output modes); the unknown intents and the free text after a slash went through the
