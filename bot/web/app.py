@@ -165,6 +165,13 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         # busy timeout: a calm message, never a 500. Nothing of this request was saved (its
         # transaction is rolled back). Other database errors are bugs: the 500 page below.
         app.logger.warning("storage unavailable: %s", error.__class__.__name__)
+        # Roll back here: the handled error reaches the request's teardown as "no error",
+        # which would commit what the request wrote before the failure, or, when the
+        # connection was lost, raise PendingRollbackError there and turn this 503 into a 500.
+        try:
+            common.rollback_db()
+        except Exception as rollback_error:  # the connection may be gone as well
+            app.logger.warning("rollback failed: %s", rollback_error.__class__.__name__)
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": STORAGE_DOWN_CHAT}, 503
         return render_template(

@@ -384,3 +384,24 @@ def test_a_wrong_code_keeps_the_typed_field(client, data):
     assert response.status_code == 401
     assert 'value="ABCD &lt;b&gt;x&lt;/b&gt;"' in html  # kept, and escaped
     assert 'aria-invalid="true"' in html
+
+
+def test_storage_unavailable_keeps_nothing_the_request_wrote(app, client, data, engine):
+    """A handled OperationalError reaches the teardown as "no error": before the fix it
+    committed the request's earlier writes (and, when the connection was lost, the commit
+    raised PendingRollbackError there: a 500 in the PostgreSQL fault test)."""
+    from bot.web.common import db
+
+    @app.route("/chat/api/test-opslag", methods=["POST"])
+    def half_written():  # type: ignore[no-untyped-def]
+        db().add(AuditEntry(actor="test", action="half", detail="{}"))
+        db().flush()
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    with session_scope(engine) as session:
+        before = len(session.execute(select(AuditEntry)).scalars().all())
+    response = client.post("/chat/api/test-opslag")
+    assert response.status_code == 503 and response.is_json
+    with session_scope(engine) as session:
+        assert len(session.execute(select(AuditEntry)).scalars().all()) == before
