@@ -217,7 +217,7 @@ def _why(tracker: Any) -> str:
     """The NLU pipeline's safety reading of the answer (shown for readable sets only)."""
     from rasa.shared.core.events import UserUttered
 
-    message = next((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), None)
+    message = tracker.get_last_event_for(UserUttered)
     parse = (message.parse_data or {}) if message else {}
     info = parse.get("crisis") or {}
     evidence = info.get("evidence") or {}

@@ -227,17 +227,20 @@ def test_the_bot_answers_after_the_patches_are_reverted_and_applied_again(bot):
 
 def _offered_payloads(bot) -> set[str]:
     """Every intent payload a button of the domain or of an action can send."""
+    from actions.common import response_buttons
     from bot import content
+    from bot.short_answers import THEME_PAYLOAD
+    from bot.vocabulary import LANGUAGE_LEVELS
 
+    domain = bot.agent.domain.as_dict()
     payloads = {
-        # As Rasa's response templating renders them ("{{" in the domain is one brace).
-        str(button.get("payload")).replace("{{", "{").replace("}}", "}")
-        for variations in bot.agent.domain.responses.values()
-        for variation in variations
-        for button in variation.get("buttons") or []
-        if str(button.get("payload", "")).startswith("/")
+        button["payload"]
+        for name in domain["responses"]
+        for level in LANGUAGE_LEVELS
+        for button in response_buttons(domain, name, level)
+        if button["payload"].startswith("/")
     }
-    payloads |= {f'/kies_thema{{"thema": "{theme}"}}' for theme in content.theme_keys()}
+    payloads |= {THEME_PAYLOAD.format(theme) for theme in content.theme_keys()}
     return payloads | {"/hervatten", "/weet_niet", "/taal_standaard", "/taal_eenvoudig"}
 
 

@@ -168,10 +168,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         # Roll back here: the handled error reaches the request's teardown as "no error",
         # which would commit what the request wrote before the failure, or, when the
         # connection was lost, raise PendingRollbackError there and turn this 503 into a 500.
-        try:
-            common.rollback_db()
-        except Exception as rollback_error:  # the connection may be gone as well
-            app.logger.warning("rollback failed: %s", rollback_error.__class__.__name__)
+        common.rollback_db()
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": STORAGE_DOWN_CHAT}, 503
         return render_template(
@@ -197,10 +194,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         # Anything unexpected, also a database that stays busy: a calm Dutch page (or JSON for
         # the chat), never Flask's or waitress's English one. Nothing half-done is kept; Flask
         # has already logged the error with its traceback.
-        try:
-            common.rollback_db()
-        except Exception:
-            pass
+        common.rollback_db()
         if request.path.startswith("/chat/api/"):
             return {"ok": False, "error": MSG_CHAT_ERROR}, 500
         home = url_for("chat.page") if request.path.startswith("/chat") else None

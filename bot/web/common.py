@@ -35,10 +35,15 @@ def commit_db() -> None:
 
 
 def rollback_db() -> None:
-    """Undo this request's unfinished writes (after an error)."""
+    """Undo this request's unfinished writes (after an error). Never raises: the error
+    handlers call it when the connection itself may be gone."""
     session_ = g.get("db")
-    if session_ is not None:
+    if session_ is None:
+        return
+    try:
         session_.rollback()
+    except Exception as error:  # a lost connection: nothing left to undo
+        current_app.logger.warning("rollback failed: %s", error.__class__.__name__)
 
 
 def close_db(error: BaseException | None) -> None:
