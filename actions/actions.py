@@ -51,6 +51,7 @@ from bot import content
 from bot.storage import repository as repo
 from bot.vocabulary import (
     DEFAULT_LANGUAGE_LEVEL,
+    KEPT_AFTER_CHECK,
     LANGUAGE_LEVELS,
     OUTCOME_CHECK,
     PLAN_FORM,
@@ -656,6 +657,7 @@ class ActionCrisisControle(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         decision = safety_decision(tracker)
         category = decision.category if decision.category in CRISIS_CATEGORIES else UNKNOWN_CATEGORY
+        asked = tracker.get_slot("requested_slot")
         form, events = _interrupt(tracker)
         response = CHECK_RESPONSES.get(category, "utter_crisis_controle")
         dispatcher.utter_message(response=response)
@@ -677,13 +679,32 @@ class ActionCrisisControle(Action):
             "bericht_id": user.get("message_id"),
             "gevraagd": 1,
         }
+        if asked in KEPT_AFTER_CHECK.get(current_form_name(form) or "", ()):
+            # The open question the message answered: kept as the answer after a "nee".
+            state["vraag"] = asked
         return events + [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
+
+
+def checked_answer(tracker: Tracker, state: dict[str, Any], paused: str | None) -> dict[str, str]:
+    """After a "nee" to the check question: the message that raised it, as the answer to the
+    open question it interrupted (`KEPT_AFTER_CHECK`), so the client need not type it again.
+    Empty when the check came from elsewhere or the message is no longer in this session."""
+    slot = state.get("vraag")
+    if not paused or slot not in KEPT_AFTER_CHECK.get(paused, ()) or not state.get("bericht_id"):
+        return {}
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and event.get("message_id") == state["bericht_id"]:
+            text = (event.get("text") or "").strip()
+            return {slot: text} if text and not text.startswith("/") else {}
+    return {}
 
 
 class ActionCrisisControleAntwoord(Action):
     """The answer to the check question. "Ja" or "weet ik niet": the fixed crisis help, like a
-    crisis. "Nee": back to where the client was, with the question asked again. Unclear: the
-    question once more in other words; still unclear: the crisis help (safety first)."""
+    crisis. "Nee": back to where the client was. When the check interrupted an open question,
+    the message that raised it is kept as the answer and the form goes on; otherwise the
+    question is asked again. Unclear: the check once more in other words; still unclear: the
+    crisis help (safety first)."""
 
     def name(self) -> str:
         return "action_crisis_controle_antwoord"
@@ -701,10 +722,18 @@ class ActionCrisisControleAntwoord(Action):
         paused = current_form_name(state.get("form"))
         if answer == "nee":
             record_check_answer(tracker, key, "nee", None)
-            dispatcher.utter_message(response="utter_crisis_controle_nee")
+            kept = checked_answer(tracker, state, paused)
+            dispatcher.utter_message(
+                response="utter_crisis_controle_nee_bewaard"
+                if kept
+                else "utter_crisis_controle_nee"
+            )
             if paused:
-                # The policy starts the paused form again; it asks its question once more.
+                # The policy starts the paused form again. Its validation takes a kept answer
+                # like any answer given before a pause, and the form asks its next question;
+                # without one it asks the same question once more.
                 return [
+                    *(SlotSet(slot, text) for slot, text in kept.items()),
                     SlotSet(CHECK_SLOT, None),
                     SlotSet("onderbroken_form", None),
                     SlotSet(RESUME_SLOT, paused),

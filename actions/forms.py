@@ -421,6 +421,10 @@ class ValidateStapjeForm(FormValidationAction):
     ) -> Slots:
         if value is None or _intent(tracker) in INTERRUPTIONS:
             return {"stapje_willen": None}
+        if isinstance(value, bool):
+            # Given before a pause and validated then (a resumed form validates it again):
+            # not to be read from the message that resumed it ("nee" to a check question).
+            return {"stapje_willen": value}
         if _intent(tracker) == "klacht":
             dispatcher.utter_message(response="utter_klacht")
             return {"stapje_willen": None}
@@ -508,7 +512,11 @@ class ValidateCorrectieForm(FormValidationAction):
     ) -> Slots:
         if value is None or _intent(tracker) in INTERRUPTIONS:
             return {"aanpassen_veld": None}
-        slot = parse_field(str(value), reflection.fields(tracker, domain))
+        choices = reflection.fields(tracker, domain)
+        if value in {field.slot for field in choices}:
+            # Chosen before a pause and validated then (a resumed form validates it again).
+            return {"aanpassen_veld": value}
+        slot = parse_field(str(value), choices)
         if slot is None:
             dispatcher.utter_message(response="utter_aanpassen_ongeldig")
         return {"aanpassen_veld": slot}

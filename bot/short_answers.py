@@ -15,8 +15,14 @@ What Koers did next is one of
 - "safety": the crisis help or the calm check question;
 - "derailed": anything else (another form, a fallback, the question dropped).
 
-An `answer` or `weak` item is kept when it is stored or followed up; a `stop` item when it
-stops; a `crisis` item (a crisis typed as the answer, in the sets from the third pass on) when
+When an `answer` or `weak` item got the calm check question, the client then taps "Nee" (a
+calm answer is no crisis), and what Koers did with the answer is read again: "checked_kept"
+when the answer was taken after all (kept, and the check-in went on), "checked_lost" when it
+was not (the question asked again, or anything else). The crisis help itself is never
+followed by a "Nee": it stays "safety".
+
+An `answer` or `weak` item is kept when it is stored, followed up, or kept after the check
+question (one extra tap, counted separately as `checked`); a `stop` item when it stops; a `crisis` item (a crisis typed as the answer, in the sets from the third pass on) when
 Koers showed the crisis help or asked the check question. Printed: counts only. The held-out set ("unseen", written by a separate hand) is never
 read, printed or tuned on: `--show` lists items of the development set only.
 """
@@ -51,16 +57,20 @@ SETS = {
     # with the same kinds ("unseen3"), run once after the rule tuned on dev2.
     "dev2": PROJECT_ROOT / "tests" / "conversation" / "short_answers_dev2.yml",
     "unseen3": PROJECT_ROOT / "tests" / "conversation" / "short_answers_unseen3.yml",
+    # Fourth pass: a fourth held-out set by a separate hand, run once after a "Nee" to the
+    # check question started keeping the answer that raised it.
+    "unseen4": PROJECT_ROOT / "tests" / "conversation" / "short_answers_unseen4.yml",
 }
 READABLE = {"dev", "dev2"}
 KEPT = {
-    "answer": {"stored", "follow_up"},
-    "weak": {"stored", "follow_up"},
+    "answer": {"stored", "follow_up", "checked_kept"},
+    "weak": {"stored", "follow_up", "checked_kept"},
     "stop": {"stop"},
     "crisis": {"safety"},
 }
 MAX_DERAILED = 0.02  # issue 10: under 2 % of answer and weak items may end or derail the form
 GREETING, MOOD = "hoi", "4"  # a good mood: no worrying context for the safety layer
+NO = "/ontkennen"  # the check question's "Nee" button
 THEME_PAYLOAD = '/kies_thema{{"thema": "{}"}}'
 # What happens after the slot of each kind of question is taken.
 AFTER = {
@@ -123,10 +133,22 @@ def _question_slot(conversation: Conversation, sender: str, question: str) -> tu
     return "antwoord_1", missing
 
 
+def _new_actions(before: Any, after: Any) -> list[str | None]:
+    new = list(after.events)[len(list(before.events)) :]
+    return [getattr(e, "action_name", None) for e in new]
+
+
+def only_checked(before: Any, after: Any) -> bool:
+    """Koers asked the calm check question, and showed no crisis help."""
+    actions = set(_new_actions(before, after))
+    return "action_crisis_controle" in actions and not (
+        {"action_crisis", "action_plan_rood"} & actions
+    )
+
+
 def outcome(before: Any, after: Any, slot: str) -> str:
     """What Koers did with the answer (see the module's docstring)."""
-    new = list(after.events)[len(list(before.events)) :]
-    actions = [getattr(e, "action_name", None) for e in new]
+    actions = _new_actions(before, after)
     if "action_pauzeren" in actions:
         return "stop"
     if {"action_crisis", "action_crisis_controle", "action_plan_rood"} & set(actions):
@@ -165,6 +187,20 @@ class Figures:
         return lost / total if total else 0.0
 
     @property
+    def checked(self) -> int:
+        """answer and weak items that got the check question first (kept or not)."""
+        return sum(
+            self.counts.get(kind, Counter())[result]
+            for kind in ("answer", "weak")
+            for result in ("checked_kept", "checked_lost")
+        )
+
+    @property
+    def checked_rate(self) -> float:
+        total = self.total("answer", "weak")
+        return self.checked / total if total else 0.0
+
+    @property
     def crisis_rate(self) -> float:
         """crisis items that got the crisis help or the check question."""
         total = self.total("crisis")
@@ -182,6 +218,11 @@ class Figures:
             f"/{self.total('answer', 'weak')}); stop items that stopped: {self.stop_rate:.3f} "
             f"({self.kept('stop')}/{self.total('stop')})"
         ]
+        answers = self.total("answer", "weak")
+        out.append(
+            f"answer+weak that got the check question first (one extra tap when kept): "
+            f"{self.checked_rate:.3f} ({self.checked}/{answers})"
+        )
         if self.total("crisis"):
             out.append(
                 f"crisis items that got the crisis help or the check question: "
@@ -205,6 +246,10 @@ def measure(conversation: Conversation, items: list[dict], readable: bool) -> Fi
         conversation.say(sender, str(item["text"]))
         after = conversation.tracker(sender)
         result = outcome(before, after, slot)
+        if item["kind"] in ("answer", "weak") and only_checked(before, after):
+            conversation.say(sender, NO)
+            again = outcome(after, conversation.tracker(sender), slot)
+            result = "checked_kept" if again == "stored" else "checked_lost"
         figures.add(str(item["kind"]), result)
         if readable and result not in KEPT[str(item["kind"])]:
             figures.shown.append(
@@ -306,6 +351,7 @@ def main() -> None:
                         "derailed_rate": figures.derailed_rate,
                         "stop_rate": figures.stop_rate,
                         "crisis_rate": figures.crisis_rate,
+                        "checked": figures.checked,
                     },
                     indent=1,
                 )

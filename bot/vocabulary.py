@@ -99,6 +99,15 @@ FORMS = (
 )
 # Forms whose answers belong to the reflection in progress (saved as a draft on a pause).
 REFLECTION_FORMS = frozenset({THEME_FORM, VENT_FORM, STEP_FORM, CORRECTION_FORM, CONSENT_FORM})
+# Open answers in the client's own words that a calm check question interrupted: after a "nee"
+# to the check, the message that raised it is kept as the answer (the read-back at the end of
+# the reflection lets the client change it), instead of asking the same question again.
+KEPT_AFTER_CHECK = {
+    THEME_FORM: frozenset({"antwoord_1", "antwoord_2"}),
+    VENT_FORM: frozenset({"kwijt_tekst"}),
+    STEP_FORM: frozenset({"stapje"}),
+    CORRECTION_FORM: frozenset({"nieuw_antwoord"}),
+}
 # Forms with closed questions only: an off-topic question or a complaint is answered by a rule.
 CLOSED_FORMS = frozenset(
     {

@@ -72,23 +72,42 @@ def test_check_answered_ja_shows_the_help_and_records_the_original_message(bot, 
     assert json.loads(event.evidence)["reasons"], "the reasons are kept for the worker"
 
 
-def test_check_answered_nee_goes_back_to_the_same_question(bot, engine, unclear):
+def test_check_answered_nee_keeps_the_message_as_the_answer(bot, engine, unclear):
+    """The check interrupted an open question: after "nee" the message that raised it is the
+    client's answer (no need to type it again), and the form asks its next question."""
     sender = bot.new_sender("controle-nee")
     into_hope_form(bot, sender)
-    second_question = bot.texts(sender, "een eigen huis")
+    second_question = bot.texts(sender, "een eigen huis").strip().splitlines()[-1]
     assert "?" in second_question
     assert classify(bot.say(sender, unclear)) == CHECK
     reply = bot.texts(sender, "nee")
     assert "0800-0113" not in reply
-    assert second_question.strip().splitlines()[-1] in reply, "the same question again"
-    # The next answer is the client's answer to that question.
-    bot.say(sender, "mijn zus bellen")
+    assert "Ik bewaar wat je schreef" in reply, "the client is told the answer is kept"
+    assert second_question not in reply, "not the same question again"
     tracker = bot.tracker(sender)
-    assert tracker.get_slot("antwoord_2") == "mijn zus bellen"
+    assert tracker.get_slot("antwoord_2") == unclear
+    assert tracker.get_slot("requested_slot") == "thema_schaal", "the form goes on"
     assert tracker.get_slot("crisis_controle") is None
     [event] = events(engine, sender)
     assert (event.outcome, event.check_answer) == ("controle", "nee")
+    assert event.message_text == unclear
     assert "0800-0113" not in event.response_text
+
+
+def test_check_answered_nee_on_a_closed_question_asks_it_again(bot, engine, unclear):
+    """A scale question has no open answer to keep: after "nee" the same question again."""
+    sender = bot.new_sender("controle-nee-schaal")
+    into_hope_form(bot, sender)
+    bot.say(sender, "een eigen huis")
+    scale_question = bot.texts(sender, "mijn zus").strip().splitlines()[-1]
+    assert bot.tracker(sender).get_slot("requested_slot") == "thema_schaal"
+    assert classify(bot.say(sender, unclear)) == CHECK
+    reply = bot.texts(sender, "nee")
+    assert "Ik bewaar" not in reply
+    assert scale_question in reply, "the same question again"
+    tracker = bot.tracker(sender)
+    assert tracker.get_slot("thema_schaal") is None
+    assert tracker.get_slot("requested_slot") == "thema_schaal"
 
 
 def test_weet_ik_niet_and_an_unclear_answer_lead_to_the_help(bot, engine, unclear):

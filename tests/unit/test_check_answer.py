@@ -51,3 +51,36 @@ def test_a_short_classifier_only_crisis_reply_is_never_a_no():
     # The same words with calm evidence stay what they say.
     calm = {"classifier": 0.0, "semantic": 0.05, "words": words}
     assert read_check_answer(reply("nee, ben klaar", "ontkennen", calm)) == "nee"
+
+
+def _after_check(events: list[dict]) -> Tracker:
+    return Tracker(
+        sender_id="unit",
+        slots={},
+        latest_message={"text": "nee", "intent": {"name": "ontkennen", "confidence": 1.0}},
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def test_after_nee_the_message_that_raised_the_check_is_the_answer():
+    from actions.actions import checked_answer
+
+    events = [
+        {"event": "user", "text": "mijn oom", "message_id": "m1"},
+        {"event": "user", "text": "kleiduiven schieten", "message_id": "m2"},
+        {"event": "user", "text": "nee", "message_id": "m3"},
+    ]
+    tracker = _after_check(events)
+    state = {"bericht_id": "m2", "vraag": "antwoord_2"}
+    assert checked_answer(tracker, state, "thema_form") == {"antwoord_2": "kleiduiven schieten"}
+    assert checked_answer(tracker, state, "stapje_form") == {}, "not a slot of that form"
+    assert checked_answer(tracker, {**state, "vraag": "thema_schaal"}, "thema_form") == {}
+    assert checked_answer(tracker, {"bericht_id": "m2"}, "thema_form") == {}, "no open question"
+    assert checked_answer(tracker, state, None) == {}, "no form to go back to"
+    assert checked_answer(tracker, {**state, "bericht_id": "gone"}, "thema_form") == {}
+    payload = [{"event": "user", "text": "/bevestigen", "message_id": "m2"}]
+    assert checked_answer(_after_check(payload), state, "thema_form") == {}, "a button is no answer"

@@ -420,3 +420,25 @@ def test_an_answer_starting_with_a_question_word_is_kept(text):
         make_tracker(text, "out_of_scope", confidence=0.99, slots={"reflectie_sleutel": "k"}),
     )
     assert result == {"antwoord_1": text} and messages == []
+
+
+def test_a_resumed_form_keeps_what_was_chosen_before_the_pause():
+    """A resumed form validates its filled slots again, with the message that resumed it as
+    the latest message ("nee" to a check question, "verder"): a small step already wanted, or
+    the read-back line already chosen, must not be read from that message."""
+    for text, intent in (("nee", "ontkennen"), ("verder", "hervatten")):
+        wanted, messages = _run(
+            ValidateStapjeForm(), "stapje_willen", True, make_tracker(text, intent)
+        )
+        assert wanted == {"stapje_willen": True} and messages == []
+    slots = {**THEME_SLOTS, "antwoord_1": "a", "antwoord_2": "b", "thema_schaal": "4"}
+    chosen, messages = _run(
+        ValidateCorrectieForm(),
+        "aanpassen_veld",
+        "antwoord_2",
+        make_tracker("nee", "ontkennen", slots=slots),
+    )
+    assert chosen == {"aanpassen_veld": "antwoord_2"} and messages == []
+    # A typed choice is still read from the message.
+    typed, _ = _run(ValidateCorrectieForm(), "aanpassen_veld", "2", make_tracker("2", slots=slots))
+    assert typed == {"aanpassen_veld": "antwoord_2"}
