@@ -679,7 +679,12 @@ class ActionCrisisControle(Action):
             "bericht_id": user.get("message_id"),
             "gevraagd": 1,
         }
-        if asked in KEPT_AFTER_CHECK.get(current_form_name(form) or "", ()):
+        scale_correction = asked == "nieuw_antwoord" and (
+            tracker.get_slot("aanpassen_veld") == "thema_schaal"
+        )
+        if asked in KEPT_AFTER_CHECK.get(current_form_name(form) or "", ()) and not (
+            scale_correction
+        ):
             # The open question the message answered: kept as the answer after a "nee".
             state["vraag"] = asked
         return events + [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
