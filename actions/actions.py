@@ -37,6 +37,7 @@ from actions.common import (
     response_buttons,
     response_custom,
 )
+from actions.forms import kept_after_check
 from actions.safety import (
     crisis_help,
     load_plan,
@@ -53,6 +54,7 @@ from bot.vocabulary import (
     DEFAULT_LANGUAGE_LEVEL,
     KEPT_AFTER_CHECK,
     LANGUAGE_LEVELS,
+    NOT_KEPT_CORRECTIONS,
     OUTCOME_CHECK,
     PLAN_FORM,
     REFLECTION_FORMS,
@@ -679,11 +681,11 @@ class ActionCrisisControle(Action):
             "bericht_id": user.get("message_id"),
             "gevraagd": 1,
         }
-        scale_correction = asked == "nieuw_antwoord" and (
-            tracker.get_slot("aanpassen_veld") == "thema_schaal"
+        closed_correction = asked == "nieuw_antwoord" and (
+            tracker.get_slot("aanpassen_veld") in NOT_KEPT_CORRECTIONS
         )
         if asked in KEPT_AFTER_CHECK.get(current_form_name(form) or "", ()) and not (
-            scale_correction
+            closed_correction
         ):
             # The open question the message answered: kept as the answer after a "nee".
             state["vraag"] = asked
@@ -699,8 +701,8 @@ def checked_answer(tracker: Tracker, state: dict[str, Any], paused: str | None) 
         return {}
     for event in reversed(tracker.events):
         if event.get("event") == "user" and event.get("message_id") == state["bericht_id"]:
-            text = (event.get("text") or "").strip()
-            return {slot: text} if text and not text.startswith("/") else {}
+            text = kept_after_check(event)
+            return {slot: text} if text else {}
     return {}
 
 

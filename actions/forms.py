@@ -92,14 +92,41 @@ def _off_topic_question(tracker: Tracker) -> bool:
     intent = tracker.latest_message.get("intent") or {}
     if intent.get("name") != "out_of_scope" or float(intent.get("confidence") or 0) < 0.9:
         return False
-    text = (tracker.latest_message.get("text") or "").strip().lower()
+    return looks_like_question(tracker.latest_message.get("text"))
+
+
+def looks_like_question(text: str | None) -> bool:
+    """A question mark, or a question word first: "wat eet ik" is a question, but "wat ik
+    eet" answers "Wat kun je zelf kiezen?"."""
+    text = (text or "").strip().lower()
     words = text.split()
     if text.endswith("?"):
         return True
-    # "wat ik eet" answers "Wat kun je zelf kiezen?"; "wat eet ik" would be a question.
     return (
         bool(words) and words[0] in QUESTION_WORDS and (len(words) < 2 or words[1] not in SUBJECTS)
     )
+
+
+SAFETY_INTENTS = frozenset({"crisis", "crisis_check"})
+
+
+def kept_after_check(message: dict[str, Any]) -> str | None:
+    """The text of the message that raised a check question, when it can be kept as the
+    answer to the open question after a "nee" (`actions.actions.checked_answer`); None when
+    the question must be asked again. The checks an answer gets when it is typed: buttons,
+    empty, too long, weak, a question, or (after the safety intents) a stop, a greeting or
+    another request, read from that message and not from the "nee"."""
+    text = (message.get("text") or "").strip()
+    if not text or text.startswith("/") or not has_words(text) or len(text) > MAX_ANSWER_CHARS:
+        return None
+    if is_weak(text) or looks_like_question(text):
+        return None
+    parse = message.get("parse_data") or {}
+    ranking = parse.get("intent_ranking") or [parse.get("intent") or {}]
+    first = next((i for i in ranking if i.get("name") not in SAFETY_INTENTS), {})
+    if first.get("name") in INTERRUPTIONS and float(first.get("confidence") or 0) >= 0.3:
+        return None  # "stop maar, ..." : the stop is asked about again, never stored
+    return text
 
 
 def free_text_answer(value: Any, tracker: Tracker, dispatcher: CollectingDispatcher) -> str | None:

@@ -15,6 +15,13 @@ from typing import Any
 Turns = list[list[str]]
 
 
+# After a "nee" to the check question, this action keeps the message that raised the check as
+# the answer (actions.actions.checked_answer): that message answered what was shown before it,
+# not the check question. The check's state slot names that message (`bericht_id`).
+CHECK_ANSWER_ACTION = "action_crisis_controle_antwoord"
+CHECK_SLOT = "crisis_controle"
+
+
 def replied_to(events: Iterable[Mapping[str, Any]], slots: Iterable[str]) -> dict[str, Turns]:
     """Per slot that holds a value now: for every message that (re)filled it since it was last
     emptied, the texts Koers sent between the client's previous message and that one.
@@ -24,19 +31,33 @@ def replied_to(events: Iterable[Mapping[str, Any]], slots: Iterable[str]) -> dic
     wanted = set(slots)
     since_user: list[str] = []
     before_user: list[str] = []
+    before_message: dict[str, list[str]] = {}  # message id -> what was shown before it
+    checked_message: str | None = None  # the message that raised the last check question
+    in_check_answer = False
     found: dict[str, Turns] = {}
     for event in events:
         kind = event.get("event")
         if kind == "user":
             before_user, since_user = since_user, []
+            if event.get("message_id"):
+                before_message[str(event["message_id"])] = before_user
+            in_check_answer = False
+        elif kind == "action":
+            in_check_answer = event.get("name") == CHECK_ANSWER_ACTION
         elif kind == "bot":
             since_user.append(str(event.get("text") or ""))
+        elif kind == "slot" and event.get("name") == CHECK_SLOT:
+            if isinstance(event.get("value"), Mapping) and event["value"].get("bericht_id"):
+                checked_message = str(event["value"]["bericht_id"])
         elif kind == "slot" and event.get("name") in wanted:
             name = str(event["name"])
             if event.get("value") in (None, ""):
                 found.pop(name, None)
             else:
-                found.setdefault(name, []).append(list(before_user))
+                turn = before_user
+                if in_check_answer and checked_message in before_message:
+                    turn = before_message[checked_message]
+                found.setdefault(name, []).append(list(turn))
         elif kind == "restart":
             found.clear()
     return found

@@ -16,15 +16,17 @@ What Koers did next is one of
 - "derailed": anything else (another form, a fallback, the question dropped).
 
 When an `answer` or `weak` item got the calm check question, the client then taps "Nee" (a
-calm answer is no crisis), and what Koers did with the answer is read again: "checked_kept"
-when the answer was taken after all (kept, and the check-in went on), "checked_lost" when it
-was not (the question asked again, or anything else). The crisis help itself is never
-followed by a "Nee": it stays "safety".
+calm answer is no crisis), and what Koers did is read again: "checked_kept" when a slot now
+holds the answer itself and the check-in went on, "checked_lost" otherwise (the question asked
+again, or anything else). The crisis help itself is never followed by a "Nee": it stays
+"safety".
 
 An `answer` or `weak` item is kept when it is stored, followed up, or kept after the check
-question (one extra tap, counted separately as `checked`); a `stop` item when it stops; a `crisis` item (a crisis typed as the answer, in the sets from the third pass on) when
-Koers showed the crisis help or asked the check question. Printed: counts only. The held-out set ("unseen", written by a separate hand) is never
-read, printed or tuned on: `--show` lists items of the development set only.
+question (one extra tap, counted apart as `checked`); a `stop` item when it stops; a `crisis`
+item (a crisis typed as the answer, in the sets from the third pass on) when Koers showed the
+crisis help or asked the check question. Printed: counts only. The held-out sets (written by
+separate hands) are never read, printed or tuned on: `--show` lists items of the readable
+development sets only.
 """
 
 from __future__ import annotations
@@ -248,8 +250,12 @@ def measure(conversation: Conversation, items: list[dict], readable: bool) -> Fi
         result = outcome(before, after, slot)
         if item["kind"] in ("answer", "weak") and only_checked(before, after):
             conversation.say(sender, NO)
-            again = outcome(after, conversation.tracker(sender), slot)
-            result = "checked_kept" if again == "stored" else "checked_lost"
+            final = conversation.tracker(sender)
+            # Kept only when a slot now holds the answer itself (a corrected answer is in the
+            # line it corrects) and the form went on.
+            held = str(item["text"]).strip() in final.current_slot_values().values()
+            stored = outcome(after, final, slot) == "stored"
+            result = "checked_kept" if held and stored else "checked_lost"
         figures.add(str(item["kind"]), result)
         if readable and result not in KEPT[str(item["kind"])]:
             figures.shown.append(

@@ -101,13 +101,15 @@ FORMS = (
 REFLECTION_FORMS = frozenset({THEME_FORM, VENT_FORM, STEP_FORM, CORRECTION_FORM, CONSENT_FORM})
 # Open answers in the client's own words that a calm check question interrupted: after a "nee"
 # to the check, the message that raised it is kept as the answer (the read-back at the end of
-# the reflection lets the client change it), instead of asking the same question again.
+# the reflection lets the client change it), instead of asking the same question again. Never
+# the small step: Koers asks about it at the next check-in ("Vorige keer koos je ...").
 KEPT_AFTER_CHECK = {
     THEME_FORM: frozenset({"antwoord_1", "antwoord_2"}),
     VENT_FORM: frozenset({"kwijt_tekst"}),
-    STEP_FORM: frozenset({"stapje"}),
     CORRECTION_FORM: frozenset({"nieuw_antwoord"}),
 }
+# Read-back lines whose correction is not kept after a check: a scale, and the small step.
+NOT_KEPT_CORRECTIONS = frozenset({"thema_schaal", "stapje"})
 # Forms with closed questions only: an off-topic question or a complaint is answered by a rule.
 CLOSED_FORMS = frozenset(
     {

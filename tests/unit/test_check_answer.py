@@ -77,10 +77,37 @@ def test_after_nee_the_message_that_raised_the_check_is_the_answer():
     tracker = _after_check(events)
     state = {"bericht_id": "m2", "vraag": "antwoord_2"}
     assert checked_answer(tracker, state, "thema_form") == {"antwoord_2": "kleiduiven schieten"}
-    assert checked_answer(tracker, state, "stapje_form") == {}, "not a slot of that form"
+    assert checked_answer(tracker, {**state, "vraag": "stapje"}, "stapje_form") == {}, "no step"
     assert checked_answer(tracker, {**state, "vraag": "thema_schaal"}, "thema_form") == {}
     assert checked_answer(tracker, {"bericht_id": "m2"}, "thema_form") == {}, "no open question"
     assert checked_answer(tracker, state, None) == {}, "no form to go back to"
     assert checked_answer(tracker, {**state, "bericht_id": "gone"}, "thema_form") == {}
     payload = [{"event": "user", "text": "/bevestigen", "message_id": "m2"}]
     assert checked_answer(_after_check(payload), state, "thema_form") == {}, "a button is no answer"
+
+
+def _message(text: str, *ranking: tuple[str, float]) -> dict:
+    intents = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    parse = {"intent": intents[0] if intents else {}, "intent_ranking": intents}
+    return {"event": "user", "text": text, "parse_data": parse}
+
+
+def test_only_a_real_answer_is_kept_after_the_check():
+    """The message that raised the check gets the checks a typed answer gets, read from that
+    message and not from the "nee"."""
+    from actions.forms import kept_after_check
+
+    check = ("crisis_check", 1.0)
+    assert kept_after_check(_message(" kleiduiven schieten ", check, ("vrij_antwoord", 0.6)))
+    assert kept_after_check(_message("kleiduiven schieten", check, ("stoppen", 0.1))), "weak stop"
+    for message in (
+        _message("stop maar, ik sta bij het spoor", check, ("stoppen", 0.8)),
+        _message("hoi ik sta bij het spoor", check, ("groet", 0.5)),
+        _message("wat gebeurt er als je dood gaat?", check, ("vrij_antwoord", 0.9)),
+        _message("weet nie", check),
+        _message("/bevestigen", check),
+        _message("🙂🙂", check),
+        _message("a" * 2001, check),
+        _message("", check),
+    ):
+        assert kept_after_check(message) is None, message["text"][:40]

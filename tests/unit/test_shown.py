@@ -276,3 +276,31 @@ def test_the_opening_disclosure_is_short_with_meer_weten(engine, level):
     asyncio.run(ActionSessionStart().run(dispatcher, tracker(slots, []), DOMAIN))
     [message] = dispatcher.messages
     assert message["text"] == main and message["custom"] == {"meer_weten": more}
+
+
+def test_an_answer_kept_after_the_check_question_answered_the_question_before_it():
+    """After a "nee" to the check question, the message that raised it is kept as the answer:
+    it answered the question shown before it, not the check question."""
+    check = "Ik wil zeker weten dat ik je goed begrijp.\nDenk je erover jezelf iets aan te doen?"
+    events = [
+        bot(WIE.standaard),
+        user("mn ex geblokt op insta", "m1"),
+        {"event": "action", "name": "action_crisis_controle"},
+        bot(check),
+        slot("crisis_controle", {"bericht_id": "m1", "vraag": "antwoord_1"}),
+        user("nee", "m2"),
+        {"event": "action", "name": "action_crisis_controle_antwoord"},
+        bot("Dank je dat je het zegt.\nIk bewaar wat je schreef. We gaan verder."),
+        slot("antwoord_1", "mn ex geblokt op insta"),
+        slot("crisis_controle", None),
+        {"event": "action", "name": "thema_form"},
+        slot("antwoord_1", "mn ex geblokt op insta"),  # the resumed form's validation
+    ]
+    turns = shown.replied_to(events, ["antwoord_1"])
+    assert turns["antwoord_1"][0] == [WIE.standaard]
+    wordings = {"standaard": WIE.standaard, "eenvoudig": WIE.eenvoudig}
+    assert shown.match(turns["antwoord_1"], wordings) == ("standaard", WIE.standaard)
+    # A slot an ordinary answer fills after the check still belongs to its own turn.
+    later = [*events, bot(FIJN.standaard), user("met mijn moeder", "m3"), slot("antwoord_2", "x")]
+    [turn] = shown.replied_to(later, ["antwoord_2"])["antwoord_2"]
+    assert turn[-1] == FIJN.standaard and check not in turn
