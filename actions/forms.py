@@ -34,6 +34,7 @@ from actions.common import (
 from actions.reflection import Field, least_recent_theme
 from actions.safety import parse_colour, red_phase, show_phase
 from bot import content
+from bot.stop_words import says_stop
 from bot.vocabulary import (
     CHOOSE_FOR_ME,
     MENU_FORM,
@@ -108,6 +109,7 @@ def looks_like_question(text: str | None) -> bool:
 
 
 SAFETY_INTENTS = frozenset({"crisis", "crisis_check"})
+STOP_INTENTS = frozenset({"afscheid", "stoppen"})
 
 
 def kept_after_check(message: dict[str, Any]) -> str | None:
@@ -121,11 +123,17 @@ def kept_after_check(message: dict[str, Any]) -> str | None:
         return None
     if is_weak(text) or looks_like_question(text):
         return None
+    if says_stop(text):
+        return None  # "stop maar, ...": the client is asked again, the stop never stored
     parse = message.get("parse_data") or {}
     ranking = parse.get("intent_ranking") or [parse.get("intent") or {}]
     first = next((i for i in ranking if i.get("name") not in SAFETY_INTENTS), {})
-    if first.get("name") in INTERRUPTIONS and float(first.get("confidence") or 0) >= 0.3:
-        return None  # "stop maar, ..." : the stop is asked about again, never stored
+    # The classifier's goodbye or stop on an answer is no stop without a stop word ("loyaal
+    # tot de dood": afscheid 0.97; bot/answers.py); another request must be its first reading.
+    if first.get("name") in STOP_INTENTS:
+        return text
+    if first.get("name") in INTERRUPTIONS and float(first.get("confidence") or 0) >= 0.5:
+        return None
     return text
 
 

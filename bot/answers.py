@@ -42,8 +42,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -56,6 +54,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.stop_words import FILLERS, GOODBYE_ENDINGS, MARKERS, PAIR_MARKERS, normalise
 
 GUARDED = ("afscheid", "stoppen")
 # Requests that interrupt a check-in: kept only when the message really asks them.
@@ -82,37 +82,6 @@ EVERYDAY_WORDS = frozenset(
     """mens persoon echte blijft gebeurt krijgt ziet staat bellen alweer slechter volgens
     werkt""".split()
 )
-# Words that on their own say "stop" or "bye" (after normalising).
-MARKERS = frozenset(
-    """doei doeii doeidoei doeg dag daag bye ciao adios houdoe mazzel bslama toedeloe
-    welterusten goedenacht ziens stop stoppen stoppe kap kappen pauze pauzeren pauzeer afbreken
-    ophouden genoeg""".split()
-)
-# Word pairs that on their own say "stop" or "bye".
-PAIR_MARKERS = frozenset(
-    """fijne avond|fijne dag|fijn weekend|tot straks|tot later|tot morgen|tot ziens|tot snel|
-    tot kijk|later verder|morgen verder|geen zin|laat maar|ff niet|even niet|ben weg""".replace(
-        "\n", ""
-    ).split("|")
-)
-# A message that ends with one of these is a goodbye ("ik ga eten nu doei"); not "dag", which
-# also ends "een goede dag".
-GOODBYE_ENDINGS = frozenset(
-    "doei doeii doeidoei doeg bye ciao adios houdoe mazzel welterusten".split()
-)
-# Words that may come with a stop or goodbye without changing it.
-FILLERS = frozenset(
-    "ok oke okee nou hoor joh even ff maar koers dan nu jongens graag weer aub alsjeblieft".split()
-)
-_REPEATS = re.compile(r"(.)\1{2,}")
-
-
-def normalise(text: str) -> list[str]:
-    """Lower-case words without accents, punctuation or emoji; "doeiii" -> "doeii"."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w\s]", " ", text)
-    return _REPEATS.sub(r"\1\1", text).split()
 
 
 class StopPhrases:

@@ -109,3 +109,25 @@ def test_answers_that_look_like_requests_are_answers(intent, text):
 )
 def test_real_requests_stay(intent, text, why):
     assert REQUESTS.why(intent, text) == why
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stop maar", True),
+        ("ok doei", True),
+        ("laat maar, ik zit op het dak", True),
+        ("ik ga eten nu doei", True),
+        ("kap ermee", True),
+        ("dag", True),
+        ("dat ik loyaal ben tot de dood", False),
+        ("een goede dag gehad", False),
+        ("stoppen met blowen", False),
+        ("ik heb geen zin in school", False),
+        ("mn moeder", False),
+    ],
+)
+def test_says_stop_reads_only_stop_words(text, expected):
+    from bot.stop_words import says_stop
+
+    assert says_stop(text) is expected

@@ -99,9 +99,12 @@ def test_only_a_real_answer_is_kept_after_the_check():
 
     check = ("crisis_check", 1.0)
     assert kept_after_check(_message(" kleiduiven schieten ", check, ("vrij_antwoord", 0.6)))
-    assert kept_after_check(_message("kleiduiven schieten", check, ("stoppen", 0.1))), "weak stop"
+    assert kept_after_check(_message("kleiduiven schieten", check, ("groet", 0.1))), "weak greet"
+    # The classifier's goodbye on an answer is no stop without a stop word.
+    assert kept_after_check(_message("dat ik loyaal ben tot de dood", check, ("afscheid", 0.97)))
     for message in (
         _message("stop maar, ik sta bij het spoor", check, ("stoppen", 0.8)),
+        _message("laat maar ik zit op het dak", check, ("vrij_antwoord", 0.8)),
         _message("hoi ik sta bij het spoor", check, ("groet", 0.5)),
         _message("wat gebeurt er als je dood gaat?", check, ("vrij_antwoord", 0.9)),
         _message("weet nie", check),
