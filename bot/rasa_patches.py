@@ -19,7 +19,10 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
     ensemble's zeroing of a just-rejected action) or makes a "no user" loop prediction, no
     TEDPolicy prediction can win (TED's confidences are at most 1.0, its priority is lower,
     and this model's TED is not end-to-end), so TED's neural network is not run: it returns
-    all-zero confidences instead. The RulePolicy's prediction is computed once and shared.
+    all-zero confidences instead. Nor can a MemoizationPolicy prediction win (at most 1.0,
+    a lower priority, never "no user" or end-to-end, no events): its lookup, which turns the
+    whole conversation into states, is skipped in the same way. The RulePolicy's
+    prediction is computed once per tracker state and shared by the three policies.
 `rule_lookup`
     The RulePolicy compares each of its ~800 rule keys with every state of the conversation,
     although no rule is longer than 3 states; from the longest remaining rule on, every
@@ -244,43 +247,64 @@ def rule_prediction_decides(prediction: Any, tracker: Any, domain: Any) -> bool:
 
 
 def _patch_rules_decide(undo: list) -> None:
+    from rasa.core.policies.memoization import MemoizationPolicy
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.policies.ted_policy import TEDPolicy
     from rasa.shared.nlu.constants import TEXT
 
     original_rule = RulePolicy.predict_action_probabilities
     original_ted = TEDPolicy.predict_action_probabilities
+    original_memo = MemoizationPolicy.predict_action_probabilities
     original_init = RulePolicy.__init__
 
     def rule_init(self: RulePolicy, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         _rule_policies.add(self)
 
+    def rule_of(policy: Any) -> Any:
+        """The RulePolicy of the same model (loaded from the same model storage), or None."""
+        rules = [p for p in _rule_policies if p._model_storage is policy._model_storage]
+        return rules[0] if len(rules) == 1 else None
+
+    def rule_prediction(rule: RulePolicy, tracker: Any, domain: Any) -> Any:
+        """The RulePolicy's prediction for this tracker state, computed once for all the
+        policies (the graph runs them one after the other, the ensemble after all)."""
+        cached = tracker.__dict__.get(_RULE_PREDICTION)
+        if cached is None or cached[0] is not rule or cached[1] != len(tracker.events):
+            cached = (rule, len(tracker.events), original_rule(rule, tracker, domain))
+            tracker.__dict__[_RULE_PREDICTION] = cached
+        return cached[2]
+
     def rule_predict(self: RulePolicy, tracker: Any, domain: Any, *args: Any, **kwargs: Any):
-        cached = tracker.__dict__.pop(_RULE_PREDICTION, None)
-        if cached is not None and cached[0] is self and cached[1] == len(tracker.events):
-            return cached[2]
-        return original_rule(self, tracker, domain, *args, **kwargs)
+        # (The RulePolicy reads neither `rule_only_data` nor other arguments.) A copy with
+        # its own probabilities: the ensemble zeroes a rejected action's in place.
+        prediction = copy.copy(rule_prediction(self, tracker, domain))
+        prediction.probabilities = list(prediction.probabilities)
+        return prediction
 
     def ted_predict(self: TEDPolicy, tracker: Any, domain: Any, *args: Any, **kwargs: Any):
-        # The RulePolicy of the same model (loaded from the same model storage).
-        rules = [p for p in _rule_policies if p._model_storage is self._model_storage]
-        if self.model is not None and len(rules) == 1 and TEXT not in self.fake_features:
-            rule = rules[0]
-            cached = tracker.__dict__.get(_RULE_PREDICTION)
-            if cached is None or cached[0] is not rule or cached[1] != len(tracker.events):
-                prediction = original_rule(rule, tracker, domain)
-                cached = (rule, len(tracker.events), prediction)
-                tracker.__dict__[_RULE_PREDICTION] = cached
-            if rule_prediction_decides(cached[2], tracker, domain):
+        rule = rule_of(self)
+        if self.model is not None and rule is not None and TEXT not in self.fake_features:
+            if rule_prediction_decides(rule_prediction(rule, tracker, domain), tracker, domain):
                 STATS["rules_decide.ted_skipped"] += 1
                 return self._prediction(self._default_predictions(domain))
         STATS["rules_decide.ted_run"] += 1
         return original_ted(self, tracker, domain, *args, **kwargs)
 
+    def memo_predict(self: MemoizationPolicy, tracker: Any, domain: Any, *args: Any, **kwargs: Any):
+        # A memoized action has a confidence of at most 1.0 and a lower priority than the
+        # rules, and makes no "no user" or end-to-end prediction: it cannot win either.
+        rule = None if isinstance(self, RulePolicy) else rule_of(self)
+        if rule is not None and rule.priority > self.priority:
+            if rule_prediction_decides(rule_prediction(rule, tracker, domain), tracker, domain):
+                STATS["rules_decide.memo_skipped"] += 1
+                return self._prediction(self._default_predictions(domain))
+        return original_memo(self, tracker, domain, *args, **kwargs)
+
     _replace(undo, RulePolicy, "__init__", rule_init)
     _replace(undo, RulePolicy, "predict_action_probabilities", rule_predict)
     _replace(undo, TEDPolicy, "predict_action_probabilities", ted_predict)
+    _replace(undo, MemoizationPolicy, "predict_action_probabilities", memo_predict)
 
 
 # --- rule_lookup: stop comparing after the longest rule -------------------------------------
