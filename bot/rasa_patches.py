@@ -521,9 +521,9 @@ def _patch_http_session(undo: list) -> None:
     ) -> Any:
         """Rasa's `EndpointConfig.request` on a shared session (not closed after use)."""
         if self.cafile:  # TLS with a custom CA file: Rasa's own code path
-            body = kwargs.get("json")
-            if isinstance(body, dict) and DIGEST_KEY in body:
-                kwargs["json"] = _with_domain(body, body[DIGEST_KEY], keep_digest=False)
+            if isinstance(kwargs.get("json"), dict) and DIGEST_KEY in kwargs["json"]:
+                call = kwargs["json"]
+                kwargs["json"] = _with_domain(call, call[DIGEST_KEY], keep_digest=False)
             return await original_request(
                 self, method, subpath, content_type, compress=compress, **kwargs
             )
@@ -536,13 +536,15 @@ def _patch_http_session(undo: list) -> None:
         if self.headers:
             headers.update(self.headers)
         url = concat_url(self.url, subpath)
-        body = kwargs.get("json")
-        digest = body.get(DIGEST_KEY) if isinstance(body, dict) else None
-        if digest is not None and (compress or "domain" in body):
-            # `domain_digest`: a compressed call, or one that carries the domain anyway, is
-            # sent as Rasa sends it (whole domain, no digest).
-            kwargs["json"] = body = _with_domain(body, digest, keep_digest=False)
-            digest = None
+        body: dict[str, Any] = {}
+        digest = None
+        if isinstance(kwargs.get("json"), dict) and DIGEST_KEY in kwargs["json"]:
+            body, digest = kwargs["json"], kwargs["json"][DIGEST_KEY]
+            if compress or "domain" in body or content_type != "application/json":
+                # `domain_digest`: a compressed call (or one not encoded here, or one that
+                # carries the domain anyway) is sent as Rasa sends it: whole domain, no digest.
+                kwargs["json"] = _with_domain(body, digest, keep_digest=False)
+                digest = None
         if "json" in kwargs and content_type == "application/json":
             # The same JSON, encoded by ujson (a C encoder, also a Rasa dependency): the body
             # of an action call holds the whole conversation and the domain.
