@@ -33,6 +33,7 @@ ORDER = [
     "debug_formatting",
     "event_types",
     "http_session",
+    "domain_digest",
     "sqlite_tracker",
     "tracker_cache",
 ]

@@ -10,20 +10,28 @@ choose a `sender_id`; only `/health` (no data) answers everyone.
 Errors are logged without their message and never echo the request: an action call holds
 the whole conversation, so rasa-sdk's default error answer (with `request_body`) and log
 line could carry what a client typed.
+
+Rasa names the domain of a call by its digest (bot/action_domain.py, the `domain_digest`
+patch): the server keeps the domains it has received in full and puts the named one back
+into the call before rasa-sdk runs the action; a digest it does not know is answered with
+409, and Rasa then sends the call once more with the whole domain.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import sys
 import traceback
+import zlib
 
 from rasa_sdk import endpoint, utils
 from sanic import Sanic, response
 from sanic.request import Request
 
+from bot.action_domain import DIGEST_KEY, UNKNOWN_STATUS, DomainStore, unknown_domain_answer
 from bot.services import ACTIONS_SECRET_HEADER
 
 logger = logging.getLogger("koers.action_server")
@@ -36,6 +44,7 @@ def create_app(secret: str, actions_package: str = "actions") -> Sanic:
         raise ValueError("the action server needs a shared secret")
     expected = secret.encode("utf-8")
     app = endpoint.create_app(actions_package, cors_origins=None)
+    domains = DomainStore()
 
     @app.middleware("request")
     async def only_rasa(request: Request):
@@ -44,6 +53,23 @@ def create_app(secret: str, actions_package: str = "actions") -> Sanic:
         given = (request.headers.get(ACTIONS_SECRET_HEADER) or "").encode("utf-8")
         if not hmac.compare_digest(given, expected):
             return response.json({"error": "forbidden"}, status=403)
+        if request.path == "/webhook" and request.method == "POST":
+            return with_domain(request)
+        return None
+
+    def with_domain(request: Request):
+        """The domain of a call that names it by digest (see bot/action_domain.py)."""
+        if request.headers.get("Content-Encoding") == "deflate":
+            # rasa-sdk decompresses and parses such a body itself; Rasa's patch always
+            # sends the whole domain with a compressed call. One without it is refused.
+            call = json.loads(zlib.decompress(request.body))
+            if isinstance(call, dict) and DIGEST_KEY in call and "domain" not in call:
+                return response.json(unknown_domain_answer(call[DIGEST_KEY]), UNKNOWN_STATUS)
+            return None
+        call = request.json  # parsed once: rasa-sdk's handler reads this same dict
+        digest = call.get(DIGEST_KEY) if isinstance(call, dict) else None
+        if not domains.complete(call):
+            return response.json(unknown_domain_answer(digest), UNKNOWN_STATUS)
         return None
 
     @app.exception(Exception)

@@ -19,7 +19,10 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
     ensemble's zeroing of a just-rejected action) or makes a "no user" loop prediction, no
     TEDPolicy prediction can win (TED's confidences are at most 1.0, its priority is lower,
     and this model's TED is not end-to-end), so TED's neural network is not run: it returns
-    all-zero confidences instead. The RulePolicy's prediction is computed once and shared.
+    all-zero confidences instead. Nor can a MemoizationPolicy prediction win (at most 1.0,
+    a lower priority, never "no user" or end-to-end, no events): its lookup, which turns the
+    whole conversation into states, is skipped in the same way. The RulePolicy's
+    prediction is computed once per tracker state and shared by the three policies.
 `rule_lookup`
     The RulePolicy compares each of its ~800 rule keys with every state of the conversation,
     although no rule is longer than 3 states; from the longest remaining rule on, every
@@ -42,6 +45,16 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
     had closed (it restarted, or this process was too busy under load to drop the idle
     connection in time) is made once more on a new one. The request body (the conversation and
     the domain) is encoded with ujson instead of the standard library's encoder.
+`domain_digest`
+    Rasa sends its whole domain with every action call (about 55 KB of JSON, 43 KB of it the
+    responses), encodes it every time, and the action server parses it every time. The patch
+    sends the domain's digest instead (SHA-256 of its canonical JSON, computed once per
+    Domain object); the action server keeps the domains it has received by digest and puts
+    the named one back into the call, so the actions get the same dict. When it does not
+    know the digest (it restarted; another Rasa instance, model or worker process) it
+    answers 409 "unknown domain", and the call is made once more with the whole domain
+    (bot/action_domain.py describes the protocol). Works with `http_session` only, which
+    makes the resend; compressed calls carry the whole domain as before.
 `sqlite_tracker`
     Rasa's SQL tracker store on SQLite (`make run`) opens and closes a connection for every
     load and save (closing the last connection of a file also checkpoints it) and uses the
@@ -115,9 +128,11 @@ import logging
 import os
 import threading
 import weakref
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
+
+from bot.action_domain import DIGEST_KEY, is_unknown_domain_answer
 
 logger = logging.getLogger(__name__)
 
@@ -232,43 +247,64 @@ def rule_prediction_decides(prediction: Any, tracker: Any, domain: Any) -> bool:
 
 
 def _patch_rules_decide(undo: list) -> None:
+    from rasa.core.policies.memoization import MemoizationPolicy
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.policies.ted_policy import TEDPolicy
     from rasa.shared.nlu.constants import TEXT
 
     original_rule = RulePolicy.predict_action_probabilities
     original_ted = TEDPolicy.predict_action_probabilities
+    original_memo = MemoizationPolicy.predict_action_probabilities
     original_init = RulePolicy.__init__
 
     def rule_init(self: RulePolicy, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         _rule_policies.add(self)
 
+    def rule_of(policy: Any) -> Any:
+        """The RulePolicy of the same model (loaded from the same model storage), or None."""
+        rules = [p for p in _rule_policies if p._model_storage is policy._model_storage]
+        return rules[0] if len(rules) == 1 else None
+
+    def rule_prediction(rule: RulePolicy, tracker: Any, domain: Any) -> Any:
+        """The RulePolicy's prediction for this tracker state, computed once for all the
+        policies (the graph runs them one after the other, the ensemble after all)."""
+        cached = tracker.__dict__.get(_RULE_PREDICTION)
+        if cached is None or cached[0] is not rule or cached[1] != len(tracker.events):
+            cached = (rule, len(tracker.events), original_rule(rule, tracker, domain))
+            tracker.__dict__[_RULE_PREDICTION] = cached
+        return cached[2]
+
     def rule_predict(self: RulePolicy, tracker: Any, domain: Any, *args: Any, **kwargs: Any):
-        cached = tracker.__dict__.pop(_RULE_PREDICTION, None)
-        if cached is not None and cached[0] is self and cached[1] == len(tracker.events):
-            return cached[2]
-        return original_rule(self, tracker, domain, *args, **kwargs)
+        # (The RulePolicy reads neither `rule_only_data` nor other arguments.) A copy with
+        # its own probabilities: the ensemble zeroes a rejected action's in place.
+        prediction = copy.copy(rule_prediction(self, tracker, domain))
+        prediction.probabilities = list(prediction.probabilities)
+        return prediction
 
     def ted_predict(self: TEDPolicy, tracker: Any, domain: Any, *args: Any, **kwargs: Any):
-        # The RulePolicy of the same model (loaded from the same model storage).
-        rules = [p for p in _rule_policies if p._model_storage is self._model_storage]
-        if self.model is not None and len(rules) == 1 and TEXT not in self.fake_features:
-            rule = rules[0]
-            cached = tracker.__dict__.get(_RULE_PREDICTION)
-            if cached is None or cached[0] is not rule or cached[1] != len(tracker.events):
-                prediction = original_rule(rule, tracker, domain)
-                cached = (rule, len(tracker.events), prediction)
-                tracker.__dict__[_RULE_PREDICTION] = cached
-            if rule_prediction_decides(cached[2], tracker, domain):
+        rule = rule_of(self)
+        if self.model is not None and rule is not None and TEXT not in self.fake_features:
+            if rule_prediction_decides(rule_prediction(rule, tracker, domain), tracker, domain):
                 STATS["rules_decide.ted_skipped"] += 1
                 return self._prediction(self._default_predictions(domain))
         STATS["rules_decide.ted_run"] += 1
         return original_ted(self, tracker, domain, *args, **kwargs)
 
+    def memo_predict(self: MemoizationPolicy, tracker: Any, domain: Any, *args: Any, **kwargs: Any):
+        # A memoized action has a confidence of at most 1.0 and a lower priority than the
+        # rules, and makes no "no user" or end-to-end prediction: it cannot win either.
+        rule = None if isinstance(self, RulePolicy) else rule_of(self)
+        if rule is not None and rule.priority > self.priority:
+            if rule_prediction_decides(rule_prediction(rule, tracker, domain), tracker, domain):
+                STATS["rules_decide.memo_skipped"] += 1
+                return self._prediction(self._default_predictions(domain))
+        return original_memo(self, tracker, domain, *args, **kwargs)
+
     _replace(undo, RulePolicy, "__init__", rule_init)
     _replace(undo, RulePolicy, "predict_action_probabilities", rule_predict)
     _replace(undo, TEDPolicy, "predict_action_probabilities", ted_predict)
+    _replace(undo, MemoizationPolicy, "predict_action_probabilities", memo_predict)
 
 
 # --- rule_lookup: stop comparing after the longest rule -------------------------------------
@@ -485,6 +521,9 @@ def _patch_http_session(undo: list) -> None:
     ) -> Any:
         """Rasa's `EndpointConfig.request` on a shared session (not closed after use)."""
         if self.cafile:  # TLS with a custom CA file: Rasa's own code path
+            if isinstance(kwargs.get("json"), dict) and DIGEST_KEY in kwargs["json"]:
+                call = kwargs["json"]
+                kwargs["json"] = _with_domain(call, call[DIGEST_KEY], keep_digest=False)
             return await original_request(
                 self, method, subpath, content_type, compress=compress, **kwargs
             )
@@ -497,11 +536,21 @@ def _patch_http_session(undo: list) -> None:
         if self.headers:
             headers.update(self.headers)
         url = concat_url(self.url, subpath)
+        body: dict[str, Any] = {}
+        digest = None
+        if isinstance(kwargs.get("json"), dict) and DIGEST_KEY in kwargs["json"]:
+            body, digest = kwargs["json"], kwargs["json"][DIGEST_KEY]
+            if compress or "domain" in body or content_type != "application/json":
+                # `domain_digest`: a compressed call (or one not encoded here, or one that
+                # carries the domain anyway) is sent as Rasa sends it: whole domain, no digest.
+                kwargs["json"] = _with_domain(body, digest, keep_digest=False)
+                digest = None
         if "json" in kwargs and content_type == "application/json":
             # The same JSON, encoded by ujson (a C encoder, also a Rasa dependency): the body
             # of an action call holds the whole conversation and the domain.
             kwargs["data"] = ujson.dumps(kwargs.pop("json"), ensure_ascii=False).encode("utf-8")
-        for attempt in (1, 2):
+        reconnected = False
+        while True:
             session = shared_session(self)
             try:
                 async with session.request(
@@ -514,9 +563,16 @@ def _patch_http_session(undo: list) -> None:
                     **kwargs,
                 ) as response:
                     if response.status >= 400:
-                        raise ClientResponseError(
-                            response.status, response.reason, await response.content.read()
-                        )
+                        text = await response.content.read()
+                        if digest is not None and is_unknown_domain_answer(response.status, text):
+                            # `domain_digest`: the action server does not know this domain
+                            # (yet): the same call once more, with the whole domain.
+                            STATS["domain_digest.resent"] += 1
+                            full = _with_domain(body, digest, keep_digest=True)
+                            kwargs["data"] = ujson.dumps(full, ensure_ascii=False).encode()
+                            digest = None
+                            continue
+                        raise ClientResponseError(response.status, response.reason, text)
                     try:
                         return await response.json()
                     except ContentTypeError:
@@ -531,11 +587,76 @@ def _patch_http_session(undo: list) -> None:
                 # Once more on a new connection. Actions are idempotent, so a repeat is
                 # harmless.
                 STATS["http_session.retried"] += 1
-                if attempt == 2:
+                if reconnected:
                     raise
-        return None
+                reconnected = True
 
     _replace(undo, EndpointConfig, "request", request)
+
+
+# --- domain_digest: the domain's digest in action calls instead of the domain ---------------------
+
+_DIGEST_ATTR = "_koers_domain_digest"
+SENT_DOMAINS = 32  # digests whose domain a resend may need, per Rasa process
+_sent_domains: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_sent_lock = threading.Lock()
+
+
+def domain_digest(domain: Any) -> str:
+    """The digest of `domain.as_dict()`, computed once per Domain object (again when a
+    top-level entry of its dict was replaced, as Rasa's `Domain.fingerprint()` does)."""
+    from bot.action_domain import digest_of
+
+    data = domain.as_dict()
+    items = tuple(data.items())
+    kept = domain.__dict__.get(_DIGEST_ATTR)
+    if (
+        kept is not None
+        and kept[0] is data
+        and len(kept[1]) == len(items)
+        and all(k1 == k2 and v1 is v2 for (k1, v1), (k2, v2) in zip(kept[1], items, strict=True))
+    ):
+        digest = kept[2]
+    else:
+        digest = digest_of(data)
+        domain.__dict__[_DIGEST_ATTR] = (data, items, digest)
+    with _sent_lock:
+        if digest not in _sent_domains:
+            _sent_domains[digest] = dict(items)  # the top level as digested
+        _sent_domains.move_to_end(digest)
+        while len(_sent_domains) > SENT_DOMAINS:
+            _sent_domains.popitem(last=False)
+    return digest
+
+
+def _with_domain(body: dict[str, Any], digest: str, keep_digest: bool) -> dict[str, Any]:
+    """An action call's body with the whole domain again (and its digest if `keep_digest`)."""
+    full = {k: v for k, v in body.items() if k != DIGEST_KEY}
+    if "domain" not in full:
+        with _sent_lock:
+            domain = _sent_domains.get(digest)
+        if domain is None:  # more than SENT_DOMAINS domains since this call was made
+            raise RuntimeError(f"the domain of digest {digest} is no longer known")
+        full["domain"] = domain
+    if keep_digest:
+        full[DIGEST_KEY] = digest
+    return full
+
+
+def _patch_domain_digest(undo: list) -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    original = RemoteAction._action_call_format
+
+    def action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
+        result = original(self, tracker, domain)
+        # Only the `http_session` request knows how to answer "unknown domain".
+        if "domain" in result and "http_session" in applied():
+            del result["domain"]
+            result[DIGEST_KEY] = domain_digest(domain)
+        return result
+
+    _replace(undo, RemoteAction, "_action_call_format", action_call_format)
 
 
 # --- sqlite_tracker: WAL and one open connection for the SQLite tracker store --------------------
@@ -1008,6 +1129,7 @@ PATCHES: dict[str, Callable[[list], None]] = {
     "past_states": _patch_past_states,
     "debug_formatting": _patch_debug_formatting,
     "http_session": _patch_http_session,
+    "domain_digest": _patch_domain_digest,
     "sqlite_tracker": _patch_sqlite_tracker,
     "tracker_cache": _patch_tracker_cache,
     "session_length": _patch_session_length,

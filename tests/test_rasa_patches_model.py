@@ -110,7 +110,7 @@ def _winner(ensemble, predictions, tracker, domain):
     return best.policy_name, best.probabilities, _comparable(best.events)
 
 
-def test_skipping_ted_never_changes_the_predicted_action(bot):
+def test_skipping_ted_and_memoization_never_changes_the_predicted_action(bot):
     sender = bot.new_sender("rules")
     for text in CHECK_IN:
         bot.say(sender, text)
@@ -119,6 +119,7 @@ def test_skipping_ted_never_changes_the_predicted_action(bot):
     rule, memo, ted = parts[RulePolicy], parts[MemoizationPolicy], parts[TEDPolicy]
     rule_predict = _original("rules_decide", RulePolicy, "predict_action_probabilities")
     ted_predict = _original("rules_decide", TEDPolicy, "predict_action_probabilities")
+    memo_predict = _original("rules_decide", MemoizationPolicy, "predict_action_probabilities")
     ensemble = DefaultPolicyPredictionEnsemble()
     decided = 0
     points = _prediction_points(bot, bot.tracker(sender))
@@ -128,16 +129,44 @@ def test_skipping_ted_never_changes_the_predicted_action(bot):
         if not rasa_patches.rule_prediction_decides(r, tracker, domain):
             continue
         decided += 1
-        m = memo.predict_action_probabilities(
-            tracker, domain, rule_only_data=rule._get_rule_only_data()
-        )
-        t = ted_predict(ted, tracker, domain, rule_only_data=rule._get_rule_only_data())
-        zero = PolicyPrediction([0.0] * domain.num_actions, "TEDPolicy", t.policy_priority)
-
+        only_rules = rule._get_rule_only_data()
+        m = memo_predict(memo, tracker, domain, rule_only_data=only_rules)
+        t = ted_predict(ted, tracker, domain, rule_only_data=only_rules)
+        # What the patched policies answer instead: all zeros.
+        zero_m = memo.predict_action_probabilities(tracker, domain, rule_only_data=only_rules)
+        zero_t = ted.predict_action_probabilities(tracker, domain, rule_only_data=only_rules)
+        assert max(zero_m.probabilities) == max(zero_t.probabilities) == 0.0
         assert _winner(ensemble, (r, m, t), tracker, domain) == _winner(
-            ensemble, (r, m, zero), tracker, domain
+            ensemble, (r, zero_m, zero_t), tracker, domain
         )
     assert decided > len(points) // 2, "the rules decide most steps of a check-in"
+
+
+def test_the_rules_are_asked_once_per_prediction(bot, monkeypatch):
+    """The RulePolicy's prediction is shared by the rules, TED and memoization, whatever
+    order the graph runs them in."""
+    computed: list[int] = []
+    made: list[int] = []
+    original_predict = RulePolicy._predict
+    original_combine = DefaultPolicyPredictionEnsemble.combine_predictions
+
+    def counting_predict(self, tracker, domain):  # type: ignore[no-untyped-def]
+        computed.append(len(tracker.events))
+        return original_predict(self, tracker, domain)
+
+    def counting_combine(self, predictions, tracker, domain):  # type: ignore[no-untyped-def]
+        made.append(len(tracker.events))
+        return original_combine(self, predictions, tracker, domain)
+
+    monkeypatch.setattr(RulePolicy, "_predict", counting_predict)
+    monkeypatch.setattr(DefaultPolicyPredictionEnsemble, "combine_predictions", counting_combine)
+    skipped = rasa_patches.STATS["rules_decide.memo_skipped"]
+    sender = bot.new_sender("once")
+    for text in CHECK_IN:
+        assert bot.say(sender, text), f"no answer to {text!r}"
+    assert len(made) >= 20
+    assert computed == made
+    assert rasa_patches.STATS["rules_decide.memo_skipped"] - skipped > len(made) // 2
 
 
 def test_indexed_rule_lookup_equals_rasas_on_real_conversations(bot):

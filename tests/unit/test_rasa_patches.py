@@ -509,3 +509,212 @@ def test_cached_conversations_equal_the_database_and_notice_other_writers(patche
         session.query(other.SQLEvent).filter(other.SQLEvent.sender_id == "klant").delete()
         session.commit()
     assert load(store) is None
+
+
+# --- domain_digest ----------------------------------------------------------------------------
+
+DIGEST_DOMAIN = {
+    "version": "3.1",
+    "intents": ["groet"],
+    "actions": ["action_toon_domein"],
+    "slots": {"niveau": {"type": "text", "mappings": [{"type": "custom"}]}},
+    "responses": {"utter_hoi": [{"text": "Hoi! Fijn dat je er bent. ✓"}]},
+    "session_config": {"session_expiration_time": 120, "carry_over_slots_to_new_session": True},
+}
+
+
+def _show_domain(dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
+    """An action that answers with the domain it was given (what Koers' actions read). A
+    function, not an `Action` subclass: rasa-sdk registers every subclass alive in the
+    process (tests/unit/test_structure.py checks that only Koers' own exist)."""
+    dispatcher.utter_message(json_message={"domein": domain})
+    return []
+
+
+@contextlib.asynccontextmanager
+async def _action_server(calls: list):  # type: ignore[no-untyped-def]
+    """Koers' real action server app (bot/action_server.py: secret check, domain store,
+    rasa-sdk) in this event loop, with `_show_domain` as "action_toon_domein"; yields Rasa's
+    endpoint for it and a function that starts a new server process' state (a restart).
+    Every call's body is recorded in `calls` as it arrived."""
+    import types
+
+    from rasa.utils.endpoints import EndpointConfig
+    from rasa_sdk import endpoint as sdk_endpoint
+    from rasa_sdk.executor import ActionExecutor
+    from sanic import Sanic
+
+    from bot import action_server
+    from bot.services import ACTIONS_SECRET_HEADER
+
+    port = _free_port()
+    state: dict = {}
+
+    class Executor(ActionExecutor):
+        def register_package(self, package) -> None:  # type: ignore[no-untyped-def]
+            self.register_function("action_toon_domein", _show_domain)
+
+    test_mode, Sanic.test_mode = Sanic.test_mode, True  # a new "rasa_sdk" app per start
+
+    async def start() -> None:
+        if state.get("server") is not None:  # a restart also ends its connections
+            state["server"].close()
+            await state["server"].wait_closed()
+            await rasa_patches.close_http_sessions()
+        sdk_executor, sdk_endpoint.ActionExecutor = sdk_endpoint.ActionExecutor, Executor
+        try:
+            app = action_server.create_app("geheim", types.ModuleType("geen_pakket"))
+        finally:
+            sdk_endpoint.ActionExecutor = sdk_executor
+        app.config.TOUCHUP = False
+
+        @app.middleware("request")
+        async def record(request):  # type: ignore[no-untyped-def]
+            calls.append(json.loads(request.body))
+
+        # The recorder runs first: it sees the body before the domain is put back.
+        app.request_middleware.rotate(1)
+        server = await app.create_server(
+            host="127.0.0.1", port=port, return_asyncio_server=True, debug=False
+        )
+        await server.startup()
+        state["server"] = server
+
+    await start()
+    endpoint = EndpointConfig(
+        url=f"http://127.0.0.1:{port}/webhook", headers={ACTIONS_SECRET_HEADER: "geheim"}
+    )
+    try:
+        yield endpoint, start
+    finally:
+        await rasa_patches.close_http_sessions()
+        state["server"].close()
+        await state["server"].wait_closed()
+        Sanic.test_mode = test_mode
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _run_remote(endpoint, domain: Domain) -> dict:  # type: ignore[no-untyped-def]
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+
+    tracker = DialogueStateTracker.from_events("klant", [ActionExecuted("action_listen")])
+    events = await RemoteAction("action_toon_domein", endpoint).run(
+        CollectingOutputChannel(),
+        TemplatedNaturalLanguageGenerator(domain.responses),
+        tracker,
+        domain,
+    )
+    return events[0].data["custom"]["domein"]
+
+
+def test_action_calls_name_the_domain_by_digest_and_the_actions_get_the_same_domain(patched):
+    from bot.action_domain import DIGEST_KEY
+
+    domain = Domain.from_dict(DIGEST_DOMAIN)
+    as_sent = json.loads(json.dumps(domain.as_dict()))  # what the action got before
+    changed = Domain.from_dict(
+        {**DIGEST_DOMAIN, "responses": {"utter_hoi": [{"text": "Hallo, nieuw model."}]}}
+    )
+    calls: list = []
+
+    async def scenario() -> None:
+        async with _action_server(calls) as (endpoint, restart):
+            resent = rasa_patches.STATS["domain_digest.resent"]
+            # First call: the server does not know the digest, so the domain is resent once.
+            assert await _run_remote(endpoint, domain) == as_sent
+            assert [("domain" in c, DIGEST_KEY in c) for c in calls] == [
+                (False, True),
+                (True, True),
+            ]
+            assert rasa_patches.STATS["domain_digest.resent"] == resent + 1
+            digest = calls[0][DIGEST_KEY]
+            # From then on only the digest travels, and the action gets the same domain.
+            calls.clear()
+            for _ in range(3):
+                assert await _run_remote(endpoint, domain) == as_sent
+            assert [("domain" in c, c.get(DIGEST_KEY)) for c in calls] == [(False, digest)] * 3
+            # Another model's domain: another digest, sent once, then known too.
+            calls.clear()
+            assert await _run_remote(endpoint, changed) == json.loads(json.dumps(changed.as_dict()))
+            assert calls[0][DIGEST_KEY] != digest and "domain" in calls[1]
+            assert await _run_remote(endpoint, domain) == as_sent
+            assert len(calls) == 3
+            # The action server restarted: it knows nothing, the domain is sent once more.
+            await restart()
+            calls.clear()
+            assert await _run_remote(endpoint, domain) == as_sent
+            assert [("domain" in c) for c in calls] == [False, True]
+
+    asyncio.run(scenario())
+
+
+def test_the_digest_is_computed_once_per_domain_and_follows_a_replaced_entry(patched, monkeypatch):
+    from bot import action_domain
+
+    domain = Domain.from_dict(DIGEST_DOMAIN)
+    computed: list = []
+    original = action_domain.digest_of
+    monkeypatch.setattr(
+        action_domain, "digest_of", lambda data: computed.append(1) or original(data)
+    )
+    first = rasa_patches.domain_digest(domain)
+    assert rasa_patches.domain_digest(domain) == first and len(computed) == 1
+    assert first == original(json.loads(json.dumps(domain.as_dict())))
+    domain.fingerprint()  # Rasa's fingerprint replaces the intents in the domain's dict
+    second = rasa_patches.domain_digest(domain)
+    assert len(computed) == 2 and second == original(domain.as_dict())
+
+
+def test_the_action_server_refuses_only_an_unknown_digest():
+    """Calls as Rasa sends them without the patch are run as before; a call that names an
+    unknown domain is answered 409 (Rasa then resends it whole); a wrong digest is never
+    kept, so it cannot put another domain into a later call."""
+    from aiohttp import ClientSession
+
+    from bot.action_domain import DIGEST_KEY, UNKNOWN_ERROR, digest_of
+
+    domain = json.loads(json.dumps(Domain.from_dict(DIGEST_DOMAIN).as_dict()))
+    tracker = DialogueStateTracker.from_events("klant", [ActionExecuted("action_listen")])
+    call = {
+        "next_action": "action_toon_domein",
+        "sender_id": "klant",
+        "tracker": tracker.current_state(EventVerbosity.ALL),
+        "version": "3.6.21",
+    }
+
+    async def scenario() -> None:
+        async with _action_server([]) as (endpoint, _restart):
+            headers = endpoint.headers
+
+            async def post(body):  # type: ignore[no-untyped-def]
+                async with ClientSession() as http:
+                    async with http.post(endpoint.url, json=body, headers=headers) as r:
+                        return r.status, await r.json()
+
+            status, body = await post({**call, "domain": domain})  # stock Rasa's call
+            assert status == 200 and body["responses"][0]["custom"]["domein"] == domain
+            status, body = await post(call)  # stock Rasa with a selective domain: none
+            assert status == 200 and body["responses"][0]["custom"]["domein"] == {}
+            digest = digest_of(domain)
+            status, body = await post({**call, DIGEST_KEY: digest})
+            assert status == 409 and body["error"] == UNKNOWN_ERROR
+            # A wrong digest with a domain: the call runs with its domain, nothing is kept.
+            status, body = await post({**call, DIGEST_KEY: digest, "domain": {"anders": 1}})
+            assert status == 200 and body["responses"][0]["custom"]["domein"] == {"anders": 1}
+            assert (await post({**call, DIGEST_KEY: digest}))[0] == 409
+            # The right one is kept, and each call gets its own copy.
+            assert (await post({**call, DIGEST_KEY: digest, "domain": domain}))[0] == 200
+            status, body = await post({**call, DIGEST_KEY: digest})
+            assert status == 200 and body["responses"][0]["custom"]["domein"] == domain
+            status, body = await post({**call, DIGEST_KEY: "0" * 64})
+            assert status == 409
+
+    asyncio.run(scenario())
