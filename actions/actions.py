@@ -702,7 +702,7 @@ def checked_answer(tracker: Tracker, state: dict[str, Any], paused: str | None) 
     for event in reversed(tracker.events):
         if event.get("event") == "user" and event.get("message_id") == state["bericht_id"]:
             text = kept_after_check(event)
-            return {slot: text} if text else {}
+            return {str(slot): text} if text else {}
     return {}
 
 

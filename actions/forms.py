@@ -127,7 +127,7 @@ def kept_after_check(message: dict[str, Any]) -> str | None:
         return None  # "stop maar, ...": the client is asked again, the stop never stored
     parse = message.get("parse_data") or {}
     ranking = parse.get("intent_ranking") or [parse.get("intent") or {}]
-    first = next((i for i in ranking if i.get("name") not in SAFETY_INTENTS), {})
+    first: dict[str, Any] = next((i for i in ranking if i.get("name") not in SAFETY_INTENTS), {})
     # The classifier's goodbye or stop on an answer is no stop without a stop word ("loyaal
     # tot de dood": afscheid 0.97; bot/answers.py); another request must be its first reading.
     if first.get("name") in STOP_INTENTS:
