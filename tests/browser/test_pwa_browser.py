@@ -93,6 +93,11 @@ def test_help_numbers_show_when_the_server_is_gone(live, page):
 
 def test_the_worker_keeps_nothing_private(live, page):
     page.goto(live.url + "/chat/")
+    # The worker controls pages loaded after it took over. Logging in before that (a
+    # navigation already under way when it calls clients.claim()) leaves the chat page
+    # uncontrolled until the next load: the test then never sees it (a flake in a fresh-clone
+    # run). So the code page waits for it, and the chat page after the login is controlled.
+    wait_for_worker(page)
     page.get_by_label("Jouw code").fill(live.code)
     page.keyboard.press("Enter")
     page.wait_for_selector("#berichten .msg.koers")
