@@ -44,7 +44,10 @@ MIN_CRISIS = {"dev2": 0.93, "unseen3": 0.95}
 # crises as answers 39 of 40 (0.975); dev2 on the same model 0.013 (2 of 160), 22 kept after
 # the check, crises 58 of 60. The target is 0.02; the bars leave room for a
 # retraining's spread (one or two answers).
-BAR |= {"dev2": 0.05, "unseen4": 0.03}
+# The final version (after a review: the small step and messages a typed answer would not pass
+# are asked again), fresh-clone make test of 4ca192f: unseen 0.009 (2/218), unseen2 0.014
+# (3/217), unseen3 0.011 (2/180), unseen4 0.021 (4/190), dev2 0.019 (3/160), dev 0/72.
+BAR |= {"dev2": 0.04, "unseen": 0.03, "unseen2": 0.03, "unseen3": 0.03, "unseen4": 0.03}
 MIN_CRISIS |= {"unseen4": 0.95}
 # A kept answer after the check is still one extra tap: the share of calm answers that get the
 # check question may not grow either (dev2 0.138, unseen4 0.063 on that model).
