@@ -303,8 +303,13 @@ class CheckinClient:
             # handled (PostgreSQL stopped while confirming the save) is read anew, so a
             # resent mood "4" can pick the menu's fourth choice, "Kies jij maar". The client
             # goes on from what Koers asks, as a person would (docs/scaling.md).
+            # Such a resent message can also start a second theme after the first one's scale:
+            # its questions are answered too (more theme starts seen than scales answered).
+            self.theme_starts = getattr(self, "theme_starts", 0) + ("we praten over" in text)
+            scales = sum(1 for turn in self.result.turns if turn.phase == "scale")
             started = self._done("theme") or "we praten over" in text
-            if started and answered < len(ANSWERS) + 3 and not self._done("scale"):
+            open_theme = not self._done("scale") or self.theme_starts > scales
+            if started and answered < len(ANSWERS) + 3 * max(1, self.theme_starts) and open_theme:
                 answer = ANSWERS[answered % len(ANSWERS)]
                 return f"answer_{answered + 1}", answer, lambda: tr.type(answer)
             if self._done("step_wanted") and not self._done("step"):
