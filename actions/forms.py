@@ -34,7 +34,7 @@ from actions.common import (
 from actions.reflection import Field, least_recent_theme
 from actions.safety import parse_colour, red_phase, show_phase
 from bot import content
-from bot.stop_words import says_stop
+from bot.stop_words import STOP_INTENTS, says_stop
 from bot.vocabulary import (
     CHOOSE_FOR_ME,
     MENU_FORM,
@@ -109,7 +109,6 @@ def looks_like_question(text: str | None) -> bool:
 
 
 SAFETY_INTENTS = frozenset({"crisis", "crisis_check"})
-STOP_INTENTS = frozenset({"afscheid", "stoppen"})
 
 
 def kept_after_check(message: dict[str, Any]) -> str | None:

@@ -55,9 +55,16 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.stop_words import FILLERS, GOODBYE_ENDINGS, MARKERS, PAIR_MARKERS, normalise
+from bot.stop_words import (
+    FILLERS,
+    GOODBYE_ENDINGS,
+    MARKERS,
+    PAIR_MARKERS,
+    STOP_INTENTS,
+    normalise,
+)
 
-GUARDED = ("afscheid", "stoppen")
+GUARDED = STOP_INTENTS
 # Requests that interrupt a check-in: kept only when the message really asks them.
 REQUESTS = ("mijn_plan", "privacy_vraag", "hulp_vraag")
 ANSWER_INTENT = "vrij_antwoord"

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# The intents of a stop or a goodbye (the classifier's reading; on a short answer it is often
+# wrong: bot/answers.py AnswerGuard, actions.forms.kept_after_check).
+STOP_INTENTS = ("afscheid", "stoppen")
 # Words that on their own say "stop" or "bye" (after normalising).
 MARKERS = frozenset(
     """doei doeii doeidoei doeg dag daag bye ciao adios houdoe mazzel bslama toedeloe
