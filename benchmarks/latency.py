@@ -245,33 +245,159 @@ def stock_conversation(url: str) -> list[float]:
     return timings
 
 
-def koers_conversation(urls: list[str]) -> list[float]:
-    sender = "bench-" + uuid.uuid4().hex[:10]
+class Occupancy:
+    """How many clients are in a conversation on each instance, now and over time."""
+
+    def __init__(self, instances: int) -> None:
+        self.lock = threading.Lock()
+        self.active = [0] * instances
+
+    def enter(self, index: int) -> None:
+        with self.lock:
+            self.active[index] += 1
+
+    def leave(self, index: int) -> None:
+        with self.lock:
+            self.active[index] -= 1
+
+    def on(self, index: int) -> int:
+        with self.lock:
+            return self.active[index]
+
+
+def koers_conversation(urls: list[str], occupancy: Occupancy | None = None) -> list[float]:
+    return [ms for ms, _phase, _index, _load in koers_turns(urls, occupancy)]
+
+
+def new_sender() -> str:
+    return "bench-" + uuid.uuid4().hex[:10]
+
+
+def client_senders(clients: int, urls: list[str], mode: str) -> list[str | None]:
+    """The sender id of each concurrent client: None for a new one at every check-in
+    ("fresh"), or one fixed id per client for the whole run, as the web app gives each client
+    its own chat id ("persons": drawn at random; "even": drawn until each instance has its
+    share of the clients)."""
+    if mode == "fresh":
+        return [None] * clients
+    if mode == "persons" or len(urls) == 1:
+        return [new_sender() for _ in range(clients)]
+    senders: list[str | None] = []
+    for i in range(clients):
+        wanted = urls[i % len(urls)]
+        sender = new_sender()
+        while instance_order(sender, urls)[0] != wanted:
+            sender = new_sender()
+        senders.append(sender)
+    return senders
+
+
+def koers_turns(
+    urls: list[str], occupancy: Occupancy | None = None, sender: str | None = None
+) -> list[tuple[float, str, int, int]]:
+    """One check-in: (ms, phase, instance index, clients on that instance) for every turn."""
+    sender = sender or new_sender()
     url = instance_order(sender, urls)[0]  # the client's own instance, as the web app routes
-    transport = RestTransport(url, sender)
-    result = CheckinClient(transport).run()
-    transport.close()
+    index = urls.index(url)
+    loads: list[int] = []
+
+    class Counted(RestTransport):
+        def send(self, message: str) -> list[dict]:
+            loads.append(occupancy.on(index) if occupancy is not None else 0)
+            return super().send(message)
+
+    transport = Counted(url, sender)
+    if occupancy is not None:
+        occupancy.enter(index)
+    try:
+        result = CheckinClient(transport).run()
+    finally:
+        if occupancy is not None:
+            occupancy.leave(index)
+        transport.close()
     if not result.saved:
         raise RuntimeError("the check-in did not finish")
-    return result.timings
+    return [(t.ms, t.phase, index, load) for t, load in zip(result.turns, loads, strict=True)]
 
 
-def measure(running: Running, rounds: int, clients: int, seconds: float, profile: bool) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children that were waited for."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(running: Running) -> dict[str, float]:
+    """CPU seconds used so far by each process of the variant (PostgreSQL's backends
+    summed), and by this benchmark process (the clients)."""
+    used: dict[str, float] = {"clients": cpu_seconds(os.getpid())}
+    for name, pid in running.pids().items():
+        key = name.split("-")[0] if name.startswith("postgres") else name
+        used[key] = used.get(key, 0.0) + cpu_seconds(pid)
+    return used
+
+
+def breakdown(turns: list[tuple[float, str, int, int]]) -> dict:
+    """The concurrent turns by phase, by instance and by the clients on their instance: n,
+    median and p95 of each group, and each group's share of the slowest 5 % of all turns."""
+    if not turns:
+        return {}
+    cut = percentile([t[0] for t in turns], 0.95)
+
+    def groups(key) -> dict:
+        grouped: dict = {}
+        for turn in turns:
+            grouped.setdefault(key(turn), []).append(turn[0])
+        return {
+            str(k): {
+                "n": len(v),
+                "median_ms": round(statistics.median(v), 1),
+                "p95_ms": round(percentile(v, 0.95), 1),
+                "share_of_slowest_5pct": round(sum(ms >= cut for ms in v) / len(v), 3),
+            }
+            for k, v in sorted(grouped.items())
+        }
+
+    return {
+        "p95_cut_ms": round(cut, 1),
+        "by_phase": groups(lambda t: t[1]),
+        "by_instance": groups(lambda t: t[2]),
+        "by_clients_on_instance": groups(lambda t: t[3]),
+    }
+
+
+def measure(
+    running: Running,
+    rounds: int,
+    clients: int,
+    seconds: float,
+    profile: str | None,
+    sender_mode: str = "fresh",
+) -> dict:
     stock = running.name == "stock"
     conversation = (
         (lambda: stock_conversation(running.rasa_urls[0]))
         if stock
         else (lambda: koers_conversation(running.rasa_urls))
     )
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     for _ in range(2):
         conversation()  # warm-up
     single: list[float] = []
+    single_detailed: list[tuple[float, str, int, int]] = []
     single_errors: Counter[str] = Counter()
     wanted = rounds * (3 if stock else 1)
     done = 0
     while done < wanted and sum(single_errors.values()) <= wanted:
         try:
-            single += conversation()
+            if stock:
+                single += conversation()
+            else:
+                turns = koers_turns(running.rasa_urls)
+                single += [t[0] for t in turns]
+                single_detailed.extend(turns)
             done += 1
         except Exception as error:  # counted and reported; another check-in is done instead
             single_errors[f"{type(error).__name__}: {str(error)[:80]}"] += 1
@@ -288,55 +414,88 @@ def measure(running: Running, rounds: int, clients: int, seconds: float, profile
             ).raise_for_status()
             parse.append((time.perf_counter() - started) * 1000)
     many: list[float] = []
+    detailed: list[tuple[float, str, int, int]] = []
     errors: Counter[str] = Counter()
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
+    occupancy = Occupancy(len(running.rasa_urls))
+    split: Counter[str] = Counter()  # sampled clients on each instance (sorted, busiest first)
 
-    def worker(_: int) -> None:
+    senders = client_senders(clients, running.rasa_urls, sender_mode)
+
+    def worker(client: int) -> None:
         while time.monotonic() < stop_at:
             try:
-                timings = conversation()
+                if stock:
+                    timings = conversation()
+                else:
+                    turns = koers_turns(running.rasa_urls, occupancy, senders[client])
+                    timings = [t[0] for t in turns]
             except Exception as error:  # counted and reported
                 with lock:
                     errors[type(error).__name__] += 1
                 continue
             with lock:
                 many.extend(timings)
+                if not stock:
+                    detailed.extend(turns)
 
-    profiler = None
+    def sampler() -> None:
+        while time.monotonic() < stop_at:
+            with occupancy.lock:
+                split["/".join(str(n) for n in sorted(occupancy.active, reverse=True))] += 1
+            time.sleep(0.25)
+
+    profilers: dict[str, subprocess.Popen] = {}
     if profile:
-        pid = running.pids().get("rasa") or running.pids().get("rasa-1")
         OUT.mkdir(parents=True, exist_ok=True)
-        profiler = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "py-spy"),
-                "record",
-                "--pid",
-                str(pid),
-                "-d",
-                str(int(seconds * 0.8)),
-                "-r",
-                "50",
-                "--format",
-                "raw",
-                "--nonblocking",
-                "-o",
-                str(OUT / f"profile-{running.name}.raw"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        pids = running.pids()
+        wanted = [n for n in ("rasa", "rasa-1") if n in pids][:1]
+        if profile == "all":
+            wanted += [n for n in ("rasa-2", "actions") if n in pids]
+        for name in wanted:
+            profilers[name] = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(pids[name]),
+                    "-d",
+                    str(int(seconds * 0.8)),
+                    "-r",
+                    "50",
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--idle",
+                    "-o",
+                    str(OUT / f"profile-{running.name}-{name}.raw"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+    cpu_before = cpu_by_process(running)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
+    with ThreadPoolExecutor(max_workers=clients + 1) as pool:
+        sampling = pool.submit(sampler) if len(running.rasa_urls) > 1 else None
         list(pool.map(worker, range(clients)))
+        if sampling is not None:
+            sampling.result()
     elapsed = time.monotonic() - started
-    if profiler is not None:
+    cpu_after = cpu_by_process(running)
+    cpu_share = {  # cores used on average during the concurrent load
+        name: round((cpu_after.get(name, 0.0) - used) / elapsed, 2)
+        for name, used in cpu_before.items()
+    }
+    for name, profiler in profilers.items():
         profiler.wait(timeout=120)
-        summarise_profile(OUT / f"profile-{running.name}.raw", OUT / f"profile-{running.name}.txt")
+        raw = OUT / f"profile-{running.name}-{name}.raw"
+        summarise_profile(raw, raw.with_suffix(".txt"))
     median_single = statistics.median(single)
     median_parse = statistics.median(parse)
     return {
         "variant": running.name,
+        "load_avg_at_start": load_at_start,
         "single_n": len(single),
         "single_errors": dict(single_errors),
         "single_median_ms": round(median_single, 1),
@@ -344,12 +503,17 @@ def measure(running: Running, rounds: int, clients: int, seconds: float, profile
         "parse_median_ms": round(median_parse, 1),
         "turn_over_parse": round(median_single / median_parse, 2),
         "concurrent_clients": clients,
+        "senders": sender_mode,
         "concurrent_turns": len(many),
         "concurrent_turns_per_s": round(len(many) / elapsed, 1),
         "concurrent_median_ms": round(statistics.median(many), 1) if many else None,
         "concurrent_p95_ms": round(percentile(many, 0.95), 1) if many else None,
         "errors": dict(errors),
         "memory_mb": running.memory(),
+        "split": dict(split.most_common()),
+        "cores_used": cpu_share,
+        "breakdown": breakdown(detailed),
+        "single_by_phase": breakdown(single_detailed).get("by_phase", {}),
     }
 
 
@@ -386,7 +550,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=40)
     parser.add_argument("--variants", default="stock,before,after,after-2")
     parser.add_argument("--before", default=None, help="git revision of 'before'")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--senders",
+        choices=("fresh", "persons", "even"),
+        default="fresh",
+        help="concurrent clients: a new sender id per check-in, or one id per client "
+        "(random, or drawn so that every instance gets its share)",
+    )
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="rasa",
+        choices=("rasa", "all"),
+        help="py-spy profile of the (first) Rasa, or of every Rasa and the action server",
+    )
     args = parser.parse_args()
     from bot.trainer import ensure_model
 
@@ -406,7 +583,9 @@ def main() -> int:
             else:
                 raise SystemExit(f"unknown variant {variant}")
             try:
-                result = measure(running, args.rounds, args.clients, args.seconds, args.profile)
+                result = measure(
+                    running, args.rounds, args.clients, args.seconds, args.profile, args.senders
+                )
             finally:
                 running.stop()
             if variant == "before":
@@ -427,6 +606,23 @@ def main() -> int:
             f"{'':>12}{r['concurrent_turns_per_s']:>8} "
             f"{r['concurrent_median_ms']}/{r['concurrent_p95_ms']}"
         )
+    for r in results:
+        if r.get("breakdown"):
+            print(f"\n{r['variant']}: 20-client turns by phase, instance, clients on the instance")
+            print(f"  split of clients over instances (samples): {r['split']}")
+            print(f"  cores used during the load: {r['cores_used']}")
+            for title, rows in (
+                ("1 client", r["single_by_phase"]),
+                ("phase", r["breakdown"]["by_phase"]),
+                ("instance", r["breakdown"]["by_instance"]),
+                ("clients", r["breakdown"]["by_clients_on_instance"]),
+            ):
+                for key, row in rows.items():
+                    print(
+                        f"  {title:8} {key:12} n={row['n']:<5} median {row['median_ms']:>7} "
+                        f"p95 {row['p95_ms']:>7}  in slowest 5 %: "
+                        f"{100 * row['share_of_slowest_5pct']:.1f} %"
+                    )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "latency.json").write_text(json.dumps(results, indent=2))
     print(f"Written to {OUT / 'latency.json'}")
