@@ -116,11 +116,24 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
     lets Rasa start a new session first, exactly as after the idle time-out: Koers'
     `action_session_start` carries the slots over, the greeting starts the check-in as
     always, and the earlier sessions stay in the tracker store.
+`turn_queue`
+    Rasa starts every incoming message at once and interleaves them on its one event loop:
+    a turn gives way at every action-server call, and goes on only after every other ready
+    turn's next step. Under load a turn with three or four action calls (the greeting, the
+    mood, the scale) waits behind the others three or four times and becomes the slowest 5 %
+    (docs/benchmarks.md, run 8). The patch lets one Rasa process work on at most
+    KOERS_RASA_TURNS_AT_ONCE turns at the same time (default 2, so that one turn computes
+    while another waits for the action server; 0: no limit); further turns wait in line,
+    first come first served, and then run as before. It only changes when a turn starts:
+    the turn itself, its events and its answer are Rasa's. The queue is inside Rasa's
+    per-conversation lock, so only turns that may run now wait in it; a turn started from
+    within a turn does not queue again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import copy
 import hashlib
@@ -1120,6 +1133,85 @@ def _patch_nlu_shortcuts(undo: list) -> None:
     _replace(undo, MessageProcessor, "_handle_message_with_tracker", handle_turn)
 
 
+# --- turn_queue: an instance works on a few turns at a time, the others wait in line -------------
+
+DEFAULT_TURNS_AT_ONCE = 2
+
+
+def turns_at_once() -> int:
+    """KOERS_RASA_TURNS_AT_ONCE: turns one Rasa process works on at the same time (0: no limit)."""
+    try:
+        return max(0, int(os.environ.get("KOERS_RASA_TURNS_AT_ONCE", DEFAULT_TURNS_AT_ONCE)))
+    except ValueError:
+        return DEFAULT_TURNS_AT_ONCE
+
+
+class TurnQueue:
+    """First come, first served: at most `size` holders at once; a released place goes
+    straight to the longest waiter (asyncio.Semaphore in Python 3.10 lets a newcomer take
+    it first)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.busy = 0
+        self.waiting: collections.deque[asyncio.Future] = collections.deque()
+
+    async def acquire(self) -> None:
+        if self.busy < self.size and not self.waiting:
+            self.busy += 1
+            return
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append(future)
+        try:
+            await future  # the place is handed over by release()
+        except BaseException:
+            if future.done() and not future.cancelled():
+                self.release()  # handed over just as the waiter was cancelled: pass it on
+            else:
+                self.waiting.remove(future)
+            raise
+
+    def release(self) -> None:
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+        self.busy -= 1
+
+
+_in_queue: contextvars.ContextVar[bool] = contextvars.ContextVar("koers_in_queue", default=False)
+
+
+def _patch_turn_queue(undo: list) -> None:
+    from rasa.core.processor import MessageProcessor
+
+    size = turns_at_once()
+    if size == 0:
+        return
+    original_handle = MessageProcessor.handle_message
+    queues: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    async def handle_message(self: MessageProcessor, message: Any) -> Any:
+        if _in_queue.get():  # a turn started from within a turn keeps its place
+            return await original_handle(self, message)
+        loop = asyncio.get_running_loop()
+        queue = queues.get(loop)
+        if queue is None:
+            queue = queues[loop] = TurnQueue(size)
+        if queue.busy >= queue.size:
+            STATS["turn_queue.waited"] += 1
+        await queue.acquire()
+        token = _in_queue.set(True)
+        try:
+            return await original_handle(self, message)
+        finally:
+            _in_queue.reset(token)
+            queue.release()
+
+    _replace(undo, MessageProcessor, "handle_message", handle_message)
+
+
 PATCHES: dict[str, Callable[[list], None]] = {
     "validator": _patch_validator,
     "form_prefetch": _patch_form_prefetch,
@@ -1135,6 +1227,7 @@ PATCHES: dict[str, Callable[[list], None]] = {
     "session_length": _patch_session_length,
     "atomic_turns": _patch_atomic_turns,
     "nlu_shortcuts": _patch_nlu_shortcuts,
+    "turn_queue": _patch_turn_queue,
 }
 
 

@@ -718,3 +718,112 @@ def test_the_action_server_refuses_only_an_unknown_digest():
             assert status == 409
 
     asyncio.run(scenario())
+
+
+# --- turn_queue -------------------------------------------------------------------------------
+
+
+def test_the_turn_queue_serves_first_come_first_served_with_at_most_size_at_once():
+    async def scenario() -> tuple[list[int], int]:
+        queue = rasa_patches.TurnQueue(2)
+        started: list[int] = []
+        running = {"now": 0, "most": 0}
+
+        async def turn(i: int) -> None:
+            await queue.acquire()
+            try:
+                started.append(i)
+                running["now"] += 1
+                running["most"] = max(running["most"], running["now"])
+                await asyncio.sleep(0.01 * (1 + i % 3))
+                running["now"] -= 1
+            finally:
+                queue.release()
+
+        tasks = []
+        for i in range(8):
+            tasks.append(asyncio.ensure_future(turn(i)))
+            await asyncio.sleep(0)  # they arrive in this order
+        await asyncio.gather(*tasks)
+        assert queue.busy == 0 and not queue.waiting
+        return started, running["most"]
+
+    started, most = asyncio.run(scenario())
+    assert most == 2
+    assert started == list(range(8))
+
+
+def test_a_cancelled_waiter_gives_up_its_place_in_the_turn_queue():
+    async def scenario() -> None:
+        queue = rasa_patches.TurnQueue(1)
+        await queue.acquire()
+        waiter = asyncio.ensure_future(queue.acquire())
+        await asyncio.sleep(0)
+        waiter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiter
+        queue.release()
+        assert queue.busy == 0 and not queue.waiting
+        await asyncio.wait_for(queue.acquire(), 1)  # the place is free again
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 2), ("0", 0), ("3", 3), ("x", 2)])
+def test_turns_at_once_setting(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("KOERS_RASA_TURNS_AT_ONCE", raising=False)
+    else:
+        monkeypatch.setenv("KOERS_RASA_TURNS_AT_ONCE", value)
+    assert rasa_patches.turns_at_once() == expected
+
+
+def test_a_rasa_process_works_on_at_most_two_turns_at_once_in_arrival_order(monkeypatch):
+    from rasa.core.processor import MessageProcessor
+
+    was_applied = "turn_queue" in rasa_patches.applied()
+    rasa_patches.revert(["turn_queue"])
+    running = {"now": 0, "most": 0}
+    started: list[str] = []
+
+    async def handle_message(self, message):  # Rasa's turn, as the patch finds it
+        started.append(message.sender_id)
+        if message.sender_id == "inner":
+            return []
+        running["now"] += 1
+        running["most"] = max(running["most"], running["now"])
+        await asyncio.sleep(0.01)
+        if message.sender_id == "nested":  # a turn started within a turn needs no new place
+            await MessageProcessor.handle_message(self, _Message("inner"))
+        running["now"] -= 1
+        return [{"text": message.sender_id}]
+
+    monkeypatch.setattr(MessageProcessor, "handle_message", handle_message)
+    monkeypatch.delenv("KOERS_RASA_TURNS_AT_ONCE", raising=False)
+    try:
+        assert rasa_patches.apply(["turn_queue"]) == ["turn_queue"]
+
+        async def scenario() -> list:
+            calls = []
+            for name in ["a", "b", "c", "d", "e", "nested"]:
+                calls.append(
+                    asyncio.ensure_future(MessageProcessor.handle_message(None, _Message(name)))
+                )
+                await asyncio.sleep(0)
+            return await asyncio.wait_for(asyncio.gather(*calls), 5)
+
+        replies = asyncio.run(scenario())
+    finally:
+        rasa_patches.revert(["turn_queue"])
+        monkeypatch.undo()
+        if was_applied:
+            rasa_patches.apply(["turn_queue"])
+    assert [r[0]["text"] for r in replies] == ["a", "b", "c", "d", "e", "nested"]
+    assert started[:6] == ["a", "b", "c", "d", "e", "nested"] and started[6] == "inner"
+    assert running["most"] == 2
+    assert rasa_patches.STATS["turn_queue.waited"] > 0
+
+
+class _Message:
+    def __init__(self, sender_id: str) -> None:
+        self.sender_id = sender_id
