@@ -449,17 +449,17 @@ def measure(
     profilers: dict[str, subprocess.Popen] = {}
     if profile:
         OUT.mkdir(parents=True, exist_ok=True)
-        pids = running.pids()
-        wanted = [n for n in ("rasa", "rasa-1") if n in pids][:1]
+        processes = running.pids()
+        targets = [n for n in ("rasa", "rasa-1") if n in processes][:1]
         if profile == "all":
-            wanted += [n for n in ("rasa-2", "actions") if n in pids]
-        for name in wanted:
+            targets += [n for n in ("rasa-2", "actions") if n in processes]
+        for name in targets:
             profilers[name] = subprocess.Popen(
                 [
                     str(Path(sys.executable).parent / "py-spy"),
                     "record",
                     "--pid",
-                    str(pids[name]),
+                    str(processes[name]),
                     "-d",
                     str(int(seconds * 0.8)),
                     "-r",
