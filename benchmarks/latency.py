@@ -329,10 +329,20 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float:
+    """Busy CPU time of the whole machine so far (all cores; /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_by_process(running: Running) -> dict[str, float]:
     """CPU seconds used so far by each process of the variant (PostgreSQL's backends
     summed), and by this benchmark process (the clients)."""
-    used: dict[str, float] = {"clients": cpu_seconds(os.getpid())}
+    used: dict[str, float] = {
+        "machine": machine_cpu_seconds(),
+        "clients": cpu_seconds(os.getpid()),
+    }
     for name, pid in running.pids().items():
         key = name.split("-")[0] if name.startswith("postgres") else name
         used[key] = used.get(key, 0.0) + cpu_seconds(pid)
@@ -487,6 +497,10 @@ def measure(
         name: round((cpu_after.get(name, 0.0) - used) / elapsed, 2)
         for name, used in cpu_before.items()
     }
+    # Whatever else ran on the machine meanwhile (another engineer's job): not this benchmark.
+    cpu_share["other"] = round(
+        cpu_share["machine"] - sum(v for k, v in cpu_share.items() if k != "machine"), 2
+    )
     for name, profiler in profilers.items():
         profiler.wait(timeout=120)
         raw = OUT / f"profile-{running.name}-{name}.raw"
