@@ -124,7 +124,9 @@ and is covered by `tests/unit/test_rasa_patches.py` (and, with the real model, b
     (docs/benchmarks.md, run 8). The patch lets one Rasa process work on at most
     KOERS_RASA_TURNS_AT_ONCE turns at the same time (default 2, so that one turn computes
     while another waits for the action server; 0: no limit); further turns wait in line,
-    first come first served, and then run as before. It only changes when a turn starts:
+    first come first served, and then run as before; after KOERS_RASA_LONGEST_WAIT_S seconds
+    in line (default 3) a turn goes ahead anyway, so that a slow dependency in a fault does
+    not add up along the line. It only changes when a turn starts:
     the turn itself, its events and its answer are Rasa's. The queue is inside Rasa's
     per-conversation lock, so only turns that may run now wait in it; a turn started from
     within a turn does not queue again.
@@ -1136,6 +1138,7 @@ def _patch_nlu_shortcuts(undo: list) -> None:
 # --- turn_queue: an instance works on a few turns at a time, the others wait in line -------------
 
 DEFAULT_TURNS_AT_ONCE = 2
+DEFAULT_LONGEST_WAIT_S = 3.0
 
 
 def turns_at_once() -> int:
@@ -1144,6 +1147,14 @@ def turns_at_once() -> int:
         return max(0, int(os.environ.get("KOERS_RASA_TURNS_AT_ONCE", DEFAULT_TURNS_AT_ONCE)))
     except ValueError:
         return DEFAULT_TURNS_AT_ONCE
+
+
+def longest_wait() -> float:
+    """KOERS_RASA_LONGEST_WAIT_S: after this long in line a turn goes ahead anyway."""
+    try:
+        return max(0.0, float(os.environ.get("KOERS_RASA_LONGEST_WAIT_S", DEFAULT_LONGEST_WAIT_S)))
+    except ValueError:
+        return DEFAULT_LONGEST_WAIT_S
 
 
 class TurnQueue:
@@ -1156,20 +1167,36 @@ class TurnQueue:
         self.busy = 0
         self.waiting: collections.deque[asyncio.Future] = collections.deque()
 
-    async def acquire(self) -> None:
+    async def acquire(self, longest_wait: float | None = None) -> bool:
+        """Take a place; True if the turn had to wait. After `longest_wait` seconds in line a
+        turn goes ahead anyway, over the limit: when a dependency is slow (the action server
+        or the database in a fault) every turn is slow, and the line must not add the sum of
+        the turns before it to each one (the web chat gives up after 30 s)."""
         if self.busy < self.size and not self.waiting:
             self.busy += 1
-            return
+            return False
         future = asyncio.get_running_loop().create_future()
         self.waiting.append(future)
         try:
-            await future  # the place is handed over by release()
+            if longest_wait is None:
+                await future  # the place is handed over by release()
+            else:
+                await asyncio.wait_for(asyncio.shield(future), longest_wait)
+        except asyncio.TimeoutError:
+            if not (future.done() and not future.cancelled()):
+                # Not handed over in time: leave the line and go ahead over the limit.
+                future.cancel()
+                self.waiting.remove(future)
+                self.busy += 1
+                STATS["turn_queue.went_ahead"] += 1
+            return True
         except BaseException:
             if future.done() and not future.cancelled():
                 self.release()  # handed over just as the waiter was cancelled: pass it on
             else:
                 self.waiting.remove(future)
             raise
+        return True
 
     def release(self) -> None:
         while self.waiting:
@@ -1189,6 +1216,7 @@ def _patch_turn_queue(undo: list) -> None:
     size = turns_at_once()
     if size == 0:
         return
+    wait = longest_wait()
     original_handle = MessageProcessor.handle_message
     queues: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -1199,9 +1227,8 @@ def _patch_turn_queue(undo: list) -> None:
         queue = queues.get(loop)
         if queue is None:
             queue = queues[loop] = TurnQueue(size)
-        if queue.busy >= queue.size:
+        if await queue.acquire(wait):
             STATS["turn_queue.waited"] += 1
-        await queue.acquire()
         token = _in_queue.set(True)
         try:
             return await original_handle(self, message)

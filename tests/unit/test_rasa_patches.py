@@ -769,6 +769,47 @@ def test_a_cancelled_waiter_gives_up_its_place_in_the_turn_queue():
     asyncio.run(scenario())
 
 
+def test_a_turn_goes_ahead_after_the_longest_wait_when_the_line_does_not_move():
+    async def scenario() -> None:
+        queue = rasa_patches.TurnQueue(1)
+        assert await queue.acquire(0.05) is False  # a slow turn holds the only place
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        # waited, then went ahead over the limit (without the bound it would wait for ever)
+        assert await asyncio.wait_for(queue.acquire(0.05), 2) is True
+        assert 0.04 <= loop.time() - started < 1.0
+        assert queue.busy == 2 and not queue.waiting
+        queue.release()
+        queue.release()
+        assert queue.busy == 0 and not queue.waiting
+
+    asyncio.run(scenario())
+
+
+def test_a_waiter_handed_a_place_in_time_does_not_go_over_the_limit():
+    async def scenario() -> None:
+        queue = rasa_patches.TurnQueue(1)
+        await queue.acquire(1.0)
+        waiter = asyncio.ensure_future(queue.acquire(1.0))
+        await asyncio.sleep(0.01)
+        queue.release()  # handed over to the waiter
+        assert await waiter is True
+        assert queue.busy == 1 and not queue.waiting
+        queue.release()
+        assert queue.busy == 0
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 3.0), ("0.5", 0.5), ("x", 3.0)])
+def test_longest_wait_setting(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("KOERS_RASA_LONGEST_WAIT_S", raising=False)
+    else:
+        monkeypatch.setenv("KOERS_RASA_LONGEST_WAIT_S", value)
+    assert rasa_patches.longest_wait() == expected
+
+
 @pytest.mark.parametrize(("value", "expected"), [(None, 2), ("0", 0), ("3", 3), ("x", 2)])
 def test_turns_at_once_setting(monkeypatch, value, expected):
     if value is None:
