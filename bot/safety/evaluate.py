@@ -1,6 +1,6 @@
 """Measure crisis detection through the whole bot: trained model, policies, real action server.
 
-    python -m bot.safety.evaluate [--model M] [--sets main,dev,fresh,unseen,unseen2,unseen3] [--show main,dev]
+    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3]
 
 Every message is sent twice, each time in a new conversation: as the very first message, and
 after a greeting ("hoi", which starts the check-in, so the message answers the mood question).
@@ -14,8 +14,8 @@ the check question. Context pairs (if the set has them) send `before` and then `
 conversation and count the worst outcome of the two.
 
 Only aggregate figures are printed for the held-out sets ("fresh", "unseen", "unseen2",
-"unseen3"): never print or read their sentences. `--show` lists the misses, false alarms and checks of the sets that may
-be read (the development sets "main" and "dev").
+"unseen3", "unseen4"): never print or read their sentences. `--show` lists the misses, false
+alarms and checks of the sets that may be read (the development sets "main", "dev", "dev3").
 """
 
 from __future__ import annotations
@@ -50,8 +50,13 @@ SETS = {
     # Written after the short-answer rule (issue 10) and before its one run, by a third
     # separate hand: more short LVB messages and answers to reflection questions.
     "unseen3": CRISIS_DIR / "crisis_set_unseen3.yml",
+    # A second development set (read and tuned on) and a fourth held-out set, written by two
+    # more separate hands from the same brief, who never read the project's data (issue 15,
+    # fifth pass).
+    "dev3": CRISIS_DIR / "crisis_set_dev3.yml",
+    "unseen4": CRISIS_DIR / "crisis_set_unseen4.yml",
 }
-READABLE = {"main", "dev"}
+READABLE = {"main", "dev", "dev3"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
 CHECK_PAYLOADS = {"/bevestigen", "/ontkennen", "/weet_niet"}
 HELP, CHECK, CALM = "hulp", "controle", "rustig"
@@ -233,7 +238,7 @@ def newest_model() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--sets", default="main,dev,fresh,unseen,unseen2,unseen3")
+    parser.add_argument("--sets", default="main,dev,dev3,fresh,unseen,unseen2,unseen3,unseen4")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--show", default="", help="list details of these readable sets")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")

@@ -4,8 +4,9 @@
     python -m bot.safety.tune sweep                 # grid-search the bands, print the frontier
 
 Tuning uses only the development sets: `tests/crisis/crisis_set.yml` (the main set, also used
-for the word list before) and `tests/crisis/crisis_set_dev.yml` (written by a separate hand
-for this purpose, read while tuning). The fresh and unseen sets are never used here.
+for the word list before), `tests/crisis/crisis_set_dev.yml` (written by a separate hand
+for this purpose, read while tuning) and `tests/crisis/crisis_set_dev3.yml` (another separate
+hand, fifth pass). The fresh and unseen sets are never used here.
 
 `collect` stores, per message, the word list's and the classifier's evidence from the trained
 model. `sweep` refits the semantic net from the current NLU data and exemplars (so an exemplar
@@ -36,6 +37,7 @@ from bot.settings import PROJECT_ROOT
 DEV_SETS = {
     "main": PROJECT_ROOT / "tests" / "crisis" / "crisis_set.yml",
     "dev": PROJECT_ROOT / "tests" / "crisis" / "crisis_set_dev.yml",
+    "dev3": PROJECT_ROOT / "tests" / "crisis" / "crisis_set_dev3.yml",
 }
 EVIDENCE_FILE = PROJECT_ROOT / "build" / "safety-tuning" / "evidence.json"
 
