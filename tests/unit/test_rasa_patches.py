@@ -801,22 +801,24 @@ def test_a_waiter_handed_a_place_in_time_does_not_go_over_the_limit():
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, 3.0), ("0.5", 0.5), ("x", 3.0)])
-def test_longest_wait_setting(monkeypatch, value, expected):
+@pytest.mark.parametrize(
+    ("variable", "read", "value", "expected"),
+    [
+        ("KOERS_RASA_TURNS_AT_ONCE", "turns_at_once", None, 2),
+        ("KOERS_RASA_TURNS_AT_ONCE", "turns_at_once", "0", 0),
+        ("KOERS_RASA_TURNS_AT_ONCE", "turns_at_once", "3", 3),
+        ("KOERS_RASA_TURNS_AT_ONCE", "turns_at_once", "x", 2),
+        ("KOERS_RASA_LONGEST_WAIT_S", "longest_wait", None, 3.0),
+        ("KOERS_RASA_LONGEST_WAIT_S", "longest_wait", "0.5", 0.5),
+        ("KOERS_RASA_LONGEST_WAIT_S", "longest_wait", "x", 3.0),
+    ],
+)
+def test_turn_queue_settings(monkeypatch, variable, read, value, expected):
     if value is None:
-        monkeypatch.delenv("KOERS_RASA_LONGEST_WAIT_S", raising=False)
+        monkeypatch.delenv(variable, raising=False)
     else:
-        monkeypatch.setenv("KOERS_RASA_LONGEST_WAIT_S", value)
-    assert rasa_patches.longest_wait() == expected
-
-
-@pytest.mark.parametrize(("value", "expected"), [(None, 2), ("0", 0), ("3", 3), ("x", 2)])
-def test_turns_at_once_setting(monkeypatch, value, expected):
-    if value is None:
-        monkeypatch.delenv("KOERS_RASA_TURNS_AT_ONCE", raising=False)
-    else:
-        monkeypatch.setenv("KOERS_RASA_TURNS_AT_ONCE", value)
-    assert rasa_patches.turns_at_once() == expected
+        monkeypatch.setenv(variable, value)
+    assert getattr(rasa_patches, read)() == expected
 
 
 def test_a_rasa_process_works_on_at_most_two_turns_at_once_in_arrival_order(monkeypatch):
