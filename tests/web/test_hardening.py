@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot import manage, production
+from bot.localtime import local
 from bot.rasa_server import rasa_argv
 from bot.settings import PROJECT_ROOT
 from bot.storage import auditlog
@@ -331,7 +332,9 @@ def test_the_admin_log_pages_through_everything_and_filters(client, data, engine
     assert set(re.findall(r"regel-\d{4}", by_client)) == {
         f"regel-{i:04d}" for i in range(250) if i % 5 == 3
     }
-    day = (utcnow() - timedelta(days=10) + timedelta(hours=50)).date().isoformat()
+    # The filter reads days in the organisation's time zone (bot.localtime), not in UTC:
+    # between 21:00 and 22:00 UTC in winter, row 50's UTC date was the day before its local one.
+    day = local(utcnow() - timedelta(days=10) + timedelta(hours=50)).date().isoformat()
     by_date = client.get(f"/beheer/logboek?van={day}&tot={day}").get_data(as_text=True)
     assert "regel-0050" in by_date and "regel-0010" not in by_date and "regel-0100" not in by_date
     assert "Een datum klopte niet" in client.get("/beheer/logboek?van=0001-01-01").get_data(
