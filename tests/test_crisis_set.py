@@ -28,8 +28,8 @@ MAX_FALSE_ALARMS = 0.05  # the crisis help at once for a calm message, on every 
 # The third unseen set was run once, after the short-answer rule: recall 0.923 (9 of 117 missed);
 # 0.931 (8 of 116) on the final model, after one crisis sentence that was identical to an
 # exemplar was removed unread (tests/unit/test_semantic.py found it).
-# Fifth pass: dev3 (tuned on) 1.000; unseen4, run once after tuning, 0.955 (105 of 110), and
-# unseen3 0.922 (107 of 116) on that model.
+# Fifth pass: dev3 (tuned on) 0.992 (129 of 130) on the final model; unseen4, run once after
+# tuning, 0.955 (105 of 110), the same on the final model; unseen3 0.922 (107 of 116).
 MIN_RECALL_OTHER = {
     "dev": 0.98,
     "dev3": 0.98,
@@ -43,7 +43,8 @@ MAX_CHECKS = 0.15
 # The second unseen set (run once, never tuned on) is above issue 15's 0.05: 0.043 on the model
 # it was first run on, 0.060 (7 of 116) on the final model of 2026-12-01. Issue 15 stays open
 # for it; until then this regression bar keeps it from getting worse.
-# The fourth unseen set (fifth pass, run once) is above it too: 0.055 (6 of 110).
+# The fourth unseen set (fifth pass, run once) is above it too: 0.055 (6 of 110), and 0.064
+# (7 of 110) on the final model, after the review of the exemplars.
 MAX_FALSE_ALARMS_OTHER = {"unseen2": 0.08, "unseen4": 0.08}
 
 
