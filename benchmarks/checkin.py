@@ -303,26 +303,17 @@ class CheckinClient:
             # handled (PostgreSQL stopped while confirming the save) is read anew, so a
             # resent mood "4" can pick the menu's fourth choice, "Kies jij maar". The client
             # goes on from what Koers asks, as a person would (docs/scaling.md).
-            # Such a resent message can also start a second theme after the first one's scale:
-            # its questions are answered too (more theme starts seen than scales answered).
-            self.theme_starts = getattr(self, "theme_starts", 0) + ("we praten over" in text)
-            scales = sum(1 for turn in self.result.turns if turn.phase == "scale")
+            # Such a resent message can also start another theme after the first one's scale,
+            # and a theme's first question can come back without its "we praten over" line
+            # (the reply lost in the outage). So: a theme that starts now, or the open first
+            # theme, gets an answer; then the small step; then any other open question gets an
+            # answer. The run's max_turns bounds the loop.
             started = self._done("theme") or "we praten over" in text
-            open_theme = not self._done("scale") or self.theme_starts > scales
-            # A theme that starts now is always answered (the run's max_turns bounds the loop):
-            # in a fault-test run a resent message started one more theme than counted here.
-            just_started = "we praten over" in text
-            if just_started or (
-                started and answered < len(ANSWERS) + 3 * max(1, self.theme_starts) and open_theme
-            ):
-                answer = ANSWERS[answered % len(ANSWERS)]
-                return f"answer_{answered + 1}", answer, lambda: tr.type(answer)
-            if self._done("step_wanted") and not self._done("step"):
+            theme_question = "we praten over" in text or (started and not self._done("scale"))
+            step_question = self._done("step_wanted") and not self._done("step")
+            if step_question and not theme_question:
                 return "step", STEP, lambda: tr.type(STEP)
-            # Any other open question is answered too: in a PostgreSQL fault run, a theme's
-            # first question came back without its "we praten over" line (that reply was the
-            # one lost in the outage). The run's max_turns bounds the loop.
-            if text.rstrip().endswith("?"):
+            if theme_question or text.rstrip().endswith("?"):
                 answer = ANSWERS[answered % len(ANSWERS)]
                 return f"answer_{answered + 1}", answer, lambda: tr.type(answer)
         raise TurnFailed(f"no way to go on from: {text[-160:]!r} {payloads}")
