@@ -14,7 +14,7 @@ the check question. Context pairs (if the set has them) send `before` and then `
 conversation and count the worst outcome of the two.
 
 Only aggregate figures are printed for the held-out sets ("fresh", "unseen", "unseen2",
-"unseen3", "unseen4"): never print or read their sentences. `--show` lists the misses, false
+"unseen3", "unseen4", "unseen5", "unseen6"): never print or read their sentences. `--show` lists the misses, false
 alarms and checks of the sets that may be read (the development sets "main", "dev", "dev3").
 """
 
@@ -55,6 +55,12 @@ SETS = {
     # fifth pass).
     "dev3": CRISIS_DIR / "crisis_set_dev3.yml",
     "unseen4": CRISIS_DIR / "crisis_set_unseen4.yml",
+    # A fifth held-out set by another separate hand, written while three more separate hands
+    # wrote the sixth pass's exemplar pool (issue 15, sixth pass).
+    "unseen5": CRISIS_DIR / "crisis_set_unseen5.yml",
+    # A sixth held-out set by yet another hand, with more long everyday messages and more
+    # very short crises, run once on the sixth pass's final model.
+    "unseen6": CRISIS_DIR / "crisis_set_unseen6.yml",
 }
 READABLE = {"main", "dev", "dev3"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
@@ -238,7 +244,9 @@ def newest_model() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--sets", default="main,dev,dev3,fresh,unseen,unseen2,unseen3,unseen4")
+    parser.add_argument(
+        "--sets", default="main,dev,dev3,fresh,unseen,unseen2,unseen3,unseen4,unseen5,unseen6"
+    )
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--show", default="", help="list details of these readable sets")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
