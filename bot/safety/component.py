@@ -30,9 +30,15 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.safety.decision import CALM, CHECK, CRISIS, Bands, Evidence, decide
+from bot.safety.decision import CALM, CHECK, CRISIS, LAST_CLAUSE_REASON, Bands, Evidence, decide
 from bot.safety.matcher import CrisisMatcher, get_matcher
-from bot.safety.semantic import EXEMPLARS_FILE, Example, SemanticModel, load_exemplars
+from bot.safety.semantic import (
+    EXEMPLARS_FILE,
+    Example,
+    SemanticModel,
+    last_clause,
+    load_exemplars,
+)
 from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -135,9 +141,22 @@ class SemanticCrisisScorer(GraphComponent):
         wanted = [(m, t) for m, t in texts if t.strip()]
         if not wanted:
             return messages
-        vectors = get_embedder().embed([t for _, t in wanted])
-        for (message, _), vector in zip(wanted, vectors, strict=True):
-            message.set(SEMANTIC_PROPERTY, self.model.score(vector).as_dict(), add_to_output=True)
+        clauses = [last_clause(t) for _, t in wanted]
+        vectors = get_embedder().embed([t for _, t in wanted] + [c for c in clauses if c])
+        clause_vectors = iter(vectors[len(wanted) :])
+        for (message, _), vector, clause in zip(
+            wanted, vectors[: len(wanted)], clauses, strict=True
+        ):
+            score = self.model.score(vector).as_dict()
+            # The last clause on its own (see bot.safety.semantic.last_clause): its score,
+            # category and nearest crisis sentence (for rule 5b and the worker's alert).
+            if clause:
+                own = self.model.score(next(clause_vectors))
+                score["last_clause"] = round(own.probability, 4)
+                score["last_clause_text"] = clause
+                score["last_clause_category"] = own.category
+                score["last_clause_nearest"] = own.nearest_crisis
+            message.set(SEMANTIC_PROPERTY, score, add_to_output=True)
         return messages
 
 
@@ -184,17 +203,23 @@ class CrisisGuard(GraphComponent):
         text = message.get(TEXT) or ""
         ranking: list[dict[str, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
         hits, idioms = self.matcher.analyse(text)
+        semantic = message.get(SEMANTIC_PROPERTY) or {}
+        clause = semantic.get("last_clause_text")
+        # Rule 5b is stopped only by an everyday idiom inside the clause itself.
+        clause_idioms = self.matcher.analyse(clause)[1] if clause else 0
         # The classifier's own top choice, ignoring the fallback label.
         top = next((r for r in ranking if r.get("name") != FALLBACK_INTENT), None)
         classifier = (
             float(top.get("confidence") or 0.0) if top and top.get("name") == self.intent else 0.0
         )
-        semantic = message.get(SEMANTIC_PROPERTY) or {}
         evidence = Evidence(
             matcher_category=hits[0].category if hits else None,
             idiom_only=bool(idioms) and not hits,
             classifier=classifier,
             semantic=float(semantic.get("probability") or 0.0),
+            semantic_last=float(semantic.get("last_clause") or 0.0),
+            semantic_last_category=semantic.get("last_clause_category") or "unknown",
+            last_idiom_only=bool(clause_idioms),
             semantic_category=semantic.get("category") or "unknown",
             words=len(text.split()),
         )
@@ -214,7 +239,10 @@ class CrisisGuard(GraphComponent):
                 "matched": matched,
                 "reasons": list(decision.reasons),
                 "evidence": evidence.as_dict(),
-                "lijkt_op": semantic.get("nearest_crisis"),
+                # For a check from the last clause alone (rule 5b): that clause's nearest.
+                "lijkt_op": semantic.get("last_clause_nearest")
+                if decision.reasons and decision.reasons[0].startswith(LAST_CLAUSE_REASON)
+                else semantic.get("nearest_crisis"),
                 "lijkt_ook_op": semantic.get("nearest_calm"),
             },
             add_to_output=True,

@@ -13,6 +13,9 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
   3. classifier says crisis and semantic >= bands.agree     -> CRISIS (two signals agree)
   4. worrying context and semantic >= bands.context_clear   -> CRISIS
   5. semantic >= bands.check (not an everyday idiom)       -> CHECK
+  5b. the last clause of a longer message, on its own,
+     scores >= bands.last_clause (no everyday idiom in it)  -> CHECK (with the clause's
+                                                               own category)
   6. classifier says crisis (not an everyday idiom) and
      semantic >= bands.classifier_floor, and the message is
      not a short answer inside a question                   -> CHECK (one signal only)
@@ -29,8 +32,8 @@ real message (three words or more, so not "hoi" or a button) that was calm and s
 CHECK: "ik sta op de brug" after "ik ga vissen met mijn vader" gets the calm question, not 113.
 A word-list hit is never lowered.
 
-Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5, 6 and
-8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
+Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5, 5b, 6
+and 8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
 `bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
 
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
@@ -57,6 +60,7 @@ CRISIS = "crisis"
 CHECK = "check"
 CALM = "calm"
 OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
+LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
 UNKNOWN = "unknown"
 MOOD_SLOT = "stemming"
 LOW_MOODS = {"1", "2"}
@@ -78,10 +82,13 @@ class Bands:
     """
 
     clear: float = 0.95  # semantic alone: crisis help at once
-    check: float = 0.70  # semantic alone: the check question
+    check: float = 0.65  # semantic alone: the check question (0.70 before the sixth pass)
+    last_clause: float = 0.90  # the last clause of a longer message alone: the check question
     agree: float = 0.85  # semantic, when the classifier says crisis too: crisis help
     classifier: float = 0.50  # the classifier "says crisis" from this confidence
-    classifier_floor: float = 0.50  # classifier-only: check question from this semantic score
+    # classifier-only: check question from this semantic score (0.50 before the sixth pass;
+    # the larger pool lowered scores, and a dev pair that had the check question lost it)
+    classifier_floor: float = 0.45
     context_clear: float = 0.85  # after a worrying message or a low mood: crisis help
     context_check: float = 0.50  # after a worrying message or a low mood: check question
     context_previous: float = 0.60  # a previous message from this score is worrying
@@ -102,6 +109,11 @@ class Evidence:
     idiom_only: bool = False  # only an everyday idiom ("ik ben doodmoe"), no crisis words
     classifier: float = 0.0  # DIET's crisis confidence when crisis is its top intent, else 0
     semantic: float = 0.0  # P(crisis) from the semantic net
+    # The message's last clause alone (bot.safety.semantic.last_clause): P(crisis) or 0, the
+    # category of its nearest crisis exemplars, and whether it holds an everyday idiom
+    semantic_last: float = 0.0
+    semantic_last_category: str = UNKNOWN
+    last_idiom_only: bool = False
     semantic_category: str = UNKNOWN
     words: int = 0  # the number of words of the message
 
@@ -112,6 +124,9 @@ class Evidence:
             "idiom_only": self.idiom_only,
             "classifier": round(self.classifier, 4),
             "semantic": round(self.semantic, 4),
+            "semantic_last": round(self.semantic_last, 4),
+            "semantic_last_category": self.semantic_last_category,
+            "last_idiom_only": self.last_idiom_only,
             "semantic_category": self.semantic_category,
         }
 
@@ -123,6 +138,9 @@ class Evidence:
             idiom_only=bool(data.get("idiom_only")),
             classifier=float(data.get("classifier") or 0.0),
             semantic=float(data.get("semantic") or 0.0),
+            semantic_last=float(data.get("semantic_last") or 0.0),
+            semantic_last_category=data.get("semantic_last_category") or UNKNOWN,
+            last_idiom_only=bool(data.get("last_idiom_only")),
             semantic_category=data.get("semantic_category") or UNKNOWN,
             words=int(data.get("words") or 0),
         )
@@ -207,6 +225,13 @@ def decide(
         )
     if e.semantic >= b.check and not e.idiom_only:
         return Decision(CHECK, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}",))
+    if e.semantic_last >= b.last_clause and not e.last_idiom_only:
+        return Decision(
+            CHECK,
+            e.semantic_last_category or UNKNOWN,
+            "semantic",
+            (f"{LAST_CLAUSE_REASON} {e.semantic_last:.2f}",),
+        )
     short = e.words <= SHORT_ANSWER_WORDS
     # Without context a short message is left to the policy, which knows the open question.
     classifier_may_check = not short or (context is not None and not context.in_question)
@@ -258,10 +283,12 @@ def context_from_events(newest_first: Iterable[dict[str, Any]]) -> Context:
     if len(users) < 2:
         return Context(low_mood=low_mood, in_question=in_question)
     previous = (users[1].get("parse_data") or {}).get("crisis") or {}
+    before = Evidence.from_dict(previous.get("evidence"))
     return Context(
         low_mood=low_mood,
         previous_outcome=previous.get("outcome") or CALM,
-        previous_semantic=Evidence.from_dict(previous.get("evidence")).semantic,
+        # The higher of the whole message's and its last clause's score (rule 5b).
+        previous_semantic=max(before.semantic, before.semantic_last),
         # A button payload ("/bevestigen") or an empty text counts as no real message.
         previous_words=len((users[1].get("text") or "").split())
         if previous and not (users[1].get("text") or "").startswith("/")

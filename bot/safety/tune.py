@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 
 from bot.safety.decision import CALM, CHECK, CRISIS, Bands, Context, Evidence, decide
+from bot.safety.semantic import last_clause
 from bot.settings import PROJECT_ROOT
 
 DEV_SETS = {
@@ -100,8 +101,8 @@ def _semantic_model():
     return model, cache
 
 
-def _evidence(raw: dict, semantic: float) -> Evidence:
-    return replace(Evidence.from_dict(raw), semantic=semantic)
+def _evidence(raw: dict, semantic: float, semantic_last: float = 0.0) -> Evidence:
+    return replace(Evidence.from_dict(raw), semantic=semantic, semantic_last=semantic_last)
 
 
 def simulate(rows: list[dict], bands: Bands) -> dict[str, float]:
@@ -117,7 +118,9 @@ def simulate(rows: list[dict], bands: Bands) -> dict[str, float]:
         before = decide(r["evidence_before"], None, bands)
         context = Context(
             previous_outcome=before.outcome,
-            previous_semantic=r["evidence_before"].semantic,
+            previous_semantic=max(
+                r["evidence_before"].semantic, r["evidence_before"].semantic_last
+            ),
             previous_words=len(r["before"].split()),
         )
         second = decide(r["evidence"], context, bands)
@@ -146,6 +149,7 @@ def simulate(rows: list[dict], bands: Bands) -> dict[str, float]:
 GRID = {
     "clear": [0.90, 0.93, 0.95, 0.97],
     "check": [0.60, 0.65, 0.70, 0.75, 0.80],
+    "last_clause": [0.85, 0.90, 0.95, 1.01],
     "agree": [0.80, 0.85, 0.90, 0.95],
     "classifier_floor": [0.30, 0.40, 0.50],
     "context_clear": [0.85, 0.90, 0.95],
@@ -161,11 +165,17 @@ def sweep(max_fp: float, max_check: float, top: int) -> None:
     sets: dict[str, list[dict]] = {}
     for name, rows in data.items():
         texts = [r["text"] for r in rows] + [r["before"] for r in rows if "before" in r]
+        clauses = {t: last_clause(t) for t in texts}
+        texts += sorted({c for c in clauses.values() if c} - set(texts))
         probs = dict(zip(texts, model.probability(cache.embed(texts)), strict=True))
+
+        last = {t: float(probs[c]) if c else 0.0 for t, c in clauses.items()}
         for r in rows:
-            r["evidence"] = _evidence(r["ev"], float(probs[r["text"]]))
+            r["evidence"] = _evidence(r["ev"], float(probs[r["text"]]), last[r["text"]])
             if "before" in r:
-                r["evidence_before"] = _evidence(r["ev_before"], float(probs[r["before"]]))
+                r["evidence_before"] = _evidence(
+                    r["ev_before"], float(probs[r["before"]]), last[r["before"]]
+                )
         sets[name] = rows
     cache.save()
 

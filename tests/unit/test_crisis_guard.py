@@ -36,3 +36,42 @@ def test_a_dropped_guess_falls_to_a_real_second_reading(guard):
     message = parsed("ik lach me dood", [("crisis", 0.55), ("bedankt", 0.40)], 0.2)
     guard.process([message])
     assert message.get(INTENT)["name"] == "bedankt"
+
+
+def test_a_crisis_in_the_last_clause_gets_the_check_with_its_own_category(guard):
+    """Rule 5b through the guard: the clause's category and nearest sentence go with the
+    check (the whole message's nearest exemplars say little), and an everyday idiom in the
+    first clause does not stop it; one in the last clause does."""
+    text = "ik lach me dood om die gast, morgen ga ik met mn mes naar hem toe"
+    message = parsed(text, [("vertellen", 0.9)], 0.3)
+    message.set(
+        SEMANTIC_PROPERTY,
+        {
+            "probability": 0.3,
+            "category": "abuse",
+            "nearest_crisis": "hij slaat me",
+            "last_clause": 0.96,
+            "last_clause_text": "morgen ga ik met mn mes naar hem toe",
+            "last_clause_category": "danger_to_others",
+            "last_clause_nearest": "ik ga hem neersteken",
+        },
+    )
+    guard.process([message])
+    crisis = message.get("crisis")
+    assert (crisis["outcome"], crisis["category"]) == ("check", "danger_to_others")
+    assert crisis["lijkt_op"] == "ik ga hem neersteken"
+    assert crisis["evidence"]["last_idiom_only"] is False
+
+    idiom_last = parsed("die gast deed zo raar vandaag, ik lach me dood", [("vertellen", 0.9)], 0.3)
+    idiom_last.set(
+        SEMANTIC_PROPERTY,
+        {
+            "probability": 0.3,
+            "category": "unknown",
+            "last_clause": 0.96,
+            "last_clause_text": "ik lach me dood",
+            "last_clause_category": "suicide",
+        },
+    )
+    guard.process([idiom_last])
+    assert idiom_last.get("crisis")["outcome"] == "calm"

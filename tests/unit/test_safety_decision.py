@@ -8,6 +8,7 @@ from bot.safety.decision import (
     CALM,
     CHECK,
     CRISIS,
+    LAST_CLAUSE_REASON,
     SHORT_ANSWER_WORDS,
     Bands,
     Context,
@@ -56,6 +57,56 @@ def test_semantic_in_the_middle_band_asks_the_check_question():
     d = decide(ev(semantic=B.check, semantic_category="danger_to_others"))
     assert (d.outcome, d.category, d.detected_by) == (CHECK, "danger_to_others", "semantic")
     assert decide(ev(semantic=B.check - 0.01)).outcome == CALM
+
+
+def test_the_last_clause_alone_asks_the_check_question():
+    """A crisis told after an ordinary opening: the whole message scores calm, its last
+    clause on its own does not. It gets the check question, never the crisis help at once,
+    with the clause's own category (the whole message's nearest crisis exemplars say little)."""
+    d = decide(
+        ev(
+            semantic=0.1,
+            semantic_category="abuse",
+            semantic_last=B.last_clause,
+            semantic_last_category="danger_to_others",
+        )
+    )
+    assert (d.outcome, d.category, d.detected_by) == (CHECK, "danger_to_others", "semantic")
+    assert d.reasons[0].startswith(LAST_CLAUSE_REASON)
+    assert decide(ev(semantic=0.1, semantic_last=B.last_clause - 0.01)).outcome == CALM
+    assert decide(ev(semantic=0.1, semantic_last=1.0)).outcome == CHECK
+
+
+def test_only_an_idiom_inside_the_last_clause_stops_rule_5b():
+    # "ik lach me dood om die gast, morgen ga ik met mn mes naar hem toe": the idiom is in
+    # the first clause, so the clause still gets the check question.
+    assert decide(ev(semantic=0.1, semantic_last=0.99, idiom_only=True)).outcome == CHECK
+    assert decide(ev(semantic=0.1, semantic_last=0.99, last_idiom_only=True)).outcome == CALM
+
+
+def test_the_last_clause_score_survives_the_stored_evidence():
+    e = ev(semantic=0.2, semantic_last=0.93, semantic_last_category="suicide", last_idiom_only=True)
+    assert Evidence.from_dict(e.as_dict()) == e
+
+
+def test_a_previous_message_counts_by_its_higher_score():
+    """A previous message whose last clause scored high is worrying, not calm."""
+    events = [
+        {"event": "user", "text": "ik ben er", "parse_data": {}},
+        {
+            "event": "user",
+            "text": "buurman is luid, morgen ga ik met mn mes naar hem",
+            "parse_data": {
+                "crisis": {
+                    "outcome": CALM,
+                    "evidence": {"semantic": 0.2, "semantic_last": B.context_previous},
+                }
+            },
+        },
+    ]
+    context = context_from_events(events)
+    assert context.previous_semantic == B.context_previous
+    assert context.worrying(B) and not context.calm(B)
 
 
 def test_the_classifier_alone_never_shows_the_crisis_help():

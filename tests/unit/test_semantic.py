@@ -12,6 +12,7 @@ from bot.safety.semantic import (
     EXEMPLARS_FILE,
     Example,
     SemanticModel,
+    last_clause,
     load_exemplars,
 )
 
@@ -133,3 +134,63 @@ def test_unknown_categories_are_refused(tmp_path):
     with pytest.raises(ValueError):
         load_exemplars(bad)
     assert EXEMPLARS_FILE.exists()
+
+
+@pytest.mark.parametrize(
+    "text, clause",
+    [
+        (
+            "buurman zet zn muziek keihard. morgen ga ik met mn mes naar hem toe",
+            "morgen ga ik met mn mes naar hem toe",
+        ),
+        ("die gast is irritant, vannacht steek ik hem", "vannacht steek ik hem"),
+        ("ik ging naar de winkel maar ik kreeg geen brood", "ik kreeg geen brood"),
+        # Too short, one clause, or a last clause under three words: no clause of its own.
+        ("ik wil niet meer leven", None),
+        ("ik heb vandaag de hele dag lekker gewandeld in het park", None),
+        ("ik heb vandaag heel lang gewandeld, leuk", None),
+        # A full stop or comma inside a number is no boundary.
+        ("om 9.30 uur ga ik naar de dokter met mn moeder", None),
+        ("het kost 3,50 euro per keer maar dat is het waard", "dat is het waard"),
+    ],
+)
+def test_the_last_clause_of_a_longer_message(text, clause):
+    assert last_clause(text) == clause
+
+
+def test_the_scorer_scores_each_message_and_its_own_last_clause(toy_model):
+    """SemanticCrisisScorer.process embeds all messages and their clauses in one batch; each
+    message must get its own scores, whatever the mix (short, long, empty)."""
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.safety.component import SEMANTIC_PROPERTY, SemanticCrisisScorer
+
+    texts = [
+        "ik ben naar de sportschool geweest",
+        "ik heb lekker gekookt vandaag, daarna ga ik hem neersteken met een mes",
+        "",
+        "mijn moeder belde, ze komt zondag op bezoek bij mij thuis",
+        "hij slaat me elke avond",
+    ]
+    messages = [Message(data={TEXT: t}) for t in texts]
+    SemanticCrisisScorer({}, None, None, toy_model).process(messages)  # type: ignore[arg-type]
+    embedder = get_embedder()
+    for text, message in zip(texts, messages, strict=True):
+        got = message.get(SEMANTIC_PROPERTY)
+        if not text:
+            assert got is None
+            continue
+        alone = toy_model.score(embedder.embed([text])[0])
+        assert got["probability"] == pytest.approx(alone.probability, abs=1e-3)
+        clause = last_clause(text)
+        if clause is None:
+            assert "last_clause" not in got
+            continue
+        own = toy_model.score(embedder.embed([clause])[0])
+        assert got["last_clause_text"] == clause
+        assert got["last_clause"] == pytest.approx(own.probability, abs=1e-3)
+        assert got["last_clause_category"] == own.category
+    # The crisis clause after an ordinary opening scores higher than the whole message.
+    long = messages[1].get(SEMANTIC_PROPERTY)
+    assert long["last_clause"] > long["probability"]
