@@ -156,3 +156,13 @@ def test_readback_shows_every_answer():
         assert "{regels}" in text and text.rstrip().endswith("Klopt dat?")
         assert "{cijfer}" in variants("utter_readback_schaal")[level]["text"]
         assert "{stapje}" in variants("utter_readback_stapje")[level]["text"]
+
+
+@pytest.mark.parametrize("name", ["utter_crisis_controle_nee", "utter_crisis_controle_nee_bewaard"])
+@pytest.mark.parametrize("level", ["standaard", "eenvoudig"])
+def test_after_nee_to_the_check_koers_says_where_help_is(name, level):
+    """After "nee" the client has not seen the crisis help: say where it is, for both kinds
+    of danger the check asks about (113 for thoughts of suicide, 112 for danger)."""
+    text = variants(name)[level]["text"]
+    assert "113" in text and "112" in text
+    assert "hulpnummers" not in text, "names numbers the client was never shown"
