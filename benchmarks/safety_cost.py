@@ -1,6 +1,6 @@
 """What the safety layer adds to a turn (issue 15: median <= 25 ms).
 
-    python benchmarks/safety_cost.py [--rounds 10] [--model M]
+    python benchmarks/safety_cost.py [--rounds 10] [--model M] [--long]
 
 Runs the trained model in-process (graph mode, as `rasa run` does) with the real action
 server, and a scripted client that does a whole check-in the way a client types it: greeting,
@@ -40,6 +40,22 @@ SCRIPT = [
 ]
 
 
+# The same check-in with long typed answers of two clauses or more, so that the last clause
+# of every typed answer is embedded on its own too (rule 5b): the worst case for the cost.
+LONG_SCRIPT = [
+    "hoi, ik heb vandaag best veel gedaan en wil even praten",
+    "4",
+    "ik wil over hoop praten, dat lijkt me goed voor vandaag",
+    "een eigen plek met een keuken, en werk waar ik elke dag naartoe kan",
+    "mijn zus vaker zien, want we hebben elkaar lang niet gesproken",
+    "3",
+    "ja",
+    "morgen de vacatures bekijken, daarna bel ik mijn begeleider om het te bespreken",
+    "klopt",
+    "ja",
+]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -49,7 +65,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--model", type=Path)
+    parser.add_argument(
+        "--long", action="store_true", help="long typed answers (the last clause is scored too)"
+    )
     args = parser.parse_args()
+    script = LONG_SCRIPT if args.long else SCRIPT
     logging.disable(logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -91,7 +111,7 @@ def main() -> None:
         safety: list[float] = []
         for round_ in range(args.rounds + 1):
             sender = f"bench-{uuid.uuid4().hex[:10]}"
-            for text in SCRIPT:
+            for text in script:
                 spent[0] = 0.0
                 started = time.perf_counter()
                 loop.run_until_complete(agent.handle_text(text, sender_id=sender))
@@ -99,7 +119,7 @@ def main() -> None:
                     turns.append((time.perf_counter() - started) * 1000)
                     safety.append(spent[0] * 1000)
         share = statistics.median(safety) / statistics.median(turns)
-        print(f"turns: {len(turns)} ({args.rounds} check-ins of {len(SCRIPT)} turns)")
+        print(f"turns: {len(turns)} ({args.rounds} check-ins of {len(script)} turns)")
         print(
             f"whole turn     median {statistics.median(turns):6.1f} ms, "
             f"p95 {percentile(turns, 0.95):6.1f} ms"
