@@ -117,6 +117,12 @@ class Evidence:
     semantic_category: str = UNKNOWN
     words: int = 0  # the number of words of the message
 
+    @property
+    def highest_semantic(self) -> float:
+        """The higher of the whole message's and its last clause's score: how worrying the
+        message was, as the context of the next one."""
+        return max(self.semantic, self.semantic_last)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "words": self.words,
@@ -283,12 +289,10 @@ def context_from_events(newest_first: Iterable[dict[str, Any]]) -> Context:
     if len(users) < 2:
         return Context(low_mood=low_mood, in_question=in_question)
     previous = (users[1].get("parse_data") or {}).get("crisis") or {}
-    before = Evidence.from_dict(previous.get("evidence"))
     return Context(
         low_mood=low_mood,
         previous_outcome=previous.get("outcome") or CALM,
-        # The higher of the whole message's and its last clause's score (rule 5b).
-        previous_semantic=max(before.semantic, before.semantic_last),
+        previous_semantic=Evidence.from_dict(previous.get("evidence")).highest_semantic,
         # A button payload ("/bevestigen") or an empty text counts as no real message.
         previous_words=len((users[1].get("text") or "").split())
         if previous and not (users[1].get("text") or "").startswith("/")

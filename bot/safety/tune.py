@@ -118,9 +118,7 @@ def simulate(rows: list[dict], bands: Bands) -> dict[str, float]:
         before = decide(r["evidence_before"], None, bands)
         context = Context(
             previous_outcome=before.outcome,
-            previous_semantic=max(
-                r["evidence_before"].semantic, r["evidence_before"].semantic_last
-            ),
+            previous_semantic=r["evidence_before"].highest_semantic,
             previous_words=len(r["before"].split()),
         )
         second = decide(r["evidence"], context, bands)
@@ -151,7 +149,7 @@ GRID = {
     "check": [0.60, 0.65, 0.70, 0.75, 0.80],
     "last_clause": [0.85, 0.90, 0.95, 1.01],
     "agree": [0.80, 0.85, 0.90, 0.95],
-    "classifier_floor": [0.30, 0.40, 0.50],
+    "classifier_floor": [0.30, 0.40, 0.45, 0.50],
     "context_clear": [0.85, 0.90, 0.95],
     "context_check": [0.30, 0.50],
     "context_previous": [0.50, 0.60, 0.70],
