@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -300,9 +301,12 @@ def safety_decision(tracker: Tracker) -> Decision:
 
 _YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt)\b")
 _NO = re.compile(r"^(nee|neen|nee hoor|nee joh|neej|nope|nah|no|niet|echt niet|helemaal niet)\b")
-_DONT_KNOW = re.compile(
-    r"\b(weet (ik )?(het )?nie?t?|weet nie|kweenie|geen idee|misschien|twijfel|beetje)\b"
-)
+_DONT_KNOW = re.compile(r"\b(weet (ik )?(het )?nie?t?|weet nie|kweenie|geen idee|twijfel)\b")
+# "Misschien" and "een beetje" are a half yes as an answer ("misschien wel", "een beetje"),
+# but after a clear "nee" they are about something else: "nee joh, ik was gewoon een beetje
+# moe". Such a reply is unclear (the check question once more), never "nee" and never the
+# crisis help at once. Anywhere else they count as "weet ik niet", as before.
+_MAYBE = re.compile(r"\b(misschien|beetje)\b")
 
 
 def read_check_answer(tracker: Tracker) -> str | None:
@@ -314,16 +318,21 @@ def read_check_answer(tracker: Tracker) -> str | None:
     # A short message that only the classifier reads as a crisis ("niet meer leven") is not a
     # crisis intent in the NLU's output (rule 6 waits for the conversation), but here, right
     # after a check question, it still counts as "ja", never as a "nee".
+    # The reply is read on its own, without the "no part looks like a crisis" lowering: right
+    # after a check question a worrying reply counts as "ja" as before.
     evidence = (tracker.latest_message.get("crisis") or {}).get("evidence")
-    if evidence and decide(Evidence.from_dict(evidence), Context()).outcome != CALM:
-        return "ja"
-    if intent == "weet_niet":
-        return "weet_niet"
+    if evidence:
+        reply = replace(Evidence.from_dict(evidence), semantic_parts=None)
+        if decide(reply, Context()).outcome != CALM:
+            return "ja"
     plain = _plain(tracker.latest_message.get("text") or "")
-    if _DONT_KNOW.search(plain):
+    says_no = intent == "ontkennen" or bool(_NO.match(plain))
+    if intent == "weet_niet" or _DONT_KNOW.search(plain):
         return "weet_niet"
+    if _MAYBE.search(plain):
+        return None if says_no else "weet_niet"
     if intent == "bevestigen" or _YES.match(plain):
         return "ja"
-    if intent == "ontkennen" or _NO.match(plain):
+    if says_no:
         return "nee"
     return None

@@ -36,7 +36,8 @@ from bot.safety.semantic import (
     EXEMPLARS_FILE,
     Example,
     SemanticModel,
-    last_clause,
+    clauses,
+    fragments,
     load_exemplars,
 )
 from bot.settings import PROJECT_ROOT
@@ -52,6 +53,8 @@ CRISIS_INTENT = "crisis"
 CHECK_INTENT = "crisis_check"
 EMBEDDING_CACHE = PROJECT_ROOT / "build" / "embeddings" / "e5-cache.npz"
 SEMANTIC_CODE = Path(__file__).with_name("semantic.py")
+# A message of more pieces than this (a pasted text) is not scored piece by piece.
+MAX_PARTS = 12
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -66,6 +69,11 @@ class SemanticCrisisScorer(GraphComponent):
             "exemplars": str(EXEMPLARS_FILE.relative_to(PROJECT_ROOT)),
             # The number of nearest examples on each side of the margin.
             "k": 3,
+            # Every piece of a longer message is scored on its own (`parts_max`, for the
+            # "no part looks like a crisis" rule of bot.safety.decision) only when the whole
+            # message scores at least this: below the lowest band that rule changes (the check
+            # band, 0.65), so that most messages need no more than two embeddings.
+            "parts_from": 0.60,
             # Part of Rasa's training cache key: editing the exemplars retrains this component.
             "exemplars_sha256": hashlib.sha256(EXEMPLARS_FILE.read_bytes()).hexdigest(),
             # ... and so does editing the semantic net's code (Rasa's own fingerprint only
@@ -141,23 +149,58 @@ class SemanticCrisisScorer(GraphComponent):
         wanted = [(m, t) for m, t in texts if t.strip()]
         if not wanted:
             return messages
-        clauses = [last_clause(t) for _, t in wanted]
-        vectors = get_embedder().embed([t for _, t in wanted] + [c for c in clauses if c])
-        clause_vectors = iter(vectors[len(wanted) :])
-        for (message, _), vector, clause in zip(
-            wanted, vectors[: len(wanted)], clauses, strict=True
-        ):
+        embedder = get_embedder()
+        parts = [clauses(t) for _, t in wanted]
+        lasts = [p[-1] for p in parts if p]
+        vectors = embedder.embed([t for _, t in wanted] + lasts)
+        last_vectors = iter(vectors[len(wanted) :])
+        scores: list[dict[str, Any]] = []
+        for vector, own_parts in zip(vectors[: len(wanted)], parts, strict=True):
             score = self.model.score(vector).as_dict()
             # The last clause on its own (see bot.safety.semantic.last_clause): its score,
             # category and nearest crisis sentence (for rule 5b and the worker's alert).
-            if clause:
-                own = self.model.score(next(clause_vectors))
+            if own_parts:
+                own = self.model.score(next(last_vectors))
                 score["last_clause"] = round(own.probability, 4)
-                score["last_clause_text"] = clause
+                score["last_clause_text"] = own_parts[-1]
                 score["last_clause_category"] = own.category
                 score["last_clause_nearest"] = own.nearest_crisis
+            scores.append(score)
+        self._score_parts(scores, [t for _, t in wanted], parts)
+        for (message, _), score in zip(wanted, scores, strict=True):
             message.set(SEMANTIC_PROPERTY, score, add_to_output=True)
         return messages
+
+    def _score_parts(
+        self, scores: list[dict[str, Any]], texts: list[str], parts: list[list[str]]
+    ) -> None:
+        """`parts_max`: the highest score of any one piece (`fragments`, also those under three
+        words), for the longer messages that score at least `parts_from` as a whole, all in
+        one more batch. Left unset (the rule does not apply) for a message of more than
+        `MAX_PARTS` pieces, or when the embedding fails: the whole message's score stands."""
+        from bot.safety.embedder import get_embedder
+
+        assert self.model is not None
+        floor = float(self.config.get("parts_from", 0.60))
+        todo = []
+        for score, text, own_parts in zip(scores, texts, parts, strict=True):
+            if own_parts and score["probability"] >= floor:
+                pieces = fragments(text)
+                if len(pieces) <= MAX_PARTS:
+                    todo.append((score, pieces))
+        if not todo:
+            return
+        try:
+            probabilities = self.model.probability(
+                get_embedder().embed([p for _, pieces in todo for p in pieces])
+            )
+        except Exception:  # a safety net must not take the message's verdict with it
+            logger.exception("scoring the parts of %d messages failed", len(todo))
+            return
+        at = 0
+        for score, pieces in todo:
+            score["parts_max"] = round(float(probabilities[at : at + len(pieces)].max()), 4)
+            at += len(pieces)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -221,6 +264,7 @@ class CrisisGuard(GraphComponent):
             semantic_last_category=semantic.get("last_clause_category") or "unknown",
             last_idiom_only=bool(clause_idioms),
             semantic_category=semantic.get("category") or "unknown",
+            semantic_parts=semantic.get("parts_max"),
             words=len(text.split()),
         )
         return evidence, hits[0].text if hits else None

@@ -13,6 +13,8 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
   3. classifier says crisis and semantic >= bands.agree     -> CRISIS (two signals agree)
   4. worrying context and semantic >= bands.context_clear   -> CRISIS
   5. semantic >= bands.check (not an everyday idiom)       -> CHECK
+     (>= bands.unsupported_check for a longer message that
+     no part of looks like a crisis, see below)
   5b. the last clause of a longer message, on its own,
      scores >= bands.last_clause (no everyday idiom in it)  -> CHECK (with the clause's
                                                                own category)
@@ -35,6 +37,14 @@ A word-list hit is never lowered.
 Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5, 5b, 6
 and 8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
 `bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
+
+"No part looks like a crisis" (`Evidence.unsupported`, seventh pass): a message of two or more
+clauses (`bot.safety.semantic.clauses`) none of whose pieces (`bot.safety.semantic.fragments`,
+also those under three words), scored on its own, reaches `bands.part_support`; never in a
+worrying context. For such a message the whole-message score is weak evidence: e5 finds
+every day told in detail a bit like a crisis told as a story ("mn parkiet kan nu hallo
+zeggen, ik heb het hem elke ochtend geleerd ..." scored 0.94). Then rules 2 and 3 give the
+check question instead of the crisis help, and rule 5 needs `bands.unsupported_check`.
 
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
@@ -61,6 +71,8 @@ CHECK = "check"
 CALM = "calm"
 OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
 LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
+# A lowering reason: no part looks like a crisis on its own ("... (hoogste 0.30)")
+UNSUPPORTED_REASON = "geen zinsdeel apart zorgelijk (hoogste"
 UNKNOWN = "unknown"
 MOOD_SLOT = "stemming"
 LOW_MOODS = {"1", "2"}
@@ -93,6 +105,11 @@ class Bands:
     context_check: float = 0.50  # after a worrying message or a low mood: check question
     context_previous: float = 0.60  # a previous message from this score is worrying
     context_calm: float = 0.50  # a previous real message up to this score is calm
+    # A longer message whose clauses each score below `part_support` on their own: the check
+    # question only from `unsupported_check`, and never the crisis help from meaning alone
+    # (seventh pass)
+    part_support: float = 0.50
+    unsupported_check: float = 0.90
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bands:
@@ -115,6 +132,9 @@ class Evidence:
     semantic_last_category: str = UNKNOWN
     last_idiom_only: bool = False
     semantic_category: str = UNKNOWN
+    # The highest score of any one clause of a longer message, scored alone; None when the
+    # message has fewer than two clauses or scored too low as a whole to need it
+    semantic_parts: float | None = None
     words: int = 0  # the number of words of the message
 
     @property
@@ -122,6 +142,10 @@ class Evidence:
         """The higher of the whole message's and its last clause's score: how worrying the
         message was, as the context of the next one."""
         return max(self.semantic, self.semantic_last)
+
+    def unsupported(self, bands: Bands) -> bool:
+        """A longer message of which no clause on its own looks like a crisis."""
+        return self.semantic_parts is not None and self.semantic_parts < bands.part_support
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +158,9 @@ class Evidence:
             "semantic_last_category": self.semantic_last_category,
             "last_idiom_only": self.last_idiom_only,
             "semantic_category": self.semantic_category,
+            "semantic_parts": None
+            if self.semantic_parts is None
+            else round(self.semantic_parts, 4),
         }
 
     @classmethod
@@ -148,6 +175,9 @@ class Evidence:
             semantic_last_category=data.get("semantic_last_category") or UNKNOWN,
             last_idiom_only=bool(data.get("last_idiom_only")),
             semantic_category=data.get("semantic_category") or UNKNOWN,
+            semantic_parts=None
+            if data.get("semantic_parts") is None
+            else float(data["semantic_parts"]),
             words=int(data.get("words") or 0),
         )
 
@@ -211,9 +241,16 @@ def decide(
         by = "both" if (classifier_says or e.semantic >= b.check) else "matcher"
         return Decision(CRISIS, e.matcher_category, by, ("woordenlijst",))
     calm_before = context is not None and context.calm(b)
-    # Rules 2 and 3 give CRISIS, or CHECK right after a calm message (see "calm context").
-    meaning_only = CHECK if calm_before else CRISIS
-    why_calm = ("vorig bericht was rustig",) if calm_before else ()
+    # Never after a worrying message or a low mood: there the meaning alone counts in full.
+    unsupported = e.unsupported(b) and not worrying
+    # Rules 2 and 3 give CRISIS, or CHECK right after a calm message (see "calm context") or
+    # for a longer message of which no part looks like a crisis.
+    meaning_only = CHECK if calm_before or unsupported else CRISIS
+    why_parts: tuple[str, ...] = (
+        (f"{UNSUPPORTED_REASON} {e.semantic_parts:.2f})",) if unsupported else ()
+    )
+    why_calm: tuple[str, ...] = ("vorig bericht was rustig",) if calm_before else ()
+    why_calm += why_parts
     if e.semantic >= b.clear:
         return Decision(
             meaning_only, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}", *why_calm)
@@ -229,8 +266,13 @@ def decide(
         return Decision(
             CRISIS, semantic_category, "context", (f"betekenis {e.semantic:.2f}", why_context)
         )
-    if e.semantic >= b.check and not e.idiom_only:
-        return Decision(CHECK, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}",))
+    if e.semantic >= (b.unsupported_check if unsupported else b.check) and not e.idiom_only:
+        return Decision(
+            CHECK,
+            semantic_category,
+            "semantic",
+            (f"betekenis {e.semantic:.2f}", *why_parts),
+        )
     if e.semantic_last >= b.last_clause and not e.last_idiom_only:
         return Decision(
             CHECK,

@@ -13,9 +13,9 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh", "unseen", "unseen2",
-"unseen3", "unseen4", "unseen5", "unseen6"): never print or read their sentences. `--show` lists the misses, false
-alarms and checks of the sets that may be read (the development sets "main", "dev", "dev3").
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen8"):
+never print or read their sentences. `--show` lists the misses, false alarms and checks of the
+sets that may be read (the development sets "main", "dev", "dev3").
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ SETS = {
     # A sixth held-out set by yet another hand, with more long everyday messages and more
     # very short crises, run once on the sixth pass's final model.
     "unseen6": CRISIS_DIR / "crisis_set_unseen6.yml",
+    # A seventh held-out set by another hand, with many long everyday messages: run once at
+    # the start of the seventh pass, on the sixth pass's model.
+    "unseen7": CRISIS_DIR / "crisis_set_unseen7.yml",
+    # An eighth, by yet another hand, with long crises and long everyday messages: run once,
+    # after the seventh pass's changes.
+    "unseen8": CRISIS_DIR / "crisis_set_unseen8.yml",
 }
 READABLE = {"main", "dev", "dev3"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
@@ -245,7 +251,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument(
-        "--sets", default="main,dev,dev3,fresh,unseen,unseen2,unseen3,unseen4,unseen5,unseen6"
+        "--sets",
+        default="main,dev,dev3,fresh,unseen,unseen2,unseen3,unseen4,unseen5,unseen6,unseen7,unseen8",
     )
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--show", default="", help="list details of these readable sets")

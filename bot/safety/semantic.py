@@ -51,14 +51,26 @@ LAST_CLAUSE_MIN_MESSAGE_WORDS = 6
 LAST_CLAUSE_MIN_WORDS = 3
 
 
+def clauses(text: str) -> list[str]:
+    """The clauses of at least 3 words of a message of at least 6 words that has at least two
+    of them; an empty list otherwise (a short message, or one clause)."""
+    if len(text.split()) < LAST_CLAUSE_MIN_MESSAGE_WORDS:
+        return []
+    parts = [p for p in fragments(text) if len(p.split()) >= LAST_CLAUSE_MIN_WORDS]
+    return parts if len(parts) >= 2 else []
+
+
+def fragments(text: str) -> list[str]:
+    """Every piece of the clause split, also those under three words ("wil sterven"): what is
+    scored on its own for the "no part looks like a crisis" rule of bot.safety.decision."""
+    return [p.strip() for p in CLAUSE_SPLIT.split(text) if p and p.strip()]
+
+
 def last_clause(text: str) -> str | None:
     """The last clause of a message of at least 6 words that has at least two clauses of at
     least 3 words each; None otherwise."""
-    if len(text.split()) < LAST_CLAUSE_MIN_MESSAGE_WORDS:
-        return None
-    parts = [p.strip() for p in CLAUSE_SPLIT.split(text) if p and p.strip()]
-    parts = [p for p in parts if len(p.split()) >= LAST_CLAUSE_MIN_WORDS]
-    return parts[-1] if len(parts) >= 2 else None
+    parts = clauses(text)
+    return parts[-1] if parts else None
 
 
 @dataclass(frozen=True)

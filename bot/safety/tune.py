@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from bot.safety.decision import CALM, CHECK, CRISIS, Bands, Context, Evidence, decide
-from bot.safety.semantic import last_clause
+from bot.safety.semantic import clauses, fragments
 from bot.settings import PROJECT_ROOT
 
 DEV_SETS = {
@@ -101,8 +101,34 @@ def _semantic_model():
     return model, cache
 
 
-def _evidence(raw: dict, semantic: float, semantic_last: float = 0.0) -> Evidence:
-    return replace(Evidence.from_dict(raw), semantic=semantic, semantic_last=semantic_last)
+def _evidence(
+    raw: dict, semantic: float, semantic_last: float = 0.0, semantic_parts: float | None = None
+) -> Evidence:
+    return replace(
+        Evidence.from_dict(raw),
+        semantic=semantic,
+        semantic_last=semantic_last,
+        semantic_parts=semantic_parts,
+    )
+
+
+def _scores(model, cache, texts: list[str]) -> dict[str, tuple[float, float, float | None]]:
+    """Per text, as the NLU component scores it: the whole message, its last clause (or 0)
+    and, from the scorer's `parts_from`, its highest clause (or None)."""
+    from bot.safety.component import MAX_PARTS, SemanticCrisisScorer
+
+    parts_from = SemanticCrisisScorer.get_default_config()["parts_from"]
+    parts = {t: clauses(t) for t in texts}
+    pieces = {t: fragments(t) if parts[t] else [] for t in texts}
+    every = sorted(set(texts) | {c for own in [*parts.values(), *pieces.values()] for c in own})
+    probs = dict(zip(every, map(float, model.probability(cache.embed(every))), strict=True))
+    out: dict[str, tuple[float, float, float | None]] = {}
+    for t, own in parts.items():
+        last = probs[own[-1]] if own else 0.0
+        measured = own and probs[t] >= parts_from and len(pieces[t]) <= MAX_PARTS
+        highest = max(probs[p] for p in pieces[t]) if measured else None
+        out[t] = (probs[t], last, highest)
+    return out
 
 
 def simulate(rows: list[dict], bands: Bands) -> dict[str, float]:
@@ -163,17 +189,11 @@ def sweep(max_fp: float, max_check: float, top: int) -> None:
     sets: dict[str, list[dict]] = {}
     for name, rows in data.items():
         texts = [r["text"] for r in rows] + [r["before"] for r in rows if "before" in r]
-        clauses = {t: last_clause(t) for t in texts}
-        texts += sorted({c for c in clauses.values() if c} - set(texts))
-        probs = dict(zip(texts, model.probability(cache.embed(texts)), strict=True))
-
-        last = {t: float(probs[c]) if c else 0.0 for t, c in clauses.items()}
+        scores = _scores(model, cache, texts)
         for r in rows:
-            r["evidence"] = _evidence(r["ev"], float(probs[r["text"]]), last[r["text"]])
+            r["evidence"] = _evidence(r["ev"], *scores[r["text"]])
             if "before" in r:
-                r["evidence_before"] = _evidence(
-                    r["ev_before"], float(probs[r["before"]]), last[r["before"]]
-                )
+                r["evidence_before"] = _evidence(r["ev_before"], *scores[r["before"]])
         sets[name] = rows
     cache.save()
 

@@ -40,6 +40,38 @@ def test_plain_answers(text, intent, expected):
     assert read_check_answer(reply(text, intent)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        # "Weet ik niet" words count anywhere, also after a "nee".
+        ("ik weet het niet meer", "weet_niet", "weet_niet"),
+        ("nee, ik weet het niet meer, alles is zo zwaar geworden", "ontkennen", "weet_niet"),
+        ("nee joh, ik twijfel heel erg of ik het nog volhoud", "ontkennen", "weet_niet"),
+        ("nee, ik weet het eigenlijk echt niet zo goed meer hoor", "weet_niet", "weet_niet"),
+        ("ga morgen vissen, ik weet nie of mn oom ook komt", "vrij_antwoord", "weet_niet"),
+        # "Misschien" and "een beetje": a half yes, also further on ...
+        ("misschien wel", "vrij_antwoord", "weet_niet"),
+        ("een beetje", "vrij_antwoord", "weet_niet"),
+        ("ja een beetje", "bevestigen", "weet_niet"),
+        ("ik denk het soms misschien wel", "vrij_antwoord", "weet_niet"),
+        # ... but after a clear "nee" they are about something else: unclear, never a "nee".
+        ("nee joh, ik was gewoon een beetje moe", "ontkennen", None),
+        ("nee niet echt, een beetje", "ontkennen", None),
+        ("nee hoor, ik ga morgen misschien vissen met mn vader", "ontkennen", None),
+    ],
+)
+def test_dont_know_words_and_a_half_yes_after_a_no(text, intent, expected):
+    assert read_check_answer(reply(text, intent)) == expected
+
+
+def test_the_reply_to_the_check_is_read_without_the_parts_lowering():
+    """A reply in the check band counts as "ja" even when no clause of it looks like a
+    crisis on its own (that lowering is for a first message, not for an answer)."""
+    text = "nee hoor, ik heb de pillen al gekocht, vanavond is het zover"
+    signal = {"semantic": Bands().check + 0.1, "semantic_parts": 0.1, "words": 11}
+    assert read_check_answer(reply(text, "ontkennen", signal)) == "ja"
+
+
 def test_a_short_classifier_only_crisis_reply_is_never_a_no():
     """The NLU leaves a short classifier-only crisis to the policy (rule 6), so its intent is
     no longer `crisis_check`; right after a check question it must still count as "ja", also

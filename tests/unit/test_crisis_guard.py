@@ -75,3 +75,31 @@ def test_a_crisis_in_the_last_clause_gets_the_check_with_its_own_category(guard)
     )
     guard.process([idiom_last])
     assert idiom_last.get("crisis")["outcome"] == "calm"
+
+
+def test_the_highest_part_reaches_the_decision(guard):
+    """The scorer's `parts_max` is the evidence's `semantic_parts`: a longer message in the
+    check band of which no clause looks like a crisis stays calm; with one, it is a check."""
+    text = "mn parkiet kan nu hallo zeggen, ik heb het hem elke ochtend geleerd"
+    for parts, outcome in ((0.2, "calm"), (0.8, "check"), (None, "check")):
+        message = parsed(text, [("vertellen", 0.9)], 0.8)
+        semantic = {"probability": 0.8, "category": "suicide", "last_clause": 0.2}
+        if parts is not None:
+            semantic["parts_max"] = parts
+        message.set(SEMANTIC_PROPERTY, semantic)
+        guard.process([message])
+        crisis = message.get("crisis")
+        assert crisis["outcome"] == outcome, parts
+        assert crisis["evidence"]["semantic_parts"] == parts
+
+
+def test_the_parts_are_measured_below_every_band_that_uses_them():
+    """The scorer measures `parts_max` from `parts_from`; the lowering applies from the check
+    band up, so `parts_from` must sit below it or some messages would miss their parts."""
+    from bot.safety.component import SemanticCrisisScorer
+    from bot.safety.decision import Bands
+
+    bands = Bands.from_config(CrisisGuard.get_default_config()["bands"])
+    parts_from = SemanticCrisisScorer.get_default_config()["parts_from"]
+    assert parts_from <= bands.check < bands.unsupported_check < bands.clear
+    assert bands.part_support < bands.check

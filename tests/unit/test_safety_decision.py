@@ -256,3 +256,44 @@ def test_a_form_that_ended_before_the_message_is_no_open_question():
         _user("mn collega"),
     ]
     assert context_from_events(reversed(events)).in_question is False
+
+
+def test_a_longer_message_of_which_no_part_looks_like_a_crisis():
+    """Seventh pass: every clause below `part_support` on its own. The meaning alone then
+    asks the check question only from `unsupported_check`, never the crisis help at once;
+    the word list and the classifier's check are unchanged."""
+    unsupported = B.part_support - 0.01
+    assert B.check < B.unsupported_check < B.clear
+    assert decide(ev(semantic=B.check, semantic_parts=unsupported)).outcome == CALM
+    assert (
+        decide(ev(semantic=B.unsupported_check - 0.01, semantic_parts=unsupported)).outcome == CALM
+    )
+    d = decide(ev(semantic=B.unsupported_check, semantic_parts=unsupported))
+    assert d.outcome == CHECK and any("zinsdeel" in r for r in d.reasons)
+    # Rules 2 and 3 give the check question, not the crisis help.
+    assert decide(ev(semantic=0.99, semantic_parts=unsupported)).outcome == CHECK
+    assert decide(ev(semantic=0.9, classifier=0.99, semantic_parts=unsupported)).outcome == CHECK
+    # A part that looks like a crisis, or no parts measured: the usual bands.
+    assert decide(ev(semantic=B.check, semantic_parts=B.part_support)).outcome == CHECK
+    assert decide(ev(semantic=B.check, semantic_parts=None)).outcome == CHECK
+    assert decide(ev(semantic=0.99, semantic_parts=B.part_support)).outcome == CRISIS
+    # The word list still wins; the classifier still asks the check question.
+    assert decide(ev(matcher_category="suicide", semantic_parts=0.0)).outcome == CRISIS
+    d = decide(ev(semantic=B.check, classifier=0.99, semantic_parts=0.1, words=12))
+    assert (d.outcome, d.detected_by) == (CHECK, "classifier")
+    # Never in a worrying context: there the meaning counts in full.
+    for context in (WORRYING, LOW_MOOD):
+        assert decide(ev(semantic=0.99, semantic_parts=0.1), context).outcome == CRISIS
+        agree = ev(semantic=B.agree, classifier=0.99, semantic_parts=0.1)
+        assert decide(agree, context).outcome == CRISIS
+        assert decide(ev(semantic=B.context_clear, semantic_parts=0.1), context).outcome == CRISIS
+        assert decide(ev(semantic=B.check, semantic_parts=0.1), context).outcome == CHECK
+    # The reason says why it was lowered.
+    d = decide(ev(semantic=0.99, semantic_parts=0.3))
+    assert d.reasons == ("betekenis 0.99", "geen zinsdeel apart zorgelijk (hoogste 0.30)")
+
+
+def test_the_parts_score_survives_the_stored_evidence():
+    for parts in (None, 0.0, 0.42):
+        e = ev(semantic=0.8, semantic_parts=parts)
+        assert Evidence.from_dict(e.as_dict()) == e

@@ -194,3 +194,76 @@ def test_the_scorer_scores_each_message_and_its_own_last_clause(toy_model):
     # The crisis clause after an ordinary opening scores higher than the whole message.
     long = messages[1].get(SEMANTIC_PROPERTY)
     assert long["last_clause"] > long["probability"]
+
+
+def _scored(toy_model, texts, **config):
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.safety.component import SEMANTIC_PROPERTY, SemanticCrisisScorer
+
+    messages = [Message(data={TEXT: t}) for t in texts]
+    SemanticCrisisScorer(config, None, None, toy_model).process(messages)  # type: ignore[arg-type]
+    return [m.get(SEMANTIC_PROPERTY) for m in messages]
+
+
+PARTS_TEXTS = [
+    "ik ben naar de sportschool geweest",
+    "mijn moeder belde vanmorgen, ze was boos, wil sterven",
+    "mijn moeder belde, ze komt zondag op bezoek bij mij thuis",
+    "ik heb lekker gekookt vandaag, daarna ga ik hem neersteken met een mes",
+    "we gingen naar het park en de kinderen speelden en daarna aten we pannenkoeken",
+]
+
+
+def test_the_scorer_scores_every_piece_of_a_longer_message_from_parts_from(toy_model):
+    """`parts_max` is the highest score of any one piece (also one under three words, "wil
+    sterven"), measured only for messages of two or more clauses that score at least
+    `parts_from` as a whole, in one more batch: with a floor between the messages' scores,
+    each message must get its own pieces' maximum or nothing."""
+    from bot.safety.semantic import clauses, fragments
+
+    embedder = get_embedder()
+    every = _scored(toy_model, PARTS_TEXTS, parts_from=0.0)
+    longer = sorted(s["probability"] for t, s in zip(PARTS_TEXTS, every, strict=True) if clauses(t))
+    assert len(longer) == 4
+    floor = (longer[1] + longer[2]) / 2  # two longer messages above it, two below
+    got = _scored(toy_model, PARTS_TEXTS, parts_from=floor)
+    measured = 0
+    for text, score in zip(PARTS_TEXTS, got, strict=True):
+        if not clauses(text) or score["probability"] < floor:
+            assert "parts_max" not in score, text
+            continue
+        measured += 1
+        alone = toy_model.probability(embedder.embed(fragments(text)))
+        assert score["parts_max"] == pytest.approx(float(alone.max()), abs=1e-3), text
+    assert measured == 2
+    # The short piece is scored too: "wil sterven" is no clause of three words.
+    assert fragments(PARTS_TEXTS[1])[-1] == "wil sterven"
+    assert "wil sterven" not in clauses(PARTS_TEXTS[1])
+    alone = toy_model.probability(embedder.embed(["wil sterven"]))[0]
+    assert every[1]["parts_max"] >= alone - 1e-3
+
+
+def test_the_parts_are_left_out_for_a_pasted_text_or_a_failing_embedder(toy_model, monkeypatch):
+    from bot.safety import embedder as embedder_module
+    from bot.safety.component import MAX_PARTS
+
+    pasted = ", ".join(["ik liep naar huis"] * (MAX_PARTS + 1))
+    assert "parts_max" not in _scored(toy_model, [pasted], parts_from=0.0)[0]
+
+    real = embedder_module.get_embedder()
+    calls = []
+
+    class Failing:
+        def embed(self, texts):
+            calls.append(len(texts))
+            if len(calls) > 1:
+                raise RuntimeError("embedder down")
+            return real.embed(texts)
+
+    monkeypatch.setattr(embedder_module, "get_embedder", lambda: Failing())
+    score = _scored(toy_model, [PARTS_TEXTS[1]], parts_from=0.0)[0]
+    assert len(calls) == 2, "the pieces were asked for"
+    assert "parts_max" not in score
+    assert score["probability"] > 0 and "last_clause" in score, "the whole message's score stands"
