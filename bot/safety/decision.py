@@ -105,7 +105,7 @@ class Bands:
     context_check: float = 0.50  # after a worrying message or a low mood: check question
     context_previous: float = 0.60  # a previous message from this score is worrying
     context_calm: float = 0.50  # a previous real message up to this score is calm
-    # A longer message whose clauses each score below `part_support` on their own: the check
+    # A longer message whose pieces each score below `part_support` on their own: the check
     # question only from `unsupported_check`, and never the crisis help from meaning alone
     # (seventh pass)
     part_support: float = 0.50
@@ -132,8 +132,9 @@ class Evidence:
     semantic_last_category: str = UNKNOWN
     last_idiom_only: bool = False
     semantic_category: str = UNKNOWN
-    # The highest score of any one clause of a longer message, scored alone; None when the
-    # message has fewer than two clauses or scored too low as a whole to need it
+    # The highest score of any one piece of a longer message (bot.safety.semantic.fragments),
+    # scored alone; None when the message has fewer than two clauses or scored too low as a
+    # whole to need it
     semantic_parts: float | None = None
     words: int = 0  # the number of words of the message
 
@@ -144,7 +145,7 @@ class Evidence:
         return max(self.semantic, self.semantic_last)
 
     def unsupported(self, bands: Bands) -> bool:
-        """A longer message of which no clause on its own looks like a crisis."""
+        """A longer message of which no piece on its own looks like a crisis."""
         return self.semantic_parts is not None and self.semantic_parts < bands.part_support
 
     def as_dict(self) -> dict[str, Any]:

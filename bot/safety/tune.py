@@ -114,7 +114,7 @@ def _evidence(
 
 def _scores(model, cache, texts: list[str]) -> dict[str, tuple[float, float, float | None]]:
     """Per text, as the NLU component scores it: the whole message, its last clause (or 0)
-    and, from the scorer's `parts_from`, its highest clause (or None)."""
+    and, from the scorer's `parts_from`, its highest piece (or None)."""
     from bot.safety.component import MAX_PARTS, SemanticCrisisScorer
 
     parts_from = SemanticCrisisScorer.get_default_config()["parts_from"]
@@ -125,7 +125,7 @@ def _scores(model, cache, texts: list[str]) -> dict[str, tuple[float, float, flo
     out: dict[str, tuple[float, float, float | None]] = {}
     for t, own in parts.items():
         last = probs[own[-1]] if own else 0.0
-        measured = own and probs[t] >= parts_from and len(pieces[t]) <= MAX_PARTS
+        measured = bool(own) and probs[t] >= parts_from and len(pieces[t]) <= MAX_PARTS
         highest = max(probs[p] for p in pieces[t]) if measured else None
         out[t] = (probs[t], last, highest)
     return out
