@@ -301,12 +301,29 @@ def safety_decision(tracker: Tracker) -> Decision:
 
 _YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt)\b")
 _NO = re.compile(r"^(nee|neen|nee hoor|nee joh|neej|nope|nah|no|niet|echt niet|helemaal niet)\b")
-_DONT_KNOW = re.compile(r"\b(weet (ik )?(het )?nie?t?|weet nie|kweenie|geen idee|twijfel)\b")
-# "Misschien" and "een beetje" are a half yes as an answer ("misschien wel", "een beetje"),
-# but after a clear "nee" they are about something else: "nee joh, ik was gewoon een beetje
-# moe". Such a reply is unclear (the check question once more), never "nee" and never the
-# crisis help at once. Anywhere else they count as "weet ik niet", as before.
-_MAYBE = re.compile(r"\b(misschien|beetje)\b")
+_DONT_KNOW = re.compile(
+    r"\b(weet (ik )?(het )?nie?t?|weet nie|kweenie|kweet|geen idee|twijfel)\b"
+    # "ik denk er wel vaak aan", "nee maar ik denk erover na" (not "ik denk er niet aan")
+    r"|\bdenk (ik )?(er|erover|eraan)\b(?! (niet|nooit))"
+)
+# "Misschien", "soms" and "een beetje" are a half yes as an answer ("misschien wel", "een
+# beetje", "nee... soms wel"), also after a "nee". But when more words follow them after a
+# clear "nee", they are about something else: "nee joh, ik was gewoon een beetje moe". Such a
+# reply is unclear (the check question once more), never "nee" and never the crisis help at
+# once. Without a "nee" they count as "weet ik niet" anywhere, as before.
+_MAYBE = re.compile(r"\b(misschien|beetje|soms)\b")
+_MAYBE_TAIL = {"wel", "ja", "hoor", "eigenlijk", "denk", "ik", "nog", "toch", "eens"}
+
+
+def _half_yes(plain: str, says_no: bool) -> bool | None:
+    """True: a half yes; None: unclear (after a "nee" something else follows); False: none."""
+    matches = list(_MAYBE.finditer(plain))
+    if not matches:
+        return False
+    if not says_no:
+        return True
+    tail = re.sub(r"[^\w\s]", " ", plain[matches[-1].end() :]).split()
+    return True if all(word in _MAYBE_TAIL for word in tail) else None
 
 
 def read_check_answer(tracker: Tracker) -> str | None:
@@ -329,8 +346,11 @@ def read_check_answer(tracker: Tracker) -> str | None:
     says_no = intent == "ontkennen" or bool(_NO.match(plain))
     if intent == "weet_niet" or _DONT_KNOW.search(plain):
         return "weet_niet"
-    if _MAYBE.search(plain):
-        return None if says_no else "weet_niet"
+    half_yes = _half_yes(plain, says_no)
+    if half_yes is None:
+        return None
+    if half_yes:
+        return "weet_niet"
     if intent == "bevestigen" or _YES.match(plain):
         return "ja"
     if says_no:

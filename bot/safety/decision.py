@@ -91,6 +91,7 @@ class Bands:
     Chosen with `python -m bot.safety.tune sweep` on the development sets only (the main set
     and tests/crisis/crisis_set_dev.yml): the highest recall with at most 3 % false alarms and
     10 % check questions on calm messages, then the best result on the context pairs.
+    `part_support` and `unsupported_check` (seventh pass) were set by hand (below).
     """
 
     clear: float = 0.95  # semantic alone: crisis help at once
@@ -107,7 +108,8 @@ class Bands:
     context_calm: float = 0.50  # a previous real message up to this score is calm
     # A longer message whose pieces each score below `part_support` on their own: the check
     # question only from `unsupported_check`, and never the crisis help from meaning alone
-    # (seventh pass)
+    # (seventh pass). Set by hand on the development sets and 260 ordinary messages
+    # (docs/safety.md), not by the sweep's grid.
     part_support: float = 0.50
     unsupported_check: float = 0.90
 
@@ -268,12 +270,8 @@ def decide(
             CRISIS, semantic_category, "context", (f"betekenis {e.semantic:.2f}", why_context)
         )
     if e.semantic >= (b.unsupported_check if unsupported else b.check) and not e.idiom_only:
-        return Decision(
-            CHECK,
-            semantic_category,
-            "semantic",
-            (f"betekenis {e.semantic:.2f}", *why_parts),
-        )
+        # (The lowering's reason only where it changed the outcome: rules 2 and 3.)
+        return Decision(CHECK, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}",))
     if e.semantic_last >= b.last_clause and not e.last_idiom_only:
         return Decision(
             CHECK,

@@ -54,10 +54,21 @@ def test_plain_answers(text, intent, expected):
         ("een beetje", "vrij_antwoord", "weet_niet"),
         ("ja een beetje", "bevestigen", "weet_niet"),
         ("ik denk het soms misschien wel", "vrij_antwoord", "weet_niet"),
-        # ... but after a clear "nee" they are about something else: unclear, never a "nee".
+        ("nee niet echt, een beetje", "ontkennen", "weet_niet"),
+        ("nee, misschien wel", "ontkennen", "weet_niet"),
+        ("nee een beetje", "ontkennen", "weet_niet"),
+        ("nee... soms wel", "ontkennen", "weet_niet"),
+        ("nee kweet het niet", "ontkennen", "weet_niet"),
+        ("nee, maar ik denk er wel vaak aan", "ontkennen", "weet_niet"),
+        ("ik denk er soms aan", "vrij_antwoord", "weet_niet"),
+        # ... but when more follows them after a clear "nee", it is about something else:
+        # unclear (asked once more), never a "nee" and never the crisis help at once.
         ("nee joh, ik was gewoon een beetje moe", "ontkennen", None),
-        ("nee niet echt, een beetje", "ontkennen", None),
         ("nee hoor, ik ga morgen misschien vissen met mn vader", "ontkennen", None),
+        ("nee, ik ga soms vissen met mn oom", "ontkennen", None),
+        # A clear no stays a no.
+        ("nee, daar denk ik niet aan", "ontkennen", "nee"),
+        ("nee hoor, ik denk er niet aan", "ontkennen", "nee"),
     ],
 )
 def test_dont_know_words_and_a_half_yes_after_a_no(text, intent, expected):

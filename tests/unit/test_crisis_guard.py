@@ -96,10 +96,20 @@ def test_the_highest_part_reaches_the_decision(guard):
 def test_the_parts_are_measured_below_every_band_that_uses_them():
     """The scorer measures `parts_max` from `parts_from`; the lowering applies from the check
     band up, so `parts_from` must sit below it or some messages would miss their parts."""
+    import yaml
+
     from bot.safety.component import SemanticCrisisScorer
     from bot.safety.decision import Bands
+    from bot.settings import PROJECT_ROOT
 
-    bands = Bands.from_config(CrisisGuard.get_default_config()["bands"])
-    parts_from = SemanticCrisisScorer.get_default_config()["parts_from"]
+    # The pipeline's own settings in config.yml over the components' defaults.
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text("utf-8"))["pipeline"]
+    own = {c["name"].rsplit(".", 1)[-1]: c for c in pipeline}
+    bands = Bands.from_config(
+        {**CrisisGuard.get_default_config()["bands"], **own["CrisisGuard"].get("bands", {})}
+    )
+    parts_from = own["SemanticCrisisScorer"].get(
+        "parts_from", SemanticCrisisScorer.get_default_config()["parts_from"]
+    )
     assert parts_from <= bands.check < bands.unsupported_check < bands.clear
     assert bands.part_support < bands.check
