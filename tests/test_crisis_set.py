@@ -176,14 +176,6 @@ WARNING_SIGNS = [
 ]
 
 
-@pytest.mark.slow
-def test_warning_signs_near_calm_exemplars_are_not_ignored(bot):
-    ignored = [
-        text for text in WARNING_SIGNS if classify(bot.say(bot.new_sender("teken"), text)) == CALM
-    ]
-    assert not ignored
-
-
 # Seventh pass: crises spread over several pieces, for the "no part looks like a crisis" rule
 # (a longer message none of whose pieces scores 0.50 alone gets less from its meaning). Written
 # for the code review of that rule, not from any set; all got help or the check before it.
@@ -202,8 +194,11 @@ SPREAD_OUT = [
 
 
 @pytest.mark.slow
-def test_crises_spread_over_several_pieces_are_not_ignored(bot):
-    ignored = [
-        text for text in SPREAD_OUT if classify(bot.say(bot.new_sender("verspreid"), text)) == CALM
-    ]
+@pytest.mark.parametrize(
+    ("texts", "prefix"),
+    [(WARNING_SIGNS, "teken"), (SPREAD_OUT, "verspreid")],
+    ids=["warning signs near calm exemplars", "crises spread over several pieces"],
+)
+def test_warning_signs_are_not_ignored(bot, texts, prefix):
+    ignored = [text for text in texts if classify(bot.say(bot.new_sender(prefix), text)) == CALM]
     assert not ignored
