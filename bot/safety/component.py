@@ -55,6 +55,18 @@ EMBEDDING_CACHE = PROJECT_ROOT / "build" / "embeddings" / "e5-cache.npz"
 SEMANTIC_CODE = Path(__file__).with_name("semantic.py")
 # A message of more pieces than this (a pasted text) is not scored piece by piece.
 MAX_PARTS = 12
+PARTS_FROM = 0.60
+
+
+def pieces_to_score(text: str, probability: float, parts_from: float = PARTS_FROM) -> list[str]:
+    """The pieces of a message to score one by one for `parts_max` (the "no part looks like
+    a crisis" rule of bot.safety.decision): all pieces of the clause split (`fragments`) of a
+    message of two or more clauses that scores at least `parts_from` as a whole, and at most
+    `MAX_PARTS` of them; none otherwise. The NLU component and the tuning sweep both use it."""
+    if probability < parts_from or not clauses(text):
+        return []
+    pieces = fragments(text)
+    return pieces if len(pieces) <= MAX_PARTS else []
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -73,7 +85,7 @@ class SemanticCrisisScorer(GraphComponent):
             # "no part looks like a crisis" rule of bot.safety.decision) only when the whole
             # message scores at least this: below the lowest band that rule changes (the check
             # band, 0.65), so that most messages need no more than two embeddings.
-            "parts_from": 0.60,
+            "parts_from": PARTS_FROM,
             # Part of Rasa's training cache key: editing the exemplars retrains this component.
             "exemplars_sha256": hashlib.sha256(EXEMPLARS_FILE.read_bytes()).hexdigest(),
             # ... and so does editing the semantic net's code (Rasa's own fingerprint only
@@ -166,28 +178,24 @@ class SemanticCrisisScorer(GraphComponent):
                 score["last_clause_category"] = own.category
                 score["last_clause_nearest"] = own.nearest_crisis
             scores.append(score)
-        self._score_parts(scores, [t for _, t in wanted], parts)
+        self._score_parts(scores, [t for _, t in wanted])
         for (message, _), score in zip(wanted, scores, strict=True):
             message.set(SEMANTIC_PROPERTY, score, add_to_output=True)
         return messages
 
-    def _score_parts(
-        self, scores: list[dict[str, Any]], texts: list[str], parts: list[list[str]]
-    ) -> None:
-        """`parts_max`: the highest score of any one piece (`fragments`, also those under three
-        words), for the longer messages that score at least `parts_from` as a whole, all in
-        one more batch. Left unset (the rule does not apply) for a message of more than
-        `MAX_PARTS` pieces, or when the embedding fails: the whole message's score stands."""
+    def _score_parts(self, scores: list[dict[str, Any]], texts: list[str]) -> None:
+        """`parts_max`: the highest score of any one piece (`pieces_to_score`), all in one more
+        batch. Left unset (the rule does not apply) when the embedding fails: the whole
+        message's score stands."""
         from bot.safety.embedder import get_embedder
 
         assert self.model is not None
-        floor = float(self.config.get("parts_from", 0.60))
-        todo = []
-        for score, text, own_parts in zip(scores, texts, parts, strict=True):
-            if own_parts and score["probability"] >= floor:
-                pieces = fragments(text)
-                if len(pieces) <= MAX_PARTS:
-                    todo.append((score, pieces))
+        floor = float(self.config.get("parts_from", PARTS_FROM))
+        todo = [
+            (score, pieces)
+            for score, text in zip(scores, texts, strict=True)
+            if (pieces := pieces_to_score(text, score["probability"], floor))
+        ]
         if not todo:
             return
         try:

@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from bot.safety.decision import CALM, CHECK, CRISIS, Bands, Context, Evidence, decide
-from bot.safety.semantic import clauses, fragments
+from bot.safety.semantic import clauses
 from bot.settings import PROJECT_ROOT
 
 DEV_SETS = {
@@ -115,18 +115,20 @@ def _evidence(
 def _scores(model, cache, texts: list[str]) -> dict[str, tuple[float, float, float | None]]:
     """Per text, as the NLU component scores it: the whole message, its last clause (or 0)
     and, from the scorer's `parts_from`, its highest piece (or None)."""
-    from bot.safety.component import MAX_PARTS, SemanticCrisisScorer
+    from bot.safety.component import pieces_to_score
 
-    parts_from = SemanticCrisisScorer.get_default_config()["parts_from"]
     parts = {t: clauses(t) for t in texts}
-    pieces = {t: fragments(t) if parts[t] else [] for t in texts}
-    every = sorted(set(texts) | {c for own in [*parts.values(), *pieces.values()] for c in own})
+    every = sorted(set(texts) | {c for own in parts.values() for c in own})
     probs = dict(zip(every, map(float, model.probability(cache.embed(every))), strict=True))
+    pieces = {t: pieces_to_score(t, probs[t]) for t in texts}
+    missing = sorted({p for own in pieces.values() for p in own} - set(probs))
+    if missing:
+        scored = model.probability(cache.embed(missing))
+        probs.update(zip(missing, map(float, scored), strict=True))
     out: dict[str, tuple[float, float, float | None]] = {}
     for t, own in parts.items():
         last = probs[own[-1]] if own else 0.0
-        measured = bool(own) and probs[t] >= parts_from and len(pieces[t]) <= MAX_PARTS
-        highest = max(probs[p] for p in pieces[t]) if measured else None
+        highest = max(probs[p] for p in pieces[t]) if pieces[t] else None
         out[t] = (probs[t], last, highest)
     return out
 
