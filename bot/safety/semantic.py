@@ -5,7 +5,9 @@ the crisis examples (the NLU `crisis` intent plus the curated exemplars per cate
 `bot/safety/exemplars.yml`) and everything calm (all other NLU examples plus the exemplars'
 calm hard negatives):
 - the probability of crisis comes from the margin between its nearest crisis and its nearest
-  calm examples (`SemanticModel`); the bands in `bot.safety.decision` use it;
+  calm examples (`SemanticModel`); the bands in `bot.safety.decision` use it. A message that
+  scores at least `MORE_VIEWS_FROM` is read twice more (e5's other prefix and its sparse
+  latent terms), and its score is the mean of the three views (`combined`);
 - the categories of the nearest crisis exemplars give the message's category, and the nearest
   crisis and calm sentences are kept as a readable explanation ("lijkt op: ...") for
   reviewers and for the worker's alert view.
@@ -49,6 +51,25 @@ CLAUSE_SPLIT = re.compile(
 )
 LAST_CLAUSE_MIN_MESSAGE_WORDS = 6
 LAST_CLAUSE_MIN_WORDS = 3
+# More views (eighth pass): a message that scores at least this on the first view (e5's
+# "query: " prefix) is read twice more, with e5's "passage: " prefix and as e5's sparse
+# latent terms (`bot.safety.embedder.VIEWS`), each scored on its own net fitted on the same
+# examples in that view; its score is the mean of the three (`combined`). Below it the first
+# view alone decides: on the development sets no message under 0.45 reached a band with the
+# mean (docs/safety.md, "Eighth pass").
+MORE_VIEWS_FROM = 0.45
+
+
+def combined(probabilities: list[float]) -> float:
+    """P(crisis) from several views of one message: their mean. Where the readings disagree
+    the message is neither clear nor calm; where they agree the score stands."""
+    return float(sum(probabilities) / len(probabilities))
+
+
+def _similarities(vectors, examples) -> np.ndarray:
+    """Cosine similarities (rows: vectors), dense, also for the sparse `terms` view."""
+    sims = vectors @ examples.T
+    return sims.toarray() if hasattr(sims, "toarray") else np.asarray(sims)
 
 
 def clauses(text: str) -> list[str]:
@@ -190,8 +211,8 @@ class SemanticModel:
     def margins(self, vectors: np.ndarray, own: str | None = None) -> np.ndarray:
         """The margin of each row; `own` ("crisis"/"calm") leaves each row's own entry out
         (the rows are then that class's training vectors, in order)."""
-        crisis_sims = vectors @ self.crisis_vectors.T
-        calm_sims = vectors @ self.calm_vectors.T
+        crisis_sims = _similarities(vectors, self.crisis_vectors)
+        calm_sims = _similarities(vectors, self.calm_vectors)
         if own == "crisis":
             np.fill_diagonal(crisis_sims, -1.0)
         elif own == "calm":
@@ -233,8 +254,8 @@ class SemanticModel:
     def save(self, directory: Path) -> None:
         np.savez(
             directory / self.FILE,
-            crisis_vectors=self.crisis_vectors,
-            calm_vectors=self.calm_vectors,
+            **_pack("crisis_vectors", self.crisis_vectors),
+            **_pack("calm_vectors", self.calm_vectors),
         )
         meta = {
             "a": self.a,
@@ -251,12 +272,35 @@ class SemanticModel:
         meta = json.loads((directory / cls.META).read_text("utf-8"))
         with np.load(directory / cls.FILE) as data:
             return cls(
-                data["crisis_vectors"],
+                _unpack("crisis_vectors", data),
                 meta["crisis_labels"],
                 meta["crisis_texts"],
-                data["calm_vectors"],
+                _unpack("calm_vectors", data),
                 meta["calm_texts"],
                 a=meta["a"],
                 b=meta["b"],
                 k=meta["k"],
             )
+
+
+def _pack(name: str, vectors) -> dict[str, np.ndarray]:
+    """A dense array as it is; a sparse (`terms`) matrix as its CSR arrays."""
+    if not hasattr(vectors, "indptr"):
+        return {name: vectors}
+    return {
+        f"{name}_data": vectors.data,
+        f"{name}_indices": vectors.indices,
+        f"{name}_indptr": vectors.indptr,
+        f"{name}_shape": np.asarray(vectors.shape),
+    }
+
+
+def _unpack(name: str, data):
+    if name in data.files:
+        return data[name]
+    from scipy import sparse
+
+    return sparse.csr_matrix(
+        (data[f"{name}_data"], data[f"{name}_indices"], data[f"{name}_indptr"]),
+        shape=tuple(data[f"{name}_shape"]),
+    )

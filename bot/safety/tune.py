@@ -84,9 +84,11 @@ def collect(model: Path | None) -> None:
 
 
 def _semantic_model():
+    """The semantic net as the NLU component trains it: the first view, then the others (by
+    name), each as (net, its embedding cache)."""
     from rasa.shared.nlu.training_data.loading import load_data
 
-    from bot.safety.component import EMBEDDING_CACHE
+    from bot.safety.component import EMBEDDING_CACHE, MORE_VIEWS, view_cache
     from bot.safety.embedder import EmbeddingCache
     from bot.safety.semantic import Example, SemanticModel, load_exemplars
 
@@ -97,8 +99,10 @@ def _semantic_model():
         if m.get("text")
     ] + load_exemplars()
     cache = EmbeddingCache(EMBEDDING_CACHE)
-    model = SemanticModel.fit(examples, cache)
-    return model, cache
+    more = {view: EmbeddingCache(view_cache(view), view=view) for view in MORE_VIEWS}
+    return (SemanticModel.fit(examples, cache), cache), {
+        view: (SemanticModel.fit(examples, vectors), vectors) for view, vectors in more.items()
+    }
 
 
 def _evidence(
@@ -112,15 +116,24 @@ def _evidence(
     )
 
 
-def _scores(model, cache, texts: list[str]) -> dict[str, tuple[float, float, float | None]]:
-    """Per text, as the NLU component scores it: the whole message, its last clause (or 0)
-    and, from the scorer's `parts_from`, its highest piece (or None)."""
+def _scores(views, texts: list[str]) -> dict[str, tuple[float, float, float | None]]:
+    """Per text, as the NLU component scores it: the whole message (the mean of the views from
+    `MORE_VIEWS_FROM`), its last clause (or 0) and, from the scorer's `parts_from`, its
+    highest piece (or None)."""
     from bot.safety.component import pieces_to_score
+    from bot.safety.semantic import MORE_VIEWS_FROM, combined
 
+    (model, cache), more = views
     parts = {t: clauses(t) for t in texts}
     every = sorted(set(texts) | {c for own in parts.values() for c in own})
     probs = dict(zip(every, map(float, model.probability(cache.embed(every))), strict=True))
-    pieces = {t: pieces_to_score(t, probs[t]) for t in texts}
+    whole = {t: probs[t] for t in texts}
+    again = sorted({t for t in texts if probs[t] >= MORE_VIEWS_FROM})
+    if again:
+        others = [net.probability(vectors.embed(again)) for net, vectors in more.values()]
+        for i, t in enumerate(again):
+            whole[t] = combined([probs[t], *(float(p[i]) for p in others)])
+    pieces = {t: pieces_to_score(t, whole[t]) for t in texts}
     missing = sorted({p for own in pieces.values() for p in own} - set(probs))
     if missing:
         scored = model.probability(cache.embed(missing))
@@ -129,7 +142,7 @@ def _scores(model, cache, texts: list[str]) -> dict[str, tuple[float, float, flo
     for t, own in parts.items():
         last = probs[own[-1]] if own else 0.0
         highest = max(probs[p] for p in pieces[t]) if pieces[t] else None
-        out[t] = (probs[t], last, highest)
+        out[t] = (whole[t], last, highest)
     return out
 
 
@@ -187,17 +200,19 @@ GRID = {
 
 def sweep(max_fp: float, max_check: float, top: int) -> None:
     data = json.loads(EVIDENCE_FILE.read_text("utf-8"))
-    model, cache = _semantic_model()
+    views = _semantic_model()
     sets: dict[str, list[dict]] = {}
     for name, rows in data.items():
         texts = [r["text"] for r in rows] + [r["before"] for r in rows if "before" in r]
-        scores = _scores(model, cache, texts)
+        scores = _scores(views, texts)
         for r in rows:
             r["evidence"] = _evidence(r["ev"], *scores[r["text"]])
             if "before" in r:
                 r["evidence_before"] = _evidence(r["ev_before"], *scores[r["before"]])
         sets[name] = rows
-    cache.save()
+    cache = views[0][1]
+    for vectors in [cache, *(c for _, c in views[1].values())]:
+        vectors.save()
 
     results = []
     keys = list(GRID)

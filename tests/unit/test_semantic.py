@@ -271,3 +271,129 @@ def test_the_parts_are_left_out_for_a_pasted_text_or_a_failing_embedder(toy_mode
     assert len(calls) == 2, "the pieces were asked for"
     assert "parts_max" not in score
     assert score["probability"] > 0 and "last_clause" in score, "the whole message's score stands"
+
+
+@pytest.fixture(scope="module")
+def toy_views(tmp_path_factory) -> dict[str, SemanticModel]:
+    """The toy net in the other views (e5's "passage: " prefix, e5's sparse latent terms)."""
+    from bot.safety.component import MORE_VIEWS
+
+    folder = tmp_path_factory.mktemp("views")
+    return {
+        view: SemanticModel.fit(TOY, EmbeddingCache(folder / f"{view}.npz", view=view))
+        for view in MORE_VIEWS
+    }
+
+
+def test_the_views_are_other_readings_with_their_own_cache_entries(tmp_path):
+    """The same text in the three views: the passage view close to the query view (one model)
+    but not the same vector; the terms view a sparse unit vector; and a cache never hands one
+    view's vector out for another, also from one file and after a reload."""
+    from bot.safety.embedder import PASSAGE, QUERY, TERMS
+
+    texts = ["ik heb een touw gekocht", "hallo daar"]
+    embedder = get_embedder()
+    query, passage = embedder.embed(texts), embedder.embed(texts, PASSAGE)
+    terms = embedder.embed(texts, TERMS)
+    assert np.allclose(np.linalg.norm(passage, axis=1), 1.0, atol=1e-3)
+    assert 0.8 < float(query[0] @ passage[0]) < 0.9999
+    assert terms.shape == (2, 16384) and 0 < terms.getrow(0).nnz <= 256
+    assert np.allclose(np.asarray(terms.multiply(terms).sum(axis=1)).ravel(), 1.0, atol=1e-3)
+    path = tmp_path / "one.npz"
+    for view, expected in ((QUERY, query), (PASSAGE, passage), (TERMS, terms)):
+        cache = EmbeddingCache(path, view=view)
+        got = cache.embed(texts)
+        cache.save()
+        again = EmbeddingCache(path, view=view).embed(texts[::-1])
+        dense = [g.toarray() if hasattr(g, "toarray") else g for g in (got, again, expected)]
+        assert np.allclose(dense[0], dense[2], atol=1e-5), view
+        assert np.allclose(dense[1], dense[2][::-1], atol=1e-5), view
+    assert len(np.load(path).files) == 6  # two texts in three views
+
+
+def test_a_sparse_net_survives_save_and_load(toy_views, tmp_path):
+    from bot.safety.embedder import TERMS
+
+    net = toy_views[TERMS]
+    net.save(tmp_path)
+    again = SemanticModel.load(tmp_path)
+    vectors = get_embedder().embed(["ik wil er een eind aan maken", "ik ga vissen"], TERMS)
+    assert np.allclose(net.probability(vectors), again.probability(vectors))
+
+
+VIEW_TEXTS = [
+    "ik ben naar de sportschool geweest",
+    "ik wil er een eind aan maken",
+    "ik heb mijn kamer opgeruimd en daarna lekker gekookt",
+    "hij slaat me elke avond",
+]
+
+
+def _with_views(toy_model, views, texts, **config):
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.safety.component import SEMANTIC_PROPERTY, SemanticCrisisScorer
+
+    messages = [Message(data={TEXT: t}) for t in texts]
+    SemanticCrisisScorer(config, None, None, toy_model, views).process(messages)  # type: ignore[arg-type]
+    return [m.get(SEMANTIC_PROPERTY) for m in messages]
+
+
+def test_the_other_views_score_only_from_more_views_from(toy_model, toy_views):
+    """A message that scores `more_views_from` or more on the first view gets the mean of the
+    three views; the others keep the first view's score and are not read again."""
+    from bot.safety.semantic import combined
+
+    embedder = get_embedder()
+    first = toy_model.probability(embedder.embed(VIEW_TEXTS))
+    others = {v: net.probability(embedder.embed(VIEW_TEXTS, v)) for v, net in toy_views.items()}
+    assert first.min() < 0.5 < first.max()
+    floor = float(np.median(first))
+    got = _with_views(toy_model, toy_views, VIEW_TEXTS, more_views_from=floor)
+    read_again = 0
+    for i, (text, score) in enumerate(zip(VIEW_TEXTS, got, strict=True)):
+        if first[i] < floor:
+            assert "views" not in score, text
+            assert score["probability"] == pytest.approx(first[i], abs=1e-3), text
+            continue
+        read_again += 1
+        expected = [float(first[i]), *(float(p[i]) for p in others.values())]
+        assert list(score["views"]) == ["query", *toy_views]
+        assert list(score["views"].values()) == pytest.approx(expected, abs=1e-3), text
+        assert score["probability"] == pytest.approx(combined(expected), abs=1e-3), text
+        assert abs(score["probability"] - first[i]) > 1e-3, "the views must change the score"
+    assert read_again == 2
+    # Without other nets (an older model) the first view alone decides.
+    alone = _with_views(toy_model, {}, VIEW_TEXTS, more_views_from=0.0)
+    assert [s["probability"] for s in alone] == pytest.approx(list(first), abs=1e-3)
+
+
+def test_a_failing_view_is_left_out(toy_model, toy_views, monkeypatch):
+    from bot.safety import embedder as embedder_module
+    from bot.safety.embedder import PASSAGE, TERMS
+    from bot.safety.semantic import combined
+
+    real = embedder_module.get_embedder()
+
+    class NoTerms:
+        def embed(self, texts, view="query"):
+            if view == TERMS:
+                raise RuntimeError("embedder down")
+            return real.embed(texts, view)
+
+    monkeypatch.setattr(embedder_module, "get_embedder", lambda: NoTerms())
+    text = VIEW_TEXTS[1]
+    score = _with_views(toy_model, toy_views, [text], more_views_from=0.0)[0]
+    assert set(score["views"]) == {"query", PASSAGE}
+    first = float(toy_model.probability(real.embed([text]))[0])
+    passage = float(toy_views[PASSAGE].probability(real.embed([text], PASSAGE))[0])
+    assert score["probability"] == pytest.approx(combined([first, passage]), abs=1e-3)
+
+
+def test_combined_is_the_mean():
+    from bot.safety.semantic import combined
+
+    assert combined([0.9, 0.5]) == pytest.approx(0.7)
+    assert combined([0.9, 0.6, 0.3]) == pytest.approx(0.6)
+    assert combined([0.2]) == pytest.approx(0.2)
