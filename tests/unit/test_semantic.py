@@ -419,3 +419,36 @@ def test_without_the_sparse_head_only_the_terms_view_fails(monkeypatch):
     assert embedder.embed(["ik ga vissen"]).shape == (1, DIM)
     with pytest.raises(RuntimeError, match="sparse"):
         embedder.embed(["ik ga vissen"], TERMS)
+
+
+def test_the_tuning_sweep_scores_as_the_nlu_component(toy_model, toy_views, tmp_path, monkeypatch):
+    """`bot.safety.tune` simulates the decision without Rasa; its scores (the mean of the
+    views from 0.45, the last clause, the highest piece) must be the component's. The toy
+    net's longer messages score under `parts_from`, so both score the pieces of every one."""
+    from bot.safety import component, tune
+
+    real = component.pieces_to_score
+    monkeypatch.setattr(
+        component, "pieces_to_score", lambda text, p, parts_from=0.0: real(text, p, parts_from)
+    )
+
+    caches = {
+        view: EmbeddingCache(tmp_path / f"{view}.npz", view=view) for view in ["query", *toy_views]
+    }
+    views = (
+        (toy_model, caches["query"]),
+        {view: (net, caches[view]) for view, net in toy_views.items()},
+    )
+    texts = VIEW_TEXTS + PARTS_TEXTS
+    swept = tune._scores(views, texts)
+    scored = _with_views(toy_model, toy_views, texts, parts_from=0.0)
+    assert any("views" in score for score in scored), "some messages reach the views"
+    assert any("parts_max" in score for score in scored), "some are scored by pieces"
+    for text, score in zip(texts, scored, strict=True):
+        whole, last, highest = swept[text]
+        assert whole == pytest.approx(score["probability"], abs=1e-3), text
+        assert last == pytest.approx(score.get("last_clause", 0.0), abs=1e-3), text
+        if highest is None:
+            assert "parts_max" not in score, text
+        else:
+            assert highest == pytest.approx(score["parts_max"], abs=1e-3), text
