@@ -331,6 +331,7 @@ class CrisisGuard(GraphComponent):
             last_idiom_only=bool(clause_idioms),
             semantic_category=semantic.get("category") or "unknown",
             semantic_parts=semantic.get("parts_max"),
+            semantic_first=(semantic.get("views") or {}).get("query"),
             words=len(text.split()),
         )
         return evidence, hits[0].text if hits else None

@@ -15,6 +15,8 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
   5. semantic >= bands.check (not an everyday idiom)       -> CHECK
      (>= bands.unsupported_check for a longer message that
      no part of looks like a crisis, see below)
+  5a. the first view alone scores >= bands.clear, but the
+     mean of the three views is lower (not an idiom)        -> CHECK
   5b. the last clause of a longer message, on its own,
      scores >= bands.last_clause (no everyday idiom in it)  -> CHECK (with the clause's
                                                                own category)
@@ -138,6 +140,9 @@ class Evidence:
     # scored alone; None when the message has fewer than two clauses or scored too low as a
     # whole to need it
     semantic_parts: float | None = None
+    # The first view's own score when the message was read in three views (`semantic` is
+    # then their mean; bot.safety.semantic.combined); None when it was read once
+    semantic_first: float | None = None
     words: int = 0  # the number of words of the message
 
     @property
@@ -164,6 +169,9 @@ class Evidence:
             "semantic_parts": None
             if self.semantic_parts is None
             else round(self.semantic_parts, 4),
+            "semantic_first": None
+            if self.semantic_first is None
+            else round(self.semantic_first, 4),
         }
 
     @classmethod
@@ -181,6 +189,9 @@ class Evidence:
             semantic_parts=None
             if data.get("semantic_parts") is None
             else float(data["semantic_parts"]),
+            semantic_first=None
+            if data.get("semantic_first") is None
+            else float(data["semantic_first"]),
             words=int(data.get("words") or 0),
         )
 
@@ -272,6 +283,13 @@ def decide(
     if e.semantic >= (b.unsupported_check if unsupported else b.check) and not e.idiom_only:
         # (The lowering's reason only where it changed the outcome: rules 2 and 3.)
         return Decision(CHECK, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}",))
+    # The other views may take a clear first reading down to calm ("touw opgehangen in de
+    # schuur": 0.99 on the first view, 0.09 as latent terms near "a rope for the washing"):
+    # a clear first reading keeps at least the check question.
+    if e.semantic_first is not None and e.semantic_first >= b.clear and not e.idiom_only:
+        return Decision(
+            CHECK, semantic_category, "semantic", (f"eerste lezing {e.semantic_first:.2f}",)
+        )
     if e.semantic_last >= b.last_clause and not e.last_idiom_only:
         return Decision(
             CHECK,

@@ -106,20 +106,26 @@ def _semantic_model():
 
 
 def _evidence(
-    raw: dict, semantic: float, semantic_last: float = 0.0, semantic_parts: float | None = None
+    raw: dict,
+    semantic: float,
+    semantic_last: float = 0.0,
+    semantic_parts: float | None = None,
+    semantic_first: float | None = None,
 ) -> Evidence:
     return replace(
         Evidence.from_dict(raw),
         semantic=semantic,
         semantic_last=semantic_last,
         semantic_parts=semantic_parts,
+        semantic_first=semantic_first,
     )
 
 
-def _scores(views, texts: list[str]) -> dict[str, tuple[float, float, float | None]]:
+def _scores(views, texts: list[str]) -> dict[str, tuple[float, float, float | None, float | None]]:
     """Per text, as the NLU component scores it: the whole message (the mean of the views from
     `MORE_VIEWS_FROM`), its last clause (or 0) and, from the scorer's `parts_from`, its
-    highest piece (or None)."""
+    highest piece (or None), and the first view's own score when the other views were read
+    (or None)."""
     from bot.safety.component import pieces_to_score
     from bot.safety.semantic import MORE_VIEWS_FROM, combined
 
@@ -138,11 +144,11 @@ def _scores(views, texts: list[str]) -> dict[str, tuple[float, float, float | No
     if missing:
         scored = model.probability(cache.embed(missing))
         probs.update(zip(missing, map(float, scored), strict=True))
-    out: dict[str, tuple[float, float, float | None]] = {}
+    out: dict[str, tuple[float, float, float | None, float | None]] = {}
     for t, own in parts.items():
         last = probs[own[-1]] if own else 0.0
         highest = max(probs[p] for p in pieces[t]) if pieces[t] else None
-        out[t] = (whole[t], last, highest)
+        out[t] = (whole[t], last, highest, probs[t] if t in again else None)
     return out
 
 

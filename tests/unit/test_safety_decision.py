@@ -77,6 +77,22 @@ def test_the_last_clause_alone_asks_the_check_question():
     assert decide(ev(semantic=0.1, semantic_last=1.0)).outcome == CHECK
 
 
+def test_a_clear_first_reading_keeps_at_least_the_check_question():
+    """Rule 5a: "touw opgehangen in de schuur" scored 0.99 on the first view and 0.09 as
+    latent terms (near "a rope for the washing"); the mean of the three views (0.58) is under
+    the check band. A clear first reading keeps the check question, never calm; below clear it
+    does not, and a message read once (no first-view score) is unchanged."""
+    just_under = B.check - 0.01
+    d = decide(ev(semantic=just_under, semantic_first=B.clear))
+    assert (d.outcome, d.reasons) == (CHECK, (f"eerste lezing {B.clear:.2f}",))
+    assert decide(ev(semantic=just_under, semantic_first=B.clear - 0.01)).outcome == CALM
+    assert decide(ev(semantic=just_under)).outcome == CALM
+    assert decide(ev(semantic=just_under, semantic_first=0.99, idiom_only=True)).outcome == CALM
+    stored = Evidence.from_dict(ev(semantic=0.5, semantic_first=0.97).as_dict())
+    assert stored.semantic_first == pytest.approx(0.97)
+    assert Evidence.from_dict(ev(semantic=0.5).as_dict()).semantic_first is None
+
+
 def test_only_an_idiom_inside_the_last_clause_stops_rule_5b():
     # "ik lach me dood om die gast, morgen ga ik met mn mes naar hem toe": the idiom is in
     # the first clause, so the clause still gets the check question.

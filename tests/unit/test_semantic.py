@@ -445,7 +445,11 @@ def test_the_tuning_sweep_scores_as_the_nlu_component(toy_model, toy_views, tmp_
     assert any("views" in score for score in scored), "some messages reach the views"
     assert any("parts_max" in score for score in scored), "some are scored by pieces"
     for text, score in zip(texts, scored, strict=True):
-        whole, last, highest = swept[text]
+        whole, last, highest, first = swept[text]
+        if "views" in score:
+            assert first == pytest.approx(score["views"]["query"], abs=1e-3), text
+        else:
+            assert first is None, text
         assert whole == pytest.approx(score["probability"], abs=1e-3), text
         assert last == pytest.approx(score.get("last_clause", 0.0), abs=1e-3), text
         if highest is None:
