@@ -68,6 +68,7 @@ def view_cache(view: str) -> Path:
 
 
 SEMANTIC_CODE = Path(__file__).with_name("semantic.py")
+EMBEDDER_CODE = Path(__file__).with_name("embedder.py")
 # A message of more pieces than this (a pasted text) is not scored piece by piece.
 MAX_PARTS = 12
 PARTS_FROM = 0.60
@@ -109,6 +110,8 @@ class SemanticCrisisScorer(GraphComponent):
             # ... and so does editing the semantic net's code (Rasa's own fingerprint only
             # covers this class's source, not the module that does the work).
             "code_sha256": hashlib.sha256(SEMANTIC_CODE.read_bytes()).hexdigest(),
+            # ... and editing the embedder (it makes the vectors every view's net keeps).
+            "embedder_sha256": hashlib.sha256(EMBEDDER_CODE.read_bytes()).hexdigest(),
         }
 
     def __init__(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -456,3 +458,17 @@ def test_the_tuning_sweep_scores_as_the_nlu_component(toy_model, toy_views, tmp_
             assert "parts_max" not in score, text
         else:
             assert highest == pytest.approx(score["parts_max"], abs=1e-3), text
+
+
+def test_the_scorer_retrains_when_the_semantic_code_or_the_embedder_changes():
+    """Rasa reuses a trained component while its config and class are unchanged: the hashes
+    of semantic.py and embedder.py (the vectors every view's net keeps) are in its config."""
+    import hashlib
+
+    from bot.safety import embedder, semantic
+    from bot.safety.component import SemanticCrisisScorer
+
+    config = SemanticCrisisScorer.get_default_config()
+    for key, module in (("code_sha256", semantic), ("embedder_sha256", embedder)):
+        source = Path(module.__file__).read_bytes()
+        assert config[key] == hashlib.sha256(source).hexdigest(), key
