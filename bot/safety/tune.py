@@ -135,6 +135,7 @@ def _scores(views, texts: list[str]) -> dict[str, tuple[float, float, float | No
     probs = dict(zip(every, map(float, model.probability(cache.embed(every))), strict=True))
     whole = {t: probs[t] for t in texts}
     again = sorted({t for t in texts if probs[t] >= MORE_VIEWS_FROM})
+    read_again = set(again)
     if again:
         others = [net.probability(vectors.embed(again)) for net, vectors in more.values()]
         for i, t in enumerate(again):
@@ -148,7 +149,7 @@ def _scores(views, texts: list[str]) -> dict[str, tuple[float, float, float | No
     for t, own in parts.items():
         last = probs[own[-1]] if own else 0.0
         highest = max(probs[p] for p in pieces[t]) if pieces[t] else None
-        out[t] = (whole[t], last, highest, probs[t] if t in again else None)
+        out[t] = (whole[t], last, highest, probs[t] if t in read_again else None)
     return out
 
 
