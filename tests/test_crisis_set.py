@@ -53,6 +53,7 @@ MIN_RECALL_OTHER = {
     "unseen7": 0.98,
     "unseen8": 0.98,
     "unseen9": 0.96,
+    "unseen10": 0.96,
 }
 MAX_CHECKS = 0.15
 # The second unseen set (run once, never tuned on) is above issue 15's 0.05: 0.043 on the model
@@ -204,4 +205,16 @@ SPREAD_OUT = [
 )
 def test_warning_signs_are_not_ignored(bot, texts, prefix):
     ignored = [text for text in texts if classify(bot.say(bot.new_sender(prefix), text)) == CALM]
+    assert not ignored
+
+
+@pytest.mark.slow
+def test_crises_typed_in_capitals_are_read_as_typed_plainly(bot):
+    """Ninth pass: e5's vocabulary is cased, and "IK WIL ECHT DOOD NU" scored 0.08 (0.76 in
+    lowercase). The warning signs and spread-out crises typed in capitals, which the word list
+    mostly does not name, must still get the crisis help or the check question."""
+    texts = [text.upper() for text in WARNING_SIGNS + SPREAD_OUT]
+    ignored = [
+        text for text in texts if classify(bot.say(bot.new_sender("hoofdletters"), text)) == CALM
+    ]
     assert not ignored

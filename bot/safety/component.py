@@ -336,6 +336,7 @@ class CrisisGuard(GraphComponent):
             semantic_parts=semantic.get("parts_max"),
             semantic_first=(semantic.get("views") or {}).get("query"),
             words=len(text.split()),
+            semantic_read="probability" in semantic,
         )
         return evidence, hits[0].text if hits else None
 

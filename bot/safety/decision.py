@@ -9,6 +9,7 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
 `decide` turns them into one of three outcomes, in this order (first match wins):
 
   1. the word list matched                                  -> CRISIS
+  1a. ... but the meaning clearly denies it (below)        -> CHECK
   2. semantic >= bands.clear                                -> CRISIS
   3. classifier says crisis and semantic >= bands.agree     -> CRISIS (two signals agree)
   4. worrying context and semantic >= bands.context_clear   -> CRISIS
@@ -34,7 +35,7 @@ the client's previous message was itself a check or a crisis, or scored at least
 real message (three words or more, so not "hoi" or a button) that was calm and scored at most
 `bands.context_calm`. Then a CRISIS from rules 2 or 3 (meaning only, no word-list hit) becomes a
 CHECK: "ik sta op de brug" after "ik ga vissen met mijn vader" gets the calm question, not 113.
-A word-list hit is never lowered.
+A calm context never lowers a word-list hit (only rule 1a can, and never to nothing).
 
 Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5, 5b, 6
 and 8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
@@ -47,6 +48,20 @@ worrying context. For such a message the whole-message score is weak evidence: e
 every day told in detail a bit like a crisis told as a story ("mn parkiet kan nu hallo
 zeggen, ik heb het hem elke ochtend geleerd ..." scored 0.94). Then rules 2 and 3 give the
 check question instead of the crisis help, and rule 5 needs `bands.unsupported_check`.
+
+"The meaning clearly denies it" (rule 1a, ninth pass): the word list reads words, not who
+they are about or whether they are meant ("film gezien waar een man van de brug springt en
+het overleeft, goeie film" scored 0.06). A word-list hit gets the check question first
+instead of the crisis help at once only when all of these hold:
+- the semantic net read the message (`Evidence.semantic_read`) and every reading of it is
+  below `bands.matcher_doubt`: the whole message, the first view alone, the last clause;
+- the message has at least `DOUBT_MIN_WORDS` words (a few words give the meaning too little
+  to deny anything);
+- the classifier does not say crisis too (two signals agree: rule 3's spirit);
+- the category is not an overdose (the pills may already be taken: no question first);
+- not after a worrying message or a low mood.
+"Ja" or "weet ik niet" still gives the crisis help, and the check is recorded for the worker.
+A hit is never lowered to nothing.
 
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
@@ -64,6 +79,7 @@ The band values are tuned on the development sets (see docs/safety.md) and set i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +89,8 @@ CHECK = "check"
 CALM = "calm"
 OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
 LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
+DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
+DOUBT_MIN_WORDS = 6  # rule 1a needs a message of at least this many words
 # A lowering reason: no part looks like a crisis on its own ("... (hoogste 0.30)")
 UNSUPPORTED_REASON = "geen zinsdeel apart zorgelijk (hoogste"
 UNKNOWN = "unknown"
@@ -113,7 +131,14 @@ class Bands:
     # (seventh pass). Set by hand on the development sets and 260 ordinary messages
     # (docs/safety.md), not by the sweep's grid.
     part_support: float = 0.50
-    unsupported_check: float = 0.90
+    # 0.90 before the ninth pass: the mean of three views (eighth pass) sits lower than the
+    # first view's score this band was set on, and "2 weken nie gesneden maar vannacht wel
+    # weer, best diep" (0.875) fell under it.
+    unsupported_check: float = 0.86
+    # A word-list hit whose every reading scores below this: the check question first (rule
+    # 1a, ninth pass). Set by hand: the lowest crisis with a word-list hit on the development
+    # sets scored 0.33, the calm ones 0.06 and 0.28.
+    matcher_doubt: float = 0.30
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bands:
@@ -144,6 +169,14 @@ class Evidence:
     # then their mean; bot.safety.semantic.combined); None when it was read once
     semantic_first: float | None = None
     words: int = 0  # the number of words of the message
+    # Whether the semantic net read the message (False when it failed or is absent: then a
+    # semantic of 0 means nothing, and rule 1a does not apply)
+    semantic_read: bool = False
+
+    @property
+    def highest_reading(self) -> float:
+        """The highest of the whole message's score, its first view's and its last clause's."""
+        return max(self.semantic, self.semantic_first or 0.0, self.semantic_last)
 
     @property
     def highest_semantic(self) -> float:
@@ -172,6 +205,7 @@ class Evidence:
             "semantic_first": None
             if self.semantic_first is None
             else round(self.semantic_first, 4),
+            "semantic_read": self.semantic_read,
         }
 
     @classmethod
@@ -193,6 +227,7 @@ class Evidence:
             if data.get("semantic_first") is None
             else float(data["semantic_first"]),
             words=int(data.get("words") or 0),
+            semantic_read=bool(data.get("semantic_read")),
         )
 
 
@@ -241,6 +276,16 @@ class Decision:
         return OUTCOME_ORDER[self.outcome] > OUTCOME_ORDER[outcome]
 
 
+def _meaning_denies(e: Evidence, b: Bands) -> bool:
+    """Rule 1a's conditions on the message itself (see the module docstring)."""
+    return (
+        e.semantic_read
+        and e.matcher_category != "overdose"
+        and e.words >= DOUBT_MIN_WORDS
+        and e.highest_reading < b.matcher_doubt
+    )
+
+
 def decide(
     evidence: Evidence, context: Context | None = None, bands: Bands | None = None
 ) -> Decision:
@@ -253,6 +298,12 @@ def decide(
 
     if e.matcher_category:
         by = "both" if (classifier_says or e.semantic >= b.check) else "matcher"
+        if _meaning_denies(e, b) and not classifier_says and not worrying:
+            # Rounded down, so a score just under the band never reads as the band itself.
+            shown = math.floor(e.highest_reading * 100) / 100
+            return Decision(
+                CHECK, e.matcher_category, by, ("woordenlijst", f"{DOUBT_REASON} {shown:.2f}")
+            )
         return Decision(CRISIS, e.matcher_category, by, ("woordenlijst",))
     calm_before = context is not None and context.calm(b)
     # Never after a worrying message or a low mood: there the meaning alone counts in full.

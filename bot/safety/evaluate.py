@@ -13,7 +13,7 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen9"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen10"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
 sets that may be read (the development sets "main", "dev", "dev3").
 """
@@ -70,6 +70,9 @@ SETS = {
     # A ninth, by another hand (all six categories, about 40 long crises and 50 long everyday
     # messages): run once, after the eighth pass's changes (three views).
     "unseen9": CRISIS_DIR / "crisis_set_unseen9.yml",
+    # A tenth, by another hand from the same brief: run once, after the ninth pass's changes
+    # (capitals and stretched letters read plainly, rule 1a).
+    "unseen10": CRISIS_DIR / "crisis_set_unseen10.yml",
 }
 READABLE = {"main", "dev", "dev3"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does

@@ -1,7 +1,9 @@
 """Deterministic crisis matcher on Dutch lemmas (spaCy blank `nl` + lookup lemmatizer).
 
 The word list lives in `patterns.yml` beside this file (reviewed content, see its header).
-The matcher is the safety net beside the trained `crisis` intent: a hit always wins.
+The matcher is the safety net beside the trained `crisis` intent: a hit always gets at least
+the check question, and the crisis help at once unless the meaning clearly denies it (rule 1a
+in `bot.safety.decision`).
 """
 
 from __future__ import annotations

@@ -118,6 +118,7 @@ def _evidence(
         semantic_last=semantic_last,
         semantic_parts=semantic_parts,
         semantic_first=semantic_first,
+        semantic_read=True,
     )
 
 

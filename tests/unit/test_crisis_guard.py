@@ -113,3 +113,24 @@ def test_the_parts_are_measured_below_every_band_that_uses_them():
     )
     assert parts_from <= bands.check < bands.unsupported_check < bands.clear
     assert bands.part_support < bands.check
+
+
+def test_a_word_list_hit_the_meaning_denies_needs_the_meaning_to_be_read(guard):
+    """Rule 1a through the guard: the word list's hit with a read, clearly calm meaning gets
+    the check question; without the semantic net's reading (it failed or is absent) the
+    same hit is the crisis help at once."""
+    text = "film gezien waar een man van de brug springt en het overleeft, goeie film"
+    denied = parsed(text, [("vertellen", 0.9)], 0.06)
+    unread = parsed(text, [("vertellen", 0.9)], 0.06)
+    unread.set(SEMANTIC_PROPERTY, None)
+    meant = parsed(text, [("vertellen", 0.9)], 0.5)
+    guard.process([denied, unread, meant])
+    assert denied.get("crisis")["matched"], "the word list must match this text"
+    assert (denied.get("crisis")["outcome"], denied.get("crisis")["category"]) == (
+        "check",
+        "suicide",
+    )
+    assert denied.get("crisis")["evidence"]["semantic_read"] is True
+    assert unread.get("crisis")["outcome"] == "crisis"
+    assert unread.get("crisis")["evidence"]["semantic_read"] is False
+    assert meant.get("crisis")["outcome"] == "crisis"

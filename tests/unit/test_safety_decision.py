@@ -8,6 +8,8 @@ from bot.safety.decision import (
     CALM,
     CHECK,
     CRISIS,
+    DOUBT_MIN_WORDS,
+    DOUBT_REASON,
     LAST_CLAUSE_REASON,
     SHORT_ANSWER_WORDS,
     Bands,
@@ -33,12 +35,40 @@ def test_the_bands_are_ordered_sensibly():
     assert B.check <= B.agree < B.clear
 
 
-def test_a_word_list_hit_is_a_crisis_whatever_else_says():
+def test_a_word_list_hit_is_a_crisis_whatever_the_other_signals_say():
+    # (Rule 1a below is the one exception: the meaning, read, clearly denies it.)
     d = decide(ev(matcher_category="suicide", semantic=0.0))
     assert (d.outcome, d.category, d.detected_by) == (CRISIS, "suicide", "matcher")
     assert decide(ev(matcher_category="abuse", semantic=0.99)).detected_by == "both"
-    # Never lowered by a calm context either.
+    # Never lowered by a calm context.
     assert decide(ev(matcher_category="suicide"), CALM_BEFORE).outcome == CRISIS
+
+
+def test_a_word_list_hit_the_meaning_clearly_denies_asks_the_check_question_first():
+    """Rule 1a (ninth pass): the words say crisis, every reading of the meaning clearly not."""
+    low = B.matcher_doubt - 0.001
+    denied = dict(matcher_category="suicide", semantic=low, semantic_read=True, words=12)
+    d = decide(ev(**denied))
+    assert (d.outcome, d.category, d.detected_by) == (CHECK, "suicide", "matcher")
+    # The score is rounded down: 0.299 must not read as the band (0.30).
+    assert d.reasons == ("woordenlijst", f"{DOUBT_REASON} {B.matcher_doubt - 0.01:.2f}")
+    # Each condition on its own keeps the crisis help at once:
+    for change in (
+        {"semantic": B.matcher_doubt},  # the whole message reaches the band
+        {"semantic_first": B.matcher_doubt},  # the first view alone does
+        {"semantic_last": B.matcher_doubt},  # the last clause does
+        {"semantic_read": False},  # the meaning was not read (failing or absent net)
+        {"words": DOUBT_MIN_WORDS - 1},  # too short to deny anything
+        {"classifier": B.classifier},  # the classifier says crisis too
+        {"matcher_category": "overdose"},  # no question first after pills
+    ):
+        assert decide(ev(**{**denied, **change})).outcome == CRISIS, change
+    assert decide(ev(**{**denied, "words": DOUBT_MIN_WORDS})).outcome == CHECK
+    # Never lowered after a worrying message or a low mood, and never to nothing.
+    for context in (WORRYING, LOW_MOOD):
+        assert decide(ev(**denied), context).outcome == CRISIS
+    assert decide(ev(**denied), CALM_BEFORE).outcome == CHECK
+    assert B.matcher_doubt < B.context_check < B.check
 
 
 def test_semantic_above_clear_is_a_crisis():
@@ -103,6 +133,8 @@ def test_only_an_idiom_inside_the_last_clause_stops_rule_5b():
 def test_the_last_clause_score_survives_the_stored_evidence():
     e = ev(semantic=0.2, semantic_last=0.93, semantic_last_category="suicide", last_idiom_only=True)
     assert Evidence.from_dict(e.as_dict()) == e
+    read = ev(matcher_category="suicide", semantic=0.1, semantic_read=True)
+    assert Evidence.from_dict(read.as_dict()) == read
 
 
 def test_a_previous_message_counts_by_its_higher_score():

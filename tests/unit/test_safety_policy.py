@@ -154,3 +154,18 @@ def test_a_calm_previous_message_turns_a_meaning_only_crisis_into_a_check(policy
         user("ik sta nu op de brug", "crisis", "crisis", 0.99),
     )
     assert policy.next_action(t) is None
+
+
+def test_a_low_mood_keeps_a_doubted_word_list_hit_the_crisis_help(policy, domain):
+    """Rule 1a (ninth pass) lowers a word-list hit whose meaning clearly denies it to the
+    check question, never after a low mood: the policy, which sees the mood, gives the crisis
+    help."""
+    text = "film gezien waar een man van de brug springt en het overleeft, goeie film"
+    message = user(text, "vrij_antwoord", "check", 0.06)
+    message.parse_data["crisis"]["evidence"].update(
+        matcher_category="suicide", semantic_read=True, words=len(text.split())
+    )
+    events = [SlotSet("stemming", "2"), ActiveLoop("thema_form"), *listen()]
+    assert policy.next_action(tracker(domain, *events, message)) == ACTION_CRISIS
+    events[0] = SlotSet("stemming", "4")
+    assert policy.next_action(tracker(domain, *events, message)) != ACTION_CRISIS

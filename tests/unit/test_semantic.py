@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.safety.embedder import DIM, EmbeddingCache, get_embedder
+from bot.safety.embedder import DIM, PASSAGE, QUERY, EmbeddingCache, _normalise, get_embedder
 from bot.safety.semantic import (
     CRISIS_CATEGORIES,
     EXEMPLARS_FILE,
@@ -57,6 +57,27 @@ def test_embeddings_are_normalised_and_dutch_meaning_is_close():
     assert vectors.shape == (3, DIM)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_words_in_capitals_are_embedded_as_typed_plainly():
+    """Ninth pass: e5's vocabulary is cased and the exemplars are lowercase, so a shouted
+    message lost its meaning. A message mostly in capitals is read in lowercase, otherwise
+    each word of 2+ capitals; a stretched letter is read doubled; other casing stays."""
+    assert _normalise("IK WIL ECHT DOOD NU") == "ik wil echt dood nu"
+    assert _normalise("K WIL DOOD. M'N MOEDER WEET HET") == "k wil dood. m'n moeder weet het"
+    assert _normalise("HELP ik heb 20 pillen  genomen") == "help ik heb 20 pillen genomen"
+    assert _normalise("Ik ben bij de GGZ, WhatsApp me") == "Ik ben bij de ggz, WhatsApp me"
+    assert _normalise("ik zit met ZO'N hoofd, A") == "ik zit met zo'n hoofd, A"
+    assert _normalise("ÉÉN KEER") == "één keer"
+    # A stretched letter is read doubled, whatever its case.
+    assert _normalise("ik wil dooooood, HELPPP...") == "ik wil dood, helpp..."
+    assert _normalise("ik wil DOOoooD") == "ik wil dood"
+    assert _normalise("neeeee 😭😭😭 100000") == "nee 😭😭😭 100000"
+    # The embedder itself reads the normalised text.
+    embedder = get_embedder()
+    for view in (QUERY, PASSAGE):
+        shouted, plain = embedder.embed(["IK WIL ECHT DOOD NU", "ik wil echt dood nu"], view=view)
+        assert np.allclose(shouted, plain)
 
 
 def test_the_cache_returns_the_same_vectors_and_survives_a_reload(cache, tmp_path):
