@@ -318,7 +318,14 @@ class CrisisGuard(GraphComponent):
         semantic = message.get(SEMANTIC_PROPERTY) or {}
         clause = semantic.get("last_clause_text")
         # Rule 5b is stopped only by an everyday idiom inside the clause itself.
-        clause_idioms = self.matcher.analyse(clause)[1] if clause else 0
+        clause_hits, clause_idioms = self.matcher.analyse(clause) if clause else ([], 0)
+        # Rule 1a may doubt only hits the meaning read on its own: in a message of one clause
+        # (no last clause of its own), or all in the last clause; and never an overdose.
+        doubtable = (
+            bool(hits)
+            and all(h.category != "overdose" for h in hits)
+            and (not clause or {h.text for h in hits} <= {h.text for h in clause_hits})
+        )
         # The classifier's own top choice, ignoring the fallback label.
         top = next((r for r in ranking if r.get("name") != FALLBACK_INTENT), None)
         classifier = (
@@ -337,6 +344,7 @@ class CrisisGuard(GraphComponent):
             semantic_first=(semantic.get("views") or {}).get("query"),
             words=len(text.split()),
             semantic_read="probability" in semantic,
+            matcher_doubtable=doubtable,
         )
         return evidence, hits[0].text if hits else None
 

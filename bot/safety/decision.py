@@ -57,8 +57,12 @@ instead of the crisis help at once only when all of these hold:
   below `bands.matcher_doubt`: the whole message, the first view alone, the last clause;
 - the message has at least `DOUBT_MIN_WORDS` words (a few words give the meaning too little
   to deny anything);
+- every hit lies in a part that was read on its own (`Evidence.matcher_doubtable`): the
+  message has one clause, or the hits are in its last clause. A hit in a middle clause of a
+  day's story ("... in de kas met de tomaten, ik snij mezelf weer, en morgen ...") is read by
+  no score of its own, so it keeps the crisis help;
 - the classifier does not say crisis too (two signals agree: rule 3's spirit);
-- the category is not an overdose (the pills may already be taken: no question first);
+- no hit is an overdose (the pills may already be taken: no question first);
 - not after a worrying message or a low mood.
 "Ja" or "weet ik niet" still gives the crisis help, and the check is recorded for the worker.
 A hit is never lowered to nothing.
@@ -172,6 +176,9 @@ class Evidence:
     # Whether the semantic net read the message (False when it failed or is absent: then a
     # semantic of 0 means nothing, and rule 1a does not apply)
     semantic_read: bool = False
+    # Rule 1a may doubt the word list's hits: none is an overdose, and each lies in a part
+    # the meaning read on its own (a message of one clause, or its last clause)
+    matcher_doubtable: bool = False
 
     @property
     def highest_reading(self) -> float:
@@ -206,6 +213,7 @@ class Evidence:
             if self.semantic_first is None
             else round(self.semantic_first, 4),
             "semantic_read": self.semantic_read,
+            "matcher_doubtable": self.matcher_doubtable,
         }
 
     @classmethod
@@ -228,6 +236,7 @@ class Evidence:
             else float(data["semantic_first"]),
             words=int(data.get("words") or 0),
             semantic_read=bool(data.get("semantic_read")),
+            matcher_doubtable=bool(data.get("matcher_doubtable")),
         )
 
 
@@ -280,6 +289,7 @@ def _meaning_denies(e: Evidence, b: Bands) -> bool:
     """Rule 1a's conditions on the message itself (see the module docstring)."""
     return (
         e.semantic_read
+        and e.matcher_doubtable
         and e.matcher_category != "overdose"
         and e.words >= DOUBT_MIN_WORDS
         and e.highest_reading < b.matcher_doubt
@@ -300,7 +310,7 @@ def decide(
         by = "both" if (classifier_says or e.semantic >= b.check) else "matcher"
         if _meaning_denies(e, b) and not classifier_says and not worrying:
             # Rounded down, so a score just under the band never reads as the band itself.
-            shown = math.floor(e.highest_reading * 100) / 100
+            shown = math.floor(round(e.highest_reading * 100, 6)) / 100
             return Decision(
                 CHECK, e.matcher_category, by, ("woordenlijst", f"{DOUBT_REASON} {shown:.2f}")
             )

@@ -385,11 +385,17 @@ def shared_steps(session: Session, client_id: int) -> list[SmallStep]:
 
 
 def needs_attention():
-    """Not reviewed yet, and not a check question the client answered with "nee"."""
+    """Not reviewed yet, and not a check question the client answered with "nee", unless
+    the check came from the word list (safety rule 1a: the meaning doubted a word-list hit;
+    a "nee" to that stays for the worker to see)."""
     return and_(
         SafetyEvent.review.is_(None),
         SafetyEvent.acknowledged_at.is_(None),
-        or_(SafetyEvent.check_answer.is_(None), SafetyEvent.check_answer != "nee"),
+        or_(
+            SafetyEvent.check_answer.is_(None),
+            SafetyEvent.check_answer != "nee",
+            SafetyEvent.detected_by == "matcher",
+        ),
     )
 
 
@@ -415,7 +421,8 @@ class Alert:
     @property
     def open(self) -> bool:
         e = self.event
-        return e.review is None and e.acknowledged_at is None and e.check_answer != "nee"
+        denied = e.check_answer == "nee" and e.detected_by != "matcher"  # see needs_attention
+        return e.review is None and e.acknowledged_at is None and not denied
 
 
 @dataclass

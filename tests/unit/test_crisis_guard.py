@@ -131,6 +131,38 @@ def test_a_word_list_hit_the_meaning_denies_needs_the_meaning_to_be_read(guard):
         "suicide",
     )
     assert denied.get("crisis")["evidence"]["semantic_read"] is True
+    assert denied.get("crisis")["evidence"]["matcher_doubtable"] is True
     assert unread.get("crisis")["outcome"] == "crisis"
     assert unread.get("crisis")["evidence"]["semantic_read"] is False
     assert meant.get("crisis")["outcome"] == "crisis"
+
+
+def test_a_word_list_hit_in_a_middle_clause_or_beside_an_overdose_is_never_doubted(guard):
+    """Rule 1a only doubts hits the meaning read on its own (from the second review): a
+    self-harm hit in a middle clause of a day's story is read by no score of its own (the
+    whole message and the last clause score low), so it keeps the crisis help; and no hit
+    is doubted beside an overdose hit, even when another category's hit comes first."""
+    story = (
+        "de begeleider zegt dat ik goed bezig ben met werken in de tuin en in de kas met de "
+        "tomaten, ik snij mezelf weer, en morgen ga ik met mijn broer naar de bioscoop"
+    )
+    middle = parsed(story, [("vertellen", 0.9)], 0.15)
+    middle.set(
+        SEMANTIC_PROPERTY,
+        {
+            "probability": 0.15,
+            "category": "unknown",
+            "last_clause": 0.29,
+            "last_clause_text": "en morgen ga ik met mijn broer naar de bioscoop",
+            "last_clause_category": "unknown",
+        },
+    )
+    both = "film gezien waar een man van de brug springt en alle pillen genomen heeft"
+    overdose = parsed(both, [("vertellen", 0.9)], 0.06)
+    guard.process([middle, overdose])
+    assert middle.get("crisis")["matched"] == "snij mezelf"
+    assert middle.get("crisis")["evidence"]["matcher_doubtable"] is False
+    assert middle.get("crisis")["outcome"] == "crisis"
+    assert overdose.get("crisis")["category"] == "suicide"
+    assert overdose.get("crisis")["evidence"]["matcher_doubtable"] is False
+    assert overdose.get("crisis")["outcome"] == "crisis"

@@ -47,7 +47,13 @@ def test_a_word_list_hit_is_a_crisis_whatever_the_other_signals_say():
 def test_a_word_list_hit_the_meaning_clearly_denies_asks_the_check_question_first():
     """Rule 1a (ninth pass): the words say crisis, every reading of the meaning clearly not."""
     low = B.matcher_doubt - 0.001
-    denied = dict(matcher_category="suicide", semantic=low, semantic_read=True, words=12)
+    denied = dict(
+        matcher_category="suicide",
+        semantic=low,
+        semantic_read=True,
+        matcher_doubtable=True,
+        words=12,
+    )
     d = decide(ev(**denied))
     assert (d.outcome, d.category, d.detected_by) == (CHECK, "suicide", "matcher")
     # The score is rounded down: 0.299 must not read as the band (0.30).
@@ -58,12 +64,15 @@ def test_a_word_list_hit_the_meaning_clearly_denies_asks_the_check_question_firs
         {"semantic_first": B.matcher_doubt},  # the first view alone does
         {"semantic_last": B.matcher_doubt},  # the last clause does
         {"semantic_read": False},  # the meaning was not read (failing or absent net)
+        {"matcher_doubtable": False},  # a hit outside the parts read alone, or an overdose
         {"words": DOUBT_MIN_WORDS - 1},  # too short to deny anything
         {"classifier": B.classifier},  # the classifier says crisis too
         {"matcher_category": "overdose"},  # no question first after pills
     ):
         assert decide(ev(**{**denied, **change})).outcome == CRISIS, change
     assert decide(ev(**{**denied, "words": DOUBT_MIN_WORDS})).outcome == CHECK
+    # Rounded down without a floating-point slip: 0.29 reads as 0.29, not 0.28.
+    assert decide(ev(**{**denied, "semantic": 0.29})).reasons[1] == f"{DOUBT_REASON} 0.29"
     # Never lowered after a worrying message or a low mood, and never to nothing.
     for context in (WORRYING, LOW_MOOD):
         assert decide(ev(**denied), context).outcome == CRISIS
@@ -133,7 +142,7 @@ def test_only_an_idiom_inside_the_last_clause_stops_rule_5b():
 def test_the_last_clause_score_survives_the_stored_evidence():
     e = ev(semantic=0.2, semantic_last=0.93, semantic_last_category="suicide", last_idiom_only=True)
     assert Evidence.from_dict(e.as_dict()) == e
-    read = ev(matcher_category="suicide", semantic=0.1, semantic_read=True)
+    read = ev(matcher_category="suicide", semantic=0.1, semantic_read=True, matcher_doubtable=True)
     assert Evidence.from_dict(read.as_dict()) == read
 
 

@@ -133,3 +133,23 @@ def test_a_check_answered_nee_is_shown_but_not_as_a_new_alert(client, data, engi
     assert "nieuwe melding" not in row
     html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
     assert "Controlevraag: nee" in html and "Daarna ging het gesprek verder." in html
+
+
+def test_a_word_list_check_answered_nee_stays_a_new_alert(client, data, engine):
+    """Safety rule 1a (ninth pass): the meaning doubted a word-list hit, so the client got
+    the check question first. A "nee" to it does not close it: the worker still sees it."""
+    with session_scope(engine) as session:
+        _clear_events(session, data.client_a)
+        _event(
+            session,
+            data.client_a,
+            1,
+            outcome="controle",
+            check_answer="nee",
+            detected_by="matcher",
+        )
+        name = session.get(Client, data.client_a).display_name
+    login(client, "anna")
+    caseload = client.get("/begeleider/").get_data(as_text=True)
+    row = caseload[caseload.index(name) :].split("</tr>")[0]
+    assert "nieuwe melding" in row
