@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.storage.db import session_scope
@@ -122,22 +123,13 @@ def test_review_rules(client, data, engine):
         assert session.get(SafetyEvent, data.event_b).review is None
 
 
-def test_a_check_answered_nee_is_shown_but_not_as_a_new_alert(client, data, engine):
-    with session_scope(engine) as session:
-        _clear_events(session, data.client_a)
-        _event(session, data.client_a, 1, outcome="controle", check_answer="nee")
-        name = session.get(Client, data.client_a).display_name
-    login(client, "anna")
-    caseload = client.get("/begeleider/").get_data(as_text=True)
-    row = caseload[caseload.index(name) :].split("</tr>")[0]
-    assert "nieuwe melding" not in row
-    html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
-    assert "Controlevraag: nee" in html and "Daarna ging het gesprek verder." in html
-
-
-def test_a_word_list_check_answered_nee_stays_a_new_alert(client, data, engine):
-    """Safety rule 1a (ninth pass): the meaning doubted a word-list hit, so the client got
-    the check question first. A "nee" to it does not close it: the worker still sees it."""
+@pytest.mark.parametrize(("detected_by", "still_new"), [("semantic", False), ("matcher", True)])
+def test_a_check_answered_nee_is_shown_and_stays_new_only_from_the_word_list(
+    client, data, engine, detected_by, still_new
+):
+    """A check answered "nee" is shown, but not as a new alert; unless it came from the word
+    list (safety rule 1a, ninth pass: the meaning doubted a word-list hit, so the client got
+    the check question first), which the worker still sees as new."""
     with session_scope(engine) as session:
         _clear_events(session, data.client_a)
         _event(
@@ -146,10 +138,13 @@ def test_a_word_list_check_answered_nee_stays_a_new_alert(client, data, engine):
             1,
             outcome="controle",
             check_answer="nee",
-            detected_by="matcher",
+            detected_by=detected_by,
         )
         name = session.get(Client, data.client_a).display_name
     login(client, "anna")
     caseload = client.get("/begeleider/").get_data(as_text=True)
     row = caseload[caseload.index(name) :].split("</tr>")[0]
-    assert "nieuwe melding" in row
+    assert ("nieuwe melding" in row) is still_new
+    html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
+    badge = "⚠ Nieuw" if still_new else "Controlevraag: nee"
+    assert badge in html and "Daarna ging het gesprek verder." in html
