@@ -13,9 +13,9 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen10"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen11"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
-sets that may be read (the development sets "main", "dev", "dev3").
+sets that may be read (the development sets "main", "dev", "dev3", "dev4").
 """
 
 from __future__ import annotations
@@ -73,8 +73,15 @@ SETS = {
     # A tenth, by another hand from the same brief: run once, after the ninth pass's changes
     # (capitals and stretched letters read plainly, rule 1a).
     "unseen10": CRISIS_DIR / "crisis_set_unseen10.yml",
+    # Long messages only (25 to 60 words: a day told in detail, with or without a crisis in
+    # it), by another separate hand who never read the project's data: a development set,
+    # read and measured on (tenth pass).
+    "dev4": CRISIS_DIR / "crisis_set_dev4.yml",
+    # An eleventh held-out set, by another hand from the same brief as unseen10: run once, on
+    # the ninth pass's model (the tenth pass changed no part of the decision).
+    "unseen11": CRISIS_DIR / "crisis_set_unseen11.yml",
 }
-READABLE = {"main", "dev", "dev3"}
+READABLE = {"main", "dev", "dev3", "dev4"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
 CHECK_PAYLOADS = {"/bevestigen", "/ontkennen", "/weet_niet"}
 HELP, CHECK, CALM = "hulp", "controle", "rustig"

@@ -5,8 +5,9 @@
 
 Tuning uses only the development sets: `tests/crisis/crisis_set.yml` (the main set, also used
 for the word list before), `tests/crisis/crisis_set_dev.yml` (written by a separate hand
-for this purpose, read while tuning) and `tests/crisis/crisis_set_dev3.yml` (another separate
-hand, fifth pass). The fresh and unseen sets are never used here.
+for this purpose, read while tuning), `tests/crisis/crisis_set_dev3.yml` (another separate
+hand, fifth pass) and, from the tenth pass, `crisis_set_dev4.yml` and `crisis_set_dev5.yml`
+(long messages only, by three more hands). The fresh and unseen sets are never used here.
 
 `collect` stores, per message, the word list's and the classifier's evidence from the trained
 model. `sweep` refits the semantic net from the current NLU data and exemplars (so an exemplar
@@ -39,6 +40,10 @@ DEV_SETS = {
     "main": PROJECT_ROOT / "tests" / "crisis" / "crisis_set.yml",
     "dev": PROJECT_ROOT / "tests" / "crisis" / "crisis_set_dev.yml",
     "dev3": PROJECT_ROOT / "tests" / "crisis" / "crisis_set_dev3.yml",
+    # Long messages only (tenth pass): where the checks on calm come from. dev5 is not
+    # measured by the tests (make test's time); the sweep and `collect` read it.
+    "dev4": PROJECT_ROOT / "tests" / "crisis" / "crisis_set_dev4.yml",
+    "dev5": PROJECT_ROOT / "tests" / "crisis" / "crisis_set_dev5.yml",
 }
 EVIDENCE_FILE = PROJECT_ROOT / "build" / "safety-tuning" / "evidence.json"
 
