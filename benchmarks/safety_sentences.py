@@ -1,0 +1,96 @@
+"""Would reading a long message sentence by sentence lower its check question? (issue 15,
+tenth pass: an analysis for the next change, not a part of the bot).
+
+    python benchmarks/safety_sentences.py [--model M] [--min-words 20]
+
+For every message of the development sets (`bot.safety.tune.DEV_SETS`, all readable) that the
+NLU pipeline answers with the check question, has at least `--min-words` words and at least two
+sentences of four words or more, each sentence is parsed as a message of its own. Two readings
+are counted:
+- "every sentence calm": each sentence, read by the whole pipeline (word list, classifier,
+  meaning), comes out calm;
+- "meaning only": the same with the classifier left out of each sentence's decision (what the
+  semantic component could do alone, without running the classifier per sentence).
+A reading that would lower the check of a crisis lists that crisis. Prints counts per set and
+the lowered crises; never reads the held-out sets. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+MIN_SENTENCE_WORDS = 4
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of four words or more of a message (split after . ! ? and at new lines)."""
+    return [s.strip() for s in SENTENCE_END.split(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--min-words", type=int, default=20)
+    args = parser.parse_args()
+
+    import yaml
+
+    logging.disable(logging.WARNING)
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    from bot.safety.decision import CALM, CHECK, Context, Evidence, decide
+    from bot.safety.evaluate import newest_model
+    from bot.safety.tune import DEV_SETS
+
+    configure_structlog(logging.WARNING)  # no per-turn debug lines (they hold the text)
+    agent = Agent.load(str(args.model or newest_model()))
+    loop = asyncio.new_event_loop()
+
+    def read(text: str) -> dict:
+        return loop.run_until_complete(agent.parse_message(text)).get("crisis") or {}
+
+    def meaning_only(crisis: dict) -> str:
+        evidence = replace(Evidence.from_dict(crisis.get("evidence") or {}), classifier=0.0)
+        return decide(evidence, Context()).outcome
+
+    lost: list[str] = []
+    for name, path in DEV_SETS.items():
+        data = yaml.safe_load(path.read_text("utf-8"))
+        counts: Counter[str] = Counter()
+        for label, key in (("crisis", "crisis"), ("calm", "non_crisis")):
+            for item in data[key]:
+                text = item["text"]
+                if len(text.split()) < args.min_words:
+                    continue
+                counts[f"{label} long"] += 1
+                if read(text).get("outcome") != CHECK or len(sentences(text)) < 2:
+                    continue
+                counts[f"{label} check"] += 1
+                parts = [read(s) for s in sentences(text)]
+                if all(p.get("outcome") == CALM for p in parts):
+                    counts[f"{label} lowered (every sentence calm)"] += 1
+                    if label == "crisis":
+                        lost.append(f"{name} (every sentence calm): {text}")
+                if all(meaning_only(p) == CALM for p in parts):
+                    counts[f"{label} lowered (meaning only)"] += 1
+                    if label == "crisis":
+                        lost.append(f"{name} (meaning only): {text}")
+        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(f"crises whose check would be lowered: {len(lost)}")
+    for line in lost:
+        print("  " + line)
+
+
+if __name__ == "__main__":
+    main()
