@@ -1,11 +1,12 @@
-"""Would reading a long message sentence by sentence lower its check question? (issue 15,
-tenth pass: an analysis for the next change, not a part of the bot).
+"""Would reading a long message sentence by sentence lower its check question?
 
     python benchmarks/safety_sentences.py [--model M] [--min-words 20]
 
-For every message of the development sets (`bot.safety.tune.DEV_SETS`, all readable) that the
-NLU pipeline answers with the check question, has at least `--min-words` words and at least two
-sentences of four words or more, each sentence is parsed as a message of its own. Two readings
+Issue 15, tenth pass: an analysis for the next change, not a part of the bot. For every
+message of the development sets (`bot.safety.tune.DEV_SETS` and `LONG_SETS`, all readable)
+that the NLU pipeline answers with the check question from the meaning alone (detected by
+"semantic"), has at least `--min-words` words and at least two sentences, each sentence (also
+a short one such as "Ik wilde springen.") is parsed as a message of its own. Two readings
 are counted:
 - "every sentence calm": each sentence, read by the whole pipeline (word list, classifier,
   meaning), comes out calm;
@@ -29,12 +30,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-MIN_SENTENCE_WORDS = 4
 
 
 def sentences(text: str) -> list[str]:
-    """The sentences of four words or more of a message (split after . ! ? and at new lines)."""
-    return [s.strip() for s in SENTENCE_END.split(text) if len(s.split()) >= MIN_SENTENCE_WORDS]
+    """The sentences of a message, split after . ! ? and at new lines; none is left out."""
+    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
 
     from bot.safety.decision import CALM, CHECK, Context, Evidence, decide
     from bot.safety.evaluate import newest_model
-    from bot.safety.tune import DEV_SETS
+    from bot.safety.tune import DEV_SETS, LONG_SETS
 
     configure_structlog(logging.WARNING)  # no per-turn debug lines (they hold the text)
     agent = Agent.load(str(args.model or newest_model()))
@@ -65,7 +65,7 @@ def main() -> None:
         return decide(evidence, Context()).outcome
 
     lost: list[str] = []
-    for name, path in DEV_SETS.items():
+    for name, path in (DEV_SETS | LONG_SETS).items():
         data = yaml.safe_load(path.read_text("utf-8"))
         counts: Counter[str] = Counter()
         for label, key in (("crisis", "crisis"), ("calm", "non_crisis")):
@@ -74,9 +74,13 @@ def main() -> None:
                 if len(text.split()) < args.min_words:
                     continue
                 counts[f"{label} long"] += 1
-                if read(text).get("outcome") != CHECK or len(sentences(text)) < 2:
+                whole = read(text)
+                if whole.get("outcome") != CHECK or whole.get("detected_by") != "semantic":
                     continue
-                counts[f"{label} check"] += 1
+                counts[f"{label} check from the meaning"] += 1
+                if len(sentences(text)) < 2:
+                    continue
+                counts[f"{label} ... of 2+ sentences"] += 1
                 parts = [read(s) for s in sentences(text)]
                 if all(p.get("outcome") == CALM for p in parts):
                     counts[f"{label} lowered (every sentence calm)"] += 1

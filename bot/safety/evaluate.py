@@ -1,6 +1,6 @@
 """Measure crisis detection through the whole bot: trained model, policies, real action server.
 
-    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3]
+    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3,dev4]
 
 Every message is sent twice, each time in a new conversation: as the very first message, and
 after a greeting ("hoi", which starts the check-in, so the message answers the mood question).
@@ -80,6 +80,9 @@ SETS = {
     # An eleventh held-out set, by another hand from the same brief as unseen10: run once, on
     # the ninth pass's model (the tenth pass changed no part of the decision).
     "unseen11": CRISIS_DIR / "crisis_set_unseen11.yml",
+    # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
+    # not run by make test to keep it short) and crisis_set_unseen12.yml (held out and not
+    # yet run: add it here when the next change to the safety layer is done, run it once).
 }
 READABLE = {"main", "dev", "dev3", "dev4"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
