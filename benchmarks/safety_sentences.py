@@ -19,8 +19,6 @@ the lowered crises; never reads the held-out sets. Not a test.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import re
 import sys
 from collections import Counter
@@ -45,20 +43,10 @@ def main() -> None:
 
     import yaml
 
-    logging.disable(logging.WARNING)
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
-
     from bot.safety.decision import CALM, CHECK, Context, Evidence, decide
-    from bot.safety.evaluate import newest_model
-    from bot.safety.tune import DEV_SETS, LONG_SETS
+    from bot.safety.tune import DEV_SETS, LONG_SETS, crisis_reader
 
-    configure_structlog(logging.WARNING)  # no per-turn debug lines (they hold the text)
-    agent = Agent.load(str(args.model or newest_model()))
-    loop = asyncio.new_event_loop()
-
-    def read(text: str) -> dict:
-        return loop.run_until_complete(agent.parse_message(text)).get("crisis") or {}
+    read = crisis_reader(args.model)
 
     def meaning_only(crisis: dict) -> str:
         evidence = replace(Evidence.from_dict(crisis.get("evidence") or {}), classifier=0.0)
@@ -78,10 +66,11 @@ def main() -> None:
                 if whole.get("outcome") != CHECK or whole.get("detected_by") != "semantic":
                     continue
                 counts[f"{label} check from the meaning"] += 1
-                if len(sentences(text)) < 2:
+                own = sentences(text)
+                if len(own) < 2:
                     continue
                 counts[f"{label} ... of 2+ sentences"] += 1
-                parts = [read(s) for s in sentences(text)]
+                parts = [read(s) for s in own]
                 if all(p.get("outcome") == CALM for p in parts):
                     counts[f"{label} lowered (every sentence calm)"] += 1
                     if label == "crisis":

@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,7 +54,10 @@ LONG_SETS = {
 EVIDENCE_FILE = PROJECT_ROOT / "build" / "safety-tuning" / "evidence.json"
 
 
-def collect(model: Path | None) -> None:
+def crisis_reader(model: Path | None) -> Callable[[str], dict]:
+    """A trained model's NLU pipeline as a function: a text's `crisis` property (outcome,
+    detected_by, evidence, ...). Rasa's per-turn debug lines, which print each parsed text,
+    are silenced, so that a held-out sentence is never shown."""
     from bot.safety.evaluate import newest_model
 
     logging.disable(logging.WARNING)
@@ -65,9 +69,17 @@ def collect(model: Path | None) -> None:
     agent = Agent.load(str(model or newest_model()))
     loop = asyncio.new_event_loop()
 
+    def read(text: str) -> dict:
+        return loop.run_until_complete(agent.parse_message(text)).get("crisis") or {}
+
+    return read
+
+
+def collect(model: Path | None) -> None:
+    read = crisis_reader(model)
+
     def evidence(text: str) -> dict:
-        parsed = loop.run_until_complete(agent.parse_message(text))
-        return (parsed.get("crisis") or {}).get("evidence") or {}
+        return read(text).get("evidence") or {}
 
     out: dict[str, list[dict]] = {}
     for name, path in DEV_SETS.items():
