@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,16 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.safety.decision import CALM, CHECK, CRISIS, LAST_CLAUSE_REASON, Bands, Evidence, decide
+from bot.safety.decision import (
+    CALM,
+    CHECK,
+    CRISIS,
+    LAST_CLAUSE_REASON,
+    NEVER_DOUBTED,
+    Bands,
+    Evidence,
+    decide,
+)
 from bot.safety.embedder import PASSAGE, TERMS
 from bot.safety.matcher import CrisisMatcher, get_matcher
 from bot.safety.semantic import (
@@ -97,6 +107,11 @@ class SemanticCrisisScorer(GraphComponent):
             "exemplars": str(EXEMPLARS_FILE.relative_to(PROJECT_ROOT)),
             # The number of nearest examples on each side of the margin.
             "k": 3,
+            # The spaCy pipeline of the word list (None: the default), which finds the
+            # clauses that hold crisis words (`hit_clauses`, for rule 1a). Keep it the same as
+            # CrisisGuard's: with another one a hit may lie in no clause read for it, and is
+            # then never doubted (the safe side).
+            "pipeline_path": None,
             # Every piece of a longer message is scored on its own (`parts_max`, for the
             # "no part looks like a crisis" rule of bot.safety.decision) only when the whole
             # message scores at least this: below the lowest band that rule changes (the check
@@ -217,6 +232,7 @@ class SemanticCrisisScorer(GraphComponent):
             scores.append(score)
         self._more_views(scores, [t for _, t in wanted])
         self._score_parts(scores, [t for _, t in wanted])
+        self._score_hit_clauses(scores, parts, [t for _, t in wanted])
         for (message, _), score in zip(wanted, scores, strict=True):
             message.set(SEMANTIC_PROPERTY, score, add_to_output=True)
         return messages
@@ -272,6 +288,38 @@ class SemanticCrisisScorer(GraphComponent):
             at += len(pieces)
 
 
+    def _score_hit_clauses(
+        self, scores: list[dict[str, Any]], parts: list[list[str]], texts: list[str]
+    ) -> None:
+        """`hit_clauses`: each clause other than the last (that one is scored already) that
+        holds a word-list hit, with its score read on its own, all in one more batch. Rule 1a
+        of bot.safety.decision may doubt a hit only where the meaning read the part that
+        holds it. Left unset when the embedding fails: then such a hit is never doubted."""
+        from bot.safety.embedder import get_embedder
+
+        assert self.model is not None
+        try:
+            matcher = get_matcher(self.config.get("pipeline_path"))
+            todo = [
+                (score, holding)
+                for score, own, text in zip(scores, parts, texts, strict=True)
+                if own
+                and matcher.find(text)
+                and (holding := [c for c in own[:-1] if matcher.find(c)])
+            ]
+            if not todo:
+                return
+            probabilities = self.model.probability(
+                get_embedder().embed([c for _, holding in todo for c in holding])
+            )
+        except Exception:  # a safety net must not take the message's verdict with it
+            logger.exception("scoring the hit clauses failed")
+            return
+        at = iter(probabilities)
+        for score, holding in todo:
+            score["hit_clauses"] = [[c, round(float(next(at)), 4)] for c in holding]
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CrisisGuard(GraphComponent):
     """Word list + classifier + semantic net -> crisis, check or calm (no context)."""
@@ -320,11 +368,18 @@ class CrisisGuard(GraphComponent):
         # Rule 5b is stopped only by an everyday idiom inside the clause itself.
         clause_hits, clause_idioms = self.matcher.analyse(clause) if clause else ([], 0)
         # Rule 1a may doubt only hits the meaning read on its own: in a message of one clause
-        # (no last clause of its own), or all in the last clause; and never an overdose.
+        # (no last clause of its own), or each in the last clause or in another clause that
+        # was scored on its own (`hit_clauses`); and never an overdose, abuse or a threat.
+        # Counted, not only named: a second "zelfmoord" in a piece that was not read keeps the
+        # help even when the same word also stands in a clause that was.
+        hit_clauses = [(str(c), float(p)) for c, p in semantic.get("hit_clauses") or []]
+        read_hits = Counter(h.text for h in clause_hits)
+        for other, _ in hit_clauses:
+            read_hits.update(h.text for h in self.matcher.find(other))
         doubtable = (
             bool(hits)
-            and all(h.category != "overdose" for h in hits)
-            and (not clause or {h.text for h in hits} <= {h.text for h in clause_hits})
+            and all(h.category not in NEVER_DOUBTED for h in hits)
+            and (not clause or Counter(h.text for h in hits) <= read_hits)
         )
         # The classifier's own top choice, ignoring the fallback label.
         top = next((r for r in ranking if r.get("name") != FALLBACK_INTENT), None)
@@ -345,6 +400,7 @@ class CrisisGuard(GraphComponent):
             words=len(text.split()),
             semantic_read="probability" in semantic,
             matcher_doubtable=doubtable,
+            semantic_hit_clauses=max((p for _, p in hit_clauses), default=None),
         )
         return evidence, hits[0].text if hits else None
 

@@ -49,20 +49,26 @@ every day told in detail a bit like a crisis told as a story ("mn parkiet kan nu
 zeggen, ik heb het hem elke ochtend geleerd ..." scored 0.94). Then rules 2 and 3 give the
 check question instead of the crisis help, and rule 5 needs `bands.unsupported_check`.
 
-"The meaning clearly denies it" (rule 1a, ninth pass): the word list reads words, not who
-they are about or whether they are meant ("film gezien waar een man van de brug springt en
-het overleeft, goeie film" scored 0.06). A word-list hit gets the check question first
-instead of the crisis help at once only when all of these hold:
+"The meaning clearly denies it" (rule 1a, ninth pass, widened in the eleventh): the word list
+reads words, not who they are about or whether they are meant ("film gezien waar een man van
+de brug springt en het overleeft, goeie film" scored 0.06). A word-list hit gets the check
+question first instead of the crisis help at once only when all of these hold:
 - the semantic net read the message (`Evidence.semantic_read`) and every reading of it is
-  below `bands.matcher_doubt`: the whole message, the first view alone, the last clause;
+  below `bands.matcher_doubt`: the whole message, the first view alone, the last clause, and
+  each other clause that holds a hit, read on its own (`Evidence.semantic_hit_clauses`);
 - the message has at least `DOUBT_MIN_WORDS` words (a few words give the meaning too little
   to deny anything);
 - every hit lies in a part that was read on its own (`Evidence.matcher_doubtable`): the
-  message has one clause, or the hits are in its last clause. A hit in a middle clause of a
-  day's story ("... in de kas met de tomaten, ik snij mezelf weer, en morgen ...") is read by
-  no score of its own, so it keeps the crisis help;
+  message has one clause, or each hit is in a clause of three or more words that was scored
+  on its own. A middle clause of a day's story that holds a hit is read for it: in "ik heb
+  pizza gegeten, ik snij mezelf weer elke avond, straks ga ik slapen" that clause reads
+  0.97. A hit in no such clause (a piece of one or two words, or across two clauses), or
+  one whose clause could not be read, keeps the crisis help;
 - the classifier does not say crisis too (two signals agree: rule 3's spirit);
-- no hit is an overdose (the pills may already be taken: no question first);
+- no hit is an overdose (the pills may already be taken: no question first), abuse or a
+  threat (`NEVER_DOUBTED`): the net reads a plain report of being hurt or threatened weakly
+  ("mijn vader heeft me in elkaar geslagen" reads 0.58, "mijn broer heeft me in elkaar
+  geslagen" 0.09), so there the words decide;
 - not after a worrying message or a low mood.
 "Ja" or "weet ik niet" still gives the crisis help, and the check is recorded for the worker.
 A hit is never lowered to nothing.
@@ -95,6 +101,8 @@ OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
 LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
 DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
 DOUBT_MIN_WORDS = 6  # rule 1a needs a message of at least this many words
+# Rule 1a never doubts these word-list categories (see the module docstring)
+NEVER_DOUBTED = frozenset({"overdose", "abuse", "threatened"})
 # A lowering reason: no part looks like a crisis on its own ("... (hoogste 0.30)")
 UNSUPPORTED_REASON = "geen zinsdeel apart zorgelijk (hoogste"
 UNKNOWN = "unknown"
@@ -140,9 +148,11 @@ class Bands:
     # weer, best diep" (0.875) fell under it.
     unsupported_check: float = 0.86
     # A word-list hit whose every reading scores below this: the check question first (rule
-    # 1a, ninth pass). Set by hand: the lowest crisis with a word-list hit on the development
-    # sets scored 0.33, the calm ones 0.06 and 0.28.
-    matcher_doubt: float = 0.30
+    # 1a). Set by hand on the development sets (docs/safety.md, "Eleventh pass"): 0.30 in the
+    # ninth pass; with the clauses that hold the hits read too, the crises with a hit that
+    # rule 1a could reach read 0.73 or more, the calm ones from 0.06. Below the check band:
+    # a reading that would itself ask the check question never denies the words.
+    matcher_doubt: float = 0.60
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bands:
@@ -176,14 +186,24 @@ class Evidence:
     # Whether the semantic net read the message (False when it failed or is absent: then a
     # semantic of 0 means nothing, and rule 1a does not apply)
     semantic_read: bool = False
-    # Rule 1a may doubt the word list's hits: none is an overdose, and each lies in a part
-    # the meaning read on its own (a message of one clause, or its last clause)
+    # Rule 1a may doubt the word list's hits: none is in `NEVER_DOUBTED`, and each lies in a part
+    # the meaning read on its own (a message of one clause, its last clause, or another
+    # clause read for its hit)
     matcher_doubtable: bool = False
+    # The highest score of the clauses other than the last that hold a word-list hit, each
+    # read on its own (`hit_clauses` of the semantic scorer); None when none was read
+    semantic_hit_clauses: float | None = None
 
     @property
     def highest_reading(self) -> float:
-        """The highest of the whole message's score, its first view's and its last clause's."""
-        return max(self.semantic, self.semantic_first or 0.0, self.semantic_last)
+        """The highest of the whole message's score, its first view's, its last clause's and
+        those of the clauses read for their word-list hits."""
+        return max(
+            self.semantic,
+            self.semantic_first or 0.0,
+            self.semantic_last,
+            self.semantic_hit_clauses or 0.0,
+        )
 
     @property
     def highest_semantic(self) -> float:
@@ -214,6 +234,9 @@ class Evidence:
             else round(self.semantic_first, 4),
             "semantic_read": self.semantic_read,
             "matcher_doubtable": self.matcher_doubtable,
+            "semantic_hit_clauses": None
+            if self.semantic_hit_clauses is None
+            else round(self.semantic_hit_clauses, 4),
         }
 
     @classmethod
@@ -237,6 +260,9 @@ class Evidence:
             words=int(data.get("words") or 0),
             semantic_read=bool(data.get("semantic_read")),
             matcher_doubtable=bool(data.get("matcher_doubtable")),
+            semantic_hit_clauses=None
+            if data.get("semantic_hit_clauses") is None
+            else float(data["semantic_hit_clauses"]),
         )
 
 
@@ -290,7 +316,7 @@ def _meaning_denies(e: Evidence, b: Bands) -> bool:
     return (
         e.semantic_read
         and e.matcher_doubtable
-        and e.matcher_category != "overdose"
+        and e.matcher_category not in NEVER_DOUBTED
         and e.words >= DOUBT_MIN_WORDS
         and e.highest_reading < b.matcher_doubt
     )

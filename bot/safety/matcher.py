@@ -113,6 +113,9 @@ class CrisisMatcher:
                 key = f"{category}:{i}"
                 self.matcher.add(key, [compile_pattern(line)])
                 self._labels[nlp.vocab.strings[key]] = (category, line)
+        # The semantic scorer and the guard both read a message's hits (and those of its
+        # clauses): the second reading of the same text comes from here.
+        self._read = lru_cache(maxsize=1024)(self._analyse)
 
     def find(self, text: str) -> list[CrisisHit]:
         """All crisis hits in `text`, idioms removed, in category priority order."""
@@ -122,6 +125,10 @@ class CrisisMatcher:
         """Crisis hits and the number of everyday idioms (exclusions) found in `text`."""
         if not text or not text.strip():
             return [], 0
+        hits, idioms = self._read(text)
+        return list(hits), idioms
+
+    def _analyse(self, text: str) -> tuple[tuple[CrisisHit, ...], int]:
         doc = self.nlp(normalise(text))
         hits: list[CrisisHit] = []
         excluded: list[tuple[int, int]] = []
@@ -134,7 +141,7 @@ class CrisisMatcher:
         hits = [h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)]
         # Longest (most specific) hit first; ties go to the category order.
         hits.sort(key=lambda h: (-(h.end - h.start), CATEGORIES.index(h.category), h.start))
-        return hits, len(excluded)
+        return tuple(hits), len(excluded)
 
     def category(self, text: str) -> str | None:
         hits = self.find(text)

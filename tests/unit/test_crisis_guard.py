@@ -123,7 +123,7 @@ def test_a_word_list_hit_the_meaning_denies_needs_the_meaning_to_be_read(guard):
     denied = parsed(text, [("vertellen", 0.9)], 0.06)
     unread = parsed(text, [("vertellen", 0.9)], 0.06)
     unread.set(SEMANTIC_PROPERTY, None)
-    meant = parsed(text, [("vertellen", 0.9)], 0.5)
+    meant = parsed(text, [("vertellen", 0.9)], 0.7)  # above matcher_doubt (0.60)
     guard.process([denied, unread, meant])
     assert denied.get("crisis")["matched"], "the word list must match this text"
     assert (denied.get("crisis")["outcome"], denied.get("crisis")["category"]) == (
@@ -137,11 +137,12 @@ def test_a_word_list_hit_the_meaning_denies_needs_the_meaning_to_be_read(guard):
     assert meant.get("crisis")["outcome"] == "crisis"
 
 
-def test_a_word_list_hit_in_a_middle_clause_or_beside_an_overdose_is_never_doubted(guard):
+def test_an_unread_middle_clause_hit_or_one_beside_an_overdose_is_never_doubted(guard):
     """Rule 1a only doubts hits the meaning read on its own (from the second review): a
-    self-harm hit in a middle clause of a day's story is read by no score of its own (the
-    whole message and the last clause score low), so it keeps the crisis help; and no hit
-    is doubted beside an overdose hit, even when another category's hit comes first."""
+    self-harm hit in a middle clause of a day's story whose clause the scorer did not read
+    (no `hit_clauses`: the whole message and the last clause score low) keeps the crisis
+    help; and no hit is doubted beside an overdose hit, even when another category's hit
+    comes first."""
     story = (
         "de begeleider zegt dat ik goed bezig ben met werken in de tuin en in de kas met de "
         "tomaten, ik snij mezelf weer, en morgen ga ik met mijn broer naar de bioscoop"
@@ -166,3 +167,74 @@ def test_a_word_list_hit_in_a_middle_clause_or_beside_an_overdose_is_never_doubt
     assert overdose.get("crisis")["category"] == "suicide"
     assert overdose.get("crisis")["evidence"]["matcher_doubtable"] is False
     assert overdose.get("crisis")["outcome"] == "crisis"
+
+
+def test_a_word_list_hit_in_a_middle_clause_is_doubted_only_when_that_clause_was_read(guard):
+    """Rule 1a, eleventh pass: a hit in a middle clause may be doubted when the scorer read
+    that clause on its own (`hit_clauses`) and every reading, that clause's too, is low; a
+    clause that reads as the crisis keeps the help at once, and so does a hit in a clause
+    that was not read (the scorer's batch failed)."""
+    story = (
+        "we keken een film over een man, hij wilde zelfmoord plegen, daarna hebben we samen "
+        "koffie gedronken in de tuin"
+    )
+
+    def message(hit_clause_score: float | None) -> Message:
+        m = parsed(story, [("vertellen", 0.9)], 0.12)
+        semantic = {
+            "probability": 0.12,
+            "category": "unknown",
+            "last_clause": 0.08,
+            "last_clause_text": "daarna hebben we samen koffie gedronken in de tuin",
+            "last_clause_category": "unknown",
+        }
+        if hit_clause_score is not None:
+            semantic["hit_clauses"] = [["hij wilde zelfmoord plegen", hit_clause_score]]
+        m.set(SEMANTIC_PROPERTY, semantic)
+        return m
+
+    low, high, unread = message(0.2), message(0.9), message(None)
+    # The same words again in a piece of one word, which no score read: counted, so not
+    # doubted although "zelfmoord" also stands in the clause that was read.
+    again = message(0.2)
+    again.set(TEXT, story.replace("plegen,", "plegen, zelfmoord,"))
+    # A hit of another kind in the first clause, not read for it.
+    other = message(0.2)
+    other.set(TEXT, "we keken een film over een man die van de brug springt, " + story.split(", ", 1)[1])
+    # ... and the same message with both hit clauses read: the higher reading counts.
+    both_read = {}
+    for name, first in (("low", 0.3), ("high", 0.9)):
+        m = message(0.2)
+        m.set(TEXT, other.get(TEXT))
+        m.get(SEMANTIC_PROPERTY)["hit_clauses"] = [
+            ["we keken een film over een man die van de brug springt", first],
+            ["hij wilde zelfmoord plegen", 0.2],
+        ]
+        both_read[name] = m
+    # A report of being hurt is never doubted, however low every reading.
+    hurt = message(0.2)
+    hurt.set(TEXT, story.replace("hij wilde zelfmoord plegen", "hij heeft me in elkaar geslagen"))
+    hurt.get(SEMANTIC_PROPERTY)["hit_clauses"] = [["hij heeft me in elkaar geslagen", 0.2]]
+    guard.process([low, high, unread, again, other, hurt, *both_read.values()])
+    assert low.get("crisis")["matched"] == "zelfmoord"
+    assert low.get("crisis")["evidence"]["matcher_doubtable"] is True
+    assert low.get("crisis")["evidence"]["semantic_hit_clauses"] == 0.2
+    assert low.get("crisis")["outcome"] == "check"
+    assert high.get("crisis")["evidence"]["matcher_doubtable"] is True
+    assert high.get("crisis")["outcome"] == "crisis"
+    assert unread.get("crisis")["evidence"]["matcher_doubtable"] is False
+    assert unread.get("crisis")["outcome"] == "crisis"
+    assert again.get("crisis")["matched"] == "zelfmoord"
+    assert again.get("crisis")["evidence"]["matcher_doubtable"] is False
+    assert again.get("crisis")["outcome"] == "crisis"
+    assert other.get("crisis")["matched"] != "zelfmoord", "the first clause's hit comes first"
+    assert other.get("crisis")["evidence"]["matcher_doubtable"] is False
+    assert other.get("crisis")["outcome"] == "crisis"
+    assert hurt.get("crisis")["category"] == "abuse"
+    assert hurt.get("crisis")["evidence"]["matcher_doubtable"] is False
+    assert hurt.get("crisis")["outcome"] == "crisis"
+    assert both_read["low"].get("crisis")["evidence"]["matcher_doubtable"] is True
+    assert both_read["low"].get("crisis")["evidence"]["semantic_hit_clauses"] == 0.3
+    assert both_read["low"].get("crisis")["outcome"] == "check"
+    assert both_read["high"].get("crisis")["evidence"]["semantic_hit_clauses"] == 0.9
+    assert both_read["high"].get("crisis")["outcome"] == "crisis"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.safety.decision import (
@@ -63,11 +65,14 @@ def test_a_word_list_hit_the_meaning_clearly_denies_asks_the_check_question_firs
         {"semantic": B.matcher_doubt},  # the whole message reaches the band
         {"semantic_first": B.matcher_doubt},  # the first view alone does
         {"semantic_last": B.matcher_doubt},  # the last clause does
+        {"semantic_hit_clauses": B.matcher_doubt},  # another clause holding a hit does
         {"semantic_read": False},  # the meaning was not read (failing or absent net)
         {"matcher_doubtable": False},  # a hit outside the parts read alone, or an overdose
         {"words": DOUBT_MIN_WORDS - 1},  # too short to deny anything
         {"classifier": B.classifier},  # the classifier says crisis too
         {"matcher_category": "overdose"},  # no question first after pills
+        {"matcher_category": "abuse"},  # a report of being hurt: the words decide
+        {"matcher_category": "threatened"},  # ... or of being threatened
     ):
         assert decide(ev(**{**denied, **change})).outcome == CRISIS, change
     assert decide(ev(**{**denied, "words": DOUBT_MIN_WORDS})).outcome == CHECK
@@ -77,7 +82,9 @@ def test_a_word_list_hit_the_meaning_clearly_denies_asks_the_check_question_firs
     for context in (WORRYING, LOW_MOOD):
         assert decide(ev(**denied), context).outcome == CRISIS
     assert decide(ev(**denied), CALM_BEFORE).outcome == CHECK
-    assert B.matcher_doubt < B.context_check < B.check
+    assert decide(ev(**{**denied, "semantic_hit_clauses": low})).outcome == CHECK
+    # A reading that would itself ask the check question never denies the words.
+    assert B.matcher_doubt < B.check
 
 
 def test_semantic_above_clear_is_a_crisis():
@@ -142,8 +149,19 @@ def test_only_an_idiom_inside_the_last_clause_stops_rule_5b():
 def test_the_last_clause_score_survives_the_stored_evidence():
     e = ev(semantic=0.2, semantic_last=0.93, semantic_last_category="suicide", last_idiom_only=True)
     assert Evidence.from_dict(e.as_dict()) == e
-    read = ev(matcher_category="suicide", semantic=0.1, semantic_read=True, matcher_doubtable=True)
+    read = ev(
+        matcher_category="suicide",
+        semantic=0.1,
+        semantic_read=True,
+        matcher_doubtable=True,
+        semantic_hit_clauses=0.77,
+    )
     assert Evidence.from_dict(read.as_dict()) == read
+    # The policy decides again from the stored evidence: a hit clause that was read high
+    # must still deny rule 1a there.
+    denied = Evidence.from_dict({**read.as_dict(), "words": 12})
+    assert decide(denied).outcome == CRISIS
+    assert decide(replace(denied, semantic_hit_clauses=None)).outcome == CHECK
 
 
 def test_a_previous_message_counts_by_its_higher_score():

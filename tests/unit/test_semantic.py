@@ -296,6 +296,72 @@ def test_the_parts_are_left_out_for_a_pasted_text_or_a_failing_embedder(toy_mode
     assert score["probability"] > 0 and "last_clause" in score, "the whole message's score stands"
 
 
+HIT_STORY = (
+    "de begeleider zegt dat ik goed bezig ben met werken in de tuin, ik snij mezelf weer, "
+    "en morgen ga ik met mijn broer naar de bioscoop"
+)
+
+
+def test_the_scorer_reads_each_clause_that_holds_a_word_list_hit(toy_model):
+    """`hit_clauses` (rule 1a, eleventh pass): every clause other than the last that holds a
+    word-list hit, with its own score; nothing for a message without hits, for a hit in the
+    last clause (scored already) or in a message of one clause."""
+    from bot.safety.matcher import get_matcher
+    from bot.safety.semantic import clauses
+
+    texts = [
+        HIT_STORY,
+        "ik heb lekker gekookt vandaag, daarna ga ik hem neersteken met een mes",
+        "mijn moeder belde, ze komt zondag op bezoek bij mij thuis",
+        "ik snij mezelf weer",
+    ]
+    got = _scored(toy_model, texts)
+    own = clauses(HIT_STORY)
+    holding = [c for c in own[:-1] if get_matcher().find(c)]
+    assert holding == ["ik snij mezelf weer"], own
+    alone = toy_model.probability(get_embedder().embed(holding))
+    assert got[0]["hit_clauses"] == [[holding[0], pytest.approx(float(alone[0]), abs=1e-3)]]
+    assert get_matcher().find(texts[1]), "the second message's hit is in its last clause"
+    for score in got[1:]:
+        assert "hit_clauses" not in score
+    # Two messages with two hit clauses each, in one batch: each clause gets its own score.
+    two = [
+        "ik snij mezelf weer, hij wil van de brug springen, daarna gingen we pizza eten",
+        "gisteren gingen we vissen, ik wil zelfmoord plegen, ik snij mezelf soms, "
+        "en toen kwam mijn zus",
+    ]
+    got = _scored(toy_model, two)
+    for text, score in zip(two, got, strict=True):
+        holding = [c for c in clauses(text)[:-1] if get_matcher().find(c)]
+        assert len(holding) == 2, (text, clauses(text))
+        alone = toy_model.probability(get_embedder().embed(holding))
+        assert [c for c, _ in score["hit_clauses"]] == holding
+        for (_, p), want in zip(score["hit_clauses"], alone, strict=True):
+            assert p == pytest.approx(float(want), abs=1e-3)
+    assert got[0]["hit_clauses"] != got[1]["hit_clauses"]
+
+
+def test_the_hit_clauses_are_left_out_when_the_embedder_fails(toy_model, monkeypatch):
+    from bot.safety import embedder as embedder_module
+
+    real = embedder_module.get_embedder()
+    calls = []
+
+    class Failing:
+        def embed(self, texts):
+            calls.append(len(texts))
+            if len(calls) > 1:
+                raise RuntimeError("embedder down")
+            return real.embed(texts)
+
+    monkeypatch.setattr(embedder_module, "get_embedder", lambda: Failing())
+    # parts_from above 1: no pieces batch, so the second call is the hit clauses'
+    score = _scored(toy_model, [HIT_STORY], parts_from=1.1, more_views_from=1.1)[0]
+    assert len(calls) == 2, "the hit clauses were asked for"
+    assert "hit_clauses" not in score
+    assert "last_clause" in score, "the whole message's scores stand"
+
+
 @pytest.fixture(scope="module")
 def toy_views(tmp_path_factory) -> dict[str, SemanticModel]:
     """The toy net in the other views (e5's "passage: " prefix, e5's sparse latent terms)."""
