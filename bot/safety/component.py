@@ -287,7 +287,6 @@ class SemanticCrisisScorer(GraphComponent):
             score["parts_max"] = round(float(probabilities[at : at + len(pieces)].max()), 4)
             at += len(pieces)
 
-
     def _score_hit_clauses(
         self, scores: list[dict[str, Any]], parts: list[list[str]], texts: list[str]
     ) -> None:

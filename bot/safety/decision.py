@@ -148,10 +148,11 @@ class Bands:
     # weer, best diep" (0.875) fell under it.
     unsupported_check: float = 0.86
     # A word-list hit whose every reading scores below this: the check question first (rule
-    # 1a). Set by hand on the development sets (docs/safety.md, "Eleventh pass"): 0.30 in the
-    # ninth pass; with the clauses that hold the hits read too, the crises with a hit that
-    # rule 1a could reach read 0.73 or more, the calm ones from 0.06. Below the check band:
-    # a reading that would itself ask the check question never denies the words.
+    # 1a). Set by hand on the development sets (docs/safety.md, "Eleventh pass"); 0.30 in the
+    # ninth pass. With the clauses that hold the hits read too, the 45 crises with a hit that
+    # rule 1a could reach read 0.76 or more; calm messages with a hit read 0.06 to 0.90.
+    # Below the check band: a reading that would itself ask the check question never denies
+    # the words.
     matcher_doubt: float = 0.60
 
     @classmethod

@@ -200,7 +200,9 @@ def test_a_word_list_hit_in_a_middle_clause_is_doubted_only_when_that_clause_was
     again.set(TEXT, story.replace("plegen,", "plegen, zelfmoord,"))
     # A hit of another kind in the first clause, not read for it.
     other = message(0.2)
-    other.set(TEXT, "we keken een film over een man die van de brug springt, " + story.split(", ", 1)[1])
+    other.set(
+        TEXT, "we keken een film over een man die van de brug springt, " + story.split(", ", 1)[1]
+    )
     # ... and the same message with both hit clauses read: the higher reading counts.
     both_read = {}
     for name, first in (("low", 0.3), ("high", 0.9)):
