@@ -218,25 +218,25 @@ def test_a_word_list_hit_in_a_middle_clause_is_doubted_only_when_that_clause_was
     hurt.set(TEXT, story.replace("hij wilde zelfmoord plegen", "hij heeft me in elkaar geslagen"))
     hurt.get(SEMANTIC_PROPERTY)["hit_clauses"] = [["hij heeft me in elkaar geslagen", 0.2]]
     guard.process([low, high, unread, again, other, hurt, *both_read.values()])
-    assert low.get("crisis")["matched"] == "zelfmoord"
-    assert low.get("crisis")["evidence"]["matcher_doubtable"] is True
-    assert low.get("crisis")["evidence"]["semantic_hit_clauses"] == 0.2
-    assert low.get("crisis")["outcome"] == "check"
-    assert high.get("crisis")["evidence"]["matcher_doubtable"] is True
-    assert high.get("crisis")["outcome"] == "crisis"
-    assert unread.get("crisis")["evidence"]["matcher_doubtable"] is False
-    assert unread.get("crisis")["outcome"] == "crisis"
-    assert again.get("crisis")["matched"] == "zelfmoord"
-    assert again.get("crisis")["evidence"]["matcher_doubtable"] is False
-    assert again.get("crisis")["outcome"] == "crisis"
+    assert low.get("crisis")["matched"] == again.get("crisis")["matched"] == "zelfmoord"
     assert other.get("crisis")["matched"] != "zelfmoord", "the first clause's hit comes first"
-    assert other.get("crisis")["evidence"]["matcher_doubtable"] is False
-    assert other.get("crisis")["outcome"] == "crisis"
     assert hurt.get("crisis")["category"] == "abuse"
-    assert hurt.get("crisis")["evidence"]["matcher_doubtable"] is False
-    assert hurt.get("crisis")["outcome"] == "crisis"
-    assert both_read["low"].get("crisis")["evidence"]["matcher_doubtable"] is True
-    assert both_read["low"].get("crisis")["evidence"]["semantic_hit_clauses"] == 0.3
-    assert both_read["low"].get("crisis")["outcome"] == "check"
-    assert both_read["high"].get("crisis")["evidence"]["semantic_hit_clauses"] == 0.9
-    assert both_read["high"].get("crisis")["outcome"] == "crisis"
+    # message: (matcher_doubtable, semantic_hit_clauses, outcome)
+    expected = {
+        "low": (low, True, 0.2, "check"),
+        "high": (high, True, 0.9, "crisis"),
+        "unread": (unread, False, None, "crisis"),
+        "again": (again, False, 0.2, "crisis"),
+        "other": (other, False, 0.2, "crisis"),
+        "hurt": (hurt, False, 0.2, "crisis"),
+        "both read, low": (both_read["low"], True, 0.3, "check"),
+        "both read, one high": (both_read["high"], True, 0.9, "crisis"),
+    }
+    for name, (m, doubtable, hit_clauses, outcome) in expected.items():
+        crisis = m.get("crisis")
+        got = (
+            crisis["evidence"]["matcher_doubtable"],
+            crisis["evidence"]["semantic_hit_clauses"],
+            crisis["outcome"],
+        )
+        assert got == (doubtable, hit_clauses, outcome), name

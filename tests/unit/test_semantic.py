@@ -272,15 +272,12 @@ def test_the_scorer_scores_every_piece_of_a_longer_message_from_parts_from(toy_m
     assert pieces[int(alone.argmax())] == "wil sterven"
 
 
-def test_the_parts_are_left_out_for_a_pasted_text_or_a_failing_embedder(toy_model, monkeypatch):
+def _embedder_failing_after_the_first_batch(monkeypatch) -> list[int]:
+    """The real embedder for the first batch, then failures; returns the batch sizes asked."""
     from bot.safety import embedder as embedder_module
-    from bot.safety.component import MAX_PARTS
-
-    pasted = ", ".join(["ik liep naar huis"] * (MAX_PARTS + 1))
-    assert "parts_max" not in _scored(toy_model, [pasted], parts_from=0.0)[0]
 
     real = embedder_module.get_embedder()
-    calls = []
+    calls: list[int] = []
 
     class Failing:
         def embed(self, texts):
@@ -290,6 +287,16 @@ def test_the_parts_are_left_out_for_a_pasted_text_or_a_failing_embedder(toy_mode
             return real.embed(texts)
 
     monkeypatch.setattr(embedder_module, "get_embedder", lambda: Failing())
+    return calls
+
+
+def test_the_parts_are_left_out_for_a_pasted_text_or_a_failing_embedder(toy_model, monkeypatch):
+    from bot.safety.component import MAX_PARTS
+
+    pasted = ", ".join(["ik liep naar huis"] * (MAX_PARTS + 1))
+    assert "parts_max" not in _scored(toy_model, [pasted], parts_from=0.0)[0]
+
+    calls = _embedder_failing_after_the_first_batch(monkeypatch)
     score = _scored(toy_model, [PARTS_TEXTS[1]], parts_from=0.0)[0]
     assert len(calls) == 2, "the pieces were asked for"
     assert "parts_max" not in score
@@ -342,19 +349,7 @@ def test_the_scorer_reads_each_clause_that_holds_a_word_list_hit(toy_model):
 
 
 def test_the_hit_clauses_are_left_out_when_the_embedder_fails(toy_model, monkeypatch):
-    from bot.safety import embedder as embedder_module
-
-    real = embedder_module.get_embedder()
-    calls = []
-
-    class Failing:
-        def embed(self, texts):
-            calls.append(len(texts))
-            if len(calls) > 1:
-                raise RuntimeError("embedder down")
-            return real.embed(texts)
-
-    monkeypatch.setattr(embedder_module, "get_embedder", lambda: Failing())
+    calls = _embedder_failing_after_the_first_batch(monkeypatch)
     # parts_from above 1: no pieces batch, so the second call is the hit clauses'
     score = _scored(toy_model, [HIT_STORY], parts_from=1.1, more_views_from=1.1)[0]
     assert len(calls) == 2, "the hit clauses were asked for"
