@@ -84,7 +84,8 @@ SETS = {
     # run once, after the eleventh pass's change (rule 1a reads the clauses that hold hits).
     "unseen12": CRISIS_DIR / "crisis_set_unseen12.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
-    # not run by make test to keep it short).
+    # not run by make test to keep it short) and crisis_set_unseen13.yml (held out and not
+    # yet run: add it here when the next change to the safety layer is done, run it once).
 }
 READABLE = {"main", "dev", "dev3", "dev4"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
