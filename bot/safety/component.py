@@ -20,9 +20,13 @@ context (previous message, mood).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import re
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,7 @@ from bot.safety.decision import (
     CRISIS,
     LAST_CLAUSE_REASON,
     NEVER_DOUBTED,
+    SENTENCE_MIN_WORDS,
     Bands,
     Evidence,
     decide,
@@ -319,6 +324,46 @@ class SemanticCrisisScorer(GraphComponent):
             score["hit_clauses"] = [[c, round(float(next(at)), 4)] for c in holding]
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a message, split after . ! ? and at new lines; none is left out."""
+    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+
+
+def sentence_reader(
+    model_storage: ModelStorage, context: ExecutionContext | None
+) -> Callable[[list[str]], list[Message]] | None:
+    """A reader of extra texts for `CrisisGuard` (rule 9): the model's own prediction graph up
+    to the guard's input (tokenizer, featurizers, classifier, fallback, semantic scorer), so
+    each text gets the same evidence as a message. It loads those components a second time,
+    and must be built while the model loads: Rasa removes the unpacked model afterwards.
+    None without a model graph that holds this node (unit tests, training)."""
+    schema = getattr(context, "graph_schema", None)
+    if context is None or schema is None:
+        return None
+    node = schema.nodes.get(context.node_name or "")
+    if node is None or "messages" not in node.needs:
+        return None
+    from rasa.core.channels.channel import UserMessage
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    target = node.needs["messages"]
+    runner = DaskGraphRunner.create(
+        schema.minimal_graph_schema([target]),
+        model_storage,
+        dataclasses.replace(context, node_name=None),
+    )
+
+    def read(texts: list[str]) -> list[Message]:
+        result = runner.run({PLACEHOLDER_MESSAGE: [UserMessage(t) for t in texts]}, [target])
+        return list(result[target])
+
+    return read
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CrisisGuard(GraphComponent):
     """Word list + classifier + semantic net -> crisis, check or calm (no context)."""
@@ -333,11 +378,19 @@ class CrisisGuard(GraphComponent):
             "bands": {},
         }
 
-    def __init__(self, config: dict[str, Any], matcher: CrisisMatcher | None = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        matcher: CrisisMatcher | None = None,
+        reader: Callable[[list[str]], list[Message]] | None = None,
+    ) -> None:
         self.intent = config.get("crisis_intent", CRISIS_INTENT)
         self.check_intent = config.get("check_intent", CHECK_INTENT)
         self.bands = Bands.from_config(config.get("bands") or {})
         self.matcher = matcher or get_matcher(config.get("pipeline_path"))
+        # Reads extra texts (the sentences of a long message, rule 9) with the pipeline up to
+        # this component; None: rule 9 is off (no model graph, e.g. in unit tests).
+        self.reader = reader
 
     @classmethod
     def create(
@@ -347,7 +400,7 @@ class CrisisGuard(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> CrisisGuard:
-        return cls(config)
+        return cls(config, reader=sentence_reader(model_storage, execution_context))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -406,6 +459,12 @@ class CrisisGuard(GraphComponent):
     def _guard(self, message: Message) -> None:
         evidence, matched = self.evidence(message)
         decision = decide(evidence, None, self.bands)
+        sentences: list[str] | None = None
+        if decision.outcome == CHECK and decision.detected_by == "semantic":
+            sentences = self._sentences_calm(message.get(TEXT) or "")
+            if sentences is not None and all(o == CALM for o in sentences):
+                evidence = replace(evidence, sentences_calm=True)
+                decision = decide(evidence, None, self.bands)
         ranking: list[dict[str, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
         semantic = message.get(SEMANTIC_PROPERTY) or {}
         message.set(
@@ -422,6 +481,8 @@ class CrisisGuard(GraphComponent):
                 if decision.reasons and decision.reasons[0].startswith(LAST_CLAUSE_REASON)
                 else semantic.get("nearest_crisis"),
                 "lijkt_ook_op": semantic.get("nearest_calm"),
+                # Rule 9: each sentence's own outcome, when the sentences were read.
+                "zinnen": sentences,
             },
             add_to_output=True,
         )
@@ -443,6 +504,24 @@ class CrisisGuard(GraphComponent):
                 rest = [top, *[r for r in rest if r.get("name") != FALLBACK_INTENT]]
             message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
+
+    def _sentences_calm(self, text: str) -> list[str] | None:
+        """Rule 9: each sentence of a long message read by the pipeline up to this component
+        and decided without context; None when the message is not long or has one sentence
+        (or more than `MAX_PARTS`), or when the reading fails (the check question stands)."""
+        own = sentences(text)
+        if (
+            self.reader is None
+            or len(text.split()) < SENTENCE_MIN_WORDS
+            or not 2 <= len(own) <= MAX_PARTS
+        ):
+            return None
+        try:
+            read = self.reader(own)
+        except Exception:  # a safety net must not take the message's verdict with it
+            logger.exception("reading the %d sentences of a long message failed", len(own))
+            return None
+        return [decide(self.evidence(m)[0], None, self.bands).outcome for m in read]
 
     @staticmethod
     def _set_intent(

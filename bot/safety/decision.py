@@ -26,6 +26,9 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
      not a short answer inside a question                   -> CHECK (one signal only)
   7. worrying context and semantic >= bands.context_check   -> CHECK
   8. otherwise                                              -> CALM
+  9. a CHECK of rules 2 and 5-5b (the meaning alone) on a long message whose every sentence,
+     read as a message of its own by the whole pipeline, is calm (`Evidence.sentences_calm`),
+     not in a worrying context                              -> CALM (eleventh pass)
 
 "Worrying context" (`Context.worrying`) means: a mood of 1 or 2 at this session's check-in, or
 the client's previous message was itself a check or a crisis, or scored at least
@@ -73,6 +76,16 @@ question first instead of the crisis help at once only when all of these hold:
 "Ja" or "weet ik niet" still gives the crisis help, and the check is recorded for the worker.
 A hit is never lowered to nothing.
 
+"Every sentence calm" (rule 9, eleventh pass): e5 reads a long message by its form, a day told
+in detail, more than by the sentence that matters, so a third of long calm messages got the
+check question from the meaning alone. `CrisisGuard` reads each sentence of such a message
+(`SENTENCE_MIN_WORDS` words or more, two or more sentences) as a message of its own, with the
+word list, the classifier and the meaning, and without context. When every sentence is calm,
+no part of the message says crisis, and the check question is dropped. A sentence read as a
+check or a crisis keeps it; so does a failing reading (`sentences_calm` stays False). It never
+lowers the crisis help, a word-list hit or the classifier's check, and never after a worrying
+message or a low mood.
+
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
 clear meaning (rule 2).
@@ -101,6 +114,8 @@ OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
 LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
 DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
 DOUBT_MIN_WORDS = 6  # rule 1a needs a message of at least this many words
+SENTENCE_MIN_WORDS = 20  # rule 9 reads the sentences of messages of this many words or more
+SENTENCES_REASON = "elke zin apart rustig"  # rule 9's reason
 # Rule 1a never doubts these word-list categories (see the module docstring)
 NEVER_DOUBTED = frozenset({"overdose", "abuse", "threatened"})
 # A lowering reason: no part looks like a crisis on its own ("... (hoogste 0.30)")
@@ -194,6 +209,9 @@ class Evidence:
     # The highest score of the clauses other than the last that hold a word-list hit, each
     # read on its own (`hit_clauses` of the semantic scorer); None when none was read
     semantic_hit_clauses: float | None = None
+    # Every sentence of a long message, read as a message of its own by the whole pipeline
+    # without context, came out calm (rule 9); False when not read, or when one was not calm
+    sentences_calm: bool = False
 
     @property
     def highest_reading(self) -> float:
@@ -238,6 +256,7 @@ class Evidence:
             "semantic_hit_clauses": None
             if self.semantic_hit_clauses is None
             else round(self.semantic_hit_clauses, 4),
+            "sentences_calm": self.sentences_calm,
         }
 
     @classmethod
@@ -264,6 +283,7 @@ class Evidence:
             semantic_hit_clauses=None
             if data.get("semantic_hit_clauses") is None
             else float(data["semantic_hit_clauses"]),
+            sentences_calm=bool(data.get("sentences_calm")),
         )
 
 
@@ -327,7 +347,20 @@ def decide(
     evidence: Evidence, context: Context | None = None, bands: Bands | None = None
 ) -> Decision:
     """The outcome for one message; see the module docstring for the rules."""
-    e, b = evidence, bands or DEFAULT_BANDS
+    decision = _rules(evidence, context, bands or DEFAULT_BANDS)
+    if (
+        evidence.sentences_calm
+        and decision.outcome == CHECK
+        and decision.detected_by == "semantic"
+        and not (context is not None and context.worrying(bands or DEFAULT_BANDS))
+    ):
+        return Decision(CALM, UNKNOWN, "", (SENTENCES_REASON, *decision.reasons))
+    return decision
+
+
+def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:
+    """Rules 1 to 8 (see the module docstring)."""
+    e = evidence
     classifier_says = e.classifier >= b.classifier
     semantic_category = e.semantic_category if e.semantic_category else UNKNOWN
     worrying = context is not None and context.worrying(b)

@@ -240,3 +240,81 @@ def test_a_word_list_hit_in_a_middle_clause_is_doubted_only_when_that_clause_was
             crisis["outcome"],
         )
         assert got == (doubtable, hit_clauses, outcome), name
+
+
+LONG_DAY = (
+    "Vandaag ben ik vroeg opgestaan en heb ik de hele ochtend in de tuin gewerkt. "
+    "Daarna heb ik met mijn zus gebeld over haar nieuwe baan. "
+    "Vanavond ga ik koken en daarna lees ik een boek."
+)
+
+
+def _long_check(text: str = LONG_DAY) -> Message:
+    """A long message that the meaning alone puts in the check band."""
+    return parsed(text, [("vertellen", 0.9)], 0.7)
+
+
+def test_every_sentence_calm_on_its_own_drops_the_check_question():
+    """Rule 9 through the guard: the sentences of a long check from the meaning alone are read
+    with the reader, each decided on its own; all calm drops the check, one check keeps it,
+    and a failing reader keeps it too."""
+    asked: list[list[str]] = []
+
+    def reader(outcomes: dict[str, float]):
+        def read(texts: list[str]) -> list[Message]:
+            asked.append(texts)
+            return [parsed(t, [("vertellen", 0.9)], outcomes.get(t, 0.1)) for t in texts]
+
+        return read
+
+    config = CrisisGuard.get_default_config()
+    calm = CrisisGuard(config, reader=reader({}))
+    message = _long_check()
+    calm.process([message])
+    assert asked == [
+        [
+            "Vandaag ben ik vroeg opgestaan en heb ik de hele ochtend in de tuin gewerkt.",
+            "Daarna heb ik met mijn zus gebeld over haar nieuwe baan.",
+            "Vanavond ga ik koken en daarna lees ik een boek.",
+        ]
+    ]
+    assert message.get("crisis")["outcome"] == "calm"
+    assert message.get("crisis")["zinnen"] == ["calm", "calm", "calm"]
+    assert message.get("crisis")["evidence"]["sentences_calm"] is True
+
+    one_check = CrisisGuard(config, reader=reader({asked[0][1]: 0.7}))
+    message = _long_check()
+    one_check.process([message])
+    assert message.get("crisis")["outcome"] == "check"
+    assert message.get("crisis")["zinnen"] == ["calm", "check", "calm"]
+    assert message.get("crisis")["evidence"]["sentences_calm"] is False
+
+    def broken(texts: list[str]) -> list[Message]:
+        raise RuntimeError("reader down")
+
+    message = _long_check()
+    CrisisGuard(config, reader=broken).process([message])
+    assert message.get("crisis")["outcome"] == "check"
+    assert message.get("crisis")["zinnen"] is None
+
+
+def test_only_long_checks_from_the_meaning_of_two_sentences_are_read():
+    asked: list[list[str]] = []
+
+    def read(texts: list[str]) -> list[Message]:
+        asked.append(texts)
+        return [parsed(t, [("vertellen", 0.9)], 0.1) for t in texts]
+
+    guard = CrisisGuard(CrisisGuard.get_default_config(), reader=read)
+    short = _long_check("Het was een lange dag. Ik ben moe.")  # under 20 words
+    one = _long_check(LONG_DAY.replace(". ", ", "))  # one sentence
+    hit = _long_check(LONG_DAY + " Ik wil zelfmoord plegen.")  # a word-list hit
+    classifier = parsed(LONG_DAY, [("crisis", 0.99)], 0.5)  # the classifier's check
+    guard.process([short, one, hit, classifier])
+    assert asked == []
+    assert [m.get("crisis")["outcome"] for m in (short, one, hit, classifier)] == [
+        "check",
+        "check",
+        "crisis",
+        "check",
+    ]

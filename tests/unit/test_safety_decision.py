@@ -13,6 +13,7 @@ from bot.safety.decision import (
     DOUBT_MIN_WORDS,
     DOUBT_REASON,
     LAST_CLAUSE_REASON,
+    SENTENCES_REASON,
     SHORT_ANSWER_WORDS,
     Bands,
     Context,
@@ -373,3 +374,30 @@ def test_the_parts_score_survives_the_stored_evidence():
     for parts in (None, 0.0, 0.42):
         e = ev(semantic=0.8, semantic_parts=parts)
         assert Evidence.from_dict(e.as_dict()) == e
+
+
+def test_every_sentence_calm_drops_a_check_from_the_meaning_alone():
+    """Rule 9 (eleventh pass): a check from the meaning alone on a long message whose every
+    sentence on its own is calm becomes calm; nothing else is lowered by it."""
+    long = dict(words=30, sentences_calm=True)
+    d = decide(ev(semantic=B.check, **long))
+    assert (d.outcome, d.reasons[0]) == (CALM, SENTENCES_REASON)
+    for evidence in (
+        ev(semantic_last=B.last_clause, **long),  # rule 5b
+        ev(semantic=B.check, semantic_first=B.clear, **long),  # rule 5a
+    ):
+        assert decide(evidence).outcome == CALM
+    # Without it, or in a worrying context, the check stands.
+    assert decide(ev(semantic=B.check, words=30)).outcome == CHECK
+    for context in (WORRYING, LOW_MOOD):
+        assert decide(ev(semantic=B.check, **long), context).outcome == CHECK
+    assert decide(ev(semantic=B.check, **long), CALM_BEFORE).outcome == CALM
+    # Never the crisis help, a word-list hit or the classifier's check.
+    assert decide(ev(semantic=B.clear, **long)).outcome == CRISIS
+    assert decide(ev(matcher_category="suicide", **long)).outcome == CRISIS
+    d = decide(ev(classifier=0.99, semantic=B.classifier_floor, **long))
+    assert (d.outcome, d.detected_by) == (CHECK, "classifier")
+    # ... and it survives the stored evidence the policy decides from.
+    stored = Evidence.from_dict(ev(semantic=B.check, **long).as_dict())
+    assert stored.sentences_calm is True
+    assert decide(stored).outcome == CALM
