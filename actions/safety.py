@@ -335,11 +335,12 @@ def read_check_answer(tracker: Tracker) -> str | None:
     # A short message that only the classifier reads as a crisis ("niet meer leven") is not a
     # crisis intent in the NLU's output (rule 6 waits for the conversation), but here, right
     # after a check question, it still counts as "ja", never as a "nee".
-    # The reply is read on its own, without the "no part looks like a crisis" lowering: right
-    # after a check question a worrying reply counts as "ja" as before.
+    # The reply is read on its own, without the "no part looks like a crisis" lowering or
+    # rule 9's "every sentence calm": right after a check question a worrying reply counts as
+    # "ja" as before.
     evidence = (tracker.latest_message.get("crisis") or {}).get("evidence")
     if evidence:
-        reply = replace(Evidence.from_dict(evidence), semantic_parts=None)
+        reply = replace(Evidence.from_dict(evidence), semantic_parts=None, sentences_calm=False)
         if decide(reply, Context()).outcome != CALM:
             return "ja"
     plain = _plain(tracker.latest_message.get("text") or "")

@@ -159,22 +159,23 @@ def test_a_low_mood_makes_a_middle_message_a_check_inside_a_form(bot, engine):
     assert "lage stemming" in " ".join(json.loads(event.evidence)["reasons"])
 
 
-def test_the_guard_reads_sentences_with_the_trained_pipeline(bot):
+def test_the_guard_reads_sentences_with_the_trained_pipeline(bot, unclear):
     """Rule 9's reader is the model's own pipeline up to the guard, loaded with the model:
-    each sentence gets the classifier's ranking and the semantic net's reading, and one that
-    says crisis reads as a crisis."""
+    each sentence gets the classifier's ranking and the semantic net's reading, and a
+    sentence that only the meaning finds worrying (no word-list hit) is not calm."""
     from bot.safety.component import CrisisGuard
-    from bot.safety.decision import decide
+    from bot.safety.decision import Context, decide
 
     nodes = bot.agent.processor.graph_runner._instantiated_nodes.values()
     guards = [n._component for n in nodes if isinstance(n._component, CrisisGuard)]
     assert len(guards) == 1 and guards[0].reader is not None
     guard = guards[0]
-    texts = ["Vandaag heb ik boodschappen gedaan met mijn zus.", "Ik wil zelfmoord plegen."]
+    texts = ["Vandaag heb ik boodschappen gedaan met mijn zus.", unclear]
     read = guard.reader(texts)
     assert [m.get("text") for m in read] == texts
     for message in read:
         assert message.get("intent_ranking"), "the classifier read it"
         assert "probability" in (message.get("crisis_semantic") or {}), "the meaning was read"
-    outcomes = [decide(guard.evidence(m)[0]).outcome for m in read]
-    assert outcomes == ["calm", "crisis"]
+    evidence = [guard.evidence(m)[0] for m in read]
+    assert evidence[1].matcher_category is None
+    assert [decide(e, Context()).outcome for e in evidence] == ["calm", "check"]

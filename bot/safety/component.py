@@ -20,7 +20,6 @@ context (previous message, mood).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import re
@@ -44,8 +43,10 @@ from bot.safety.decision import (
     CRISIS,
     LAST_CLAUSE_REASON,
     NEVER_DOUBTED,
+    SENTENCE_MAX,
     SENTENCE_MIN_WORDS,
     Bands,
+    Context,
     Evidence,
     decide,
 )
@@ -324,7 +325,12 @@ class SemanticCrisisScorer(GraphComponent):
             score["hit_clauses"] = [[c, round(float(next(at)), 4)] for c in holding]
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sentence ends after . ! ? (not after a known abbreviation, a number such as "1." or an
+# ellipsis: "ik wil... dood" stays one) and at a new line.
+SENTENCE_END = re.compile(
+    r"(?<!\bo\.a\.)(?<!\bbijv\.)(?<!\bdr\.)(?<!\bDr\.)(?<!\bmr\.)(?<!\bnl\.)(?<!\bca\.)"
+    r"(?<!\d\.)(?<!\.\.)(?<=[.!?])\s+|\n+"
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -351,11 +357,18 @@ def sentence_reader(
     from rasa.engine.runner.dask import DaskGraphRunner
 
     target = node.needs["messages"]
-    runner = DaskGraphRunner.create(
-        schema.minimal_graph_schema([target]),
-        model_storage,
-        dataclasses.replace(context, node_name=None),
-    )
+    # The texts must get the meaning's reading: without the scorer every sentence would read
+    # calm (a reordered pipeline), so then there is no reader and rule 9 is off.
+    if not issubclass(schema.nodes[target].uses, SemanticCrisisScorer):
+        logger.warning("rule 9 is off: %s does not feed the crisis guard", target)
+        return None
+    try:
+        runner = DaskGraphRunner.create(
+            schema.minimal_graph_schema([target]), model_storage, context
+        )
+    except Exception:  # e.g. out of memory: the model itself must still load
+        logger.exception("rule 9 is off: the sentence reader could not be built")
+        return None
 
     def read(texts: list[str]) -> list[Message]:
         result = runner.run({PLACEHOLDER_MESSAGE: [UserMessage(t) for t in texts]}, [target])
@@ -459,10 +472,10 @@ class CrisisGuard(GraphComponent):
     def _guard(self, message: Message) -> None:
         evidence, matched = self.evidence(message)
         decision = decide(evidence, None, self.bands)
-        sentences: list[str] | None = None
+        outcomes: list[str] | None = None
         if decision.outcome == CHECK and decision.detected_by == "semantic":
-            sentences = self._sentences_calm(message.get(TEXT) or "")
-            if sentences is not None and all(o == CALM for o in sentences):
+            outcomes = self._sentence_outcomes(message.get(TEXT) or "")
+            if outcomes is not None and all(o == CALM for o in outcomes):
                 evidence = replace(evidence, sentences_calm=True)
                 decision = decide(evidence, None, self.bands)
         ranking: list[dict[str, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
@@ -482,7 +495,7 @@ class CrisisGuard(GraphComponent):
                 else semantic.get("nearest_crisis"),
                 "lijkt_ook_op": semantic.get("nearest_calm"),
                 # Rule 9: each sentence's own outcome, when the sentences were read.
-                "zinnen": sentences,
+                "zinnen": outcomes,
             },
             add_to_output=True,
         )
@@ -505,15 +518,16 @@ class CrisisGuard(GraphComponent):
             message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
 
-    def _sentences_calm(self, text: str) -> list[str] | None:
-        """Rule 9: each sentence of a long message read by the pipeline up to this component
-        and decided without context; None when the message is not long or has one sentence
-        (or more than `MAX_PARTS`), or when the reading fails (the check question stands)."""
+    def _sentence_outcomes(self, text: str) -> list[str] | None:
+        """Rule 9: the outcome of each sentence of a long message, read by the pipeline up to
+        this component and decided as a first message. None when the message is not long or
+        has one sentence or more than `SENTENCE_MAX`, and when the reading fails or comes back
+        incomplete (then the check question stands)."""
         own = sentences(text)
         if (
             self.reader is None
             or len(text.split()) < SENTENCE_MIN_WORDS
-            or not 2 <= len(own) <= MAX_PARTS
+            or not 2 <= len(own) <= SENTENCE_MAX
         ):
             return None
         try:
@@ -521,7 +535,11 @@ class CrisisGuard(GraphComponent):
         except Exception:  # a safety net must not take the message's verdict with it
             logger.exception("reading the %d sentences of a long message failed", len(own))
             return None
-        return [decide(self.evidence(m)[0], None, self.bands).outcome for m in read]
+        evidence = [self.evidence(m)[0] for m in read]
+        if len(evidence) != len(own) or not all(e.semantic_read for e in evidence):
+            logger.warning("the sentences of a long message were not all read")
+            return None
+        return [decide(e, Context(), self.bands).outcome for e in evidence]
 
     @staticmethod
     def _set_intent(

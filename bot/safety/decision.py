@@ -26,9 +26,11 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
      not a short answer inside a question                   -> CHECK (one signal only)
   7. worrying context and semantic >= bands.context_check   -> CHECK
   8. otherwise                                              -> CALM
-  9. a CHECK of rules 2 and 5-5b (the meaning alone) on a long message whose every sentence,
-     read as a message of its own by the whole pipeline, is calm (`Evidence.sentences_calm`),
-     not in a worrying context                              -> CALM (eleventh pass)
+Then, after the first match (eleventh pass, branch):
+  9. a CHECK of rule 5 alone (the meaning of the whole message; nothing clear, no last clause
+     at its band) on a long message whose every sentence, read as a message of its own by
+     the whole pipeline, is calm (`Evidence.sentences_calm`), not in a worrying context
+                                                            -> CALM
 
 "Worrying context" (`Context.worrying`) means: a mood of 1 or 2 at this session's check-in, or
 the client's previous message was itself a check or a crisis, or scored at least
@@ -79,12 +81,13 @@ A hit is never lowered to nothing.
 "Every sentence calm" (rule 9, eleventh pass): e5 reads a long message by its form, a day told
 in detail, more than by the sentence that matters, so a third of long calm messages got the
 check question from the meaning alone. `CrisisGuard` reads each sentence of such a message
-(`SENTENCE_MIN_WORDS` words or more, two or more sentences) as a message of its own, with the
-word list, the classifier and the meaning, and without context. When every sentence is calm,
-no part of the message says crisis, and the check question is dropped. A sentence read as a
-check or a crisis keeps it; so does a failing reading (`sentences_calm` stays False). It never
-lowers the crisis help, a word-list hit or the classifier's check, and never after a worrying
-message or a low mood.
+(`SENTENCE_MIN_WORDS` words or more, 2 to `SENTENCE_MAX` sentences) as a message of its own,
+with the word list, the classifier and the meaning, as a first message (`Context()`). When no
+sentence on its own is a check or a crisis, the check question is dropped. A failing or
+incomplete reading keeps it (`sentences_calm` stays False). It applies with or without the
+conversation's context, but never after a worrying message or a low mood, and it never lowers
+the crisis help, a word-list hit, the classifier's check, a clear first reading (rule 5a), a
+last clause at its band (rule 5b) or a lowered crisis (rule 2).
 
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
@@ -115,6 +118,7 @@ LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
 DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
 DOUBT_MIN_WORDS = 6  # rule 1a needs a message of at least this many words
 SENTENCE_MIN_WORDS = 20  # rule 9 reads the sentences of messages of this many words or more
+SENTENCE_MAX = 6  # ... and of at most this many sentences (each costs a pipeline run)
 SENTENCES_REASON = "elke zin apart rustig"  # rule 9's reason
 # Rule 1a never doubts these word-list categories (see the module docstring)
 NEVER_DOUBTED = frozenset({"overdose", "abuse", "threatened"})
@@ -347,15 +351,26 @@ def decide(
     evidence: Evidence, context: Context | None = None, bands: Bands | None = None
 ) -> Decision:
     """The outcome for one message; see the module docstring for the rules."""
-    decision = _rules(evidence, context, bands or DEFAULT_BANDS)
-    if (
-        evidence.sentences_calm
-        and decision.outcome == CHECK
-        and decision.detected_by == "semantic"
-        and not (context is not None and context.worrying(bands or DEFAULT_BANDS))
-    ):
+    b = bands or DEFAULT_BANDS
+    decision = _rules(evidence, context, b)
+    if _sentences_deny(evidence, decision, context, b):
         return Decision(CALM, UNKNOWN, "", (SENTENCES_REASON, *decision.reasons))
     return decision
+
+
+def _sentences_deny(e: Evidence, decision: Decision, context: Context | None, b: Bands) -> bool:
+    """Rule 9's conditions: a check of rule 5 alone (the whole message in the check band, no
+    reading that is clear, no last clause at its band), every sentence calm, no worrying
+    context."""
+    return (
+        e.sentences_calm
+        and decision.outcome == CHECK
+        and decision.detected_by == "semantic"
+        and e.semantic < b.clear
+        and (e.semantic_first or 0.0) < b.clear
+        and e.semantic_last < b.last_clause
+        and not (context is not None and context.worrying(b))
+    )
 
 
 def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:

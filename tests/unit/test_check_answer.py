@@ -81,6 +81,11 @@ def test_the_reply_to_the_check_is_read_without_the_parts_lowering():
     text = "nee hoor, ik heb de pillen al gekocht, vanavond is het zover"
     signal = {"semantic": Bands().check + 0.1, "semantic_parts": 0.1, "words": 11}
     assert read_check_answer(reply(text, "ontkennen", signal)) == "ja"
+    # ... and without rule 9's "every sentence calm" (eleventh pass): a long reply whose
+    # sentences each read calm alone is still read as a whole.
+    long = {"semantic": Bands().check + 0.1, "words": 24, "sentences_calm": True}
+    text = "nee hoor. het gaat wel. ik ben gewoon heel moe van alles en iedereen om me heen."
+    assert read_check_answer(reply(text, "ontkennen", long)) == "ja"
 
 
 def test_a_short_classifier_only_crisis_reply_is_never_a_no():

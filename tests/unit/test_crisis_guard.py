@@ -318,3 +318,38 @@ def test_only_long_checks_from_the_meaning_of_two_sentences_are_read():
         "crisis",
         "check",
     ]
+
+
+def test_rule_9_needs_every_sentence_read_and_reads_them_as_first_messages():
+    """An incomplete reading keeps the check; a short sentence the classifier alone calls a
+    crisis is a check as a first message (rule 6), so it keeps the check too; more than
+    `SENTENCE_MAX` sentences are not read; a new line ends a sentence."""
+    from bot.safety.decision import SENTENCE_MAX
+
+    config = CrisisGuard.get_default_config()
+    message = _long_check()
+    CrisisGuard(config, reader=lambda texts: []).process([message])
+    assert message.get("crisis")["outcome"] == "check"
+
+    def short_crisis(texts: list[str]) -> list[Message]:
+        return [parsed(t, [("vertellen", 0.9)], 0.1) for t in texts[:-1]] + [
+            parsed("Het is genoeg.", [("crisis", 0.95)], 0.5)
+        ]
+
+    message = _long_check()
+    CrisisGuard(config, reader=short_crisis).process([message])
+    assert message.get("crisis")["zinnen"] == ["calm", "calm", "check"]
+    assert message.get("crisis")["outcome"] == "check"
+
+    asked: list[list[str]] = []
+
+    def read(texts: list[str]) -> list[Message]:
+        asked.append(texts)
+        return [parsed(t, [("vertellen", 0.9)], 0.1) for t in texts]
+
+    guard = CrisisGuard(config, reader=read)
+    many = " ".join(["Ik heb vandaag gewerkt in de tuin."] * (SENTENCE_MAX + 1))
+    lines = LONG_DAY.replace(". ", "\n")
+    guard.process([_long_check(many), _long_check(lines)])
+    assert asked == [lines.split("\n")]
+    assert len(asked[0]) == 3
