@@ -160,18 +160,21 @@ def test_a_low_mood_makes_a_middle_message_a_check_inside_a_form(bot, engine):
 
 
 def test_the_guard_reads_sentences_with_the_trained_pipeline(bot, unclear):
-    """Rule 9's reader is the model's own pipeline up to the guard, loaded with the model:
-    each sentence gets the classifier's ranking and the semantic net's reading, and a
-    sentence that only the meaning finds worrying (no word-list hit) is not calm."""
-    from bot.safety.component import CrisisGuard
+    """Rule 9's reader is the model's own pipeline up to the guard, the components the model
+    loaded (no second copy): each sentence gets the classifier's ranking and the semantic
+    net's reading, and a sentence that only the meaning finds worrying (no word-list hit) is
+    not calm. Outside a running graph there is no reader."""
+    from bot.safety.component import CrisisGuard, graph_reader, running_graph
     from bot.safety.decision import Context, decide
 
-    nodes = bot.agent.processor.graph_runner._instantiated_nodes.values()
-    guards = [n._component for n in nodes if isinstance(n._component, CrisisGuard)]
-    assert len(guards) == 1 and guards[0].reader is not None
+    runner = bot.agent.processor.graph_runner
+    nodes = runner._instantiated_nodes
+    guards = [n._component for n in nodes.values() if isinstance(n._component, CrisisGuard)]
+    assert len(guards) == 1 and guards[0].reader_target in nodes
     guard = guards[0]
+    assert running_graph(guard.reader_target) is None
     texts = ["Vandaag heb ik boodschappen gedaan met mijn zus.", unclear]
-    read = guard.reader(texts)
+    read = graph_reader(runner, guard.reader_target)(texts)
     assert [m.get("text") for m in read] == texts
     for message in read:
         assert message.get("intent_ranking"), "the classifier read it"
@@ -179,3 +182,38 @@ def test_the_guard_reads_sentences_with_the_trained_pipeline(bot, unclear):
     evidence = [guard.evidence(m)[0] for m in read]
     assert evidence[1].matcher_category is None
     assert [decide(e, Context()).outcome for e in evidence] == ["calm", "check"]
+
+
+# Long ordinary days told in several sentences, of which the trained pipeline reads at least one
+# sentence by sentence (rule 9: the whole story in the check band from its meaning alone).
+LONG_DAYS = [
+    "Vandaag was het stil in huis. Ik heb lang op de bank gelegen en naar buiten gekeken. "
+    "Ik mis mijn moeder nog steeds elke dag. Vanavond kook ik iets simpels en ga ik vroeg "
+    "slapen.",
+    "Het was een zware week. Ik heb veel nagedacht over vroeger en over mijn familie. Soms "
+    "voel ik me heel leeg en moe. Morgen ga ik naar mijn begeleider en dan praten we verder.",
+]
+
+
+def test_the_running_model_reads_a_long_story_sentence_by_sentence(bot):
+    """Through the running model (no reader given): the guard finds the running graph at the
+    first long story it reads, and the story's crisis reading holds each sentence's outcome.
+    With every sentence calm the story gets no check question."""
+    from bot.safety.component import CrisisGuard, sentences
+    from bot.safety.decision import SENTENCES_REASON
+
+    nodes = bot.agent.processor.graph_runner._instantiated_nodes.values()
+    [guard] = [n._component for n in nodes if isinstance(n._component, CrisisGuard)]
+    read = [
+        (story, crisis)
+        for story in LONG_DAYS
+        if (crisis := bot.parse(story).get("crisis") or {}).get("zinnen") is not None
+    ]
+    assert read, "no story was read sentence by sentence; add one the model reads"
+    assert guard.reader is not None
+    for story, crisis in read:
+        assert len(crisis["zinnen"]) == len(sentences(story))
+        if set(crisis["zinnen"]) == {"calm"}:
+            assert crisis["outcome"] == "calm" and SENTENCES_REASON in crisis["reasons"]
+        else:
+            assert crisis["outcome"] == "check"

@@ -338,37 +338,48 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
 
 
-def sentence_reader(
-    model_storage: ModelStorage, context: ExecutionContext | None
-) -> Callable[[list[str]], list[Message]] | None:
-    """A reader of extra texts for `CrisisGuard` (rule 9): the model's own prediction graph up
-    to the guard's input (tokenizer, featurizers, classifier, fallback, semantic scorer), so
-    each text gets the same evidence as a message. It loads those components a second time,
-    and must be built while the model loads: Rasa removes the unpacked model afterwards.
-    None without a model graph that holds this node (unit tests, training)."""
+def reader_target(context: ExecutionContext | None) -> str | None:
+    """The node whose output rule 9 reads each sentence with: the guard's input, when that is
+    the semantic scorer (then the model's own pipeline up to it gives every sentence the word
+    list's, the classifier's and the meaning's evidence). None without a model graph that
+    holds this node (unit tests, training) or with another input (a reordered pipeline, where
+    every sentence would read calm): then rule 9 is off."""
     schema = getattr(context, "graph_schema", None)
     if context is None or schema is None:
         return None
     node = schema.nodes.get(context.node_name or "")
     if node is None or "messages" not in node.needs:
         return None
-    from rasa.core.channels.channel import UserMessage
-    from rasa.engine.constants import PLACEHOLDER_MESSAGE
-    from rasa.engine.runner.dask import DaskGraphRunner
-
     target = node.needs["messages"]
-    # The texts must get the meaning's reading: without the scorer every sentence would read
-    # calm (a reordered pipeline), so then there is no reader and rule 9 is off.
     if not issubclass(schema.nodes[target].uses, SemanticCrisisScorer):
         logger.warning("rule 9 is off: %s does not feed the crisis guard", target)
         return None
-    try:
-        runner = DaskGraphRunner.create(
-            schema.minimal_graph_schema([target]), model_storage, context
-        )
-    except Exception:  # e.g. out of memory: the model itself must still load
-        logger.exception("rule 9 is off: the sentence reader could not be built")
-        return None
+    return target
+
+
+def running_graph(target: str) -> Any | None:
+    """The graph runner that is running this message and holds `target`, from the call stack
+    (Rasa 3.6: `DaskGraphRunner.run` runs every node in the calling thread). Rule 9 reads
+    sentences with it, so the components the model loaded once are used again, not loaded a
+    second time (the classifier: about 30 s and 420 MB). None when no such runner is on the
+    stack."""
+    import sys
+
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        runner = frame.f_locals.get("self")
+        if isinstance(runner, DaskGraphRunner) and target in runner._instantiated_nodes:
+            return runner
+        frame = frame.f_back
+    return None
+
+
+def graph_reader(runner: Any, target: str) -> Callable[[list[str]], list[Message]]:
+    """Reads texts as messages with `runner`'s nodes up to `target`, in one batch."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE
 
     def read(texts: list[str]) -> list[Message]:
         result = runner.run({PLACEHOLDER_MESSAGE: [UserMessage(t) for t in texts]}, [target])
@@ -396,14 +407,17 @@ class CrisisGuard(GraphComponent):
         config: dict[str, Any],
         matcher: CrisisMatcher | None = None,
         reader: Callable[[list[str]], list[Message]] | None = None,
+        reader_target: str | None = None,
     ) -> None:
         self.intent = config.get("crisis_intent", CRISIS_INTENT)
         self.check_intent = config.get("check_intent", CHECK_INTENT)
         self.bands = Bands.from_config(config.get("bands") or {})
         self.matcher = matcher or get_matcher(config.get("pipeline_path"))
         # Reads extra texts (the sentences of a long message, rule 9) with the pipeline up to
-        # this component; None: rule 9 is off (no model graph, e.g. in unit tests).
+        # this component: given (tests), or made at the first long message from the running
+        # graph and `reader_target`. Neither: rule 9 is off (no model graph, e.g. training).
         self.reader = reader
+        self.reader_target = reader_target
 
     @classmethod
     def create(
@@ -413,7 +427,7 @@ class CrisisGuard(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> CrisisGuard:
-        return cls(config, reader=sentence_reader(model_storage, execution_context))
+        return cls(config, reader_target=reader_target(execution_context))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -524,11 +538,15 @@ class CrisisGuard(GraphComponent):
         has one sentence or more than `SENTENCE_MAX`, and when the reading fails or comes back
         incomplete (then the check question stands)."""
         own = sentences(text)
-        if (
-            self.reader is None
-            or len(text.split()) < SENTENCE_MIN_WORDS
-            or not 2 <= len(own) <= SENTENCE_MAX
-        ):
+        if len(text.split()) < SENTENCE_MIN_WORDS or not 2 <= len(own) <= SENTENCE_MAX:
+            return None
+        if self.reader is None and self.reader_target is not None:
+            runner = running_graph(self.reader_target)
+            if runner is None:  # (not run by a model graph: this message keeps its check)
+                logger.warning("rule 9: no running model graph holds %s", self.reader_target)
+                return None
+            self.reader = graph_reader(runner, self.reader_target)
+        if self.reader is None:
             return None
         try:
             read = self.reader(own)

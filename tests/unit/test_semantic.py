@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from bot.safety.embedder import DIM, PASSAGE, QUERY, EmbeddingCache, _normalise, get_embedder
+from bot.safety.embedder import (
+    DIM,
+    PASSAGE,
+    QUERY,
+    TERMS,
+    EmbeddingCache,
+    _normalise,
+    get_embedder,
+)
 from bot.safety.semantic import (
     CRISIS_CATEGORIES,
     EXEMPLARS_FILE,
@@ -499,10 +509,42 @@ def test_without_the_sparse_head_only_the_terms_view_fails(monkeypatch):
 
     embedder = Embedder.__new__(Embedder)
     embedder.version = real.version
+    embedder._recent = OrderedDict()
     monkeypatch.setattr(embedder, "_model", NoSparseHead(), raising=False)
     assert embedder.embed(["ik ga vissen"]).shape == (1, DIM)
     with pytest.raises(RuntimeError, match="sparse"):
         embedder.embed(["ik ga vissen"], TERMS)
+
+
+def test_a_text_read_again_is_not_embedded_again(monkeypatch):
+    """The embedder keeps the last `RECENT` texts of each view: rule 9 reads a long message's
+    clauses again for its sentences. A text is embedded once per view, a repeated or cached
+    one gets the same vector, and the oldest text goes first."""
+    from bot.safety import embedder as embedder_module
+
+    embedder = get_embedder()
+    a, b, c = (f"koers test {uuid.uuid4().hex} ik ga vissen" for _ in range(3))
+    asked: list[tuple[str, list[str]]] = []
+    dense, terms = embedder._dense, embedder._terms
+    monkeypatch.setattr(embedder, "_dense", lambda t, v: asked.append((v, t)) or dense(t, v))
+    monkeypatch.setattr(embedder, "_terms", lambda t: asked.append((TERMS, t)) or terms(t))
+    first = embedder.embed([a, b])
+    again = embedder.embed([b, c, b])
+    assert asked == [(QUERY, [a, b]), (QUERY, [c])]
+    assert np.array_equal(again[0], first[1]) and np.array_equal(again[0], again[2])
+    assert np.allclose(again[1], dense([c], QUERY)[0], atol=1e-6)
+    # another view is another reading: embedded on its own, then kept too
+    passage = embedder.embed([a], PASSAGE)
+    assert asked[-1] == (PASSAGE, [a]) and not np.allclose(passage[0], first[0])
+    sparse_rows = embedder.embed([a, a], TERMS)
+    assert asked[-1] == (TERMS, [a]) and (sparse_rows[0] != sparse_rows[1]).nnz == 0
+    assert (embedder.embed([a], TERMS) != terms([a])).nnz == 0 and len(asked) == 4
+    # bounded: with room for two texts, the oldest is read again
+    monkeypatch.setattr(embedder_module, "RECENT", 2)
+    embedder.embed([c])
+    assert len(embedder._recent) <= 2
+    embedder.embed([a])
+    assert asked[-1] == (QUERY, [a])
 
 
 def test_the_tuning_sweep_scores_as_the_nlu_component(toy_model, toy_views, tmp_path, monkeypatch):
