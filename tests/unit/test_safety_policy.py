@@ -173,3 +173,32 @@ def test_a_low_mood_keeps_a_doubted_word_list_hit_the_crisis_help(policy, domain
     events[0] = SlotSet("stemming", "4")
     # After a good mood the rules ask the check question (the message's intent then).
     assert policy.next_action(tracker(domain, *events, message)) is None
+
+
+def test_a_long_story_calm_sentence_by_sentence_gets_the_check_after_a_low_mood(policy, domain):
+    """Rule 9 (eleventh pass): the guard drops the check question of a long story whose every
+    sentence on its own is calm, but never in a worrying context, which only the policy sees:
+    after a low mood or a worrying message it asks the check question after all."""
+    text = (
+        "Vandaag was het stil in huis. Ik heb lang op de bank gelegen en naar buiten "
+        "gekeken. Ik mis mijn moeder. Vanavond kook ik iets simpels."
+    )
+
+    def story() -> UserUttered:
+        message = user(text, "vrij_antwoord", "calm", 0.7)
+        message.parse_data["crisis"]["evidence"].update(
+            semantic_read=True, sentences_calm=True, words=len(text.split())
+        )
+        return message
+
+    events = [SlotSet("stemming", "2"), ActiveLoop("thema_form"), *listen()]
+    assert policy.next_action(tracker(domain, *events, story())) == ACTION_CHECK
+    events[0] = SlotSet("stemming", "4")
+    assert policy.next_action(tracker(domain, *events, story())) is None
+    after_check = [
+        *listen(),
+        user("alles is zinloos, ik kan niet meer", "vrij_antwoord", "check", 0.8),
+        ActionExecuted("utter_verder"),
+        *listen(),
+    ]
+    assert policy.next_action(tracker(domain, *after_check, story())) == ACTION_CHECK
