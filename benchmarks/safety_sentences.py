@@ -1,88 +1,96 @@
-"""Would reading a long message sentence by sentence lower its check question?
+"""Rule 9 ("every sentence calm") on the development sets: what it lowers, and what it costs.
 
-    python benchmarks/safety_sentences.py [--model M] [--min-words 20]
+    python benchmarks/safety_sentences.py [--model M] [--repeats 3]
 
-Issue 15, tenth pass: an analysis for the next change, not a part of the bot. For every
-message of the development sets (`bot.safety.tune.DEV_SETS` and `LONG_SETS`, all readable)
-that the NLU pipeline answers with the check question from the meaning alone (detected by
-"semantic"), has at least `--min-words` words and at least two sentences, each sentence (also
-a short one such as "Ik wilde springen.") is parsed as a message of its own. Two readings
-are counted:
-- "every sentence calm": each sentence, read by the whole pipeline (word list, classifier,
-  meaning), comes out calm;
-- "meaning only": the same with the classifier left out of each sentence's decision (what the
-  semantic component could do alone, without running the classifier per sentence).
-A reading that would lower the check of a crisis lists that crisis. Prints counts per set and
-the lowered crises; never reads the held-out sets. Not a test.
+Issue 15, twelfth pass. Every message of the development sets (`bot.safety.tune.DEV_SETS` and
+`LONG_SETS`, all readable; never the held-out sets) is parsed by the trained model in-process
+as a first message. Counted per set: the messages whose sentences were read (`crisis.zinnen`)
+and those whose check question rule 9 dropped, for crises and calm messages apart; a dropped
+crisis is listed. Then the messages that were read are parsed again `--repeats` times with
+rule 9 on and off in turn, each time with an empty embedding memory (as a new message), and
+the medians of the whole parse are printed with their ratio. Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
+import asyncio
+import logging
+import os
+import statistics
 import sys
+import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of a message, split after . ! ? and at new lines; none is left out."""
-    return [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path)
-    parser.add_argument("--min-words", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     import yaml
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
-    from bot.safety.decision import CALM, CHECK, Context, Evidence, decide
-    from bot.safety.tune import DEV_SETS, LONG_SETS, crisis_reader
+    configure_structlog(logging.WARNING)
 
-    read = crisis_reader(args.model)
+    from bot.safety.component import CrisisGuard
+    from bot.safety.decision import SENTENCES_REASON
+    from bot.safety.embedder import get_embedder
+    from bot.safety.evaluate import newest_model
+    from bot.safety.tune import DEV_SETS, LONG_SETS
 
-    def meaning_only(crisis: dict) -> str:
-        evidence = replace(Evidence.from_dict(crisis.get("evidence") or {}), classifier=0.0)
-        return decide(evidence, Context()).outcome
+    agent = Agent.load(str(args.model or newest_model()))
+    nodes = agent.processor.graph_runner._instantiated_nodes.values()
+    [guard] = [n._component for n in nodes if isinstance(n._component, CrisisGuard)]
+    target = guard.reader_target
+    loop = asyncio.new_event_loop()
 
-    lost: list[str] = []
+    def parse(text: str, rule9: bool) -> tuple[dict, float]:
+        guard.reader, guard.reader_target = None, target if rule9 else None
+        get_embedder()._recent.clear()
+        started = time.perf_counter()
+        crisis = loop.run_until_complete(agent.parse_message(text)).get("crisis") or {}
+        return crisis, (time.perf_counter() - started) * 1000
+
+    read: list[str] = []
     for name, path in (DEV_SETS | LONG_SETS).items():
         data = yaml.safe_load(path.read_text("utf-8"))
         counts: Counter[str] = Counter()
         for label, key in (("crisis", "crisis"), ("calm", "non_crisis")):
             for item in data[key]:
-                text = item["text"]
-                if len(text.split()) < args.min_words:
+                crisis, _ = parse(item["text"], rule9=True)
+                if crisis.get("zinnen") is None:
                     continue
-                counts[f"{label} long"] += 1
-                whole = read(text)
-                if whole.get("outcome") != CHECK or whole.get("detected_by") != "semantic":
-                    continue
-                counts[f"{label} check from the meaning"] += 1
-                own = sentences(text)
-                if len(own) < 2:
-                    continue
-                counts[f"{label} ... of 2+ sentences"] += 1
-                parts = [read(s) for s in own]
-                if all(p.get("outcome") == CALM for p in parts):
-                    counts[f"{label} lowered (every sentence calm)"] += 1
+                read.append(item["text"])
+                counts[f"{label} read"] += 1
+                if SENTENCES_REASON in (crisis.get("reasons") or []):
+                    counts[f"{label} check dropped"] += 1
                     if label == "crisis":
-                        lost.append(f"{name} (every sentence calm): {text}")
-                if all(meaning_only(p) == CALM for p in parts):
-                    counts[f"{label} lowered (meaning only)"] += 1
-                    if label == "crisis":
-                        lost.append(f"{name} (meaning only): {text}")
-        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    print(f"crises whose check would be lowered: {len(lost)}")
-    for line in lost:
-        print("  " + line)
+                        print(f"  {name}: a crisis lost its check: {item['text']}")
+        print(
+            f"{name:6s} {len(data['crisis'])} crises, {len(data['non_crisis'])} calm: {dict(counts)}"
+        )
+
+    on: list[float] = []
+    off: list[float] = []
+    for _ in range(args.repeats):
+        for text in read:
+            on.append(parse(text, rule9=True)[1])
+            off.append(parse(text, rule9=False)[1])
+    if read:
+        ratio = statistics.median(on) / statistics.median(off)
+        print(
+            f"{len(read)} messages read sentence by sentence, {args.repeats} times each: "
+            f"parse median {statistics.median(off):.0f} ms without rule 9, "
+            f"{statistics.median(on):.0f} ms with it ({ratio:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

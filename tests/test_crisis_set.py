@@ -45,6 +45,8 @@ MAX_FALSE_ALARMS = 0.05  # the crisis help at once for a calm message, on every 
 # 70); unseen11 (run once, on the ninth pass's model) 0.931 (121 of 130).
 # Eleventh pass (rule 1a reads the clauses that hold hits): unseen12 (run once after it) 0.969
 # (126 of 130).
+# Twelfth pass (rule 9 reads the sentences of a long message): unseen13 (run once after it)
+# 0.977 (127 of 130).
 # The bars sit one or two crises below these figures.
 MIN_RECALL_OTHER = {
     "dev": 0.98,
@@ -63,6 +65,7 @@ MIN_RECALL_OTHER = {
     "dev4": 0.97,
     "unseen11": 0.92,
     "unseen12": 0.96,
+    "unseen13": 0.96,
 }
 MAX_CHECKS = 0.15
 # The second unseen set (run once, never tuned on) is above issue 15's 0.05: 0.043 on the model

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -367,7 +368,7 @@ def running_graph(target: str) -> Any | None:
 
     from rasa.engine.runner.dask import DaskGraphRunner
 
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         runner = frame.f_locals.get("self")
         if isinstance(runner, DaskGraphRunner) and target in runner._instantiated_nodes:

@@ -26,7 +26,7 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
      not a short answer inside a question                   -> CHECK (one signal only)
   7. worrying context and semantic >= bands.context_check   -> CHECK
   8. otherwise                                              -> CALM
-Then, after the first match (eleventh pass, branch):
+Then, after the first match (twelfth pass):
   9. a CHECK of rule 5 alone (the meaning of the whole message; nothing clear, no last clause
      at its band) on a long message whose every sentence, read as a message of its own by
      the whole pipeline, is calm (`Evidence.sentences_calm`), not in a worrying context
@@ -78,7 +78,7 @@ question first instead of the crisis help at once only when all of these hold:
 "Ja" or "weet ik niet" still gives the crisis help, and the check is recorded for the worker.
 A hit is never lowered to nothing.
 
-"Every sentence calm" (rule 9, eleventh pass): e5 reads a long message by its form, a day told
+"Every sentence calm" (rule 9, twelfth pass): e5 reads a long message by its form, a day told
 in detail, more than by the sentence that matters, so a third of long calm messages got the
 check question from the meaning alone. `CrisisGuard` reads each sentence of such a message
 (`SENTENCE_MIN_WORDS` words or more, 2 to `SENTENCE_MAX` sentences) as a message of its own,

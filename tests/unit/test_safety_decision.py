@@ -377,7 +377,7 @@ def test_the_parts_score_survives_the_stored_evidence():
 
 
 def test_every_sentence_calm_drops_a_check_from_the_meaning_alone():
-    """Rule 9 (eleventh pass): a check from the meaning alone on a long message whose every
+    """Rule 9 (twelfth pass): a check from the meaning alone on a long message whose every
     sentence on its own is calm becomes calm; nothing else is lowered by it."""
     long = dict(words=30, sentences_calm=True)
     d = decide(ev(semantic=B.check, **long))

@@ -176,7 +176,7 @@ def test_a_low_mood_keeps_a_doubted_word_list_hit_the_crisis_help(policy, domain
 
 
 def test_a_long_story_calm_sentence_by_sentence_gets_the_check_after_a_low_mood(policy, domain):
-    """Rule 9 (eleventh pass): the guard drops the check question of a long story whose every
+    """Rule 9 (twelfth pass): the guard drops the check question of a long story whose every
     sentence on its own is calm, but never in a worrying context, which only the policy sees:
     after a low mood or a worrying message it asks the check question after all."""
     text = (
