@@ -163,18 +163,30 @@ def test_the_guard_reads_sentences_with_the_trained_pipeline(bot, unclear):
     """Rule 9's reader is the model's own pipeline up to the guard, the components the model
     loaded (no second copy): each sentence gets the classifier's ranking and the semantic
     net's reading, and a sentence that only the meaning finds worrying (no word-list hit) is
-    not calm. Outside a running graph there is no reader."""
-    from bot.safety.component import CrisisGuard, graph_reader, running_graph
+    not calm. Outside a running graph there is no reader. Rule 9 is off in config.yml, so
+    the loaded guard has no target; the target it would get is the semantic scorer."""
+    from dataclasses import replace
+
+    from bot.safety.component import (
+        CrisisGuard,
+        SemanticCrisisScorer,
+        graph_reader,
+        reader_target,
+        running_graph,
+    )
     from bot.safety.decision import Context, decide
 
     runner = bot.agent.processor.graph_runner
     nodes = runner._instantiated_nodes
-    guards = [n._component for n in nodes.values() if isinstance(n._component, CrisisGuard)]
-    assert len(guards) == 1 and guards[0].reader_target in nodes
-    guard = guards[0]
-    assert running_graph(guard.reader_target) is None
+    [(name, guard)] = [
+        (name, n._component) for name, n in nodes.items() if isinstance(n._component, CrisisGuard)
+    ]
+    assert not guard.read_sentences and guard.reader_target is None
+    target = reader_target(replace(runner._execution_context, node_name=name))
+    assert target is not None and isinstance(nodes[target]._component, SemanticCrisisScorer)
+    assert running_graph(target) is None
     texts = ["Vandaag heb ik boodschappen gedaan met mijn zus.", unclear]
-    read = graph_reader(runner, guard.reader_target)(texts)
+    read = graph_reader(runner, target)(texts)
     assert [m.get("text") for m in read] == texts
     for message in read:
         assert message.get("intent_ranking"), "the classifier read it"
@@ -196,21 +208,34 @@ LONG_DAYS = [
 
 
 def test_the_running_model_reads_a_long_story_sentence_by_sentence(bot):
-    """Through the running model (no reader given): the guard finds the running graph at the
-    first long story it reads, and the story's crisis reading holds each sentence's outcome.
-    With every sentence calm the story gets no check question."""
-    from bot.safety.component import CrisisGuard, sentences
+    """Through the running model (no reader given), with rule 9 switched on: the guard finds
+    the running graph at the first long story it reads, and the story's crisis reading holds
+    each sentence's outcome. With every sentence calm the story gets no check question. Off
+    (the default), the same stories are not read sentence by sentence."""
+    from dataclasses import replace
+
+    from bot.safety.component import CrisisGuard, reader_target, sentences
     from bot.safety.decision import SENTENCES_REASON
 
-    nodes = bot.agent.processor.graph_runner._instantiated_nodes.values()
-    [guard] = [n._component for n in nodes if isinstance(n._component, CrisisGuard)]
-    read = [
-        (story, crisis)
-        for story in LONG_DAYS
-        if (crisis := bot.parse(story).get("crisis") or {}).get("zinnen") is not None
+    runner = bot.agent.processor.graph_runner
+    [(name, guard)] = [
+        (name, n._component)
+        for name, n in runner._instantiated_nodes.items()
+        if isinstance(n._component, CrisisGuard)
     ]
-    assert read, "no story was read sentence by sentence; add one the model reads"
-    assert guard.reader is not None
+    assert all((bot.parse(story).get("crisis") or {}).get("zinnen") is None for story in LONG_DAYS)
+    guard.read_sentences = True
+    guard.reader_target = reader_target(replace(runner._execution_context, node_name=name))
+    try:
+        read = [
+            (story, crisis)
+            for story in LONG_DAYS
+            if (crisis := bot.parse(story).get("crisis") or {}).get("zinnen") is not None
+        ]
+        assert read, "no story was read sentence by sentence; add one the model reads"
+        assert guard.reader is not None
+    finally:
+        guard.read_sentences, guard.reader_target, guard.reader = False, None, None
     for story, crisis in read:
         assert len(crisis["zinnen"]) == len(sentences(story))
         if set(crisis["zinnen"]) == {"calm"}:

@@ -267,7 +267,7 @@ def test_every_sentence_calm_on_its_own_drops_the_check_question():
 
         return read
 
-    config = CrisisGuard.get_default_config()
+    config = {**CrisisGuard.get_default_config(), "read_sentences": True}
     calm = CrisisGuard(config, reader=reader({}))
     message = _long_check()
     calm.process([message])
@@ -298,6 +298,24 @@ def test_every_sentence_calm_on_its_own_drops_the_check_question():
     assert message.get("crisis")["zinnen"] is None
 
 
+def test_rule_9_is_off_unless_the_config_switches_it_on():
+    """Off by default (it dropped the check on a held-out suicide message): the sentences are
+    not read and the long message keeps its check question."""
+    asked: list[list[str]] = []
+
+    def read(texts: list[str]) -> list[Message]:
+        asked.append(texts)
+        return [parsed(t, [("vertellen", 0.9)], 0.1) for t in texts]
+
+    assert CrisisGuard.get_default_config()["read_sentences"] is False
+    message = _long_check()
+    CrisisGuard(CrisisGuard.get_default_config(), reader=read).process([message])
+    assert asked == []
+    assert message.get("crisis")["outcome"] == "check"
+    assert message.get("crisis")["zinnen"] is None
+    assert message.get("crisis")["evidence"]["sentences_calm"] is False
+
+
 def test_only_long_checks_from_the_meaning_of_two_sentences_are_read():
     asked: list[list[str]] = []
 
@@ -305,7 +323,7 @@ def test_only_long_checks_from_the_meaning_of_two_sentences_are_read():
         asked.append(texts)
         return [parsed(t, [("vertellen", 0.9)], 0.1) for t in texts]
 
-    guard = CrisisGuard(CrisisGuard.get_default_config(), reader=read)
+    guard = CrisisGuard({**CrisisGuard.get_default_config(), "read_sentences": True}, reader=read)
     short = _long_check("Het was een lange dag. Ik ben moe.")  # under 20 words
     one = _long_check(LONG_DAY.replace(". ", ", "))  # one sentence
     hit = _long_check(LONG_DAY + " Ik wil zelfmoord plegen.")  # a word-list hit
@@ -326,7 +344,7 @@ def test_rule_9_needs_every_sentence_read_and_reads_them_as_first_messages():
     `SENTENCE_MAX` sentences are not read; a new line ends a sentence."""
     from bot.safety.decision import SENTENCE_MAX
 
-    config = CrisisGuard.get_default_config()
+    config = {**CrisisGuard.get_default_config(), "read_sentences": True}
     message = _long_check()
     CrisisGuard(config, reader=lambda texts: []).process([message])
     assert message.get("crisis")["outcome"] == "check"
