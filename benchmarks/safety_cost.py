@@ -68,6 +68,11 @@ def main() -> None:
     parser.add_argument(
         "--long", action="store_true", help="long typed answers (the last clause is scored too)"
     )
+    parser.add_argument(
+        "--keep-memory",
+        action="store_true",
+        help="let the embedder remember texts between turns (by default every turn is new)",
+    )
     args = parser.parse_args()
     script = LONG_SCRIPT if args.long else SCRIPT
     logging.disable(logging.WARNING)
@@ -79,6 +84,7 @@ def main() -> None:
     configure_structlog(logging.WARNING)  # no per-turn debug lines
 
     from bot.safety import component, policy
+    from bot.safety.embedder import get_embedder
     from bot.safety.evaluate import in_process_action_server, newest_model
     from bot.storage.db import upgrade_database
 
@@ -112,6 +118,11 @@ def main() -> None:
         for round_ in range(args.rounds + 1):
             sender = f"bench-{uuid.uuid4().hex[:10]}"
             for text in script:
+                if not args.keep_memory:
+                    # The embedder keeps its last texts (twelfth pass); every round repeats
+                    # the same script, so without this every turn after the first round
+                    # would be free. A client's typed answer is new text.
+                    get_embedder()._recent.clear()
                 spent[0] = 0.0
                 started = time.perf_counter()
                 loop.run_until_complete(agent.handle_text(text, sender_id=sender))

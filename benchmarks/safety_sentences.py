@@ -8,7 +8,9 @@ as a first message. Counted per set: the messages whose sentences were read (`cr
 and those whose check question rule 9 dropped, for crises and calm messages apart; a dropped
 crisis is listed. Then the messages that were read are parsed again `--repeats` times with
 rule 9 on and off in turn, each time with an empty embedding memory (as a new message), and
-the medians of the whole parse are printed with their ratio. Not a test.
+the medians of the whole parse are printed with their ratio. Rule 9 is off by default
+(`read_sentences` of `CrisisGuard`); this script switches it on for the loaded model only.
+Not a test.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,27 +43,33 @@ def main() -> None:
 
     configure_structlog(logging.WARNING)
 
-    from bot.safety.component import CrisisGuard
+    from bot.safety.component import CrisisGuard, reader_target
     from bot.safety.decision import SENTENCES_REASON
     from bot.safety.embedder import get_embedder
     from bot.safety.evaluate import newest_model
     from bot.safety.tune import DEV_SETS, LONG_SETS
 
     agent = Agent.load(str(args.model or newest_model()))
-    nodes = agent.processor.graph_runner._instantiated_nodes.values()
-    [guard] = [n._component for n in nodes if isinstance(n._component, CrisisGuard)]
-    target = guard.reader_target
+    runner = agent.processor.graph_runner
+    [(name, guard)] = [
+        (name, n._component)
+        for name, n in runner._instantiated_nodes.items()
+        if isinstance(n._component, CrisisGuard)
+    ]
+    target = reader_target(replace(runner._execution_context, node_name=name))
+    if target is None:
+        sys.exit("this model's crisis guard is not fed by the semantic scorer: no rule 9")
     loop = asyncio.new_event_loop()
 
     def parse(text: str, rule9: bool) -> tuple[dict, float]:
-        guard.reader, guard.reader_target = None, target if rule9 else None
+        guard.read_sentences, guard.reader, guard.reader_target = rule9, None, target
         get_embedder()._recent.clear()
         started = time.perf_counter()
         crisis = loop.run_until_complete(agent.parse_message(text)).get("crisis") or {}
         return crisis, (time.perf_counter() - started) * 1000
 
     read: list[str] = []
-    for name, path in (DEV_SETS | LONG_SETS).items():
+    for set_name, path in (DEV_SETS | LONG_SETS).items():
         data = yaml.safe_load(path.read_text("utf-8"))
         counts: Counter[str] = Counter()
         for label, key in (("crisis", "crisis"), ("calm", "non_crisis")):
@@ -73,9 +82,9 @@ def main() -> None:
                 if SENTENCES_REASON in (crisis.get("reasons") or []):
                     counts[f"{label} check dropped"] += 1
                     if label == "crisis":
-                        print(f"  {name}: a crisis lost its check: {item['text']}")
+                        print(f"  {set_name}: a crisis lost its check: {item['text']}")
         print(
-            f"{name:6s} {len(data['crisis'])} crises, {len(data['non_crisis'])} calm: {dict(counts)}"
+            f"{set_name:6s} {len(data['crisis'])} crises, {len(data['non_crisis'])} calm: {dict(counts)}"
         )
 
     on: list[float] = []
