@@ -122,7 +122,7 @@ def main() -> None:
                     # The embedder keeps its last texts (twelfth pass); every round repeats
                     # the same script, so without this every turn after the first round
                     # would be free. A client's typed answer is new text.
-                    get_embedder()._recent.clear()
+                    get_embedder().forget()
                 spent[0] = 0.0
                 started = time.perf_counter()
                 loop.run_until_complete(agent.handle_text(text, sender_id=sender))

@@ -63,7 +63,7 @@ def main() -> None:
 
     def parse(text: str, rule9: bool) -> tuple[dict, float]:
         guard.read_sentences, guard.reader, guard.reader_target = rule9, None, target
-        get_embedder()._recent.clear()
+        get_embedder().forget()
         started = time.perf_counter()
         crisis = loop.run_until_complete(agent.parse_message(text)).get("crisis") or {}
         return crisis, (time.perf_counter() - started) * 1000

@@ -181,9 +181,16 @@ def test_the_guard_reads_sentences_with_the_trained_pipeline(bot, unclear):
     [(name, guard)] = [
         (name, n._component) for name, n in nodes.items() if isinstance(n._component, CrisisGuard)
     ]
-    assert not guard.read_sentences and guard.reader_target is None
-    target = reader_target(replace(runner._execution_context, node_name=name))
+    assert not guard.read_sentences and guard.reader_target is None and guard.reader is None
+    context = replace(runner._execution_context, node_name=name)
+    target = reader_target(context)
     assert target is not None and isinstance(nodes[target]._component, SemanticCrisisScorer)
+    # `read_sentences: true` in config.yml: the guard made by Rasa records that target
+    off = CrisisGuard.get_default_config()
+    on = {**off, "read_sentences": True}
+    storage, resource = None, None  # (the guard keeps nothing in the model)
+    assert CrisisGuard.create(on, storage, resource, context).reader_target == target
+    assert CrisisGuard.create(off, storage, resource, context).reader_target is None
     assert running_graph(target) is None
     texts = ["Vandaag heb ik boodschappen gedaan met mijn zus.", unclear]
     read = graph_reader(runner, target)(texts)
@@ -207,7 +214,7 @@ LONG_DAYS = [
 ]
 
 
-def test_the_running_model_reads_a_long_story_sentence_by_sentence(bot):
+def test_the_running_model_reads_a_long_story_sentence_by_sentence(bot, monkeypatch):
     """Through the running model (no reader given), with rule 9 switched on: the guard finds
     the running graph at the first long story it reads, and the story's crisis reading holds
     each sentence's outcome. With every sentence calm the story gets no check question. Off
@@ -224,18 +231,18 @@ def test_the_running_model_reads_a_long_story_sentence_by_sentence(bot):
         if isinstance(n._component, CrisisGuard)
     ]
     assert all((bot.parse(story).get("crisis") or {}).get("zinnen") is None for story in LONG_DAYS)
-    guard.read_sentences = True
-    guard.reader_target = reader_target(replace(runner._execution_context, node_name=name))
-    try:
-        read = [
-            (story, crisis)
-            for story in LONG_DAYS
-            if (crisis := bot.parse(story).get("crisis") or {}).get("zinnen") is not None
-        ]
-        assert read, "no story was read sentence by sentence; add one the model reads"
-        assert guard.reader is not None
-    finally:
-        guard.read_sentences, guard.reader_target, guard.reader = False, None, None
+    # switched on for this test only (monkeypatch puts the shared guard back afterwards)
+    target = reader_target(replace(runner._execution_context, node_name=name))
+    monkeypatch.setattr(guard, "reader", None)
+    monkeypatch.setattr(guard, "reader_target", target)
+    monkeypatch.setattr(guard, "read_sentences", True)
+    read = [
+        (story, crisis)
+        for story in LONG_DAYS
+        if (crisis := bot.parse(story).get("crisis") or {}).get("zinnen") is not None
+    ]
+    assert read, "no story was read sentence by sentence; add one the model reads"
+    assert guard.reader is not None
     for story, crisis in read:
         assert len(crisis["zinnen"]) == len(sentences(story))
         if set(crisis["zinnen"]) == {"calm"}:

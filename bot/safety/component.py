@@ -34,6 +34,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -389,6 +390,14 @@ def graph_reader(runner: Any, target: str) -> Callable[[list[str]], list[Message
     return read
 
 
+def _read_sentences(config: dict[str, Any]) -> bool:
+    """Rule 9's switch, strictly a boolean: "false" in quotes must not switch a rule on."""
+    value = config.get("read_sentences", False)
+    if not isinstance(value, bool):
+        raise InvalidConfigException(f"read_sentences must be true or false, not {value!r}")
+    return value
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CrisisGuard(GraphComponent):
     """Word list + classifier + semantic net -> crisis, check or calm (no context)."""
@@ -423,7 +432,7 @@ class CrisisGuard(GraphComponent):
         # graph and `reader_target`. Neither, or `read_sentences` not set: rule 9 is off.
         self.reader = reader
         self.reader_target = reader_target
-        self.read_sentences = bool(config.get("read_sentences", False))
+        self.read_sentences = _read_sentences(config)
 
     @classmethod
     def create(
@@ -433,7 +442,7 @@ class CrisisGuard(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> CrisisGuard:
-        on = bool(config.get("read_sentences", False))
+        on = _read_sentences(config)
         return cls(config, reader_target=reader_target(execution_context) if on else None)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

