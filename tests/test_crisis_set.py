@@ -46,7 +46,7 @@ MAX_FALSE_ALARMS = 0.05  # the crisis help at once for a calm message, on every 
 # Eleventh pass (rule 1a reads the clauses that hold hits): unseen12 (run once after it) 0.969
 # (126 of 130).
 # Twelfth pass (rule 9 reads the sentences of a long message): unseen13 (run once after it)
-# 0.977 (127 of 130).
+# 0.977 (127 of 130); the same with rule 9 switched off by default after that run.
 # The bars sit one or two crises below these figures.
 MIN_RECALL_OTHER = {
     "dev": 0.98,
@@ -84,8 +84,9 @@ MAX_FALSE_ALARMS_OTHER = {"unseen2": 0.06, "unseen11": 0.08}
 # above it (tenth pass: dev4 0.323, 42 of 130; unseen11 0.210, 33 of 157); these regression
 # bars keep them from getting worse while the issue stays open. Eleventh pass: unseen11 0.223
 # (35 of 157): two false alarms became check questions (rule 1a), so its bar moved to 0.23.
-# unseen12 (run once after the eleventh pass) 0.135 (21 of 155).
-MAX_CHECKS_OTHER = {"dev4": 0.34, "unseen11": 0.23, "unseen12": 0.15}
+# unseen12 (run once after the eleventh pass) 0.135 (21 of 155). unseen13 (twelfth pass)
+# 0.103 (16 of 155) with rule 9 on, 0.142 (22 of 155) with it off, the default.
+MAX_CHECKS_OTHER = {"dev4": 0.34, "unseen11": 0.23, "unseen12": 0.15, "unseen13": 0.15}
 
 
 def _load(name: str) -> dict:
