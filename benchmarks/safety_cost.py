@@ -1,6 +1,6 @@
 """What the safety layer adds to a turn (issue 15: median <= 25 ms).
 
-    python benchmarks/safety_cost.py [--rounds 10] [--model M] [--long]
+    python benchmarks/safety_cost.py [--rounds 10] [--model M] [--long | --stories]
 
 Runs the trained model in-process (graph mode, as `rasa run` does) with the real action
 server, and a scripted client that does a whole check-in the way a client types it: greeting,
@@ -55,6 +55,26 @@ LONG_SCRIPT = [
     "ja",
 ]
 
+# The same check-in told at length (thirteenth pass): typed answers of 20 to 30 words and
+# three or more clauses, so that every clause of each is read on its own too (rule 5c).
+STORY_SCRIPT = [
+    "hoi, ik heb vandaag best veel gedaan, eerst boodschappen bij de supermarkt "
+    "en daarna de was opgehangen en mijn kamer gestofzuigd",
+    "4",
+    "ik wil over hoop praten, want ik denk de laatste tijd vaker aan later "
+    "en dat voelt eigenlijk best goed voor mij",
+    "een eigen plek met een keuken, werk waar ik elke dag naartoe kan, "
+    "en een paar mensen om me heen die ik vertrouw",
+    "mijn zus vaker zien, want we hebben elkaar lang niet gesproken, "
+    "en ik wil ook weer gaan voetballen bij de club in de wijk",
+    "3",
+    "ja",
+    "morgen de vacatures bekijken op de computer in de bibliotheek, "
+    "daarna bel ik mijn begeleider en vrijdag ga ik langs bij het uitzendbureau",
+    "klopt",
+    "ja",
+]
+
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -69,12 +89,17 @@ def main() -> None:
         "--long", action="store_true", help="long typed answers (the last clause is scored too)"
     )
     parser.add_argument(
+        "--stories",
+        action="store_true",
+        help="typed answers of 20+ words (every clause is scored too)",
+    )
+    parser.add_argument(
         "--keep-memory",
         action="store_true",
         help="let the embedder remember texts between turns (by default every turn is new)",
     )
     args = parser.parse_args()
-    script = LONG_SCRIPT if args.long else SCRIPT
+    script = STORY_SCRIPT if args.stories else LONG_SCRIPT if args.long else SCRIPT
     logging.disable(logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

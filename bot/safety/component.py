@@ -42,13 +42,16 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.safety.decision import (
     CALM,
     CHECK,
+    CLAUSE_REASON,
     CRISIS,
     LAST_CLAUSE_REASON,
     NEVER_DOUBTED,
     SENTENCE_MAX,
     SENTENCE_MIN_WORDS,
+    UNKNOWN,
     Bands,
     Context,
+    Decision,
     Evidence,
     decide,
 )
@@ -90,6 +93,12 @@ EMBEDDER_CODE = Path(__file__).with_name("embedder.py")
 # A message of more pieces than this (a pasted text) is not scored piece by piece.
 MAX_PARTS = 12
 PARTS_FROM = 0.60
+# Every clause of a long message is read on its own (thirteenth pass, rule 5c of
+# bot.safety.decision): e5 reads a day told in detail by its form, so a crisis in a middle
+# clause of a long story averages out to calm in one embedding of the whole message.
+EVERY_CLAUSE_MIN_WORDS = 20
+# ... and at most this many of its clauses (a pasted text of 2,000 characters has about 50).
+EVERY_CLAUSE_MAX = 24
 
 
 def pieces_to_score(text: str, probability: float, parts_from: float = PARTS_FROM) -> list[str]:
@@ -128,6 +137,9 @@ class SemanticCrisisScorer(GraphComponent):
             # A message that scores at least this on the first view is read twice more
             # (MORE_VIEWS); its score is the mean of the three views.
             "more_views_from": MORE_VIEWS_FROM,
+            # Every clause of a message of at least this many words is read on its own
+            # (`clauses_max`, rule 5c).
+            "every_clause_min_words": EVERY_CLAUSE_MIN_WORDS,
             # Part of Rasa's training cache key: editing the exemplars retrains this component.
             "exemplars_sha256": hashlib.sha256(EXEMPLARS_FILE.read_bytes()).hexdigest(),
             # ... and so does editing the semantic net's code (Rasa's own fingerprint only
@@ -241,6 +253,7 @@ class SemanticCrisisScorer(GraphComponent):
         self._more_views(scores, [t for _, t in wanted])
         self._score_parts(scores, [t for _, t in wanted])
         self._score_hit_clauses(scores, parts, [t for _, t in wanted])
+        self._score_clauses(scores, parts, [t for _, t in wanted])
         for (message, _), score in zip(wanted, scores, strict=True):
             message.set(SEMANTIC_PROPERTY, score, add_to_output=True)
         return messages
@@ -325,6 +338,51 @@ class SemanticCrisisScorer(GraphComponent):
         at = iter(probabilities)
         for score, holding in todo:
             score["hit_clauses"] = [[c, round(float(next(at)), 4)] for c in holding]
+
+    def _score_clauses(
+        self, scores: list[dict[str, Any]], parts: list[list[str]], texts: list[str]
+    ) -> None:
+        """`clauses_max`: the highest score of the clauses of a message of at least
+        `every_clause_min_words` words and two or more clauses of 3+ words, each read on its
+        own as a message is (the mean of the three views from `more_views_from`), with its
+        text, category and nearest crisis sentence (for rule 5c and the worker's alert).
+        A clause that holds an everyday idiom ("ik lach me dood om de hond") is left out, so
+        that it cannot hide a worrying clause that reads lower; at most `EVERY_CLAUSE_MAX`
+        clauses of a message are read (the first ones; the last is read for rule 5b anyway).
+        One more batch in the first view (the last clause comes from the embedder's memory)
+        and one per other view for the clauses that reach `more_views_from`. Left unset when
+        the word list or the embedding fails: then rule 5c does not apply."""
+        from bot.safety.embedder import get_embedder
+
+        assert self.model is not None
+        min_words = int(self.config.get("every_clause_min_words", EVERY_CLAUSE_MIN_WORDS))
+        try:
+            matcher = get_matcher(self.config.get("pipeline_path"))
+            todo = [
+                (score, read)
+                for score, own, text in zip(scores, parts, texts, strict=True)
+                if len(text.split()) >= min_words
+                and (read := [c for c in own if not matcher.analyse(c)[1]][:EVERY_CLAUSE_MAX])
+            ]
+            if not todo:
+                return
+            texts_read = [c for _, read in todo for c in read]
+            vectors = get_embedder().embed(texts_read)
+            if len(vectors) != len(texts_read):
+                raise ValueError(f"{len(vectors)} embeddings for {len(texts_read)} clauses")
+        except Exception:  # a safety net must not take the message's verdict with it
+            logger.exception("scoring the clauses of long messages failed")
+            return
+        scored = [self.model.score(v).as_dict() for v in vectors]
+        self._more_views(scored, texts_read)
+        at = 0
+        for score, read in todo:
+            best = max(range(at, at + len(read)), key=lambda i: scored[i]["probability"])
+            at += len(read)
+            score["clauses_max"] = scored[best]["probability"]
+            score["clauses_max_text"] = texts_read[best]
+            score["clauses_max_category"] = scored[best]["category"]
+            score["clauses_max_nearest"] = scored[best]["nearest_crisis"]
 
 
 # A sentence ends after . ! ? (not after a known abbreviation, a number such as "1." or an
@@ -462,6 +520,9 @@ class CrisisGuard(GraphComponent):
         clause = semantic.get("last_clause_text")
         # Rule 5b is stopped only by an everyday idiom inside the clause itself.
         clause_hits, clause_idioms = self.matcher.analyse(clause) if clause else ([], 0)
+        # ... and rule 5c only by one inside the highest clause of a long message.
+        highest = semantic.get("clauses_max_text")
+        _, highest_idioms = self.matcher.analyse(highest) if highest else ([], 0)
         # Rule 1a may doubt only hits the meaning read on its own: in a message of one clause
         # (no last clause of its own), or each in the last clause or in another clause that
         # was scored on its own (`hit_clauses`); and never an overdose, abuse or a threat.
@@ -496,6 +557,11 @@ class CrisisGuard(GraphComponent):
             semantic_read="probability" in semantic,
             matcher_doubtable=doubtable,
             semantic_hit_clauses=max((p for _, p in hit_clauses), default=None),
+            semantic_clause=None
+            if semantic.get("clauses_max") is None
+            else float(semantic["clauses_max"]),
+            semantic_clause_category=semantic.get("clauses_max_category") or UNKNOWN,
+            clause_idiom_only=bool(highest_idioms),
         )
         return evidence, hits[0].text if hits else None
 
@@ -520,9 +586,7 @@ class CrisisGuard(GraphComponent):
                 "reasons": list(decision.reasons),
                 "evidence": evidence.as_dict(),
                 # For a check from the last clause alone (rule 5b): that clause's nearest.
-                "lijkt_op": semantic.get("last_clause_nearest")
-                if decision.reasons and decision.reasons[0].startswith(LAST_CLAUSE_REASON)
-                else semantic.get("nearest_crisis"),
+                "lijkt_op": self._nearest(decision, semantic),
                 "lijkt_ook_op": semantic.get("nearest_calm"),
                 # Rule 9: each sentence's own outcome, when the sentences were read.
                 "zinnen": outcomes,
@@ -547,6 +611,17 @@ class CrisisGuard(GraphComponent):
                 rest = [top, *[r for r in rest if r.get("name") != FALLBACK_INTENT]]
             message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, rest, add_to_output=True)
+
+    @staticmethod
+    def _nearest(decision: Decision, semantic: dict[str, Any]) -> str | None:
+        """The crisis sentence the decisive reading was nearest to: that of the last clause
+        for rule 5b, of the highest clause for rule 5c, else of the whole message."""
+        first = decision.reasons[0] if decision.reasons else ""
+        if first.startswith(LAST_CLAUSE_REASON):
+            return semantic.get("last_clause_nearest")
+        if first.startswith(CLAUSE_REASON):
+            return semantic.get("clauses_max_nearest")
+        return semantic.get("nearest_crisis")
 
     def _sentence_outcomes(self, text: str) -> list[str] | None:
         """Rule 9: the outcome of each sentence of a long message, read by the pipeline up to

@@ -21,6 +21,10 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
   5b. the last clause of a longer message, on its own,
      scores >= bands.last_clause (no everyday idiom in it)  -> CHECK (with the clause's
                                                                own category)
+  5c. the highest clause of a long message, on its own
+     (three views), scores >= bands.every_clause (no
+     everyday idiom in it; thirteenth pass)                 -> CHECK (with the clause's
+                                                               own category)
   6. classifier says crisis (not an everyday idiom) and
      semantic >= bands.classifier_floor, and the message is
      not a short answer inside a question                   -> CHECK (one signal only)
@@ -28,8 +32,8 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
   8. otherwise                                              -> CALM
 Then, after the first match (twelfth pass):
   9. a CHECK of rule 5 alone (the meaning of the whole message; nothing clear, no last clause
-     at its band) on a long message whose every sentence, read as a message of its own by
-     the whole pipeline, is calm (`Evidence.sentences_calm`), not in a worrying context
+     or other clause at its band) on a long message whose every sentence, read as a message of
+     its own by the whole pipeline, is calm (`Evidence.sentences_calm`), not in a worrying context
                                                             -> CALM
 
 "Worrying context" (`Context.worrying`) means: a mood of 1 or 2 at this session's check-in, or
@@ -42,7 +46,7 @@ real message (three words or more, so not "hoi" or a button) that was calm and s
 CHECK: "ik sta op de brug" after "ik ga vissen met mijn vader" gets the calm question, not 113.
 A calm context never lowers a word-list hit (only rule 1a can, and never to nothing).
 
-Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5, 5b, 6
+Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5-5c, 6
 and 8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
 `bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
 
@@ -92,6 +96,16 @@ last clause at its band (rule 5b) or a lowered crisis (rule 2).
 default: on the older held-out sets the rule took the check off 29 calm messages and off one
 suicide message (docs/safety.md, twelfth pass).
 
+"Every clause on its own" (rule 5c, thirteenth pass): the same form reading hides a crisis in a
+middle clause of a long story (a farewell told between the shopping and the evening's
+television); rule 5b reads only the last clause. The semantic scorer reads
+every clause of 3+ words of a message of 20+ words (`clauses_max`, the mean of the three views
+as for a message; a clause with an everyday idiom is not read) and the highest at
+`bands.every_clause` or more asks the check question, never the crisis help at once, with that
+clause's category and nearest crisis sentence. It comes after rules 5a and 5b and before 6 and
+7, so it never lowers an outcome. On the development sets it caught 6 of the 8 crises that got
+nothing and asked 13 more of their 620 calm messages the check question (docs/safety.md,
+"Thirteenth pass").
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
 clear meaning (rule 2).
@@ -118,6 +132,7 @@ CHECK = "check"
 CALM = "calm"
 OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
 LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
+CLAUSE_REASON = "zinsdeel apart"  # the reason of rule 5c
 DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
 DOUBT_MIN_WORDS = 6  # rule 1a needs a message of at least this many words
 SENTENCE_MIN_WORDS = 20  # rule 9 reads the sentences of messages of this many words or more
@@ -176,6 +191,12 @@ class Bands:
     # Below the check band: a reading that would itself ask the check question never denies
     # the words.
     matcher_doubt: float = 0.60
+    # The highest clause of a long message read on its own (rule 5c, thirteenth pass): the
+    # check question. Set by hand on the development sets: 6 of the 8 crises that got nothing
+    # there read 0.887 to 0.993 (the other two below 0.70); of the 513 calm messages that got
+    # nothing, 13 read 0.85 or more (0.945 at most). The band of rules 3 and 4, just under the
+    # unsupported check (0.86).
+    every_clause: float = 0.85
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bands:
@@ -219,6 +240,12 @@ class Evidence:
     # Every sentence of a long message, read as a message of its own by the whole pipeline
     # without context, came out calm (rule 9); False when not read, or when one was not calm
     sentences_calm: bool = False
+    # The highest clause of a long message read on its own (`clauses_max` of the semantic
+    # scorer, rule 5c), the category of its nearest crisis exemplars, and whether it holds an
+    # everyday idiom; None when the message is not long or has one clause
+    semantic_clause: float | None = None
+    semantic_clause_category: str = UNKNOWN
+    clause_idiom_only: bool = False
 
     @property
     def highest_reading(self) -> float:
@@ -264,6 +291,11 @@ class Evidence:
             if self.semantic_hit_clauses is None
             else round(self.semantic_hit_clauses, 4),
             "sentences_calm": self.sentences_calm,
+            "semantic_clause": None
+            if self.semantic_clause is None
+            else round(self.semantic_clause, 4),
+            "semantic_clause_category": self.semantic_clause_category,
+            "clause_idiom_only": self.clause_idiom_only,
         }
 
     @classmethod
@@ -291,6 +323,11 @@ class Evidence:
             if data.get("semantic_hit_clauses") is None
             else float(data["semantic_hit_clauses"]),
             sentences_calm=bool(data.get("sentences_calm")),
+            semantic_clause=None
+            if data.get("semantic_clause") is None
+            else float(data["semantic_clause"]),
+            semantic_clause_category=data.get("semantic_clause_category") or UNKNOWN,
+            clause_idiom_only=bool(data.get("clause_idiom_only")),
         )
 
 
@@ -363,7 +400,7 @@ def decide(
 
 def _sentences_deny(e: Evidence, decision: Decision, context: Context | None, b: Bands) -> bool:
     """Rule 9's conditions: a check of rule 5 alone (the whole message in the check band, no
-    reading that is clear, no last clause at its band), every sentence calm, no worrying
+    reading that is clear, no last clause or other clause at its band), every sentence calm, no worrying
     context."""
     return (
         e.sentences_calm
@@ -372,12 +409,13 @@ def _sentences_deny(e: Evidence, decision: Decision, context: Context | None, b:
         and e.semantic < b.clear
         and (e.semantic_first or 0.0) < b.clear
         and e.semantic_last < b.last_clause
+        and (e.semantic_clause or 0.0) < b.every_clause
         and not (context is not None and context.worrying(b))
     )
 
 
 def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:
-    """Rules 1 to 8 (see the module docstring)."""
+    """Rules 1 to 8, with 5a to 5c (see the module docstring)."""
     e = evidence
     classifier_says = e.classifier >= b.classifier
     semantic_category = e.semantic_category if e.semantic_category else UNKNOWN
@@ -435,6 +473,17 @@ def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:
             e.semantic_last_category or UNKNOWN,
             "semantic",
             (f"{LAST_CLAUSE_REASON} {e.semantic_last:.2f}",),
+        )
+    if (
+        e.semantic_clause is not None
+        and e.semantic_clause >= b.every_clause
+        and not e.clause_idiom_only
+    ):
+        return Decision(
+            CHECK,
+            e.semantic_clause_category or UNKNOWN,
+            "semantic",
+            (f"{CLAUSE_REASON} {e.semantic_clause:.2f}",),
         )
     short = e.words <= SHORT_ANSWER_WORDS
     # Without context a short message is left to the policy, which knows the open question.

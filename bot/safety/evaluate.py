@@ -13,7 +13,7 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen13"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen14"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
 sets that may be read (the development sets "main", "dev", "dev3", "dev4").
 """
@@ -86,6 +86,7 @@ SETS = {
     # A thirteenth, by another hand from the same brief (written in the eleventh pass): run
     # once, after the twelfth pass's change (rule 9 reads the sentences of a long message).
     "unseen13": CRISIS_DIR / "crisis_set_unseen13.yml",
+    "unseen14": CRISIS_DIR / "crisis_set_unseen14.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
 }

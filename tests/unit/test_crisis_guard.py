@@ -78,6 +78,43 @@ def test_a_crisis_in_the_last_clause_gets_the_check_with_its_own_category(guard)
     assert idiom_last.get("crisis")["outcome"] == "calm"
 
 
+def test_a_crisis_in_a_middle_clause_gets_the_check_with_its_own_category(guard):
+    """Rule 5c through the guard: the highest clause of a long message (`clauses_max`) goes
+    into the evidence with its category, and the check shows its nearest sentence; an
+    everyday idiom inside that clause stops it, one elsewhere does not."""
+    story = (
+        "vandaag was ik bij mijn moeder, ik lach me dood om haar hond, het hoeft voor mij "
+        "allemaal niet meer, daarna hebben we samen soep gegeten en tv gekeken"
+    )
+
+    def long_message(clause: str) -> Message:
+        message = parsed(story, [("vertellen", 0.9)], 0.2)
+        message.set(
+            SEMANTIC_PROPERTY,
+            {
+                "probability": 0.2,
+                "category": "abuse",
+                "nearest_crisis": "hij slaat me",
+                "last_clause": 0.1,
+                "last_clause_text": "daarna hebben we samen soep gegeten",
+                "last_clause_category": "overdose",
+                "clauses_max": 0.9,
+                "clauses_max_text": clause,
+                "clauses_max_category": "suicide",
+                "clauses_max_nearest": "ik wil er niet meer zijn",
+            },
+        )
+        guard.process([message])
+        return message
+
+    crisis = long_message("het hoeft voor mij allemaal niet meer").get("crisis")
+    assert (crisis["outcome"], crisis["category"]) == ("check", "suicide")
+    assert crisis["lijkt_op"] == "ik wil er niet meer zijn"
+    assert crisis["evidence"]["semantic_clause"] == 0.9
+    assert crisis["evidence"]["clause_idiom_only"] is False
+    assert long_message("ik lach me dood om haar hond").get("crisis")["outcome"] == "calm"
+
+
 def test_the_highest_part_reaches_the_decision(guard):
     """The scorer's `parts_max` is the evidence's `semantic_parts`: a longer message in the
     check band of which no clause looks like a crisis stays calm; with one, it is a check."""

@@ -9,6 +9,7 @@ import pytest
 from bot.safety.decision import (
     CALM,
     CHECK,
+    CLAUSE_REASON,
     CRISIS,
     DOUBT_MIN_WORDS,
     DOUBT_REASON,
@@ -122,6 +123,49 @@ def test_the_last_clause_alone_asks_the_check_question():
     assert d.reasons[0].startswith(LAST_CLAUSE_REASON)
     assert decide(ev(semantic=0.1, semantic_last=B.last_clause - 0.01)).outcome == CALM
     assert decide(ev(semantic=0.1, semantic_last=1.0)).outcome == CHECK
+
+
+def test_a_clause_of_a_long_message_alone_asks_the_check_question():
+    """Rule 5c (thirteenth pass): a crisis told in a middle clause of a long story. The whole
+    message and its last clause score calm, its highest clause on its own does not: the check
+    question, never the crisis help at once, with that clause's category; not for a clause
+    that holds an everyday idiom, and never in place of a higher outcome."""
+    long = dict(words=40, semantic=0.1, semantic_category="abuse", semantic_last=0.2)
+    d = decide(ev(semantic_clause=B.every_clause, semantic_clause_category="suicide", **long))
+    assert (d.outcome, d.category, d.detected_by) == (CHECK, "suicide", "semantic")
+    assert d.reasons == (f"{CLAUSE_REASON} {B.every_clause:.2f}",)
+    assert decide(ev(semantic_clause=1.0, **long)).outcome == CHECK
+    assert decide(ev(semantic_clause=B.every_clause - 0.01, **long)).outcome == CALM
+    assert decide(ev(**long)).outcome == CALM  # no clause read: no rule 5c
+    assert decide(ev(semantic_clause=0.99, clause_idiom_only=True, **long)).outcome == CALM
+    # Only the clause's own idiom stops it, as for rule 5b.
+    assert decide(ev(semantic_clause=0.99, idiom_only=True, **long)).outcome == CHECK
+    # The last clause at its band answers first (rule 5b), with its own category.
+    d = decide(
+        ev(
+            **{**long, "semantic_last": B.last_clause},
+            semantic_last_category="overdose",
+            semantic_clause=0.99,
+            semantic_clause_category="suicide",
+        )
+    )
+    assert (d.outcome, d.category) == (CHECK, "overdose")
+    assert d.reasons[0].startswith(LAST_CLAUSE_REASON)
+    # A word-list hit or a clear meaning keeps the crisis help.
+    assert decide(ev(matcher_category="suicide", semantic_clause=0.99, **long)).outcome == CRISIS
+    assert decide(ev(**{**long, "semantic": B.clear}, semantic_clause=0.99)).outcome == CRISIS
+    # In any context, and after the stored evidence too (the policy decides from it).
+    for context in (CALM_BEFORE, WORRYING, LOW_MOOD):
+        assert decide(ev(semantic_clause=0.9, **long), context).outcome == CHECK
+    # Before the classifier's check (6) and the context's (7): its reason is the clause.
+    d = decide(ev(**{**long, "semantic": B.context_check}, semantic_clause=0.9), WORRYING)
+    assert (d.outcome, d.reasons) == (CHECK, (f"{CLAUSE_REASON} 0.90",))
+    e = ev(semantic_clause=0.91, semantic_clause_category="threatened", clause_idiom_only=True)
+    assert Evidence.from_dict(e.as_dict()) == e
+    assert Evidence.from_dict(ev(semantic=0.1).as_dict()).semantic_clause is None
+    # Rule 9 never drops a check that a clause at its band asked for, also from rule 5.
+    d = decide(ev(**{**long, "semantic": B.check}, semantic_clause=0.9, sentences_calm=True))
+    assert (d.outcome, d.detected_by) == (CHECK, "semantic")
 
 
 def test_a_clear_first_reading_keeps_at_least_the_check_question():

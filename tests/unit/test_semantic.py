@@ -361,10 +361,115 @@ def test_the_scorer_reads_each_clause_that_holds_a_word_list_hit(toy_model):
 def test_the_hit_clauses_are_left_out_when_the_embedder_fails(toy_model, monkeypatch):
     calls = _embedder_failing_after_the_first_batch(monkeypatch)
     # parts_from above 1: no pieces batch, so the second call is the hit clauses'
-    score = _scored(toy_model, [HIT_STORY], parts_from=1.1, more_views_from=1.1)[0]
+    # (and every_clause_min_words above its length: no clauses batch after it)
+    score = _scored(
+        toy_model, [HIT_STORY], parts_from=1.1, more_views_from=1.1, every_clause_min_words=99
+    )[0]
     assert len(calls) == 2, "the hit clauses were asked for"
     assert "hit_clauses" not in score
     assert "last_clause" in score, "the whole message's scores stand"
+
+
+LONG_STORY = (
+    "vanmorgen ben ik met de bus naar de dagbesteding gegaan, daar hebben we kaarsen gemaakt, "
+    "ik wil er een eind aan maken, daarna heb ik boodschappen gedaan voor het weekend"
+)
+LONG_DAY = (
+    "vanmorgen ben ik met de bus naar de dagbesteding gegaan, daar hebben we kaarsen gemaakt "
+    "voor de markt, daarna heb ik boodschappen gedaan en lekker gekookt voor mijn zus"
+)
+
+
+def test_the_scorer_reads_every_clause_of_a_long_message(toy_model):
+    """`clauses_max` (rule 5c, thirteenth pass): a message of `every_clause_min_words` or more
+    words with two or more clauses gets the highest score of its clauses, each read on its
+    own, with that clause's text, category and nearest crisis sentence; two long messages in
+    one batch each get their own; a shorter message, or one of one clause, gets nothing."""
+    from bot.safety.component import EVERY_CLAUSE_MIN_WORDS
+    from bot.safety.semantic import clauses
+
+    one_clause = " ".join(["ik liep heel lang door het park met de hond"] * 3)
+    texts = [LONG_STORY, PARTS_TEXTS[3], LONG_DAY, one_clause]
+    assert [len(t.split()) >= EVERY_CLAUSE_MIN_WORDS for t in texts] == [True, False, True, True]
+    assert clauses(PARTS_TEXTS[3]) and not clauses(one_clause)
+    got = _scored(toy_model, texts, more_views_from=1.1)
+    for text, score in zip(texts[::2], got[::2], strict=True):
+        own = clauses(text)
+        assert len(own) >= 3, own
+        alone = toy_model.probability(get_embedder().embed(own))
+        best = int(alone.argmax())
+        assert score["clauses_max"] == pytest.approx(float(alone[best]), abs=1e-3), text
+        assert score["clauses_max_text"] == own[best]
+        nearest = toy_model.score(get_embedder().embed([own[best]])[0])
+        assert score["clauses_max_category"] == nearest.category
+        assert score["clauses_max_nearest"] == nearest.nearest_crisis
+    # The crisis clause is the highest, and higher than the whole story and its last clause.
+    assert got[0]["clauses_max_text"] == "ik wil er een eind aan maken"
+    assert got[0]["clauses_max"] > max(got[0]["probability"], got[0]["last_clause"])
+    assert got[0]["clauses_max"] > got[2]["clauses_max"]
+    for score in got[1::2]:
+        assert "clauses_max" not in score
+    # The length is the component's setting.
+    assert "clauses_max" not in _scored(toy_model, [LONG_STORY], every_clause_min_words=99)[0]
+
+
+def test_an_idiom_clause_never_hides_another_and_a_pasted_text_is_read_in_part(toy_model):
+    """A clause that holds an everyday idiom is not read for rule 5c, so it can never be the
+    highest and hide a worrying clause; of a pasted text only the first `EVERY_CLAUSE_MAX`
+    clauses are read."""
+    from bot.safety.component import EVERY_CLAUSE_MAX
+    from bot.safety.matcher import get_matcher
+    from bot.safety.semantic import clauses
+
+    idiom = "ik lach me dood om de hond"
+    assert get_matcher().analyse(idiom)[1], "an everyday idiom of the word list"
+    story = f"vanmorgen ben ik met de bus naar de stad gegaan, {idiom}, {LONG_DAY}"
+    got = _scored(toy_model, [story], more_views_from=1.1)[0]
+    read = [c for c in clauses(story) if c != idiom]
+    alone = toy_model.probability(get_embedder().embed(read))
+    assert got["clauses_max_text"] == read[int(alone.argmax())]
+    assert got["clauses_max"] == pytest.approx(float(alone.max()), abs=1e-3)
+
+    walk, crisis = "ik liep naar huis", "ik wil er een eind aan maken"
+    early = ", ".join([walk, crisis] + [walk] * (EVERY_CLAUSE_MAX + 4))
+    late = ", ".join([walk] * (EVERY_CLAUSE_MAX + 2) + [crisis, walk])
+    assert len(clauses(late)) > EVERY_CLAUSE_MAX + 2
+    early_score, late_score = _scored(toy_model, [early, late], more_views_from=1.1)
+    assert early_score["clauses_max_text"] == crisis
+    assert late_score["clauses_max_text"] == walk
+
+
+def test_every_clause_is_read_in_the_other_views_as_a_message_is(toy_model, toy_views):
+    """A clause that scores `more_views_from` or more on the first view is read in the
+    other views too, and its score is their mean, as for a whole message."""
+    from bot.safety.semantic import clauses, combined
+
+    embedder = get_embedder()
+    own = clauses(LONG_STORY)
+    first = toy_model.probability(embedder.embed(own))
+    crisis = own.index("ik wil er een eind aan maken")
+    floor = float(first[crisis]) - 1e-3
+    got = _with_views(toy_model, toy_views, [LONG_STORY], more_views_from=floor)[0]
+    expected = combined(
+        [
+            float(first[crisis]),
+            *(
+                float(net.probability(embedder.embed([own[crisis]], v))[0])
+                for v, net in toy_views.items()
+            ),
+        ]
+    )
+    assert got["clauses_max_text"] == own[crisis]
+    assert got["clauses_max"] == pytest.approx(expected, abs=1e-3)
+    assert abs(got["clauses_max"] - float(first[crisis])) > 1e-3, "the views must change it"
+
+
+def test_the_clauses_are_left_out_when_the_embedder_fails(toy_model, monkeypatch):
+    calls = _embedder_failing_after_the_first_batch(monkeypatch)
+    score = _scored(toy_model, [LONG_DAY], parts_from=1.1, more_views_from=1.1)[0]
+    assert len(calls) == 2, "the clauses were asked for"
+    assert "clauses_max" not in score
+    assert score["probability"] > 0 and "last_clause" in score, "the whole message's scores stand"
 
 
 @pytest.fixture(scope="module")
@@ -523,11 +628,19 @@ def test_a_text_read_again_is_not_embedded_again(monkeypatch):
     from bot.safety import embedder as embedder_module
 
     embedder = get_embedder()
-    a, b, c = (f"koers test {uuid.uuid4().hex} ik ga vissen" for _ in range(3))
+    # New texts, read as typed: digits only, since the embedder reads a letter typed three
+    # times as two ("fff" in a hex id made this test fail now and then).
+    a, b, c = (f"koers test {uuid.uuid4().int} ik ga vissen" for _ in range(3))
     asked: list[tuple[str, list[str]]] = []
     dense, terms = embedder._dense, embedder._terms
-    monkeypatch.setattr(embedder, "_dense", lambda t, v: asked.append((v, t)) or dense(t, v))
-    monkeypatch.setattr(embedder, "_terms", lambda t: asked.append((TERMS, t)) or terms(t))
+
+    def note(view: str, texts: list[str]) -> None:
+        # only this test's texts: the embedder is shared with whatever else runs in the process
+        if any(t.startswith("koers test ") for t in texts):
+            asked.append((view, texts))
+
+    monkeypatch.setattr(embedder, "_dense", lambda t, v: note(v, t) or dense(t, v))
+    monkeypatch.setattr(embedder, "_terms", lambda t: note(TERMS, t) or terms(t))
     first = embedder.embed([a, b])
     again = embedder.embed([b, c, b])
     assert asked == [(QUERY, [a, b]), (QUERY, [c])]
