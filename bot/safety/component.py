@@ -585,7 +585,7 @@ class CrisisGuard(GraphComponent):
                 "matched": matched,
                 "reasons": list(decision.reasons),
                 "evidence": evidence.as_dict(),
-                # For a check from the last clause alone (rule 5b): that clause's nearest.
+                # For a check from one clause alone (rules 5b and 5c): that clause's nearest.
                 "lijkt_op": self._nearest(decision, semantic),
                 "lijkt_ook_op": semantic.get("nearest_calm"),
                 # Rule 9: each sentence's own outcome, when the sentences were read.

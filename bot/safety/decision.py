@@ -33,7 +33,8 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
 Then, after the first match (twelfth pass):
   9. a CHECK of rule 5 alone (the meaning of the whole message; nothing clear, no last clause
      or other clause at its band) on a long message whose every sentence, read as a message of
-     its own by the whole pipeline, is calm (`Evidence.sentences_calm`), not in a worrying context
+     its own by the whole pipeline, is calm (`Evidence.sentences_calm`), not in a worrying
+     context
                                                             -> CALM
 
 "Worrying context" (`Context.worrying`) means: a mood of 1 or 2 at this session's check-in, or
@@ -98,9 +99,9 @@ suicide message (docs/safety.md, twelfth pass).
 
 "Every clause on its own" (rule 5c, thirteenth pass): the same form reading hides a crisis in a
 middle clause of a long story (a farewell told between the shopping and the evening's
-television); rule 5b reads only the last clause. The semantic scorer reads
-every clause of 3+ words of a message of 20+ words (`clauses_max`, the mean of the three views
-as for a message; a clause with an everyday idiom is not read) and the highest at
+television); rule 5b reads only the last clause. The semantic scorer reads every clause of
+3+ words of a message of 20+ words (`clauses_max`, the mean of the three views as for a
+message; a clause with an everyday idiom is not read) and the highest at
 `bands.every_clause` or more asks the check question, never the crisis help at once, with that
 clause's category and nearest crisis sentence. It comes after rules 5a and 5b and before 6 and
 7, so it never lowers an outcome. On the development sets it caught 6 of the 8 crises that got
@@ -400,8 +401,8 @@ def decide(
 
 def _sentences_deny(e: Evidence, decision: Decision, context: Context | None, b: Bands) -> bool:
     """Rule 9's conditions: a check of rule 5 alone (the whole message in the check band, no
-    reading that is clear, no last clause or other clause at its band), every sentence calm, no worrying
-    context."""
+    reading that is clear, no last clause or other clause at its band), every sentence calm,
+    no worrying context."""
     return (
         e.sentences_calm
         and decision.outcome == CHECK
