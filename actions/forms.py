@@ -155,6 +155,13 @@ def free_text_answer(value: Any, tracker: Tracker, dispatcher: CollectingDispatc
     return text
 
 
+def given_earlier(text: str, tracker: Tracker) -> bool:
+    """Whether an answer comes from an earlier message, not the one just typed or tapped: an
+    answer kept after a "nee" to the check question, or one a resumed form validates again."""
+    latest = (tracker.latest_message.get("text") or "").strip()
+    return text != latest and not (text == DONT_KNOW_TEXT and latest.startswith(DONT_KNOW_PAYLOAD))
+
+
 def answer_or_follow_up(
     slot: str,
     text: str,
@@ -165,9 +172,8 @@ def answer_or_follow_up(
 ) -> Slots:
     """Store `text` in `slot`, unless it is weak and this question had no follow-up yet: then
     ask once more, gently, in other words (`explanation`) and with a "Weet ik niet" button."""
-    just_said = text == (tracker.latest_message.get("text") or "").strip()
     if (
-        just_said  # not an answer given earlier (a resumed form validates those again)
+        not given_earlier(text, tracker)  # (a resumed form validates those again)
         and text != DONT_KNOW_TEXT
         and is_weak(text, open_question)
         and tracker.get_slot(FOLLOW_UP_SLOT) != slot
@@ -426,7 +432,10 @@ class ValidateKwijtForm(FormValidationAction):
         found = answer_or_follow_up("kwijt_tekst", text, tracker, dispatcher, explanation)
         if not found.get("kwijt_tekst"):
             return found
-        dispatcher.utter_message(response="utter_kwijt_dank")
+        if not given_earlier(text, tracker):
+            # (An answer given earlier was thanked for then: kept after a "nee" to the check
+            # question, "Dank je ... Ik bewaar wat je schreef.", or a paused reflection.)
+            dispatcher.utter_message(response="utter_kwijt_dank")
         return {**found, **_new_key(tracker)}
 
 

@@ -94,6 +94,22 @@ def test_check_answered_nee_keeps_the_message_as_the_answer(bot, engine, unclear
     assert "0800-0113" not in event.response_text
 
 
+def test_check_answered_nee_in_the_venting_form_thanks_once(bot, engine, unclear):
+    """ "Wat wil je kwijt?" answered with a message that raised the check: after "nee" the
+    client is thanked once ("... Ik bewaar wat je schreef."), not a second time by the
+    venting form's own thanks, and the read-back follows."""
+    sender = bot.new_sender("controle-nee-kwijt")
+    bot.say(sender, "hoi")
+    bot.say(sender, "3")
+    bot.say(sender, "ik wil gewoon even kwijt wat er is")
+    assert classify(bot.say(sender, unclear)) == CHECK
+    reply = bot.texts(sender, "nee")
+    assert "Ik bewaar wat je schreef" in reply
+    assert reply.count("Dank je") == 1, reply
+    assert unclear in reply and "Klopt dat?" in reply, "the read-back follows"
+    assert bot.tracker(sender).get_slot("kwijt_tekst") == unclear
+
+
 def test_check_answered_nee_on_a_closed_question_asks_it_again(bot, engine, unclear):
     """A scale question has no open answer to keep: after "nee" the same question again."""
     sender = bot.new_sender("controle-nee-schaal")

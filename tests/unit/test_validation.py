@@ -9,9 +9,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import has_words, parse_scale, parse_yes_no, render_response
 from actions.forms import (
+    DONT_KNOW_PAYLOAD,
+    DONT_KNOW_TEXT,
     ValidateCheckinForm,
     ValidateCorrectieForm,
     ValidateKeuzeForm,
+    ValidateKwijtForm,
     ValidateStapcheckForm,
     ValidateStapjeForm,
     ValidateThemaForm,
@@ -151,6 +154,24 @@ def test_free_text_answer_is_kept_verbatim_and_gets_a_key():
     assert result["antwoord_1"] == text
     assert len(result["reflectie_sleutel"]) == 32
     assert messages == []
+
+
+@pytest.mark.parametrize(
+    ("latest", "value", "thanked"),
+    [
+        # Just typed: thanked.
+        ("ik baal van het gedoe op de afdeling", "ik baal van het gedoe op de afdeling", True),
+        # The "Weet ik niet" button: thanked too.
+        (DONT_KNOW_PAYLOAD, DONT_KNOW_PAYLOAD, True),
+        # Kept after a "nee" to the check question (or resumed): thanked then, not again.
+        ("nee", "ik baal van het gedoe op de afdeling", False),
+    ],
+)
+def test_the_venting_answer_is_thanked_once(latest, value, thanked):
+    tracker = make_tracker(latest, form="kwijt_form")
+    result, messages = _run(ValidateKwijtForm(), "kwijt_tekst", value, tracker)
+    assert result["kwijt_tekst"] == (DONT_KNOW_TEXT if value == DONT_KNOW_PAYLOAD else value)
+    assert [m.get("response") for m in messages] == (["utter_kwijt_dank"] if thanked else [])
 
 
 def test_existing_key_is_kept():
