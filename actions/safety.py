@@ -190,7 +190,9 @@ def record_event(
     key = stable_key("safety", tracker.sender_id, message_id) if message_id else None
     info = (user.get("parse_data") or {}).get("crisis") or {}
     question, preceding = conversation_before(tracker)
-    evidence = {k: info.get(k) for k in ("reasons", "evidence", "lijkt_op", "lijkt_ook_op")}
+    evidence = {
+        k: info.get(k) for k in ("reasons", "evidence", "lijkt_op", "lijkt_ook_op", "zinsdeel")
+    }
     if reasons:
         evidence["reasons"] = list(reasons)  # the decision with the conversation's context
     event: dict[str, Any] = {

@@ -94,6 +94,45 @@ def test_check_answered_nee_keeps_the_message_as_the_answer(bot, engine, unclear
     assert "0800-0113" not in event.response_text
 
 
+# Long ordinary days with one worrying clause in the middle (rule 5c: every clause read apart).
+STORIES = [
+    "ik ben vandaag naar de markt geweest voor groente en brood, soms denk ik dat iedereen "
+    "beter af is zonder mij, en s avonds heb ik pasta gekookt voor mezelf",
+    "vanmiddag heb ik met mijn neef gevoetbald op het veldje, eigenlijk zou niemand het merken "
+    "als ik er niet meer was, daarna hebben we patat gehaald bij de snackbar",
+    "vanochtend ben ik naar de kapper geweest en daarna naar de bakker, ik heb het gevoel dat "
+    "het allemaal geen zin meer heeft, en vanavond kijk ik voetbal met mijn vrienden",
+]
+
+
+def test_a_clause_in_a_long_answer_raises_the_check_and_is_kept_for_the_worker(bot, engine):
+    """Rule 5c through the bot: a worrying clause in the middle of a long answer to a theme
+    question gets the check question; after "ja" the safety event keeps that clause
+    (`zinsdeel`, marked in the worker's alert) beside the whole message."""
+    from bot.safety.decision import CLAUSE_REASON
+
+    story = next(
+        (
+            text
+            for text in STORIES
+            if (crisis := bot.parse(text).get("crisis") or {}).get("outcome") == "check"
+            and (crisis.get("reasons") or [""])[0].startswith(CLAUSE_REASON)
+        ),
+        None,
+    )
+    if story is None:
+        pytest.fail("no story gets its check from one clause (rule 5c); add one that does")
+    sender = bot.new_sender("controle-zinsdeel")
+    into_hope_form(bot, sender)
+    assert classify(bot.say(sender, story)) == CHECK
+    assert classify(bot.say(sender, "ja")) == HELP
+    [event] = events(engine, sender)
+    evidence = json.loads(event.evidence)
+    assert event.message_text == story
+    assert evidence["zinsdeel"] and evidence["zinsdeel"] in story
+    assert evidence["zinsdeel"] != story, "one clause, not the whole message"
+
+
 def test_check_answered_nee_in_the_venting_form_thanks_once(bot, engine, unclear):
     """ "Wat wil je kwijt?" answered with a message that raised the check: after "nee" the
     client is thanked once ("... Ik bewaar wat je schreef."), not a second time by the

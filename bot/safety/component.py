@@ -585,8 +585,10 @@ class CrisisGuard(GraphComponent):
                 "matched": matched,
                 "reasons": list(decision.reasons),
                 "evidence": evidence.as_dict(),
-                # For a check from one clause alone (rules 5b and 5c): that clause's nearest.
+                # For a check from one clause alone (rules 5b and 5c): that clause's nearest,
+                # and the clause itself (the part the worker's alert marks in the message).
                 "lijkt_op": self._nearest(decision, semantic),
+                "zinsdeel": self._decisive_clause(decision, semantic),
                 "lijkt_ook_op": semantic.get("nearest_calm"),
                 # Rule 9: each sentence's own outcome, when the sentences were read.
                 "zinnen": outcomes,
@@ -622,6 +624,17 @@ class CrisisGuard(GraphComponent):
         if first.startswith(CLAUSE_REASON):
             return semantic.get("clauses_max_nearest")
         return semantic.get("nearest_crisis")
+
+    @staticmethod
+    def _decisive_clause(decision: Decision, semantic: dict[str, Any]) -> str | None:
+        """The clause read on its own that decided: the last clause for rule 5b, the highest
+        clause for rule 5c; None when the whole message (or anything else) decided."""
+        first = decision.reasons[0] if decision.reasons else ""
+        if first.startswith(LAST_CLAUSE_REASON):
+            return semantic.get("last_clause_text")
+        if first.startswith(CLAUSE_REASON):
+            return semantic.get("clauses_max_text")
+        return None
 
     def _sentence_outcomes(self, text: str) -> list[str] | None:
         """Rule 9: the outcome of each sentence of a long message, read by the pipeline up to

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import content
+from bot.safety.decision import CLAUSE_REASON, LAST_CLAUSE_REASON
 from bot.storage.models import (
     Agreement,
     AuditCount,
@@ -409,6 +410,10 @@ def safety_events(session: Session, client_id: int) -> list[SafetyEvent]:
     )
 
 
+# The reasons of a check that one clause read on its own decided.
+CLAUSE_REASONS = (LAST_CLAUSE_REASON, CLAUSE_REASON)
+
+
 @dataclass
 class Alert:
     """One safety event as the worker sees it, with the conversation around it."""
@@ -417,6 +422,22 @@ class Alert:
     preceding: list[dict[str, str]]
     reasons: list[str]
     lijkt_op: str | None
+    # The clause read on its own that decided (rules 5b and 5c of bot.safety.decision).
+    zinsdeel: str | None = None
+
+    @property
+    def marked(self) -> tuple[str, str, str] | None:
+        """The message as (before, the deciding clause, after), so that the alert can mark
+        the part of a long message that raised it; None when a clause did not decide (the
+        conversation's context may have) or the clause is not found in the message."""
+        part = self.zinsdeel
+        text = self.event.message_text or ""
+        if not part or not any(r.startswith(CLAUSE_REASONS) for r in self.reasons):
+            return None
+        at = text.find(part)
+        if at < 0:
+            return None
+        return text[:at], part, text[at + len(part) :]
 
     @property
     def open(self) -> bool:
@@ -461,6 +482,7 @@ def _alert(event: SafetyEvent) -> Alert:
         else [],
         reasons=[str(r) for r in info.get("reasons") or [] if r],
         lijkt_op=info.get("lijkt_op") if isinstance(info.get("lijkt_op"), str) else None,
+        zinsdeel=info.get("zinsdeel") if isinstance(info.get("zinsdeel"), str) else None,
     )
 
 

@@ -61,6 +61,7 @@ def test_a_crisis_in_the_last_clause_gets_the_check_with_its_own_category(guard)
     crisis = message.get("crisis")
     assert (crisis["outcome"], crisis["category"]) == ("check", "danger_to_others")
     assert crisis["lijkt_op"] == "ik ga hem neersteken"
+    assert crisis["zinsdeel"] == "morgen ga ik met mn mes naar hem toe", "marked for the worker"
     assert crisis["evidence"]["last_idiom_only"] is False
 
     idiom_last = parsed("die gast deed zo raar vandaag, ik lach me dood", [("vertellen", 0.9)], 0.3)
@@ -110,6 +111,7 @@ def test_a_crisis_in_a_middle_clause_gets_the_check_with_its_own_category(guard)
     crisis = long_message("het hoeft voor mij allemaal niet meer").get("crisis")
     assert (crisis["outcome"], crisis["category"]) == ("check", "suicide")
     assert crisis["lijkt_op"] == "ik wil er niet meer zijn"
+    assert crisis["zinsdeel"] == "het hoeft voor mij allemaal niet meer", "marked for the worker"
     assert crisis["evidence"]["semantic_clause"] == 0.9
     assert crisis["evidence"]["clause_idiom_only"] is False
     assert long_message("ik lach me dood om haar hond").get("crisis")["outcome"] == "calm"
@@ -128,6 +130,7 @@ def test_the_highest_part_reaches_the_decision(guard):
         guard.process([message])
         crisis = message.get("crisis")
         assert crisis["outcome"] == outcome, parts
+        assert crisis["zinsdeel"] is None, "the whole message decided: nothing to mark"
         assert crisis["evidence"]["semantic_parts"] == parts
 
 

@@ -66,6 +66,36 @@ def test_an_alert_shows_the_question_the_messages_before_and_the_reasons(client,
     assert "⚠ Nieuw" in html and "Vals alarm" in html
 
 
+def test_the_clause_that_raised_a_check_is_marked_in_the_message(client, data, engine):
+    """Rules 5b and 5c: the part of a long message that raised the check is marked (escaped
+    like the rest); not when the reasons name no clause, or the clause is not in the text."""
+    story = "<b>vandaag</b> naar de markt, testzinsdeel zorgelijk hier, daarna koffie"
+    cases = [
+        (["zinsdeel apart 0.88"], "testzinsdeel zorgelijk hier", True),
+        (["laatste zinsdeel 0.91"], "testzinsdeel zorgelijk hier", True),
+        (["betekenis 0.81"], "testzinsdeel zorgelijk hier", False),
+        (["zinsdeel apart 0.88"], "staat er niet in", False),
+    ]
+    login(client, "anna")
+    for reasons, part, marked in cases:
+        with session_scope(engine) as session:
+            _clear_events(session, data.client_a)
+            _event(
+                session,
+                data.client_a,
+                3,
+                outcome="controle",
+                message_text=story,
+                evidence=json.dumps({"reasons": reasons, "zinsdeel": part}),
+            )
+        html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
+        mark = '<mark title="Koers las dit deel apart">testzinsdeel zorgelijk hier</mark>'
+        assert (mark in html) is marked, reasons
+        assert ("Het gemarkeerde deel gaf de melding." in html) is marked
+        assert "<b>vandaag</b>" not in html and "&lt;b&gt;vandaag&lt;/b&gt;" in html, "escaped"
+        assert "daarna koffie" in html, "the whole message is shown"
+
+
 def test_near_identical_alerts_of_one_conversation_are_grouped(client, data, engine):
     with session_scope(engine) as session:
         _clear_events(session, data.client_a)
