@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from actions import durable
 from actions.common import (
     db_session,
     language_level,
@@ -196,6 +197,41 @@ class ValidateVraagForm(FormValidationAction):
         return {"vraag_delen": answer}
 
 
+SAVED, KEPT, LOST = "saved", "kept", "lost"
+
+
+def _store_question_answer(
+    tracker: Tracker, question_id: int, answer: str, shared: bool, level: str
+) -> str:
+    """Store the answer to the worker's question (or the skip): SAVED; when the database is
+    down or busy, keep it in the outbox (issue 13) to be stored when it is back: KEPT; LOST
+    when even that fails, or the question is not the client's."""
+    key = stable_key("vraag", tracker.sender_id, str(question_id))
+    try:
+        with db_session() as session:
+            if answer == SKIPPED:
+                between.skip_question(session, tracker.sender_id, question_id)
+            else:
+                between.record_question_answer(
+                    session, tracker.sender_id, question_id, answer, shared, key, level
+                )
+        return SAVED
+    except SQLAlchemyError:
+        logger.exception("could not save the answer to the worker's question")
+        data = {
+            "chat_id": tracker.sender_id,
+            "question_id": question_id,
+            "skipped": answer == SKIPPED,
+            "answer": None if answer == SKIPPED else answer,
+            "shared": shared,
+            "level": level,
+        }
+        return KEPT if durable.keep("question_answer", key, data) else LOST
+    except ValueError:
+        logger.exception("could not save the answer to the worker's question")
+        return LOST
+
+
 class ActionVraagOpslaan(Action):
     """Save the answer with the client's consent choice (idempotent: one reflection per
     question, also when Rasa retries), or close the question as skipped. Then the next stage."""
@@ -211,30 +247,18 @@ class ActionVraagOpslaan(Action):
         shared = tracker.get_slot("vraag_delen") is True
         level = tracker.get_slot("vraag_niveau") or language_level(tracker)
         if question_id is not None and answer:
-            try:
-                with db_session() as session:
-                    if answer == SKIPPED:
-                        between.skip_question(session, tracker.sender_id, int(question_id))
-                    else:
-                        between.record_question_answer(
-                            session,
-                            tracker.sender_id,
-                            int(question_id),
-                            answer,
-                            shared,
-                            stable_key("vraag", tracker.sender_id, str(int(question_id))),
-                            level,
-                        )
-                if answer == SKIPPED:
-                    dispatcher.utter_message(response="utter_vraag_overgeslagen")
-                else:
-                    dispatcher.utter_message(
-                        response="utter_opgeslagen_gedeeld" if shared else "utter_opgeslagen_prive"
-                    )
-            except (SQLAlchemyError, ValueError):
+            stored = _store_question_answer(tracker, int(question_id), answer, shared, level)
+            if stored == LOST:
                 # The question stays open: it is asked again at the next check-in.
-                logger.exception("could not save the answer to the worker's question")
                 dispatcher.utter_message(response="utter_vraag_niet_bewaard")
+            elif answer == SKIPPED:
+                dispatcher.utter_message(response="utter_vraag_overgeslagen")
+            elif stored == KEPT:  # never "bewaard" before it is
+                dispatcher.utter_message(response="utter_vraag_later_bewaard")
+            else:
+                dispatcher.utter_message(
+                    response="utter_opgeslagen_gedeeld" if shared else "utter_opgeslagen_prive"
+                )
         events: list[EventType] = [SlotSet(slot, None) for slot in QUESTION_SLOTS]
         return events + next_step(tracker, dispatcher, after=QUESTION_STAGE)
 
@@ -310,7 +334,19 @@ class ActionAfspraakBijwerken(Action):
                     between.record_agreement_check(
                         session, tracker.sender_id, int(agreement_id), outcome, key
                     )
-            except (SQLAlchemyError, ValueError):
+            except SQLAlchemyError:
+                # The database is down or busy: the check waits in the outbox (issue 13).
+                logger.exception("could not record the check of a task")
+                durable.keep(
+                    "agreement_check",
+                    key,
+                    {
+                        "chat_id": tracker.sender_id,
+                        "agreement_id": int(agreement_id),
+                        "outcome": outcome,
+                    },
+                )
+            except ValueError:
                 # Not saved: the task is asked again at a next check-in. Still a kind answer.
                 logger.exception("could not record the check of a task")
             dispatcher.utter_message(response=TASK_RESPONSES[outcome])

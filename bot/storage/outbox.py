@@ -1,8 +1,9 @@
 """The outbox: writes the database refused, kept on disk until it takes them (issue 13).
 
 When the action server cannot write a check-in, a reflection (with its small step), a safety
-event, a step result or "the disclosure was shown" (the database is down, or locked past the
-busy timeout), it puts the write here instead of losing it. Each entry is one JSON file in
+event, a step result, "the disclosure was shown", or (issue 14b) the answer to the worker's
+question and the check of a task (the database is down, or locked past the busy timeout), it
+puts the write here instead of losing it. Each entry is one JSON file in
 the outbox folder (KOERS_OUTBOX_DIR, default var/outbox), written to a temporary file, synced
 and renamed, so an entry is either complete or absent, also after a crash. Whatever the
 client says next, the entry stays until it is written.
@@ -50,11 +51,11 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
-from bot.storage import accounts
+from bot.storage import accounts, between
 from bot.storage import repository as repo
 from bot.storage.db import session_scope
 from bot.storage.models import CheckIn, Client, Reflection, SafetyEvent
-from bot.vocabulary import OUTCOME_HELP, STATUS_COMPLETE
+from bot.vocabulary import OUTCOME_HELP, STANDARD, STATUS_COMPLETE
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,36 @@ def _replay_step_result(session: Session, entry: Entry) -> None:
         raise
 
 
+def _replay_question_answer(session: Session, entry: Entry) -> None:
+    """The answer to the worker's question (issue 14b), or the client's skip."""
+    data = entry.data
+    if data.get("skipped"):
+        between.skip_question(session, data["chat_id"], int(data["question_id"]))
+        return
+    between.record_question_answer(
+        session,
+        data["chat_id"],
+        int(data["question_id"]),
+        str(data["answer"]),
+        bool(data["shared"]),
+        entry.key,
+        data.get("level") or STANDARD,
+    )
+
+
+def _replay_agreement_check(session: Session, entry: Entry) -> None:
+    """The client's answer about one of their tasks (issue 14b), at the time it was given."""
+    data = entry.data
+    between.record_agreement_check(
+        session,
+        data["chat_id"],
+        int(data["agreement_id"]),
+        data["outcome"],
+        entry.key,
+        now=entry.queued_at,
+    )
+
+
 REPLAYERS: dict[str, Callable[[Session, Entry], None]] = {
     "checkin": _replay_checkin,
     "reflection": _replay_reflection,
@@ -197,6 +228,8 @@ REPLAYERS: dict[str, Callable[[Session, Entry], None]] = {
     "check_answer": _replay_check_answer,
     "disclosure": _replay_disclosure,
     "step_result": _replay_step_result,
+    "question_answer": _replay_question_answer,
+    "agreement_check": _replay_agreement_check,
 }
 # The row types an entry becomes (for tests and the docs).
 KINDS = {

@@ -259,6 +259,77 @@ def test_the_answer_is_saved_once_with_consent_and_the_wording_shown(engine, cli
         assert question.status == "beantwoord" and question.reflection_id == saved.id
 
 
+@pytest.fixture
+def outage(monkeypatch, tmp_path, engine):
+    """The database goes down (a real database without tables: every read and write fails);
+    calling the result brings the real one back."""
+    broken = make_engine(f"sqlite:///{tmp_path / 'down.db'}")
+    monkeypatch.setattr(durable, "engine", lambda: broken)
+    durable.breaker.recovered()
+
+    def back() -> None:
+        monkeypatch.setattr(durable, "engine", lambda: engine)
+        durable.breaker.recovered()
+
+    yield back
+    broken.dispose()
+
+
+@pytest.mark.parametrize("answer", ["Over mijn schulden", SKIPPED])
+def test_an_answer_during_an_outage_waits_in_the_outbox(engine, client, outbox, outage, answer):
+    """Issue 13's promise for issue 14b's writes: nothing the client was told is saved gets
+    lost. The answer (or the skip) waits in the outbox and is written once when the database
+    is back; the question is then closed."""
+    client_id, chat_id = client
+    question_id = set_question(engine, client_id)
+    slots = {"vraag_id": float(question_id), "vraag_antwoord": answer, "vraag_delen": True}
+    messages, _ = run(ActionVraagOpslaan(), tracker(chat_id, slots))
+    said = "utter_vraag_overgeslagen" if answer == SKIPPED else "utter_vraag_later_bewaard"
+    assert responses(messages)[0] == said, "never 'bewaard' before it is"
+    assert [e.kind for e in outbox.entries()] == ["question_answer"]
+    outage()
+    assert durable.flush_now() == 1 and not outbox.pending()
+    durable.flush_now()  # nothing left: nothing written twice
+    with session_scope(engine) as session:
+        question = session.get(WorkerQuestion, question_id)
+        reflections = repo.list_reflections(session, chat_id)
+        if answer == SKIPPED:
+            assert question.status == "overgeslagen" and reflections == []
+        else:
+            [saved] = reflections
+            assert saved.answers[0].answer_text == answer and saved.shared_with_worker
+            assert question.status == "beantwoord" and question.reflection_id == saved.id
+
+
+def test_an_answer_that_even_the_outbox_cannot_keep_is_asked_again(
+    engine, client, outbox, outage, monkeypatch
+):
+    client_id, chat_id = client
+    question_id = set_question(engine, client_id)
+    monkeypatch.setattr(durable, "keep", lambda *args: False)  # the disk is full too
+    slots = {"vraag_id": float(question_id), "vraag_antwoord": "Over werk", "vraag_delen": False}
+    messages, _ = run(ActionVraagOpslaan(), tracker(chat_id, slots))
+    assert responses(messages)[0] == "utter_vraag_niet_bewaard"
+    outage()
+    with session_scope(engine) as session:
+        assert session.get(WorkerQuestion, question_id).status == "open", "asked again"
+
+
+def test_a_task_check_during_an_outage_waits_in_the_outbox(engine, client, outbox, outage):
+    client_id, chat_id = client
+    task = add_agreement(engine, client_id, "client", "Bellen met de bank", date.today())
+    slots = {"afspraak_id": float(task), "afspraken_open": [], "afspraak_resultaat": "gedaan"}
+    for _ in range(2):  # sent twice during the outage: one entry, one check
+        messages, _ = run(ActionAfspraakBijwerken(), tracker(chat_id, slots, message_id="a-9"))
+        assert responses(messages)[0] == "utter_afspraak_gedaan"
+    assert [e.kind for e in outbox.entries()] == ["agreement_check"]
+    outage()
+    assert durable.flush_now() == 1 and not outbox.pending()
+    with session_scope(engine) as session:
+        [check] = session.execute(select(AgreementCheck)).scalars()
+        assert (check.agreement_id, check.outcome) == (task, "gedaan")
+
+
 def test_a_private_answer_is_saved_private(engine, client):
     client_id, chat_id = client
     question_id = set_question(engine, client_id)
