@@ -57,6 +57,7 @@ from bot.safety.decision import (
 )
 from bot.safety.embedder import PASSAGE, TERMS
 from bot.safety.matcher import CrisisMatcher, get_matcher
+from bot.safety.past import told_as_past
 from bot.safety.semantic import (
     EXEMPLARS_FILE,
     MORE_VIEWS_FROM,
@@ -562,6 +563,11 @@ class CrisisGuard(GraphComponent):
             else float(semantic["clauses_max"]),
             semantic_clause_category=semantic.get("clauses_max_category") or UNKNOWN,
             clause_idiom_only=bool(highest_idioms),
+            # Rule 1b: every hit told as a distant past that is over now, with the message's
+            # last clause read on its own (its reading is the meaning of the "now").
+            matcher_past=bool(hits)
+            and semantic.get("last_clause") is not None
+            and told_as_past(text, lambda piece: [h.text for h in self.matcher.find(piece)]),
         )
         return evidence, hits[0].text if hits else None
 

@@ -10,6 +10,8 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
 
   1. the word list matched                                  -> CRISIS
   1a. ... but the meaning clearly denies it (below)        -> CHECK
+  1b. ... but every hit is told as a distant past that is
+      over now, and the last clause reads calm (below)      -> CHECK
   2. semantic >= bands.clear                                -> CRISIS
   3. classifier says crisis and semantic >= bands.agree     -> CRISIS (two signals agree)
   4. worrying context and semantic >= bands.context_clear   -> CRISIS
@@ -83,6 +85,23 @@ question first instead of the crisis help at once only when all of these hold:
 "Ja" or "weet ik niet" still gives the crisis help, and the check is recorded for the worker.
 A hit is never lowered to nothing.
 
+"Told as the past" (rule 1b, fourteenth pass): clients in forensic care tell their past in
+their reflections ("ik heb ooit een overdosis gehad, nu ben ik al twee jaar clean"), and the
+word list showed them the crisis help at once. A word-list hit gets the check question first
+instead when all of these hold:
+- every hit lies in a piece of the message with a marker of a distant past ("vroeger", "ooit",
+  "jaren geleden", "toen ik 16 was"), a later piece without crisis words says it is over
+  ("nu", "inmiddels", "al twee jaar"), and nothing says it goes on or came back ("weer",
+  "nog", "soms", "gisteren", ...): `Evidence.matcher_past`, by words (bot.safety.past);
+- the message's last clause was read on its own and reads below `bands.matcher_doubt`: the
+  meaning of the "now" is calm too ("vroeger wilde ik dood en nu eigenlijk ook weer" has
+  "weer"; "toen ik klein was werd ik misbruikt en nu kan ik niet meer" reads 0.97);
+- the message has at least `DOUBT_MIN_WORDS` words;
+- not after a worrying message or a low mood.
+Every category, also overdose, abuse and threats: the check question asks about now ("Ben je
+nu in gevaar?"), which is the question a past told as past leaves open. The classifier may
+agree: it reads the words, not the time. "Ja" or "weet ik niet" gives the crisis help.
+
 "Every sentence calm" (rule 9, twelfth pass): e5 reads a long message by its form, a day told
 in detail, more than by the sentence that matters, so a third of long calm messages got the
 check question from the meaning alone. `CrisisGuard` reads each sentence of such a message
@@ -135,7 +154,8 @@ OUTCOME_ORDER = {CALM: 0, CHECK: 1, CRISIS: 2}
 LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
 CLAUSE_REASON = "zinsdeel apart"  # the reason of rule 5c
 DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
-DOUBT_MIN_WORDS = 6  # rule 1a needs a message of at least this many words
+DOUBT_MIN_WORDS = 6  # rules 1a and 1b need a message of at least this many words
+PAST_REASON = "verteld als verleden"  # rule 1b: "woordenlijst", "verteld als verleden"
 SENTENCE_MIN_WORDS = 20  # rule 9 reads the sentences of messages of this many words or more
 SENTENCE_MAX = 6  # ... and of at most this many sentences (each costs a pipeline run)
 SENTENCES_REASON = "elke zin apart rustig"  # rule 9's reason
@@ -247,6 +267,9 @@ class Evidence:
     semantic_clause: float | None = None
     semantic_clause_category: str = UNKNOWN
     clause_idiom_only: bool = False
+    # Every word-list hit is told as a distant past that is over now, and the message's last
+    # clause was read on its own (bot.safety.past.told_as_past; rule 1b)
+    matcher_past: bool = False
 
     @property
     def highest_reading(self) -> float:
@@ -297,6 +320,7 @@ class Evidence:
             else round(self.semantic_clause, 4),
             "semantic_clause_category": self.semantic_clause_category,
             "clause_idiom_only": self.clause_idiom_only,
+            "matcher_past": self.matcher_past,
         }
 
     @classmethod
@@ -329,6 +353,7 @@ class Evidence:
             else float(data["semantic_clause"]),
             semantic_clause_category=data.get("semantic_clause_category") or UNKNOWN,
             clause_idiom_only=bool(data.get("clause_idiom_only")),
+            matcher_past=bool(data.get("matcher_past")),
         )
 
 
@@ -388,6 +413,16 @@ def _meaning_denies(e: Evidence, b: Bands) -> bool:
     )
 
 
+def _told_as_past(e: Evidence, b: Bands) -> bool:
+    """Rule 1b's conditions on the message itself (see the module docstring)."""
+    return (
+        e.matcher_past
+        and e.semantic_read
+        and e.words >= DOUBT_MIN_WORDS
+        and e.semantic_last < b.matcher_doubt
+    )
+
+
 def decide(
     evidence: Evidence, context: Context | None = None, bands: Bands | None = None
 ) -> Decision:
@@ -431,6 +466,8 @@ def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:
             return Decision(
                 CHECK, e.matcher_category, by, ("woordenlijst", f"{DOUBT_REASON} {shown:.2f}")
             )
+        if _told_as_past(e, b) and not worrying:
+            return Decision(CHECK, e.matcher_category, by, ("woordenlijst", PAST_REASON))
         return Decision(CRISIS, e.matcher_category, by, ("woordenlijst",))
     calm_before = context is not None and context.calm(b)
     # Never after a worrying message or a low mood: there the meaning alone counts in full.

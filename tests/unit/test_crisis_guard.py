@@ -414,3 +414,25 @@ def test_rule_9_needs_every_sentence_read_and_reads_them_as_first_messages():
     guard.process([_long_check(many), _long_check(lines)])
     assert asked == [lines.split("\n")]
     assert len(asked[0]) == 3
+
+
+def test_a_hit_told_as_the_past_gets_the_check_only_with_a_calm_last_clause(guard):
+    """Rule 1b through the guard: the words say the overdose is a past that is over, and the
+    last clause, read on its own, reads calm; without a last clause read, or with one that
+    reads worrying, the crisis help stays."""
+    text = "ik heb ooit een overdosis gehad, nu ben ik al twee jaar clean"
+
+    def outcome(semantic: dict) -> dict:
+        message = parsed(text, [("crisis", 0.9)], 0.5)
+        message.set(SEMANTIC_PROPERTY, {"probability": 0.5, "category": "overdose", **semantic})
+        guard.process([message])
+        return message.get("crisis")
+
+    last = {"last_clause_text": "nu ben ik al twee jaar clean", "last_clause_category": "abuse"}
+    crisis = outcome({**last, "last_clause": 0.01})
+    assert (crisis["outcome"], crisis["category"]) == ("check", "overdose")
+    assert crisis["reasons"] == ["woordenlijst", "verteld als verleden"]
+    assert crisis["evidence"]["matcher_past"] is True
+    assert outcome({**last, "last_clause": 0.7})["outcome"] == "crisis"
+    unread = outcome({})  # the scorer read no last clause (it failed or the net is absent)
+    assert (unread["outcome"], unread["evidence"]["matcher_past"]) == ("crisis", False)

@@ -365,3 +365,12 @@ def test_reassurance_is_not_an_exclusion(matcher, text):
     (a passive death wish with "maar ik doe niks" still gets the crisis help)."""
     hits, idioms = matcher.analyse(text)
     assert not hits and idioms == 0
+
+
+def test_a_wish_to_be_dead_told_with_ooit_is_no_idiom():
+    """The exclusion "ooit ... dood" ("ooit gaan we allemaal dood") took "ooit wilde ik dood"
+    too, and a crisis after it got nothing (fourteenth pass)."""
+    matcher = get_matcher()
+    assert matcher.category("ooit wilde ik dood, inmiddels weet ik hoe ik het ga doen")
+    assert matcher.analyse("ooit gaan we allemaal dood") == ([], 2)
+    assert matcher.analyse("iedereen gaat ooit dood")[0] == []

@@ -14,6 +14,7 @@ from bot.safety.decision import (
     DOUBT_MIN_WORDS,
     DOUBT_REASON,
     LAST_CLAUSE_REASON,
+    PAST_REASON,
     SENTENCES_REASON,
     SHORT_ANSWER_WORDS,
     Bands,
@@ -87,6 +88,38 @@ def test_a_word_list_hit_the_meaning_clearly_denies_asks_the_check_question_firs
     assert decide(ev(**{**denied, "semantic_hit_clauses": low})).outcome == CHECK
     # A reading that would itself ask the check question never denies the words.
     assert B.matcher_doubt < B.check
+
+
+def test_a_word_list_hit_told_as_the_past_asks_the_check_question_first():
+    """Rule 1b: every hit told as a distant past that is over now, with a calm last clause,
+    gets the check question instead of the help at once, in every category, also with the
+    classifier agreeing; each condition on its own keeps the help, and never to nothing."""
+    past = {
+        "matcher_category": "overdose",
+        "matcher_past": True,
+        "semantic_read": True,
+        "words": DOUBT_MIN_WORDS,
+        "semantic": 0.62,
+        "semantic_last": B.matcher_doubt - 0.01,
+        "classifier": 0.99,
+    }
+    d = decide(ev(**past))
+    assert (d.outcome, d.category, d.detected_by) == (CHECK, "overdose", "both")
+    assert d.reasons == ("woordenlijst", PAST_REASON)
+    for category in ("suicide", "self_harm", "danger_to_others", "abuse", "threatened"):
+        assert decide(ev(**{**past, "matcher_category": category})).outcome == CHECK
+    for change in (
+        {"matcher_past": False},  # not told as the past, or no last clause read
+        {"semantic_last": B.matcher_doubt},  # the "now" does not read calm
+        {"semantic_read": False},  # the meaning was not read
+        {"words": DOUBT_MIN_WORDS - 1},  # too short
+    ):
+        assert decide(ev(**{**past, **change})).outcome == CRISIS, change
+    for context in (WORRYING, LOW_MOOD):
+        assert decide(ev(**past), context).outcome == CRISIS
+    assert decide(ev(**past), CALM_BEFORE).outcome == CHECK
+    # The stored evidence keeps it: the policy decides the same.
+    assert Evidence.from_dict(ev(**past).as_dict()).matcher_past is True
 
 
 def test_semantic_above_clear_is_a_crisis():
