@@ -13,7 +13,7 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen14"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen15"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
 sets that may be read (the development sets "main", "dev", "dev3", "dev4").
 """
@@ -87,6 +87,9 @@ SETS = {
     # once, after the twelfth pass's change (rule 9 reads the sentences of a long message).
     "unseen13": CRISIS_DIR / "crisis_set_unseen13.yml",
     "unseen14": CRISIS_DIR / "crisis_set_unseen14.yml",
+    # A fifteenth, by another hand from a new brief (pasts told with the present: a relapse or
+    # a past that is over): run once, after the fourteenth pass's change (rule 1b).
+    "unseen15": CRISIS_DIR / "crisis_set_unseen15.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
 }
