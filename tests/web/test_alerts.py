@@ -37,27 +37,32 @@ def _clear_events(session, client_id: int) -> None:
         session.delete(event)
 
 
-def test_an_alert_shows_the_question_the_messages_before_and_the_reasons(client, data, engine):
+def _only_alert_page(client, engine, client_id: int, **kw) -> str:
+    """The client's page as the logged-in worker sees it with this one alert (3 minutes old)."""
     with session_scope(engine) as session:
-        _clear_events(session, data.client_a)
-        _event(
-            session,
-            data.client_a,
-            3,
-            outcome="controle",
-            check_answer="ja",
-            question_text="Waar kijk je naar uit?",
-            preceding=json.dumps(
-                [
-                    {"van": "client", "tekst": "het gaat niet zo goed"},
-                    {"van": "koers", "tekst": "Waar kijk je naar uit?"},
-                ]
-            ),
-            evidence=json.dumps({"reasons": ["betekenis 0.81"], "lijkt_op": "x"}),
-            message_text="ik sta op de brug <script>alert(1)</script>",
-        )
+        _clear_events(session, client_id)
+        _event(session, client_id, 3, **kw)
+    return client.get(f"/begeleider/client/{client_id}").get_data(as_text=True)
+
+
+def test_an_alert_shows_the_question_the_messages_before_and_the_reasons(client, data, engine):
     login(client, "anna")
-    html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
+    html = _only_alert_page(
+        client,
+        engine,
+        data.client_a,
+        outcome="controle",
+        check_answer="ja",
+        question_text="Waar kijk je naar uit?",
+        preceding=json.dumps(
+            [
+                {"van": "client", "tekst": "het gaat niet zo goed"},
+                {"van": "koers", "tekst": "Waar kijk je naar uit?"},
+            ]
+        ),
+        evidence=json.dumps({"reasons": ["betekenis 0.81"], "lijkt_op": "x"}),
+        message_text="ik sta op de brug <script>alert(1)</script>",
+    )
     assert "Koers had gevraagd:</strong> “Waar kijk je naar uit?”" in html
     assert "het gaat niet zo goed" in html and "Berichten ervoor" in html
     assert "Koers vroeg eerst na." in html and "<strong>ja</strong>" in html
@@ -78,17 +83,14 @@ def test_the_clause_that_raised_a_check_is_marked_in_the_message(client, data, e
     ]
     login(client, "anna")
     for reasons, part, marked in cases:
-        with session_scope(engine) as session:
-            _clear_events(session, data.client_a)
-            _event(
-                session,
-                data.client_a,
-                3,
-                outcome="controle",
-                message_text=story,
-                evidence=json.dumps({"reasons": reasons, "zinsdeel": part}),
-            )
-        html = client.get(f"/begeleider/client/{data.client_a}").get_data(as_text=True)
+        html = _only_alert_page(
+            client,
+            engine,
+            data.client_a,
+            outcome="controle",
+            message_text=story,
+            evidence=json.dumps({"reasons": reasons, "zinsdeel": part}),
+        )
         mark = '<mark title="Koers las dit deel apart">testzinsdeel zorgelijk hier</mark>'
         assert (mark in html) is marked, reasons
         assert ("Het gemarkeerde deel gaf de melding." in html) is marked
