@@ -92,7 +92,8 @@ instead when all of these hold:
 - every hit lies in a piece of the message with a marker of a distant past ("vroeger", "ooit",
   "jaren geleden", "toen ik 16 was"), a later piece without crisis words says it is over
   ("nu", "inmiddels", "al twee jaar"), and nothing says it goes on or came back ("weer",
-  "nog", "soms", "gisteren", ...): `Evidence.matcher_past`, by words (bot.safety.past);
+  "nog", "soms", "gisteren", ...), nor that the "now" turns or rests on a decision ("niet",
+  "maar", "want", "besloten", ...): `Evidence.matcher_past`, by words (bot.safety.past);
 - the message's last clause was read on its own and reads below `bands.matcher_doubt`: the
   meaning of the "now" is calm too ("vroeger wilde ik dood en nu eigenlijk ook weer" has
   "weer"; "toen ik klein was werd ik misbruikt en nu kan ik niet meer" reads 0.97);

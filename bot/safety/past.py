@@ -16,7 +16,11 @@ part says it is over now, by words only:
   "inmiddels", "sindsdien", "al twee jaar ...") and that it is better (`BETTER`: "clean",
   "goed", "spijt", "trots", ...): "nu heb ik een plan" is no recovery;
 - nothing in the message says it goes on or came back (`ONGOING`: "weer", "opnieuw", "nog",
-  "soms", "gisteren", "vannacht", ...: "vroeger sneed ik mezelf, nu doe ik het weer").
+  "soms", "gisteren", "vannacht", ...: "vroeger sneed ik mezelf, nu doe ik het weer");
+- the later pieces are short (`LATER_MAX_WORDS`) and hold no negation, turn, reason or
+  decision (`NOT_BETTER`: "niet", "geen", "maar", "want", "om", "besloten", "klaar", ...: "nu
+  gaat het niet goed", "nu gaat het goed, maar ik heb pillen gekocht", "nu voel ik me rustig
+  want ik weet wat ik ga doen": calm after a decision is a warning sign).
 
 Rule 1b then asks the check question instead of showing the help at once, only when the
 meaning of the message's last clause, read on its own, is calm too; never to nothing, and
@@ -54,7 +58,7 @@ NOW = re.compile(
 # Without one, "now" may be the danger itself: "vroeger dacht ik aan zelfmoord, nu heb ik een
 # plan" (its last clause reads 0.01 on the meaning).
 BETTER = re.compile(
-    r"\b(?:clean|schoon|goed|beter|prima|rustig|rustiger|blij|gelukkig|trots|spijt|schaam"
+    r"\b(?:clean|schoon|goed|beter|prima|blij|gelukkig|trots|spijt|schaam"
     r"|geleerd|veilig|gestopt|nooit meer|voorbij|ander mens|therapie"
     r"|behandeling|verwerkt)\b"
 )
@@ -65,6 +69,17 @@ ONGOING = re.compile(
     r"|gisteren|gister|vannacht|vandaag|vanavond|vanochtend|vanmorgen|straks|morgen|laatst"
     r"|net|onlangs|deze week|vorige week|afgelopen|recent|sinds gisteren|alweer)\b"
 )
+# The "now" is not better after all: a negation ("nu gaat het niet goed", "nu ben ik niet meer
+# clean") or a turn ("nu gaat het goed, maar ik heb pillen gekocht") in the later pieces.
+# "nooit meer" is the one negation that says it is over.
+# Nor a reason or a decision: calm after a decision is a warning sign in itself ("nu voel ik me
+# rustig want ik weet wat ik ga doen", "veilig genoeg om het af te maken").
+NOT_BETTER = re.compile(
+    r"\b(?:niet|nie|geen|niks|niets|nergens|maar|mr|toch|behalve|alleen|want|omdat|om|dus"
+    r"|besloten|beslist|beslissing|besluit|klaar|plan|afscheid|weet wat|eind|einde|af te)\b"
+)
+# A short "now" only: a long one has room for a turn the lists do not know.
+LATER_MAX_WORDS = 12
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 
 
@@ -96,4 +111,6 @@ def told_as_past(text: str, find: Callable[[str], Iterable[str]]) -> bool:
     if last_hit < 0 or not hits <= found:
         return False  # a hit across two pieces, or in none: the words decide
     later = _plain(" ".join(pieces[last_hit + 1 :]))
+    if len(later.split()) > LATER_MAX_WORDS or NOT_BETTER.search(later.replace("nooit meer", " ")):
+        return False
     return bool(NOW.search(later) and BETTER.search(later))

@@ -24,6 +24,7 @@ def find():
         "ik heb twee jaar geleden een zelfmoordpoging gedaan, nu gaat het goed met me",
         "ik heb vroeger iemand bedreigd, daar heb ik nu spijt van",
         "toen ik 16 was sneed ik mezelf, inmiddels gaat het veel beter",
+        "vroeger sneed ik mezelf, nu doe ik dat nooit meer en gaat het goed",
     ],
 )
 def test_a_past_that_is_over(find, text):
@@ -44,6 +45,17 @@ def test_a_past_that_is_over(find, text):
         "vroeger dacht ik aan zelfmoord, nu heb ik een plan",
         "ooit heb ik een overdosis genomen, nu heb ik alles klaarliggen",
         "toen ik klein was werd ik misbruikt en nu kan ik niet meer",
+        # "Better", then a negation, a turn, a reason or a decision: calm after a decision is
+        # a warning sign in itself.
+        "vroeger wilde ik dood, nu gaat het niet goed",
+        "ik heb ooit een overdosis gehad, nu ben ik niet meer clean",
+        "vroeger nam ik een overdosis, inmiddels gaat het goed, maar ik heb pillen gekocht",
+        "ooit deed ik een zelfmoordpoging, nu voel ik me rustig want ik weet wat ik ga doen",
+        "ooit heb ik een poging gedaan zelfmoord, nu voel ik me veilig genoeg om het af te maken",
+        "jaren geleden sneed ik mezelf, nu gaat het goed, ik heb alles al klaar gelegd",
+        "vroeger dacht ik aan zelfmoord, nu ben ik rustig",
+        # A long "now": room for a turn the word lists do not know.
+        "ooit had ik een overdosis, nu gaat het goed en ik zit met mijn spullen op het dak van de flat",
         # A crisis word in the present part.
         "jaren geleden heb ik hem bedreigd en nu wil ik hem echt iets aandoen",
         # No distant past: last week is now.
