@@ -47,6 +47,7 @@ RECENT = 4096
 _SHOUTED = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 # A letter typed three or more times ("dooood", "helppp"), in any case.
 _STRETCHED = re.compile(r"([^\W\d_])\1{2,}", re.IGNORECASE)
+_TURKISH_I = str.maketrans({"İ": "I", "ı": "i"})
 
 
 def _unshout(text: str) -> str:
@@ -69,7 +70,10 @@ def _normalise(text: str) -> str:
     # doubled ("ik wil dooood" scored 0.29, "ik wil dood" 0.99). The word list does the same
     # in its own normalisation (bot.safety.matcher.normalise); the classifier reads the
     # message as typed.
-    text = _unshout(_STRETCHED.sub(r"\1\1", text))
+    # A Turkish keyboard's dotted capital İ and dotless ı are an I and an i here ("İK WİL
+    # DOOD" lowercased to "i̇k wi̇l dood", with a combining dot e5 does not read as "ik").
+    # A stretched run keeps its first two letters as typed, so "Iiik" is "Iik", not "IIk".
+    text = _unshout(_STRETCHED.sub(lambda m: m.group(0)[:2], text.translate(_TURKISH_I)))
     # The engine takes UTF-8 bytes; it reads long input in sliding windows of its own.
     return " ".join(text.split()) or "-"
 

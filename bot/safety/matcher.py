@@ -45,7 +45,8 @@ _PUNCT = re.compile(r"[^\w\s'-]+")
 
 def normalise(text: str) -> str:
     """Lower-case, strip accents and emoji, squeeze repeated letters, expand contractions."""
-    text = unicodedata.normalize("NFKD", text.lower())
+    # Turkish keyboards: the dotted capital İ loses its dot below; the dotless ı is an i.
+    text = unicodedata.normalize("NFKD", text.lower().replace("ı", "i"))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _PUNCT.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)

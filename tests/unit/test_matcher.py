@@ -77,9 +77,13 @@ def test_matcher_hit_beats_priority_order(matcher):
     assert {h.category for h in hits} == {"suicide", "abuse"}
 
 
-def test_normalise_expands_contractions_and_squeezes_repeats():
+def test_normalise_expands_contractions_and_squeezes_repeats(matcher):
     assert normalise("Kwil DOOOOD!!") == "ik wil dood"
     assert normalise("ZÉLFMOORD") == "zelfmoord"
+    # A Turkish keyboard's dotted capital İ and dotless ı.
+    assert normalise("İK WİL DOOD") == "ik wil dood"
+    assert normalise("ık wıl dood") == "ik wil dood"
+    assert matcher.category("ık wıl zelfmoord plegen") == "suicide"
 
 
 def test_word_list_is_well_formed():

@@ -83,11 +83,19 @@ def test_words_in_capitals_are_embedded_as_typed_plainly():
     assert _normalise("ik wil dooooood, HELPPP...") == "ik wil dood, helpp..."
     assert _normalise("ik wil DOOoooD") == "ik wil dood"
     assert _normalise("neeeee 😭😭😭 100000") == "nee 😭😭😭 100000"
+    # Mixed case inside a run keeps its first two letters as typed ("IIk" before).
+    assert _normalise("Iiik wil dood") == "Iik wil dood"
+    # A Turkish keyboard: the dotted capital İ and the dotless ı are an I and an i.
+    assert _normalise("İK WİL DOOD") == "ik wil dood"
+    assert _normalise("İk wıl dood") == "Ik wil dood"
     # The embedder itself reads the normalised text.
     embedder = get_embedder()
     for view in (QUERY, PASSAGE):
-        shouted, plain = embedder.embed(["IK WIL ECHT DOOD NU", "ik wil echt dood nu"], view=view)
+        shouted, turkish, plain = embedder.embed(
+            ["IK WIL ECHT DOOD NU", "İK WİL ECHT DOOD NU", "ik wil echt dood nu"], view=view
+        )
         assert np.allclose(shouted, plain)
+        assert np.allclose(turkish, plain)
 
 
 def test_the_cache_returns_the_same_vectors_and_survives_a_reload(cache, tmp_path):
