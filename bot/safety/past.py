@@ -17,10 +17,13 @@ part says it is over now, by words only:
   "goed", "spijt", "trots", ...): "nu heb ik een plan" is no recovery;
 - nothing in the message says it goes on or came back (`ONGOING`: "weer", "opnieuw", "nog",
   "soms", "gisteren", "vannacht", ...: "vroeger sneed ik mezelf, nu doe ik het weer");
-- the later pieces are short (`LATER_MAX_WORDS`) and hold no negation, turn, reason or
-  decision (`NOT_BETTER`: "niet", "geen", "maar", "want", "om", "besloten", "klaar", ...: "nu
-  gaat het niet goed", "nu gaat het goed, maar ik heb pillen gekocht", "nu voel ik me rustig
-  want ik weet wat ik ga doen": calm after a decision is a warning sign).
+- the later pieces are short (`LATER_MAX_WORDS`) and hold no negation, turn, reason,
+  decision or farewell (`NOT_BETTER`: "niet", "geen", "maar", "want", "om", "besloten",
+  "klaar", "geregeld", "laatste", ...: "nu gaat het niet goed", "nu gaat het goed, maar ik
+  heb pillen gekocht", "nu voel ik me rustig want ik weet wat ik ga doen": calm after a
+  decision is a warning sign);
+- every later piece says "now" or "better" itself: nothing else is told after it ("nu gaat
+  het goed, dit is mijn laatste bericht").
 
 Rule 1b then asks the check question instead of showing the help at once, only when the
 meaning of the message's last clause, read on its own, is calm too; never to nothing, and
@@ -76,7 +79,9 @@ ONGOING = re.compile(
 # rustig want ik weet wat ik ga doen", "veilig genoeg om het af te maken").
 NOT_BETTER = re.compile(
     r"\b(?:niet|nie|geen|niks|niets|nergens|maar|mr|toch|behalve|alleen|want|omdat|om|dus"
-    r"|besloten|beslist|beslissing|besluit|klaar|plan|afscheid|weet wat|eind|einde|af te)\b"
+    r"|besloten|beslist|beslissing|besluit|klaar|plan|afscheid|weet wat|eind|einde|af te"
+    # Farewell: arranging things, saying goodbye ("nu is alles goed geregeld voor mijn kat").
+    r"|geregeld|regelen|testament|laatste|gedag|vaarwel|weggegeven|weggeven)\b"
 )
 # A short "now" only: a long one has room for a turn the lists do not know.
 LATER_MAX_WORDS = 12
@@ -110,7 +115,12 @@ def told_as_past(text: str, find: Callable[[str], Iterable[str]]) -> bool:
             last_hit = i
     if last_hit < 0 or not hits <= found:
         return False  # a hit across two pieces, or in none: the words decide
-    later = _plain(" ".join(pieces[last_hit + 1 :]))
+    later_pieces = [_plain(p) for p in pieces[last_hit + 1 :]]
+    later = " ".join(later_pieces)
     if len(later.split()) > LATER_MAX_WORDS or NOT_BETTER.search(later.replace("nooit meer", " ")):
+        return False
+    # Every later piece says "now" or "better": nothing else is told after it ("nu gaat het
+    # goed, dit is mijn laatste bericht"; "nu ben ik trots op mezelf, ik ga het doen").
+    if not all(NOW.search(p) or BETTER.search(p) for p in later_pieces):
         return False
     return bool(NOW.search(later) and BETTER.search(later))

@@ -54,6 +54,12 @@ def test_a_past_that_is_over(find, text):
         "ooit heb ik een poging gedaan zelfmoord, nu voel ik me veilig genoeg om het af te maken",
         "jaren geleden sneed ik mezelf, nu gaat het goed, ik heb alles al klaar gelegd",
         "vroeger dacht ik aan zelfmoord, nu ben ik rustig",
+        # Farewell in the "now", or something told after it (fifteenth pass).
+        "vroeger wilde ik dood, nu is alles goed geregeld voor mijn kat",
+        "jaren geleden wilde ik dood, nu gaat het goed, dit is mijn laatste bericht",
+        "toen ik 16 was wilde ik dood, nu ben ik trots op mezelf, ik ga het doen",
+        "vroeger sneed ik mezelf, nu gaat het goed, ik heb een mesje in mijn tas",
+        "vroeger wilde ik dood. nu gaat het goed, ik zeg iedereen gedag",
         # A long "now": room for a turn the word lists do not know.
         "ooit had ik een overdosis, nu gaat het goed en ik zit met mijn spullen op het dak van de flat",
         # A crisis word in the present part.
