@@ -85,7 +85,9 @@ question first instead of the crisis help at once only when all of these hold:
 "Ja" or "weet ik niet" still gives the crisis help, and the check is recorded for the worker.
 A hit is never lowered to nothing.
 
-"Told as the past" (rule 1b, fourteenth pass): clients in forensic care tell their past in
+"Told as the past" (rule 1b, fourteenth pass; off by default since the fifteenth: the guard
+computes `matcher_past` only with `read_past: true`, because a review made it lower 27 of 40
+present crises told beside a past, docs/safety.md): clients in forensic care tell their past in
 their reflections ("ik heb ooit een overdosis gehad, nu ben ik al twee jaar clean"), and the
 word list showed them the crisis help at once. A word-list hit gets the check question first
 instead when all of these hold:

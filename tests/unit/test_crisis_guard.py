@@ -416,11 +416,13 @@ def test_rule_9_needs_every_sentence_read_and_reads_them_as_first_messages():
     assert len(asked[0]) == 3
 
 
-def test_a_hit_told_as_the_past_gets_the_check_only_with_a_calm_last_clause(guard):
-    """Rule 1b through the guard: the words say the overdose is a past that is over, and the
-    last clause, read on its own, reads calm; without a last clause read, or with one that
-    reads worrying, the crisis help stays."""
+def test_a_hit_told_as_the_past_gets_the_check_only_with_a_calm_last_clause():
+    """Rule 1b through the guard, switched on: the words say the overdose is a past that is
+    over, and the last clause, read on its own, reads calm; without a last clause read, or with
+    one that reads worrying, the crisis help stays. Switched off (the default since the
+    fifteenth pass), the help stays too."""
     text = "ik heb ooit een overdosis gehad, nu ben ik al twee jaar clean"
+    guard = CrisisGuard({**CrisisGuard.get_default_config(), "read_past": True})
 
     def outcome(semantic: dict) -> dict:
         message = parsed(text, [("crisis", 0.9)], 0.5)
@@ -436,3 +438,9 @@ def test_a_hit_told_as_the_past_gets_the_check_only_with_a_calm_last_clause(guar
     assert outcome({**last, "last_clause": 0.7})["outcome"] == "crisis"
     unread = outcome({})  # the scorer read no last clause (it failed or the net is absent)
     assert (unread["outcome"], unread["evidence"]["matcher_past"]) == ("crisis", False)
+    guard = CrisisGuard(CrisisGuard.get_default_config())
+    assert CrisisGuard.get_default_config()["read_past"] is False
+    off = outcome({**last, "last_clause": 0.01})
+    assert (off["outcome"], off["evidence"]["matcher_past"]) == ("crisis", False)
+    with pytest.raises(InvalidConfigException, match="read_past"):
+        CrisisGuard({**CrisisGuard.get_default_config(), "read_past": "true"})
