@@ -206,8 +206,11 @@ class Bands:
     part_support: float = 0.50
     # 0.90 before the ninth pass: the mean of three views (eighth pass) sits lower than the
     # first view's score this band was set on, and "2 weken nie gesneden maar vannacht wel
-    # weer, best diep" (0.875) fell under it.
-    unsupported_check: float = 0.86
+    # weer, best diep" (0.875) fell under it. 0.86 before the sixteenth pass: a crisis told
+    # beside a past often lives in no piece on its own ("vroeger mislukte mijn poging. nu
+    # weet ik hoe het moet": pieces 0.16, whole 0.81). On the development sets 0.75 gives 3
+    # more crises the check (dev3 and dev6) and 7 more calm messages of 800 (dev4, dev5, dev6).
+    unsupported_check: float = 0.75
     # A word-list hit whose every reading scores below this: the check question first (rule
     # 1a). Set by hand on the development sets (docs/safety.md, "Eleventh pass"); 0.30 in the
     # ninth pass. With the clauses that hold the hits read too, the 45 crises with a hit that
@@ -219,7 +222,7 @@ class Bands:
     # check question. Set by hand on the development sets: 6 of the 8 crises that got nothing
     # there read 0.887 to 0.993 (the other two below 0.70); of the 513 calm messages that got
     # nothing, 13 read 0.85 or more (0.945 at most). The band of rules 3 and 4, just under the
-    # unsupported check (0.86).
+    # unsupported check before the sixteenth pass (0.86).
     every_clause: float = 0.85
 
     @classmethod

@@ -1,6 +1,6 @@
 """Measure crisis detection through the whole bot: trained model, policies, real action server.
 
-    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3,dev4]
+    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3,dev4,dev6]
 
 Every message is sent twice, each time in a new conversation: as the very first message, and
 after a greeting ("hoi", which starts the check-in, so the message answers the mood question).
@@ -15,7 +15,7 @@ conversation and count the worst outcome of the two.
 
 Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen15"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
-sets that may be read (the development sets "main", "dev", "dev3", "dev4").
+sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6").
 """
 
 from __future__ import annotations
@@ -90,10 +90,16 @@ SETS = {
     # A fifteenth, by another hand from a new brief (pasts told with the present: a relapse or
     # a past that is over): run once, after the fourteenth pass's change (rule 1b).
     "unseen15": CRISIS_DIR / "crisis_set_unseen15.yml",
+    # A sixteenth, by another hand from the brief of unseen15 (pasts told with the present),
+    # written in the fifteenth pass: run once, after the sixteenth pass's change.
+    "unseen16": CRISIS_DIR / "crisis_set_unseen16.yml",
+    # Pasts told beside the present, by another separate hand (sixteenth pass): a development
+    # set, read and measured on (a learned reading of "past and over" was tried on it).
+    "dev6": CRISIS_DIR / "crisis_set_dev6.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
 }
-READABLE = {"main", "dev", "dev3", "dev4"}
+READABLE = {"main", "dev", "dev3", "dev4", "dev6"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
 CHECK_PAYLOADS = {"/bevestigen", "/ontkennen", "/weet_niet"}
 HELP, CHECK, CALM = "hulp", "controle", "rustig"

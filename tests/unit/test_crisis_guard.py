@@ -8,6 +8,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.safety.component import FALLBACK_INTENT, SEMANTIC_PROPERTY, CrisisGuard
+from bot.safety.decision import DEFAULT_BANDS
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +122,11 @@ def test_the_highest_part_reaches_the_decision(guard):
     """The scorer's `parts_max` is the evidence's `semantic_parts`: a longer message in the
     check band of which no clause looks like a crisis stays calm; with one, it is a check."""
     text = "mn parkiet kan nu hallo zeggen, ik heb het hem elke ochtend geleerd"
+    # In the check band, below the band for a message no part of which looks like a crisis.
+    score = (DEFAULT_BANDS.check + DEFAULT_BANDS.unsupported_check) / 2
     for parts, outcome in ((0.2, "calm"), (0.8, "check"), (None, "check")):
-        message = parsed(text, [("vertellen", 0.9)], 0.8)
-        semantic = {"probability": 0.8, "category": "suicide", "last_clause": 0.2}
+        message = parsed(text, [("vertellen", 0.9)], score)
+        semantic = {"probability": score, "category": "suicide", "last_clause": 0.2}
         if parts is not None:
             semantic["parts_max"] = parts
         message.set(SEMANTIC_PROPERTY, semantic)
