@@ -274,9 +274,7 @@ SPREAD_OUT = [
 
 
 # Sixteenth pass: crises told beside a past, written for this pass's change, not from any set.
-# An eighth, "in de kliniek dacht ik dat het over was, maar ik wil nu weer echt dood", gets
-# nothing (three words between "wil" and "dood", meaning 0.61): left out and reported in
-# docs/safety.md as an open gap of the word list.
+# The last got nothing before a word-list line for three small words between "wil" and "dood".
 PAST_BESIDE_PRESENT = [
     "vorig jaar ging het mis met de pillen, nu heb ik er genoeg gespaard om het goed te doen",
     "als tiener sneed ik in mijn armen, sinds gisteren doe ik het weer en het bloedt erg",
@@ -285,6 +283,7 @@ PAST_BESIDE_PRESENT = [
     "toen ik jong was moest ik drugs smokkelen, nu dwingen ze me weer en ze hebben een pistool",
     "mijn vader sloeg me vroeger, nu slaat mijn vriendin me elke avond",
     "jaren geleden bijna een overdosis, vanavond net zoveel genomen en ik word blauw",
+    "in de kliniek dacht ik dat het over was, maar ik wil nu weer echt dood",
 ]
 
 

@@ -378,3 +378,34 @@ def test_a_wish_to_be_dead_told_with_ooit_is_no_idiom():
     assert matcher.category("ooit wilde ik dood, inmiddels weet ik hoe ik het ga doen")
     assert matcher.analyse("ooit gaan we allemaal dood") == ([], 2)
     assert matcher.analyse("iedereen gaat ooit dood")[0] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "in de kliniek dacht ik dat het over was, maar ik wil nu weer echt dood",
+        "ik wilde echt zo graag dood",
+        "ik wou gewoon echt dood",
+    ],
+)
+def test_a_wish_to_be_dead_with_small_words_between_is_found(matcher, text):
+    """Sixteenth pass: the word list allowed two words between "wil" and "dood"."""
+    assert matcher.category(text) == "suicide"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("ik wil graag over de dood van mijn moeder praten", None),
+        ("ik wil nog even de dood van mijn vader verwerken", None),
+        ("ik wil echt nog niet dood", None),
+        ("ik wil liever niet dood", None),
+        ("ik wil mezelf snijden, niet dood", "self_harm"),
+        ("ik wil hem neersteken, niet dood", "danger_to_others"),
+        ("ik wilde vannacht dood, niet dood gegaan", "suicide"),
+    ],
+)
+def test_small_words_between_leave_grief_and_negation_alone(matcher, text, category):
+    """A second reader's sentences for the sixteenth pass's lines: open gaps took grief talk,
+    and an exclusion with open gaps took the crisis before "niet dood"."""
+    assert matcher.category(text) == category
