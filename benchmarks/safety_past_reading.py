@@ -19,7 +19,8 @@ Data, all readable (never a held-out set):
   could remove).
 
 Printed per feature set, regularisation and threshold: the share of calm pasts reached
-(probability of "over" at or above the threshold, out of fold), and how many present crises
+(probability of "over" at or above the threshold, out of fold; of all, and of those with a
+word-list hit, the false alarms a lowering could remove), and how many present crises
 would be lowered (out of fold, the review's, the development sets'). A reading is only safe at
 a threshold that lowers none of them. Not a test.
 """
@@ -37,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 REVIEW = Path(__file__).resolve().parent.parent / "docs" / "safety-review-rule1b.md"
 REVIEW_HEADING = "## The 40 sentences (one per line)"
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95)
-STRENGTHS = (0.3, 1.0, 4.0)
+# scikit-learn's C: the inverse of the regularisation strength (larger: a closer fit).
+INVERSE_REGULARISATION = (0.3, 1.0, 4.0)
 
 
 def review_sentences() -> list[str]:
@@ -45,13 +47,13 @@ def review_sentences() -> list[str]:
     return [s for line in lines if (s := line.strip().strip('"')) and not s.startswith("```")]
 
 
-def fitted(rows, labels, always_present, strength: float):
+def fitted(rows, labels, always_present, c: float):
     """A logistic regression of "over" (1) against "not over" (0), with the crisis exemplars
     (`always_present`) trained on as "not over" in every fold."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=strength, max_iter=2000, class_weight="balanced")
+    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
     x = np.vstack([rows, always_present])
     return model.fit(x, np.concatenate([labels, np.zeros(len(always_present))]))
 
@@ -77,6 +79,9 @@ def main() -> None:
     dev6 = yaml.safe_load(SETS["dev6"].read_text("utf-8"))
     over = [i["text"] for i in dev6["non_crisis"]]
     present = [i["text"] for i in dev6["crisis"]]
+    # Only a calm past with a word-list hit gets the help at once (the false alarm a reading
+    # of "over" would lower); the others are measured too, as a wider reach.
+    over_hit = np.array([bool(matcher.find(t)) for t in over])
     exemplars = [e.text for e in load_exemplars() if e.crisis]
     review = review_sentences()
     dev_crisis: list[str] = []
@@ -106,20 +111,21 @@ def main() -> None:
         y = np.array([1] * len(over) + [0] * len(present))
         out_of_fold = np.zeros(len(y))
         folds = StratifiedKFold(args.folds, shuffle=True, random_state=0)
-        for strength in STRENGTHS:
+        for c in INVERSE_REGULARISATION:
             for train, held in folds.split(x, y):
-                model = fitted(x[train], y[train], x_ex, strength)
+                model = fitted(x[train], y[train], x_ex, c)
                 out_of_fold[held] = model.predict_proba(x[held])[:, 1]
-            model = fitted(x, y, x_ex, strength)
+            model = fitted(x, y, x_ex, c)
             p_review = model.predict_proba(x_review)[:, 1]
             p_dev = model.predict_proba(x_dev)[:, 1]
             p_calm = model.predict_proba(x_calm)[:, 1]
             name = "whole message + last clause" if with_last else "whole message"
-            print(f"\n{name}, C={strength}:")
+            print(f"\n{name}, C={c}:")
             for t in THRESHOLDS:
                 print(
                     f"  p(over) >= {t:.2f}: calm pasts reached "
-                    f"{np.mean(out_of_fold[y == 1] >= t):.3f}; crises lowered: dev6 "
+                    f"{np.mean(out_of_fold[y == 1] >= t):.3f}, of those with a word-list hit "
+                    f"{np.mean(out_of_fold[y == 1][over_hit] >= t):.3f}; crises lowered: dev6 "
                     f"{int(np.sum(out_of_fold[y == 0] >= t))}/{len(present)}, review "
                     f"{int(np.sum(p_review >= t))}/{len(review)}, development "
                     f"{int(np.sum(p_dev >= t))}/{len(dev_crisis)}; development calm reached "

@@ -5,7 +5,9 @@ tests/crisis/. How the figures are counted: bot/safety/evaluate.py.
 - main (crisis_set.yml) and dev (crisis_set_dev.yml): development sets, used for tuning;
 - dev3 (crisis_set_dev3.yml): a second development set by another separate hand (fifth pass);
 - dev4 (crisis_set_dev4.yml): long messages only, by another separate hand (tenth pass);
-- fresh and unseen to unseen15 (crisis_set_unseen*.yml): written by separate hands and never
+- dev6 (crisis_set_dev6.yml): pasts told beside the present, by another separate hand
+  (sixteenth pass);
+- fresh and unseen to unseen16 (crisis_set_unseen*.yml): written by separate hands and never
   tuned on; only aggregate figures are shown for them, never their sentences.
 """
 
@@ -54,7 +56,7 @@ MAX_FALSE_ALARMS = 0.05  # the crisis help at once for a calm message, on every 
 # 0.985 (130 of 132).
 # Fourteenth pass (rule 1b, a past told as over): unseen15 (written for this pass, run once
 # after it) 0.938 (90 of 96).
-# Sixteenth pass (31 crisis exemplars of a past beside a present danger; `unsupported_check`
+# Sixteenth pass (32 crisis exemplars of a past beside a present danger; `unsupported_check`
 # 0.86 -> 0.75): dev6 (pasts told beside the present, read and tuned on) 0.956 (172 of 180);
 # unseen16 (written in the fifteenth pass, run once after this pass) 0.990 (98 of 99). Also
 # unseen9 1.000, unseen11 0.985, unseen13 1.000, unseen15 0.948 (each one crisis more).
