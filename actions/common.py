@@ -10,6 +10,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.responses import render_response as render_response  # re-exported for the actions
+from bot.responses import variant
 from bot.vocabulary import LANGUAGE_SLOT, SIMPLE, STANDARD, VENT_QUESTION_KEY
 
 logger = logging.getLogger(__name__)
@@ -80,46 +82,18 @@ def language_level(tracker: Tracker) -> str:
     return EENVOUDIG if value == EENVOUDIG else STANDAARD
 
 
-def _variant(domain: dict[str, Any], name: str, level: str) -> dict[str, Any]:
-    """The variant of response `name` Rasa picks at this language level.
-
-    Mirrors Rasa's conditional response selection on the `taalniveau` slot, so that what is
-    recorded (for example in a safety event) is exactly what the client saw.
-    """
-    variants = domain.get("responses", {}).get(name) or []
-    chosen = None
-    for variant in variants:
-        conditions = variant.get("condition") or []
-        if conditions and all(
-            c.get("name") == LANGUAGE_SLOT and c.get("value") == level for c in conditions
-        ):
-            chosen = variant
-            break
-    if chosen is None:
-        chosen = next((v for v in variants if not v.get("condition")), None)
-    if chosen is None:
-        raise KeyError(f"response {name} is missing from the domain")
-    return chosen
-
-
-def render_response(domain: dict[str, Any], name: str, level: str, **values: Any) -> str:
-    """The text Rasa will show for response `name` at this language level."""
-    text = _variant(domain, name, level).get("text", "")
-    return text.format(**values) if values else text
-
-
 def response_buttons(domain: dict[str, Any], name: str, level: str) -> list[dict[str, Any]]:
     """The buttons of response `name` at this language level, with Rasa's `{{`/`}}` escapes
     undone (buttons sent by an action are not formatted again)."""
     return [
         {**b, "payload": str(b.get("payload", "")).replace("{{", "{").replace("}}", "}")}
-        for b in _variant(domain, name, level).get("buttons") or []
+        for b in variant(domain, name, level).get("buttons") or []
     ]
 
 
 def response_custom(domain: dict[str, Any], name: str, level: str) -> dict[str, Any]:
     """The `custom` part of response `name` at this language level ({} when it has none)."""
-    custom = _variant(domain, name, level).get("custom")
+    custom = variant(domain, name, level).get("custom")
     return custom if isinstance(custom, dict) else {}
 
 

@@ -104,6 +104,10 @@ def test_crisis_texts_avoid_what_the_review_found():
             text = variant["text"]
             # "Je hoeft dit niet alleen te doen" can be read as being about the self-harm.
             assert "niet alleen te doen" not in text, (name, level)
+    # The same words under the chat's Hulp button: it opens on a crisis too.
+    templates = Path(__file__).parent.parent / "bot" / "web" / "templates" / "chat"
+    for page in templates.glob("*.html"):
+        assert "niet alleen te doen" not in page.read_text(encoding="utf-8"), page.name
     for level, variant in variants("utter_crisis_danger_to_others").items():
         # The client's feeling is not stated as a fact.
         assert "Je bent heel boos" not in variant["text"], level

@@ -13,6 +13,7 @@ one (`bot.web.routing`).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Any
 
@@ -32,6 +33,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from bot.responses import domain_responses, render_response
 from bot.services import RASA_TOKEN_HEADER
 from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
@@ -61,6 +63,10 @@ MSG_TOO_LONG = (
     f"Je bericht is te lang. Maak het korter dan {MAX_MESSAGE_LENGTH} tekens. "
     "Je kunt het ook in twee berichten sturen."
 )
+# A message over the limit that holds crisis words (see _too_long): the safety event's context
+# and the reason the worker reads beside "opgemerkt door".
+TOO_LONG_CONTEXT = "te_lang_bericht"
+TOO_LONG_REASON = "bericht te lang voor Koers, alleen de woordenlijst las het"
 MSG_EMPTY_INPUT = "Typ eerst iets. Of kies een knop."
 MSG_LOGGED_OUT = "Je bent niet meer ingelogd. Vul je code opnieuw in."
 
@@ -183,7 +189,12 @@ def page():
         )
         _delete_login_cookie(response)
         return response
-    return render_template("chat/chat.html", client=client, crisis_contact=_crisis_contact())
+    return render_template(
+        "chat/chat.html",
+        client=client,
+        crisis_contact=_crisis_contact(),
+        max_length=MAX_MESSAGE_LENGTH,
+    )
 
 
 @bp.route("/login", methods=["POST"])
@@ -267,6 +278,50 @@ def _fail(message: str, status: int) -> Any:
     return jsonify({"ok": False, "error": message}), status
 
 
+def _too_long(client: Client, text: str) -> Any:
+    """Refuse a message over MAX_MESSAGE_LENGTH; the client shortens it (the page keeps the
+    text in the box). Rasa never reads it, so the crisis word list reads it here: on a hit
+    the client gets the fixed crisis help for its category at their language level (the
+    domain's own texts, with the organisation's contact) and the worker a safety event with
+    the whole message. A resend of the same text records no second event."""
+    from bot.safety.matcher import get_matcher  # spaCy loads on the first long message only
+
+    hits = get_matcher().find(text)
+    if not hits:
+        return _fail(MSG_TOO_LONG, 400)
+    category = hits[0].category
+    domain = domain_responses()
+    messages = [render_response(domain, f"utter_crisis_{category}", client.language_level)]
+    contact = _crisis_contact().strip()
+    if contact:
+        messages.append(
+            render_response(
+                domain, "utter_organisatie_contact", client.language_level, contact=contact
+            )
+        )
+    repository.record_safety_event(
+        db(),
+        client.chat_id,
+        category=category,
+        message_text=text,
+        response_text="\n".join(messages),
+        detected_by="matcher",
+        context=TOO_LONG_CONTEXT,
+        idempotency_key=hashlib.sha256(
+            "\x1f".join((TOO_LONG_CONTEXT, client.chat_id, text)).encode("utf-8")
+        ).hexdigest(),
+        evidence={"reasons": ["woordenlijst", TOO_LONG_REASON]},
+    )
+    db().commit()
+    return jsonify(
+        {
+            "ok": False,
+            "error": MSG_TOO_LONG,
+            "messages": [{"text": m, "buttons": []} for m in messages],
+        }
+    ), 400
+
+
 def _clean_messages(raw: Any) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if not isinstance(raw, list):
@@ -343,7 +398,7 @@ def send():
         if not typed.strip():
             return _fail(MSG_EMPTY_INPUT, 400)
         if len(typed) > MAX_MESSAGE_LENGTH:
-            return _fail(MSG_TOO_LONG, 400)
+            return _too_long(client, typed)
     # End this request's transaction before relaying: on SQLite it holds the write lock, and
     # the action server writes to the same database while Rasa handles the message.
     db().commit()
@@ -371,7 +426,7 @@ def send():
             if not typed.strip():
                 return _fail(MSG_EMPTY_INPUT, 400)
             if len(typed) > MAX_MESSAGE_LENGTH:
-                return _fail(MSG_TOO_LONG, 400)
+                return _too_long(client, typed)
             message = as_text(typed)
             if not message:  # only NUL bytes
                 return _fail(MSG_EMPTY_INPUT, 400)

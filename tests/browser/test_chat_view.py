@@ -39,7 +39,7 @@ MOOD = [
 ]
 LONG = "\n".join(f"Regel {i} van een lang antwoord van Koers." for i in range(1, 9))
 CRISIS = (
-    "Wat fijn dat je het zegt. Je hoeft dit niet alleen te doen.\n"
+    "Wat fijn dat je het zegt. Je staat er niet alleen voor.\n"
     "Bel 113 of gratis 0800-0113. Chatten kan op 113.nl.\n"
     "Direct gevaar? Bel 112. Niet veilig thuis? Veilig Thuis: 0800-2000."
 )
@@ -332,3 +332,43 @@ def test_a_wrong_code_keeps_what_was_typed(live, page):
     assert field.get_attribute("aria-invalid") == "true"
     # `autofocus` is applied by the browser after the page has loaded: wait for it.
     page.wait_for_function("() => document.activeElement && document.activeElement.id === 'code'")
+
+
+def test_a_message_too_long_is_kept_whole_and_a_crisis_in_it_gets_the_help(live, browser):
+    """Nothing is cut off: a paste over the limit stays whole in the box, which says how
+    long it is; sending it keeps it there with a clear message and no retry button. A crisis
+    in it gets the crisis help with tappable numbers, though Koers never reads the message."""
+    context, page = open_chat(browser, live)
+    box = page.get_by_label("Jouw bericht")
+    calm = "Vandaag was een gewone dag met koffie en werk. " * 45
+    box.fill(calm)
+    assert box.input_value() == calm  # no maxlength cut
+    hint = page.locator("#lengte")
+    assert hint.is_visible() and f"{len(calm)} tekens" in hint.inner_text()
+    before = koers_count(page)
+    page.get_by_role("button", name="Stuur").click()
+    error = page.get_by_role("alert")
+    error.wait_for()
+    assert "te lang" in error.inner_text()
+    assert not page.get_by_role("button", name="Opnieuw sturen").is_visible()
+    assert box.input_value() == calm and koers_count(page) == before
+
+    crisis = calm + "Maar ik wil dood."
+    box.fill(crisis)
+    page.get_by_role("button", name="Stuur").click()
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#berichten .msg.koers').length > n", arg=before
+    )
+    help_text = page.locator("#berichten .msg.koers").last
+    for number in ("tel:113", "tel:08000113", "tel:112", "tel:08002000"):
+        assert help_text.locator(f'a[href="{number}"]').count() == 1, number
+    assert "te lang" in error.inner_text() and box.input_value() == crisis
+    # The mood question is still open: its buttons still work.
+    assert page.locator(".choices button:not([disabled])").count() == 5
+    page.screenshot(path=str(OUTPUT / "chat-too-long-crisis.png"))
+
+    box.fill("kort")  # shortened: the hint goes away
+    assert not hint.is_visible()
+    assert live.fake.received == ["/groet"]  # neither long message reached Rasa
+    assert page.console_errors == []
+    context.close()

@@ -13,8 +13,11 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from bot.responses import domain_responses, render_response
+from bot.storage import repository
 from bot.storage.db import session_scope
-from bot.storage.models import AccessCode, AuditEntry, Client
+from bot.storage.models import AccessCode, AuditEntry, Client, SafetyEvent
+from bot.web.chat import MAX_MESSAGE_LENGTH, MSG_TOO_LONG, TOO_LONG_CONTEXT, TOO_LONG_REASON
 from bot.web.dashboard import issue_code
 from bot.web.security import format_code
 from tests.web.conftest import csrf_from
@@ -227,6 +230,75 @@ def test_bad_input_gets_a_clear_message(client, code, rasa):
     assert too_long.status_code == 400 and "te lang" in too_long.json["error"]
     assert send(client, {"text": "😀😀"}).json["ok"]
     assert rasa.received == [{"sender": "test-chat-a", "message": "😀😀"}]
+
+
+# A crisis at the end of a long message: the word list finds "ik wil dood" (suicide).
+LONG_CRISIS = "Vandaag was een gewone dag met koffie en werk. " * 45 + "Maar ik wil dood."
+LONG_CALM = "Vandaag was een gewone dag met koffie en werk. " * 45
+
+
+def _long_events(engine, chat_id: str) -> list[SafetyEvent]:
+    with session_scope(engine) as session:
+        events = session.execute(
+            select(SafetyEvent)
+            .join(Client)
+            .where(Client.chat_id == chat_id, SafetyEvent.context == TOO_LONG_CONTEXT)
+        ).scalars()
+        result = list(events)
+        session.expunge_all()
+        return result
+
+
+def test_a_message_too_long_is_refused_but_read_for_a_crisis(client, code, rasa, engine):
+    """Rasa never reads a message over the limit, so the word list reads it in the web app:
+    a crisis in it gets the fixed crisis help and a safety event; a calm one only the
+    request to shorten it. Nothing goes to Rasa either way."""
+    client_login(client, code)
+    assert len(LONG_CALM) > MAX_MESSAGE_LENGTH and len(LONG_CRISIS) > MAX_MESSAGE_LENGTH
+    calm = send(client, {"text": LONG_CALM})
+    assert calm.status_code == 400 and calm.json["error"] == MSG_TOO_LONG
+    assert "messages" not in calm.json
+    assert _long_events(engine, "test-chat-a") == []
+
+    crisis = send(client, {"text": LONG_CRISIS})
+    assert crisis.status_code == 400 and crisis.json["ok"] is False
+    assert crisis.json["error"] == MSG_TOO_LONG  # the text stays in the box to shorten
+    shown = [m["text"] for m in crisis.json["messages"]]
+    domain = domain_responses()
+    assert shown == [render_response(domain, "utter_crisis_suicide", "standaard")]
+    for number in ("113", "0800-0113", "113.nl", "112", "0800-2000"):
+        assert number in shown[0]
+    (event,) = _long_events(engine, "test-chat-a")
+    assert event.message_text == LONG_CRISIS  # the whole message, for the worker
+    assert (event.category, event.detected_by, event.outcome) == ("suicide", "matcher", "hulp")
+    assert event.context == TOO_LONG_CONTEXT and event.response_text == shown[0]
+    assert TOO_LONG_REASON in json.loads(event.evidence)["reasons"]
+
+    # Sent again (a second tab, a double click): the help again, no second event.
+    again = send(client, {"text": LONG_CRISIS})
+    assert [m["text"] for m in again.json["messages"]] == shown
+    assert len(_long_events(engine, "test-chat-a")) == 1
+    assert rasa.received == []
+
+
+def test_the_help_for_a_long_message_follows_the_language_level_and_contact(
+    client, code, rasa, engine, data
+):
+    with session_scope(engine) as session:
+        session.get(Client, data.client_a).language_level = "eenvoudig"
+        repository.set_org_setting(session, "crisis_contact", "Wijkteam: 020 123 4567", "test")
+    client_login(client, code)
+    shown = [m["text"] for m in send(client, {"text": LONG_CRISIS}).json["messages"]]
+    domain = domain_responses()
+    assert shown == [
+        render_response(domain, "utter_crisis_suicide", "eenvoudig"),
+        render_response(
+            domain, "utter_organisatie_contact", "eenvoudig", contact="Wijkteam: 020 123 4567"
+        ),
+    ]
+    assert shown[0] != render_response(domain, "utter_crisis_suicide", "standaard")
+    (event,) = _long_events(engine, "test-chat-a")
+    assert event.response_text == "\n".join(shown)
 
 
 def _parallel_sender(client, app):  # type: ignore[no-untyped-def]

@@ -63,6 +63,8 @@
 
   var sendUrl = config.getAttribute("data-send-url");
   var csrf = config.getAttribute("data-csrf");
+  var maxLength = parseInt(config.getAttribute("data-max-length"), 10) || 2000;
+  var lengthHint = document.getElementById("lengte");
   var storeKey = "koers-chat-" + config.getAttribute("data-client");
   var speakKey = "koers-voorlezen";
   var FACES = { "1": "😢", "2": "🙁", "3": "😐", "4": "🙂", "5": "😄" };
@@ -249,10 +251,14 @@
     return item;
   }
 
-  function add(entry) {
+  // `keepChoices`: messages that Rasa did not send (the help for a refused message) leave
+  // the choices above them working, since the question they answer is still open.
+  function add(entry, keepChoices) {
     // Only the buttons of the newest message work: the server accepts no older payloads.
-    disableOldChoices();
-    history.forEach(function (h) { h.used = true; });
+    if (!keepChoices) {
+      disableOldChoices();
+      history.forEach(function (h) { h.used = true; });
+    }
     history.push(entry);
     save();
     return render(entry);
@@ -306,9 +312,40 @@
     statusLine.textContent = on ? "Koers schrijft…" : "";
   }
 
-  function showError(message) {
+  // Show, announce (and read out) Koers's messages; returns their list items.
+  function showKoers(messages, keepChoices) {
+    var entries = messages.map(function (m) {
+      return { from: "koers", text: m.text, buttons: m.buttons, more: m.more || null };
+    });
+    var items = entries.map(function (entry) { return add(entry, keepChoices); });
+    if (!items.length) { return items; }
+    follow(items[0], items[items.length - 1]);
+    announce(entries);
+    if (speakingAll()) { speak(entries.map(spokenText)); }
+    return items;
+  }
+
+  // `retry` false: sending the same again cannot help (a message too long or empty).
+  function showError(message, retry) {
     errorText.textContent = message;
+    retryButton.hidden = retry === false;
     errorBox.hidden = false;
+  }
+
+  // A message over the limit is not cut off: the box keeps all of it and says how long it
+  // is, so the client can shorten it (characters as the server counts them, not UTF-16).
+  function characters(text) { return Array.from ? Array.from(text).length : text.length; }
+  function showLength() {
+    if (!lengthHint) { return; }
+    var count = characters(input.value);
+    if (count > maxLength) {
+      lengthHint.textContent = "Je bericht is te lang: " + count + " tekens. Er passen " +
+        maxLength + " tekens in één bericht.";
+      lengthHint.hidden = false;
+    } else if (!lengthHint.hidden) {
+      lengthHint.hidden = true;
+      lengthHint.textContent = "";
+    }
   }
 
   function send(body, shown) {
@@ -330,20 +367,18 @@
       setPending(false);
       if (request.status === 401) { window.location.reload(); return; }
       if (!data || !data.ok) {
-        showError((data && data.error) || "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer.");
+        // A refused message can still bring Koers's messages: the crisis help for a message
+        // too long to send (bot.web.chat._too_long). The typed text stays in the box.
+        if (data && data.messages && data.messages.length) { showKoers(data.messages, true); }
+        showError((data && data.error) || "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer.",
+          request.status !== 400);
         return;
       }
       if (shown) { add({ from: "ik", text: shown }); }
-      if (body.text !== undefined && input.value === body.text) { input.value = ""; }
-      var entries = data.messages.map(function (m) {
-        return { from: "koers", text: m.text, buttons: m.buttons, more: m.more || null };
-      });
-      var items = entries.map(add);
+      if (body.text !== undefined && input.value === body.text) { input.value = ""; showLength(); }
+      var items = showKoers(data.messages);
       lastItem = null;
       if (!items.length) { return; }
-      follow(items[0], items[items.length - 1]);
-      announce(entries);
-      if (speakingAll()) { speak(entries.map(spokenText)); }
       if (fromChoice) {
         var next = items[items.length - 1].querySelector(".choices button:not([disabled])");
         (next || input).focus({ preventScroll: true });
@@ -360,12 +395,13 @@
     event.preventDefault();
     var text = input.value;
     if (!text.trim()) {
-      showError("Typ eerst iets. Of kies een knop.");
+      showError("Typ eerst iets. Of kies een knop.", false);
       input.focus();
       return;
     }
     send({ text: text }, text.trim());
   });
+  input.addEventListener("input", showLength);
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
