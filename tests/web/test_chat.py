@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,6 +16,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from bot.responses import domain_responses, render_response
+from bot.settings import PROJECT_ROOT
 from bot.storage import repository
 from bot.storage.db import session_scope
 from bot.storage.models import AccessCode, AuditEntry, Client, SafetyEvent
@@ -299,6 +302,23 @@ def test_the_help_for_a_long_message_follows_the_language_level_and_contact(
     assert shown[0] != render_response(domain, "utter_crisis_suicide", "standaard")
     (event,) = _long_events(engine, "test-chat-a")
     assert event.response_text == "\n".join(shown)
+
+
+def test_the_word_list_loads_in_the_web_process_without_tensorflow():
+    """The web process loads spaCy for a long message only; thinc must not pull TensorFlow in
+    with it (531 MB). A process of its own: the test process may have TensorFlow already."""
+    script = (
+        "import sys\n"
+        "import bot.web.chat as chat\n"
+        "hits = chat._word_list().find('ik wil elke dag weer dood')\n"
+        "assert [h.category for h in hits] == ['suicide'], hits\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "import tensorflow\n"  # and it is still there for code that needs it
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def _parallel_sender(client, app):  # type: ignore[no-untyped-def]
