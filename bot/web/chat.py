@@ -302,6 +302,9 @@ def _too_long(client: Client, text: str) -> Any:
     the client gets the fixed crisis help for its category at their language level (the
     domain's own texts, with the organisation's contact) and the worker a safety event with
     the whole message. A resend of the same text records no second event."""
+    # Stored as the worker will read it: no NUL bytes (PostgreSQL cannot store them) and no
+    # lone surrogates (JSON can carry them; UTF-8 cannot).
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     hits = _word_list().find(text)
     if not hits:
         return _fail(MSG_TOO_LONG, 400)

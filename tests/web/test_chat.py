@@ -281,6 +281,12 @@ def test_a_message_too_long_is_refused_but_read_for_a_crisis(client, code, rasa,
     again = send(client, {"text": LONG_CRISIS})
     assert [m["text"] for m in again.json["messages"]] == shown
     assert len(_long_events(engine, "test-chat-a")) == 1
+
+    # NUL bytes and a lone surrogate (JSON can carry both) are not stored as such.
+    odd = send(client, {"text": "\x00\ud800" + LONG_CRISIS + " echt"})
+    assert odd.status_code == 400 and odd.json["messages"]
+    texts = [e.message_text for e in _long_events(engine, "test-chat-a")]
+    assert "?" + LONG_CRISIS + " echt" in texts
     assert rasa.received == []
 
 
