@@ -412,3 +412,63 @@ def test_small_words_between_leave_grief_and_negation_alone(matcher, text, categ
     """Second readers' sentences for the sixteenth pass's lines: open gaps took grief talk, an
     exclusion with open gaps took the crisis before "niet dood", and "nog niet" is not yet."""
     assert matcher.category(text) == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik wil elke dag weer dood",
+        "ik wil de hele dag dood",
+        "sinds de uitspraak wil ik echt iedere nacht weer dood",
+        "kwil elke dag dood",
+        "na het bezoek wil ik nu weer echt dood",
+        # A second reader's review of the first version:
+        "ik wil de laatste tijd echt dood",
+        "ik wil bijna elke dag dood",
+        "ik wil het hele jaar al dood",
+        "ik wil eigenlijk altijd wel dood",
+        "ik wil dag en nacht dood",
+        "ik wilt elke dag dood",
+        "ik wilt dood",
+    ],
+)
+def test_a_wish_to_be_dead_told_with_how_often_is_found(matcher, text):
+    """Seventeenth pass: a reviewer's "ik wil elke dag weer dood" got nothing (a time word
+    is not one of the small words between "wil" and "dood")."""
+    assert matcher.category(text) == "suicide"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik wil elke dag naar mijn werk, ook al ben ik dood moe",
+        "ik wil de hele dag slapen",
+        "ik wil elke dag weer leven zoals nu",
+        "ik wil de tijd dood slaan met een spelletje",
+        "eerlijk gezegd wil ik echt liever niet dood",
+        "kwil ff tijd dood slaan",
+        "ik wil elke dag dood normaal doen tegen de begeleiding",
+        "ik wil elke keer dood gaan van het lachen als ik hem zie",
+        "ik wou elke keer dood van schaamte toen ik voor de rechter stond",
+    ],
+)
+def test_how_often_leaves_everyday_days_alone(matcher, text):
+    """The same lines' everyday neighbours, "de tijd dood slaan" (to kill time, written
+    apart), "dood normaal" for "doodnormaal", and idioms with "dood gaan van"."""
+    assert matcher.category(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("ik wou lange tijd dood sloeg mezelf kapot", "suicide"),
+        ("ik wil al een tijd dood sla mezelf", "self_harm"),
+        ("hij dreigt me in no tijd dood te slaan", "danger_to_others"),
+        ("ik wil dood eerlijk", "suicide"),
+    ],
+)
+def test_the_new_exclusions_stay_narrow(matcher, text, category):
+    """A second reader's review: the first "tijd dood slaan" exclusion ran into the next
+    clause and cleared these hits."""
+    assert matcher.category(text) == category
+
