@@ -471,4 +471,3 @@ def test_the_new_exclusions_stay_narrow(matcher, text, category):
     """A second reader's review: the first "tijd dood slaan" exclusion ran into the next
     clause and cleared these hits."""
     assert matcher.category(text) == category
-
