@@ -118,15 +118,17 @@ class CrisisMatcher:
         # clauses): the second reading of the same text comes from here.
         self._read = lru_cache(maxsize=1024)(self._analyse)
 
-    def find(self, text: str) -> list[CrisisHit]:
+    def find(self, text: str, remember: bool = True) -> list[CrisisHit]:
         """All crisis hits in `text`, idioms removed, in category priority order."""
-        return self.analyse(text)[0]
+        return self.analyse(text, remember)[0]
 
-    def analyse(self, text: str) -> tuple[list[CrisisHit], int]:
-        """Crisis hits and the number of everyday idioms (exclusions) found in `text`."""
+    def analyse(self, text: str, remember: bool = True) -> tuple[list[CrisisHit], int]:
+        """Crisis hits and the number of everyday idioms (exclusions) found in `text`.
+        `remember=False` reads it without keeping it in (or taking it from) the memory of
+        the last readings."""
         if not text or not text.strip():
             return [], 0
-        hits, idioms = self._read(text)
+        hits, idioms = self._read(text) if remember else self._analyse(text)
         return list(hits), idioms
 
     def _analyse(self, text: str) -> tuple[tuple[CrisisHit, ...], int]:

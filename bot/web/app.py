@@ -42,6 +42,8 @@ MSG_ERROR = (
     "paar tellen opnieuw. Blijft het misgaan? Meld het dan bij je beheerder."
 )
 MSG_CHAT_ERROR = "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer."
+# A chat request over MAX_CONTENT_LENGTH: far more than the chat's 2,000 characters.
+MSG_CHAT_TOO_LARGE = "Je bericht is veel te lang. Het staat nog in het vak. Maak het korter."
 
 
 class _NulFreeMultiDict(ImmutableMultiDict):
@@ -204,6 +206,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     @app.errorhandler(413)
     def _too_large(_error):
+        if request.path.startswith("/chat/api/"):
+            # The chat shows the error under the box, which keeps the text: no retry.
+            return {"ok": False, "error": MSG_CHAT_TOO_LARGE}, 413
         return render_template(
             "error.html",
             title="Te veel tekst",

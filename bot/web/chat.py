@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sys
+import threading
 from typing import Any
 
 import requests
@@ -33,13 +34,15 @@ from flask import (
 from itsdangerous import BadData, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.responses import domain_responses, render_response
 from bot.services import RASA_TOKEN_HEADER
 from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
+from bot.storage.outbox import get_outbox
 from bot.web import routing
-from bot.web.common import audit, count_event, db, remote_addr
+from bot.web.common import audit, count_event, db, remote_addr, rollback_db
 from bot.web.security import code_hash, normalize_code
 
 bp = Blueprint("chat", __name__, url_prefix="/chat")
@@ -68,6 +71,11 @@ MSG_TOO_LONG = (
 # and the reason the worker reads beside "opgemerkt door".
 TOO_LONG_CONTEXT = "te_lang_bericht"
 TOO_LONG_REASON = "bericht te lang voor Koers, alleen de woordenlijst las het"
+# The same refusal when the word list found crisis words in it: said after the crisis help.
+MSG_TOO_LONG_HELP = (
+    "Je bericht is te lang. Het staat nog in het vak. "
+    "Stuur het in kortere stukken. Dan lees ik alles."
+)
 MSG_EMPTY_INPUT = "Typ eerst iets. Of kies een knop."
 MSG_LOGGED_OUT = "Je bent niet meer ingelogd. Vul je code opnieuw in."
 
@@ -279,21 +287,27 @@ def _fail(message: str, status: int) -> Any:
     return jsonify({"ok": False, "error": message}), status
 
 
+_WORD_LIST_LOCK = threading.Lock()
+
+
 def _word_list() -> Any:
     """The crisis word list (bot.safety.matcher), loaded on the first message too long for
     Rasa. spaCy's thinc imports TensorFlow whenever it is installed (Rasa needs it), which
     adds 531 MB to the web process; the word list uses no TensorFlow, so thinc is told it is
-    missing while spaCy loads: 162 MB and 1.7 s instead of 3.5 s (measured once, this
-    machine). A process that has TensorFlow or spaCy already (the tests) is left as it is."""
-    if "spacy" not in sys.modules and "tensorflow" not in sys.modules:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]
-        try:
-            import spacy  # noqa: F401
-        finally:
-            del sys.modules["tensorflow"]
-    from bot.safety.matcher import get_matcher
+    missing while spaCy loads: about 160 MB and 1.7 s instead of 3.5 s (measured once, this
+    machine). A process that has TensorFlow or spaCy already (the tests) is left as it is.
+    One thread at a time: two tabs may send a long message at once."""
+    with _WORD_LIST_LOCK:
+        if "spacy" not in sys.modules and "tensorflow" not in sys.modules:
+            sys.modules["tensorflow"] = None  # type: ignore[assignment]
+            try:
+                import spacy  # noqa: F401
+            finally:
+                if sys.modules.get("tensorflow", False) is None:
+                    del sys.modules["tensorflow"]
+        from bot.safety.matcher import get_matcher
 
-    return get_matcher()
+        return get_matcher()
 
 
 def _too_long(client: Client, text: str) -> Any:
@@ -301,41 +315,71 @@ def _too_long(client: Client, text: str) -> Any:
     text in the box). Rasa never reads it, so the crisis word list reads it here: on a hit
     the client gets the fixed crisis help for its category at their language level (the
     domain's own texts, with the organisation's contact) and the worker a safety event with
-    the whole message. A resend of the same text records no second event."""
+    the whole message. The same text sent again on the same day records no second event.
+
+    The help is shown whatever happens to the database: a refused write is kept in the
+    outbox (bot.storage.outbox) and written by the next long message or the action server's
+    next start."""
     # Stored as the worker will read it: no NUL bytes (PostgreSQL cannot store them) and no
-    # lone surrogates (JSON can carry them; UTF-8 cannot).
+    # lone surrogates (JSON can carry them; UTF-8 cannot). Not kept in the word list's memory
+    # of recent texts: a long message is health data, and one can be 256 KB.
     text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-    hits = _word_list().find(text)
+    hits = _word_list().find(text, remember=False)
     if not hits:
         return _fail(MSG_TOO_LONG, 400)
-    category = hits[0].category
+    category, chat_id, level = hits[0].category, client.chat_id, client.language_level
+    box = get_outbox()
+    try:
+        db().commit()  # end this request's transaction: SQLite's locks, for the flush
+        if box.pending():
+            box.flush(db().get_bind())
+        contact = _crisis_contact().strip()
+    except SQLAlchemyError:
+        rollback_db()
+        contact = ""
     domain = domain_responses()
-    messages = [render_response(domain, f"utter_crisis_{category}", client.language_level)]
-    contact = _crisis_contact().strip()
+    messages = [render_response(domain, f"utter_crisis_{category}", level)]
     if contact:
         messages.append(
-            render_response(
-                domain, "utter_organisatie_contact", client.language_level, contact=contact
-            )
+            render_response(domain, "utter_organisatie_contact", level, contact=contact)
         )
-    repository.record_safety_event(
-        db(),
-        client.chat_id,
-        category=category,
-        message_text=text,
-        response_text="\n".join(messages),
-        detected_by="matcher",
-        context=TOO_LONG_CONTEXT,
-        idempotency_key=hashlib.sha256(
-            "\x1f".join((TOO_LONG_CONTEXT, client.chat_id, text)).encode("utf-8")
-        ).hexdigest(),
-        evidence={"reasons": ["woordenlijst", TOO_LONG_REASON]},
-    )
-    db().commit()
+    day = utcnow().date().isoformat()
+    key = hashlib.sha256(
+        "\x1f".join((TOO_LONG_CONTEXT, chat_id, day, text)).encode("utf-8")
+    ).hexdigest()
+    event = {
+        "chat_id": chat_id,
+        "category": category,
+        "message_text": text,
+        "response_text": "\n".join(messages),
+        "detected_by": "matcher",
+        "context": TOO_LONG_CONTEXT,
+        "evidence": {"reasons": ["woordenlijst", TOO_LONG_REASON]},
+    }
+    try:
+        repository.record_safety_event(
+            db(),
+            chat_id,
+            category=category,
+            message_text=text,
+            response_text=event["response_text"],
+            detected_by="matcher",
+            context=TOO_LONG_CONTEXT,
+            idempotency_key=key,
+            evidence=event["evidence"],
+        )
+        db().commit()
+    except SQLAlchemyError:
+        rollback_db()
+        current_app.logger.exception("could not record a safety event; kept in the outbox")
+        try:
+            box.put("safety_event", key, event)
+        except OSError:
+            current_app.logger.exception("outbox: could not keep a safety event")
     return jsonify(
         {
             "ok": False,
-            "error": MSG_TOO_LONG,
+            "error": MSG_TOO_LONG_HELP,
             "messages": [{"text": m, "buttons": []} for m in messages],
         }
     ), 400

@@ -362,12 +362,21 @@ def test_a_message_too_long_is_kept_whole_and_a_crisis_in_it_gets_the_help(live,
     help_text = page.locator("#berichten .msg.koers").last
     for number in ("tel:113", "tel:08000113", "tel:112", "tel:08002000"):
         assert help_text.locator(f'a[href="{number}"]').count() == 1, number
-    assert "te lang" in error.inner_text() and box.input_value() == crisis
+    # Said after the help (one polite announcement), not as an alert that talks over it.
+    refusal = page.locator("#fout")
+    assert "te lang" in refusal.inner_text() and box.input_value() == crisis
+    assert refusal.get_attribute("role") is None
+    announced = page.locator("#nieuw-bericht")
+    page.wait_for_function("() => document.getElementById('nieuw-bericht').textContent")
+    assert announced.text_content().index("0800-0113") < announced.text_content().index("te lang")
     # The mood question is still open: its buttons still work.
     assert page.locator(".choices button:not([disabled])").count() == 5
     page.screenshot(path=str(OUTPUT / "chat-too-long-crisis.png"))
 
     box.fill("kort")  # shortened: the hint goes away
+    assert not hint.is_visible()
+    # Characters as the server counts them: 1,001 emoji are 2,002 UTF-16 units, not too long.
+    box.fill("😀" * 1001)
     assert not hint.is_visible()
     assert live.fake.received == ["/groet"]  # neither long message reached Rasa
     assert page.console_errors == []

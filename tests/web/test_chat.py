@@ -20,7 +20,13 @@ from bot.settings import PROJECT_ROOT
 from bot.storage import repository
 from bot.storage.db import session_scope
 from bot.storage.models import AccessCode, AuditEntry, Client, SafetyEvent
-from bot.web.chat import MAX_MESSAGE_LENGTH, MSG_TOO_LONG, TOO_LONG_CONTEXT, TOO_LONG_REASON
+from bot.web.chat import (
+    MAX_MESSAGE_LENGTH,
+    MSG_TOO_LONG,
+    MSG_TOO_LONG_HELP,
+    TOO_LONG_CONTEXT,
+    TOO_LONG_REASON,
+)
 from bot.web.dashboard import issue_code
 from bot.web.security import format_code
 from tests.web.conftest import csrf_from
@@ -265,7 +271,7 @@ def test_a_message_too_long_is_refused_but_read_for_a_crisis(client, code, rasa,
 
     crisis = send(client, {"text": LONG_CRISIS})
     assert crisis.status_code == 400 and crisis.json["ok"] is False
-    assert crisis.json["error"] == MSG_TOO_LONG  # the text stays in the box to shorten
+    assert crisis.json["error"] == MSG_TOO_LONG_HELP  # the text stays in the box to shorten
     shown = [m["text"] for m in crisis.json["messages"]]
     domain = domain_responses()
     assert shown == [render_response(domain, "utter_crisis_suicide", "standaard")]
@@ -308,6 +314,45 @@ def test_the_help_for_a_long_message_follows_the_language_level_and_contact(
     assert shown[0] != render_response(domain, "utter_crisis_suicide", "standaard")
     (event,) = _long_events(engine, "test-chat-a")
     assert event.response_text == "\n".join(shown)
+
+
+def test_the_help_for_a_long_message_survives_a_database_failure(
+    client, code, rasa, engine, monkeypatch, tmp_path
+):
+    """Storage down while the event is written: the client still gets the crisis help, and
+    the event waits in the outbox; the next long message writes it."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.storage import outbox as outbox_module
+    from bot.web import chat as chat_module
+
+    box = outbox_module.Outbox(tmp_path / "outbox")
+    monkeypatch.setattr(chat_module, "get_outbox", lambda: box)
+    real = repository.record_safety_event
+
+    def down(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("database is down"))
+
+    client_login(client, code)
+    monkeypatch.setattr(repository, "record_safety_event", down)
+    refused = send(client, {"text": LONG_CRISIS})
+    assert refused.status_code == 400 and refused.json["error"] == MSG_TOO_LONG_HELP
+    assert "0800-0113" in refused.json["messages"][0]["text"]
+    assert _long_events(engine, "test-chat-a") == [] and len(box) == 1
+
+    monkeypatch.setattr(repository, "record_safety_event", real)
+    send(client, {"text": LONG_CRISIS + " nog steeds"})
+    assert len(box) == 0
+    texts = sorted(e.message_text for e in _long_events(engine, "test-chat-a"))
+    assert texts == sorted([LONG_CRISIS, LONG_CRISIS + " nog steeds"])
+
+
+def test_a_chat_request_over_the_body_limit_gets_a_clear_json_answer(client, code, rasa, app):
+    client_login(client, code)
+    huge = "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)
+    response = send(client, {"text": huge})
+    assert response.status_code == 413 and response.json["ok"] is False
+    assert "te lang" in response.json["error"] and rasa.received == []
 
 
 def test_the_word_list_loads_in_the_web_process_without_tensorflow():

@@ -292,7 +292,7 @@
   }
 
   // Screen readers hear new messages (and their choices) through one polite live region.
-  function announce(entries) {
+  function announce(entries, after) {
     if (!announcer) { return; }
     var text = entries.map(function (e) {
       var words = e.text || "";
@@ -302,6 +302,7 @@
       }
       return "Koers: " + words;
     }).join(" ");
+    if (after) { text += " " + after; }
     announcer.textContent = "";
     window.setTimeout(function () { announcer.textContent = text; }, 50);
   }
@@ -313,20 +314,23 @@
   }
 
   // Show, announce (and read out) Koers's messages; returns their list items.
-  function showKoers(messages, keepChoices) {
+  // `after`: words announced after the messages (the refusal that came with them).
+  function showKoers(messages, keepChoices, after) {
     var entries = messages.map(function (m) {
       return { from: "koers", text: m.text, buttons: m.buttons, more: m.more || null };
     });
     var items = entries.map(function (entry) { return add(entry, keepChoices); });
     if (!items.length) { return items; }
     follow(items[0], items[items.length - 1]);
-    announce(entries);
+    announce(entries, after);
     if (speakingAll()) { speak(entries.map(spokenText)); }
     return items;
   }
 
   // `retry` false: sending the same again cannot help (a message too long or empty).
-  function showError(message, retry) {
+  // `quiet`: shown without role="alert" (announced already, after Koers's messages).
+  function showError(message, retry, quiet) {
+    if (quiet) { errorBox.removeAttribute("role"); } else { errorBox.setAttribute("role", "alert"); }
     errorText.textContent = message;
     retryButton.hidden = retry === false;
     errorBox.hidden = false;
@@ -369,9 +373,16 @@
       if (!data || !data.ok) {
         // A refused message can still bring Koers's messages: the crisis help for a message
         // too long to send (bot.web.chat._too_long). The typed text stays in the box.
-        if (data && data.messages && data.messages.length) { showKoers(data.messages, true); }
-        showError((data && data.error) || "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer.",
-          request.status !== 400);
+        var error = (data && data.error) || "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer.";
+        var retry = request.status !== 400 && request.status !== 413;
+        if (data && data.messages && data.messages.length) {
+          // The help first, then the refusal, in one polite announcement: an alert would
+          // talk over the help.
+          showKoers(data.messages, true, error);
+          showError(error, retry, true);
+        } else {
+          showError(error, retry);
+        }
         return;
       }
       if (shown) { add({ from: "ik", text: shown }); }
