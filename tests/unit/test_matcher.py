@@ -3,7 +3,10 @@ tests/test_crisis_set.py). Sentences here are written for these unit tests only.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from bot.safety.matcher import CATEGORIES, compile_pattern, get_matcher, load_patterns, normalise
 
@@ -471,3 +474,16 @@ def test_the_new_exclusions_stay_narrow(matcher, text, category):
     """A second reader's review: the first "tijd dood slaan" exclusion ran into the next
     clause and cleared these hits."""
     assert matcher.category(text) == category
+
+
+def test_the_word_list_on_the_held_out_how_often_set(matcher):
+    """tests/crisis/crisis_set_howoften.yml (another hand, run once after the seventeenth
+    pass's lines were tuned): 38 of 50 crises have a hit (34 with the old list), 7 of 50 calm
+    look-alikes (6). Regression bars at those counts; only counts are shown."""
+    path = Path(__file__).resolve().parents[1] / "crisis" / "crisis_set_howoften.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    crises = sum(bool(matcher.find(c["text"])) for c in data["crisis"])
+    calm = sum(bool(matcher.find(c["text"])) for c in data["non_crisis"])
+    assert (len(data["crisis"]), len(data["non_crisis"])) == (50, 50)
+    assert crises >= 38, f"{crises} of 50 crises with a hit"
+    assert calm <= 7, f"{calm} of 50 calm messages with a hit"
