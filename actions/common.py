@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import unicodedata
@@ -12,6 +11,7 @@ from rasa_sdk import Tracker
 
 from bot.responses import render_response as render_response  # re-exported for the actions
 from bot.responses import variant
+from bot.storage.repository import stable_key as stable_key  # re-exported for the actions
 from bot.vocabulary import LANGUAGE_SLOT, SIMPLE, STANDARD, VENT_QUESTION_KEY
 
 logger = logging.getLogger(__name__)
@@ -200,11 +200,6 @@ def latest_user_event(tracker: Tracker) -> dict[str, Any]:
         if event.get("event") == "user":
             return event
     return {}
-
-
-def stable_key(*parts: str) -> str:
-    """A 64-character key from the given parts (sender id, message id, ...)."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def db_session():

@@ -20,6 +20,7 @@ from actions.common import (
     render_response,
     stable_key,
 )
+from bot.responses import crisis_help_texts
 from bot.safety.decision import (
     CALM,
     CHECK,
@@ -136,15 +137,11 @@ def show_crisis_help(
 ) -> str:
     """Show the fixed crisis help for `category` and the organisation's contact; returns
     exactly the text that was shown."""
-    level = language_level(tracker)
-    response = f"utter_crisis_{category}"
-    shown = render_response(domain, response, level)
-    dispatcher.utter_message(response=response)
     contact = org_contact()
+    dispatcher.utter_message(response=f"utter_crisis_{category}")
     if contact:
         dispatcher.utter_message(response="utter_organisatie_contact", contact=contact)
-        shown += "\n" + render_response(domain, "utter_organisatie_contact", level, contact=contact)
-    return shown
+    return "\n".join(crisis_help_texts(domain, category, language_level(tracker), contact))
 
 
 def conversation_before(

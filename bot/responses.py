@@ -46,6 +46,17 @@ def render_response(domain: dict[str, Any], name: str, level: str, **values: Any
     return text.format(**values) if values else text
 
 
+def crisis_help_texts(
+    domain: dict[str, Any], category: str, level: str, contact: str | None
+) -> list[str]:
+    """The fixed crisis help for `category` at this language level, and the organisation's
+    own contact when it has one: the messages as the client sees them, in order."""
+    texts = [render_response(domain, f"utter_crisis_{category}", level)]
+    if contact:
+        texts.append(render_response(domain, "utter_organisatie_contact", level, contact=contact))
+    return texts
+
+
 @lru_cache(maxsize=1)
 def domain_responses() -> dict[str, Any]:
     """The responses of the project's domain.yml, read once (for code that runs outside

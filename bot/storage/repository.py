@@ -13,6 +13,7 @@ texts are stored exactly as given.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -374,6 +375,11 @@ def save_reflection(
 
 
 # --- safety events ----------------------------------------------------------------------------
+
+
+def stable_key(*parts: str) -> str:
+    """A 64-character idempotency key from the given parts (sender id, message id, ...)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def record_safety_event(

@@ -13,7 +13,6 @@ one (`bot.web.routing`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import sys
 import threading
@@ -36,7 +35,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.responses import domain_responses, render_response
+from bot.responses import crisis_help_texts, domain_responses
 from bot.services import RASA_TOKEN_HEADER
 from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
@@ -337,17 +336,9 @@ def _too_long(client: Client, text: str) -> Any:
     except SQLAlchemyError:
         rollback_db()
         contact = ""
-    domain = domain_responses()
-    messages = [render_response(domain, f"utter_crisis_{category}", level)]
-    if contact:
-        messages.append(
-            render_response(domain, "utter_organisatie_contact", level, contact=contact)
-        )
-    day = utcnow().date().isoformat()
-    key = hashlib.sha256(
-        "\x1f".join((TOO_LONG_CONTEXT, chat_id, day, text)).encode("utf-8")
-    ).hexdigest()
-    event = {
+    messages = crisis_help_texts(domain_responses(), category, level, contact)
+    key = repository.stable_key(TOO_LONG_CONTEXT, chat_id, utcnow().date().isoformat(), text)
+    event: dict[str, Any] = {
         "chat_id": chat_id,
         "category": category,
         "message_text": text,
@@ -357,17 +348,7 @@ def _too_long(client: Client, text: str) -> Any:
         "evidence": {"reasons": ["woordenlijst", TOO_LONG_REASON]},
     }
     try:
-        repository.record_safety_event(
-            db(),
-            chat_id,
-            category=category,
-            message_text=text,
-            response_text=event["response_text"],
-            detected_by="matcher",
-            context=TOO_LONG_CONTEXT,
-            idempotency_key=key,
-            evidence=event["evidence"],
-        )
+        repository.record_safety_event(db(), idempotency_key=key, **event)
         db().commit()
     except SQLAlchemyError:
         rollback_db()
