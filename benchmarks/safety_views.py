@@ -12,6 +12,7 @@ views, in milliseconds. Messages below it are read once, as before. Not a test.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tarfile
@@ -20,6 +21,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.rasa_server import one_thread_per_library
+
+# The e5 engine on one OpenMP thread per call, as in Rasa's process (set before scikit-learn
+# loads libgomp). Until the eighteenth pass this script left it out, so every embedding ran with
+# a spinning OpenMP worker per core (docs/benchmarks.md, "Eighteenth pass").
+one_thread_per_library(os.environ)
 
 
 def main() -> None:

@@ -237,8 +237,14 @@ class SemanticCrisisScorer(GraphComponent):
         embedder = get_embedder()
         parts = [clauses(t) for _, t in wanted]
         lasts = [p[-1] for p in parts if p]
-        vectors = embedder.embed([t for _, t in wanted] + lasts)
-        last_vectors = iter(vectors[len(wanted) :])
+        # Rule 5c's clauses are read in this batch too, beside the messages (the embedder
+        # shares one call out over its threads); `_score_clauses` finds them in its memory.
+        try:
+            every = [c for read in self._every_clause(parts, [t for _, t in wanted]) for c in read]
+        except Exception:  # `_score_clauses` reports it and leaves rule 5c out
+            every = []
+        vectors = embedder.embed([t for _, t in wanted] + lasts + every)
+        last_vectors = iter(vectors[len(wanted) : len(wanted) + len(lasts)])
         scores: list[dict[str, Any]] = []
         for vector, own_parts in zip(vectors[: len(wanted)], parts, strict=True):
             score = self.model.score(vector).as_dict()
@@ -261,8 +267,9 @@ class SemanticCrisisScorer(GraphComponent):
 
     def _more_views(self, scores: list[dict[str, Any]], texts: list[str]) -> None:
         """The messages that score `more_views_from` or more are read in the other views, one
-        batch per view; their `probability` becomes the mean of the views (`views` keeps each
-        one). A view whose embedding fails is left out: the others' mean stands."""
+        batch per view, the views at once; their `probability` becomes the mean of the views
+        (`views` keeps each one). A view whose embedding fails is left out: the others' mean
+        stands."""
         from bot.safety.embedder import get_embedder
 
         floor = float(self.config.get("more_views_from", MORE_VIEWS_FROM))
@@ -271,9 +278,15 @@ class SemanticCrisisScorer(GraphComponent):
             return
         for score, _ in todo:
             score["views"] = {"query": score["probability"]}
+        try:  # all views at once (bot.safety.embedder.THREADS)
+            read = get_embedder().embed_views([t for _, t in todo], tuple(self.more_views))
+        except Exception as error:  # a safety net must not take the message's verdict with it
+            read = dict.fromkeys(self.more_views, error)
         for view, net in self.more_views.items():
             try:
-                probabilities = net.probability(get_embedder().embed([t for _, t in todo], view))
+                if isinstance(read[view], Exception):
+                    raise read[view]
+                probabilities = net.probability(read[view])
             except Exception:  # a safety net must not take the message's verdict with it
                 logger.exception("the %s view of %d messages failed", view, len(todo))
                 continue
@@ -340,6 +353,18 @@ class SemanticCrisisScorer(GraphComponent):
         for score, holding in todo:
             score["hit_clauses"] = [[c, round(float(next(at)), 4)] for c in holding]
 
+    def _every_clause(self, parts: list[list[str]], texts: list[str]) -> list[list[str]]:
+        """Per message the clauses rule 5c reads (`_score_clauses`); none for a message under
+        `every_clause_min_words` words."""
+        min_words = int(self.config.get("every_clause_min_words", EVERY_CLAUSE_MIN_WORDS))
+        matcher = get_matcher(self.config.get("pipeline_path"))
+        return [
+            [c for c in own if not matcher.analyse(c)[1]][:EVERY_CLAUSE_MAX]
+            if len(text.split()) >= min_words
+            else []
+            for own, text in zip(parts, texts, strict=True)
+        ]
+
     def _score_clauses(
         self, scores: list[dict[str, Any]], parts: list[list[str]], texts: list[str]
     ) -> None:
@@ -350,20 +375,18 @@ class SemanticCrisisScorer(GraphComponent):
         A clause that holds an everyday idiom ("ik lach me dood om de hond") is left out, so
         that it cannot hide a worrying clause that reads lower; at most `EVERY_CLAUSE_MAX`
         clauses of a message are read (the first ones; the last is read for rule 5b anyway).
-        One more batch in the first view (the last clause comes from the embedder's memory)
-        and one per other view for the clauses that reach `more_views_from`. Left unset when
-        the word list or the embedding fails: then rule 5c does not apply."""
+        Their first view comes from the embedder's memory (`process` reads them with the
+        messages), and the other views in one more batch for the clauses that reach
+        `more_views_from`. Left unset when the word list or the embedding fails: then rule 5c
+        does not apply."""
         from bot.safety.embedder import get_embedder
 
         assert self.model is not None
-        min_words = int(self.config.get("every_clause_min_words", EVERY_CLAUSE_MIN_WORDS))
         try:
-            matcher = get_matcher(self.config.get("pipeline_path"))
             todo = [
                 (score, read)
-                for score, own, text in zip(scores, parts, texts, strict=True)
-                if len(text.split()) >= min_words
-                and (read := [c for c in own if not matcher.analyse(c)[1]][:EVERY_CLAUSE_MAX])
+                for score, read in zip(scores, self._every_clause(parts, texts), strict=True)
+                if read
             ]
             if not todo:
                 return

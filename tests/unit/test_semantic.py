@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 import uuid
 from collections import OrderedDict
 from pathlib import Path
@@ -473,9 +477,14 @@ def test_every_clause_is_read_in_the_other_views_as_a_message_is(toy_model, toy_
 
 
 def test_the_clauses_are_left_out_when_the_embedder_fails(toy_model, monkeypatch):
+    from bot.safety.semantic import clauses
+
     calls = _embedder_failing_after_the_first_batch(monkeypatch)
     score = _scored(toy_model, [LONG_DAY], parts_from=1.1, more_views_from=1.1)[0]
     assert len(calls) == 2, "the clauses were asked for"
+    # Eighteenth pass: the first batch held the message, its last clause and every clause
+    # rule 5c reads (read at once on the embedder's threads); the second asked them again.
+    assert calls == [2 + len(clauses(LONG_DAY)), len(clauses(LONG_DAY))]
     assert "clauses_max" not in score
     assert score["probability"] > 0 and "last_clause" in score, "the whole message's scores stand"
 
@@ -583,16 +592,18 @@ def test_a_failing_view_is_left_out(toy_model, toy_views, monkeypatch):
 
     real = embedder_module.get_embedder()
 
-    class NoTerms:
-        def embed(self, texts, view="query"):
-            if view == TERMS:
-                raise RuntimeError("embedder down")
-            return real.embed(texts, view)
+    def down(texts):
+        raise RuntimeError("embedder down")
 
-    monkeypatch.setattr(embedder_module, "get_embedder", lambda: NoTerms())
+    # The engine's sparse reading fails, on whichever thread it runs (the views are read at
+    # once); the passage view read beside it stands.
+    real.forget()
+    monkeypatch.setattr(real, "_terms", down)
     text = VIEW_TEXTS[1]
     score = _with_views(toy_model, toy_views, [text], more_views_from=0.0)[0]
     assert set(score["views"]) == {"query", PASSAGE}
+    with pytest.raises(RuntimeError, match="embedder down"):
+        real.embed([text], TERMS)
     first = float(toy_model.probability(real.embed([text]))[0])
     passage = float(toy_views[PASSAGE].probability(real.embed([text], PASSAGE))[0])
     assert score["probability"] == pytest.approx(combined([first, passage]), abs=1e-3)
@@ -639,19 +650,18 @@ def test_a_text_read_again_is_not_embedded_again(monkeypatch):
     # New texts, read as typed: digits only, since the embedder reads a letter typed three
     # times as two ("fff" in a hex id made this test fail now and then).
     a, b, c = (f"koers test {uuid.uuid4().int} ik ga vissen" for _ in range(3))
-    asked: list[tuple[str, list[str]]] = []
+    read: list[tuple[str, str]] = []  # (view, text) per text the engine read
     dense, terms = embedder._dense, embedder._terms
 
     def note(view: str, texts: list[str]) -> None:
         # only this test's texts: the embedder is shared with whatever else runs in the process
-        if any(t.startswith("koers test ") for t in texts):
-            asked.append((view, texts))
+        read.extend((view, t) for t in texts if t.startswith("koers test "))
 
     monkeypatch.setattr(embedder, "_dense", lambda t, v: note(v, t) or dense(t, v))
     monkeypatch.setattr(embedder, "_terms", lambda t: note(TERMS, t) or terms(t))
     first = embedder.embed([a, b])
     again = embedder.embed([b, c, b])
-    assert asked == [(QUERY, [a, b]), (QUERY, [c])]
+    assert sorted(read) == sorted([(QUERY, a), (QUERY, b), (QUERY, c)])
     assert np.array_equal(again[0], first[1]) and np.array_equal(again[0], again[2])
     # The memory is right only when a text in a batch reads exactly as alone (no padding).
     assert np.array_equal(again[1], dense([c], QUERY)[0])
@@ -659,21 +669,73 @@ def test_a_text_read_again_is_not_embedded_again(monkeypatch):
         assert np.array_equal(dense([a, c], view)[1], dense([c], view)[0])
     # another view is another reading: embedded on its own, then kept too
     passage = embedder.embed([a], PASSAGE)
-    assert asked[-1] == (PASSAGE, [a]) and not np.allclose(passage[0], first[0])
+    assert read[-1] == (PASSAGE, a) and not np.allclose(passage[0], first[0])
     sparse_rows = embedder.embed([a, a], TERMS)
-    assert asked[-1] == (TERMS, [a]) and (sparse_rows[0] != sparse_rows[1]).nnz == 0
-    assert (embedder.embed([a], TERMS) != terms([a])).nnz == 0 and len(asked) == 4
+    assert read[-1] == (TERMS, a) and (sparse_rows[0] != sparse_rows[1]).nnz == 0
+    assert (embedder.embed([a], TERMS) != terms([a])).nnz == 0 and len(read) == 5
     # bounded: with room for two texts, the oldest is read again
     monkeypatch.setattr(embedder_module, "RECENT", 2)
     embedder.embed([c])
     assert len(embedder._recent) <= 2
     embedder.embed([a])
-    assert asked[-1] == (QUERY, [a])
+    assert read[-1] == (QUERY, a)
     # keys are digests: a long text costs 16 bytes of key
     embedder.embed([a * 50])
     assert all(len(digest) == 16 for _, digest in embedder._recent)
     embedder.forget()
     assert not embedder._recent
+
+
+def test_one_call_reads_its_texts_and_views_at_once_as_each_would_read_alone(monkeypatch):
+    """Eighteenth pass: `embed_views` shares its texts and views out over `threads` engine
+    calls on threads of their own. Every vector is the one the engine reads for that text
+    alone, bit for bit (the memory keeps them as such)."""
+    embedder = get_embedder()
+    texts = [
+        f"koers test {uuid.uuid4().int} {t}"
+        for t in ("ik ga morgen vissen met mijn broer aan het kanaal", "ja", "ik kocht een touw")
+    ]
+    seen: set[int] = set()
+    dense, terms = embedder._dense, embedder._terms
+
+    def note(result):
+        seen.add(threading.get_ident())
+        return result
+
+    monkeypatch.setattr(embedder, "_dense", lambda t, v: note(dense(t, v)))
+    monkeypatch.setattr(embedder, "_terms", lambda t: note(terms(t)))
+    monkeypatch.setattr(embedder, "threads", 2)
+    got = embedder.embed_views(texts, (QUERY, PASSAGE, TERMS))
+    assert len(seen) == 2, "two threads read"
+    for i, text in enumerate(texts):
+        for view in (QUERY, PASSAGE):
+            assert np.array_equal(got[view][i], dense([text], view)[0]), (view, text)
+        assert (got[TERMS][i] != terms([text])).nnz == 0, text
+    # one thread: the same vectors
+    embedder.forget()
+    monkeypatch.setattr(embedder, "threads", 1)
+    seen.clear()
+    alone = embedder.embed_views(texts, (QUERY, PASSAGE, TERMS))
+    assert seen == {threading.get_ident()}
+    assert np.array_equal(alone[QUERY], got[QUERY]) and np.array_equal(alone[PASSAGE], got[PASSAGE])
+    assert (alone[TERMS] != got[TERMS]).nnz == 0
+
+
+def test_the_work_is_shared_out_by_its_size():
+    from bot.safety.embedder import _share_out, _threads
+
+    long, short = (QUERY, b"long"), (QUERY, b"short")
+    texts = {long: "ik ben vandaag met mijn zus naar de markt geweest " * 2, short: "ja"}
+    views = {(PASSAGE, b"long"): texts[long], (TERMS, b"long"): texts[long]}
+    # a message and its last clause, and a message's two other views, on two threads
+    assert [[k for k, _ in g] for g in _share_out([short, long], texts, 2)] == [[long], [short]]
+    assert sorted(len(g) for g in _share_out(list(views), views, 2)) == [1, 1]
+    # one thread: one group, the longest first
+    assert [[k for k, _ in g] for g in _share_out([short, long], texts, 1)] == [[long, short]]
+    assert _share_out([], {}, 2) == []
+    # KOERS_EMBED_THREADS: two by default (one on one core), 1 to 8 when chosen
+    assert [_threads(None, 2), _threads("", 1), _threads(None, 16)] == [2, 1, 2]
+    assert [_threads("4", 2), _threads("0", 2), _threads("99", 2), _threads("x", 2)] == [4, 1, 8, 1]
 
 
 def test_the_tuning_sweep_scores_as_the_nlu_component(toy_model, toy_views, tmp_path, monkeypatch):
@@ -725,3 +787,31 @@ def test_the_scorer_retrains_when_the_semantic_code_or_the_embedder_changes():
     for key, module in (("code_sha256", semantic), ("embedder_sha256", embedder)):
         source = Path(module.__file__).read_bytes()
         assert config[key] == hashlib.sha256(source).hexdigest(), key
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_reads_on_threads_of_its_own(monkeypatch):
+    """A child forked after the embedder's threads started has the pool but not its threads:
+    without a pool of its own its second share would wait for ever."""
+    embedder = get_embedder()
+    monkeypatch.setattr(embedder, "threads", 2)
+    embedder.embed([f"koers test {uuid.uuid4().int} ik ga vissen", "ja"])  # the pool starts
+    pid = os.fork()
+    if pid == 0:  # the child: read two new texts at once, then leave without clean-up
+        code = 1
+        try:
+            embedder.forget()
+            got = embedder.embed([f"koers test {uuid.uuid4().int} ik ga fietsen", "nee"])
+            code = 0 if got.shape == (2, DIM) else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child's reading never finished")
