@@ -33,13 +33,12 @@ from sqlalchemy.orm import Session
 from bot.storage import repository as repo
 from bot.storage.db import get_engine, session_scope
 from bot.storage.models import Client, utcnow
-from bot.storage.outbox import Outbox, get_outbox
+from bot.storage.outbox import Flusher, Outbox, get_outbox
 from bot.vocabulary import CHECKIN_FORM
 
 logger = logging.getLogger(__name__)
 
 COOLDOWN = 10.0  # seconds without database attempts after a storage failure
-FLUSH_INTERVAL = 3.0  # seconds between background attempts while the outbox is not empty
 
 
 class StorageUnavailable(SQLAlchemyError):
@@ -86,7 +85,7 @@ def db_session() -> Iterator[Session]:
         raise StorageUnavailable("storage unavailable (cool-down after a failure)")
     box = outbox()
     if box.pending():
-        _start_flusher()  # also brings in what an earlier run left in the outbox
+        _flusher.start()  # also brings in what an earlier run left in the outbox
     try:
         if box.pending():
             box.flush(engine())
@@ -96,7 +95,7 @@ def db_session() -> Iterator[Session]:
             yield session
     except SQLAlchemyError:
         breaker.failed()
-        _start_flusher()
+        _flusher.start()
         raise
 
 
@@ -107,14 +106,11 @@ def keep(kind: str, key: str, data: dict[str, Any]) -> bool:
     except OSError:
         logger.exception("outbox: could not keep a %s", kind)
         return False
-    _start_flusher()
+    _flusher.start()
     return True
 
 
 # --- the background flusher -------------------------------------------------------------------
-
-_flusher: threading.Thread | None = None
-_flusher_lock = threading.Lock()
 
 
 def flush_now() -> int:
@@ -126,27 +122,7 @@ def flush_now() -> int:
     return written
 
 
-def _flush_loop() -> None:
-    global _flusher
-    while True:
-        time.sleep(FLUSH_INTERVAL)
-        try:
-            flush_now()
-        except Exception:  # never let the thread die on a surprise
-            logger.exception("outbox: background flush failed")
-        if not outbox().pending():
-            with _flusher_lock:
-                if not outbox().pending():
-                    _flusher = None
-                    return
-
-
-def _start_flusher() -> None:
-    global _flusher
-    with _flusher_lock:
-        if _flusher is None or not _flusher.is_alive():
-            _flusher = threading.Thread(target=_flush_loop, name="koers-outbox", daemon=True)
-            _flusher.start()
+_flusher = Flusher(flush_now, lambda: outbox().pending())
 
 
 # --- check-in keys ----------------------------------------------------------------------------

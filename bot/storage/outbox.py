@@ -399,6 +399,47 @@ class Outbox:
         logger.error("outbox: %s entry moved to %s", reason, failed / path.name)
 
 
+FLUSH_INTERVAL = 3.0  # seconds between background attempts while the outbox is not empty
+
+
+class Flusher:
+    """Writes an outbox in the background: every `interval` seconds `flush()`, until
+    `pending()` says it is empty; then the thread ends, and the next `start()` starts another.
+    One daemon thread at most per flusher; `start()` while it runs does nothing. Used by the
+    action server (actions.durable) and by the web app (a safety event of a message too long
+    for Rasa, bot.web.chat)."""
+
+    def __init__(
+        self,
+        flush: Callable[[], object],
+        pending: Callable[[], bool],
+        interval: float = FLUSH_INTERVAL,
+        name: str = "koers-outbox",
+    ) -> None:
+        self._flush, self._pending, self.interval, self.name = flush, pending, interval, name
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self._flush()
+            except Exception:  # never let the thread die on a surprise
+                logger.exception("outbox: background flush failed")
+            if not self._pending():
+                with self._lock:
+                    if not self._pending():
+                        self._thread = None
+                        return
+
+
 _outboxes: dict[Path, Outbox] = {}
 _outboxes_lock = threading.Lock()
 

@@ -39,7 +39,7 @@ from bot.responses import crisis_help_texts, domain_responses
 from bot.services import RASA_TOKEN_HEADER
 from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
-from bot.storage.outbox import get_outbox
+from bot.storage.outbox import FLUSH_INTERVAL, Flusher, Outbox, get_outbox
 from bot.web import routing
 from bot.web.common import audit, count_event, db, remote_addr, rollback_db
 from bot.web.security import code_hash, normalize_code
@@ -317,8 +317,8 @@ def _too_long(client: Client, text: str) -> Any:
     the whole message. The same text sent again on the same day records no second event.
 
     The help is shown whatever happens to the database: a refused write is kept in the
-    outbox (bot.storage.outbox) and written by the next long message or the action server's
-    next start."""
+    outbox (bot.storage.outbox) and written in the background as soon as the database takes
+    it (`_flush_later`), or by the next long message."""
     # Stored as the worker will read it: no NUL bytes (PostgreSQL cannot store them) and no
     # lone surrogates (JSON can carry them; UTF-8 cannot). Not kept in the word list's memory
     # of recent texts: a long message is health data, and one can be 256 KB.
@@ -355,6 +355,7 @@ def _too_long(client: Client, text: str) -> Any:
         current_app.logger.exception("could not record a safety event; kept in the outbox")
         try:
             box.put("safety_event", key, event)
+            _flush_later(box)
         except OSError:
             current_app.logger.exception("outbox: could not keep a safety event")
     return jsonify(
@@ -364,6 +365,18 @@ def _too_long(client: Client, text: str) -> Any:
             "messages": [{"text": m, "buttons": []} for m in messages],
         }
     ), 400
+
+
+def _flush_later(box: Outbox) -> None:
+    """Write the outbox every FLUSH_INTERVAL seconds in a thread of this web process until it
+    is empty: the worker sees the safety event soon after the database is back, also when no
+    client sends anything (the action server's own flusher does not know of this entry)."""
+    engine = current_app.extensions["koers_engine"]
+    flusher = current_app.extensions.setdefault(
+        f"koers_outbox_flusher:{box.directory}",
+        Flusher(lambda: box.flush(engine), box.pending, FLUSH_INTERVAL, "koers-web-outbox"),
+    )
+    flusher.start()
 
 
 def _clean_messages(raw: Any) -> list[dict[str, Any]]:

@@ -347,6 +347,44 @@ def test_the_help_for_a_long_message_survives_a_database_failure(
     assert texts == sorted([LONG_CRISIS, LONG_CRISIS + " nog steeds"])
 
 
+def test_a_kept_long_message_event_is_written_when_the_database_is_back(
+    client, code, rasa, engine, monkeypatch, tmp_path
+):
+    """The event kept in the outbox is written in the background once the database takes it
+    again, without another message from anyone (the action server's flusher does not know of
+    an entry the web app kept)."""
+
+    from sqlalchemy.exc import OperationalError
+
+    from bot.storage import outbox as outbox_module
+    from bot.web import chat as chat_module
+
+    box = outbox_module.Outbox(tmp_path / "outbox")
+    monkeypatch.setattr(chat_module, "get_outbox", lambda: box)
+    monkeypatch.setattr(chat_module, "FLUSH_INTERVAL", 0.05)
+    real = repository.record_safety_event
+    tries: list[int] = []
+
+    def down(*args, **kwargs):
+        tries.append(1)
+        raise OperationalError("INSERT", {}, Exception("database is down"))
+
+    client_login(client, code)
+    monkeypatch.setattr(repository, "record_safety_event", down)
+    refused = send(client, {"text": LONG_CRISIS})
+    assert refused.status_code == 400 and len(box) == 1
+    deadline = time.monotonic() + 10
+    while len(tries) < 3 and time.monotonic() < deadline:  # it keeps trying while down
+        time.sleep(0.02)
+    assert len(tries) >= 3 and len(box) == 1 and _long_events(engine, "test-chat-a") == []
+    monkeypatch.setattr(repository, "record_safety_event", real)
+    while len(box) and time.monotonic() < deadline + 10:
+        time.sleep(0.05)
+    assert len(box) == 0
+    (event,) = _long_events(engine, "test-chat-a")
+    assert event.message_text == LONG_CRISIS and event.context == "te_lang_bericht"
+
+
 def test_a_chat_request_over_the_body_limit_gets_a_clear_json_answer(client, code, rasa, app):
     client_login(client, code)
     huge = "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)
