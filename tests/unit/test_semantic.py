@@ -489,6 +489,46 @@ def test_the_clauses_are_left_out_when_the_embedder_fails(toy_model, monkeypatch
     assert score["probability"] > 0 and "last_clause" in score, "the whole message's scores stand"
 
 
+def test_every_text_of_a_long_message_is_read_once(toy_model, monkeypatch):
+    """Eighteenth pass: rule 5c's clauses are read in the message's first batch, and
+    `_score_clauses` takes them from the embedder's memory, not from the engine again."""
+    from bot.safety.semantic import clauses
+
+    embedder = get_embedder()
+    embedder.forget()
+    read: list[str] = []
+    dense = embedder._dense
+    monkeypatch.setattr(embedder, "_dense", lambda t, v: read.extend(t) or dense(t, v))
+    calls: list[int] = []
+    embed_views = embedder.embed_views
+    monkeypatch.setattr(
+        embedder, "embed_views", lambda t, v: calls.append(len(t)) or embed_views(t, v)
+    )
+    score = _scored(toy_model, [LONG_DAY], parts_from=1.1, more_views_from=1.1)[0]
+    assert "clauses_max" in score
+    assert sorted(read) == sorted({LONG_DAY, *clauses(LONG_DAY)})
+    assert calls[0] == 2 + len(clauses(LONG_DAY)), "the first batch holds the clauses"
+
+
+def test_a_failing_clause_batch_leaves_the_message_read(toy_model, monkeypatch):
+    """When the first batch with rule 5c's clauses fails, the messages and their last clauses
+    are read on their own: the clauses must not take the message's verdict with them."""
+    from bot.safety import embedder as embedder_module
+
+    real = embedder_module.get_embedder()
+
+    class FailsOnClauses:
+        def embed(self, texts):
+            if len(texts) > 2:
+                raise RuntimeError("embedder down for many texts")
+            return real.embed(texts)
+
+    monkeypatch.setattr(embedder_module, "get_embedder", lambda: FailsOnClauses())
+    score = _scored(toy_model, [LONG_DAY], parts_from=1.1, more_views_from=1.1)[0]
+    assert score["probability"] > 0 and "last_clause" in score
+    assert "clauses_max" not in score
+
+
 @pytest.fixture(scope="module")
 def toy_views(tmp_path_factory) -> dict[str, SemanticModel]:
     """The toy net in the other views (e5's "passage: " prefix, e5's sparse latent terms)."""
@@ -722,20 +762,46 @@ def test_one_call_reads_its_texts_and_views_at_once_as_each_would_read_alone(mon
 
 
 def test_the_work_is_shared_out_by_its_size():
-    from bot.safety.embedder import _share_out, _threads
+    from bot.safety.embedder import _SHARE_FROM, _share_out, _threads
 
     long, short = (QUERY, b"long"), (QUERY, b"short")
-    texts = {long: "ik ben vandaag met mijn zus naar de markt geweest " * 2, short: "ja"}
+    texts = {long: "ik ben vandaag met mijn zus naar de markt geweest " * 4, short: "ja"}
     views = {(PASSAGE, b"long"): texts[long], (TERMS, b"long"): texts[long]}
-    # a message and its last clause, and a message's two other views, on two threads
+    # a long message and a clause, and a long message's two other views, on two threads
     assert [[k for k, _ in g] for g in _share_out([short, long], texts, 2)] == [[long], [short]]
     assert sorted(len(g) for g in _share_out(list(views), views, 2)) == [1, 1]
     # one thread: one group, the longest first
     assert [[k for k, _ in g] for g in _share_out([short, long], texts, 1)] == [[long, short]]
     assert _share_out([], {}, 2) == []
-    # KOERS_EMBED_THREADS: two by default (one on one core), 1 to 8 when chosen
-    assert [_threads(None, 2), _threads("", 1), _threads(None, 16)] == [2, 1, 2]
-    assert [_threads("4", 2), _threads("0", 2), _threads("99", 2), _threads("x", 2)] == [4, 1, 8, 1]
+    # little work is not shared out: a second call costs more than it saves
+    few = {(QUERY, b"a"): "ik ga vandaag vissen", (QUERY, b"b"): "ja", (QUERY, b"c"): "nee"}
+    assert sum(len(t) // 4 + 2 for t in few.values()) < _SHARE_FROM
+    assert len(_share_out(list(few), few, 2)) == 1
+    # KOERS_EMBED_THREADS: two by default when each engine call runs on one OpenMP thread
+    # (one on one core), one otherwise; 1 to 8 when chosen
+    assert [_threads(None, 2, "1"), _threads("", 1, "1"), _threads(None, 16, "1")] == [2, 1, 2]
+    assert [_threads(None, 2, None), _threads(None, 2, "2"), _threads("2", 2, None)] == [1, 1, 2]
+    chosen = [_threads(v, 2, "1") for v in ("4", "0", "99", "x")]
+    assert chosen == [4, 1, 8, 1]
+
+
+def test_a_second_share_is_read_here_when_no_thread_can_start(monkeypatch):
+    """A second reader's find: when no thread can start (a task limit, the interpreter
+    stopping), every share is read on the calling thread; the message is read all the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    embedder = get_embedder()
+    monkeypatch.setattr(embedder, "threads", 2)
+    long = [f"koers test {uuid.uuid4().int} ik ben vandaag met mijn zus naar de markt " * 2]
+    texts = long + [f"koers test {uuid.uuid4().int} en daarna hebben we koffie gedronken"]
+
+    def no_thread(*args, **kwargs):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", no_thread)
+    got = embedder.embed(texts)
+    dense = embedder._dense
+    assert np.array_equal(got, np.concatenate([dense([_normalise(t)], QUERY) for t in texts]))
 
 
 def test_the_tuning_sweep_scores_as_the_nlu_component(toy_model, toy_views, tmp_path, monkeypatch):
@@ -795,13 +861,19 @@ def test_a_forked_child_reads_on_threads_of_its_own(monkeypatch):
     without a pool of its own its second share would wait for ever."""
     embedder = get_embedder()
     monkeypatch.setattr(embedder, "threads", 2)
-    embedder.embed([f"koers test {uuid.uuid4().int} ik ga vissen", "ja"])  # the pool starts
+    monkeypatch.setattr(embedder, "_pool", None)
+    # Two new texts, long enough to be shared out: the pool starts. (Each engine call on one
+    # OpenMP thread, as tests/conftest.py sets it: with OpenMP workers a forked child would
+    # hang in the engine itself, before and after the eighteenth pass.)
+    story = " ik ben vandaag met mijn zus naar de markt geweest en we kochten appels"
+    embedder.embed([f"koers test {uuid.uuid4().int}{story}" for _ in range(2)])
+    assert embedder._pool is not None
     pid = os.fork()
     if pid == 0:  # the child: read two new texts at once, then leave without clean-up
         code = 1
         try:
             embedder.forget()
-            got = embedder.embed([f"koers test {uuid.uuid4().int} ik ga fietsen", "nee"])
+            got = embedder.embed([f"koers test {uuid.uuid4().int}{story}" for _ in range(2)])
             code = 0 if got.shape == (2, DIM) else 1
         finally:
             os._exit(code)
