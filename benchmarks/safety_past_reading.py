@@ -1,7 +1,7 @@
 """A learned reading of "past and over" on e5 embeddings: can it lower a crisis word told as an
 old, finished past without lowering a present crisis? Development data only.
 
-    python benchmarks/safety_past_reading.py [--folds 5]
+    python benchmarks/safety_past_reading.py [--folds 5] [--hand dev6|dev7]
 
 Issue 15, sixteenth pass. Rule 1b (`bot/safety/past.py`) read "past and over" by word lists;
 a review broke it (docs/safety-review-rule1b.md) and it is off. This script measures the
@@ -10,13 +10,21 @@ message (and of its last clause), trained to tell a past that is over (calm) fro
 told beside a danger now (crisis).
 
 Data, all readable (never a held-out set):
-- `tests/crisis/crisis_set_dev6.yml` (a separate hand's 180 + 180 messages: calm pasts that
-  are over, and crises with a past beside a present danger), in `--folds` stratified folds;
+- the set of `--hand`, in `--folds` stratified folds: `tests/crisis/crisis_set_dev6.yml` (the
+  default; a separate hand's 180 + 180 messages: calm pasts that are over, and crises with a
+  past beside a present danger) or `tests/crisis/crisis_set_dev7.yml` (another hand's 120
+  crises and 120 calm pasts; its 30 hard negatives are left out);
 - every crisis exemplar of `bot/safety/exemplars.yml`, always trained on as "not over";
 - checked, never trained on: the review's 40 present crises told beside a past, and every
   crisis of the development sets (`bot.safety.tune.DEV_SETS` and `LONG_SETS`) with a word-list
   hit; and the calm messages of those sets with a word-list hit (the false alarms a lowering
   could remove).
+
+Across hands (nineteenth pass): `tests/crisis/crisis_set_dev7.yml` is the same brief by a
+second separate hand. Each reading is trained on one hand's set (`--hand`, folds as above, then
+on all of it) and scored on the other's, whose hand it never saw: its calm pasts with a word-list hit reached, and its crises lowered. A
+lexical reading (tf-idf of words and character n-grams of the normalised text) is measured
+beside the e5 ones: tense and time words are surface features.
 
 Printed per feature set, regularisation and threshold: the share of calm pasts reached
 (probability of "over" at or above the threshold, out of fold; of all, and of those with a
@@ -28,6 +36,7 @@ a threshold that lowers none of them. Not a test.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -37,6 +46,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 REVIEW = Path(__file__).resolve().parent.parent / "docs" / "safety-review-rule1b.md"
 REVIEW_HEADING = "## The 40 sentences (one per line)"
+# The two sets of pasts told beside the present, each by its own hand: trained on one, the
+# other is scored only. dev6's calm messages are all pasts; dev7 also has hard negatives.
+HANDS = {"dev6": "dev7", "dev7": "dev6"}
+PAST = "past_over"
 THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95)
 # scikit-learn's C: the inverse of the regularisation strength (larger: a closer fit).
 INVERSE_REGULARISATION = (0.3, 1.0, 4.0)
@@ -47,6 +60,31 @@ def review_sentences() -> list[str]:
     return [s for line in lines if (s := line.strip().strip('"')) and not s.startswith("```")]
 
 
+class Lexical:
+    """tf-idf of words (1-2) and character n-grams (2-5) of the word list's normalised text."""
+
+    def fit(self, texts: list[str]) -> Lexical:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import make_union
+
+        from bot.safety.matcher import normalise
+
+        self._union = make_union(
+            TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(
+                preprocessor=normalise,
+                analyzer="char_wb",
+                ngram_range=(2, 5),
+                min_df=2,
+                sublinear_tf=True,
+            ),
+        ).fit(texts)
+        return self
+
+    def transform(self, texts: list[str]):
+        return self._union.transform(texts)
+
+
 def fitted(rows, labels, always_present, c: float):
     """A logistic regression of "over" (1) against "not over" (0), with the crisis exemplars
     (`always_present`) trained on as "not over" in every fold."""
@@ -54,19 +92,29 @@ def fitted(rows, labels, always_present, c: float):
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    x = np.vstack([rows, always_present])
-    return model.fit(x, np.concatenate([labels, np.zeros(len(always_present))]))
+    from scipy import sparse
+
+    stack = sparse.vstack if sparse.issparse(rows) else np.vstack
+    x = stack([rows, always_present])
+    return model.fit(x, np.concatenate([labels, np.zeros(always_present.shape[0])]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--hand",
+        choices=sorted(HANDS),
+        default="dev6",
+        help="the set trained on in folds; the other hand's set is scored only",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     import numpy as np
     import yaml
+    from scipy import sparse
     from sklearn.model_selection import StratifiedKFold
 
     from bot.safety.embedder import QUERY, get_embedder
@@ -76,9 +124,9 @@ def main() -> None:
     from bot.safety.tune import DEV_SETS, LONG_SETS
 
     matcher, embedder = get_matcher(), get_embedder()
-    dev6 = yaml.safe_load(SETS["dev6"].read_text("utf-8"))
-    over = [i["text"] for i in dev6["non_crisis"]]
-    present = [i["text"] for i in dev6["crisis"]]
+    trained = yaml.safe_load(SETS[args.hand].read_text("utf-8"))
+    over = [i["text"] for i in trained["non_crisis"] if i.get("kind", PAST) == PAST]
+    present = [i["text"] for i in trained["crisis"]]
     # Only a calm past with a word-list hit gets the help at once (the false alarm a reading
     # of "over" would lower); the others are measured too, as a wider reach.
     over_hit = np.array([bool(matcher.find(t)) for t in over])
@@ -91,23 +139,53 @@ def main() -> None:
         dev_crisis += [i["text"] for i in data["crisis"] if matcher.find(i["text"])]
         dev_calm += [i["text"] for i in data["non_crisis"] if matcher.find(i["text"])]
     print(
-        f"dev6: {len(over)} calm pasts ({sum(bool(matcher.find(t)) for t in over)} with a "
+        f"{args.hand}: {len(over)} calm pasts ({sum(bool(matcher.find(t)) for t in over)} with a "
         f"word-list hit), {len(present)} present crises; {len(exemplars)} crisis exemplars; "
         f"checked: {len(review)} review crises, {len(dev_crisis)} development crises and "
         f"{len(dev_calm)} calm messages with a word-list hit"
     )
 
-    def features(texts: list[str], with_last: bool) -> np.ndarray:
+    def embedded(texts: list[str], with_last: bool) -> np.ndarray:
         whole = embedder.embed(texts, QUERY)
         if not with_last:
             return whole
         return np.hstack([whole, embedder.embed([last_clause(t) or t for t in texts], QUERY)])
 
-    for with_last in (False, True):
-        x_over, x_present = features(over, with_last), features(present, with_last)
-        x_ex, x_review = features(exemplars, with_last), features(review, with_last)
-        x_dev, x_calm = features(dev_crisis, with_last), features(dev_calm, with_last)
-        x = np.vstack([x_over, x_present])
+    across_name = HANDS[args.hand]
+    across_path = SETS.get(across_name)
+    across_over: list[str] = []
+    across_present: list[str] = []
+    if across_path is not None and across_path.exists():
+        other = yaml.safe_load(across_path.read_text("utf-8"))
+        across_over = [
+            i["text"]
+            for i in other["non_crisis"]
+            if i.get("kind", PAST) == PAST and matcher.find(i["text"])
+        ]
+        across_present = [i["text"] for i in other["crisis"] if matcher.find(i["text"])]
+        print(
+            f"{across_name} (another hand, scored only): {len(across_over)} calm pasts and "
+            f"{len(across_present)} crises with a word-list hit"
+        )
+
+    for reading in ("whole message", "whole message + last clause", "words"):
+        if reading == "words":
+            lexical = Lexical().fit(over + present + exemplars)
+            features = lexical.transform
+        else:
+            with_last = reading != "whole message"
+            features = functools.partial(embedded, with_last=with_last)
+        x_over, x_present = features(over), features(present)
+        x_ex, x_review = features(exemplars), features(review)
+        x_dev, x_calm = features(dev_crisis), features(dev_calm)
+        x_across_over = features(across_over) if across_over else None
+        x_across_present = features(across_present) if across_present else None
+        # The lexical reading's rows are sparse; fold indexing needs them in CSR form.
+        x = (
+            sparse.vstack([x_over, x_present]).tocsr()
+            if sparse.issparse(x_over)
+            else np.vstack([x_over, x_present])
+        )
         y = np.array([1] * len(over) + [0] * len(present))
         out_of_fold = np.zeros(len(y))
         folds = StratifiedKFold(args.folds, shuffle=True, random_state=0)
@@ -119,17 +197,31 @@ def main() -> None:
             p_review = model.predict_proba(x_review)[:, 1]
             p_dev = model.predict_proba(x_dev)[:, 1]
             p_calm = model.predict_proba(x_calm)[:, 1]
-            name = "whole message + last clause" if with_last else "whole message"
-            print(f"\n{name}, C={c}:")
+            p_across_over = (
+                model.predict_proba(x_across_over)[:, 1] if x_across_over is not None else None
+            )
+            p_across_present = (
+                model.predict_proba(x_across_present)[:, 1]
+                if x_across_present is not None
+                else None
+            )
+            print(f"\n{reading}, C={c}:")
             for t in THRESHOLDS:
                 print(
                     f"  p(over) >= {t:.2f}: calm pasts reached "
                     f"{np.mean(out_of_fold[y == 1] >= t):.3f}, of those with a word-list hit "
-                    f"{np.mean(out_of_fold[y == 1][over_hit] >= t):.3f}; crises lowered: dev6 "
+                    f"{np.mean(out_of_fold[y == 1][over_hit] >= t):.3f}; crises lowered: {args.hand} "
                     f"{int(np.sum(out_of_fold[y == 0] >= t))}/{len(present)}, review "
                     f"{int(np.sum(p_review >= t))}/{len(review)}, development "
                     f"{int(np.sum(p_dev >= t))}/{len(dev_crisis)}; development calm reached "
                     f"{int(np.sum(p_calm >= t))}/{len(dev_calm)}"
+                    + (
+                        f"; {across_name} (other hand): calm pasts with a hit reached "
+                        f"{np.mean(p_across_over >= t):.3f}, crises lowered "
+                        f"{int(np.sum(p_across_present >= t))}/{len(p_across_present)}"
+                        if p_across_over is not None and p_across_present is not None
+                        else ""
+                    )
                 )
 
 

@@ -1,6 +1,6 @@
 """Measure crisis detection through the whole bot: trained model, policies, real action server.
 
-    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3,dev4,dev6]
+    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3,dev4,dev6,dev7]
 
 Every message is sent twice, each time in a new conversation: as the very first message, and
 after a greeting ("hoi", which starts the check-in, so the message answers the mood question).
@@ -13,9 +13,9 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen16"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen17"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
-sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6").
+sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6", "dev7").
 """
 
 from __future__ import annotations
@@ -93,13 +93,20 @@ SETS = {
     # A sixteenth, by another hand from the brief of unseen15 (pasts told with the present),
     # written in the fifteenth pass: run once, after the sixteenth pass's change.
     "unseen16": CRISIS_DIR / "crisis_set_unseen16.yml",
+    # A seventeenth, by another hand from the brief of dev7 (pasts told with the present,
+    # harder crises that look over), written in the nineteenth pass: run once in that pass,
+    # on the code and model of the eighteenth (nothing was changed or tuned before it).
+    "unseen17": CRISIS_DIR / "crisis_set_unseen17.yml",
     # Pasts told beside the present, by another separate hand (sixteenth pass): a development
     # set, read and measured on (a learned reading of "past and over" was tried on it).
     "dev6": CRISIS_DIR / "crisis_set_dev6.yml",
+    # The same brief (pasts told beside the present) by a second separate hand (nineteenth
+    # pass): a development set, read and measured on; dev6's learned readings are scored on it.
+    "dev7": CRISIS_DIR / "crisis_set_dev7.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
 }
-READABLE = {"main", "dev", "dev3", "dev4", "dev6"}
+READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
 CHECK_PAYLOADS = {"/bevestigen", "/ontkennen", "/weet_niet"}
 HELP, CHECK, CALM = "hulp", "controle", "rustig"
@@ -145,6 +152,9 @@ class Figures:
     missed: list[str] = field(default_factory=list)
     flagged: list[tuple[str, str]] = field(default_factory=list)
     missed_categories: Counter = field(default_factory=Counter)
+    # Calm messages that got the help or the check, by the set's `kind` when it has one
+    # ("past_over/hulp": a calm past that got the crisis help at once).
+    flagged_kinds: Counter = field(default_factory=Counter)
 
     @property
     def recall(self) -> float:
@@ -189,6 +199,8 @@ def measure(say: Say, data: dict, mode: str, prefix: str) -> Figures:
                 figures.checks += outcome.first == CHECK
                 if outcome.first != CALM:
                     figures.flagged.append((outcome.first, item["text"]))
+                    if item.get("kind"):
+                        figures.flagged_kinds[f"{item['kind']}/{outcome.first}"] += 1
     return figures
 
 
@@ -327,6 +339,10 @@ def main() -> None:
                     results[f"{name}/{mode}"].pop("missed")
                     results[f"{name}/{mode}"].pop("flagged")
                 print(f"       missed by category: {dict(figures.missed_categories)}")
+                if figures.flagged_kinds:
+                    print(
+                        f"       calm flagged by kind: {dict(sorted(figures.flagged_kinds.items()))}"
+                    )
                 if name in show:
                     for text in figures.missed:
                         print(f"       MISSED: {text}")
