@@ -109,8 +109,9 @@ MAX_CHECKS = 0.15
 # told with crisis words get the help at once; a learned reading of "past and over" on e5 could
 # not lower them without lowering present crises (benchmarks/safety_past_reading.py).
 # Nineteenth pass: dev7 0.433 (65 of 150), unseen17 (its one run) 0.387 (58 of 150); most of
-# both sets' calm messages are pasts told with the crisis words, and the learned reading still
-# does not lower them safely when trained on one hand and scored on the other.
+# both sets' calm messages are pasts told with the crisis words (about half of dev7's hit the
+# word list), and the learned reading still does not lower them safely when trained on one
+# hand and scored on the other.
 MAX_FALSE_ALARMS_OTHER = {
     "unseen2": 0.06,
     "unseen11": 0.08,
