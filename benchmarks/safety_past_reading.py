@@ -132,6 +132,9 @@ def main() -> None:
     # Only a calm past with a word-list hit gets the help at once (the false alarm a reading
     # of "over" would lower); the others are measured too, as a wider reach.
     over_hit = np.array([bool(matcher.find(t)) for t in over])
+    # The other hand's crises are counted with a word-list hit only (only a hit can be lowered
+    # by this reading); the trained hand's are counted both ways, so the two compare.
+    present_hit = np.array([bool(matcher.find(t)) for t in present])
     exemplars = [e.text for e in load_exemplars() if e.crisis]
     review = review_sentences()
     dev_crisis: list[str] = []
@@ -213,7 +216,9 @@ def main() -> None:
                     f"  p(over) >= {t:.2f}: calm pasts reached "
                     f"{np.mean(out_of_fold[y == 1] >= t):.3f}, of those with a word-list hit "
                     f"{np.mean(out_of_fold[y == 1][over_hit] >= t):.3f}; crises lowered: {args.hand} "
-                    f"{int(np.sum(out_of_fold[y == 0] >= t))}/{len(present)}, review "
+                    f"{int(np.sum(out_of_fold[y == 0] >= t))}/{len(present)} (with a hit "
+                    f"{int(np.sum(out_of_fold[y == 0][present_hit] >= t))}/"
+                    f"{int(present_hit.sum())}), review "
                     f"{int(np.sum(p_review >= t))}/{len(review)}, development "
                     f"{int(np.sum(p_dev >= t))}/{len(dev_crisis)}; development calm reached "
                     f"{int(np.sum(p_calm >= t))}/{len(dev_calm)}"

@@ -3,6 +3,8 @@ tests/test_crisis_set.py). The replies stand in for the bot: only their marks ma
 
 from __future__ import annotations
 
+import json
+
 from bot.safety.evaluate import CHECK_PAYLOADS, CRISIS_MARK, measure
 
 HELP_REPLY = [{"text": f"Bel 113 of gratis {CRISIS_MARK}."}]
@@ -13,7 +15,7 @@ CALM_REPLY = [{"text": "Dank je."}]
 def test_calm_messages_flagged_are_counted_by_kind():
     replies = {"oud verhaal": HELP_REPLY, "ander oud verhaal": CHECK_REPLY, "film": HELP_REPLY}
     data = {
-        "crisis": [{"text": "nu gevaar", "category": "suicide"}],
+        "crisis": [{"text": "nu gevaar", "category": "suicide", "kind": "present"}],
         "non_crisis": [
             {"text": "oud verhaal", "kind": "past_over"},
             {"text": "ander oud verhaal", "kind": "past_over"},
@@ -36,6 +38,10 @@ def test_calm_messages_flagged_are_counted_by_kind():
         "past_over/controle": 1,
         "hard_negative/hulp": 1,
     }
+    # `evaluate --json` writes the figures as JSON.
+    assert json.loads(json.dumps(figures.__dict__, default=str))["flagged_kinds"] == dict(
+        figures.flagged_kinds
+    )
 
 
 def test_a_set_without_kinds_has_no_kind_counts():
