@@ -310,7 +310,10 @@ class CheckinClient:
             # answer. The run's max_turns bounds the loop.
             started = self._done("theme") or "we praten over" in text
             theme_question = "we praten over" in text or (started and not self._done("scale"))
-            step_question = self._done("step_wanted") and not self._done("step")
+            # The small step's own question also counts when the "wil je een stapje?" before it
+            # was answered but its reply was lost in an outage (seen once in a fault run).
+            asks_step = "jouw stapje?" in text.lower()
+            step_question = (self._done("step_wanted") or asks_step) and not self._done("step")
             if step_question and not theme_question:
                 return "step", STEP, lambda: tr.type(STEP)
             if theme_question or text.rstrip().endswith("?"):
