@@ -88,16 +88,24 @@ class Lexical:
         return self._union.transform(texts)
 
 
+def stacked(parts):
+    """Rows stacked: the lexical reading's are sparse (CSR, so folds can index them), e5's dense."""
+    import numpy as np
+    from scipy import sparse
+
+    if sparse.issparse(parts[0]):
+        return sparse.vstack(parts).tocsr()
+    return np.vstack(parts)
+
+
 def fitted(rows, labels, always_present, c: float):
     """A logistic regression of "over" (1) against "not over" (0), with the crisis exemplars
     (`always_present`) trained on as "not over" in every fold."""
     import numpy as np
-    from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    stack = sparse.vstack if sparse.issparse(rows) else np.vstack
-    x = stack([rows, always_present])
+    x = stacked([rows, always_present])
     return model.fit(x, np.concatenate([labels, np.zeros(always_present.shape[0])]))
 
 
@@ -116,7 +124,6 @@ def main() -> None:
 
     import numpy as np
     import yaml
-    from scipy import sparse
     from sklearn.model_selection import StratifiedKFold
 
     from bot.safety.embedder import QUERY, get_embedder
@@ -185,12 +192,7 @@ def main() -> None:
         x_dev, x_calm = features(dev_crisis), features(dev_calm)
         x_across_over = features(across_over) if across_over else None
         x_across_present = features(across_present) if across_present else None
-        # The lexical reading's rows are sparse; fold indexing needs them in CSR form.
-        x = (
-            sparse.vstack([x_over, x_present]).tocsr()
-            if sparse.issparse(x_over)
-            else np.vstack([x_over, x_present])
-        )
+        x = stacked([x_over, x_present])
         y = np.array([1] * len(over) + [0] * len(present))
         out_of_fold = np.zeros(len(y))
         folds = StratifiedKFold(args.folds, shuffle=True, random_state=0)
