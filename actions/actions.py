@@ -105,22 +105,24 @@ class ActionSessionStart(Action):
                 for key, value in tracker.slots.items()
                 if key not in SESSION_ONLY_SLOTS and value is not None
             ]
-        level = tracker.get_slot(LANGUAGE_SLOT)
+        level = tracker.get_slot(LANGUAGE_SLOT) if carry_over else None
         first_contact = None
         try:
             with db_session() as session:
-                # A carried-over level is stored now, so action_welkom need not in this turn.
-                carried = level if carry_over and level in LANGUAGE_LEVELS else None
-                client = repo.get_or_create_client(session, tracker.sender_id, carried)
-                if not carry_over or level is None:
-                    level = client.language_level
+                # The stored level is the client's: set by the worker or admin who added the
+                # client, changed on the dashboard, or chosen by the client in the chat
+                # (action_taal_bewaren stores a switch at once). The conversation's slot only
+                # follows it; it starts at the domain's initial value for a new client.
+                client = repo.get_or_create_client(session, tracker.sender_id)
+                level = client.language_level
                 first_contact = durable.claim_disclosure(tracker.sender_id, session, client)
         except SQLAlchemyError:
             logger.exception("could not read the client at session start")
         if first_contact is None:
             # Shown when the database says it never was, and also when it cannot say.
             first_contact = durable.claim_disclosure(tracker.sender_id)
-        level = level or DEFAULT_LANGUAGE_LEVEL
+        # Without the database: the conversation's own level, or the default.
+        level = level if level in LANGUAGE_LEVELS else DEFAULT_LANGUAGE_LEVEL
         events.append(SlotSet(LANGUAGE_SLOT, level))
         if first_contact:
             text = render_response(domain, "utter_disclosure", level)
@@ -132,6 +134,27 @@ class ActionSessionStart(Action):
         return events
 
 
+class ActionTaalBewaren(Action):
+    """Store the client's own switch of language level ("makkelijker graag") at once, after
+    the switch's reply. The stored level is what the rest of Koers reads outside this
+    conversation: the next session, reminders, the pages between sessions and the crisis help
+    for a message too long for Rasa. A refused write waits in the outbox. Says nothing."""
+
+    def name(self) -> str:
+        return "action_taal_bewaren"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        level = language_level(tracker)
+        try:
+            with db_session() as session:
+                repo.get_or_create_client(session, tracker.sender_id, language_level=level)
+        except SQLAlchemyError:
+            logger.exception("could not store the language level; kept in the outbox")
+            data = {"chat_id": tracker.sender_id, "level": level}
+            durable.keep("language_level", tracker.sender_id, data)
+        return []
+
+
 class ActionWelkom(Action):
     """Greet (short when the disclosure was just shown) and start a fresh check-in."""
 
@@ -139,14 +162,13 @@ class ActionWelkom(Action):
         return "action_welkom"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        # Right after action_session_start (same turn) the client was just stored with this
-        # level and seen now: no second database round trip.
+        # Right after action_session_start (same turn) the client was just read and seen
+        # now: no second database round trip. The level is not written here: the stored one
+        # may be newer than this conversation's (a worker changed it on the dashboard).
         if not durable.session_started_this_turn(tracker):
             try:
                 with db_session() as session:
-                    repo.get_or_create_client(
-                        session, tracker.sender_id, language_level=language_level(tracker)
-                    )
+                    repo.get_or_create_client(session, tracker.sender_id)
             except SQLAlchemyError:
                 logger.exception("could not update the client on greeting")
         if not tracker.get_slot("disclosure_net_getoond"):

@@ -34,15 +34,17 @@ from bot.vocabulary import (
 )
 
 RULES_DIR = PROJECT_ROOT / "data" / "rules"
-# Simple answers inside a form: respond, then ask the same question again.
-ANSWERED = [
+# Simple answers inside a form: respond, then ask the same question again. A switch of
+# language level is stored at once too (action_taal_bewaren, silent).
+TAAL_BEWAREN = "action_taal_bewaren"
+ANSWERED: list[tuple[str, str | tuple[str, ...]]] = [
     ("groet", "utter_groet"),  # e.g. the web chat opened again in a new tab
     ("hulp_vraag", "utter_hulp"),
     ("privacy_vraag", "utter_privacy"),
     ("out_of_scope", "utter_out_of_scope"),
     ("klacht", "utter_klacht"),
-    ("taal_eenvoudig", "utter_taal_eenvoudig"),
-    ("taal_standaard", "utter_taal_standaard"),
+    ("taal_eenvoudig", ("utter_taal_eenvoudig", TAAL_BEWAREN)),
+    ("taal_standaard", ("utter_taal_standaard", TAAL_BEWAREN)),
     ("snap_het_niet", "action_uitleg"),
     # The client's reminders (issue 14): changed and read back, then the same question.
     ("herinnering_stop", "action_herinnering"),
@@ -68,16 +70,18 @@ def interruption_rules() -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for form in FORMS:
         cond = [{"active_loop": form}]
-        for intent, action in ANSWERED:
+        for intent, actions in ANSWERED:
             if intent in ("out_of_scope", "klacht") and form not in CLOSED_FORMS:
                 continue
             if intent == "herinnering_tijd" and form == REMINDER_TIME_FORM:
                 continue  # "om 18:00" answers the time form's question
+            names = (actions,) if isinstance(actions, str) else actions
+            replies = [{"action": name} for name in names]
             rules.append(
                 {
                     "rule": f"{intent} tijdens {form}",
                     "condition": cond,
-                    "steps": [{"intent": intent}, {"action": action}, *_loop(form)],
+                    "steps": [{"intent": intent}, *replies, *_loop(form)],
                 }
             )
         # `onderbroken_form` is left out of these rules on purpose: its value after an

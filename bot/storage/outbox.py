@@ -181,6 +181,11 @@ def _replay_disclosure(session: Session, entry: Entry) -> None:
         client.disclosure_shown_at = entry.queued_at
 
 
+def _replay_language_level(session: Session, entry: Entry) -> None:
+    """The client's own switch of language level in the chat ("makkelijker graag")."""
+    repo.get_or_create_client(session, entry.data["chat_id"], entry.data["level"])
+
+
 def _replay_step_result(session: Session, entry: Entry) -> None:
     data = entry.data
     try:
@@ -227,6 +232,7 @@ REPLAYERS: dict[str, Callable[[Session, Entry], None]] = {
     "safety_event": _replay_safety_event,
     "check_answer": _replay_check_answer,
     "disclosure": _replay_disclosure,
+    "language_level": _replay_language_level,
     "step_result": _replay_step_result,
     "question_answer": _replay_question_answer,
     "agreement_check": _replay_agreement_check,

@@ -7,7 +7,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import durable
-from actions.actions import ActionCheckinOpslaan, ActionPauzeren, ActionReflectieOpslaan
+from actions.actions import (
+    ActionCheckinOpslaan,
+    ActionPauzeren,
+    ActionReflectieOpslaan,
+    ActionTaalBewaren,
+)
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
 
@@ -129,3 +134,27 @@ def test_an_outbox_entry_the_database_refuses_for_good_does_not_block_the_rest(
     assert len(list((outbox.directory / "failed").iterdir())) == 1
     with session_scope(engine) as session:
         assert [c.mood for c in repo.list_checkins(session, "unit-client")] == [4]
+
+
+def test_a_language_switch_is_stored_and_waits_in_the_outbox_when_refused(use_database, outbox):
+    """The client's own switch ("makkelijker graag") is what reminders and the pages between
+    sessions read: stored at once, and kept when the database refuses it, newest first."""
+    engine = use_database()
+    with session_scope(engine) as session:
+        repo.get_or_create_client(session, "unit-client")
+    assert run(ActionTaalBewaren(), {"taalniveau": "eenvoudig"}) == ([], [])
+    with session_scope(engine) as session:
+        assert repo.get_or_create_client(session, "unit-client").language_level == "eenvoudig"
+
+    durable.breaker.failed()  # the database is down: every session is refused
+    assert run(ActionTaalBewaren(), {"taalniveau": "standaard"}) == ([], [])
+    assert run(ActionTaalBewaren(), {"taalniveau": "eenvoudig"}) == ([], [])
+    assert run(ActionTaalBewaren(), {"taalniveau": "standaard"}) == ([], [])
+    [kept] = outbox.entries()  # one per client: the newest switch replaces the older
+    assert (kept.kind, kept.data) == (
+        "language_level",
+        {"chat_id": "unit-client", "level": "standaard"},
+    )
+    assert outbox.flush(engine) == 1
+    with session_scope(engine) as session:
+        assert repo.get_or_create_client(session, "unit-client").language_level == "standaard"

@@ -271,11 +271,17 @@ def test_the_opening_disclosure_is_short_with_meer_weten(engine, level):
     assert "gevaar" in more and "bewaar" in more and "cijfers" in more  # the rest
     assert not check_text(more, level)
 
+    # The client's stored level decides (set by the worker who added them), not the
+    # conversation's slot, which starts at the domain's initial value.
+    with session_scope(engine) as session:
+        repo.get_or_create_client(session, "unit-client", level)
     dispatcher = CollectingDispatcher()
-    slots = {"taalniveau": level}
-    asyncio.run(ActionSessionStart().run(dispatcher, tracker(slots, []), DOMAIN))
+    slots = {"taalniveau": "standaard"}
+    events = asyncio.run(ActionSessionStart().run(dispatcher, tracker(slots, []), DOMAIN))
     [message] = dispatcher.messages
     assert message["text"] == main and message["custom"] == {"meer_weten": more}
+    levels = [e["value"] for e in events if e.get("event") == "slot" and e["name"] == "taalniveau"]
+    assert levels[-1] == level  # the last one holds
 
 
 def test_an_answer_kept_after_the_check_question_answered_the_question_before_it():
