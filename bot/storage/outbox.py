@@ -1,8 +1,9 @@
 """The outbox: writes the database refused, kept on disk until it takes them (issue 13).
 
 When the action server cannot write a check-in, a reflection (with its small step), a safety
-event, a step result, "the disclosure was shown", or (issue 14b) the answer to the worker's
-question and the check of a task (the database is down, or locked past the busy timeout), it
+event, a step result, "the disclosure was shown", the client's switch of language level, or
+(issue 14b) the answer to the worker's question and the check of a task (the database is
+down, or locked past the busy timeout), it
 puts the write here instead of losing it. Each entry is one JSON file in
 the outbox folder (KOERS_OUTBOX_DIR, default var/outbox), written to a temporary file, synced
 and renamed, so an entry is either complete or absent, also after a crash. Whatever the
