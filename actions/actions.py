@@ -113,7 +113,12 @@ class ActionSessionStart(Action):
                 # client, changed on the dashboard, or chosen by the client in the chat
                 # (action_taal_bewaren stores a switch at once). The conversation's slot only
                 # follows it; it starts at the domain's initial value for a new client.
-                client = repo.get_or_create_client(session, tracker.sender_id)
+                # Only a switch that was never stored (an older conversation) is written
+                # first: the client chose it after the level was last stored.
+                keep = level in LANGUAGE_LEVELS and switch_not_stored(tracker.events)
+                client = repo.get_or_create_client(
+                    session, tracker.sender_id, level if keep else None
+                )
                 level = client.language_level
                 first_contact = durable.claim_disclosure(tracker.sender_id, session, client)
         except SQLAlchemyError:
@@ -134,6 +139,41 @@ class ActionSessionStart(Action):
         return events
 
 
+LANGUAGE_INTENTS = frozenset({"taal_eenvoudig", "taal_standaard"})
+# The actions that store a switch of language level made in their turn.
+STORING_ACTIONS = frozenset({"action_taal_bewaren", "action_crisis_controle_antwoord"})
+
+
+def store_language_level(tracker: Tracker) -> None:
+    """Store the conversation's language level for the client, or keep it in the outbox
+    when the database refuses it (one entry per client: the newest switch wins)."""
+    level = language_level(tracker)
+    try:
+        with db_session() as session:
+            repo.get_or_create_client(session, tracker.sender_id, language_level=level)
+    except SQLAlchemyError:
+        logger.exception("could not store the language level; kept in the outbox")
+        data = {"chat_id": tracker.sender_id, "level": level}
+        durable.keep("language_level", tracker.sender_id, data)
+
+
+def switch_not_stored(events: list[dict[str, Any]]) -> bool:
+    """Whether the conversation's last switch of language level ended its turn without an
+    action that stores it: a conversation saved before `action_taal_bewaren` existed."""
+    unstored = awaiting = False
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent in LANGUAGE_INTENTS:
+                unstored, awaiting = False, True  # a newer switch: only it counts
+            elif awaiting:
+                unstored, awaiting = True, False  # its turn ended without storing it
+        elif kind == "action" and awaiting and event.get("name") in STORING_ACTIONS:
+            awaiting = False
+    return unstored or awaiting
+
+
 class ActionTaalBewaren(Action):
     """Store the client's own switch of language level ("makkelijker graag") at once, after
     the switch's reply. The stored level is what the rest of Koers reads outside this
@@ -144,14 +184,7 @@ class ActionTaalBewaren(Action):
         return "action_taal_bewaren"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        level = language_level(tracker)
-        try:
-            with db_session() as session:
-                repo.get_or_create_client(session, tracker.sender_id, language_level=level)
-        except SQLAlchemyError:
-            logger.exception("could not store the language level; kept in the outbox")
-            data = {"chat_id": tracker.sender_id, "level": level}
-            durable.keep("language_level", tracker.sender_id, data)
+        store_language_level(tracker)
         return []
 
 
@@ -740,6 +773,10 @@ class ActionCrisisControleAntwoord(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         state: dict[str, Any] = dict(tracker.get_slot(CHECK_SLOT) or {})
+        if (tracker.latest_message.get("intent") or {}).get("name") in LANGUAGE_INTENTS:
+            # "makkelijker graag" while the check is open: the check is asked again in that
+            # level below (the slot is set), and the switch is stored like any other.
+            store_language_level(tracker)
         answer = read_check_answer(tracker)
         if answer is None and int(state.get("gevraagd") or 1) < 2:
             dispatcher.utter_message(response="utter_crisis_controle_nogmaals")

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.responses import crisis_help_texts, domain_responses, render_response
+from bot.safety.evaluate import CHECK, classify
 from bot.storage import accounts
 from bot.storage.models import Client
+from tests.test_safety_e2e import UNCLEAR
 
 pytestmark = pytest.mark.slow
 
@@ -98,3 +100,39 @@ def test_a_change_on_the_dashboard_holds_from_the_next_session(bot, engine):
     set_stored_level(engine, chat_id, STANDARD)
     bot.texts(chat_id, "hoi")
     assert stored_level(engine, chat_id) == STANDARD
+
+
+def test_a_switch_while_the_check_question_is_open_is_stored_too(bot, engine):
+    """Every message during an open check goes to the check's answer action, also a switch."""
+    unclear = next(
+        t for t in UNCLEAR if (bot.parse(t).get("crisis") or {}).get("outcome") == "check"
+    )
+    chat_id = added_by_a_worker(engine, STANDARD)
+    bot.say(chat_id, "hoi")
+    bot.say(chat_id, "3")
+    bot.say(chat_id, "ik wil over hoop praten")
+    assert classify(bot.say(chat_id, unclear)) == CHECK
+    bot.texts(chat_id, "makkelijker graag")
+    assert bot.tracker(chat_id).get_slot("taalniveau") == SIMPLE
+    assert stored_level(engine, chat_id) == SIMPLE
+
+
+def test_a_switch_in_a_conversation_saved_before_it_was_stored_is_kept(bot, engine):
+    """A conversation from before action_taal_bewaren: the switch set the slot only. The next
+    session start stores it instead of taking the older stored level."""
+    chat_id = added_by_a_worker(engine, STANDARD)
+    bot.texts(chat_id, "hoi")
+    events = [e.as_dict() for e in bot.tracker(chat_id).events]
+    switch = {"intent": {"name": "taal_eenvoudig", "confidence": 1.0}, "entities": []}
+    events += [
+        {"event": "user", "text": "makkelijker graag", "parse_data": switch},
+        {"event": "slot", "name": "taalniveau", "value": SIMPLE},
+        {"event": "action", "name": "utter_taal_eenvoudig"},
+        {"event": "bot", "text": "Ik zeg het nu makkelijk."},
+        {"event": "action", "name": "action_listen"},
+    ]
+    bot.save_events(chat_id, events)
+    assert stored_level(engine, chat_id) == STANDARD
+    bot.texts(chat_id, "/session_start")
+    assert bot.tracker(chat_id).get_slot("taalniveau") == SIMPLE
+    assert stored_level(engine, chat_id) == SIMPLE

@@ -12,6 +12,7 @@ from actions.actions import (
     ActionPauzeren,
     ActionReflectieOpslaan,
     ActionTaalBewaren,
+    switch_not_stored,
 )
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
@@ -158,3 +159,56 @@ def test_a_language_switch_is_stored_and_waits_in_the_outbox_when_refused(use_da
     assert outbox.flush(engine) == 1
     with session_scope(engine) as session:
         assert repo.get_or_create_client(session, "unit-client").language_level == "standaard"
+
+
+def _user(intent: str) -> dict:
+    return {"event": "user", "text": intent, "parse_data": {"intent": {"name": intent}}}
+
+
+def _action(name: str) -> dict:
+    return {"event": "action", "name": name}
+
+
+@pytest.mark.parametrize(
+    "events, unstored",
+    [
+        ([], False),
+        ([_user("groet"), _action("action_welkom")], False),
+        ([_user("taal_eenvoudig"), _action("utter_taal_eenvoudig")], True),
+        (
+            [_user("taal_eenvoudig"), _action("utter_taal_eenvoudig"), _user("groet")],
+            True,
+        ),
+        (
+            [
+                _user("taal_eenvoudig"),
+                _action("utter_taal_eenvoudig"),
+                _action("action_taal_bewaren"),
+                _user("groet"),
+            ],
+            False,
+        ),
+        ([_user("taal_standaard"), _action("action_crisis_controle_antwoord")], False),
+        (  # an older unstored switch, then a stored one: the newer counts
+            [
+                _user("taal_eenvoudig"),
+                _user("taal_standaard"),
+                _action("action_taal_bewaren"),
+            ],
+            False,
+        ),
+        (  # a stored switch, then a store by a later turn does not cover an unstored one
+            [
+                _user("taal_eenvoudig"),
+                _action("action_taal_bewaren"),
+                _user("taal_standaard"),
+                _action("utter_taal_standaard"),
+                _user("nee"),
+                _action("action_crisis_controle_antwoord"),
+            ],
+            True,
+        ),
+    ],
+)
+def test_a_switch_not_stored_is_found(events, unstored):
+    assert switch_not_stored(events) is unstored
