@@ -39,7 +39,7 @@ def stored_level(engine, chat_id: str) -> str:
 
 
 def set_stored_level(engine, chat_id: str, level: str) -> None:
-    """What the dashboard's "taalniveau" field does (tests/web/test_dashboard.py)."""
+    """What *Taal in de chat* on the client page does (tests/web/test_dashboard.py)."""
     with Session(engine) as session:
         session.scalars(
             select(Client).where(Client.chat_id == chat_id)

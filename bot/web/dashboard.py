@@ -424,6 +424,29 @@ def new_client():
     )
 
 
+@bp.route("/client/<int:client_id>/taalniveau", methods=["POST"])
+@worker_required
+def set_language_level(client_id: int):
+    """The language of the client's chat, reminders and pages between sessions. The chat
+    takes the stored level at every session start; the client can still switch in the chat
+    ("makkelijker"), which is stored too (action_taal_bewaren)."""
+    client = _client(client_id)
+    level = request.form.get("language_level", "")
+    if level not in LANGUAGE_LEVELS:
+        flash("Kies een taalniveau. Er is niets veranderd.", "error")
+    elif level == client.language_level:
+        flash("Dat taalniveau stond er al.", "info")
+    else:
+        client.language_level = level
+        audit("taalniveau_gewijzigd", client, detail=level)
+        flash(
+            f"Taal in de chat: {LEVEL_LABELS[level].lower()}. "
+            "Koers gebruikt die vanaf het volgende gesprek van de cliënt.",
+            "info",
+        )
+    return redirect(url_for(".client_page", client_id=client.id, _anchor="toegang"))
+
+
 def issue_code(session: Any, client: Client, created_by: str, secret_key: str) -> str:
     """Revoke the client's active codes and make a new one. Returns the code (shown once)."""
     code = new_access_code()

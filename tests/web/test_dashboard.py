@@ -405,6 +405,41 @@ def test_create_client_and_access_code_shown_once(client, data, engine, app):
         assert session.execute(select(AccessCode)).scalar_one().revoked_at is not None
 
 
+def test_a_worker_changes_the_language_level_of_their_own_client_only(client, data, engine):
+    """A client added with the wrong level, or one who needs simpler words now: the worker
+    changes it on the client page (the chat takes it at the next session start)."""
+    login(client, "anna")
+    page = f"/begeleider/client/{data.client_a}"
+    csrf = token(client, page)
+    assert 'name="language_level" value="eenvoudig"' in client.get(page).get_data(as_text=True)
+
+    def level(client_id: int) -> str:
+        with session_scope(engine) as session:
+            return session.get(Client, client_id).language_level
+
+    before = level(data.client_a)
+    other = "eenvoudig" if before == "standaard" else "standaard"
+    bad = client.post(page + "/taalniveau", data={"csrf_token": csrf, "language_level": "x"})
+    assert bad.status_code == 302 and level(data.client_a) == before
+    assert "Kies een taalniveau" in client.get(page).get_data(as_text=True)
+    done = client.post(page + "/taalniveau", data={"csrf_token": csrf, "language_level": other})
+    assert done.status_code == 302 and level(data.client_a) == other
+    assert "volgende gesprek" in client.get(page).get_data(as_text=True)
+    assert ("medewerker:anna", "taalniveau_gewijzigd", data.client_a) in audit_actions(
+        engine, data.client_a
+    )
+    # Another worker's client: not found, and nothing changes.
+    theirs = level(data.client_b)
+    response = client.post(
+        f"/begeleider/client/{data.client_b}/taalniveau",
+        data={"csrf_token": csrf, "language_level": other if theirs != other else before},
+    )
+    assert response.status_code == 404 and level(data.client_b) == theirs
+    # Without the form's token: refused.
+    refused = client.post(page + "/taalniveau", data={"language_level": before})
+    assert refused.status_code == 400 and level(data.client_a) == other
+
+
 # --- admin ------------------------------------------------------------------------------------
 
 
