@@ -1016,12 +1016,14 @@ def events_in_session(tracker: Any) -> int:
 
 def long_session_at_new_checkin(tracker: Any, text: str | None, limit: int) -> bool:
     """True when this message opens a new check-in (the chat's greeting, outside any form,
-    no crisis in this session) and the session already holds more than `limit` events."""
+    no crisis in this session and no check question waiting for its answer: a new session
+    would drop it) and the session already holds more than `limit` events."""
     return (
         limit > 0
         and text == NEW_CHECKIN_PAYLOAD
         and tracker.active_loop_name is None
         and not tracker.get_slot("crisis_getoond")
+        and not tracker.get_slot("crisis_controle")
         and events_in_session(tracker) > limit
     )
 

@@ -343,13 +343,25 @@ def test_a_plain_response_question_is_left_to_rasa():
 # --- session_length ---------------------------------------------------------------------------
 
 
+# The session slots the guard reads (Koers' domain.yml has them).
+SESSION_DOMAIN = Domain.from_dict(
+    {
+        "intents": ["groet"],
+        "slots": {
+            name: {"type": "any", "mappings": [{"type": "custom"}]}
+            for name in ("crisis_getoond", "crisis_controle")
+        },
+    }
+)
+
+
 def _long_tracker(turns: int, active_loop: str | None = None) -> DialogueStateTracker:
     events: list[Event] = [ActionExecuted("action_session_start"), SessionStarted()]
     for _ in range(turns):
         events += [ActionExecuted("action_listen"), UserUttered("x", {"name": "groet"})]
     if active_loop:
         events.append(ActiveLoop(active_loop))
-    return DialogueStateTracker.from_events("s", events, DOMAIN.slots)
+    return DialogueStateTracker.from_events("s", events, SESSION_DOMAIN.slots)
 
 
 def test_a_long_session_starts_anew_only_at_a_new_check_in():
@@ -361,6 +373,14 @@ def test_a_long_session_starts_anew_only_at_a_new_check_in():
     assert not rasa_patches.long_session_at_new_checkin(long, "/groet", 0)  # switched off
     in_form = _long_tracker(30, active_loop="hoop_form")
     assert not rasa_patches.long_session_at_new_checkin(in_form, "/groet", 50)
+    # A check question still open: the greeting asks it again, no new session drops it.
+    checking = _long_tracker(30)
+    checking.update(SlotSet("crisis_controle", {"sleutel": "k", "categorie": "suicide"}))
+    assert not rasa_patches.long_session_at_new_checkin(checking, "/groet", 50)
+    checking.update(SlotSet("crisis_controle", None))
+    assert rasa_patches.long_session_at_new_checkin(checking, "/groet", 50)
+    checking.update(SlotSet("crisis_getoond", True))  # after a crisis: neither
+    assert not rasa_patches.long_session_at_new_checkin(checking, "/groet", 50)
 
 
 # --- http_session -----------------------------------------------------------------------------
