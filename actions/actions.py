@@ -47,8 +47,10 @@ from actions.safety import (
     red_phase,
     safety_decision,
     show_crisis_help,
+    show_phase,
 )
 from bot import content
+from bot.safety.decision import CALM, CRISIS, Decision
 from bot.storage import repository as repo
 from bot.vocabulary import (
     DEFAULT_LANGUAGE_LEVEL,
@@ -761,6 +763,18 @@ def checked_answer(tracker: Tracker, state: dict[str, Any], paused: str | None) 
     return {}
 
 
+def _own_crisis(tracker: Tracker, intent: str | None) -> Decision | None:
+    """The decision on the reply to a check question when that reply is a crisis message of
+    its own (not a plain "ja"): a crisis intent, the red-plan button, or words or a meaning
+    that are not calm read in the conversation (right after a check)."""
+    if intent == "plan_rood":
+        return Decision(CRISIS, UNKNOWN_CATEGORY, "client")
+    decision = safety_decision(tracker)
+    if intent in ("crisis", "crisis_check") or decision.outcome != CALM:
+        return decision
+    return None
+
+
 class ActionCrisisControleAntwoord(Action):
     """The answer to the check question. "Ja" or "weet ik niet": the fixed crisis help, like a
     crisis. "Nee": back to where the client was. When the check interrupted an open question,
@@ -809,7 +823,28 @@ class ActionCrisisControleAntwoord(Action):
         category = state.get("categorie") or UNKNOWN_CATEGORY
         if category not in CRISIS_CATEGORIES:
             category = UNKNOWN_CATEGORY
-        shown = show_crisis_help(dispatcher, tracker, domain, category)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "plan_rood":  # the red-plan button: the client's own red plan first
+            dispatcher.utter_message(response="utter_plan_rood")
+            show_phase(dispatcher, tracker, domain, "rood")
+        own = _own_crisis(tracker, intent)
+        if own is None:
+            shown = show_crisis_help(dispatcher, tracker, domain, category)
+        else:
+            # The reply is a crisis message of its own ("ik heb net al mijn pillen geslikt"):
+            # the help for what it says, and an event that holds it for the worker.
+            if own.category in CRISIS_CATEGORIES and own.category != UNKNOWN_CATEGORY:
+                category = own.category
+            shown = show_crisis_help(dispatcher, tracker, domain, category)
+            context = "signaleringsplan" if intent == "plan_rood" else paused
+            record_event(
+                tracker,
+                category=category,
+                detected_by=own.detected_by or "classifier",
+                shown=shown,
+                context=context,
+                reasons=own.reasons,
+            )
         record_check_answer(tracker, key, answer, shown)
         dispatcher.utter_message(response="utter_crisis_keuze")
         return [

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.responses import crisis_help_texts, domain_responses
 from bot.safety.evaluate import CHECK, HELP, classify
 from bot.storage.models import Client, SafetyEvent
 
@@ -304,3 +305,22 @@ def test_the_running_model_reads_a_long_story_sentence_by_sentence(bot, monkeypa
             assert crisis["outcome"] == "calm" and SENTENCES_REASON in crisis["reasons"]
         else:
             assert crisis["outcome"] == "check"
+
+
+def test_a_new_crisis_message_to_the_check_gets_its_own_help_and_event(bot, engine, unclear):
+    """The check question is open and the client writes a crisis of another kind: the help
+    for what the new message says (an overdose: "Bel nu meteen 112"), an event that holds it,
+    and the check's own event answered "ja"."""
+    overdose = "ik heb net al mijn pillen geslikt"
+    assert (bot.parse(overdose).get("crisis") or {}).get("category") == "overdose"
+    sender = bot.new_sender("controle-nieuw")
+    into_hope_form(bot, sender)
+    assert classify(bot.say(sender, unclear)) == CHECK
+    reply = bot.texts(sender, overdose)
+    level = bot.tracker(sender).get_slot("taalniveau")
+    help_text = crisis_help_texts(domain_responses(), "overdose", level, None)[0]
+    assert help_text in reply
+    check, new = events(engine, sender)
+    assert (check.message_text, check.outcome, check.check_answer) == (unclear, "controle", "ja")
+    assert (new.message_text, new.category, new.outcome) == (overdose, "overdose", "hulp")
+    assert help_text in new.response_text and help_text in check.response_text
