@@ -217,12 +217,20 @@ REVIEWS = {"gezien": REVIEW_SEEN, "vals-alarm": REVIEW_FALSE_ALARM}
 @bp.route("/client/<int:client_id>/melding/<int:event_id>/<oordeel>", methods=["POST"])
 @worker_required
 def review_alert(client_id: int, event_id: int, oordeel: str):
-    """Mark an alert (with the alerts grouped with it) as seen or as a false alarm."""
+    """Mark an alert (with the alerts grouped with it) as seen or as a false alarm. Only the
+    alerts the worker's page showed in the group (its `meldingen` field): one that came in
+    after the page was loaded joins the group but stays open until the worker has seen it."""
     client = _client(client_id)
     review = REVIEWS.get(oordeel)
+    shown = {int(part) for part in request.form.get("meldingen", "").split(",") if part.isdigit()}
     group = queries.alert_group_of(db(), client.id, event_id)
     if review is None or not group:
         abort(404)
+    if shown:
+        group = [event for event in group if event.id in shown or event.id == event_id]
+    else:  # a form without the field: up to the card's newest alert
+        newest = next(event for event in group if event.id == event_id)
+        group = [event for event in group if event.created_at <= newest.created_at]
     for event in group:
         repository.review_safety_event(db(), event, review, g.worker.display_name[:128])
     ids = ",".join(str(e.id) for e in group)

@@ -5,6 +5,7 @@ alerts, and the organisation's false-alarm share."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -138,6 +139,30 @@ def test_vals_alarm_marks_the_whole_group_and_counts_for_the_organisation(client
     assert "Beoordeeld: <strong>3</strong>" in figures
     assert "vals alarm: <strong>2</strong> (67 %)" in figures
     assert "testbericht" not in figures, "counts only, no client data"
+
+
+def test_an_alert_that_came_in_after_the_page_was_loaded_stays_open(client, data, engine):
+    """The worker marks the card they saw; a new alert of the same conversation that arrived
+    in the meantime joins the group, but is not marked with it: it keeps "⚠ Nieuw"."""
+    with session_scope(engine) as session:
+        _clear_events(session, data.client_a)
+        seen = _event(session, data.client_a, 20, message_text="gezien bericht")
+    login(client, "anna")
+    page = f"/begeleider/client/{data.client_a}"
+    html = client.get(page).get_data(as_text=True)
+    form = {
+        "csrf_token": token(client, page),
+        "meldingen": re.search(r'name="meldingen" value="([0-9,]*)"', html).group(1),
+    }
+    assert form["meldingen"] == str(seen)
+    with session_scope(engine) as session:
+        later = _event(session, data.client_a, 0, message_text="nieuw bericht na het laden")
+    assert client.post(f"{page}/melding/{seen}/vals-alarm", data=form).status_code == 302
+    with session_scope(engine) as session:
+        assert session.get(SafetyEvent, seen).review == "vals_alarm"
+        assert session.get(SafetyEvent, later).review is None, "never seen by the worker"
+    html = client.get(page).get_data(as_text=True)
+    assert "⚠ Nieuw" in html and "nieuw bericht na het laden" in html
 
 
 def test_review_rules(client, data, engine):
