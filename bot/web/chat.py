@@ -70,6 +70,8 @@ MSG_TOO_LONG = (
 # and the reason the worker reads beside "opgemerkt door".
 TOO_LONG_CONTEXT = "te_lang_bericht"
 TOO_LONG_REASON = "bericht te lang voor Koers, alleen de woordenlijst las het"
+UNREAD_CONTEXT = "koers_gaf_geen_antwoord"
+UNREAD_REASON = "Koers gaf geen antwoord, alleen de woordenlijst las het"
 # The same refusal when the word list found crisis words in it: said after the crisis help.
 MSG_TOO_LONG_HELP = (
     "Je bericht is te lang. Het staat nog in het vak. "
@@ -311,21 +313,43 @@ def _word_list() -> Any:
 
 def _too_long(client: Client, text: str) -> Any:
     """Refuse a message over MAX_MESSAGE_LENGTH; the client shortens it (the page keeps the
-    text in the box). Rasa never reads it, so the crisis word list reads it here: on a hit
-    the client gets the fixed crisis help for its category at their language level (the
-    domain's own texts, with the organisation's contact) and the worker a safety event with
-    the whole message. The same text sent again on the same day records no second event.
+    text in the box). Rasa never reads it, so the crisis word list reads it here
+    (`_word_list_help`): on a hit the client gets the fixed crisis help with the refusal."""
+    help_texts = _word_list_help(client, text, TOO_LONG_CONTEXT, TOO_LONG_REASON)
+    if help_texts is None:
+        return _fail(MSG_TOO_LONG, 400)
+    return _fail_with_help(MSG_TOO_LONG_HELP, 400, help_texts)
 
-    The help is shown whatever happens to the database: a refused write is kept in the
+
+def _fail_with_help(message: str, status: int, help_texts: list[str]) -> Any:
+    """A refusal that brings Koers's crisis help along (shown first, then the refusal)."""
+    return jsonify(
+        {
+            "ok": False,
+            "error": message,
+            "messages": [{"text": m, "buttons": []} for m in help_texts],
+        }
+    ), status
+
+
+def _word_list_help(client: Client, text: str, context: str, reason: str) -> list[str] | None:
+    """For a typed message that Rasa did not read (too long for it, or Rasa could not answer):
+    the crisis word list reads it here. On a hit: the fixed crisis help for the hit's category
+    at the client's language level (the domain's own texts, with the organisation's contact),
+    returned to be shown, and a safety event with the whole message for the worker. The same
+    text on the same day (a retry) records no second event. None when the word list finds
+    nothing.
+
+    The help is returned whatever happens to the database: a refused write is kept in the
     outbox (bot.storage.outbox) and written in the background as soon as the database takes
-    it (`_flush_later`), or by the next long message."""
+    it (`_flush_later`), or by the next such message."""
     # Stored as the worker will read it: no NUL bytes (PostgreSQL cannot store them) and no
     # lone surrogates (JSON can carry them; UTF-8 cannot). Not kept in the word list's memory
-    # of recent texts: a long message is health data, and one can be 256 KB.
+    # of recent texts: the message is health data, and a long one can be 256 KB.
     text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     hits = _word_list().find(text, remember=False)
     if not hits:
-        return _fail(MSG_TOO_LONG, 400)
+        return None
     category, chat_id, level = hits[0].category, client.chat_id, client.language_level
     box = get_outbox()
     try:
@@ -337,15 +361,15 @@ def _too_long(client: Client, text: str) -> Any:
         rollback_db()
         contact = ""
     messages = crisis_help_texts(domain_responses(), category, level, contact)
-    key = repository.stable_key(TOO_LONG_CONTEXT, chat_id, utcnow().date().isoformat(), text)
+    key = repository.stable_key(context, chat_id, utcnow().date().isoformat(), text)
     event: dict[str, Any] = {
         "chat_id": chat_id,
         "category": category,
         "message_text": text,
         "response_text": "\n".join(messages),
         "detected_by": "matcher",
-        "context": TOO_LONG_CONTEXT,
-        "evidence": {"reasons": ["woordenlijst", TOO_LONG_REASON]},
+        "context": context,
+        "evidence": {"reasons": ["woordenlijst", reason]},
     }
     try:
         repository.record_safety_event(db(), idempotency_key=key, **event)
@@ -358,13 +382,7 @@ def _too_long(client: Client, text: str) -> Any:
             _flush_later(box)
         except OSError:
             current_app.logger.exception("outbox: could not keep a safety event")
-    return jsonify(
-        {
-            "ok": False,
-            "error": MSG_TOO_LONG_HELP,
-            "messages": [{"text": m, "buttons": []} for m in messages],
-        }
-    ), 400
+    return messages
 
 
 def _flush_later(box: Outbox) -> None:
@@ -465,6 +483,7 @@ def send():
     # lock is per client across web processes with Redis (bot.web.shared); it expires after
     # `hold` seconds should a web process die while holding it.
     hold = current_app.config["RASA_TIMEOUT"] + 15
+    typed_text = ""  # the client's own words, when this message is typed
     with state.send_lock(client.id, wait=BUSY_WAIT_SECONDS, hold=hold) as locked:
         if not locked:
             return _fail(MSG_BUSY, 429)
@@ -487,6 +506,7 @@ def send():
             message = as_text(typed)
             if not message:  # only NUL bytes
                 return _fail(MSG_EMPTY_INPUT, 400)
+            typed_text = typed
         messages, error, status = forward(client, message)
         try:
             if messages is not None:
@@ -499,5 +519,11 @@ def send():
             # the button's words, which Koers also understands.
             current_app.logger.warning("could not keep the offered buttons (Redis)")
     if messages is None:
+        if typed_text:
+            # Rasa did not answer: nothing read the message. The word list does, so a
+            # crisis gets its help now and the worker an event (the text stays in the box).
+            help_texts = _word_list_help(client, typed_text, UNREAD_CONTEXT, UNREAD_REASON)
+            if help_texts is not None:
+                return _fail_with_help(error, status, help_texts)
         return _fail(error, status)
     return jsonify({"ok": True, "messages": messages})

@@ -26,6 +26,8 @@ from bot.web.chat import (
     MSG_TOO_LONG_HELP,
     TOO_LONG_CONTEXT,
     TOO_LONG_REASON,
+    UNREAD_CONTEXT,
+    UNREAD_REASON,
 )
 from bot.web.dashboard import issue_code
 from bot.web.security import format_code
@@ -230,6 +232,42 @@ def test_rasa_failures_give_a_calm_message(client, code, rasa, app, mode, status
     assert response.status_code == status
     assert words in response.json["error"] and "niet kwijt" in response.json["error"]
     assert response.json["ok"] is False
+
+
+@pytest.mark.parametrize("mode, status", [("down", 503), ("slow", 504), ("empty", 502)])
+def test_a_crisis_koers_could_not_answer_gets_the_help_from_the_word_list(
+    client, code, rasa, app, engine, mode, status
+):
+    """Rasa down, too slow or without a reply: nothing read the message. The word list reads
+    it in the web app, so a crisis still gets the fixed crisis help, with the calm refusal
+    (the text stays in the box), and the worker a safety event; a retry records no second."""
+    client_login(client, code)
+    if mode == "down":
+        app.config["RASA_URL"] = "http://127.0.0.1:9"
+    rasa.mode = mode
+
+    def unread() -> list[SafetyEvent]:
+        with session_scope(engine) as session:
+            rows = session.execute(
+                select(SafetyEvent).where(SafetyEvent.context == UNREAD_CONTEXT)
+            ).scalars()
+            found = list(rows)
+            session.expunge_all()
+            return found
+
+    calm = send(client, {"text": "mijn bericht over de tuin"})
+    assert calm.status_code == status and "messages" not in calm.json and unread() == []
+    crisis = "ik wil dood, het touw ligt al klaar"
+    response = send(client, {"text": crisis})
+    assert response.status_code == status and response.json["ok"] is False
+    assert "niet kwijt" in response.json["error"]
+    shown = [m["text"] for m in response.json["messages"]]
+    assert shown == [render_response(domain_responses(), "utter_crisis_suicide", "standaard")]
+    (event,) = unread()
+    assert (event.message_text, event.category, event.detected_by) == (crisis, "suicide", "matcher")
+    assert UNREAD_REASON in json.loads(event.evidence)["reasons"]
+    assert send(client, {"text": crisis}).json["messages"] == response.json["messages"]
+    assert len(unread()) == 1, "a retry records no second event"
 
 
 def test_bad_input_gets_a_clear_message(client, code, rasa):
