@@ -48,6 +48,26 @@ JARGON = (
 )
 
 
+# A question in the worker's own words about danger (suicide, self-harm, violence, abuse,
+# threats): the client's answer may be a bare "ja", which no crisis check can read as a
+# danger, and it is stored as a reflection the client may keep private. Such a question is
+# for the worker to ask in person. Matched on the lower-cased question.
+RISK = re.compile(
+    r"zelfmoord|su[iï]ci[dj]|zelfdoding|zelfbeschadig|overdos"
+    r"|\bdood (?:wil|wilt|willen|zijn|gaan)\b|\bdood te (?:gaan|zijn)\b|\bdoodgaan\b"
+    r"|\bwil(?:t|len)?\b[^?.!]{0,20}\bdood\b"
+    r"|\bniet meer (?:wil |wilt |willen )?(?:leven|bestaan)\b|\bleven (?:te )?(?:be)?eindigen\b"
+    r"|\been einde (?:aan|maken)|\baan ?(?:te )?doen\b|\bpijn (?:te )?(?:doen|gedaan)\b"
+    r"|\bdoe[tn]?\b[^?.!]{0,30}\bpijn\b|\bsnij(?:d|den|dt)?\b|\bkrassen\b|\bgeweld"
+    r"|mishandel|misbruik|bedreig|\bwapens?\b|\bmes(?:sen)?\b|\bslaa?t\b|\bslaan\b|\bsloeg"
+    r"|geslagen|in gevaar|\bvermoord|\bdoodmaken\b|\bdood ?maken\b"
+)
+RISK_PROBLEM = (
+    "Een vraag over gevaar, zelfmoord, jezelf pijn doen of geweld stel je zelf, in een gesprek. "
+    "Op een kort antwoord als “ja” kan Koers dan niet goed reageren."
+)
+
+
 @dataclass(frozen=True)
 class QuestionChoice:
     """A ready question the worker can pick: both language levels."""
@@ -141,4 +161,6 @@ def question_problems(text: str | None, level: str = STANDARD) -> list[str]:
         problems.append(f"Stel één vraag tegelijk. Er staan nu {marks} vraagtekens in.")
     for word in _jargon_in(text):
         problems.append(f"Gebruik geen moeilijk woord als “{word}”. Zeg het in gewone woorden.")
+    if RISK.search(text.lower()):
+        problems.append(RISK_PROBLEM)
     return problems

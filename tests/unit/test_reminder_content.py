@@ -147,6 +147,20 @@ def test_ready_questions_include_the_theme_banks():
         ("Hoe ging het gesprek met je zus vorige week?", "eenvoudig", ["hoogstens 8"]),
         ("Ging het goed, of slecht, of gewoon?", "eenvoudig", ["meer dan één komma"]),
         ("x" * 301 + "?", "standaard", ["te lang"]),
+        # Danger: for the worker to ask in person (a bare "ja" tells no check anything).
+        ("Denk je nog weleens aan zelfmoord?", "standaard", ["stel je zelf, in een gesprek"]),
+        ("Wil je jezelf iets aandoen?", "standaard", ["stel je zelf"]),
+        ("Doet iemand thuis je pijn?", "eenvoudig", ["stel je zelf"]),
+        ("Wil je soms dood?", "eenvoudig", ["stel je zelf"]),
+        ("Snij je jezelf nog?", "eenvoudig", ["stel je zelf"]),
+        ("Heeft hij je weer bedreigd?", "standaard", ["stel je zelf"]),
+        ("Voel je je thuis in gevaar?", "standaard", ["stel je zelf"]),
+        ("Slaat je vriend je?", "eenvoudig", ["stel je zelf"]),
+        # ... but not everyday questions with nearby words.
+        ("Hoe ging het na de dood van je oma?", "standaard", []),
+        ("Wat doe je als je je slecht voelt?", "standaard", []),
+        ("Hoe gaat het met de pijn in je knie?", "standaard", []),
+        ("Wat wil je met je leven doen?", "standaard", []),
     ],
 )
 def test_own_words_get_a_clear_dutch_message(text, level, expected):
