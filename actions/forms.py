@@ -32,7 +32,7 @@ from actions.common import (
     render_response,
 )
 from actions.reflection import Field, least_recent_theme
-from actions.safety import parse_colour, red_phase, show_phase
+from actions.safety import parse_colour, record_event, red_phase, show_phase
 from bot import content
 from bot.stop_words import STOP_INTENTS, says_stop
 from bot.vocabulary import (
@@ -44,10 +44,12 @@ from bot.vocabulary import (
     STEP_PARTLY,
     THEME_FORM,
     THEME_GROUPS,
+    UNKNOWN_CATEGORY,
 )
 from bot.weak_answers import is_weak
 
 Slots = dict[str, Any]
+NOT_SAFE_RESPONSE = "utter_schaal_niet_veilig"
 
 
 def _intent(tracker: Tracker) -> str | None:
@@ -400,6 +402,20 @@ class ValidateThemaForm(FormValidationAction):
         if score is None:
             dispatcher.utter_message(response="utter_schaal_ongeldig")
             return {"thema_schaal": None}
+        if score == 1 and reflection.current_theme(tracker) == content.SAFETY_THEME:
+            # "Hoe veilig voel je je nu?" - "Niet veilig": a safety signal in the client's own
+            # choice, whatever they share. The fixed help now, and an event for the worker
+            # (the question and the messages before it show what it answered).
+            shown = render_response(domain, NOT_SAFE_RESPONSE, language_level(tracker))
+            dispatcher.utter_message(response=NOT_SAFE_RESPONSE)
+            record_event(
+                tracker,
+                category=UNKNOWN_CATEGORY,
+                detected_by="client",
+                shown=shown,
+                context=THEME_FORM,
+                reasons=("schaal veilig: 1 (niet veilig)",),
+            )
         return {"thema_schaal": str(score), **_new_key(tracker)}
 
 

@@ -73,7 +73,7 @@ def test_the_crisis_categories_are_all_covered():
     ]
 
 
-@pytest.mark.parametrize("name", CRISIS)
+@pytest.mark.parametrize("name", [*CRISIS, "utter_schaal_niet_veilig"])
 @pytest.mark.parametrize("level", ["standaard", "eenvoudig"])
 def test_crisis_text_has_all_help_and_asks_nothing(name, level):
     text = variants(name)[level]["text"]

@@ -413,3 +413,37 @@ def test_a_new_client_can_do_all_six_themes_in_one_go(bot, engine):
     saved = reflections(engine, sender)
     assert [r.theme for r in saved] == content.theme_keys()
     assert [r.shared_with_worker for r in saved] == [True, False] * 3
+
+
+def test_not_safe_on_the_safety_scale_gets_the_help_and_tells_the_worker(bot, engine):
+    """ "Hoe veilig voel je je nu?" answered 1 ("Niet veilig"): the fixed help at once and a
+    safety event for the worker, whether or not the client shares the reflection; the
+    questions go on. Any other score, or 1 on another theme's scale, is just the score."""
+    from bot.responses import domain_responses, render_response
+    from bot.storage.models import Client, SafetyEvent
+
+    def safety_events(sender: str) -> list[SafetyEvent]:
+        with Session(engine) as session:
+            return list(session.query(SafetyEvent).join(Client).filter(Client.chat_id == sender))
+
+    help_text = render_response(domain_responses(), "utter_schaal_niet_veilig", "standaard")
+    for theme, score, helped in (
+        ("veiligheid", "1", True),
+        ("veiligheid", "2", False),
+        ("hoop", "1", False),
+    ):
+        sender = bot.new_sender("e2e")
+        start_theme(bot, sender, menu_path(theme), theme)
+        bot.texts(sender, "thuis op mijn kamer")
+        scale = bot.texts(sender, "mijn zus bellen")
+        assert content.scale_question(theme, "standaard") in scale
+        reply = bot.texts(sender, score)
+        assert (help_text in reply) is helped, (theme, score, reply)
+        events = safety_events(sender)
+        assert len(events) == int(helped), (theme, score)
+        assert "klein stapje" in reply, "the questions go on"
+        if helped:
+            (event,) = events
+            assert (event.category, event.detected_by) == ("unknown", "client")
+            assert event.question_text and "veilig" in event.question_text
+            assert "0800-0113" in event.response_text
