@@ -50,7 +50,7 @@ from actions.safety import (
     show_phase,
 )
 from bot import content
-from bot.safety.decision import CALM, CRISIS, Decision
+from bot.safety.decision import CRISIS, Context, Decision, Evidence, decide
 from bot.storage import repository as repo
 from bot.vocabulary import (
     DEFAULT_LANGUAGE_LEVEL,
@@ -765,13 +765,16 @@ def checked_answer(tracker: Tracker, state: dict[str, Any], paused: str | None) 
 
 def _own_crisis(tracker: Tracker, intent: str | None) -> Decision | None:
     """The decision on the reply to a check question when that reply is a crisis message of
-    its own (not a plain "ja"): a crisis intent, the red-plan button, or words or a meaning
-    that are not calm read in the conversation (right after a check)."""
+    its own, not an answer to the check ("ja", "ja soms", "weet ik niet, ik denk er wel
+    aan"): a crisis intent, the red-plan button, or the crisis help for the reply read on its
+    own, as a first message. Read in the conversation, right after a check, every worrying
+    answer would count (the check makes the context worrying)."""
     if intent == "plan_rood":
         return Decision(CRISIS, UNKNOWN_CATEGORY, "client")
-    decision = safety_decision(tracker)
-    if intent in ("crisis", "crisis_check") or decision.outcome != CALM:
-        return decision
+    info = tracker.latest_message.get("crisis") or {}
+    own = decide(Evidence.from_dict(info.get("evidence")), Context())
+    if intent in ("crisis", "crisis_check") or own.outcome == CRISIS:
+        return safety_decision(tracker) if own.outcome != CRISIS else own
     return None
 
 
@@ -792,6 +795,14 @@ class ActionCrisisControleAntwoord(Action):
             # level below (the slot is set), and the switch is stored like any other.
             store_language_level(tracker)
         answer = read_check_answer(tracker)
+        if (
+            answer is None
+            and (tracker.latest_message.get("intent") or {}).get("name") in LANGUAGE_INTENTS
+        ):
+            # Only other words asked for: the check once more in them, never taken as an
+            # unclear answer (which, the second time, shows the crisis help).
+            dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
+            return [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
         if answer is None and int(state.get("gevraagd") or 1) < 2:
             dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
             state["gevraagd"] = int(state.get("gevraagd") or 1) + 1

@@ -347,6 +347,40 @@ def validate_plan_colour(
     return {"plan_kleur": colour, **done}
 
 
+# The safety scale's low end in words ("niet veilig", the button's own label; "onveilig"):
+# read as 1 on that scale, so typing it is never "Dat snap ik niet".
+NOT_SAFE_WORDS = re.compile(r"\bon ?veilig\b|\b(?:niet|nie|nit) (?:zo |heel |echt |erg )?veilig\b")
+
+
+def theme_scale(value: Any, tracker: Tracker) -> int | None:
+    """A theme's 1-5 scale answer; on the safety scale "niet veilig" in words is 1."""
+    score = parse_scale(str(value), kind="hoop")
+    if score is None and reflection.current_theme(tracker) == content.SAFETY_THEME:
+        if NOT_SAFE_WORDS.search(str(value).lower()):
+            return 1
+    return score
+
+
+def not_safe(
+    score: int, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> None:
+    """ "Hoe veilig voel je je nu?" - "Niet veilig" (1), also as a correction: a safety signal
+    in the client's own choice, whatever they share. The fixed help now, and an event for
+    the worker (the question and the messages before it show what it answered)."""
+    if score != 1 or reflection.current_theme(tracker) != content.SAFETY_THEME:
+        return
+    shown = render_response(domain, NOT_SAFE_RESPONSE, language_level(tracker))
+    dispatcher.utter_message(response=NOT_SAFE_RESPONSE)
+    record_event(
+        tracker,
+        category=UNKNOWN_CATEGORY,
+        detected_by="client",
+        shown=shown,
+        context=THEME_FORM,
+        reasons=("schaal veilig: 1 (niet veilig)",),
+    )
+
+
 class ValidateThemaForm(FormValidationAction):
     """Every theme of themes.yml: two prompts from its bank and its 1-5 scale. The safety
     theme first asks the colour of the client's own plan, when there is one."""
@@ -398,24 +432,11 @@ class ValidateThemaForm(FormValidationAction):
     ) -> Slots:
         if value is None or _intent(tracker) in INTERRUPTIONS:
             return {"thema_schaal": None}
-        score = parse_scale(str(value), kind="hoop")
+        score = theme_scale(value, tracker)
         if score is None:
             dispatcher.utter_message(response="utter_schaal_ongeldig")
             return {"thema_schaal": None}
-        if score == 1 and reflection.current_theme(tracker) == content.SAFETY_THEME:
-            # "Hoe veilig voel je je nu?" - "Niet veilig": a safety signal in the client's own
-            # choice, whatever they share. The fixed help now, and an event for the worker
-            # (the question and the messages before it show what it answered).
-            shown = render_response(domain, NOT_SAFE_RESPONSE, language_level(tracker))
-            dispatcher.utter_message(response=NOT_SAFE_RESPONSE)
-            record_event(
-                tracker,
-                category=UNKNOWN_CATEGORY,
-                detected_by="client",
-                shown=shown,
-                context=THEME_FORM,
-                reasons=("schaal veilig: 1 (niet veilig)",),
-            )
+        not_safe(score, dispatcher, tracker, domain)
         return {"thema_schaal": str(score), **_new_key(tracker)}
 
 
@@ -587,10 +608,11 @@ class ValidateCorrectieForm(FormValidationAction):
         if field == "thema_schaal":
             if value is None or _intent(tracker) in INTERRUPTIONS:
                 return {"nieuw_antwoord": None}
-            score = parse_scale(str(value), kind="hoop")
+            score = theme_scale(value, tracker)
             if score is None:
                 dispatcher.utter_message(response="utter_schaal_ongeldig")
                 return {"nieuw_antwoord": None}
+            not_safe(score, dispatcher, tracker, domain)  # a correction to "Niet veilig" too
             return {"nieuw_antwoord": str(score)}
         text = free_text_answer(value, tracker, dispatcher)
         if text is None:

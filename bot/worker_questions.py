@@ -55,12 +55,15 @@ JARGON = (
 RISK = re.compile(
     r"zelfmoord|su[iï]ci[dj]|zelfdoding|zelfbeschadig|overdos"
     r"|\bdood (?:wil|wilt|willen|zijn|gaan)\b|\bdood te (?:gaan|zijn)\b|\bdoodgaan\b"
-    r"|\bwil(?:t|len)?\b[^?.!]{0,20}\bdood\b"
-    r"|\bniet meer (?:wil |wilt |willen )?(?:leven|bestaan)\b|\bleven (?:te )?(?:be)?eindigen\b"
-    r"|\been einde (?:aan|maken)|\baan ?(?:te )?doen\b|\bpijn (?:te )?(?:doen|gedaan)\b"
-    r"|\bdoe[tn]?\b[^?.!]{0,30}\bpijn\b|\bsnij(?:d|den|dt)?\b|\bkrassen\b|\bgeweld"
+    r"|\bwil(?:t|len)?\b[^?.!]{0,20}(?<!de )(?<!het )\bdood\b"
+    r"|\bniet meer (?:wil |wilt |willen )?(?:leven|bestaan|(?:te )?zijn)\b"
+    r"|\bleven (?:te )?(?:be)?eindigen\b|\been eind(?:e)? (?:aan|maken)"
+    r"|\baan(?:doen|doet|gedaan)\b|\baan te doen\b|\bpijn (?:te )?(?:doen|gedaan)\b|\bpijn doet\b"
+    r"|\bdoe[tn]?\b[^?.!,]{0,30}\b(?:je|jou|jezelf|mezelf|iemand|hem|haar|me|mij)\s+pijn\s*(?:\?|$)"
+    r"|\bsnij(?:d|den|dt)?\b|\bkrassen\b|\bgekrast\b|\bgeweld(?!ig)"
     r"|mishandel|misbruik|bedreig|\bwapens?\b|\bmes(?:sen)?\b|\bslaa?t\b|\bslaan\b|\bsloeg"
     r"|geslagen|in gevaar|\bvermoord|\bdoodmaken\b|\bdood ?maken\b"
+    r"|agressi|\bvecht|gevochten|aangevallen|\bsteken\b|verwond"
 )
 RISK_PROBLEM = (
     "Een vraag over gevaar, zelfmoord, jezelf pijn doen of geweld stel je zelf, in een gesprek. "

@@ -324,3 +324,28 @@ def test_a_new_crisis_message_to_the_check_gets_its_own_help_and_event(bot, engi
     assert (check.message_text, check.outcome, check.check_answer) == (unclear, "controle", "ja")
     assert (new.message_text, new.category, new.outcome) == (overdose, "overdose", "hulp")
     assert help_text in new.response_text and help_text in check.response_text
+
+
+@pytest.mark.parametrize("answer", ["ja, soms denk ik eraan", "weet ik niet, ik denk er wel aan"])
+def test_an_answer_to_the_check_in_words_records_no_second_event(bot, engine, unclear, answer):
+    """A worrying answer to the check is an answer ("ja" / "weet ik niet"), not a crisis
+    message of its own: the help, and the check's one event holds the answer."""
+    sender = bot.new_sender("controle-woorden")
+    into_hope_form(bot, sender)
+    assert classify(bot.say(sender, unclear)) == CHECK
+    assert classify(bot.say(sender, answer)) == HELP
+    [event] = events(engine, sender)
+    assert event.message_text == unclear and event.check_answer in ("ja", "weet_niet")
+
+
+def test_other_words_asked_during_the_check_never_show_the_help(bot, engine, unclear):
+    """ "makkelijker graag" while the check is open, also after an unclear answer: the check
+    once more in simple words, not the crisis help (an unclear answer the second time)."""
+    sender = bot.new_sender("controle-taal")
+    into_hope_form(bot, sender)
+    assert classify(bot.say(sender, unclear)) == CHECK
+    assert classify(bot.say(sender, "wat bedoel je")) == CHECK  # unclear: asked once more
+    reply = bot.say(sender, "makkelijker graag")
+    assert classify(reply) == CHECK, "asked again, no help"
+    assert bot.tracker(sender).get_slot("crisis_controle"), "the check is still open"
+    assert "0800-0113" not in bot.texts(sender, "nee")

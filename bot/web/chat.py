@@ -522,7 +522,12 @@ def send():
         if typed_text:
             # Rasa did not answer: nothing read the message. The word list does, so a
             # crisis gets its help now and the worker an event (the text stays in the box).
-            help_texts = _word_list_help(client, typed_text, UNREAD_CONTEXT, UNREAD_REASON)
+            try:
+                help_texts = _word_list_help(client, typed_text, UNREAD_CONTEXT, UNREAD_REASON)
+            except Exception:  # the calm message stands whatever fails here
+                current_app.logger.exception("the word list could not read an unanswered message")
+                rollback_db()
+                help_texts = None
             if help_texts is not None:
                 return _fail_with_help(error, status, help_texts)
         return _fail(error, status)

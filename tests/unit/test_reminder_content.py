@@ -161,6 +161,14 @@ def test_ready_questions_include_the_theme_banks():
         ("Wat doe je als je je slecht voelt?", "standaard", []),
         ("Hoe gaat het met de pijn in je knie?", "standaard", []),
         ("Wat wil je met je leven doen?", "standaard", []),
+        ("Wat vond je geweldig deze week?", "standaard", []),
+        ("Wat kun je daar zelf aan doen?", "standaard", []),
+        ("Doet je rug nog pijn?", "standaard", []),
+        ("Wil je praten over de dood van je hond?", "standaard", []),
+        ("Heb je gedachten om er een eind aan te maken?", "standaard", ["stel je zelf"]),
+        ("Wil je er soms niet meer zijn?", "eenvoudig", ["stel je zelf"]),
+        ("Heb je jezelf iets aangedaan?", "eenvoudig", ["stel je zelf"]),
+        ("Ben je agressief geweest?", "eenvoudig", ["stel je zelf"]),
     ],
 )
 def test_own_words_get_a_clear_dutch_message(text, level, expected):

@@ -21,12 +21,12 @@ from actions.actions import (
     ActionSessionStart,
     ActionStapBijwerken,
 )
-from actions.forms import validate_plan_colour
+from actions.forms import ValidateCorrectieForm, ValidateThemaForm, validate_plan_colour
 from bot import content
 from bot.language import check_text, sentences
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
-from bot.storage.models import PlanLookup
+from bot.storage.models import PlanLookup, SafetyEvent
 from bot.storage.outbox import Outbox
 
 DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
@@ -310,3 +310,42 @@ def test_an_answer_kept_after_the_check_question_answered_the_question_before_it
     later = [*events, bot(FIJN.standaard), user("met mijn moeder", "m3"), slot("antwoord_2", "x")]
     [turn] = shown.replied_to(later, ["antwoord_2"])["antwoord_2"]
     assert turn[-1] == FIJN.standaard and check not in turn
+
+
+@pytest.mark.parametrize(
+    ("theme", "typed", "helped"),
+    [
+        ("veiligheid", "1", True),
+        ("veiligheid", "niet veilig", True),  # the button's own label, typed
+        ("veiligheid", "onveilig", True),
+        ("veiligheid", "2", False),
+        ("hoop", "1", False),
+    ],
+)
+@pytest.mark.parametrize("corrected", [False, True])
+def test_not_safe_on_the_safety_scale_gets_the_help_also_typed_or_corrected(
+    engine, theme, typed, helped, corrected
+):
+    """ "Hoe veilig voel je je nu?" answered 1 or "niet veilig", also as a correction of the
+    read-back: the fixed help and a safety event for the worker."""
+    slots = {"thema": theme, "taalniveau": "standaard", "aanpassen_veld": "thema_schaal"}
+    question = content.scale_question(theme, "standaard")
+    dispatcher = CollectingDispatcher()
+    the_tracker = tracker(slots, [bot(question), user(typed, "m-schaal")])
+    if corrected:
+        result = ValidateCorrectieForm().validate_nieuw_antwoord(
+            typed, dispatcher, the_tracker, DOMAIN
+        )
+        score = result["nieuw_antwoord"]
+    else:
+        result = ValidateThemaForm().validate_thema_schaal(typed, dispatcher, the_tracker, DOMAIN)
+        score = result["thema_schaal"]
+    assert score == ("1" if helped else typed)
+    responses = [m.get("response") for m in dispatcher.messages]
+    assert ("utter_schaal_niet_veilig" in responses) is helped
+    with session_scope(engine) as session:
+        events = session.execute(select(SafetyEvent)).scalars().all()
+        assert len(events) == int(helped)
+        if helped:
+            assert (events[0].detected_by, events[0].question_text) == ("client", question)
+            assert "0800-0113" in events[0].response_text

@@ -270,6 +270,21 @@ def test_a_crisis_koers_could_not_answer_gets_the_help_from_the_word_list(
     assert len(unread()) == 1, "a retry records no second event"
 
 
+def test_a_failing_word_list_keeps_the_calm_message_when_rasa_is_down(
+    client, code, rasa, app, monkeypatch
+):
+    from bot.web import chat as chat_module
+
+    def broken():
+        raise RuntimeError("no spaCy pipeline")
+
+    client_login(client, code)
+    app.config["RASA_URL"] = "http://127.0.0.1:9"
+    monkeypatch.setattr(chat_module, "_word_list", broken)
+    response = send(client, {"text": "ik wil dood"})
+    assert response.status_code == 503 and "niet bereikbaar" in response.json["error"]
+
+
 def test_bad_input_gets_a_clear_message(client, code, rasa):
     client_login(client, code)
     assert "Typ eerst iets" in send(client, {"text": "   "}).json["error"]
