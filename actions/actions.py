@@ -790,19 +790,16 @@ class ActionCrisisControleAntwoord(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         state: dict[str, Any] = dict(tracker.get_slot(CHECK_SLOT) or {})
-        if (tracker.latest_message.get("intent") or {}).get("name") in LANGUAGE_INTENTS:
-            # "makkelijker graag" while the check is open: the check is asked again in that
-            # level below (the slot is set), and the switch is stored like any other.
-            store_language_level(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
         answer = read_check_answer(tracker)
-        if (
-            answer is None
-            and (tracker.latest_message.get("intent") or {}).get("name") in LANGUAGE_INTENTS
-        ):
-            # Only other words asked for: the check once more in them, never taken as an
-            # unclear answer (which, the second time, shows the crisis help).
-            dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
-            return [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
+        if intent in LANGUAGE_INTENTS:
+            # "makkelijker graag" while the check is open: stored like any other switch, and
+            # when nothing else was said the check once more in those words (the slot is
+            # set), never taken as an unclear answer (the second time: the crisis help).
+            store_language_level(tracker)
+            if answer is None:
+                dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
+                return [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
         if answer is None and int(state.get("gevraagd") or 1) < 2:
             dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
             state["gevraagd"] = int(state.get("gevraagd") or 1) + 1
@@ -834,7 +831,6 @@ class ActionCrisisControleAntwoord(Action):
         category = state.get("categorie") or UNKNOWN_CATEGORY
         if category not in CRISIS_CATEGORIES:
             category = UNKNOWN_CATEGORY
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "plan_rood":  # the red-plan button: the client's own red plan first
             dispatcher.utter_message(response="utter_plan_rood")
             show_phase(dispatcher, tracker, domain, "rood")
