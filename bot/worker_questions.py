@@ -64,6 +64,7 @@ RISK = re.compile(
     r"|mishandel|misbruik|bedreig|\bwapens?\b|\bmes(?:sen)?\b|\bslaa?t\b|\bslaan\b|\bsloeg"
     r"|geslagen|in gevaar|\bvermoord|\bdoodmaken\b|\bdood ?maken\b"
     r"|agressi|\bvecht|gevochten|aangevallen|\bsteken\b|verwond"
+    r"|\bwraak|geschopt|van (?:een|de) (?:brug|flat|dak|gebouw)|\baan de dood\s*\?"
 )
 RISK_PROBLEM = (
     "Een vraag over gevaar, zelfmoord, jezelf pijn doen of geweld stel je zelf, in een gesprek. "

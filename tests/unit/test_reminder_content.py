@@ -169,6 +169,9 @@ def test_ready_questions_include_the_theme_banks():
         ("Wil je er soms niet meer zijn?", "eenvoudig", ["stel je zelf"]),
         ("Heb je jezelf iets aangedaan?", "eenvoudig", ["stel je zelf"]),
         ("Ben je agressief geweest?", "eenvoudig", ["stel je zelf"]),
+        ("Aan wie kun je vertellen dat je je onveilig voelt?", "standaard", []),  # theme bank
+        ("Denk je weleens aan de dood?", "eenvoudig", ["stel je zelf"]),
+        ("Denk je nog vaak aan de dood van je oma?", "standaard", []),
     ],
 )
 def test_own_words_get_a_clear_dutch_message(text, level, expected):
