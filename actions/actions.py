@@ -28,10 +28,12 @@ from actions.between import (
     question_stage,
 )
 from actions.common import (
+    LANGUAGE_INTENTS,
     LANGUAGE_SLOT,
     REFLECTION_STATE_SLOTS,
     db_session,
     language_level,
+    latest_intent,
     latest_user_event,
     render_response,
     response_buttons,
@@ -141,7 +143,6 @@ class ActionSessionStart(Action):
         return events
 
 
-LANGUAGE_INTENTS = frozenset({"taal_eenvoudig", "taal_standaard"})
 # The actions that store a switch of language level made in their turn.
 STORING_ACTIONS = frozenset({"action_taal_bewaren", "action_crisis_controle_antwoord"})
 
@@ -363,7 +364,7 @@ class ActionThemaStart(Action):
         choice = tracker.get_slot("thema_keuze")
         if choice in content.menu_keys():
             return choice
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         if intent == "kwijt":
             return content.VENT
         if intent == "kies_thema":
@@ -790,7 +791,7 @@ class ActionCrisisControleAntwoord(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         state: dict[str, Any] = dict(tracker.get_slot(CHECK_SLOT) or {})
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         answer = read_check_answer(tracker)
         if intent in LANGUAGE_INTENTS:
             # "makkelijker graag" while the check is open: stored like any other switch, and

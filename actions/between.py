@@ -25,6 +25,7 @@ from actions import durable
 from actions.common import (
     db_session,
     language_level,
+    latest_intent,
     latest_user_event,
     parse_yes_no,
     stable_key,
@@ -62,8 +63,7 @@ TASK_RESPONSES = {
 }
 
 
-def _intent(tracker: Tracker) -> str | None:
-    return (tracker.latest_message.get("intent") or {}).get("name")
+_intent = latest_intent
 
 
 def _is_skip(tracker: Tracker) -> bool:

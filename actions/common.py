@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 STANDAARD = STANDARD
 EENVOUDIG = SIMPLE
+# A switch of language level ("makkelijker", "normaal"): the domain's mappings of the slot.
+LANGUAGE_INTENTS = frozenset({"taal_eenvoudig", "taal_standaard"})
 
 # Intents that interrupt a reflection form instead of answering it (the `&interruptions`
 # list of the free-text slots in domain.yml; tests/unit/test_domain.py checks they agree).
@@ -34,8 +36,7 @@ INTERRUPTIONS = frozenset(
         "afscheid",
         "hulp_vraag",
         "snap_het_niet",
-        "taal_eenvoudig",
-        "taal_standaard",
+        *LANGUAGE_INTENTS,
         "privacy_vraag",
         # the client's reminders (issue 14): changed by actions/reminders.py, then the same
         # question again
@@ -193,6 +194,11 @@ def parse_yes_no(text: str | None, intent: str | None) -> bool | None:
 
 
 # --- identity and keys ----------------------------------------------------------------------
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    """The intent of the client's latest message (None when it has none)."""
+    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 def latest_user_event(tracker: Tracker) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from actions.common import (
     MAX_ANSWER_CHARS,
     has_words,
     language_level,
+    latest_intent,
     parse_scale,
     parse_yes_no,
     render_response,
@@ -52,8 +53,7 @@ Slots = dict[str, Any]
 NOT_SAFE_RESPONSE = "utter_schaal_niet_veilig"
 
 
-def _intent(tracker: Tracker) -> str | None:
-    return (tracker.latest_message.get("intent") or {}).get("name")
+_intent = latest_intent
 
 
 QUESTION_WORDS = (

@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import db_session, language_level
+from actions.common import db_session, language_level, latest_intent
 from actions.forms import ResponseAsk
 from bot.reminders import schedule
 from bot.reminders.content import control_text, refusal_text
@@ -62,8 +62,7 @@ def find_time(text: str | None) -> time | None:
     return None
 
 
-def _intent(tracker: Tracker) -> str | None:
-    return (tracker.latest_message.get("intent") or {}).get("name")
+_intent = latest_intent
 
 
 def change_time(

@@ -16,6 +16,7 @@ from actions.common import (
     _plain,
     db_session,
     language_level,
+    latest_intent,
     latest_user_event,
     render_response,
     stable_key,
@@ -328,7 +329,7 @@ def _half_yes(plain: str, says_no: bool) -> bool | None:
 def read_check_answer(tracker: Tracker) -> str | None:
     """ "ja", "nee" or "weet_niet" from a button or typed answer; None when unclear. A new
     crisis message counts as "ja"."""
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    intent = latest_intent(tracker)
     if intent in ("crisis", "crisis_check", "plan_rood"):
         return "ja"
     # A short message that only the classifier reads as a crisis ("niet meer leven") is not a
