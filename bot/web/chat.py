@@ -315,10 +315,23 @@ def _too_long(client: Client, text: str) -> Any:
     """Refuse a message over MAX_MESSAGE_LENGTH; the client shortens it (the page keeps the
     text in the box). Rasa never reads it, so the crisis word list reads it here
     (`_word_list_help`): on a hit the client gets the fixed crisis help with the refusal."""
-    help_texts = _word_list_help(client, text, TOO_LONG_CONTEXT, TOO_LONG_REASON)
+    help_texts = _guarded_word_list_help(client, text, TOO_LONG_CONTEXT, TOO_LONG_REASON)
     if help_texts is None:
         return _fail(MSG_TOO_LONG, 400)
     return _fail_with_help(MSG_TOO_LONG_HELP, 400, help_texts)
+
+
+def _guarded_word_list_help(
+    client: Client, text: str, context: str, reason: str
+) -> list[str] | None:
+    """`_word_list_help`, but the refusal or calm message it comes with stands whatever fails
+    in it (None then): the client gets a Dutch message, never an error page."""
+    try:
+        return _word_list_help(client, text, context, reason)
+    except Exception:
+        current_app.logger.exception("the word list could not read a message Rasa did not read")
+        rollback_db()
+        return None
 
 
 def _fail_with_help(message: str, status: int, help_texts: list[str]) -> Any:
@@ -522,12 +535,7 @@ def send():
         if typed_text:
             # Rasa did not answer: nothing read the message. The word list does, so a
             # crisis gets its help now and the worker an event (the text stays in the box).
-            try:
-                help_texts = _word_list_help(client, typed_text, UNREAD_CONTEXT, UNREAD_REASON)
-            except Exception:  # the calm message stands whatever fails here
-                current_app.logger.exception("the word list could not read an unanswered message")
-                rollback_db()
-                help_texts = None
+            help_texts = _guarded_word_list_help(client, typed_text, UNREAD_CONTEXT, UNREAD_REASON)
             if help_texts is not None:
                 return _fail_with_help(error, status, help_texts)
         return _fail(error, status)

@@ -285,6 +285,18 @@ def test_a_failing_word_list_keeps_the_calm_message_when_rasa_is_down(
     assert response.status_code == 503 and "niet bereikbaar" in response.json["error"]
 
 
+def test_a_failing_word_list_keeps_the_refusal_of_a_long_message(client, code, rasa, monkeypatch):
+    from bot.web import chat as chat_module
+
+    def broken():
+        raise RuntimeError("no spaCy pipeline")
+
+    client_login(client, code)
+    monkeypatch.setattr(chat_module, "_word_list", broken)
+    response = send(client, {"text": "ik wil dood " * (MAX_MESSAGE_LENGTH // 5)})
+    assert response.status_code == 400 and response.json["error"] == MSG_TOO_LONG
+
+
 def test_bad_input_gets_a_clear_message(client, code, rasa):
     client_login(client, code)
     assert "Typ eerst iets" in send(client, {"text": "   "}).json["error"]
