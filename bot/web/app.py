@@ -151,7 +151,12 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
         if request.path.startswith("/chat/api/"):
-            return {"ok": False, "error": "De pagina is verlopen. Laad de pagina opnieuw."}, 400
+            # The chat page reloads itself and keeps what the box held (chat.js).
+            return {
+                "ok": False,
+                "error": "De pagina is verlopen. Laad de pagina opnieuw.",
+                "reload": True,
+            }, 400
         return render_template(
             "error.html",
             title="Pagina verlopen",

@@ -8,6 +8,7 @@ import pytest
 
 from bot.storage.db import session_scope
 from bot.storage.models import Client
+from bot.web.chat import COOKIE
 from bot.web.dashboard import issue_code
 from bot.web.security import format_code
 from tests.browser.conftest import OUTPUT, LiveServer, make_live_app
@@ -24,9 +25,10 @@ def live(tmp_path):
     with session_scope(app.extensions["koers_engine"]) as session:
         data = seed.seed(session, SECRET)
         code = format_code(issue_code(session, session.get(Client, data.client_a), "t", SECRET))
+        code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
     fake = FakeRasa()
     with LiveServer(app) as server:
-        server.code, server.fake = code, fake
+        server.code, server.code_b, server.client_b, server.fake = code, code_b, data.client_b, fake
         yield server
     fake.close()
 
@@ -65,3 +67,49 @@ def test_rasa_down_keeps_the_text_and_resend_works(live, page):
     page.get_by_role("button", name="Uitloggen").click()
     page.get_by_label("Jouw code").wait_for()
     assert page.evaluate("() => sessionStorage.length") == 0
+
+
+def test_a_login_that_ran_out_keeps_the_typed_text_for_the_same_client(live, page):
+    """A 401 while a text waits in the box (the login ran out, or ended elsewhere): the page
+    asks for the code, and after the login the text is back in the box, unsent. Another
+    client who logs in on the same tab finds nothing of the first one's."""
+    live.app.config["RASA_URL"] = live.fake.url
+    page.goto(live.url + "/chat/")
+    page.get_by_label("Jouw code").fill(live.code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#berichten .msg.koers")
+    box = page.get_by_label("Jouw bericht")
+    box.fill("Een lang verhaal over mijn week")
+    page.context.clear_cookies(name=COOKIE)  # the login ran out while the client typed
+    page.get_by_role("button", name="Stuur").click()
+    page.get_by_label("Jouw code").wait_for()
+    page.get_by_label("Jouw code").fill(live.code)
+    page.keyboard.press("Enter")
+    page.get_by_label("Jouw bericht").wait_for()
+    assert page.get_by_label("Jouw bericht").input_value() == "Een lang verhaal over mijn week"
+    assert "Je bericht is niet kwijt" in page.locator("#fout").inner_text()
+    assert all(r["message"] != "Een lang verhaal over mijn week" for r in live.fake.received)
+
+    # The page itself ran out (its CSRF token, e.g. a new secret key): it reloads itself, and
+    # the text comes back in the box of the new page, unsent.
+    received = len(live.fake.received)
+    page.context.clear_cookies(name="koers_sessie")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Stuur").click()
+    page.locator("#fout").wait_for()
+    assert "Je bericht is niet kwijt" in page.locator("#fout").inner_text()
+    assert page.get_by_label("Jouw bericht").input_value() == "Een lang verhaal over mijn week"
+    assert len(live.fake.received) == received
+
+    # The same tab, now with a code for another client: nothing of the first client's.
+    page.context.clear_cookies(name=COOKIE)
+    page.get_by_label("Jouw bericht").fill("nog iets")
+    page.get_by_role("button", name="Stuur").click()
+    page.get_by_label("Jouw code").wait_for()
+    page.get_by_label("Jouw code").fill(live.code_b)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#berichten .msg.koers")
+    assert page.get_by_label("Jouw bericht").input_value() == ""
+    assert "Een lang verhaal" not in page.locator("#berichten").inner_text()
+    keys = page.evaluate("() => Object.keys(sessionStorage)")
+    assert keys and all(k.endswith("-" + str(live.client_b)) for k in keys)

@@ -66,6 +66,9 @@
   var maxLength = parseInt(config.getAttribute("data-max-length"), 10) || 2000;
   var lengthHint = document.getElementById("lengte");
   var storeKey = "koers-chat-" + config.getAttribute("data-client");
+  // What the client had typed when the login ran out (a 401): kept in this tab until the same
+  // client is back on the chat page, then put back in the box.
+  var draftKey = "koers-concept-" + config.getAttribute("data-client");
   var speakKey = "koers-voorlezen";
   var FACES = { "1": "😢", "2": "🙁", "3": "😐", "4": "🙂", "5": "😄" };
   // Only for a bare number: the mood check-in runs from "slecht" to "goed", the theme scales
@@ -78,6 +81,15 @@
   var canSpeak = "speechSynthesis" in window && typeof SpeechSynthesisUtterance !== "undefined";
   var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)");
 
+  // Another client's conversation or text in this tab (a shared tablet): not for this one.
+  try {
+    for (var k = sessionStorage.length - 1; k >= 0; k--) {
+      var key = sessionStorage.key(k);
+      if (/^koers-(chat|concept)-/.test(key) && key !== storeKey && key !== draftKey) {
+        sessionStorage.removeItem(key);
+      }
+    }
+  } catch (e) { /* no storage */ }
   try { history = JSON.parse(sessionStorage.getItem(storeKey) || "[]"); } catch (e) { history = []; }
 
   function save() {
@@ -369,7 +381,16 @@
       var data = null;
       try { data = JSON.parse(request.responseText); } catch (e) { data = null; }
       setPending(false);
-      if (request.status === 401) { window.location.reload(); return; }
+      if (request.status === 401 || (data && data.reload === true)) {
+        // Logged out (the login ran out, or ended on another device): the page asks for the
+        // code again. Or the page itself ran out (its CSRF token): a new page has a new one.
+        // What the box holds comes back on the new page (see the end).
+        if (input.value.trim()) {
+          try { sessionStorage.setItem(draftKey, input.value); } catch (e) { /* full */ }
+        }
+        window.location.reload();
+        return;
+      }
       if (!data || !data.ok) {
         // A refused message can still bring Koers's messages: the crisis help for a message
         // too long to send (bot.web.chat._too_long). The typed text stays in the box.
@@ -425,7 +446,7 @@
   var logoutForm = document.getElementById("uitlog-form");
   if (logoutForm) {
     logoutForm.addEventListener("submit", function () {
-      try { sessionStorage.removeItem(storeKey); } catch (e) { /* ignore */ }
+      try { sessionStorage.removeItem(storeKey); sessionStorage.removeItem(draftKey); } catch (e) { /* ignore */ }
     });
   }
 
@@ -436,5 +457,12 @@
     if (koers.length) { follow(koers[koers.length - 1], koers[koers.length - 1], true); }
   } else {
     send({ start: true }, null);
+  }
+  var draft = null;
+  try { draft = sessionStorage.getItem(draftKey); sessionStorage.removeItem(draftKey); } catch (e) { draft = null; }
+  if (draft && !input.value) {
+    input.value = draft;
+    showLength();
+    showError("Je bericht is niet kwijt. Het staat hieronder. Stuur het als je wilt.", false, true);
   }
 })();
