@@ -65,7 +65,18 @@ RISK = re.compile(
     r"|geslagen|in gevaar|\bvermoord|\bdoodmaken\b|\bdood ?maken\b"
     r"|agressi|\bvecht|gevochten|aangevallen|\bsteken\b|verwond"
     r"|\bwraak|geschopt|van (?:een|de) (?:brug|flat|dak|gebouw)|\baan de dood\s*\?"
+    r"|\b(?:pillen|medicijnen|tabletten|slaappillen)\b[^?.!]{0,20}\b(?:op)?(?:gespaard|verzameld)"
+    r"|\b(?:spaar|spaart|verzamel|verzamelt)\b[^?.!]{0,20}\b(?:pillen|medicijnen|tabletten)\b"
 )
+# Only in a closed question (one answered "ja" or "nee"): there a bare "ja" is the whole
+# signal, while an open question ("Aan wie kun je vertellen dat je je onveilig voelt?", from
+# a theme's own bank) is answered in words that Koers's safety layer reads.
+CLOSED_RISK = re.compile(
+    r"\bonveilig|\bniet veilig\b"
+    r"|\bbang (?:voor|van) (?:je |jouw )?(?:partner|vriend\w*|ex\b|man\b|vrouw\b|vader|moeder"
+    r"|stiefvader|broer|zus|familie|hem\b|haar\b|iemand|die persoon)"
+)
+QUESTION_WORD = re.compile(r"\b(?:wie|wat|waar\w*|wanneer|hoe\w*|waarom|welk\w*)\b")
 RISK_PROBLEM = (
     "Een vraag over gevaar, zelfmoord, jezelf pijn doen of geweld stel je zelf, in een gesprek. "
     "Op een kort antwoord als “ja” kan Koers dan niet goed reageren."
@@ -165,6 +176,9 @@ def question_problems(text: str | None, level: str = STANDARD) -> list[str]:
         problems.append(f"Stel één vraag tegelijk. Er staan nu {marks} vraagtekens in.")
     for word in _jargon_in(text):
         problems.append(f"Gebruik geen moeilijk woord als “{word}”. Zeg het in gewone woorden.")
-    if RISK.search(text.lower()):
+    lowered = text.lower()
+    if RISK.search(lowered) or (
+        CLOSED_RISK.search(lowered) and not QUESTION_WORD.search(lowered)
+    ):
         problems.append(RISK_PROBLEM)
     return problems

@@ -172,6 +172,16 @@ def test_ready_questions_include_the_theme_banks():
         ("Aan wie kun je vertellen dat je je onveilig voelt?", "standaard", []),  # theme bank
         ("Denk je weleens aan de dood?", "eenvoudig", ["stel je zelf"]),
         ("Denk je nog vaak aan de dood van je oma?", "standaard", []),
+        # Closed questions whose bare "ja" is the whole signal ...
+        ("Voel je je onveilig thuis?", "standaard", ["stel je zelf"]),
+        ("Ben je bang voor je partner?", "eenvoudig", ["stel je zelf"]),
+        ("Heb je pillen gespaard?", "eenvoudig", ["stel je zelf"]),
+        ("Verzamel je tabletten?", "standaard", ["stel je zelf"]),
+        # ... but not the open ones, or fear and saving of everyday things.
+        ("Wat doe je als je je onveilig voelt?", "standaard", []),
+        ("Ben je bang voor je examen?", "standaard", []),
+        ("Spaar je voor een nieuwe fiets?", "standaard", []),
+        ("Neem je je medicijnen elke dag?", "standaard", []),
     ],
 )
 def test_own_words_get_a_clear_dutch_message(text, level, expected):
