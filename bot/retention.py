@@ -29,11 +29,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, create_engine, delete, func, inspect, or_, select, update
+from sqlalchemy import and_, create_engine, delete, func, inspect, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage import auditlog
 from bot.storage.between_models import ReminderSend
+from bot.storage.queries import needs_attention
 from bot.storage.models import (
     AccessCode,
     Agreement,
@@ -170,8 +171,11 @@ def apply_koers(
         counts["safety_events"] = _count_or_delete(
             session,
             SafetyEvent,
+            # Only what no longer asks for the worker's attention: seen or reviewed, or a check
+            # answered "nee". A word-list hit answered "nee" stays open on the client page
+            # (queries.needs_attention, safety rule 1a), so it is kept like any unseen event.
             and_(
-                or_(SafetyEvent.acknowledged_at.is_not(None), SafetyEvent.check_answer == "nee"),
+                not_(needs_attention()),
                 SafetyEvent.created_at < before(policy.safety_events),
             ),
             dry_run,

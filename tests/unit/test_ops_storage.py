@@ -421,6 +421,40 @@ def test_retention_deletes_what_is_past_its_period_and_is_safe_to_repeat(engine:
     assert "GEHEIME" not in retention.summary(done) and "reflecties 1" in retention.summary(done)
 
 
+def test_retention_keeps_every_safety_event_that_still_asks_for_the_worker(
+    engine: Engine,
+) -> None:
+    """A word-list hit answered "nee" stays open on the client page (safety rule 1a), so
+    retention keeps it; the meaning's own check answered "nee", and a reviewed event, go."""
+    old = utcnow() - timedelta(days=800)
+    with session_scope(engine) as session:
+        cid = repo.get_or_create_client(session, "chat-nee").id
+        for key, detected_by, answer, review in (
+            ("woordenlijst-nee", "matcher", "nee", None),
+            ("woordenlijst-ja", "matcher", "ja", None),
+            ("betekenis-nee", "semantic", "nee", None),
+            ("vals-alarm", "matcher", None, "vals_alarm"),
+        ):
+            session.add(
+                SafetyEvent(
+                    client_id=cid,
+                    category="suicide",
+                    message_text=key,
+                    response_text="113",
+                    detected_by=detected_by,
+                    idempotency_key=key,
+                    check_answer=answer,
+                    review=review,
+                    acknowledged_at=old if review else None,
+                    created_at=old,
+                )
+            )
+    with session_scope(engine) as session:
+        done = retention.apply_koers(session, retention.Policy())
+        left = session.execute(select(SafetyEvent.message_text)).scalars().all()
+    assert sorted(left) == ["woordenlijst-ja", "woordenlijst-nee"] and done["safety_events"] == 2
+
+
 def test_a_period_of_zero_keeps_that_kind(engine: Engine) -> None:
     _aged(engine)
     with session_scope(engine) as session:
