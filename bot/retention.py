@@ -29,12 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, create_engine, delete, func, inspect, not_, or_, select, update
+from sqlalchemy import and_, create_engine, delete, func, inspect, not_, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage import auditlog
 from bot.storage.between_models import ReminderSend
-from bot.storage.queries import needs_attention
 from bot.storage.models import (
     AccessCode,
     Agreement,
@@ -46,6 +45,7 @@ from bot.storage.models import (
     SmallStep,
     utcnow,
 )
+from bot.storage.queries import needs_attention
 from bot.tracker_store import EVENTS
 from bot.vocabulary import STATUS_COMPLETE, STATUS_INTERRUPTED
 

@@ -177,8 +177,6 @@ def question_problems(text: str | None, level: str = STANDARD) -> list[str]:
     for word in _jargon_in(text):
         problems.append(f"Gebruik geen moeilijk woord als “{word}”. Zeg het in gewone woorden.")
     lowered = text.lower()
-    if RISK.search(lowered) or (
-        CLOSED_RISK.search(lowered) and not QUESTION_WORD.search(lowered)
-    ):
+    if RISK.search(lowered) or (CLOSED_RISK.search(lowered) and not QUESTION_WORD.search(lowered)):
         problems.append(RISK_PROBLEM)
     return problems
