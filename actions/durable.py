@@ -125,6 +125,16 @@ def flush_now() -> int:
 _flusher = Flusher(flush_now, lambda: outbox().pending())
 
 
+def bring_in_leftovers() -> bool:
+    """At the action server's start: write what an earlier run left in the outbox (a safety
+    event kept while the database was down, then a restart) in the background, without
+    waiting for the next client's message. True when there was something to write."""
+    if not outbox().pending():
+        return False
+    _flusher.start()
+    return True
+
+
 # --- check-in keys ----------------------------------------------------------------------------
 
 

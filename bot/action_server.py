@@ -26,6 +26,7 @@ import os
 import sys
 import traceback
 import zlib
+from typing import Any
 
 from rasa_sdk import endpoint, utils
 from sanic import Sanic, response
@@ -71,6 +72,15 @@ def create_app(secret: str, actions_package: str = "actions") -> Sanic:
         if not domains.complete(call):
             return response.json(unknown_domain_answer(digest), UNKNOWN_STATUS)
         return None
+
+    if actions_package == "actions":
+
+        @app.listener("after_server_start")
+        async def bring_in_outbox(app: Sanic, loop: Any) -> None:
+            from actions.durable import bring_in_leftovers
+
+            if bring_in_leftovers():
+                logger.info("outbox: writing what an earlier run kept")
 
     @app.exception(Exception)
     async def content_free_error(request: Request, exception: Exception):

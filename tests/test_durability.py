@@ -11,16 +11,23 @@ before that turn.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
+import requests
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.storage import repository as repo
+from bot.storage.db import make_engine, upgrade_database
 from bot.storage.models import CheckIn, Client, SafetyEvent
+from bot.storage.outbox import Outbox
+from tests.conftest import ACTIONS_SECRET, PROJECT_ROOT, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -194,3 +201,59 @@ def _disclosure_shown(engine, sender: str) -> bool:
 def reflections(engine, sender: str):
     with Session(engine) as session:
         return repo.list_reflections(session, sender)
+
+
+def test_a_restarted_action_server_writes_what_an_earlier_run_kept(tmp_path):
+    """A safety event kept in the outbox while the database was down, then a restart: the
+    new action server writes it on its own, before any client sends a message (the worker
+    sees the alert without waiting for the next conversation)."""
+    url = f"sqlite:///{tmp_path / 'koers.db'}"
+    upgrade_database(url)
+    event = {
+        "chat_id": "chat-herstart",
+        "category": "suicide",
+        "message_text": "bewaard tijdens de storing",
+        "response_text": "113",
+        "detected_by": "matcher",
+        "context": None,
+    }
+    Outbox(tmp_path / "outbox").put("safety_event", "k-herstart", event)
+    port = free_port()
+    env = {
+        **os.environ,
+        "KOERS_DATABASE_URL": url,
+        "KOERS_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "SANIC_HOST": "127.0.0.1",
+        "KOERS_ACTIONS_PORT": str(port),
+        "KOERS_ACTIONS_SECRET": ACTIONS_SECRET,
+        "PYTHONWARNINGS": "ignore",
+    }
+    log = (tmp_path / "actions.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.action_server"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    engine = make_engine(url)
+    try:
+
+        def up() -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok
+            except requests.RequestException:
+                return proc.poll() is not None  # exited: the assertion below says so
+
+        wait_until(up, timeout=60)
+        assert proc.poll() is None, (tmp_path / "actions.log").read_text()[-2000:]
+        wait_until(lambda: count(engine, SafetyEvent, "chat-herstart") == 1, timeout=30)
+        assert not Outbox(tmp_path / "outbox").pending()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        engine.dispose()
