@@ -171,6 +171,10 @@ def _replay_check_answer(session: Session, entry: Entry) -> None:
     ).scalar_one_or_none()
     if stored is not None and stored.check_answer is not None:
         return  # already written (a replay twice): the shown help is not added again
+    if stored is None:
+        # Not "written": set aside in failed/ (ValueError in flush), where a person can read
+        # it, never dropped as if it had been stored.
+        raise ValueError("the check question's event is not stored")
     repo.record_check_answer(
         session, data["chat_id"], data["event_key"], data["answer"], data.get("shown")
     )

@@ -212,3 +212,36 @@ def _action(name: str) -> dict:
 )
 def test_a_switch_not_stored_is_found(events, unstored):
     assert switch_not_stored(events) is unstored
+
+
+def test_a_check_answer_whose_event_is_not_stored_is_kept_never_dropped(use_database, outbox):
+    """The check's event waits in another machine's outbox when the client's answer comes
+    in here: the answer is kept. Replayed once the event is stored, it is written; replayed
+    when the event never came, it is set aside in failed/, not counted as written."""
+    from actions.safety import record_check_answer
+    from bot.storage.models import SafetyEvent
+
+    engine = use_database()
+    record_check_answer(tracker({}), "k-elders", "ja", "113 ...")
+    [kept] = outbox.entries()
+    assert kept.kind == "check_answer" and kept.data["answer"] == "ja"
+    assert outbox.flush(engine) == 0 and not outbox.pending()
+    assert [p.name for p in (outbox.directory / "failed").iterdir()] == [kept.path.name]
+
+    # The same, but the other machine's outbox writes the event before the answer's replay.
+    record_check_answer(tracker({}), "k-later", "ja", "113 ...")
+    with session_scope(engine) as session:
+        repo.record_safety_event(
+            session,
+            "unit-client",
+            "suicide",
+            "bericht",
+            "controle",
+            "semantic",
+            idempotency_key="k-later",
+            outcome="controle",
+        )
+    assert outbox.flush(engine) == 1
+    with session_scope(engine) as session:
+        event = session.query(SafetyEvent).filter_by(idempotency_key="k-later").one()
+        assert event.check_answer == "ja" and event.response_text.endswith("113 ...")
