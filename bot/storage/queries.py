@@ -457,8 +457,17 @@ class AlertGroup:
         return self.alerts[0]
 
     @property
-    def earlier(self) -> list[Alert]:
-        return self.alerts[1:]
+    def shown(self) -> Alert:
+        """The alert shown in full on the card: the newest one still open, else the newest.
+        (An alert replayed late from an outbox keeps its own time, so it can be older than
+        one the worker already marked.)"""
+        return next((a for a in self.alerts if a.open), self.alerts[0])
+
+    @property
+    def others(self) -> list[Alert]:
+        """The group's other alerts, newest first (listed under the card)."""
+        shown = self.shown
+        return [a for a in self.alerts if a is not shown]
 
     @property
     def open(self) -> bool:

@@ -226,11 +226,8 @@ def review_alert(client_id: int, event_id: int, oordeel: str):
     group = queries.alert_group_of(db(), client.id, event_id)
     if review is None or not group:
         abort(404)
-    if shown:
-        group = [event for event in group if event.id in shown or event.id == event_id]
-    else:  # a form without the field: up to the card's newest alert
-        newest = next(event for event in group if event.id == event_id)
-        group = [event for event in group if event.created_at <= newest.created_at]
+    # A form without the field marks only the alert it names.
+    group = [event for event in group if event.id in shown or event.id == event_id]
     for event in group:
         repository.review_safety_event(db(), event, review, g.worker.display_name[:128])
     ids = ",".join(str(e.id) for e in group)

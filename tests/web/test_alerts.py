@@ -121,7 +121,12 @@ def test_vals_alarm_marks_the_whole_group_and_counts_for_the_organisation(client
     login(client, "anna")
     page = f"/begeleider/client/{data.client_a}"
     csrf = token(client, page)
-    response = client.post(f"{page}/melding/{ids[0]}/vals-alarm", data={"csrf_token": csrf})
+    html = client.get(page).get_data(as_text=True)
+    shown = re.search(r'name="meldingen" value="([0-9,]*)"', html).group(1)
+    assert sorted(shown.split(",")) == sorted(str(i) for i in ids)
+    response = client.post(
+        f"{page}/melding/{ids[0]}/vals-alarm", data={"csrf_token": csrf, "meldingen": shown}
+    )
     assert response.status_code == 302
     with session_scope(engine) as session:
         reviews = {e.id: e.review for e in session.execute(select(SafetyEvent)).scalars()}
@@ -163,6 +168,55 @@ def test_an_alert_that_came_in_after_the_page_was_loaded_stays_open(client, data
         assert session.get(SafetyEvent, later).review is None, "never seen by the worker"
     html = client.get(page).get_data(as_text=True)
     assert "⚠ Nieuw" in html and "nieuw bericht na het laden" in html
+
+
+def test_an_alert_replayed_late_into_a_marked_group_is_shown_and_can_be_marked(
+    client, data, engine
+):
+    """An alert kept in an outbox keeps its own (older) time when it is written: it joins a
+    group whose newest alert the worker already marked. The card shows the open alert in
+    full, and both buttons are there; "gezien" marks it, not as a false alarm."""
+    with session_scope(engine) as session:
+        _clear_events(session, data.client_a)
+        marked = _event(
+            session,
+            data.client_a,
+            2,
+            message_text="al gezien bericht",
+            review="gezien",
+            acknowledged_at=utcnow(),
+            acknowledged_by="Anna Test",
+        )
+        late = _event(session, data.client_a, 6, message_text="laat binnengekomen bericht")
+    login(client, "anna")
+    page = f"/begeleider/client/{data.client_a}"
+    html = client.get(page).get_data(as_text=True)
+    assert "⚠ Nieuw" in html and "Markeer als gezien" in html and "Vals alarm" in html
+    card = html[html.index("⚠ Nieuw") :]
+    assert card.index("laat binnengekomen bericht") < card.index("Andere meldingen in dit gesprek")
+    form = {
+        "csrf_token": token(client, page),
+        "meldingen": re.search(r'name="meldingen" value="([0-9,]*)"', html).group(1),
+    }
+    assert client.post(f"{page}/melding/{late}/gezien", data=form).status_code == 302
+    with session_scope(engine) as session:
+        assert session.get(SafetyEvent, late).review == "gezien"
+        assert session.get(SafetyEvent, marked).review == "gezien"
+    assert "⚠ Nieuw" not in client.get(page).get_data(as_text=True)
+
+
+def test_a_review_without_the_shown_alerts_marks_only_the_named_alert(client, data, engine):
+    with session_scope(engine) as session:
+        _clear_events(session, data.client_a)
+        older = _event(session, data.client_a, 9)
+        named = _event(session, data.client_a, 1)
+    login(client, "anna")
+    page = f"/begeleider/client/{data.client_a}"
+    form = {"csrf_token": token(client, page)}
+    assert client.post(f"{page}/melding/{named}/gezien", data=form).status_code == 302
+    with session_scope(engine) as session:
+        assert session.get(SafetyEvent, named).review == "gezien"
+        assert session.get(SafetyEvent, older).review is None
 
 
 def test_review_rules(client, data, engine):
