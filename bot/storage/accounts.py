@@ -45,7 +45,7 @@ def client_row(
         last_seen_at=now,
     )
     if language_level is not None:
-        client.language_level = language_level
+        client.language_level, client.language_level_at = language_level, now
     return client
 
 

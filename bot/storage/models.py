@@ -114,6 +114,9 @@ class Client(Base):
         default=DEFAULT_LANGUAGE_LEVEL,
         server_default=DEFAULT_LANGUAGE_LEVEL,
     )
+    # When the level was last set (migration 0009): a switch replayed late from an outbox
+    # carries its own time and never puts an older level back (repository.set_language_level).
+    language_level_at = Column(UTCDateTime, nullable=True)
     disclosure_shown_at = Column(UTCDateTime, nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     last_seen_at = Column(UTCDateTime, nullable=False, default=utcnow)

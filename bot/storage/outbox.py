@@ -187,8 +187,10 @@ def _replay_disclosure(session: Session, entry: Entry) -> None:
 
 
 def _replay_language_level(session: Session, entry: Entry) -> None:
-    """The client's own switch of language level in the chat ("makkelijker graag")."""
-    repo.get_or_create_client(session, entry.data["chat_id"], entry.data["level"])
+    """The client's own switch of language level in the chat ("makkelijker graag"), as made
+    when it was kept: not over a level set later (by the worker, or through another machine)."""
+    client = repo.get_or_create_client(session, entry.data["chat_id"])
+    repo.set_language_level(client, entry.data["level"], entry.queued_at)
 
 
 def _replay_step_result(session: Session, entry: Entry) -> None:

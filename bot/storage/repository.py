@@ -188,9 +188,22 @@ def get_or_create_client(
 
     client.last_seen_at = now
     if language_level is not None:
-        client.language_level = language_level
+        set_language_level(client, language_level, now)
     session.flush()
     return client
+
+
+def set_language_level(client: Client, level: str, at: datetime | None = None) -> bool:
+    """Set the client's language level as chosen at `at` (default: now), unless a later
+    choice is already stored: a switch replayed late from an outbox never puts an older level
+    back. Returns whether the level was set. The one place where the level changes."""
+    _require_choice("language_level", level, LANGUAGE_LEVELS)
+    at = at or utcnow()
+    if client.language_level_at is not None and client.language_level_at > at:
+        return False
+    client.language_level = level
+    client.language_level_at = at
+    return True
 
 
 def mark_disclosure_shown(session: Session, chat_id: str) -> bool:

@@ -442,7 +442,7 @@ def set_language_level(client_id: int):
     elif level == client.language_level:
         flash("Dat taalniveau stond er al.", "info")
     else:
-        client.language_level = level
+        repository.set_language_level(client, level)
         audit("taalniveau_gewijzigd", client, detail=level)
         flash(
             f"Taal in de chat: {LEVEL_LABELS[level].lower()}. "

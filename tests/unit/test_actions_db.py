@@ -245,3 +245,34 @@ def test_a_check_answer_whose_event_is_not_stored_is_kept_never_dropped(use_data
     with session_scope(engine) as session:
         event = session.query(SafetyEvent).filter_by(idempotency_key="k-later").one()
         assert event.check_answer == "ja" and event.response_text.endswith("113 ...")
+
+
+def test_a_language_switch_replayed_late_never_puts_an_older_level_back(use_database, outbox):
+    """The client's switch is kept while the database is down; the worker then sets another
+    level on the dashboard (or the client switches through another action server). The
+    replay of the older switch changes nothing; without a later choice it is written."""
+    from actions.actions import store_language_level
+
+    engine = use_database()
+    with session_scope(engine) as session:
+        repo.get_or_create_client(session, "unit-client", "standaard")
+    durable.keep("language_level", "unit-client", {"chat_id": "unit-client", "level": "eenvoudig"})
+    with session_scope(engine) as session:
+        client = repo.get_or_create_client(session, "unit-client")
+        assert repo.set_language_level(client, "standaard")  # the worker, after the switch
+    assert outbox.flush(engine) == 1
+    with session_scope(engine) as session:
+        assert repo.get_or_create_client(session, "unit-client").language_level == "standaard"
+
+    # No later choice: the kept switch is written, with its own time.
+    durable.keep("language_level", "unit-client", {"chat_id": "unit-client", "level": "eenvoudig"})
+    [kept] = outbox.entries()
+    assert outbox.flush(engine) == 1
+    with session_scope(engine) as session:
+        client = repo.get_or_create_client(session, "unit-client")
+        assert client.language_level == "eenvoudig" and client.language_level_at == kept.queued_at
+
+    # A switch stored now (the client's own, in the chat) is later than everything before.
+    store_language_level(tracker({"taalniveau": "standaard"}))
+    with session_scope(engine) as session:
+        assert repo.get_or_create_client(session, "unit-client").language_level == "standaard"
