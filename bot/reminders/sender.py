@@ -60,6 +60,7 @@ COUNT_LABELS = {
     "kanaal_uit": "kanaal niet ingesteld",
     "geen_abonnement": "geen telefoon met meldingen aan",
     "geen_toegang": "geen werkende toegangscode",
+    "gewijzigd": "gestopt of veranderd tijdens de run",
 }
 
 
@@ -175,8 +176,14 @@ def send_due(engine: Engine, settings: ReminderSettings, now: datetime | None = 
                 if not between.live_push_subscriptions(session, plan.client_id):
                     counts["geen_abonnement"] += 1
                     continue
-        # Claim first, in its own transaction, committed before anything is sent.
+        # Claim first, in its own transaction, committed before anything is sent. The plan is
+        # read again there: a run with many plans takes a while, and the client may have said
+        # "geen berichtjes meer" (or the worker changed the time) since the run began.
         with session_scope(engine) as session:
+            fresh = session.get(ReminderPlan, plan.id)
+            if fresh is None or between.slot_is_due(fresh, now, max_delay)[0] != slot:
+                counts["gewijzigd"] += 1
+                continue
             claim = between.claim_slot(session, plan, slot, now) or between.claim_retry(
                 session, plan, slot, now, MAX_ATTEMPTS
             )

@@ -171,6 +171,28 @@ def test_skips_are_counted_and_claim_nothing(engine, smtp_server):
     assert quiet and smtp_server.messages == []
 
 
+def test_a_client_who_says_stop_during_a_run_gets_nothing(engine, smtp_server, monkeypatch):
+    """The plans are read once at the start of a run; a run with many plans takes a while.
+    A client who stops the reminders meanwhile ("geen berichtjes meer") is not sent one."""
+    from bot.reminders import sender
+
+    settings = settings_for(smtp_server)
+    add_client(engine, 1, "email")
+    add_client(engine, 2, "email")
+    deliver = sender._deliver
+
+    def deliver_then_stop(engine_, channels, plan, *args):
+        deliver(engine_, channels, plan, *args)
+        with session_scope(engine) as session:  # client 2 stops while client 1 is sent
+            between.stop_reminders(session, "chat-2", now=NOW)
+
+    monkeypatch.setattr(sender, "_deliver", deliver_then_stop)
+    counts = send_due(engine, settings, now=NOW)
+    assert counts == {"verstuurd": 1, "gewijzigd": 1}, counts
+    assert [m["to"] for m in smtp_server.messages] == [["client1@example.org"]]
+    assert "1 gestopt of veranderd tijdens de run" in counts_text(counts)
+
+
 def test_a_certain_failure_is_retried_an_uncertain_one_never(engine, cm):
     settings = settings_for(cm=cm)
     add_client(engine, 1, "sms")
