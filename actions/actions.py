@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -119,10 +120,11 @@ class ActionSessionStart(Action):
                 # follows it; it starts at the domain's initial value for a new client.
                 # Only a switch that was never stored (an older conversation) is written
                 # first: the client chose it after the level was last stored.
-                keep = level in LANGUAGE_LEVELS and switch_not_stored(tracker.events)
-                client = repo.get_or_create_client(
-                    session, tracker.sender_id, level if keep else None
-                )
+                # It carries the switch's own time: a level the worker set after it stays.
+                switch = unstored_switch(tracker.events) if level in LANGUAGE_LEVELS else None
+                client = repo.get_or_create_client(session, tracker.sender_id)
+                if switch is not None:
+                    repo.set_language_level(client, level, _event_time(switch))
                 level = client.language_level
                 first_contact = durable.claim_disclosure(tracker.sender_id, session, client)
         except SQLAlchemyError:
@@ -160,21 +162,35 @@ def store_language_level(tracker: Tracker) -> None:
         durable.keep("language_level", tracker.sender_id, data)
 
 
-def switch_not_stored(events: list[dict[str, Any]]) -> bool:
-    """Whether the conversation's last switch of language level ended its turn without an
-    action that stores it: a conversation saved before `action_taal_bewaren` existed."""
+def unstored_switch(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The user event of the conversation's last switch of language level when its turn
+    ended without an action that stores it (a conversation saved before
+    `action_taal_bewaren` existed), else None."""
+    switch: dict[str, Any] | None = None
     unstored = awaiting = False
     for event in events:
         kind = event.get("event")
         if kind == "user":
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
             if intent in LANGUAGE_INTENTS:
-                unstored, awaiting = False, True  # a newer switch: only it counts
+                switch, unstored, awaiting = event, False, True  # a newer switch: only it counts
             elif awaiting:
                 unstored, awaiting = True, False  # its turn ended without storing it
         elif kind == "action" and awaiting and event.get("name") in STORING_ACTIONS:
             awaiting = False
-    return unstored or awaiting
+    return switch if unstored or awaiting else None
+
+
+def switch_not_stored(events: list[dict[str, Any]]) -> bool:
+    return unstored_switch(events) is not None
+
+
+def _event_time(event: dict[str, Any]) -> datetime | None:
+    """A tracker event's time (Rasa's epoch seconds), or None when it has none."""
+    stamp = event.get("timestamp")
+    if not isinstance(stamp, int | float) or isinstance(stamp, bool):
+        return None
+    return datetime.fromtimestamp(stamp, tz=timezone.utc)
 
 
 class ActionTaalBewaren(Action):

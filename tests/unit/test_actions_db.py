@@ -276,3 +276,35 @@ def test_a_language_switch_replayed_late_never_puts_an_older_level_back(use_data
     store_language_level(tracker({"taalniveau": "standaard"}))
     with session_scope(engine) as session:
         assert repo.get_or_create_client(session, "unit-client").language_level == "standaard"
+
+
+@pytest.mark.parametrize(("worker_later", "expected"), [(True, "standaard"), (False, "eenvoudig")])
+def test_a_switch_stored_at_session_start_carries_its_own_time(
+    use_database, worker_later, expected
+):
+    """An older conversation's switch that was never stored is stored at the next session
+    start, as made at its own time: a level the worker set after it stays."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from actions.actions import ActionSessionStart
+
+    engine = use_database()
+    switched = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
+    with session_scope(engine) as session:
+        client = repo.get_or_create_client(session, "unit-client")
+        client.disclosure_shown_at = switched  # not the first contact
+        if worker_later:
+            repo.set_language_level(client, "standaard", switched + timedelta(hours=1))
+    switch = {**_user("taal_eenvoudig"), "timestamp": switched.timestamp()}
+    events = [switch, _action("utter_taal_eenvoudig"), _user("groet")]
+    start = Tracker(
+        "unit-client", {"taalniveau": "eenvoudig"}, {}, events, False, None, {}, "action_listen"
+    )
+    domain = {"session_config": {"carry_over_slots_to_new_session": True}, "responses": {}}
+    result = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), start, domain))
+    assert {"event": "slot", "name": "taalniveau", "value": expected} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in result
+    ]
+    with session_scope(engine) as session:
+        assert repo.get_or_create_client(session, "unit-client").language_level == expected
