@@ -75,15 +75,14 @@ def _check_action_server() -> None:
         raise RuntimeError(f"the test action server exited ({proc.returncode}):\n{tail}")
 
 
-@pytest.fixture(scope="session")
-def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real rasa-sdk action server with Koers' actions, on 127.0.0.1."""
+def start_action_server(database_url: str, outbox: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """Start the real rasa-sdk action server with Koers' actions on 127.0.0.1 and wait until
+    it answers /health. Returns the process and its base URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("logs") / "actions.log"
     env = {
         **os.environ,
         "KOERS_DATABASE_URL": database_url,
-        "KOERS_OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+        "KOERS_OUTBOX_DIR": str(outbox),
         # Short: the fault tests lock the database; normal turns never wait this long.
         "KOERS_SQLITE_BUSY_TIMEOUT": "3",
         "SANIC_HOST": "127.0.0.1",
@@ -105,21 +104,32 @@ def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
             raise RuntimeError("action server exited:\n" + log.read_text())
         try:
             if requests.get(url + "/health", timeout=1).ok:
-                break
+                return proc, url
         except requests.RequestException:
             pass
         if time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError("action server did not start:\n" + log.read_text())
         time.sleep(0.3)
-    ACTION_SERVER.update(proc=proc, log=log)
-    yield url + "/webhook"
-    ACTION_SERVER.clear()
+
+
+def stop_process(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def action_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real rasa-sdk action server with Koers' actions, on 127.0.0.1."""
+    log = tmp_path_factory.mktemp("logs") / "actions.log"
+    proc, url = start_action_server(database_url, tmp_path_factory.mktemp("outbox"), log)
+    ACTION_SERVER.update(proc=proc, log=log)
+    yield url + "/webhook"
+    ACTION_SERVER.clear()
+    stop_process(proc)
 
 
 @pytest.fixture(scope="session")

@@ -11,14 +11,10 @@ before that turn.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
-import requests
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,7 +23,7 @@ from bot.storage import repository as repo
 from bot.storage.db import make_engine, upgrade_database
 from bot.storage.models import CheckIn, Client, SafetyEvent
 from bot.storage.outbox import Outbox
-from tests.conftest import ACTIONS_SECRET, PROJECT_ROOT, free_port
+from tests.conftest import start_action_server, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -218,42 +214,11 @@ def test_a_restarted_action_server_writes_what_an_earlier_run_kept(tmp_path):
         "context": None,
     }
     Outbox(tmp_path / "outbox").put("safety_event", "k-herstart", event)
-    port = free_port()
-    env = {
-        **os.environ,
-        "KOERS_DATABASE_URL": url,
-        "KOERS_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "SANIC_HOST": "127.0.0.1",
-        "KOERS_ACTIONS_PORT": str(port),
-        "KOERS_ACTIONS_SECRET": ACTIONS_SECRET,
-        "PYTHONWARNINGS": "ignore",
-    }
-    log = (tmp_path / "actions.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.action_server"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc, _ = start_action_server(url, tmp_path / "outbox", tmp_path / "actions.log")
     engine = make_engine(url)
     try:
-
-        def up() -> bool:
-            try:
-                return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok
-            except requests.RequestException:
-                return proc.poll() is not None  # exited: the assertion below says so
-
-        wait_until(up, timeout=60)
-        assert proc.poll() is None, (tmp_path / "actions.log").read_text()[-2000:]
         wait_until(lambda: count(engine, SafetyEvent, "chat-herstart") == 1, timeout=30)
         assert not Outbox(tmp_path / "outbox").pending()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_process(proc)
         engine.dispose()
