@@ -181,10 +181,6 @@ def unstored_switch(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return switch if unstored or awaiting else None
 
 
-def switch_not_stored(events: list[dict[str, Any]]) -> bool:
-    return unstored_switch(events) is not None
-
-
 def _event_time(event: dict[str, Any]) -> datetime | None:
     """A tracker event's time (Rasa's epoch seconds), or None when it has none."""
     stamp = event.get("timestamp")

@@ -263,18 +263,19 @@ def record_check_answer(tracker: Tracker, key: str | None, answer: str, shown: s
     try:
         with db_session() as session:
             stored = repo.record_check_answer(session, tracker.sender_id, key, answer, shown)
+        if stored is None:
+            logger.warning("the check question's event is not stored yet; its answer is kept")
     except SQLAlchemyError:
         logger.exception("could not record the answer to a check question")
-        durable.keep("check_answer", stable_key("check", key), entry)
-        return
+        stored = None
     except ValueError:
         logger.exception("could not record the answer to a check question")
         return
     if stored is None:
-        # The check's own event is not in the database (still in another machine's outbox,
-        # or set aside there): the answer is kept, not dropped. Its replay writes it, or
-        # sets it aside in failed/ with an error in the log when the event never came.
-        logger.warning("the check question's event is not stored yet; its answer is kept")
+        # The database refused it, or the check's own event is not there (still in another
+        # machine's outbox, or set aside there): the answer is kept, not dropped. Its replay
+        # writes it, or sets it aside in failed/ with an error in the log when the event
+        # never came.
         durable.keep("check_answer", stable_key("check", key), entry)
 
 

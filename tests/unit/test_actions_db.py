@@ -12,7 +12,7 @@ from actions.actions import (
     ActionPauzeren,
     ActionReflectieOpslaan,
     ActionTaalBewaren,
-    switch_not_stored,
+    unstored_switch,
 )
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, session_scope, upgrade_database
@@ -211,7 +211,7 @@ def _action(name: str) -> dict:
     ],
 )
 def test_a_switch_not_stored_is_found(events, unstored):
-    assert switch_not_stored(events) is unstored
+    assert (unstored_switch(events) is not None) is unstored
 
 
 def test_a_check_answer_whose_event_is_not_stored_is_kept_never_dropped(use_database, outbox):
