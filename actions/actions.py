@@ -121,9 +121,9 @@ class ActionSessionStart(Action):
                 # Only a switch that was never stored (an older conversation) is written
                 # first: the client chose it after the level was last stored.
                 # It carries the switch's own time: a level the worker set after it stays.
-                switch = unstored_switch(tracker.events) if level in LANGUAGE_LEVELS else None
+                switch = unstored_switch(tracker.events)
                 client = repo.get_or_create_client(session, tracker.sender_id)
-                if switch is not None:
+                if isinstance(level, str) and level in LANGUAGE_LEVELS and switch is not None:
                     repo.set_language_level(client, level, _event_time(switch))
                 level = client.language_level
                 first_contact = durable.claim_disclosure(tracker.sender_id, session, client)
