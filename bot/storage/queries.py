@@ -473,6 +473,13 @@ class AlertGroup:
     def open(self) -> bool:
         return any(a.open for a in self.alerts)
 
+    @property
+    def to_review(self) -> list[Alert]:
+        """The alerts the card's buttons mark: the open ones while any is open (a review of
+        a late alert must not relabel one the worker already judged), else all of them (the
+        worker changes the card's judgement)."""
+        return [a for a in self.alerts if a.open] or self.alerts
+
 
 def _alert(event: SafetyEvent) -> Alert:
     def loads(value: str | None) -> object:

@@ -170,12 +170,16 @@ def test_an_alert_that_came_in_after_the_page_was_loaded_stays_open(client, data
     assert "⚠ Nieuw" in html and "nieuw bericht na het laden" in html
 
 
+@pytest.mark.parametrize(
+    ("oordeel", "review"), [("gezien", "gezien"), ("vals-alarm", "vals_alarm")]
+)
 def test_an_alert_replayed_late_into_a_marked_group_is_shown_and_can_be_marked(
-    client, data, engine
+    client, data, engine, oordeel, review
 ):
     """An alert kept in an outbox keeps its own (older) time when it is written: it joins a
     group whose newest alert the worker already marked. The card shows the open alert in
-    full, and both buttons are there; "gezien" marks it, not as a false alarm."""
+    full, and both buttons are there; each marks the late alert only, and the worker's
+    earlier judgement of the other stands."""
     with session_scope(engine) as session:
         _clear_events(session, data.client_a)
         marked = _event(
@@ -198,11 +202,16 @@ def test_an_alert_replayed_late_into_a_marked_group_is_shown_and_can_be_marked(
         "csrf_token": token(client, page),
         "meldingen": re.search(r'name="meldingen" value="([0-9,]*)"', html).group(1),
     }
-    assert client.post(f"{page}/melding/{late}/gezien", data=form).status_code == 302
+    assert form["meldingen"] == str(late)
+    assert client.post(f"{page}/melding/{late}/{oordeel}", data=form).status_code == 302
     with session_scope(engine) as session:
-        assert session.get(SafetyEvent, late).review == "gezien"
+        assert session.get(SafetyEvent, late).review == review
         assert session.get(SafetyEvent, marked).review == "gezien"
-    assert "⚠ Nieuw" not in client.get(page).get_data(as_text=True)
+    html = client.get(page).get_data(as_text=True)
+    assert "⚠ Nieuw" not in html
+    # With nothing open, the card's button changes the judgement of the whole card.
+    form["meldingen"] = re.search(r'name="meldingen" value="([0-9,]*)"', html).group(1)
+    assert sorted(form["meldingen"].split(",")) == sorted([str(marked), str(late)])
 
 
 def test_a_review_without_the_shown_alerts_marks_only_the_named_alert(client, data, engine):
