@@ -188,7 +188,7 @@ def save_reminder_plan(
     row.paused_until = None
     row.stopped_at = None
     row.stopped_by = None
-    row.schedule_from = now
+    row.schedule_from = _schedule_from(session, row, now)
     row.consent_at = now
     row.consent_recorded_by = recorded_by
     row.updated_at = now
@@ -334,13 +334,41 @@ def stop_reminders(
     return _status_of(plan, now)
 
 
+# A reminder in one of these states may have reached the client.
+MAY_HAVE_REACHED = ("bezig", "verstuurd", "onbekend")
+
+
+def _schedule_from(session: Session, plan: ReminderPlan, now: datetime) -> datetime:
+    """Where a changed plan starts: now, or the next local midnight when a reminder of this
+    plan may already have reached the client today. Moving the time later on the same day
+    must not send a second reminder that day (and the next one the client is told about is
+    then tomorrow's or later)."""
+    if plan.id is None:
+        return now
+    today = schedule.local_today(now)
+    day_start = schedule.slot_at(today, time(0, 0))
+    tomorrow = schedule.slot_at(today + timedelta(days=1), time(0, 0))
+    sent_today = session.execute(
+        select(ReminderSend.id)
+        .where(
+            ReminderSend.plan_id == plan.id,
+            ReminderSend.slot_at >= day_start,
+            ReminderSend.slot_at < tomorrow,
+            ReminderSend.status.in_(MAY_HAVE_REACHED),
+        )
+        .limit(1)
+    ).first()
+    return tomorrow if sent_today is not None else now
+
+
 def change_reminder_time(
     session: Session, chat_id: str, new_time: time, now: datetime | None = None
 ) -> ReminderStatus:
     """Move the client's reminders to `new_time` (local time) on the same days.
 
     Refused with ReminderRefused("quiet_hours") when the time is in the quiet hours the worker
-    and client agreed on. A slot that already passed today is not sent because of the change.
+    and client agreed on. A slot that already passed today is not sent because of the change,
+    and when today's reminder may already have gone out, the next one is on a later day.
     """
     if not isinstance(new_time, time):
         raise ValueError("new_time must be a datetime.time")
@@ -350,7 +378,7 @@ def change_reminder_time(
     if schedule.in_quiet_hours(new_time, plan.quiet_start, plan.quiet_end):
         raise ReminderRefused("quiet_hours", quiet=(plan.quiet_start, plan.quiet_end))
     plan.send_time = new_time
-    plan.schedule_from = now
+    plan.schedule_from = _schedule_from(session, plan, now)
     plan.updated_at = now
     plan.updated_by = CLIENT_ACTOR
     _audit(session, "herinneringstijd_gewijzigd", client.id, CLIENT_ACTOR)

@@ -193,6 +193,50 @@ def test_a_client_who_says_stop_during_a_run_gets_nothing(engine, smtp_server, m
     assert "1 gestopt of veranderd tijdens de run" in counts_text(counts)
 
 
+@pytest.mark.parametrize("by", ["client", "worker"])
+def test_moving_the_time_later_after_todays_reminder_sends_none_more_that_day(
+    engine, smtp_server, by
+):
+    """Sent at 18:00, then moved to 20:00 the same evening (by the client in the chat, or by
+    the worker saving the plan again): no second reminder that day, and the next one the
+    client is told about is the next planned day's, at the new time."""
+    settings = settings_for(smtp_server)
+    client_id = add_client(engine, 1, "email")
+    assert send_due(engine, settings, now=NOW) == {"verstuurd": 1}
+    moved_at = NOW + timedelta(minutes=30)
+    with session_scope(engine) as session:
+        if by == "client":
+            status = between.change_reminder_time(session, "chat-1", time(20, 0), now=moved_at)
+        else:
+            plan = between.ReminderPlanIn(
+                channel="email",
+                weekdays=schedule.days_to_mask([0, 2, 4]),
+                send_time=time(20, 0),
+                start_date=date(2026, 3, 1),
+                end_date=date(2026, 4, 30),
+                email="client1@example.org",
+                phone=None,
+                quiet_start=time(22, 0),
+                quiet_end=time(8, 0),
+            )
+            between.save_reminder_plan(session, client_id, plan, "anna", now=moved_at)
+            status = between.reminder_status(session, "chat-1", now=moved_at)
+    wednesday = datetime(2026, 3, 4, 19, 0, tzinfo=timezone.utc)  # 20:00 in Amsterdam
+    assert status.next_at == wednesday
+    assert send_due(engine, settings, now=NOW + timedelta(hours=2)) == {}
+    assert len(smtp_server.messages) == 1
+    assert send_due(engine, settings, now=wednesday + timedelta(minutes=1)) == {"verstuurd": 1}
+
+
+def test_moving_the_time_before_todays_reminder_sends_it_at_the_new_time(engine, smtp_server):
+    settings = settings_for(smtp_server)
+    add_client(engine, 1, "email")
+    with session_scope(engine) as session:
+        between.change_reminder_time(session, "chat-1", time(20, 0), now=NOW - timedelta(hours=1))
+    assert send_due(engine, settings, now=NOW) == {}
+    assert send_due(engine, settings, now=NOW + timedelta(hours=2)) == {"verstuurd": 1}
+
+
 def test_a_certain_failure_is_retried_an_uncertain_one_never(engine, cm):
     settings = settings_for(cm=cm)
     add_client(engine, 1, "sms")
