@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import db_session, language_level, latest_intent
 from actions.forms import ResponseAsk
 from bot.reminders import schedule
-from bot.reminders.content import control_text, refusal_text
+from bot.reminders.content import control_text, refusal_text, time_changed_text
 from bot.storage import between
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def change_time(
     level = language_level(tracker)
     try:
         with db_session() as session:
-            between.change_reminder_time(session, tracker.sender_id, new_time)
+            status = between.change_reminder_time(session, tracker.sender_id, new_time)
     except between.ReminderRefused as exc:
         dispatcher.utter_message(text=refusal_text(exc.code, level, exc.quiet))
         return False, exc.code == "quiet_hours"
@@ -80,9 +80,7 @@ def change_time(
         logger.exception("could not change the reminder time")
         dispatcher.utter_message(text=control_text(FAILED, level))
         return False, False
-    dispatcher.utter_message(
-        text=control_text("time_changed", level, tijd=schedule.time_text(new_time))
-    )
+    dispatcher.utter_message(text=time_changed_text(level, new_time, status.from_tomorrow))
     return True, False
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from bot.reminders.schedule import time_text
 from bot.vocabulary import LANGUAGE_LEVELS, SIMPLE, STANDARD
 
 REMINDERS_FILE = Path(__file__).resolve().parent.parent / "content" / "reminders.yml"
@@ -53,18 +54,20 @@ def control_text(key: str, level: str | None, **values: str) -> str:
     return _data()["controls"][key][_level(level)].format(**values)
 
 
+def time_changed_text(level: str | None, new_time: time, from_tomorrow: bool) -> str:
+    """The read-back of a new reminder time; says when today's reminder already went out."""
+    key = "time_changed_from_tomorrow" if from_tomorrow else "time_changed"
+    return control_text(key, level, tijd=time_text(new_time))
+
+
 def refusal_text(code: str, level: str | None, quiet: tuple[time, time] | None = None) -> str:
     """Why a client's change to their reminders was refused (bot.storage.between.
     ReminderRefused: no_plan, already_stopped, quiet_hours with the quiet hours (start, end));
     the chat and the web chat's reminder page say the same."""
     if code == "quiet_hours" and quiet:
         start, end = quiet
-        return control_text("quiet_hours", level, van=_clock(end), tot=_clock(start))
+        return control_text("quiet_hours", level, van=time_text(end), tot=time_text(start))
     return control_text(code, level)
-
-
-def _clock(value: time) -> str:
-    return f"{value.hour:02d}:{value.minute:02d}"
 
 
 def control_keys() -> list[str]:

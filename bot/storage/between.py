@@ -223,6 +223,9 @@ class ReminderStatus:
     quiet_start: time | None
     quiet_end: time | None
     next_at: datetime | None
+    # Today's reminder may already have gone out and the plan was changed after it: the
+    # (new) time holds from tomorrow.
+    from_tomorrow: bool = False
 
     @property
     def days_text(self) -> str:
@@ -256,6 +259,7 @@ def _status_of(plan: ReminderPlan, now: datetime) -> ReminderStatus:
         quiet_start=plan.quiet_start,
         quiet_end=plan.quiet_end,
         next_at=next_at,
+        from_tomorrow=plan.schedule_from > now,
     )
 
 

@@ -27,7 +27,7 @@ from flask import (
 )
 
 from bot.reminders import schedule
-from bot.reminders.content import control_text, refusal_text, reminder_text
+from bot.reminders.content import control_text, refusal_text, reminder_text, time_changed_text
 from bot.settings import get_reminder_settings
 from bot.storage import between, devices
 from bot.storage.between_models import REMINDER_CHANNELS
@@ -334,7 +334,7 @@ def client_reminders():
             if new_time is None:
                 return jsonify({"ok": False, "error": control_text("bad_time", level)}), 400
             status = between.change_reminder_time(session, client.chat_id, new_time)
-            message = control_text("time_changed", level, tijd=schedule.time_text(new_time))
+            message = time_changed_text(level, new_time, status.from_tomorrow)
         else:
             return jsonify(
                 {"ok": False, "error": "Dat snap ik niet. Kies pauze, hervat, stop of tijd."}

@@ -30,7 +30,7 @@ from bot.reminders.content import control_text
 from bot.reminders.schedule import ALL_DAYS
 from bot.storage import accounts, between
 from bot.storage import repository as repo
-from bot.storage.between_models import AgreementCheck, ReminderPlan, WorkerQuestion
+from bot.storage.between_models import AgreementCheck, ReminderPlan, ReminderSend, WorkerQuestion
 from bot.storage.db import make_engine, session_scope, upgrade_database
 from bot.storage.models import Agreement
 
@@ -532,6 +532,34 @@ def test_stop_pause_resume_and_a_new_time_in_the_chat(engine, client):
     )
     assert texts(messages)[0] == control_text("already_stopped", level)
     assert plan_of(engine, client_id)[0] == "gestopt", "only the worker starts them again"
+
+
+def test_a_new_time_after_todays_reminder_says_it_holds_from_tomorrow(engine, client):
+    client_id, chat_id = client
+    make_plan(engine, client_id)
+    now = datetime.now(timezone.utc)
+    with session_scope(engine) as session:
+        plan = session.execute(
+            select(ReminderPlan).where(ReminderPlan.client_id == client_id)
+        ).scalar_one()
+        session.add(
+            ReminderSend(
+                plan_id=plan.id,
+                slot_at=now,
+                channel="email",
+                status="verstuurd",
+                attempts=1,
+                claimed_at=now,
+                finished_at=now,
+            )
+        )
+    messages, _ = run(
+        ActionHerinnering(), tracker(chat_id, text="stuur het om 21:00", intent="herinnering_tijd")
+    )
+    assert texts(messages)[0] == control_text(
+        "time_changed_from_tomorrow", "standaard", tijd="21:00"
+    )
+    assert plan_of(engine, client_id) == ("actief", time(21, 0))
 
 
 def test_a_stop_that_is_not_about_reminders_changes_nothing(engine, client):
