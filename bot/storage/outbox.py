@@ -17,7 +17,9 @@ session of an action (so a newer write never overtakes an older one) and every f
 in the background, until the outbox is empty.
 
 An entry that can never be written (invalid data) is moved to `failed/` and logged, never
-retried forever and never deleted silently.
+retried forever and never deleted silently. An answer to a check question whose event is not
+stored yet (it waits in another machine's outbox) stays for up to an hour, tried again with
+the rest, before it is set aside there.
 
 An entry of a deleted client is dropped, never written: deleting a client records a hash of
 its chat id (`accounts.delete_client`, table `deleted_clients`), which `flush()` checks
@@ -37,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +166,15 @@ def _replay_safety_event(session: Session, entry: Entry) -> None:
         event.created_at = entry.queued_at
 
 
+class _NotYet(Exception):
+    """The entry needs a row that is not stored yet (it may wait in another machine's
+    outbox): kept in the outbox and tried again, without holding up the entries after it."""
+
+
+# How long an entry waits for the row it needs before it is set aside in failed/.
+WAIT_FOR_OTHERS = timedelta(hours=1)
+
+
 def _replay_check_answer(session: Session, entry: Entry) -> None:
     data = entry.data
     stored = session.execute(
@@ -172,8 +183,11 @@ def _replay_check_answer(session: Session, entry: Entry) -> None:
     if stored is not None and stored.check_answer is not None:
         return  # already written (a replay twice): the shown help is not added again
     if stored is None:
-        # Not "written": set aside in failed/ (ValueError in flush), where a person can read
-        # it, never dropped as if it had been stored.
+        # The check's event may wait in another machine's outbox: wait for it a while. Then
+        # set aside in failed/ (ValueError in flush), where a person can read it, never
+        # dropped as if it had been stored.
+        if _now() - entry.queued_at < WAIT_FOR_OTHERS:
+            raise _NotYet
         raise ValueError("the check question's event is not stored")
     repo.record_check_answer(
         session, data["chat_id"], data["event_key"], data["answer"], data.get("shown")
@@ -359,6 +373,8 @@ class Outbox:
                     entry.path.unlink(missing_ok=True)
                     dropped += 1
                     continue
+                except _NotYet:
+                    continue  # stays; the background flush tries again
                 except REFUSED:
                     # The database is there but refuses this entry for good (a constraint,
                     # bad data): kept aside, so that it cannot block every later write.

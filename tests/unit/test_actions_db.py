@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -214,18 +216,29 @@ def test_a_switch_not_stored_is_found(events, unstored):
     assert (unstored_switch(events) is not None) is unstored
 
 
-def test_a_check_answer_whose_event_is_not_stored_is_kept_never_dropped(use_database, outbox):
+def test_a_check_answer_whose_event_is_not_stored_waits_and_is_never_dropped(
+    use_database, outbox, monkeypatch
+):
     """The check's event waits in another machine's outbox when the client's answer comes
-    in here: the answer is kept. Replayed once the event is stored, it is written; replayed
-    when the event never came, it is set aside in failed/, not counted as written."""
+    in here: the answer is kept, and waits (without holding up later entries). Replayed once
+    the event is stored, it is written; when the event has not come after an hour, it is set
+    aside in failed/, not counted as written."""
     from actions.safety import record_check_answer
+    from bot.storage import outbox as outbox_module
     from bot.storage.models import SafetyEvent
 
     engine = use_database()
     record_check_answer(tracker({}), "k-elders", "ja", "113 ...")
     [kept] = outbox.entries()
     assert kept.kind == "check_answer" and kept.data["answer"] == "ja"
-    assert outbox.flush(engine) == 0 and not outbox.pending()
+    outbox.put("checkin", "key-after", {"chat_id": "unit-client", "mood": 4})
+    assert outbox.flush(engine) == 1, "the check-in after it is written"
+    assert outbox.pending() and [e.kind for e in outbox.entries()] == ["check_answer"]
+    assert not (outbox.directory / "failed").exists()
+    an_hour_later = kept.queued_at + outbox_module.WAIT_FOR_OTHERS + timedelta(seconds=1)
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox_module, "_now", lambda: an_hour_later)
+        assert outbox.flush(engine) == 0 and not outbox.pending()
     assert [p.name for p in (outbox.directory / "failed").iterdir()] == [kept.path.name]
 
     # The same, but the other machine's outbox writes the event before the answer's replay.
