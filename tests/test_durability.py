@@ -11,7 +11,10 @@ before that turn.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -19,11 +22,12 @@ from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.settings import PROJECT_ROOT
 from bot.storage import repository as repo
 from bot.storage.db import make_engine, upgrade_database
 from bot.storage.models import CheckIn, Client, SafetyEvent
 from bot.storage.outbox import Outbox
-from tests.conftest import start_action_server, stop_process
+from tests.conftest import free_port, start_action_server, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -197,6 +201,47 @@ def _disclosure_shown(engine, sender: str) -> bool:
 def reflections(engine, sender: str):
     with Session(engine) as session:
         return repo.list_reflections(session, sender)
+
+
+def test_a_restarted_web_app_writes_what_an_earlier_run_kept(tmp_path):
+    """The web app keeps a crisis of its own (a message Rasa never read, while the database
+    was down). After a restart the new web process writes it on its own, before any request."""
+    url = f"sqlite:///{tmp_path / 'koers.db'}"
+    upgrade_database(url)
+    event = {
+        "chat_id": "chat-web-herstart",
+        "category": "suicide",
+        "message_text": "bewaard door de webapp",
+        "response_text": "113",
+        "detected_by": "matcher",
+        "context": None,
+    }
+    Outbox(tmp_path / "outbox").put("safety_event", "k-web-herstart", event)
+    env = {
+        **os.environ,
+        "KOERS_DATABASE_URL": url,
+        "KOERS_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "KOERS_WEB_HOST": "127.0.0.1",
+        "KOERS_WEB_PORT": str(free_port()),
+        "PYTHONWARNINGS": "ignore",
+    }
+    log = tmp_path / "web.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.web"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    engine = make_engine(url)
+    try:
+        wait_until(lambda: count(engine, SafetyEvent, "chat-web-herstart") == 1, timeout=30)
+        assert not Outbox(tmp_path / "outbox").pending()
+    except AssertionError:
+        raise AssertionError(log.read_text()[-3000:]) from None
+    finally:
+        stop_process(proc)
+        engine.dispose()
 
 
 def test_a_restarted_action_server_writes_what_an_earlier_run_kept(tmp_path):

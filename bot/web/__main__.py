@@ -8,6 +8,7 @@ from waitress import serve
 
 from bot.production import restrict_umask
 from bot.settings import get_settings
+from bot.web import chat
 from bot.web.app import create_app
 
 
@@ -15,6 +16,7 @@ def main() -> int:
     settings = get_settings()
     restrict_umask()  # the SQLite database and its journal files stay private (0600)
     app = create_app(settings=settings)
+    chat.bring_in_leftovers(app)  # a crisis kept while the database was down reaches the worker
     proxy: dict = {}
     if settings.trusted_proxy:
         # Behind an HTTPS proxy: take the client address and scheme from its headers, so the

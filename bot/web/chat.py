@@ -410,6 +410,18 @@ def _flush_later(box: Outbox) -> None:
     flusher.start()
 
 
+def bring_in_leftovers(app: Any) -> bool:
+    """At the web process's start: write what an earlier run kept in this outbox (a crisis
+    in a message Rasa never read, while the database was down) in the background, without
+    waiting for the next message. True when there was something to write."""
+    with app.app_context():
+        box = get_outbox()
+        if not box.pending():
+            return False
+        _flush_later(box)
+        return True
+
+
 def _clean_messages(raw: Any) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if not isinstance(raw, list):
