@@ -89,7 +89,7 @@ def db_session() -> Iterator[Session]:
     try:
         if box.pending():
             box.flush(engine())
-            if box.pending():  # still down: the flush stopped at the first error
+            if box.stalled():  # still down: the flush stopped at the first error
                 raise StorageUnavailable("storage unavailable (outbox not written)")
         with session_scope(engine()) as session:
             yield session
@@ -117,7 +117,7 @@ def flush_now() -> int:
     """Try to write the outbox now (also during the cool-down). Returns the count written."""
     box = outbox()
     written = box.flush(engine())
-    if not box.pending():
+    if not box.stalled():
         breaker.recovered()
     return written
 

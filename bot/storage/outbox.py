@@ -173,6 +173,9 @@ class _NotYet(Exception):
 
 # How long an entry waits for the row it needs before it is set aside in failed/.
 WAIT_FOR_OTHERS = timedelta(hours=1)
+# While it waits, it is tried again after a pause that doubles from the first to the last
+# (not on every action: each try is a query).
+RETRY_FIRST, RETRY_LONGEST = timedelta(seconds=3), timedelta(minutes=1)
 
 
 def _replay_check_answer(session: Session, entry: Entry) -> None:
@@ -274,6 +277,9 @@ class Outbox:
         self.directory = Path(directory)
         self._lock = threading.Lock()
         self._pending: bool | None = None  # unknown until the folder was looked at
+        # Entries waiting for another machine's row: file name -> (next try, current pause).
+        self._retry: dict[str, tuple[datetime, timedelta]] = {}
+        self._stalled = False  # the last flush stopped at a database error
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -347,8 +353,24 @@ class Outbox:
             self._pending = bool(self.entries())
         return self._pending
 
+    def stalled(self) -> bool:
+        """True when the last flush stopped at a database error: entries wait for the
+        database itself. Entries that only wait for another machine's row do not count: the
+        database takes every other write meanwhile."""
+        return self._stalled
+
     def __len__(self) -> int:
         return len(self.entries())
+
+    def _not_yet(self, entry: Entry) -> None:
+        """The entry waits for a row that is not stored yet: try it again after a pause."""
+        pause = self._retry.get(entry.path.name, (None, RETRY_FIRST / 2))[1] * 2
+        pause = min(pause, RETRY_LONGEST)
+        self._retry[entry.path.name] = (_now() + pause, pause)
+
+    def _resting(self, entry: Entry) -> bool:
+        waiting = self._retry.get(entry.path.name)
+        return waiting is not None and _now() < waiting[0]
 
     # -- flushing -----------------------------------------------------------------------------
 
@@ -357,10 +379,14 @@ class Outbox:
         written. Stops at the first database error (storage still unavailable) and leaves
         that entry and the ones after it for the next flush."""
         if not self.pending():
+            self._stalled = False
             return 0
         written = dropped = 0
         with self._lock:
+            self._stalled = False
             for entry in self.entries():
+                if self._resting(entry):
+                    continue  # waits for another machine's row; tried again after a pause
                 try:
                     with session_scope(engine) as session:
                         _refuse_deleted(session, entry)
@@ -374,6 +400,7 @@ class Outbox:
                     dropped += 1
                     continue
                 except _NotYet:
+                    self._not_yet(entry)
                     continue  # stays; the background flush tries again
                 except REFUSED:
                     # The database is there but refuses this entry for good (a constraint,
@@ -383,6 +410,7 @@ class Outbox:
                     continue
                 except SQLAlchemyError:
                     logger.warning("outbox: the database is still unavailable")
+                    self._stalled = True
                     return written
                 except (ValueError, KeyError, TypeError):
                     logger.exception("outbox: entry %s cannot be written", entry.path.name)
@@ -390,7 +418,10 @@ class Outbox:
                     continue
                 entry.path.unlink(missing_ok=True)
                 written += 1
-            self._pending = bool(self.entries())
+            waiting = self.entries()
+            self._pending = bool(waiting)
+            names = {entry.path.name for entry in waiting}
+            self._retry = {name: t for name, t in self._retry.items() if name in names}
         if written:
             logger.info("outbox: %d waiting write(s) stored in the database", written)
         if dropped:

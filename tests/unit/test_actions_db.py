@@ -321,3 +321,34 @@ def test_a_switch_stored_at_session_start_carries_its_own_time(
     ]
     with session_scope(engine) as session:
         assert repo.get_or_create_client(session, "unit-client").language_level == expected
+
+
+def test_a_waiting_check_answer_does_not_stop_other_saves(use_database, outbox, monkeypatch):
+    """While a check answer waits for its event (another machine's outbox), the database is
+    up: every other action still saves at once, the breaker stays closed, and the waiting
+    entry is not looked up on every action (it is tried again after a pause that grows)."""
+    from actions.safety import record_check_answer
+    from bot.storage import outbox as outbox_module
+
+    engine = use_database()
+    record_check_answer(tracker({}), "k-elders", "ja", "113 ...")
+    tries = []
+    real = outbox_module.REPLAYERS["check_answer"]
+
+    def counting(session, entry):
+        tries.append(entry.key)
+        return real(session, entry)
+
+    monkeypatch.setitem(outbox_module.REPLAYERS, "check_answer", counting)
+    for _ in range(3):
+        responses, _events = run(ActionReflectieOpslaan(), SLOTS)
+        assert responses == ["utter_opgeslagen_prive", "utter_nog_een"]
+        assert not durable.breaker.is_open()
+    with session_scope(engine) as session:
+        assert len(repo.list_reflections(session, "unit-client")) == 1
+    assert len(tries) == 1, "tried once, then after a pause"
+    assert outbox.pending() and [e.kind for e in outbox.entries()] == ["check_answer"]
+    later = outbox_module._now() + timedelta(minutes=2)
+    monkeypatch.setattr(outbox_module, "_now", lambda: later)
+    run(ActionReflectieOpslaan(), SLOTS)
+    assert len(tries) == 2, "tried again after the pause"
