@@ -203,51 +203,36 @@ def reflections(engine, sender: str):
         return repo.list_reflections(session, sender)
 
 
-def test_a_restarted_web_app_writes_what_an_earlier_run_kept(tmp_path):
-    """The web app keeps a crisis of its own (a message Rasa never read, while the database
-    was down). After a restart the new web process writes it on its own, before any request."""
-    url = f"sqlite:///{tmp_path / 'koers.db'}"
-    upgrade_database(url)
-    event = {
-        "chat_id": "chat-web-herstart",
-        "category": "suicide",
-        "message_text": "bewaard door de webapp",
-        "response_text": "113",
-        "detected_by": "matcher",
-        "context": None,
-    }
-    Outbox(tmp_path / "outbox").put("safety_event", "k-web-herstart", event)
+def _start_web_app(url: str, outbox_dir, log):
     env = {
         **os.environ,
         "KOERS_DATABASE_URL": url,
-        "KOERS_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "KOERS_OUTBOX_DIR": str(outbox_dir),
         "KOERS_WEB_HOST": "127.0.0.1",
         "KOERS_WEB_PORT": str(free_port()),
         "PYTHONWARNINGS": "ignore",
     }
-    log = tmp_path / "web.log"
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "bot.web"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    engine = make_engine(url)
-    try:
-        wait_until(lambda: count(engine, SafetyEvent, "chat-web-herstart") == 1, timeout=30)
-        assert not Outbox(tmp_path / "outbox").pending()
-    except AssertionError:
-        raise AssertionError(log.read_text()[-3000:]) from None
-    finally:
-        stop_process(proc)
-        engine.dispose()
 
 
-def test_a_restarted_action_server_writes_what_an_earlier_run_kept(tmp_path):
-    """A safety event kept in the outbox while the database was down, then a restart: the
-    new action server writes it on its own, before any client sends a message (the worker
-    sees the alert without waiting for the next conversation)."""
+def _start_action_server(url: str, outbox_dir, log):
+    return start_action_server(url, outbox_dir, log)[0]
+
+
+@pytest.mark.parametrize(
+    "start", [_start_action_server, _start_web_app], ids=["actieserver", "webapp"]
+)
+def test_a_restarted_process_writes_what_an_earlier_run_kept(tmp_path, start):
+    """A safety event kept in the outbox while the database was down (by the action server,
+    or by the web app for a message Rasa never read), then a restart: the new process writes
+    it on its own, before any client sends a message (the worker sees the alert without
+    waiting for the next conversation)."""
     url = f"sqlite:///{tmp_path / 'koers.db'}"
     upgrade_database(url)
     event = {
@@ -259,11 +244,14 @@ def test_a_restarted_action_server_writes_what_an_earlier_run_kept(tmp_path):
         "context": None,
     }
     Outbox(tmp_path / "outbox").put("safety_event", "k-herstart", event)
-    proc, _ = start_action_server(url, tmp_path / "outbox", tmp_path / "actions.log")
+    log = tmp_path / "process.log"
+    proc = start(url, tmp_path / "outbox", log)
     engine = make_engine(url)
     try:
         wait_until(lambda: count(engine, SafetyEvent, "chat-herstart") == 1, timeout=30)
         assert not Outbox(tmp_path / "outbox").pending()
+    except AssertionError:
+        raise AssertionError(log.read_text()[-3000:]) from None
     finally:
         stop_process(proc)
         engine.dispose()
