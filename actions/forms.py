@@ -381,6 +381,33 @@ def not_safe(
     )
 
 
+def felt_unsafe(tracker: Tracker) -> bool:
+    """This reflection's safety scale is "Niet veilig" (1)."""
+    return (
+        reflection.current_theme(tracker) == content.SAFETY_THEME
+        and tracker.get_slot("thema_schaal") == "1"
+    )
+
+
+# Small-step texts with a variant for a client who just chose "Niet veilig".
+UNSAFE_STEP_RESPONSES = frozenset(
+    {
+        "utter_ask_stapje_willen",
+        "utter_uitleg_stapje_willen",
+        "utter_ask_stapje",
+        "utter_uitleg_stapje",
+    }
+)
+
+
+def step_response(tracker: Tracker, name: str) -> str:
+    """The small-step text to use: after "Niet veilig" (the help was just shown) the step is
+    for today and about what helps (`<name>_onveilig`), not "for the coming days"."""
+    if name in UNSAFE_STEP_RESPONSES and felt_unsafe(tracker):
+        return f"{name}_onveilig"
+    return name
+
+
 class ValidateThemaForm(FormValidationAction):
     """Every theme of themes.yml: two prompts from its bank and its 1-5 scale. The safety
     theme first asks the colour of the client's own plan, when there is one."""
@@ -526,7 +553,9 @@ class ValidateStapjeForm(FormValidationAction):
         text = free_text_answer(value, tracker, dispatcher)
         if text is None:
             return {"stapje": None}
-        explanation = render_response(domain, "utter_uitleg_stapje", language_level(tracker))
+        explanation = render_response(
+            domain, step_response(tracker, "utter_uitleg_stapje"), language_level(tracker)
+        )
         found = answer_or_follow_up("stapje", text, tracker, dispatcher, explanation)
         step = found.get("stapje")
         if step and (step == DONT_KNOW_TEXT or is_weak(step)):
@@ -701,7 +730,7 @@ class ResponseAsk(AskAction, ABC):
     """The question is the domain's `utter_ask_<slot>` response."""
 
     def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
-        dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        dispatcher.utter_message(response=step_response(tracker, f"utter_ask_{self.slot}"))
 
 
 class AskStemming(ResponseAsk):
@@ -938,7 +967,7 @@ class ActionUitleg(Action):
                 text = render_response(domain, "utter_uitleg_thema_schaal", level)
                 dispatcher.utter_message(text=text, buttons=buttons)
         elif slot and f"utter_uitleg_{slot}" in (domain.get("responses") or {}):
-            dispatcher.utter_message(response=f"utter_uitleg_{slot}")
+            dispatcher.utter_message(response=step_response(tracker, f"utter_uitleg_{slot}"))
         else:
             dispatcher.utter_message(response="utter_niet_begrepen")
         # The explanation counts as this question's one follow-up: a weak answer after it is

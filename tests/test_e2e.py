@@ -441,7 +441,12 @@ def test_not_safe_on_the_safety_scale_gets_the_help_and_tells_the_worker(bot, en
         assert (help_text in reply) is helped, (theme, score, reply)
         events = safety_events(sender)
         assert len(events) == int(helped), (theme, score)
-        assert "klein stapje" in reply, "the questions go on"
+        # The questions go on; after "Niet veilig" the small step is for today.
+        step = "utter_ask_stapje_willen_onveilig" if helped else "utter_ask_stapje_willen"
+        assert render_response(domain_responses(), step, "standaard") in reply, reply
+        if helped:
+            today = render_response(domain_responses(), "utter_ask_stapje_onveilig", "standaard")
+            assert today in bot.texts(sender, "ja")
         if helped:
             (event,) = events
             assert (event.category, event.detected_by) == ("unknown", "client")

@@ -397,6 +397,41 @@ def test_small_step_invitation():
 
 
 @pytest.mark.parametrize(
+    ("theme", "score", "unsafe"),
+    [("veiligheid", "1", True), ("veiligheid", "2", False), ("hoop", "1", False)],
+)
+def test_after_not_safe_the_small_step_is_for_today(theme, score, unsafe):
+    """ "Niet veilig" on the safety scale (the help was just shown): the invitation, the
+    question, and both explanations ask for something that helps today, not "for the coming
+    days". Any other score, or 1 on another theme's scale, keeps the usual texts."""
+    from actions.forms import ActionUitleg, AskStapje, AskStapjeWillen
+    from bot.responses import domain_responses
+
+    domain = domain_responses()
+    suffix = "_onveilig" if unsafe else ""
+    for requested, ask, response in (
+        ("stapje_willen", AskStapjeWillen(), "stapje_willen"),
+        ("stapje", AskStapje(), "stapje"),
+    ):
+        slots = {"thema": theme, "thema_schaal": score, "requested_slot": requested}
+        tracker = make_tracker("?", slots=slots, form="stapje_form")
+        for action, expected in (
+            (ask, f"utter_ask_{response}{suffix}"),
+            (ActionUitleg(), f"utter_uitleg_{response}{suffix}"),
+        ):
+            dispatcher = CollectingDispatcher()
+            action.run(dispatcher, tracker, domain)
+            assert expected in [m.get("response") for m in dispatcher.messages], (action, expected)
+    # A weak step gets the follow-up with the same explanation as "ik snap het niet".
+    tracker = make_tracker("hmm", slots={"thema": theme, "thema_schaal": score})
+    _, messages = _run(ValidateStapjeForm(), "stapje", "hmm", tracker)
+    today = render_response(domain, "utter_uitleg_stapje_onveilig", "standaard")
+    [follow_up] = messages
+    assert follow_up["response"] == "utter_doorvragen"
+    assert (follow_up["uitleg"] == today) is unsafe, follow_up
+
+
+@pytest.mark.parametrize(
     ("text", "intent", "expected"),
     [
         ("ja", "bevestigen", "gelukt"),
