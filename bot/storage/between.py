@@ -300,13 +300,18 @@ def pause_reminders(
 
 
 def resume_reminders(session: Session, chat_id: str, now: datetime | None = None) -> ReminderStatus:
-    """End a pause. Slots that passed during the pause are not sent afterwards."""
+    """End a pause. Slots that passed during the pause are not sent afterwards, and a pause
+    does not undo the one-a-day rule: when a reminder may already have reached the client
+    today (or a time change already moved the start to tomorrow), the next one is later."""
     now = now or utcnow()
     client, plan = _plan_for_change(session, chat_id)
     if plan.status == PLAN_PAUSED:
         plan.status = PLAN_ACTIVE
         plan.paused_until = None
-        plan.schedule_from = now
+        start = _schedule_from(session, plan, now)
+        if plan.schedule_from is not None and plan.schedule_from > start:
+            start = plan.schedule_from
+        plan.schedule_from = start
         plan.updated_at = now
         plan.updated_by = CLIENT_ACTOR
         _audit(session, "herinneringen_hervat", client.id, CLIENT_ACTOR)

@@ -193,20 +193,26 @@ def test_a_client_who_says_stop_during_a_run_gets_nothing(engine, smtp_server, m
     assert "1 gestopt of veranderd tijdens de run" in counts_text(counts)
 
 
-@pytest.mark.parametrize("by", ["client", "worker"])
+@pytest.mark.parametrize("by", ["client", "worker", "client, then pause and resume"])
 def test_moving_the_time_later_after_todays_reminder_sends_none_more_that_day(
     engine, smtp_server, by
 ):
     """Sent at 18:00, then moved to 20:00 the same evening (by the client in the chat, or by
-    the worker saving the plan again): no second reminder that day, and the next one the
-    client is told about is the next planned day's, at the new time."""
+    the worker saving the plan again, or by the client who then pauses and resumes): no
+    second reminder that day, and the next one the client is told about is the next planned
+    day's, at the new time."""
     settings = settings_for(smtp_server)
     client_id = add_client(engine, 1, "email")
     assert send_due(engine, settings, now=NOW) == {"verstuurd": 1}
     moved_at = NOW + timedelta(minutes=30)
     with session_scope(engine) as session:
-        if by == "client":
+        if by.startswith("client"):
             status = between.change_reminder_time(session, "chat-1", time(20, 0), now=moved_at)
+            if by.endswith("resume"):
+                between.pause_reminders(session, "chat-1", now=moved_at)
+                status = between.resume_reminders(
+                    session, "chat-1", now=moved_at + timedelta(minutes=5)
+                )
         else:
             plan = between.ReminderPlanIn(
                 channel="email",
