@@ -75,6 +75,36 @@ def test_dont_know_words_and_a_half_yes_after_a_no(text, intent, expected):
     assert read_check_answer(reply(text, intent)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        # A "nee" that takes itself back is "weet ik niet": the crisis help.
+        ("nee... eigenlijk wel", "ontkennen", "weet_niet"),
+        ("nee niet mezelf maar hem wel", "ontkennen", "weet_niet"),
+        ("nee maar ik heb het al gedaan", "ontkennen", "weet_niet"),
+        ("nee, vanavond wel", "ontkennen", "weet_niet"),
+        ("nee niet zeker", "ontkennen", "weet_niet"),
+        # Not yet, not now, or no answer: unclear, so the check once more.
+        ("nee, nu nog niet", "ontkennen", None),
+        ("nee nu even niet", "ontkennen", None),
+        ("niet vandaag", "ontkennen", None),
+        ("dat gaat je niks aan", "ontkennen", None),
+        ("nee, daar wil ik niet over praten", "ontkennen", None),
+        # A stretched word counts as the word; "help" asks for help.
+        ("neeeee", "vrij_antwoord", "nee"),
+        ("jaaaaa", "vrij_antwoord", "ja"),
+        ("help", "vrij_antwoord", "ja"),
+        # Everyday words after a clear no keep the no.
+        ("nee ik denk er echt niet aan", "ontkennen", "nee"),
+        ("nee, ik denk er nu niet aan", "ontkennen", "nee"),
+        ("nee hoor, het gaat wel", "ontkennen", "nee"),
+        ("nee ik red me wel", "ontkennen", "nee"),
+    ],
+)
+def test_a_no_that_takes_itself_back_is_no_no(text, intent, expected):
+    assert read_check_answer(reply(text, intent)) == expected
+
+
 def test_the_reply_to_the_check_is_read_without_the_parts_lowering():
     """A reply in the check band counts as "ja" even when no clause of it looks like a
     crisis on its own (that lowering is for a first message, not for an answer)."""
