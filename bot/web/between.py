@@ -266,11 +266,12 @@ def set_question(client_id: int):
 
 
 def _chat_client_and_device():
-    """The logged-in client of this browser and its live device row (or None, None)."""
+    """The logged-in client of this browser and its live device row (or None, None). A page
+    loaded for another client (bot.web.chat.from_another_page) gets neither."""
     from bot.web import chat
 
     client = chat.current_client()
-    if client is None:
+    if client is None or chat.from_another_page(client) is not None:
         return None, None
     data = chat._cookie_data() or {}
     device = devices.find_device(db(), current_app.config["SECRET_KEY"], str(data.get("d", "")))

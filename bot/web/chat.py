@@ -79,6 +79,12 @@ MSG_TOO_LONG_HELP = (
 )
 MSG_EMPTY_INPUT = "Typ eerst iets. Of kies een knop."
 MSG_LOGGED_OUT = "Je bent niet meer ingelogd. Vul je code opnieuw in."
+MSG_OTHER_CLIENT = "Op dit apparaat is nu iemand anders ingelogd. De pagina laadt opnieuw."
+# The chat page names the client it was loaded for in this header (chat.js, pwa.js). On a
+# shared tablet a tab can stay open while someone else logs in in another tab of the same
+# browser: the cookie then names the new client, and without this check the old tab's next
+# message would go into the new client's conversation.
+CLIENT_HEADER = "X-Koers-Client"
 
 
 # --- which client is this? --------------------------------------------------------------------
@@ -131,6 +137,17 @@ def current_client() -> Client | None:
         db().commit()
     g.client = db().get(Client, client_id)
     return g.client
+
+
+def from_another_page(client: Client) -> Any | None:
+    """A refusal (409, the page reloads) when this request comes from a chat page loaded for
+    another client than the one this browser is logged in as now; None otherwise. Requests
+    without the header (scripts, an old page) are not refused by it."""
+    sent = request.headers.get(CLIENT_HEADER)
+    if sent is None or sent.strip() == str(client.id):
+        return None
+    count_event("chat_andere_client")
+    return jsonify({"ok": False, "error": MSG_OTHER_CLIENT, "reload": True}), 409
 
 
 def _fingerprint(code: AccessCode) -> str:
@@ -489,6 +506,9 @@ def send():
     client = current_client()
     if client is None:
         return _fail(MSG_LOGGED_OUT, 401)
+    other = from_another_page(client)
+    if other is not None:
+        return other
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _fail(MSG_EMPTY_INPUT, 400)

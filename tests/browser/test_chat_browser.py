@@ -113,3 +113,39 @@ def test_a_login_that_ran_out_keeps_the_typed_text_for_the_same_client(live, pag
     assert "Een lang verhaal" not in page.locator("#berichten").inner_text()
     keys = page.evaluate("() => Object.keys(sessionStorage)")
     assert keys and all(k.endswith("-" + str(live.client_b)) for k in keys)
+
+
+def test_a_tab_of_another_client_reloads_instead_of_sending(live, page):
+    """A shared tablet: client A's tab stays open while client B logs in in a second tab of
+    the same browser. A's next message never reaches B's conversation: the old tab reloads
+    as B's chat, and A's words are neither sent nor shown to B."""
+    live.app.config["RASA_URL"] = live.fake.url
+    page.goto(live.url + "/chat/")
+    page.get_by_label("Jouw code").fill(live.code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#berichten .msg.koers")
+    other = page.context.new_page()  # the second tab: same cookies
+    other.goto(live.url + "/chat/")
+    other.get_by_role("button", name="Uitloggen").click()
+    other.get_by_label("Jouw code").fill(live.code_b)
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#berichten .msg.koers")
+    received = len(live.fake.received)
+
+    page.get_by_label("Jouw bericht").fill("Dit is van de eerste")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Stuur").click()
+    page.get_by_label("Jouw bericht").wait_for()
+    assert page.get_by_label("Jouw bericht").input_value() == ""
+    assert "Dit is van de eerste" not in page.locator("#berichten").inner_text()
+    assert all(r["message"] != "Dit is van de eerste" for r in live.fake.received[received:])
+    config = page.locator("#chat-config")
+    assert config.get_attribute("data-client") == str(live.client_b)
+    # B's own page, reloaded, sends into B's conversation as before.
+    page.get_by_label("Jouw bericht").fill("Nu van de tweede")
+    page.get_by_role("button", name="Stuur").click()
+    page.wait_for_function(
+        "() => document.getElementById('berichten').innerText.includes('Je zei: Nu van de tweede')"
+    )
+    assert live.fake.received[-1]["message"] == "Nu van de tweede"
+    other.close()

@@ -21,6 +21,7 @@ from bot.storage import repository
 from bot.storage.db import session_scope
 from bot.storage.models import AccessCode, AuditEntry, Client, SafetyEvent
 from bot.web.chat import (
+    CLIENT_HEADER,
     MAX_MESSAGE_LENGTH,
     MSG_TOO_LONG,
     MSG_TOO_LONG_HELP,
@@ -103,9 +104,13 @@ def client_login(http, code: str):
 
 
 def send(http, body: dict, headers: dict | None = None):
+    """What chat.js sends: the page's CSRF token and the client the page was loaded for."""
     page = http.get("/chat/").get_data(as_text=True)
     token = page.split('data-csrf="', 1)[1].split('"', 1)[0]
-    return http.post("/chat/api/send", json=body, headers={"X-CSRFToken": token, **(headers or {})})
+    own = {"X-CSRFToken": token}
+    if 'data-client="' in page:
+        own[CLIENT_HEADER] = page.split('data-client="', 1)[1].split('"', 1)[0]
+    return http.post("/chat/api/send", json=body, headers={**own, **(headers or {})})
 
 
 # --- login ------------------------------------------------------------------------------------

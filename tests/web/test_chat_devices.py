@@ -11,8 +11,9 @@ from bot import manage
 from bot.storage import devices
 from bot.storage.db import session_scope
 from bot.storage.models import AccessCode, ChatDevice, Client, utcnow
-from bot.web.chat import COOKIE, MSG_LOGGED_OUT
+from bot.web.chat import CLIENT_HEADER, COOKIE, MSG_LOGGED_OUT, MSG_OTHER_CLIENT
 from bot.web.dashboard import issue_code
+from bot.web.security import format_code
 from tests.web import test_chat
 from tests.web.conftest import csrf_from, login, token
 from tests.web.test_chat import SECRET, client_login, send
@@ -196,3 +197,29 @@ def test_logging_in_again_ends_the_previous_device_of_that_browser(client, code,
     client_login(client, code)  # e.g. the login form posted twice
     assert [d.ended_at is not None for d in _devices(engine)] == [True, False]
     assert LOGGED_IN in client.get("/chat/").get_data(as_text=True)
+
+
+def test_a_page_loaded_for_another_client_cannot_send_into_this_login(
+    client, code, engine, data, rasa
+):
+    """A shared tablet: client A's tab stays open while client B logs in in another tab of the
+    same browser (the cookie now names B). A's old page is refused (409, it reloads) and
+    nothing reaches Rasa or B's conversation; B's own page sends as before."""
+    client_login(client, code)
+    page_a = client.get("/chat/").get_data(as_text=True)
+    csrf_a = csrf_from(page_a)
+    with session_scope(engine) as session:
+        code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
+    client_login(client, code_b)
+    stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: str(data.client_a)}
+    response = client.post("/chat/api/send", json={"text": "van A"}, headers=stale)
+    assert response.status_code == 409
+    assert response.get_json() == {"ok": False, "error": MSG_OTHER_CLIENT, "reload": True}
+    assert rasa.received == []
+    push = client.post("/chat/api/herinneringen", json={"action": "stop"}, headers=stale)
+    assert push.status_code == 401
+    response = send(client, {"text": "van B"})
+    assert response.status_code == 200, response.get_json()
+    with session_scope(engine) as session:
+        chat_b = session.get(Client, data.client_b).chat_id
+    assert [(r["sender"], r["message"]) for r in rasa.received] == [(chat_b, "van B")]

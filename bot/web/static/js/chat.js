@@ -376,6 +376,9 @@
     request.open("POST", sendUrl, true);
     request.setRequestHeader("Content-Type", "application/json");
     request.setRequestHeader("X-CSRFToken", csrf);
+    // The client this page was loaded for: after someone else logged in in another tab of
+    // this browser, the server refuses the message and this page reloads (bot.web.chat).
+    request.setRequestHeader("X-Koers-Client", config.getAttribute("data-client"));
     request.timeout = 65000;
     request.onload = function () {
       var data = null;

@@ -28,7 +28,11 @@
     return fetch(pushUrl, {
       method: method,
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRFToken": csrf,
+        "X-Koers-Client": config.getAttribute("data-client")  // the page's own client
+      },
       body: JSON.stringify(subscription)
     }).then(function (response) {
       if (!response.ok) { throw new Error("push " + response.status); }
