@@ -791,6 +791,10 @@ def _own_crisis(tracker: Tracker, intent: str | None) -> Decision | None:
     return None
 
 
+# Intents of a client who leaves: a reply like this to the check question gets the crisis help.
+LEAVING_INTENTS = frozenset({"stoppen", "afscheid"})
+
+
 class ActionCrisisControleAntwoord(Action):
     """The answer to the check question. "Ja" or "weet ik niet": the fixed crisis help, like a
     crisis. "Nee": back to where the client was. When the check interrupted an open question,
@@ -813,6 +817,11 @@ class ActionCrisisControleAntwoord(Action):
             if answer is None:
                 dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
                 return [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
+        if answer is None and intent in LEAVING_INTENTS:
+            # "Stop" or "doei" instead of an answer: the client may be gone after this turn,
+            # so the crisis help now (as "weet ik niet"), not the check once more without
+            # the numbers (twenty-third pass of issue 15).
+            answer = "weet_niet"
         if answer is None and int(state.get("gevraagd") or 1) < 2:
             dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
             state["gevraagd"] = int(state.get("gevraagd") or 1) + 1

@@ -192,3 +192,33 @@ def test_only_a_real_answer_is_kept_after_the_check():
         _message("", check),
     ):
         assert kept_after_check(message) is None, message["text"][:40]
+
+
+@pytest.mark.parametrize(("text", "intent"), [("stop", "stoppen"), ("doei", "afscheid")])
+def test_leaving_instead_of_answering_the_check_gets_the_crisis_help(monkeypatch, text, intent):
+    """ "Stop" or "doei" in reply to the check question: the client may be gone after this
+    turn, so the crisis help now, not the check once more (which has no numbers)."""
+    import yaml
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.actions import ActionCrisisControleAntwoord
+    from bot.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+    answers = []
+    monkeypatch.setattr("actions.actions.record_check_answer", lambda *a: answers.append(a[2]))
+    tracker = reply(text, intent)
+    tracker.slots.update(
+        {"taalniveau": "standaard", "crisis_controle": {"sleutel": "k", "gevraagd": 1}}
+    )
+    dispatcher = CollectingDispatcher()
+    ActionCrisisControleAntwoord().run(dispatcher, tracker, domain)
+    shown = [m.get("response") for m in dispatcher.messages]
+    from bot.responses import render_response
+
+    texts = " ".join(render_response(domain, r, "standaard") for r in shown if r)
+    assert "utter_crisis_controle_nogmaals" not in shown
+    assert any(r and r.startswith("utter_crisis_") and "controle" not in r for r in shown), shown
+    assert answers == ["weet_niet"]
+    assert all(number in texts for number in ("113", "0800-0113", "112", "0800-2000")), shown
