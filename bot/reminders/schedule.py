@@ -85,8 +85,12 @@ def slot_at(day: date, send_time: time) -> datetime:
     )
 
 
-def _planned(plan: PlanTimes, day: date) -> bool:
+def planned_on(plan: PlanTimes, day: date) -> bool:
+    """Whether local `day` is a reminder day of the plan (its weekdays, within its dates)."""
     return plan.start_date <= day <= plan.end_date and bool(plan.weekdays & (1 << day.weekday()))
+
+
+_planned = planned_on
 
 
 def latest_slot(plan: PlanTimes, now: datetime) -> datetime | None:

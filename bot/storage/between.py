@@ -223,8 +223,9 @@ class ReminderStatus:
     quiet_start: time | None
     quiet_end: time | None
     next_at: datetime | None
-    # Today's reminder may already have gone out and the plan was changed after it: the
-    # (new) time holds from tomorrow.
+    # Today is a reminder day, but no reminder comes today any more: today's may already
+    # have gone out before the plan was changed, or its (new) time has passed. The client is
+    # told so when they change the time.
     from_tomorrow: bool = False
 
     @property
@@ -259,7 +260,9 @@ def _status_of(plan: ReminderPlan, now: datetime) -> ReminderStatus:
         quiet_start=plan.quiet_start,
         quiet_end=plan.quiet_end,
         next_at=next_at,
-        from_tomorrow=plan.schedule_from > now,
+        from_tomorrow=state == PLAN_ACTIVE
+        and schedule.planned_on(plan, today)
+        and (next_at is None or schedule.local_today(next_at) != today),
     )
 
 

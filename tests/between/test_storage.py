@@ -165,6 +165,27 @@ def test_client_controls_pause_resume_time_stop(session, client):
     ]
 
 
+@pytest.mark.parametrize(
+    ("local_hour", "new_time", "none_today"),
+    [
+        (15, time(10, 0), True),  # moved to a time already past: nothing more today, said so
+        (15, time(20, 0), False),  # still to come today
+        (None, time(10, 0), False),  # Tuesday is no reminder day: nothing to say about today
+    ],
+)
+def test_the_client_is_told_when_a_new_time_leaves_nothing_today(
+    session, client, local_hour, new_time, none_today
+):
+    between.save_reminder_plan(session, client.id, plan_in(), "anna", now=MONDAY_1801)
+    day = date(2026, 3, 2) if local_hour is not None else date(2026, 3, 3)
+    now = schedule.slot_at(day, time(local_hour or 15, 0))
+    status = between.change_reminder_time(session, CHAT, new_time, now=now)
+    assert status.from_tomorrow is none_today
+    assert (schedule.local_today(status.next_at) == day) is (
+        local_hour is not None and not none_today
+    )
+
+
 def test_controls_without_a_plan(session, client):
     assert between.reminder_status(session, CHAT) is None
     for change in (
