@@ -105,6 +105,11 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         auditlog.derive_key(app.config["SECRET_KEY"], settings.audit_key),
     )
     csrf.init_app(app)
+    # The client's "Uitloggen" works without the page's CSRF token: a worker who logs in on the
+    # same browser starts a new session (and token), and the client must still be able to
+    # log out from the chat page that was open. A forged logout from another site cannot end
+    # anything: the login cookie is SameSite=Lax, so such a POST carries no device.
+    csrf.exempt("bot.web.chat.logout")
 
     from bot.web import admin, auth, between, chat, dashboard, pwa
 

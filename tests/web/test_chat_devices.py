@@ -223,3 +223,17 @@ def test_a_page_loaded_for_another_client_cannot_send_into_this_login(
     with session_scope(engine) as session:
         chat_b = session.get(Client, data.client_b).chat_id
     assert [(r["sender"], r["message"]) for r in rasa.received] == [(chat_b, "van B")]
+
+
+def test_the_client_can_log_out_after_a_worker_logged_in_on_the_same_browser(client, code, engine):
+    """A worker's login starts a new session (and CSRF token) in this browser; the client's
+    chat page, still open, keeps a working "Uitloggen": the device ends and the cookie goes."""
+    client_login(client, code)
+    page = client.get("/chat/").get_data(as_text=True)
+    old_token = page.split('data-csrf="', 1)[1].split('"', 1)[0]
+    assert login(client, "anna").status_code == 302
+    response = client.post("/chat/uitloggen", data={"csrf_token": old_token})
+    assert response.status_code == 302
+    assert [d.ended_at is not None for d in _devices(engine)] == [True]
+    assert client.get_cookie(COOKIE) is None
+    assert LOGGED_IN not in client.get("/chat/").get_data(as_text=True)
