@@ -14,6 +14,7 @@ one (`bot.web.routing`).
 from __future__ import annotations
 
 import hmac
+import logging
 import sys
 import threading
 from typing import Any
@@ -339,12 +340,12 @@ def _too_long(client: Client, text: str) -> Any:
 
 
 def _guarded_word_list_help(
-    client: Client, text: str, context: str, reason: str
+    client: Client, text: str, context: str, reason: str, contact: str | None = None
 ) -> list[str] | None:
     """`_word_list_help`, but the refusal or calm message it comes with stands whatever fails
     in it (None then): the client gets a Dutch message, never an error page."""
     try:
-        return _word_list_help(client, text, context, reason)
+        return _word_list_help(client, text, context, reason, contact)
     except Exception:
         current_app.logger.exception("the word list could not read a message Rasa did not read")
         rollback_db()
@@ -362,7 +363,9 @@ def _fail_with_help(message: str, status: int, help_texts: list[str]) -> Any:
     ), status
 
 
-def _word_list_help(client: Client, text: str, context: str, reason: str) -> list[str] | None:
+def _word_list_help(
+    client: Client, text: str, context: str, reason: str, contact: str | None = None
+) -> list[str] | None:
     """For a typed message that Rasa did not read (too long for it, or Rasa could not answer):
     the crisis word list reads it here. On a hit: the fixed crisis help for the hit's category
     at the client's language level (the domain's own texts, with the organisation's contact),
@@ -372,7 +375,14 @@ def _word_list_help(client: Client, text: str, context: str, reason: str) -> lis
 
     The help is returned whatever happens to the database: a refused write is kept in the
     outbox (bot.storage.outbox) and written in the background as soon as the database takes
-    it (`_flush_later`), or by the next such message."""
+    it (`_flush_later`), or by the next such message.
+
+    `contact` given (the organisation's contact, read before the request waited for Rasa):
+    the request already waited up to RASA_TIMEOUT, so it touches the database no more. The
+    event goes straight to the outbox and is written in the background: a database that is
+    busy (on SQLite every transaction waits for the write lock, up to its busy timeout) must
+    not hold the help until the proxy gives up (nginx: 40 s)."""
+    hurry = contact is not None
     # Stored as the worker will read it: no NUL bytes (PostgreSQL cannot store them) and no
     # lone surrogates (JSON can carry them; UTF-8 cannot). Not kept in the word list's memory
     # of recent texts: the message is health data, and a long one can be 256 KB.
@@ -382,14 +392,16 @@ def _word_list_help(client: Client, text: str, context: str, reason: str) -> lis
         return None
     category, chat_id, level = hits[0].category, client.chat_id, client.language_level
     box = get_outbox()
-    try:
-        db().commit()  # end this request's transaction: SQLite's locks, for the flush
-        if box.pending():
-            box.flush(db().get_bind())
-        contact = _crisis_contact().strip()
-    except SQLAlchemyError:
-        rollback_db()
-        contact = ""
+    if contact is None:
+        try:
+            db().commit()  # end this request's transaction: SQLite's locks, for the flush
+            if box.pending():
+                box.flush(db().get_bind())
+            contact = _crisis_contact()
+        except SQLAlchemyError:
+            rollback_db()
+            contact = ""
+    contact = contact.strip()
     messages = crisis_help_texts(domain_responses(), category, level, contact)
     key = repository.stable_key(context, chat_id, utcnow().date().isoformat(), text)
     event: dict[str, Any] = {
@@ -401,6 +413,13 @@ def _word_list_help(client: Client, text: str, context: str, reason: str) -> lis
         "context": context,
         "evidence": {"reasons": ["woordenlijst", reason]},
     }
+    if hurry:
+        try:
+            box.put("safety_event", key, event)
+            _flush_soon(box)
+            return messages
+        except OSError:
+            current_app.logger.exception("outbox: could not keep a safety event; writing it now")
     try:
         repository.record_safety_event(db(), idempotency_key=key, **event)
         db().commit()
@@ -425,6 +444,21 @@ def _flush_later(box: Outbox) -> None:
         Flusher(lambda: box.flush(engine), box.pending, FLUSH_INTERVAL, "koers-web-outbox"),
     )
     flusher.start()
+
+
+def _flush_soon(box: Outbox) -> None:
+    """Write the outbox at once in a thread of its own (the request does not wait for it),
+    and every FLUSH_INTERVAL seconds after that while something is left (`_flush_later`)."""
+    engine = current_app.extensions["koers_engine"]
+
+    def write() -> None:
+        try:
+            box.flush(engine)
+        except Exception:  # the background flusher tries again
+            logging.getLogger(__name__).exception("outbox: could not write it at once")
+
+    threading.Thread(target=write, name="koers-web-outbox-now", daemon=True).start()
+    _flush_later(box)
 
 
 def bring_in_leftovers(app: Any) -> bool:
@@ -519,6 +553,9 @@ def send():
             return _fail(MSG_EMPTY_INPUT, 400)
         if len(typed) > MAX_MESSAGE_LENGTH:
             return _too_long(client, typed)
+    # Read now what the crisis help needs should Rasa not answer: after waiting for Rasa the
+    # request touches the database no more (`_word_list_help`).
+    contact = _crisis_contact()
     # End this request's transaction before relaying: on SQLite it holds the write lock, and
     # the action server writes to the same database while Rasa handles the message.
     db().commit()
@@ -567,7 +604,9 @@ def send():
         if typed_text:
             # Rasa did not answer: nothing read the message. The word list does, so a
             # crisis gets its help now and the worker an event (the text stays in the box).
-            help_texts = _guarded_word_list_help(client, typed_text, UNREAD_CONTEXT, UNREAD_REASON)
+            help_texts = _guarded_word_list_help(
+                client, typed_text, UNREAD_CONTEXT, UNREAD_REASON, contact
+            )
             if help_texts is not None:
                 return _fail_with_help(error, status, help_texts)
         return _fail(error, status)
