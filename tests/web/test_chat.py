@@ -252,13 +252,7 @@ def test_a_crisis_koers_could_not_answer_gets_the_help_from_the_word_list(
     rasa.mode = mode
 
     def unread() -> list[SafetyEvent]:
-        with session_scope(engine) as session:
-            rows = session.execute(
-                select(SafetyEvent).where(SafetyEvent.context == UNREAD_CONTEXT)
-            ).scalars()
-            found = list(rows)
-            session.expunge_all()
-            return found
+        return _unread_events(engine)
 
     calm = send(client, {"text": "mijn bericht over de tuin"})
     assert calm.status_code == status and "messages" not in calm.json and unread() == []
@@ -274,6 +268,17 @@ def test_a_crisis_koers_could_not_answer_gets_the_help_from_the_word_list(
     assert send(client, {"text": crisis}).json["messages"] == response.json["messages"]
     time.sleep(0.5)
     assert len(unread()) == 1, "a retry records no second event"
+
+
+def _unread_events(engine) -> list[SafetyEvent]:
+    """The safety events of messages only the word list read (Rasa did not answer)."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(SafetyEvent).where(SafetyEvent.context == UNREAD_CONTEXT)
+        ).scalars()
+        found = list(rows)
+        session.expunge_all()
+        return found
 
 
 def _soon(find, seconds: float = 10.0):
@@ -326,16 +331,7 @@ def test_the_help_after_a_rasa_failure_does_not_wait_for_a_busy_database(
     # Rasa's timeout (1 s) and no wait for the lock (the old code waited 2 x 20 s for it).
     assert took < 6, f"the help waited {took:.1f} s"
 
-    def events() -> list[SafetyEvent]:
-        with session_scope(engine) as session:
-            rows = session.execute(
-                select(SafetyEvent).where(SafetyEvent.context == UNREAD_CONTEXT)
-            ).scalars()
-            found = list(rows)
-            session.expunge_all()
-            return found
-
-    (event,) = _soon(events)
+    (event,) = _soon(lambda: _unread_events(engine))
     assert event.message_text == text
 
 
