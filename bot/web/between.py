@@ -265,17 +265,26 @@ def set_question(client_id: int):
 # --- the client's own reminder controls (chat) ------------------------------------------------
 
 
+_LOGGED_OUT = "Je bent niet meer ingelogd. Vul je code opnieuw in."
+
+
 def _chat_client_and_device():
-    """The logged-in client of this browser and its live device row (or None, None). A page
-    loaded for another client (bot.web.chat.from_another_page) gets neither."""
+    """(client, device, refusal): the logged-in client of this browser and its live device
+    row, or a refusal to return: 401 when nobody is logged in, and for a page loaded for
+    another client the 409 of bot.web.chat.from_another_page."""
     from bot.web import chat
 
     client = chat.current_client()
-    if client is None or chat.from_another_page(client) is not None:
-        return None, None
+    if client is None:
+        return None, None, (jsonify({"ok": False, "error": _LOGGED_OUT}), 401)
+    other = chat.from_another_page(client)
+    if other is not None:
+        return None, None, other
     data = chat._cookie_data() or {}
     device = devices.find_device(db(), current_app.config["SECRET_KEY"], str(data.get("d", "")))
-    return client, device
+    if device is None:
+        return None, None, (jsonify({"ok": False, "error": _LOGGED_OUT}), 401)
+    return client, device, None
 
 
 def _status_json(status: between.ReminderStatus | None) -> dict[str, Any] | None:
@@ -300,11 +309,9 @@ def _refusal(exc: between.ReminderRefused, level: str) -> str:
 def client_reminders():
     """GET: the client's reminders. POST {"action": "pauze" [, "tot": "YYYY-MM-DD"]} |
     {"action": "hervat"} | {"action": "stop"} | {"action": "tijd", "tijd": "19:00"}."""
-    client, _device = _chat_client_and_device()
-    if client is None:
-        return jsonify(
-            {"ok": False, "error": "Je bent niet meer ingelogd. Vul je code opnieuw in."}
-        ), 401
+    client, _device, refusal = _chat_client_and_device()
+    if refusal is not None:
+        return refusal
     session = db()
     level = client.language_level
     if request.method == "GET":
@@ -352,11 +359,9 @@ def client_reminders():
 def client_push():
     """GET: whether this client has push reminders and the server's public key.
     POST: the browser's PushSubscription (JSON); DELETE: {"endpoint": ...}."""
-    client, device = _chat_client_and_device()
-    if client is None or device is None:
-        return jsonify(
-            {"ok": False, "error": "Je bent niet meer ingelogd. Vul je code opnieuw in."}
-        ), 401
+    client, device, refusal = _chat_client_and_device()
+    if refusal is not None:
+        return refusal
     session = db()
     level = client.language_level
     if request.method == "GET":

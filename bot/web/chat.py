@@ -80,7 +80,14 @@ MSG_TOO_LONG_HELP = (
 )
 MSG_EMPTY_INPUT = "Typ eerst iets. Of kies een knop."
 MSG_LOGGED_OUT = "Je bent niet meer ingelogd. Vul je code opnieuw in."
-MSG_OTHER_CLIENT = "Op dit apparaat is nu iemand anders ingelogd. De pagina laadt opnieuw."
+MSG_OTHER_CLIENT = (
+    "Op dit apparaat is nu iemand anders ingelogd. "
+    "Je bericht is niet verstuurd. Sluit dit tabblad."
+)
+# A message typed in such a tab that holds crisis words: the help is shown all the same and the
+# page's own client gets the safety event (who typed it is less sure: the reason says so).
+OTHER_PAGE_CONTEXT = "ander_tabblad"
+OTHER_PAGE_REASON = "getypt in een oud tabblad nadat iemand anders op dit apparaat inlogde"
 # The chat page names the client it was loaded for in this header (chat.js, pwa.js). On a
 # shared tablet a tab can stay open while someone else logs in in another tab of the same
 # browser: the cookie then names the new client, and without this check the old tab's next
@@ -141,14 +148,44 @@ def current_client() -> Client | None:
 
 
 def from_another_page(client: Client) -> Any | None:
-    """A refusal (409, the page reloads) when this request comes from a chat page loaded for
-    another client than the one this browser is logged in as now; None otherwise. Requests
-    without the header (scripts, an old page) are not refused by it."""
+    """A refusal (409) when this request comes from a chat page loaded for another client than
+    the one this browser is logged in as now; None otherwise. Requests without the header
+    (scripts, an old page) are not refused by it. The page does not reload: a reload would
+    turn the old tab into the new client's chat, and the text in its box would be lost."""
     sent = request.headers.get(CLIENT_HEADER)
     if sent is None or sent.strip() == str(client.id):
         return None
     count_event("chat_andere_client")
-    return jsonify({"ok": False, "error": MSG_OTHER_CLIENT, "reload": True}), 409
+    return jsonify({"ok": False, "error": MSG_OTHER_CLIENT, "other_client": True}), 409
+
+
+def _page_client() -> Client | None:
+    """The client the refused page was loaded for (its CLIENT_HEADER), if there is one."""
+    sent = (request.headers.get(CLIENT_HEADER) or "").strip()
+    return db().get(Client, int(sent)) if sent.isdigit() and len(sent) < 12 else None
+
+
+def _refuse_other_page(refusal: Any) -> Any:
+    """`from_another_page`'s refusal of a message, after the word list read its typed text: a
+    crisis typed in an old tab gets the fixed crisis help with the refusal, and the page's own
+    client a safety event. The header is not proof of who typed it, so the event says where it
+    came from; a forged header can at most put one such event with its own words on another
+    client's record."""
+    body = request.get_json(silent=True)
+    typed = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(typed, str) or not typed.strip():
+        return refusal
+    try:
+        page_client = _page_client()
+    except SQLAlchemyError:
+        rollback_db()
+        page_client = None
+    if page_client is None:
+        return refusal
+    help_texts = _guarded_word_list_help(page_client, typed, OTHER_PAGE_CONTEXT, OTHER_PAGE_REASON)
+    if help_texts is None:
+        return refusal
+    return _fail_with_help(MSG_OTHER_CLIENT, 409, help_texts, other_client=True)
 
 
 def _fingerprint(code: AccessCode) -> str:
@@ -352,13 +389,14 @@ def _guarded_word_list_help(
         return None
 
 
-def _fail_with_help(message: str, status: int, help_texts: list[str]) -> Any:
+def _fail_with_help(message: str, status: int, help_texts: list[str], **extra: Any) -> Any:
     """A refusal that brings Koers's crisis help along (shown first, then the refusal)."""
     return jsonify(
         {
             "ok": False,
             "error": message,
             "messages": [{"text": m, "buttons": []} for m in help_texts],
+            **extra,
         }
     ), status
 
@@ -416,10 +454,14 @@ def _word_list_help(
     if hurry:
         try:
             box.put("safety_event", key, event)
-            _flush_soon(box)
-            return messages
         except OSError:
             current_app.logger.exception("outbox: could not keep a safety event; writing it now")
+        else:
+            try:
+                _flush_soon(box)
+            except Exception:  # e.g. no thread to be had: the entry waits for the next flush
+                current_app.logger.exception("outbox: could not start writing it")
+            return messages
     try:
         repository.record_safety_event(db(), idempotency_key=key, **event)
         db().commit()
@@ -542,7 +584,7 @@ def send():
         return _fail(MSG_LOGGED_OUT, 401)
     other = from_another_page(client)
     if other is not None:
-        return other
+        return _refuse_other_page(other)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _fail(MSG_EMPTY_INPUT, 400)
@@ -555,7 +597,11 @@ def send():
             return _too_long(client, typed)
     # Read now what the crisis help needs should Rasa not answer: after waiting for Rasa the
     # request touches the database no more (`_word_list_help`).
-    contact = _crisis_contact()
+    try:
+        contact: str | None = _crisis_contact()
+    except SQLAlchemyError:  # read again, slowly, only should Rasa not answer
+        rollback_db()
+        contact = None
     # End this request's transaction before relaying: on SQLite it holds the write lock, and
     # the action server writes to the same database while Rasa handles the message.
     db().commit()

@@ -28,7 +28,8 @@ def live(tmp_path):
         code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
     fake = FakeRasa()
     with LiveServer(app) as server:
-        server.code, server.code_b, server.client_b, server.fake = code, code_b, data.client_b, fake
+        server.code, server.code_b, server.fake = code, code_b, fake
+        server.client, server.client_b = data.client_a, data.client_b
         yield server
     fake.close()
 
@@ -115,10 +116,11 @@ def test_a_login_that_ran_out_keeps_the_typed_text_for_the_same_client(live, pag
     assert keys and all(k.endswith("-" + str(live.client_b)) for k in keys)
 
 
-def test_a_tab_of_another_client_reloads_instead_of_sending(live, page):
+def test_a_tab_of_another_client_keeps_its_text_and_sends_nothing(live, page):
     """A shared tablet: client A's tab stays open while client B logs in in a second tab of
-    the same browser. A's next message never reaches B's conversation: the old tab reloads
-    as B's chat, and A's words are neither sent nor shown to B."""
+    the same browser. A's next message never reaches B's conversation, and the old tab does
+    not turn into B's chat: it says someone else is logged in and keeps the text in its box.
+    A crisis typed there still gets the fixed crisis help."""
     live.app.config["RASA_URL"] = live.fake.url
     page.goto(live.url + "/chat/")
     page.get_by_label("Jouw code").fill(live.code)
@@ -133,18 +135,24 @@ def test_a_tab_of_another_client_reloads_instead_of_sending(live, page):
     received = len(live.fake.received)
 
     page.get_by_label("Jouw bericht").fill("Dit is van de eerste")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Stuur").click()
-    page.get_by_label("Jouw bericht").wait_for()
-    assert page.get_by_label("Jouw bericht").input_value() == ""
-    assert "Dit is van de eerste" not in page.locator("#berichten").inner_text()
+    page.get_by_role("button", name="Stuur").click()
+    page.wait_for_selector("#fout:not([hidden])")
+    assert "iemand anders ingelogd" in page.locator("#fout").inner_text()
+    assert page.get_by_label("Jouw bericht").input_value() == "Dit is van de eerste"
     assert all(r["message"] != "Dit is van de eerste" for r in live.fake.received[received:])
-    config = page.locator("#chat-config")
-    assert config.get_attribute("data-client") == str(live.client_b)
-    # B's own page, reloaded, sends into B's conversation as before.
-    page.get_by_label("Jouw bericht").fill("Nu van de tweede")
+    assert page.locator("#chat-config").get_attribute("data-client") == str(live.client)
+    # A crisis typed in the old tab: the help is shown with the refusal.
+    page.get_by_label("Jouw bericht").fill("ik wil dood")
     page.get_by_role("button", name="Stuur").click()
     page.wait_for_function(
+        "() => document.getElementById('berichten').innerText.includes('0800-0113')"
+    )
+    assert page.get_by_label("Jouw bericht").input_value() == "ik wil dood"
+    assert len(live.fake.received) == received
+    # B's own tab sends into B's conversation as before.
+    other.get_by_label("Jouw bericht").fill("Nu van de tweede")
+    other.get_by_role("button", name="Stuur").click()
+    other.wait_for_function(
         "() => document.getElementById('berichten').innerText.includes('Je zei: Nu van de tweede')"
     )
     assert live.fake.received[-1]["message"] == "Nu van de tweede"

@@ -10,8 +10,14 @@ from sqlalchemy import func, select
 from bot import manage
 from bot.storage import devices
 from bot.storage.db import session_scope
-from bot.storage.models import AccessCode, ChatDevice, Client, utcnow
-from bot.web.chat import CLIENT_HEADER, COOKIE, MSG_LOGGED_OUT, MSG_OTHER_CLIENT
+from bot.storage.models import AccessCode, ChatDevice, Client, SafetyEvent, utcnow
+from bot.web.chat import (
+    CLIENT_HEADER,
+    COOKIE,
+    MSG_LOGGED_OUT,
+    MSG_OTHER_CLIENT,
+    OTHER_PAGE_CONTEXT,
+)
 from bot.web.dashboard import issue_code
 from bot.web.security import format_code
 from tests.web import test_chat
@@ -203,8 +209,9 @@ def test_a_page_loaded_for_another_client_cannot_send_into_this_login(
     client, code, engine, data, rasa
 ):
     """A shared tablet: client A's tab stays open while client B logs in in another tab of the
-    same browser (the cookie now names B). A's old page is refused (409, it reloads) and
-    nothing reaches Rasa or B's conversation; B's own page sends as before."""
+    same browser (the cookie now names B). A's old page is refused (409; it does not reload,
+    which would make it B's chat) and nothing reaches Rasa or B's conversation; B's own page
+    sends as before."""
     client_login(client, code)
     page_a = client.get("/chat/").get_data(as_text=True)
     csrf_a = csrf_from(page_a)
@@ -214,15 +221,57 @@ def test_a_page_loaded_for_another_client_cannot_send_into_this_login(
     stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: str(data.client_a)}
     response = client.post("/chat/api/send", json={"text": "van A"}, headers=stale)
     assert response.status_code == 409
-    assert response.get_json() == {"ok": False, "error": MSG_OTHER_CLIENT, "reload": True}
+    assert response.get_json() == {"ok": False, "error": MSG_OTHER_CLIENT, "other_client": True}
     assert rasa.received == []
-    push = client.post("/chat/api/herinneringen", json={"action": "stop"}, headers=stale)
-    assert push.status_code == 401
+    for path in ("/chat/api/herinneringen", "/chat/api/push"):
+        refused = client.post(path, json={"action": "stop"}, headers=stale)
+        assert refused.status_code == 409 and refused.get_json()["other_client"] is True, path
+        assert client.get(path, headers=stale).status_code == 409, path
     response = send(client, {"text": "van B"})
     assert response.status_code == 200, response.get_json()
     with session_scope(engine) as session:
         chat_b = session.get(Client, data.client_b).chat_id
     assert [(r["sender"], r["message"]) for r in rasa.received] == [(chat_b, "van B")]
+
+
+def test_a_crisis_typed_in_the_old_tab_gets_the_help_and_an_event_for_its_client(
+    client, code, engine, data, rasa
+):
+    """The old tab's message is not sent, but the crisis word list reads it first: a crisis
+    gets the fixed crisis help with the refusal, and the page's own client (A, not the client
+    logged in now) a safety event that says where the message came from."""
+    client_login(client, code)
+    csrf_a = csrf_from(client.get("/chat/").get_data(as_text=True))
+    with session_scope(engine) as session:
+        code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
+    client_login(client, code_b)
+    stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: str(data.client_a)}
+    response = client.post("/chat/api/send", json={"text": "ik wil dood"}, headers=stale)
+    body = response.get_json()
+    assert response.status_code == 409 and body["other_client"] is True
+    assert body["error"] == MSG_OTHER_CLIENT
+    shown = "\n".join(m["text"] for m in body["messages"])
+    assert "113" in shown and "0800-0113" in shown and "112" in shown
+    assert rasa.received == []
+    with session_scope(engine) as session:
+        events = session.scalars(
+            select(SafetyEvent).where(SafetyEvent.message_text == "ik wil dood")
+        ).all()
+        assert [(e.client_id, e.context) for e in events] == [(data.client_a, OTHER_PAGE_CONTEXT)]
+    where = SafetyEvent.message_text.in_(["ik wil dood", "hoi"])
+    # A calm message in the old tab: only the refusal, no event.
+    calm = client.post("/chat/api/send", json={"text": "hoi"}, headers=stale)
+    assert calm.status_code == 409 and "messages" not in calm.get_json()
+    # A header naming no client: the refusal only.
+    nobody = {**stale, CLIENT_HEADER: "999999"}
+    assert (
+        "messages"
+        not in client.post(
+            "/chat/api/send", json={"text": "ik wil dood"}, headers=nobody
+        ).get_json()
+    )
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count(SafetyEvent.id)).where(where)) == 1
 
 
 def test_the_client_can_log_out_after_a_worker_logged_in_on_the_same_browser(client, code, engine):

@@ -377,7 +377,8 @@
     request.setRequestHeader("Content-Type", "application/json");
     request.setRequestHeader("X-CSRFToken", csrf);
     // The client this page was loaded for: after someone else logged in in another tab of
-    // this browser, the server refuses the message and this page reloads (bot.web.chat).
+    // this browser, the server refuses the message (409) and the text stays in the box; the
+    // page does not reload, which would make it the other client's chat (bot.web.chat).
     request.setRequestHeader("X-Koers-Client", config.getAttribute("data-client"));
     request.timeout = 65000;
     request.onload = function () {
@@ -398,7 +399,7 @@
         // A refused message can still bring Koers's messages: the crisis help for a message
         // too long to send (bot.web.chat._too_long). The typed text stays in the box.
         var error = (data && data.error) || "Er ging iets mis. Je bericht is niet kwijt. Probeer het zo nog een keer.";
-        var retry = request.status !== 400 && request.status !== 413;
+        var retry = request.status !== 400 && request.status !== 413 && request.status !== 409;
         if (data && data.messages && data.messages.length) {
           // The help first, then the refusal, in one polite announcement: an alert would
           // talk over the help.

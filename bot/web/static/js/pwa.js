@@ -80,7 +80,10 @@
     });
   }
 
-  fetch(pushUrl, { credentials: "same-origin" })
+  fetch(pushUrl, {
+    credentials: "same-origin",
+    headers: { "X-Koers-Client": config.getAttribute("data-client") }  // the page's own client
+  })
     .then(function (response) { return response.ok ? response.json() : null; })
     .then(function (info) {
       if (!info || !info.wanted || !info.public_key) { return null; }
