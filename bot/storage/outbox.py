@@ -277,6 +277,9 @@ class Outbox:
         self.directory = Path(directory)
         self._lock = threading.Lock()
         self._pending: bool | None = None  # unknown until the folder was looked at
+        # Entries kept so far by this process: a flush that looked at the folder before a
+        # `put` renamed its file into it must not mark the outbox empty after that put.
+        self._puts = 0
         # Entries waiting for another machine's row: file name -> (next try, current pause).
         self._retry: dict[str, tuple[datetime, timedelta]] = {}
         self._stalled = False  # the last flush stopped at a database error
@@ -307,6 +310,7 @@ class Outbox:
         for older in self.directory.glob(f"*-{kind}-{digest}{SUFFIX}"):
             if older.name < name:
                 older.unlink(missing_ok=True)
+        self._puts += 1
         self._pending = True
         return target
 
@@ -418,8 +422,11 @@ class Outbox:
                     continue
                 entry.path.unlink(missing_ok=True)
                 written += 1
+            puts = self._puts
             waiting = self.entries()
-            self._pending = bool(waiting)
+            # Not under the lock, `put` may have kept an entry after this listing: then the
+            # outbox is not empty, whatever the listing says.
+            self._pending = bool(waiting) or self._puts != puts
             names = {entry.path.name for entry in waiting}
             self._retry = {name: t for name, t in self._retry.items() if name in names}
         if written:

@@ -176,3 +176,35 @@ def test_deleting_removes_the_clients_entries_from_the_outbox(engine, tmp_path) 
     assert box.discard_client(chat_id) == 5
     assert [e.data["chat_id"] for e in box.entries()] == [other_chat]
     assert files(failed) == []
+
+
+def test_an_entry_kept_while_a_flush_ends_keeps_the_outbox_pending(engine, tmp_path, monkeypatch):
+    """A flush lists the folder at its end to know whether anything is left. An entry kept
+    by another thread right after that listing must not be forgotten: the background flusher
+    stops when the outbox says it is empty (the web process's hurried crisis help)."""
+    _client_id, chat_id = new_client(engine, "Race")
+    box = Outbox(tmp_path / "race")
+    event = {
+        "chat_id": chat_id,
+        "category": "suicide",
+        "message_text": "ik wil dood",
+        "response_text": "113",
+        "detected_by": "matcher",
+    }
+    box.put("safety_event", "eerste", event)
+    listings = 0
+    real_entries = box.entries
+
+    def entries_then_a_put():
+        nonlocal listings
+        listing = real_entries()
+        listings += 1
+        if listings == 2:  # the listing after the writes: another thread keeps an entry now
+            box.put("safety_event", "tweede", {**event, "message_text": "nog een keer"})
+        return listing
+
+    monkeypatch.setattr(box, "entries", entries_then_a_put)
+    assert box.flush(engine) == 1
+    assert box.pending(), "the second entry is waiting"
+    monkeypatch.setattr(box, "entries", real_entries)
+    assert box.flush(engine) == 1 and not box.pending()
