@@ -26,13 +26,14 @@ from actions.between import (
     parse_task_outcome,
 )
 from actions.reminders import ActionHerinnering, ValidateHerinneringTijdForm, find_time
+from bot.reminders import schedule
 from bot.reminders.content import control_text
 from bot.reminders.schedule import ALL_DAYS
 from bot.storage import accounts, between
 from bot.storage import repository as repo
 from bot.storage.between_models import AgreementCheck, ReminderPlan, ReminderSend, WorkerQuestion
 from bot.storage.db import make_engine, session_scope, upgrade_database
-from bot.storage.models import Agreement
+from bot.storage.models import Agreement, utcnow
 
 DOMAIN = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text(encoding="utf-8"))
 QUESTION = ("Wat wil je volgende keer met mij bespreken?", "Waar wil je over praten?")
@@ -482,8 +483,12 @@ def texts(messages: list[dict]) -> list[str]:
     return [m.get("text") or m.get("response") for m in messages]
 
 
-def test_stop_pause_resume_and_a_new_time_in_the_chat(engine, client):
+def test_stop_pause_resume_and_a_new_time_in_the_chat(engine, client, monkeypatch):
     client_id, chat_id = client
+    # Ten in the morning, local time: moving to 18:00 leaves a reminder today. (Run after
+    # 18:00 on the real clock, the read-back rightly said "Vandaag krijg je er geen meer".)
+    morning = schedule.slot_at(schedule.local_today(utcnow()), time(10, 0))
+    monkeypatch.setattr(between, "utcnow", lambda: morning)
     make_plan(engine, client_id)
     level = "standaard"
 
