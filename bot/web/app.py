@@ -182,6 +182,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         # connection was lost, raise PendingRollbackError there and turn this 503 into a 500.
         common.rollback_db()
         if request.path.startswith("/chat/api/"):
+            help_texts = chat.help_without_storage()
+            if help_texts:  # a crisis in the refused message: the help comes with it
+                messages = [{"text": text, "buttons": []} for text in help_texts]
+                return {"ok": False, "error": STORAGE_DOWN_CHAT, "messages": messages}, 503
             return {"ok": False, "error": STORAGE_DOWN_CHAT}, 503
         return render_template(
             "error.html", title="Even niet bereikbaar", message=STORAGE_DOWN_PAGE

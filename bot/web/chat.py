@@ -41,6 +41,7 @@ from bot.services import RASA_TOKEN_HEADER
 from bot.storage import accounts, devices, repository
 from bot.storage.models import AccessCode, Client, utcnow
 from bot.storage.outbox import FLUSH_INTERVAL, Flusher, Outbox, get_outbox
+from bot.vocabulary import STANDARD
 from bot.web import routing
 from bot.web.common import audit, count_event, db, remote_addr, rollback_db
 from bot.web.security import code_hash, normalize_code
@@ -364,6 +365,28 @@ def _word_list() -> Any:
         from bot.safety.matcher import get_matcher
 
         return get_matcher()
+
+
+def help_without_storage() -> list[str] | None:
+    """For a message refused because the database (or Redis) is down: the crisis word list
+    reads its typed text, and on a hit the fixed crisis help is returned to be shown with the
+    refusal (the standard level, without the organisation's contact: neither can be read
+    now). No safety event can be recorded: without the database the client is not known.
+    None when there is no typed text, nothing was found, or the word list itself failed."""
+    if request.path != url_for("chat.send") or request.method != "POST":
+        return None
+    body = request.get_json(silent=True)
+    typed = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(typed, str) or not typed.strip():
+        return None
+    try:
+        hits = _word_list().find(typed[: MAX_MESSAGE_LENGTH * 4], remember=False)
+        if not hits:
+            return None
+        return crisis_help_texts(domain_responses(), hits[0].category, STANDARD, "")
+    except Exception:
+        current_app.logger.exception("the word list could not read a message (storage down)")
+        return None
 
 
 def _too_long(client: Client, text: str) -> Any:

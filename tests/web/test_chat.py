@@ -614,3 +614,30 @@ def test_help_is_on_the_login_and_chat_page_with_the_org_contact(client, code, e
     client_login(client, code)
     page = client.get("/chat/").get_data(as_text=True)
     assert 'id="hulp-knop"' in page and "0800-0113" in page
+
+
+def test_a_crisis_sent_while_the_database_is_down_still_gets_the_help(
+    client, code, rasa, monkeypatch
+):
+    """The database is down before the client is even known (a 503 for every chat call): the
+    crisis word list still reads the typed text, and a crisis gets the fixed crisis help with
+    the refusal. A calm message gets the refusal alone; nothing reaches Rasa."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.web import chat as chat_module
+
+    client_login(client, code)
+    page = client.get("/chat/").get_data(as_text=True)  # loaded before the database went
+    headers = {"X-CSRFToken": csrf_from(page)}
+
+    def down():
+        raise OperationalError("SELECT", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(chat_module, "current_client", down)
+    crisis = client.post("/chat/api/send", json={"text": "ik wil dood"}, headers=headers)
+    assert crisis.status_code == 503 and "niet bereikbaar" in crisis.json["error"]
+    shown = "\n".join(m["text"] for m in crisis.json["messages"])
+    assert all(number in shown for number in ("113", "0800-0113", "112"))
+    calm = client.post("/chat/api/send", json={"text": "ik heb lekker gegeten"}, headers=headers)
+    assert calm.status_code == 503 and "messages" not in calm.json
+    assert rasa.received == []
