@@ -80,7 +80,7 @@ def change_time(
         logger.exception("could not change the reminder time")
         dispatcher.utter_message(text=control_text(FAILED, level))
         return False, False
-    dispatcher.utter_message(text=time_changed_text(level, new_time, status.from_tomorrow))
+    dispatcher.utter_message(text=time_changed_text(level, new_time, status))
     return True, False
 
 

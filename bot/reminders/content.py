@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from bot.reminders.schedule import time_text
+from bot.storage.between_models import PLAN_ACTIVE
 from bot.vocabulary import LANGUAGE_LEVELS, SIMPLE, STANDARD
+
+if TYPE_CHECKING:
+    from bot.storage.between import ReminderStatus
 
 REMINDERS_FILE = Path(__file__).resolve().parent.parent / "content" / "reminders.yml"
 LEVELS = LANGUAGE_LEVELS
@@ -54,9 +58,16 @@ def control_text(key: str, level: str | None, **values: str) -> str:
     return _data()["controls"][key][_level(level)].format(**values)
 
 
-def time_changed_text(level: str | None, new_time: time, from_tomorrow: bool) -> str:
-    """The read-back of a new reminder time; says when today's reminder already went out."""
-    key = "time_changed_from_tomorrow" if from_tomorrow else "time_changed"
+def time_changed_text(level: str | None, new_time: time, status: ReminderStatus) -> str:
+    """The read-back of a new reminder time (`status`: the reminders after the change). Says
+    when nothing more comes today, and when nothing comes at all any more: a plan that ends
+    today, moved to a time that has passed."""
+    if status.status == PLAN_ACTIVE and status.next_at is None:
+        key = "time_changed_none_left"
+    elif status.from_tomorrow:
+        key = "time_changed_from_tomorrow"
+    else:
+        key = "time_changed"
     return control_text(key, level, tijd=time_text(new_time))
 
 

@@ -342,7 +342,7 @@ def client_reminders():
             if new_time is None:
                 return jsonify({"ok": False, "error": control_text("bad_time", level)}), 400
             status = between.change_reminder_time(session, client.chat_id, new_time)
-            message = time_changed_text(level, new_time, status.from_tomorrow)
+            message = time_changed_text(level, new_time, status)
         else:
             return jsonify(
                 {"ok": False, "error": "Dat snap ik niet. Kies pauze, hervat, stop of tijd."}

@@ -435,8 +435,9 @@ def test_an_unclear_task_answer_asks_again(engine, client):
 # --- the client's reminders ---------------------------------------------------------------------
 
 
-def make_plan(engine, client_id: int) -> None:
-    today = date.today()
+def make_plan(engine, client_id: int, days: int = 30) -> None:
+    now = between.utcnow()  # the clock a test may have set
+    today = schedule.local_today(now)
     with session_scope(engine) as session:
         between.save_reminder_plan(
             session,
@@ -446,13 +447,13 @@ def make_plan(engine, client_id: int) -> None:
                 weekdays=ALL_DAYS,
                 send_time=time(19, 0),
                 start_date=today,
-                end_date=today + timedelta(days=30),
+                end_date=today + timedelta(days=days),
                 email="client@example.org",
                 quiet_start=time(22, 0),
                 quiet_end=time(7, 0),
             ),
             "w.test",
-            now=datetime.now(timezone.utc),
+            now=now,
         )
 
 
@@ -565,6 +566,24 @@ def test_a_new_time_after_todays_reminder_says_it_holds_from_tomorrow(engine, cl
         "time_changed_from_tomorrow", "standaard", tijd="21:00"
     )
     assert plan_of(engine, client_id) == ("actief", time(21, 0))
+
+
+def test_a_new_time_on_the_last_day_says_none_come_any_more(engine, client, monkeypatch):
+    """A plan that ends today, moved to a time that has passed: no reminder comes today or
+    ever; the read-back says so, not "Vandaag krijg je er geen meer"."""
+    client_id, chat_id = client
+    evening = schedule.slot_at(schedule.local_today(utcnow()), time(20, 0))
+    monkeypatch.setattr(between, "utcnow", lambda: evening)
+    make_plan(engine, client_id, days=0)
+    messages, _ = run(
+        ActionHerinnering(), tracker(chat_id, text="stuur het om 9:00", intent="herinnering_tijd")
+    )
+    assert texts(messages)[0] == control_text("time_changed_none_left", "standaard", tijd="09:00")
+    # Moved to a time still to come today, it comes.
+    messages, _ = run(
+        ActionHerinnering(), tracker(chat_id, text="stuur het om 21:00", intent="herinnering_tijd")
+    )
+    assert texts(messages)[0] == control_text("time_changed", "standaard", tijd="21:00")
 
 
 def test_a_stop_that_is_not_about_reminders_changes_nothing(engine, client):
