@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import durable
+from actions.check_answer import read_typed_answer
 from actions.common import (
     _plain,
     db_session,
@@ -305,71 +306,6 @@ def safety_decision(tracker: Tracker) -> Decision:
     return decision
 
 
-_YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt|help|hulp)\b")
-_NO = re.compile(r"^(nee|neen|nee hoor|nee joh|neej|nope|nah|no|niet|echt niet|helemaal niet)\b")
-_DONT_KNOW = re.compile(
-    r"\b(weet (ik )?(het )?nie?t?|weet nie|kweenie|kweet|geen idee|twijfel)\b"
-    # "ik denk er wel vaak aan", "nee maar ik denk erover na" (not "ik denk er niet aan")
-    r"|\bdenk (ik )?(er|erover|eraan)\b(?! (echt |helemaal |eigenlijk |gewoon |nu |nou )?(niet|nie|nooit))"
-    # "nee, niet zeker", "weet het niet zeker"
-    r"|\bnie?t (zo |helemaal )?zeker\b"
-)
-# Letters typed more than twice count twice: "neeee" is "nee", "jaaaa" is "jaa".
-_STRETCH = re.compile(r"(\w)\1{2,}")
-# A "nee" that takes itself back is never a "nee" but "weet ik niet" (the crisis help):
-# "nee... eigenlijk wel", "nee niet mezelf maar hem wel", "nee maar ik heb het al gedaan",
-# "nee, vanavond wel".
-_TAKE_BACK = re.compile(
-    r"\b(eigenlijk|toch|stiekem|vaak|straks|later|morgen|vanavond|vannacht|binnenkort) wel\b"
-    r"|\bniet (mezelf|mijzelf)\b"
-    r"|\bmaar (hem|haar|hen|hun|iemand|anderen?|\w+ anders)\b.*\bwel\b"
-    r"|\b(al|net) (gedaan|genomen|geslikt|geprobeerd|gekocht|geregeld)\b"
-)
-# Not a no but "not yet", or no answer at all: unclear, so the check once more (and the
-# second time the crisis help): "nee, nog niet", "gaat je niks aan", "wil ik niet zeggen".
-# In a short reply also "not now" and a time: "nee, nu even niet", "niet vandaag", "morgen".
-_NOT_YET = re.compile(
-    r"\bnog (even |eventjes )?nie?t\b"
-    r"|\b(wil|ga|hoef) (ik )?(er |dat |het )?(niet|niks|niets|geen) "
-    r"(over )?(praten|zeggen|vertellen|antwoorden)"
-    r"|\bgaat (je|jou|jullie) (niks|niets|geen bal) aan\b"
-    r"|\b(zeg|vertel) ik (niet|niks|niets)\b"
-)
-_NOT_NOW = re.compile(
-    r"\bnie?t (nu|vandaag|vanavond|vannacht)\b"
-    r"|\b(nu|vandaag) (even |eventjes )?nie?t\b"
-    r"|\b(straks|later|binnenkort|morgen|vanavond|vannacht)\b"
-)
-NOT_NOW_WORDS = 5
-
-
-def _not_a_no(plain: str) -> bool:
-    """Whether a reply that may start with "nee" is unclear: not yet, not now, or no answer."""
-    if _NOT_YET.search(plain):
-        return True
-    return len(plain.split()) <= NOT_NOW_WORDS and bool(_NOT_NOW.search(plain))
-
-
-# "Misschien", "soms" and "een beetje" are a half yes as an answer ("misschien wel", "een
-# beetje", "nee... soms wel"), also after a "nee". But when more words follow them after a
-# clear "nee", they are about something else: "nee joh, ik was gewoon een beetje moe". Such a
-# reply is unclear (the check question once more), never "nee" and never the crisis help at
-# once. Without a "nee" they count as "weet ik niet" anywhere, as before.
-_MAYBE = re.compile(r"\b(misschien|beetje|soms)\b")
-_MAYBE_TAIL = {"wel", "ja", "hoor", "eigenlijk", "denk", "ik", "nog", "toch", "eens"}
-
-
-def _half_yes(plain: str, says_no: bool) -> bool | None:
-    """True: a half yes; None: unclear (after a "nee" something else follows); False: none."""
-    matches = list(_MAYBE.finditer(plain))
-    if not matches:
-        return False
-    if not says_no:
-        return True
-    tail = re.sub(r"[^\w\s]", " ", plain[matches[-1].end() :]).split()
-    return True if all(word in _MAYBE_TAIL for word in tail) else None
-
-
 def read_check_answer(tracker: Tracker) -> str | None:
     """ "ja", "nee" or "weet_niet" from a button or typed answer; None when unclear. A new
     crisis message counts as "ja"."""
@@ -387,21 +323,4 @@ def read_check_answer(tracker: Tracker) -> str | None:
         reply = replace(Evidence.from_dict(evidence), semantic_parts=None, sentences_calm=False)
         if decide(reply, Context()).outcome != CALM:
             return "ja"
-    plain = _STRETCH.sub(r"\1\1", _plain(tracker.latest_message.get("text") or ""))
-    says_no = intent == "ontkennen" or bool(_NO.match(plain))
-    if intent == "weet_niet" or _DONT_KNOW.search(plain):
-        return "weet_niet"
-    if says_no and _TAKE_BACK.search(plain):
-        return "weet_niet"
-    half_yes = _half_yes(plain, says_no)
-    if half_yes is None:
-        return None
-    if half_yes:
-        return "weet_niet"
-    if intent == "bevestigen" or _YES.match(plain):
-        return "ja"
-    if _not_a_no(plain):
-        return None
-    if says_no:
-        return "nee"
-    return None
+    return read_typed_answer(tracker.latest_message.get("text") or "", intent)

@@ -1,0 +1,388 @@
+"""How a typed reply to the check question is read (issue 15): "ja", "nee", "weet_niet", or
+None when it is unclear (the check is asked once more; the second time the crisis help).
+
+Before this, `actions.safety.read_check_answer` reads the reply's crisis evidence: a reply the
+detector finds worrying is "ja" whatever its words. What is left is read here, and on purpose
+asymmetrically. A "nee" counts only when nothing in the reply takes it back; a reply that
+does is "weet_niet", which shows the fixed crisis help:
+
+- a hidden yes: "nee... toch wel", "nee eigenlijk ja", "nee, echt wel", "nee ja";
+- someone else, or only me: "nee mezelf niet, wel iemand anders", "nee, alleen mijn ex";
+- an intent or harm: "nee, ik ga hem pakken", "nee hoor ik doe het gewoon", "nee, maar ik
+  wil het wel", "nee, mijn vriend doet mij pijn";
+- already done, or the means at hand: "nee ik heb al pillen geslikt", "nee, m'n mes ligt
+  klaar", "nee, ik heb het geprobeerd";
+- thought about: "nee, vannacht dacht ik er wel aan";
+- not yet, or a time on its own: "nee, nog niet", "nee, vannacht", "niet vandaag".
+
+Everyday words after a clean no keep the no: "nee hoor, het gaat toch wel", "nee, ik heb mijn
+medicijnen al genomen", "nee, ik heb geen mes", "nee, niet mezelf en ook niet een ander", "nee,
+ik denk er geen moment aan". What is neither ("nee maar ik ben wel moe", "nee, nu niet", a
+refusal to answer) is unclear. Every veto is read in the clause of what it vetoes, never in
+the whole reply. Letters typed more than twice count twice ("neeee" is "nee"); the few words a
+hesitant yes is typed with count however they are stretched or misspelled ("toch weeel",
+"tog wel", "heeelp"). Every example here is a case in tests/unit/test_check_answer.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from actions.common import _plain
+from bot.vocabulary import CHECK_DONT_KNOW, CHECK_NO, CHECK_YES
+
+# Letters (not digits) typed more than twice count twice: "neeee" is "nee", "jaaaa" is "jaa".
+_STRETCH = re.compile(r"([^\W\d_])\1{2,}")
+# ... and these words count once, however they are stretched or misspelled.
+_ONE_SPELLING = {
+    "wel": "wel",
+    "wl": "wel",
+    "help": "help",
+    "helup": "help",
+    "hlp": "help",
+    "hulp": "hulp",
+    "ja": "ja",
+    "jah": "ja",
+    "jawel": "jawel",
+    "jwl": "jawel",
+    "toch": "toch",
+    "tog": "toch",
+    "tok": "toch",
+    "echt": "echt",
+    "egt": "echt",
+    "niet": "niet",
+    "nie": "nie",
+    "nit": "niet",
+    "stiekem": "stiekem",
+    "stiekum": "stiekem",
+    "eigenlijk": "eigenlijk",
+    "eigelijk": "eigenlijk",
+    "eigenlyk": "eigenlijk",
+    "eigelyk": "eigenlijk",
+    "eiglijk": "eigenlijk",
+    "eignlijk": "eigenlijk",
+    "egenlijk": "eigenlijk",
+    "eigenluk": "eigenlijk",
+    "eigluk": "eigenlijk",
+    "eigl": "eigenlijk",
+    "mss": "misschien",
+    "misch": "misschien",
+    "weetnie": "weet nie",
+    "weetniet": "weet niet",
+    "kweetnie": "kweet nie",
+}
+_WORD = re.compile(r"\w+")
+# A means typed as an emoji: "nee 🔪".
+_EMOJI_MEANS = {"🔪": "mes", "🗡": "mes", "💊": "pillen", "🪢": "touw", "🔫": "pistool"}
+_N = r"(niet|nie)"  # "nie" is how many clients type "niet"
+
+
+def normalise(text: str) -> str:
+    """Lower case without accents; stretched letters and a few misspellings undone; "t" and
+    "'t" read as "het"."""
+    plain = _STRETCH.sub(r"\1\1", _plain(text)).replace("'t", " het").replace("’t", " het")
+
+    def one(match: re.Match) -> str:
+        word = match.group(0)
+        if word == "t":
+            return "het"
+        if word in _ONE_SPELLING:
+            return _ONE_SPELLING[word]
+        return _ONE_SPELLING.get(re.sub(r"(\w)\1+", r"\1", word), word)
+
+    for emoji, word in _EMOJI_MEANS.items():
+        plain = plain.replace(emoji, f" {word} ")
+    return _WORD.sub(one, plain)
+
+
+_YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt)\b")
+_NO = re.compile(
+    rf"^(nee\w*|neen|nope|nop|nah|neu|no|noo|nooit|{_N}|echt {_N}|helemaal {_N}|zeker {_N}"
+    rf"|tuurlijk {_N}|natuurlijk {_N})\b"
+)
+# "ja nee" is a Dutch no ("ja nee hoor", "ja nee ik denk er niet aan").
+_YES_NO = re.compile(r"^ja\W+nee\b")
+_DONT_KNOW = re.compile(
+    rf"\b(weet (ik )?(het )?{_N}|kweet( {_N})?)\b(?!\W+(zeker|waarom|wat|wie|hoe|of je)\b)"
+    r"|\bkweenie\b|\bgeen idee\b(?!\W+(waarom|wat|wie|hoe)\b)"
+    rf"|(?<!geen )\btwijfel\b(?!(\W+\w+)?\W+({_N}|nooit)\b)"
+    # "ik denk er wel vaak aan", "nee maar ik denk erover na"; not when a negation follows in
+    # the clause in words that are not "wel", "soms" or "vaak" ("ik denk er geen moment
+    # aan", "ik denk er echt al heel lang niet meer aan"), nor "om te" (a plan to move).
+    r"|\bdenk (ik )?(er|erover|eraan)\b"
+    rf"(?!(?:\W+(?!wel\b|soms\b|vaak\b|maar\b)\w+){{0,8}}\W+({_N}|nooit|geen)\b)"
+    r"(?![^.,!?;]*\bom te\b)"
+    # "nee, niet zeker", "weet het niet zeker"
+    rf"|\b{_N} (zo |helemaal )?zeker\b"
+)
+# Asking for help is a "ja": "help", "nee, help me", "ik heb hulp nodig". Only these forms, so
+# a reply that needs none stays what it says ("hulp hoef ik niet", "nee, ik heb al hulp"), and
+# not help with something else ("help me even met mijn rooster").
+_ASKS_HELP = re.compile(
+    r"(\bhelp (me|mij|ons)\b"
+    r"|\bik (wil|zoek|vraag) (echt |nu |om |wel |graag )?(hulp|help)\b"
+    r"|\bwil (ik )?(wel |graag )?(hulp|help)\b"
+    r"|\bik heb (echt |nu )?(hulp|help) nodig\b"
+    r"|^(nee\w*\W+)?(help|hulp)(\W+(me|mij|nodig|alsjeblieft|alstublieft|aub|pls|plz|please"
+    r"|graag|nu|snel))*\W*$)"
+    r"(?!\W+(\w+\W+)?(met|bij|voor|om)\b)"
+)
+
+# Clauses: a reply is read clause by clause, so that a veto stays in its own clause.
+_CLAUSE = re.compile(r"[.,!?;:]+|\bmaar\b|\s-\s")
+_NEGATION = re.compile(r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald|nergens)\b")
+# Words that keep an everyday "wel" calm in their clause: "het gaat toch wel", "ik red me
+# vaak wel", "het komt straks wel goed", "ik bel straks wel".
+_CALM_WEL = re.compile(
+    r"\b(gaat|ging|gaan|red|redden|lukt|lukte|komt|kom|valt|viel|loopt|goed|ok|oke|prima"
+    r"|fijn|best|beter|leuk|aardig|meevalt|bel|bellen|eet|eten|slaap|slapen|zie|zien|werk"
+    r"|werken|kijk|kijken|moe|honger|lief)\b"
+)
+# Filler words at the end of a clause: "nee eigenlijk wel hoor", "nee, toch wel eigenlijk".
+_TAIL = re.compile(r"(\W+(hoor|ja|eigenlijk|echt|toch|x+|he|ofzo|zo|denk ik))+\W*$|\W+$")
+_HIDDEN_YES = re.compile(
+    r"\b(jawel|(eigenlijk|toch|of|ok|oke) ja)\b|^(nee\w*|nope|nah)\W+ja\b"
+    r"|\bwel (aan |over )?(geprobeerd|gedacht|nagedacht|gedaan)\b"
+)
+_EMPHATIC_WEL = re.compile(r"\b(echt|best|wel degelijk|zeker) wel\b|\bwel degelijk\b")
+_TIME = (
+    r"(vandaag|vanavond|vannacht|morgen|straks|later|binnenkort|volgende week|na het weekend"
+    r"|weekend|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag)"
+)
+_WEL_AT_END = re.compile(
+    r"\b(eigenlijk|toch|stiekem|vaak|af en toe|paar keer|een keer|regelmatig|nu|of|soms"
+    rf"|wel eens|weleens|{_TIME}) wel$|\bwel (eens|weleens)$|^wel$"
+)
+# Someone else, or only me: "nee mezelf niet, wel iemand anders", "nee, ik niet, hij wel",
+# "nee, alleen mezelf", "nee, niet mezelf".
+_SOMEONE_ELSE = re.compile(
+    rf"\b(mezelf|mijzelf|mij|me|ik) {_N}\b.*\b(wel|hem|haar|hen|die gast)\b"
+    r"|\b(ander|anderen|iemand anders|\w+ anders) wel\b"
+    r"|\bwel (iemand anders|een ander|anderen|\w+ anders)\b"
+    rf"|\b{_N} (mezelf|mijzelf|mij|mn eigen|mijn eigen)\b|\b(mezelf|mijzelf) {_N}\b"
+)
+_ONLY = re.compile(r"\balleen (mezelf|mijzelf|mij|hem|haar|hen|mijn|mn|die|de|een|m)\b")
+_NOBODY_ELSE = re.compile(
+    rf"\b(niemand|geen ander\w*|ook {_N}|ook geen|noch|{_N} (een |iemand )?ander\w*)\b"
+)
+# Harm to someone or to oneself, or being harmed, in a clause without a negation.
+_HARM = re.compile(
+    r"\b(sla|slaat|slaan|steek|steekt|schop|schopt|pak|pakken)\b\W+(hem|haar|ze|hen|die)\b"
+    r"|\b(hem|haar|ze|hen|die gast|die|iemand)\b(\W+\w+)?\W+(pakken|afmaken|af|kapot|in elkaar"
+    r"|neersteken|neer|pijn doen|pijn te doen|vermoorden|slaan|steken)\b"
+    r"|\b(vermoord\w*|klappen|boeten|wraak|eraan gaan|gaat eraan|neersteken)\b"
+    r"|\b(mezelf|mijzelf|me)\b(\W+\w+)?\W+(snij|snijd|snijden|kras|krassen|pijn doen|iets aan"
+    r"|aandoen|ophangen)\b"
+    r"|\b(snij|snijd|kras|sla)\w*\W+(mezelf|mijzelf|me)\b"
+    r"|\b(ophangen|opgehangen|zelfmoord|springen|spring|eind aan|einde aan|er een eind)\b"
+    r"|\b(wil|ga|wou)\b(\W+\w+)?\W+dood\b|\bdood (gaan|zijn|willen)\b"
+    r"|\b(sta|zit|ben)\b(\W+\w+)?\W+(op de brug|op het dak|bij het spoor|op het spoor)\b"
+    r"|\b(doet|doen)\W+(me|mij)\W+pijn\b|\bpijn\W+(doet|doen)\W+(me|mij)\b"
+    r"|\b(slaat|schopt|bedreigt|misbruikt|dwingt|slaan|schoppen|bedreigen)\W+(me|mij)\b"
+    r"|\bbang voor\b|\bword\b(\W+\w+)?\W+(geslagen|bedreigd|misbruikt|gedwongen)\b"
+)
+_NOT_HARM = re.compile(r"\bdood ?moe\b|\blach\w* (me|mij) dood\b|\bdoodsbang\b")
+# An intent with the harm as its object: "ik ga het doen", "ik doe het gewoon", "ik wil het
+# wel". With more words after it, it may be about something else ("ik wil het wel even over
+# mijn moeder hebben"): unclear.
+_INTENT = re.compile(r"\b(ga|gaat|doe|wil|zal|wou)\W+(het|hem|haar|mezelf|mijzelf)\b(.*)$")
+_INTENT_TAIL = {"wel", "gewoon", "toch", "echt", "nu", "doen", "hoor", "eigenlijk", "ook", "ja"} | {
+    "vandaag",
+    "vanavond",
+    "vannacht",
+    "morgen",
+    "straks",
+    "later",
+    "binnenkort",
+}
+# Already done or tried: "nee ik heb al pillen geslikt", "ik heb het geprobeerd", "al mijn
+# pillen geslikt" ("all my pills"); not a chore done ("ik heb mijn medicijnen al genomen",
+# "net koffie genomen").
+_DONE_HARM = re.compile(r"\b(geslikt|gesneden|gekrast|gespaard|opgespaard|verzameld|gebeurd)\b")
+_OWN_MEDICINE_TAKEN = re.compile(
+    r"\b(mijn|mn|m|zijn|haar|de) (pillen|medicijnen|medicatie|tabletten)\b(\W+\w+)?\W+(al|net)"
+    r"\W+(geslikt|genomen|ingenomen)\b"
+)
+_TRIED = re.compile(r"\bgeprobeerd\b|\bheb\W+het\W+(\w+\W+)?gedaan\b")
+_ALREADY = re.compile(r"\b(al|net)\b((?:\W+\w+){0,2}?)\W+(gedaan|genomen|gekocht|gehaald)\b")
+_OWN_OR_CHORE = re.compile(
+    r"\b(mijn|mn|m|zijn|je|onze)\W+\w+|\b(huiswerk|boodschappen|medicijnen|medicatie|afwas"
+    r"|was|eten|ontbijt|koffie|werk|afspraak)\b"
+)
+_ALREADY_OBJECT = {"het", "dat", "ze", "die", "alles", "er", "wel", "ook", "nu", "vandaag"}
+# The means: "heb al een touw", "m'n mes ligt klaar", "een stanleymes in mn tas".
+_MEANS = re.compile(
+    r"\b((scheer|stanley|keuken|zak|vlinder|slagers)?(mes|mesje|messen|mesjes)|touw|strop|riem"
+    r"|koord|blade|scherf|wapen|pistool|pillen|tabletten|paracetamol|oxazepam|strip|doos"
+    r"|medicijnen|medicatie)\b"
+)
+_READY = re.compile(r"\b(klaar|gelegd|spaar|sparen|opgespaard|gespaard|verzamel\w*|alle|hele)\b")
+_EVERYDAY_MEANS = re.compile(
+    r"\b(brood|keuken|la|lade|dokter|arts|huisarts|psychiater|apotheek|voorgeschreven|voor"
+    r"|slaap|hoofdpijn|rug|hond)\b"
+    r"|\b(mijn|mn|m|zijn|je|onze)\W+(pillen|tabletten|medicijnen|medicatie)\b"
+)
+_PLAN = re.compile(r"\bplan\b")
+_EVERYDAY_PLAN = re.compile(
+    r"\b(begeleider|veilig\w*|signalering\w*|morgen|werk|school|dag|week|hou|houd|houden|voor"
+    r"|met|aan|maken|gemaakt|samen)\b"
+)
+_THOUGHT = re.compile(r"\b(dacht|gedacht|nagedacht)\b")
+# Not yet, or a time on its own after a "nee": "nee, nog niet", "nee, vannacht", "niet
+# vandaag", "vandaag niet", "nee, behalve vannacht", "nee, volgende week".
+_ONLY_NOT_YET = re.compile(
+    r"^((nee\w*|niet|nie|nope|nah)\W+)?((hoor|joh|nou|nu|echt|pas)\W+)*"
+    rf"(nog\W+((even|eventjes|effe|ff)\W+)?{_N}|({_N}\W+)?{_TIME}(\W+{_N})?"
+    rf"|behalve\W+{_TIME}|pas\W+{_TIME}|{_TIME}\W+pas)((\W+(hoor|joh|nog|pas))*)\W*$"
+)
+# A time with a condition: "nee, vanavond als iedereen slaapt", "morgen als ik alleen ben".
+_TIME_WHEN = re.compile(rf"\b{_TIME}\W+als\b")
+# Unclear, so the check once more: not yet with more words, a refusal to answer, "not now",
+# "when ..." ("nee, als hij vrijkomt"), a decision without its content.
+_UNCLEAR = re.compile(
+    rf"\bnog ((even|eventjes|effe|ff) )?{_N}\b"
+    rf"|\b(wil|ga|hoef) (ik )?(\w+ ){{0,3}}({_N}|niks|niets|geen)( \w+){{0,2}} (te )?"
+    r"(praten|zeggen|vertellen|antwoorden|hebben)\b"
+    r"|\bgaat (je|jou|jullie) (niks|niets|geen \w+) aan\b"
+    rf"|\b(zeg|vertel) (ik )?(je |jou )?(lekker |mooi )?({_N}|niks|niets)\b"
+    r"|\bbemoei (je|jij)\b"
+    r"|\bgeen zin om (te )?(antwoorden|zeggen|praten)\b"
+    rf"|\b{_N} (nu|vandaag|vanavond|vannacht|op dit moment|momenteel|meteen)\b"
+    rf"|\b(nu|nou|vandaag|op dit moment|momenteel|voorlopig) ((even|eventjes|effe|ff) )?{_N}\b"
+    r"|^\W*(nee\w*\W+)?(maar\W+)?als\b|\bbesloten\b|\binhouden\b|\bmoeilijk om\b"
+    r"|\bwil\b(\W+\w+){0,3}\W+praten\b|\bafscheid\b"
+)
+# A time word in a short reply: "nee morgen werken" (unclear, asked once more).
+_SHORT_TIME = re.compile(rf"\b{_TIME}\b")
+NOT_NOW_WORDS = 5
+# "Misschien", "soms" and "een beetje" are a half yes as an answer ("misschien wel", "een
+# beetje", "nee... soms wel"), also after a "nee". But when more words follow them after a
+# clear "nee", they are about something else: "nee joh, ik was gewoon een beetje moe". Such a
+# reply is unclear (the check question once more), never "nee" and never the crisis help at
+# once. Without a "nee" they count as "weet ik niet" anywhere.
+_MAYBE = re.compile(r"\b(misschien|beetje|soms)\b")
+_MAYBE_TAIL = {"wel", "ja", "hoor", "eigenlijk", "denk", "ik", "nog", "toch", "eens"}
+
+
+def _half_yes(plain: str, says_no: bool) -> bool | None:
+    """True: a half yes; None: unclear (after a "nee" something else follows); False: none."""
+    matches = list(_MAYBE.finditer(plain))
+    if not matches:
+        return False
+    if not says_no:
+        return True
+    tail = re.sub(r"[^\w\s]", " ", plain[matches[-1].end() :]).split()
+    return True if all(word in _MAYBE_TAIL for word in tail) else None
+
+
+def _clauses(plain: str) -> list[str]:
+    parts = (_TAIL.sub("", c.strip()) for c in _CLAUSE.split(plain) if c)
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _names_means(clause: str) -> bool:
+    """A means named in this clause: not denied, and not everyday unless kept ready."""
+    if not _MEANS.search(clause) or _NEGATION.search(clause):
+        return False
+    if _READY.search(clause):
+        return True  # kept, saved up or all of them: also one's own or prescribed
+    return not _EVERYDAY_MEANS.search(clause)
+
+
+def _done(clause: str) -> bool:
+    if _DONE_HARM.search(clause) and not _OWN_MEDICINE_TAKEN.search(clause):
+        return not _NEGATION.search(clause)
+    if _TRIED.search(clause) and not _NEGATION.search(clause):
+        return True
+    if _EVERYDAY_MEANS.search(clause) or _OWN_OR_CHORE.search(clause):
+        return False
+    for match in _ALREADY.finditer(clause):
+        between = set(_WORD.findall(match.group(2)))
+        if _MEANS.search(match.group(2)) or between <= _ALREADY_OBJECT:
+            return True
+    return False
+
+
+def _clause_takes_it_back(clause: str) -> bool | None:
+    """One clause: True a hidden yes, None unclear, False nothing."""
+    if _WEL_AT_END.search(clause) and not _CALM_WEL.search(clause):
+        return True
+    if _EMPHATIC_WEL.search(clause) and not _CALM_WEL.search(clause):
+        return True
+    if _HARM.search(clause) and not _NOT_HARM.search(clause) and not _NEGATION.search(clause):
+        return True
+    if _names_means(clause) or _done(clause):
+        return True
+    if _PLAN.search(clause) and not _EVERYDAY_PLAN.search(clause):
+        return True
+    if _THOUGHT.search(clause) and not _NEGATION.search(clause) and "om te" not in clause:
+        return True
+    intent = _INTENT.search(clause)
+    if intent and not _NEGATION.search(clause):
+        rest = set(_WORD.findall(intent.group(3)))
+        return True if rest <= _INTENT_TAIL else None
+    return False
+
+
+def takes_it_back(plain: str) -> bool | None:
+    """Whether a reply takes a "nee" back (True), may do so (None), or does not (False)."""
+    if _HIDDEN_YES.search(plain) or _TIME_WHEN.search(plain) or _ONLY_NOT_YET.match(plain):
+        return True
+    if _ONLY.search(plain) or (_SOMEONE_ELSE.search(plain) and not _NOBODY_ELSE.search(plain)):
+        return True
+    clauses = _clauses(plain)
+    # "nee, niet vandaag, morgen": every clause a no or a time.
+    if any(_ONLY_NOT_YET.match(c) for c in clauses) and all(
+        _ONLY_NOT_YET.match(c) or (_NO.match(c) and len(c.split()) <= 2) for c in clauses
+    ):
+        return True
+    unclear = False
+    for clause in clauses:
+        found = _clause_takes_it_back(clause)
+        if found:
+            return True
+        unclear = unclear or found is None
+    after_but = re.search(r"\bmaar\b(.*)$", plain)
+    if after_but and re.search(r"\bwel\b", after_but.group(1)):
+        rest = after_but.group(1)
+        words = _WORD.findall(rest)
+        if len(words) <= 3 and words[-1] == "wel" and not _CALM_WEL.search(rest):
+            return True  # "maar mn buurman wel", "maar hem wel"
+        if not _CALM_WEL.search(rest):
+            unclear = True  # "nee maar ik ben wel ..." about something else, or not
+    return None if unclear else False
+
+
+def _unclear(plain: str) -> bool:
+    """Not yet, not now, a refusal to answer, or a time in a short reply."""
+    if _UNCLEAR.search(plain):
+        return True
+    short = len(plain.split()) <= NOT_NOW_WORDS
+    return short and bool(_SHORT_TIME.search(plain)) and not _CALM_WEL.search(plain)
+
+
+def read_typed_answer(text: str, intent: str | None) -> str | None:
+    """ "ja", "nee" or "weet_niet" from a typed reply and its NLU intent; None when unclear.
+    The crisis evidence of the reply is read before this, by `read_check_answer`."""
+    plain = normalise(text)
+    yes_no = bool(_YES_NO.match(plain))
+    says_no = yes_no or intent == "ontkennen" or bool(_NO.match(plain))
+    if intent == "weet_niet" or _DONT_KNOW.search(plain):
+        return CHECK_DONT_KNOW
+    if _ASKS_HELP.search(plain):
+        return CHECK_YES
+    taken_back = takes_it_back(plain)
+    if taken_back:
+        return CHECK_DONT_KNOW
+    half_yes = _half_yes(plain, says_no)
+    if half_yes:
+        return CHECK_DONT_KNOW
+    if half_yes is None or (says_no and taken_back is None):
+        return None
+    if not yes_no and (intent == "bevestigen" or _YES.match(plain)):
+        return CHECK_YES
+    if _unclear(plain):
+        return None
+    if says_no:
+        return CHECK_NO
+    return None
