@@ -60,8 +60,8 @@ def control_text(key: str, level: str | None, **values: str) -> str:
 
 def time_changed_text(level: str | None, new_time: time, status: ReminderStatus) -> str:
     """The read-back of a new reminder time (`status`: the reminders after the change). Says
-    when nothing more comes today, and when nothing comes at all any more: a plan that ends
-    today, moved to a time that has passed."""
+    when nothing more comes today, and when nothing comes at all any more: no reminder day is
+    left before the plan ends (it ends today, or its last day has passed)."""
     if status.status == PLAN_ACTIVE and status.next_at is None:
         key = "time_changed_none_left"
     elif status.from_tomorrow:

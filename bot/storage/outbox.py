@@ -86,7 +86,21 @@ def _chat_id(entry: Entry) -> str | None:
     return chat_id if isinstance(chat_id, str) and chat_id else None
 
 
+def _find_chat_id(session: Session, entry: Entry) -> None:
+    """An entry kept while the database was down may name its client by id only (the web
+    chat's login cookie: bot.web.chat.help_without_storage); its chat id is looked up now. A
+    client that is no longer there is deleted: the entry goes with it."""
+    data = entry.data
+    if not isinstance(data, dict) or data.get("chat_id") or "client_id" not in data:
+        return
+    client = session.get(Client, int(data["client_id"]))
+    if client is None:
+        raise _ClientDeleted
+    data["chat_id"] = client.chat_id
+
+
 def _refuse_deleted(session: Session, entry: Entry) -> None:
+    _find_chat_id(session, entry)
     chat_id = _chat_id(entry)
     if chat_id is not None and accounts.is_deleted(session, chat_id):
         raise _ClientDeleted
@@ -280,6 +294,7 @@ class Outbox:
         # Entries kept so far by this process: a flush that looked at the folder before a
         # `put` renamed its file into it must not mark the outbox empty after that put.
         self._puts = 0
+        self._state_lock = threading.Lock()  # short: `_puts` and `_pending` only
         # Entries waiting for another machine's row: file name -> (next try, current pause).
         self._retry: dict[str, tuple[datetime, timedelta]] = {}
         self._stalled = False  # the last flush stopped at a database error
@@ -310,8 +325,9 @@ class Outbox:
         for older in self.directory.glob(f"*-{kind}-{digest}{SUFFIX}"):
             if older.name < name:
                 older.unlink(missing_ok=True)
-        self._puts += 1
-        self._pending = True
+        with self._state_lock:
+            self._puts += 1
+            self._pending = True
         return target
 
     def _sync_directory(self) -> None:
@@ -424,9 +440,10 @@ class Outbox:
                 written += 1
             puts = self._puts
             waiting = self.entries()
-            # Not under the lock, `put` may have kept an entry after this listing: then the
-            # outbox is not empty, whatever the listing says.
-            self._pending = bool(waiting) or self._puts != puts
+            # `put` does not wait for a flush: it may have kept an entry after this listing.
+            # Then the outbox is not empty, whatever the listing says.
+            with self._state_lock:
+                self._pending = bool(waiting) or self._puts != puts
             names = {entry.path.name for entry in waiting}
             self._retry = {name: t for name, t in self._retry.items() if name in names}
         if written:

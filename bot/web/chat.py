@@ -31,7 +31,7 @@ from flask import (
     request,
     url_for,
 )
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -72,6 +72,8 @@ MSG_TOO_LONG = (
 # and the reason the worker reads beside "opgemerkt door".
 TOO_LONG_CONTEXT = "te_lang_bericht"
 TOO_LONG_REASON = "bericht te lang voor Koers, alleen de woordenlijst las het"
+STORAGE_DOWN_CONTEXT = "opslag_niet_bereikbaar"
+STORAGE_DOWN_REASON = "opslag niet bereikbaar, alleen de woordenlijst las het"
 UNREAD_CONTEXT = "koers_gaf_geen_antwoord"
 UNREAD_REASON = "Koers gaf geen antwoord, alleen de woordenlijst las het"
 # The same refusal when the word list found crisis words in it: said after the crisis help.
@@ -92,7 +94,9 @@ OTHER_PAGE_REASON = "getypt in een oud tabblad nadat iemand anders op dit appara
 # The chat page names the client it was loaded for in this header (chat.js, pwa.js). On a
 # shared tablet a tab can stay open while someone else logs in in another tab of the same
 # browser: the cookie then names the new client, and without this check the old tab's next
-# message would go into the new client's conversation.
+# message would go into the new client's conversation. The value is signed (`page_token`):
+# a browser only holds the tokens of clients whose chat page it loaded, so a client cannot
+# name another client (a safety event goes to the page's client, see `_refuse_other_page`).
 CLIENT_HEADER = "X-Koers-Client"
 
 
@@ -148,45 +152,70 @@ def current_client() -> Client | None:
     return g.client
 
 
+def _page_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="koers-page-client")
+
+
+def page_token(client_id: int) -> str:
+    """The signed name of the client a chat page is loaded for (CLIENT_HEADER)."""
+    return _page_serializer().dumps(client_id)
+
+
+def _page_client_id() -> int | None:
+    """The client named by this request's CLIENT_HEADER; None when it is missing or its
+    signature does not hold."""
+    sent = request.headers.get(CLIENT_HEADER)
+    if not sent:
+        return None
+    try:
+        value = _page_serializer().loads(sent.strip())
+    except BadData:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def from_another_page(client: Client) -> Any | None:
     """A refusal (409) when this request comes from a chat page loaded for another client than
-    the one this browser is logged in as now; None otherwise. Requests without the header
-    (scripts, an old page) are not refused by it. The page does not reload: a reload would
-    turn the old tab into the new client's chat, and the text in its box would be lost."""
-    sent = request.headers.get(CLIENT_HEADER)
-    if sent is None or sent.strip() == str(client.id):
+    the one this browser is logged in as now, or names its client with a token that does not
+    hold; None otherwise. Requests without the header (scripts, an old page) are not refused by
+    it. The page does not reload: a reload would turn the old tab into the new client's chat,
+    and the text in its box would be lost."""
+    if request.headers.get(CLIENT_HEADER) is None or _page_client_id() == client.id:
         return None
     count_event("chat_andere_client")
     return jsonify({"ok": False, "error": MSG_OTHER_CLIENT, "other_client": True}), 409
 
 
-def _page_client() -> Client | None:
-    """The client the refused page was loaded for (its CLIENT_HEADER), if there is one."""
-    sent = (request.headers.get(CLIENT_HEADER) or "").strip()
-    return db().get(Client, int(sent)) if sent.isdigit() and len(sent) < 12 else None
-
-
 def _refuse_other_page(refusal: Any) -> Any:
     """`from_another_page`'s refusal of a message, after the word list read its typed text: a
     crisis typed in an old tab gets the fixed crisis help with the refusal, and the page's own
-    client a safety event. The header is not proof of who typed it, so the event says where it
-    came from; a forged header can at most put one such event with its own words on another
-    client's record."""
-    body = request.get_json(silent=True)
-    typed = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(typed, str) or not typed.strip():
+    client (its signed token) a safety event that says where the message came from. A page
+    whose client is gone, or a token that does not hold, gets the help without an event."""
+    typed = _typed_text()
+    if not typed:
         return refusal
+    page_id = _page_client_id()
     try:
-        page_client = _page_client()
+        page_client = db().get(Client, page_id) if page_id is not None else None
     except SQLAlchemyError:
         rollback_db()
         page_client = None
     if page_client is None:
-        return refusal
-    help_texts = _guarded_word_list_help(page_client, typed, OTHER_PAGE_CONTEXT, OTHER_PAGE_REASON)
+        help_texts = _public_help(typed)
+    else:
+        help_texts = _guarded_word_list_help(
+            page_client, typed, OTHER_PAGE_CONTEXT, OTHER_PAGE_REASON
+        )
     if help_texts is None:
         return refusal
     return _fail_with_help(MSG_OTHER_CLIENT, 409, help_texts, other_client=True)
+
+
+def _typed_text() -> str:
+    """The typed text of this chat request's JSON body ("" when there is none)."""
+    body = request.get_json(silent=True)
+    typed = body.get("text") if isinstance(body, dict) else None
+    return typed if isinstance(typed, str) and typed.strip() else ""
 
 
 def _fingerprint(code: AccessCode) -> str:
@@ -258,6 +287,7 @@ def page():
     return render_template(
         "chat/chat.html",
         client=client,
+        page_token=page_token(client.id),
         crisis_contact=_crisis_contact(),
         max_length=MAX_MESSAGE_LENGTH,
     )
@@ -367,26 +397,69 @@ def _word_list() -> Any:
         return get_matcher()
 
 
-def help_without_storage() -> list[str] | None:
-    """For a message refused because the database (or Redis) is down: the crisis word list
-    reads its typed text, and on a hit the fixed crisis help is returned to be shown with the
-    refusal (the standard level, without the organisation's contact: neither can be read
-    now). No safety event can be recorded: without the database the client is not known.
-    None when there is no typed text, nothing was found, or the word list itself failed."""
-    if request.path != url_for("chat.send") or request.method != "POST":
-        return None
-    body = request.get_json(silent=True)
-    typed = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(typed, str) or not typed.strip():
-        return None
+def _public_help(typed: str) -> list[str] | None:
+    """The fixed crisis help for a crisis the word list finds in `typed` (the standard level,
+    without the organisation's contact), for a message whose client is not known; None when
+    it finds nothing or fails."""
     try:
-        hits = _word_list().find(typed[: MAX_MESSAGE_LENGTH * 4], remember=False)
+        hits = _word_list().find(typed, remember=False)
         if not hits:
             return None
         return crisis_help_texts(domain_responses(), hits[0].category, STANDARD, "")
     except Exception:
-        current_app.logger.exception("the word list could not read a message (storage down)")
+        current_app.logger.exception("the word list could not read a message")
         return None
+
+
+def help_without_storage() -> list[str] | None:
+    """For a chat message refused because the database or Redis is down: the crisis word list
+    reads its typed text, and on a hit the fixed crisis help is returned, to be shown with the
+    refusal. The safety event is kept too: for a client already known (Redis down) as after a
+    Rasa failure (`_word_list_help`, the outbox when the database refuses it); for a client
+    not known yet (the database down) in the outbox under the login cookie's client id, so
+    that the worker sees it once the database is back. None when there is no typed text or
+    nothing was found."""
+    if request.path != url_for("chat.send") or request.method != "POST":
+        return None
+    typed = _typed_text()
+    if not typed:
+        return None
+    client = g.get("client")
+    if client is not None:
+        return _guarded_word_list_help(client, typed, UNREAD_CONTEXT, UNREAD_REASON)
+    help_texts = _public_help(typed)
+    try:
+        cookie_client = int((_cookie_data() or {})["c"])
+    except (KeyError, TypeError, ValueError):
+        cookie_client = None
+    if help_texts and cookie_client is not None:
+        _keep_for_later(cookie_client, typed, help_texts)
+    return help_texts
+
+
+def _keep_for_later(client_id: int, text: str, help_texts: list[str]) -> None:
+    """A safety event for a client named by the login cookie only: into the outbox, which
+    finds the chat id when it writes it (bot.storage.outbox)."""
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    hits = _word_list().find(text, remember=False)
+    key = repository.stable_key(
+        STORAGE_DOWN_CONTEXT, str(client_id), utcnow().date().isoformat(), text
+    )
+    event = {
+        "client_id": client_id,
+        "category": hits[0].category,
+        "message_text": text,
+        "response_text": "\n".join(help_texts),
+        "detected_by": "matcher",
+        "context": STORAGE_DOWN_CONTEXT,
+        "evidence": {"reasons": ["woordenlijst", STORAGE_DOWN_REASON]},
+    }
+    try:
+        box = get_outbox()
+        box.put("safety_event", key, event)
+        _flush_later(box)
+    except Exception:
+        current_app.logger.exception("outbox: could not keep a safety event (storage down)")
 
 
 def _too_long(client: Client, text: str) -> Any:
@@ -482,8 +555,12 @@ def _word_list_help(
         else:
             try:
                 _flush_soon(box)
-            except Exception:  # e.g. no thread to be had: the entry waits for the next flush
+            except Exception:  # e.g. no thread to be had now: the background flusher then
                 current_app.logger.exception("outbox: could not start writing it")
+                try:
+                    _flush_later(box)
+                except Exception:  # the next word-list help or a restart writes it
+                    current_app.logger.exception("outbox: no background flusher either")
             return messages
     try:
         repository.record_safety_event(db(), idempotency_key=key, **event)

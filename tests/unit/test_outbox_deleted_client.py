@@ -208,3 +208,28 @@ def test_an_entry_kept_while_a_flush_ends_keeps_the_outbox_pending(engine, tmp_p
     assert box.pending(), "the second entry is waiting"
     monkeypatch.setattr(box, "entries", real_entries)
     assert box.flush(engine) == 1 and not box.pending()
+
+
+def test_an_entry_kept_by_client_id_finds_its_chat_id_or_goes(engine, tmp_path):
+    """The web chat keeps a safety event while the database is down under the login cookie's
+    client id (it cannot know the chat id then): written for that client once the database is
+    back, and dropped when that client is gone."""
+    client_id, chat_id = new_client(engine, "Later")
+    box = Outbox(tmp_path / "by-id")
+    event = {
+        "client_id": client_id,
+        "category": "suicide",
+        "message_text": "ik wil dood",
+        "response_text": "113",
+        "detected_by": "matcher",
+        "context": "opslag_niet_bereikbaar",
+    }
+    box.put("safety_event", "by-id", event)
+    box.put("safety_event", "gone", {**event, "client_id": 999999, "message_text": "weg"})
+    assert box.flush(engine) == 1 and not box.pending()
+    with Session(engine) as session:
+        rows = session.execute(select(SafetyEvent.client_id, SafetyEvent.message_text)).all()
+    assert [tuple(r) for r in rows] == [(client_id, "ik wil dood")]
+    assert not (tmp_path / "by-id" / "failed").exists() or not any(
+        (tmp_path / "by-id" / "failed").iterdir()
+    )

@@ -25,6 +25,7 @@ from bot.web.chat import (
     MAX_MESSAGE_LENGTH,
     MSG_TOO_LONG,
     MSG_TOO_LONG_HELP,
+    STORAGE_DOWN_CONTEXT,
     TOO_LONG_CONTEXT,
     TOO_LONG_REASON,
     UNREAD_CONTEXT,
@@ -108,8 +109,8 @@ def send(http, body: dict, headers: dict | None = None):
     page = http.get("/chat/").get_data(as_text=True)
     token = page.split('data-csrf="', 1)[1].split('"', 1)[0]
     own = {"X-CSRFToken": token}
-    if 'data-client="' in page:
-        own[CLIENT_HEADER] = page.split('data-client="', 1)[1].split('"', 1)[0]
+    if 'data-page="' in page:
+        own[CLIENT_HEADER] = page.split('data-page="', 1)[1].split('"', 1)[0]
     return http.post("/chat/api/send", json=body, headers={**own, **(headers or {})})
 
 
@@ -305,7 +306,7 @@ def test_the_help_after_a_rasa_failure_does_not_wait_for_a_busy_database(
     page = client.get("/chat/").get_data(as_text=True)
     headers = {
         "X-CSRFToken": page.split('data-csrf="', 1)[1].split('"', 1)[0],
-        CLIENT_HEADER: page.split('data-client="', 1)[1].split('"', 1)[0],
+        CLIENT_HEADER: page.split('data-page="', 1)[1].split('"', 1)[0],
     }
     holder = sqlite3.connect(engine.url.database, isolation_level=None, check_same_thread=False)
     locked = threading.Event()
@@ -617,15 +618,20 @@ def test_help_is_on_the_login_and_chat_page_with_the_org_contact(client, code, e
 
 
 def test_a_crisis_sent_while_the_database_is_down_still_gets_the_help(
-    client, code, rasa, monkeypatch
+    client, code, rasa, engine, data, monkeypatch, tmp_path
 ):
     """The database is down before the client is even known (a 503 for every chat call): the
-    crisis word list still reads the typed text, and a crisis gets the fixed crisis help with
-    the refusal. A calm message gets the refusal alone; nothing reaches Rasa."""
+    crisis word list still reads the typed text, a crisis gets the fixed crisis help with the
+    refusal, and the safety event waits in the outbox under the login cookie's client until
+    the database is back. A calm message gets the refusal alone; nothing reaches Rasa."""
     from sqlalchemy.exc import OperationalError
 
+    from bot.storage import outbox as outbox_module
     from bot.web import chat as chat_module
 
+    box = outbox_module.Outbox(tmp_path / "outbox")
+    monkeypatch.setattr(chat_module, "get_outbox", lambda: box)
+    monkeypatch.setattr(chat_module, "FLUSH_INTERVAL", 0.05)
     client_login(client, code)
     page = client.get("/chat/").get_data(as_text=True)  # loaded before the database went
     headers = {"X-CSRFToken": csrf_from(page)}
@@ -633,11 +639,95 @@ def test_a_crisis_sent_while_the_database_is_down_still_gets_the_help(
     def down():
         raise OperationalError("SELECT", {}, Exception("could not connect to server"))
 
+    real_current_client = chat_module.current_client
     monkeypatch.setattr(chat_module, "current_client", down)
+    real_flush = box.flush
+    monkeypatch.setattr(box, "flush", lambda engine=None: 0)  # the database is down
     crisis = client.post("/chat/api/send", json={"text": "ik wil dood"}, headers=headers)
     assert crisis.status_code == 503 and "niet bereikbaar" in crisis.json["error"]
     shown = "\n".join(m["text"] for m in crisis.json["messages"])
     assert all(number in shown for number in ("113", "0800-0113", "112"))
     calm = client.post("/chat/api/send", json={"text": "ik heb lekker gegeten"}, headers=headers)
     assert calm.status_code == 503 and "messages" not in calm.json
-    assert rasa.received == []
+    assert rasa.received == [] and len(box) == 1
+    # The database is back: the background flusher writes the event for client A.
+    monkeypatch.setattr(chat_module, "current_client", real_current_client)
+    monkeypatch.setattr(box, "flush", real_flush)
+
+    def kept() -> list[tuple[int, str]]:
+        with session_scope(engine) as session:
+            rows = session.scalars(
+                select(SafetyEvent).where(SafetyEvent.context == STORAGE_DOWN_CONTEXT)
+            )
+            return [(e.client_id, e.message_text) for e in rows]
+
+    assert _soon(kept) == [(data.client_a, "ik wil dood")]
+
+
+def test_a_crisis_sent_while_redis_is_down_gets_the_help_and_its_event(
+    client, code, rasa, engine, data, monkeypatch
+):
+    """Redis (the shared send lock) down, the database up: the client is known, so the help
+    comes at the client's level and the worker gets the event at once."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from bot.web import chat as chat_module
+
+    client_login(client, code)
+    page = client.get("/chat/").get_data(as_text=True)
+    headers = {"X-CSRFToken": csrf_from(page), CLIENT_HEADER: page_token_of(page)}
+
+    class NoRedis:
+        def send_lock(self, *args, **kwargs):
+            raise RedisConnectionError("Redis is down")
+
+    monkeypatch.setattr(chat_module, "_state", lambda: NoRedis())
+    crisis = client.post("/chat/api/send", json={"text": "ik wil dood"}, headers=headers)
+    assert crisis.status_code == 503 and "0800-0113" in crisis.json["messages"][0]["text"]
+    (event,) = _unread_events(engine)
+    assert (event.client_id, event.message_text) == (data.client_a, "ik wil dood")
+
+
+def page_token_of(page: str) -> str:
+    return page.split('data-page="', 1)[1].split('"', 1)[0]
+
+
+def test_the_help_after_a_rasa_failure_stands_when_no_thread_can_start(
+    client, code, rasa, app, engine, monkeypatch
+):
+    """The event of a hurried word-list help is written by a thread of its own; when none can
+    start, the help is still shown and the background flusher writes the event."""
+    from bot.web import chat as chat_module
+
+    client_login(client, code)
+    app.config["RASA_TIMEOUT"] = 0.5
+    rasa.mode = "slow"
+
+    def no_thread(box):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(chat_module, "_flush_soon", no_thread)
+    monkeypatch.setattr(chat_module, "FLUSH_INTERVAL", 0.05)
+    response = send(client, {"text": "ik wil dood"})
+    assert response.status_code == 504 and "0800-0113" in response.json["messages"][0]["text"]
+    (event,) = _soon(lambda: _unread_events(engine))
+    assert event.message_text == "ik wil dood"
+
+
+def test_a_failed_contact_read_does_not_stop_a_message(client, code, rasa, monkeypatch):
+    """The organisation's contact is read before relaying (for the help should Rasa fail); a
+    database error there must not turn an ordinary message into an error."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.web import chat as chat_module
+
+    client_login(client, code)
+    page = client.get("/chat/").get_data(as_text=True)
+    headers = {"X-CSRFToken": csrf_from(page), CLIENT_HEADER: page_token_of(page)}
+
+    def busy():
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(chat_module, "_crisis_contact", busy)
+    response = client.post("/chat/api/send", json={"text": "hoi"}, headers=headers)
+    assert response.status_code == 200 and rasa.received[-1]["message"] == "hoi"

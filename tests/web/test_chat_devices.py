@@ -218,7 +218,7 @@ def test_a_page_loaded_for_another_client_cannot_send_into_this_login(
     with session_scope(engine) as session:
         code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
     client_login(client, code_b)
-    stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: str(data.client_a)}
+    stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: page_token_of(page_a)}
     response = client.post("/chat/api/send", json={"text": "van A"}, headers=stale)
     assert response.status_code == 409
     assert response.get_json() == {"ok": False, "error": MSG_OTHER_CLIENT, "other_client": True}
@@ -241,11 +241,12 @@ def test_a_crisis_typed_in_the_old_tab_gets_the_help_and_an_event_for_its_client
     gets the fixed crisis help with the refusal, and the page's own client (A, not the client
     logged in now) a safety event that says where the message came from."""
     client_login(client, code)
-    csrf_a = csrf_from(client.get("/chat/").get_data(as_text=True))
+    page_a = client.get("/chat/").get_data(as_text=True)
+    csrf_a = csrf_from(page_a)
     with session_scope(engine) as session:
         code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
     client_login(client, code_b)
-    stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: str(data.client_a)}
+    stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: page_token_of(page_a)}
     response = client.post("/chat/api/send", json={"text": "ik wil dood"}, headers=stale)
     body = response.get_json()
     assert response.status_code == 409 and body["other_client"] is True
@@ -262,16 +263,43 @@ def test_a_crisis_typed_in_the_old_tab_gets_the_help_and_an_event_for_its_client
     # A calm message in the old tab: only the refusal, no event.
     calm = client.post("/chat/api/send", json={"text": "hoi"}, headers=stale)
     assert calm.status_code == 409 and "messages" not in calm.get_json()
-    # A header naming no client: the refusal only.
-    nobody = {**stale, CLIENT_HEADER: "999999"}
-    assert (
-        "messages"
-        not in client.post(
-            "/chat/api/send", json={"text": "ik wil dood"}, headers=nobody
-        ).get_json()
-    )
     with session_scope(engine) as session:
         assert session.scalar(select(func.count(SafetyEvent.id)).where(where)) == 1
+
+
+def test_a_forged_or_unknown_page_client_gets_the_help_but_no_event(
+    app, client, code, engine, data, rasa
+):
+    """The header is signed: a client cannot name another client (a bare id, or a token of
+    their own making), so no event lands on anyone's record. The crisis still gets the fixed
+    crisis help; so does a page whose client is gone."""
+    from bot.web.chat import page_token
+
+    client_login(client, code)  # A
+    page_a = client.get("/chat/").get_data(as_text=True)
+    own = {"X-CSRFToken": csrf_from(page_a)}
+    with app.app_context():
+        gone = page_token(999999)  # a real token of a client that does not exist
+    for header in (str(data.client_b), str(data.client_a), "999999", "\xb2", gone, "x.y"):
+        response = client.post(
+            "/chat/api/send", json={"text": "ik wil dood"}, headers={**own, CLIENT_HEADER: header}
+        )
+        body = response.get_json()
+        assert response.status_code == 409 and body["other_client"] is True, header
+        shown = "\n".join(m["text"] for m in body["messages"])
+        assert "113" in shown and "0800-0113" in shown and "112" in shown, header
+    with session_scope(engine) as session:
+        events = session.scalars(
+            select(SafetyEvent).where(SafetyEvent.message_text == "ik wil dood")
+        ).all()
+        assert events == []
+    assert rasa.received == []
+    # The page's own token sends as before.
+    assert send(client, {"text": "hoi"}).status_code == 200
+
+
+def page_token_of(page: str) -> str:
+    return page.split('data-page="', 1)[1].split('"', 1)[0]
 
 
 def test_the_client_can_log_out_after_a_worker_logged_in_on_the_same_browser(client, code, engine):

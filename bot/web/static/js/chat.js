@@ -379,7 +379,7 @@
     // The client this page was loaded for: after someone else logged in in another tab of
     // this browser, the server refuses the message (409) and the text stays in the box; the
     // page does not reload, which would make it the other client's chat (bot.web.chat).
-    request.setRequestHeader("X-Koers-Client", config.getAttribute("data-client"));
+    request.setRequestHeader("X-Koers-Client", config.getAttribute("data-page"));
     request.timeout = 65000;
     request.onload = function () {
       var data = null;

@@ -31,10 +31,18 @@
       headers: {
         "Content-Type": "application/json",
         "X-CSRFToken": csrf,
-        "X-Koers-Client": config.getAttribute("data-client")  // the page's own client
+        "X-Koers-Client": config.getAttribute("data-page")  // the page's own client
       },
       body: JSON.stringify(subscription)
     }).then(function (response) {
+      if (response.status === 409) {
+        // Someone else logged in on this device since this page was loaded: say so.
+        return response.json().then(function (data) {
+          var error = new Error("push 409");
+          error.text = data && data.error;
+          throw error;
+        });
+      }
       if (!response.ok) { throw new Error("push " + response.status); }
       return response.json();
     });
@@ -73,8 +81,8 @@
             button.hidden = true;
             status.textContent = "";
           });
-      }).catch(function () {
-        status.textContent = texts.push_failed;
+      }).catch(function (error) {
+        status.textContent = (error && error.text) || texts.push_failed;
         button.disabled = false;
       });
     });
@@ -82,7 +90,7 @@
 
   fetch(pushUrl, {
     credentials: "same-origin",
-    headers: { "X-Koers-Client": config.getAttribute("data-client") }  // the page's own client
+    headers: { "X-Koers-Client": config.getAttribute("data-page") }  // the page's own client
   })
     .then(function (response) { return response.ok ? response.json() : null; })
     .then(function (info) {
