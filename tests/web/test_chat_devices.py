@@ -212,13 +212,7 @@ def test_a_page_loaded_for_another_client_cannot_send_into_this_login(
     same browser (the cookie now names B). A's old page is refused (409; it does not reload,
     which would make it B's chat) and nothing reaches Rasa or B's conversation; B's own page
     sends as before."""
-    client_login(client, code)
-    page_a = client.get("/chat/").get_data(as_text=True)
-    csrf_a = csrf_from(page_a)
-    with session_scope(engine) as session:
-        code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
-    client_login(client, code_b)
-    stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: page_token_of(page_a)}
+    stale = _a_page_then_b_logs_in(client, code, engine, data)
     response = client.post("/chat/api/send", json={"text": "van A"}, headers=stale)
     assert response.status_code == 409
     assert response.get_json() == {"ok": False, "error": MSG_OTHER_CLIENT, "other_client": True}
@@ -240,13 +234,7 @@ def test_a_crisis_typed_in_the_old_tab_gets_the_help_and_an_event_for_its_client
     """The old tab's message is not sent, but the crisis word list reads it first: a crisis
     gets the fixed crisis help with the refusal, and the page's own client (A, not the client
     logged in now) a safety event that says where the message came from."""
-    client_login(client, code)
-    page_a = client.get("/chat/").get_data(as_text=True)
-    csrf_a = csrf_from(page_a)
-    with session_scope(engine) as session:
-        code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
-    client_login(client, code_b)
-    stale = {"X-CSRFToken": csrf_a, CLIENT_HEADER: page_token_of(page_a)}
+    stale = _a_page_then_b_logs_in(client, code, engine, data)
     response = client.post("/chat/api/send", json={"text": "ik wil dood"}, headers=stale)
     body = response.get_json()
     assert response.status_code == 409 and body["other_client"] is True
@@ -296,6 +284,17 @@ def test_a_forged_or_unknown_page_client_gets_the_help_but_no_event(
     assert rasa.received == []
     # The page's own token sends as before.
     assert send(client, {"text": "hoi"}).status_code == 200
+
+
+def _a_page_then_b_logs_in(client, code, engine, data) -> dict[str, str]:
+    """A's chat page is loaded, then B logs in on the same browser: the headers A's old page
+    still sends."""
+    client_login(client, code)
+    page_a = client.get("/chat/").get_data(as_text=True)
+    with session_scope(engine) as session:
+        code_b = format_code(issue_code(session, session.get(Client, data.client_b), "t", SECRET))
+    client_login(client, code_b)
+    return {"X-CSRFToken": csrf_from(page_a), CLIENT_HEADER: page_token_of(page_a)}
 
 
 def page_token_of(page: str) -> str:
