@@ -76,6 +76,10 @@ STORAGE_DOWN_CONTEXT = "opslag_niet_bereikbaar"
 STORAGE_DOWN_REASON = "opslag niet bereikbaar, alleen de woordenlijst las het"
 UNREAD_CONTEXT = "koers_gaf_geen_antwoord"
 UNREAD_REASON = "Koers gaf geen antwoord, alleen de woordenlijst las het"
+# A message sent while the client's previous one is still on its way ("even wachten", 429):
+# Rasa does not read it now, so the word list does (the text stays in the box).
+BUSY_CONTEXT = "vorig_bericht_onderweg"
+BUSY_REASON = "verstuurd terwijl het vorige bericht nog onderweg was, alleen de woordenlijst las het"
 # The same refusal when the word list found crisis words in it: said after the crisis help.
 MSG_TOO_LONG_HELP = (
     "Je bericht is te lang. Het staat nog in het vak. "
@@ -714,6 +718,15 @@ def send():
     typed_text = ""  # the client's own words, when this message is typed
     with state.send_lock(client.id, wait=BUSY_WAIT_SECONDS, hold=hold) as locked:
         if not locked:
+            # Not sent (the page keeps the text), but a crisis in it gets its help now and
+            # the worker an event: the client may not send it again.
+            busy_help = (
+                _guarded_word_list_help(client, typed, BUSY_CONTEXT, BUSY_REASON, contact)
+                if typed.strip() and len(typed) <= MAX_MESSAGE_LENGTH
+                else None
+            )
+            if busy_help is not None:
+                return _fail_with_help(MSG_BUSY, 429, busy_help)
             return _fail(MSG_BUSY, 429)
         # Decide inside the lock: a button of an answer that a second tab already used is
         # no longer offered, so the same payload cannot be sent twice.

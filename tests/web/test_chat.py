@@ -21,6 +21,7 @@ from bot.storage import repository
 from bot.storage.db import session_scope
 from bot.storage.models import AccessCode, AuditEntry, Client, SafetyEvent
 from bot.web.chat import (
+    BUSY_CONTEXT,
     CLIENT_HEADER,
     MAX_MESSAGE_LENGTH,
     MSG_TOO_LONG,
@@ -271,11 +272,11 @@ def test_a_crisis_koers_could_not_answer_gets_the_help_from_the_word_list(
     assert len(unread()) == 1, "a retry records no second event"
 
 
-def _unread_events(engine) -> list[SafetyEvent]:
+def _unread_events(engine, context: str = UNREAD_CONTEXT) -> list[SafetyEvent]:
     """The safety events of messages only the word list read (Rasa did not answer)."""
     with session_scope(engine) as session:
         rows = session.execute(
-            select(SafetyEvent).where(SafetyEvent.context == UNREAD_CONTEXT)
+            select(SafetyEvent).where(SafetyEvent.context == context)
         ).scalars()
         found = list(rows)
         session.expunge_all()
@@ -542,7 +543,12 @@ def test_the_word_list_loads_in_the_web_process_without_tensorflow():
 
 
 def _parallel_sender(client, app):  # type: ignore[no-untyped-def]
-    """post(text) from another tab of the same client (same cookies): (status, seconds)."""
+    """post(text) from another tab of the same client (same cookies): (status, seconds).
+    The crisis word list is loaded first, as after a process's first "wait": it reads every
+    message that gets one, and its first load (about 2 s) is not what these tests time."""
+    from bot.web.chat import _word_list
+
+    _word_list()
     token = client.get("/chat/").get_data(as_text=True).split('data-csrf="', 1)[1].split('"')[0]
     cookies = {c.key: c.value for c in client._cookies.values()}
 
@@ -576,6 +582,37 @@ def test_one_clients_messages_go_one_at_a_time_in_order(client, code, rasa, app)
     assert answered < results["een"][1]  # "wait" came while the first was still with Rasa
     assert post("twee")[0] == 200
     assert [r["message"] for r in rasa.received] == ["een", "twee"]
+
+
+def test_a_crisis_sent_while_the_previous_message_is_on_its_way_gets_the_help(
+    client, code, rasa, app, engine
+):
+    """A message sent while the client's previous one is still with Rasa is not sent ("even
+    wachten", the text stays in the box), so Rasa does not read it. The word list does: a
+    crisis in it gets the fixed crisis help at once and the worker a safety event; a calm one
+    only the "wait". (It used to get the "wait" alone: a client who did not send it again
+    never got the help, and the worker never saw it.)"""
+    client_login(client, code)
+    app.config["RASA_TIMEOUT"] = 5.0
+    rasa.mode = "slow"  # 2 s per answer
+    post = _parallel_sender(client, app)
+    crisis = "ik wil dood, het touw ligt al klaar"
+    results: dict[str, tuple[int, float, dict]] = {}
+    first = threading.Thread(target=lambda: results.update(een=post("een")))
+    first.start()
+    time.sleep(0.3)
+    results["calm"] = post("de tuin is mooi")
+    results["crisis"] = post(crisis)
+    first.join()
+    status, _answered, body = results["calm"]
+    assert status == 429 and "messages" not in body
+    status, _answered, body = results["crisis"]
+    assert status == 429 and "Even wachten" in body["error"]
+    shown = [m["text"] for m in body["messages"]]
+    assert shown == [render_response(domain_responses(), "utter_crisis_suicide", "standaard")]
+    (event,) = _soon(lambda: _unread_events(engine, BUSY_CONTEXT))
+    assert (event.message_text, event.category, event.detected_by) == (crisis, "suicide", "matcher")
+    assert [r["message"] for r in rasa.received] == ["een"]  # neither was sent
 
 
 def test_parallel_sends_do_not_hold_the_web_threads(client, code, rasa, app):
