@@ -129,19 +129,34 @@ _ASKS_HELP = re.compile(
 )
 
 # Clauses: a reply is read clause by clause, so that a veto stays in its own clause.
-_CLAUSE = re.compile(r"[.,!?;:]+|\bmaar\b|\s-\s")
-_NEGATION = re.compile(r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald|nergens)\b")
+# "en" only before a new subject ("het is al gekocht en het ligt in mijn kast"), not in a
+# list ("geen messen en pillen") or "af en toe".
+_CLAUSE = re.compile(
+    r"[.,!?;:]+|\bmaar\b|\ben\b(?=\W+(het|ik|hij|zij|ze|die|dat|er|nu|toen|dan)\b)|\s-\s"
+)
+_NEGATION = re.compile(
+    r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald|nergens|niemand|niemant)\b"
+)
 # Words that keep an everyday "wel" calm in their clause: "het gaat toch wel", "ik red me
 # vaak wel", "het komt straks wel goed", "ik bel straks wel".
 _CALM_WEL = re.compile(
     r"\b(gaat|ging|gaan|red|redden|lukt|lukte|komt|kom|valt|viel|loopt|goed|ok|oke|prima"
     r"|fijn|best|beter|leuk|aardig|meevalt|bel|bellen|eet|eten|slaap|slapen|zie|zien|werk"
     r"|werken|kijk|kijken|moe|honger|lief)\b"
+    # an ailment or an everyday wish: "nee, maar ik heb wel pijn in mijn rug", "nee, maar ik
+    # heb wel hoofdpijn", "nee maar ik wil wel een sigaret", "ik doe het wel rustig aan"
+    r"|\bpijn (in|aan) (mijn|mn|m|de|me) (rug|hoofd|buik|knie|been|benen|nek|schouder|voet"
+    r"|tand|kies|keel|arm|maag)\b|\b(hoofd|buik|rug|kies|tand|keel|spier)pijn\b"
+    r"|\b(sigaret|sigaretje|peuk|koffie|bezoek|rustig aan|verhuizen)\b"
 )
 # Filler words at the end of a clause: "nee eigenlijk wel hoor", "nee, toch wel eigenlijk".
 _TAIL = re.compile(r"(\W+(hoor|ja|eigenlijk|echt|toch|x+|he|ofzo|zo|denk ik))+\W*$|\W+$")
 _HIDDEN_YES = re.compile(
     r"\b(jawel|(eigenlijk|toch|of|ok|oke) ja)\b|^(nee\w*|nope|nah)\W+ja\b"
+    # "neeee ok wel", "eerst wou ik nee zeggen maar het is ja", "ik zeg altijd nee maar ...",
+    # "nee. ik lieg. ja"
+    r"|^(nee\w*|nope|nah)\W+(ok|oke|okay)\W+wel\W*$|\bwacht\W+(even\W+|eens\W+)?ja\b|\bhet is (toch |wel |eigenlijk )?ja\b"
+    r"|\bzeg\w*\W+(\w+\W+)?nee\W+maar\b|\b(ik )?lieg\b(?!\W+(niet|nie|nooit)\b)|(?<!nooit )(?<!niet )(?<!nie )\bgelogen\b"
     r"|\bwel (aan |over )?(geprobeerd|gedacht|nagedacht|gedaan)\b"
 )
 _EMPHATIC_WEL = re.compile(r"\b(echt|best|wel degelijk|zeker) wel\b|\bwel degelijk\b")
@@ -161,7 +176,15 @@ _SOMEONE_ELSE = re.compile(
     r"|\bwel (iemand anders|een ander|anderen|\w+ anders)\b"
     rf"|\b{_N} (mezelf|mijzelf|mij|mn eigen|mijn eigen)\b|\b(mezelf|mijzelf) {_N}\b"
 )
-_ONLY = re.compile(r"\balleen (mezelf|mijzelf|mij|hem|haar|hen|mijn|mn|die|de|een|m)\b")
+_PERSON = (
+    r"(ex|vriend\w*|buur\w*|vader|moeder|pa|ma|stief\w+|broer\w*|zus\w*|zoon|dochter|kind\w*"
+    r"|baby|begeleider\w*|gast|man|vrouw|oom|tante|opa|oma|collega\w*|baas|dealer\w*"
+    r"|huisgeno\w+|agent\w*|partner|meisje|jongen|leraar|juf|meester|hulpverlener\w*)"
+)
+# "nee, alleen mezelf", "nee, alleen mijn ex"; not "ik zoek alleen een woning".
+_ONLY = re.compile(
+    rf"\balleen (mezelf|mijzelf|mij|hem|haar|hen|m|(mijn|mn|die|de|een|dat|die) {_PERSON})\b"
+)
 _NOBODY_ELSE = re.compile(
     rf"\b(niemand|geen ander\w*|ook {_N}|ook geen|noch|{_N} (een |iemand )?ander\w*)\b"
 )
@@ -181,6 +204,24 @@ _HARM = re.compile(
     r"|\b(slaat|schopt|bedreigt|misbruikt|dwingt|slaan|schoppen|bedreigen)\W+(me|mij)\b"
     r"|\bbang voor\b|\bword\b(\W+\w+)?\W+(geslagen|bedreigd|misbruikt|gedwongen)\b"
 )
+# Hurt now, whatever the "nee" said: "nee maar ik bloed heel erg", "ik krijg geen lucht",
+# "ik heb te veel genomen".
+_HURT_NOW = re.compile(
+    r"\b(bloed|bloedt|bloeden|bloedde|gewond|flauw|bewusteloos|overdosis|od)\b"
+    r"|\b(krijg|kan)\b(\W+\w+)?\W+(geen lucht|niet ademen|moeilijk ademen|slecht ademen)\b"
+    r"|\bte ?veel\b(\W+\w+){0,2}\W+(genomen|geslikt|gebruikt|gespoten|op)\b"
+)
+# Not wanting to live, said with a negation of its own, so no negation vetoes it: "niet meer
+# leven", "nee, ik wil niet meer", "ik kan niet meer", "geen zin meer in het leven"; not "ik
+# wil niet meer blowen" (something named after it).
+_NO_MORE_LIFE = re.compile(
+    rf"\b{_N} meer (willen |te )?(leven|wakker (worden|te worden)|verder|hier zijn|bestaan)\b"
+    rf"|\b(wil|kan)\W+(het\W+)?{_N}\W+meer\W*$|\bkan\W+(het|dit|dat)\W+{_N}\W+meer\W+aan\b"
+    r"|\bgeen (zin|puf|kracht|hoop) meer\b(\W+(in|om)\W+(het\W+|te\W+)?(leven|verder))?\W*$"
+    r"|\bgeen zin meer (in|om) (het |te )?(leven|verder)\b"
+)
+# Everything arranged: farewell, when nothing says what ("nee, alles is al geregeld").
+_ALL_ARRANGED = re.compile(r"\balles\b(\W+(is|al|wel|goed|netjes))*\W+geregeld\W*$")
 _NOT_HARM = re.compile(r"\bdood ?moe\b|\blach\w* (me|mij) dood\b|\bdoodsbang\b")
 # An intent with the harm as its object: "ik ga het doen", "ik doe het gewoon", "ik wil het
 # wel". With more words after it, it may be about something else ("ik wil het wel even over
@@ -251,6 +292,8 @@ _UNCLEAR = re.compile(
     rf"|\b(nu|nou|vandaag|op dit moment|momenteel|voorlopig) ((even|eventjes|effe|ff) )?{_N}\b"
     r"|^\W*(nee\w*\W+)?(maar\W+)?als\b|\bbesloten\b|\binhouden\b|\bmoeilijk om\b"
     r"|\bwil\b(\W+\w+){0,3}\W+praten\b|\bafscheid\b"
+    # someone who comes back: "nee, mn stiefvader komt vanavond weer"
+    r"|\b(komt|komen)\b(\W+\w+){0,2}\W+(weer|terug)\b"
 )
 # A time word in a short reply: "nee morgen werken" (unclear, asked once more).
 _SHORT_TIME = re.compile(rf"\b{_TIME}\b")
@@ -289,7 +332,16 @@ def _names_means(clause: str) -> bool:
     return not _EVERYDAY_MEANS.search(clause)
 
 
+# Kept ready without naming it: "ik heb het al klaar liggen", "alles ligt klaar".
+_KEPT_READY = re.compile(
+    r"\b(het|alles|ze|die|dat)\W+(\w+\W+)?(al\W+)?klaar\W+(liggen|ligt|staan|staat|gelegd|gezet)\b"
+    r"|\b(het|alles|ze|die|dat)\W+(ligt|liggen|staat|staan)\W+(al\W+)?klaar\b"
+)
+
+
 def _done(clause: str) -> bool:
+    if _KEPT_READY.search(clause) and not _NEGATION.search(clause):
+        return True
     if _DONE_HARM.search(clause) and not _OWN_MEDICINE_TAKEN.search(clause):
         return not _NEGATION.search(clause)
     if _TRIED.search(clause) and not _NEGATION.search(clause):
@@ -312,6 +364,8 @@ def _clause_takes_it_back(clause: str) -> bool | None:
     if _HARM.search(clause) and not _NOT_HARM.search(clause) and not _NEGATION.search(clause):
         return True
     if _names_means(clause) or _done(clause):
+        return True
+    if _HURT_NOW.search(clause) or _ALL_ARRANGED.search(clause) or _NO_MORE_LIFE.search(clause):
         return True
     if _PLAN.search(clause) and not _EVERYDAY_PLAN.search(clause):
         return True

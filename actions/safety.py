@@ -310,17 +310,27 @@ def read_check_answer(tracker: Tracker) -> str | None:
     """ "ja", "nee" or "weet_niet" from a button or typed answer; None when unclear. A new
     crisis message counts as "ja"."""
     intent = latest_intent(tracker)
-    if intent in ("crisis", "crisis_check", "plan_rood"):
+    if intent in ("crisis", "plan_rood"):
         return "ja"
     # A short message that only the classifier reads as a crisis ("niet meer leven") is not a
     # crisis intent in the NLU's output (rule 6 waits for the conversation), but here, right
-    # after a check question, it still counts as "ja", never as a "nee".
+    # after a check question, it still counts, never as a "nee".
     # The reply is read on its own, without the "no part looks like a crisis" lowering or
-    # rule 9's "every sentence calm": right after a check question a worrying reply counts as
-    # "ja" as before.
+    # rule 9's "every sentence calm": right after a check question a worrying reply counts.
+    outcome = CHECK if intent == "crisis_check" else CALM
     evidence = (tracker.latest_message.get("crisis") or {}).get("evidence")
     if evidence:
         reply = replace(Evidence.from_dict(evidence), semantic_parts=None, sentences_calm=False)
-        if decide(reply, Context()).outcome != CALM:
+        found = decide(reply, Context()).outcome
+        if found == CRISIS:
             return "ja"
-    return read_typed_answer(tracker.latest_message.get("text") or "", intent)
+        if found == CHECK:
+            outcome = CHECK
+    words = read_typed_answer(tracker.latest_message.get("text") or "", intent)
+    if outcome == CHECK:
+        # The middle band: the reply may be a crisis, but its words may say "nee" ("nee ik
+        # was alleen boos, is al over"). Such a "nee" is asked once more (the second time
+        # unclear is the crisis help), never taken at once and never overruled by the full
+        # help against the client's word. Any other reading is "ja" (twenty-fifth pass).
+        return None if words == "nee" else "ja"
+    return words

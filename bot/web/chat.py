@@ -79,7 +79,9 @@ UNREAD_REASON = "Koers gaf geen antwoord, alleen de woordenlijst las het"
 # A message sent while the client's previous one is still on its way ("even wachten", 429):
 # Rasa does not read it now, so the word list does (the text stays in the box).
 BUSY_CONTEXT = "vorig_bericht_onderweg"
-BUSY_REASON = "verstuurd terwijl het vorige bericht nog onderweg was, alleen de woordenlijst las het"
+BUSY_REASON = (
+    "verstuurd terwijl het vorige bericht nog onderweg was, alleen de woordenlijst las het"
+)
 # The same refusal when the word list found crisis words in it: said after the crisis help.
 MSG_TOO_LONG_HELP = (
     "Je bericht is te lang. Het staat nog in het vak. "

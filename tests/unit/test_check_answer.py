@@ -443,8 +443,13 @@ def test_the_reply_to_the_check_is_read_without_the_parts_lowering():
     assert read_check_answer(reply(text, "ontkennen", signal)) == "ja"
     # ... and without rule 9's "every sentence calm" (eleventh pass): a long reply whose
     # sentences each read calm alone is still read as a whole.
+    # Twenty-fifth pass: its words say "nee", so it is asked once more (never a "nee" at
+    # once, and no full help against the client's word); the second time unclear is the help.
     long = {"semantic": Bands().check + 0.1, "words": 24, "sentences_calm": True}
     text = "nee hoor. het gaat wel. ik ben gewoon heel moe van alles en iedereen om me heen."
+    assert read_check_answer(reply(text, "ontkennen", long)) is None
+    # Words that take the "nee" back stay the help in the band.
+    text = "nee hoor. het gaat wel. maar ik wil niet meer."
     assert read_check_answer(reply(text, "ontkennen", long)) == "ja"
 
 
@@ -455,7 +460,8 @@ def test_a_short_classifier_only_crisis_reply_is_never_a_no():
     words = SHORT_ANSWER_WORDS
     signal = {"classifier": 0.97, "semantic": Bands().classifier_floor, "words": words}
     assert read_check_answer(reply("niet meer leven", "vrij_antwoord", signal)) == "ja"
-    assert read_check_answer(reply("nee, ben klaar", "ontkennen", signal)) == "ja"
+    # A "nee" in the middle band is asked once more (twenty-fifth pass), never a "nee".
+    assert read_check_answer(reply("nee, ben klaar", "ontkennen", signal)) is None
     # The same words with calm evidence stay what they say.
     calm = {"classifier": 0.0, "semantic": 0.05, "words": words}
     assert read_check_answer(reply("nee, ben klaar", "ontkennen", calm)) == "nee"
@@ -552,3 +558,75 @@ def test_leaving_instead_of_answering_the_check_gets_the_crisis_help(monkeypatch
     assert any(r and r.startswith("utter_crisis_") and "controle" not in r for r in shown), shown
     assert answers == ["weet_niet"]
     assert all(number in texts for number in ("113", "0800-0113", "112", "0800-2000")), shown
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        # hurt now, whatever the "nee" said
+        ("nee maar mijn arm bloedt heel erg", "ontkennen", "help"),
+        ("nee, ik krijg geen lucht", "ontkennen", "help"),
+        ("nee ik heb te veel genomen", "ontkennen", "help"),
+        # not wanting to live, in words with a negation of their own
+        ("niet meer leven", "vrij_antwoord", "help"),
+        ("nee, ik wil niet meer", "ontkennen", "help"),
+        ("nee ik kan het niet meer aan", "ontkennen", "help"),
+        ("nee ik wil niet meer blowen", "ontkennen", "nee"),
+        ("nee, ik wil het niet meer doen", "ontkennen", "nee"),
+        # a "nee" taken back
+        ("nee wacht ja", "ontkennen", "help"),
+        ("nee ok wel", "ontkennen", "help"),
+        ("nee. ik lieg", "ontkennen", "help"),
+        ("ik zeg nee maar het klopt niet", "ontkennen", "help"),
+        ("eerst nee maar het is toch ja", "ontkennen", "help"),
+        ("nee, ik heb nooit gelogen", "ontkennen", "nee"),
+        # kept ready, or everything arranged, without naming it
+        ("niet vandaag. ik heb het wel klaar liggen", "ontkennen", "help"),
+        ("nee, het ligt al klaar", "ontkennen", "help"),
+        ("nee, alles is al geregeld", "ontkennen", "help"),
+        ("nee, het eten staat al klaar", "ontkennen", "nee"),
+        ("nee, mijn afspraak is al geregeld", "ontkennen", "nee"),
+        # "en" starts a clause only before a new subject
+        ("nee, ik heb het al gehaald en het ligt in mijn la", "ontkennen", "help"),
+        ("nee, ik heb geen touw en pillen", "ontkennen", "nee"),
+        ("nee, af en toe wel", "ontkennen", "help"),
+        # "alleen" with a person is someone else; with a thing it is not
+        ("nee, alleen mijn buurman", "ontkennen", "help"),
+        ("nee, ik wil alleen een baan", "ontkennen", "nee"),
+        ("nee, ik had alleen een slechte dag", "ontkennen", "nee"),
+        # "niemand" denies like "niet"
+        ("nee, niemand slaat me", "ontkennen", "nee"),
+        # an ailment or an everyday wish after "maar ... wel" stays a "nee"
+        ("nee, maar ik heb wel pijn in mijn nek", "ontkennen", "nee"),
+        ("nee maar ik heb wel buikpijn", "ontkennen", "nee"),
+        ("nee, maar ik wil wel koffie", "ontkennen", "nee"),
+        ("nee, maar ik wil wel een mes", "ontkennen", "help"),
+        # someone who comes back: asked once more
+        ("nee, mijn ex komt morgen weer terug", "ontkennen", "unclear"),
+    ],
+)
+def test_replies_of_the_twenty_fifth_pass(text, intent, expected):
+    assert READS[expected](read_check_answer(reply(text, intent)))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nee, ik was alleen boos en het is over", None),  # a "nee": asked once more
+        ("nee hoor, het gaat weer", None),
+        ("nee maar ik bloed", "ja"),  # takes it back: the help
+        ("weet ik niet", "ja"),
+        ("ik wil dood", "ja"),  # no answer at all: the band counts
+    ],
+)
+def test_a_reply_in_the_middle_band_is_never_a_nee_at_once(text, expected):
+    """Twenty-fifth pass. A reply the NLU puts in the middle band (intent `crisis_check`, or
+    evidence in the check band) whose words say "nee" is asked once more: never a "nee" at
+    once, and never the full crisis help against the client's word (12 of 67 calm no's of
+    set C got it, 9 of them this way). Any other reading in the band is "ja"."""
+    assert read_check_answer(reply(text, "crisis_check")) == expected
+    band = {"semantic": Bands().check + 0.05, "words": len(text.split())}
+    assert read_check_answer(reply(text, "ontkennen", band)) == expected
+    # Clear crisis evidence is "ja" whatever the words say.
+    clear = {"semantic": min(Bands().clear + 0.03, 1.0), "words": len(text.split())}
+    assert read_check_answer(reply(text, "ontkennen", clear)) == "ja"

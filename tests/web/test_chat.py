@@ -275,9 +275,7 @@ def test_a_crisis_koers_could_not_answer_gets_the_help_from_the_word_list(
 def _unread_events(engine, context: str = UNREAD_CONTEXT) -> list[SafetyEvent]:
     """The safety events of messages only the word list read (Rasa did not answer)."""
     with session_scope(engine) as session:
-        rows = session.execute(
-            select(SafetyEvent).where(SafetyEvent.context == context)
-        ).scalars()
+        rows = session.execute(select(SafetyEvent).where(SafetyEvent.context == context)).scalars()
         found = list(rows)
         session.expunge_all()
         return found
