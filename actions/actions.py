@@ -56,6 +56,7 @@ from bot import content
 from bot.safety.decision import CRISIS, Context, Decision, Evidence, decide
 from bot.storage import repository as repo
 from bot.vocabulary import (
+    CHECK_UNCLEAR,
     DEFAULT_LANGUAGE_LEVEL,
     KEPT_AFTER_CHECK,
     LANGUAGE_LEVELS,
@@ -820,13 +821,15 @@ class ActionCrisisControleAntwoord(Action):
         if answer is None and intent in LEAVING_INTENTS:
             # "Stop" or "doei" instead of an answer: the client may be gone after this turn,
             # so the crisis help now (as "weet ik niet"), not the check once more without
-            # the numbers (twenty-third pass of issue 15).
-            answer = "weet_niet"
+            # the numbers (twenty-third pass of issue 15). Stored as no clear answer.
+            answer = CHECK_UNCLEAR
         if answer is None and int(state.get("gevraagd") or 1) < 2:
             dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
             state["gevraagd"] = int(state.get("gevraagd") or 1) + 1
             return [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
-        answer = answer or "weet_niet"
+        # Unclear twice: the crisis help (safety first); the worker reads "geen duidelijk
+        # antwoord", not a "weet ik niet" the client never gave (twenty-fifth pass).
+        answer = answer or CHECK_UNCLEAR
         key = state.get("sleutel")
         # A check asked before issue 10 may name a theme's own form: now `thema_form`.
         paused = current_form_name(state.get("form"))

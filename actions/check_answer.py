@@ -132,10 +132,14 @@ _ASKS_HELP = re.compile(
 # "en" only before a new subject ("het is al gekocht en het ligt in mijn kast"), not in a
 # list ("geen messen en pillen") or "af en toe".
 _CLAUSE = re.compile(
-    r"[.,!?;:]+|\bmaar\b|\ben\b(?=\W+(het|ik|hij|zij|ze|die|dat|er|nu|toen|dan)\b)|\s-\s"
+    r"[.,!?;:]+|\bmaar\b|\ben\b(?=\W+(?:het|ik|hij|zij|die|dat)\b(?!(?:\W+\w+){0,3}\W+te\b))|\s-\s"
 )
-_NEGATION = re.compile(
-    r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald|nergens|niemand|niemant)\b"
+_NEGATION = re.compile(r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald|nergens)\b")
+# "Niemand" denies only the harm it belongs to: "niemand doet mij pijn", "ik doe niemand
+# pijn", "ik wil niemand iets aandoen"; not "nee niemand helpt me ik wil dood".
+_NOBODY_HARMED = re.compile(
+    r"\b(niemand|niemant)\W+(\w+\W+)?(doet|slaat|schopt|bedreigt|misbruikt|dwingt|pakt)\b"
+    r"|\b(doe|wil|ga|zal)\W+(\w+\W+)?(niemand|niemant)\W+(\w+\W+)?(pijn|iets|wat|kwaad|slaan|pakken)\b"
 )
 # Words that keep an everyday "wel" calm in their clause: "het gaat toch wel", "ik red me
 # vaak wel", "het komt straks wel goed", "ik bel straks wel".
@@ -147,16 +151,22 @@ _CALM_WEL = re.compile(
     # heb wel hoofdpijn", "nee maar ik wil wel een sigaret", "ik doe het wel rustig aan"
     r"|\bpijn (in|aan) (mijn|mn|m|de|me) (rug|hoofd|buik|knie|been|benen|nek|schouder|voet"
     r"|tand|kies|keel|arm|maag)\b|\b(hoofd|buik|rug|kies|tand|keel|spier)pijn\b"
-    r"|\b(sigaret|sigaretje|peuk|koffie|bezoek|rustig aan|verhuizen)\b"
+    r"|\b(sigaret|sigaretje|peuk|koffie|rustig aan)\b(?!.*\b(doe|doen|ga|gaan|het|hem|haar)\b)"
 )
 # Filler words at the end of a clause: "nee eigenlijk wel hoor", "nee, toch wel eigenlijk".
-_TAIL = re.compile(r"(\W+(hoor|ja|eigenlijk|echt|toch|x+|he|ofzo|zo|denk ik))+\W*$|\W+$")
+# One filler word at the end, taken off one at a time (`_strip_tail`): a repeated group
+# anchored at the end took 50 ms on 2,000 characters of "x x x ... praten" (a review).
+_TAIL = re.compile(r"(?<!\w)(hoor|ja|eigenlijk|echt|toch|x{1,6}|he|ofzo|zo|denk ik)$")
 _HIDDEN_YES = re.compile(
     r"\b(jawel|(eigenlijk|toch|of|ok|oke) ja)\b|^(nee\w*|nope|nah)\W+ja\b"
     # "neeee ok wel", "eerst wou ik nee zeggen maar het is ja", "ik zeg altijd nee maar ...",
     # "nee. ik lieg. ja"
-    r"|^(nee\w*|nope|nah)\W+(ok|oke|okay)\W+wel\W*$|\bwacht\W+(even\W+|eens\W+)?ja\b|\bhet is (toch |wel |eigenlijk )?ja\b"
-    r"|\bzeg\w*\W+(\w+\W+)?nee\W+maar\b|\b(ik )?lieg\b(?!\W+(niet|nie|nooit)\b)|(?<!nooit )(?<!niet )(?<!nie )\bgelogen\b"
+    r"|^(nee\w*|nope|nah)\W+(ok|oke|okay)\W+wel(\W+(hoor|ja|eigenlijk|echt))*\W*$"
+    r"|\bwacht\W+(even\W+|eens\W+)?ja\b(?!\W+nee\b)|\bhet is (toch |wel |eigenlijk )?ja\b"
+    r"|\bik (zeg|zei)\w*\W+(\w+\W+)?nee\W+maar\b|\bwou ik nee zeggen\b"
+    r"|^(nee\w*\W+)?(dat|het) was (gelogen|een grap\w*|niet waar)\b|\bgrap(je)?\W+ja\b"
+    r"|(?<!zou )(?<!zou ik )(?<!waarom )\b(ik )?(lieg|jok)\b(?!(\W+\w+){0,2}\W+(niet|nie|nooit)\b)"
+    r"|\bik (heb|had)\W+((echt|wel|toch|eigenlijk|net)\W+)?(gelogen|gejokt)\b"
     r"|\bwel (aan |over )?(geprobeerd|gedacht|nagedacht|gedaan)\b"
 )
 _EMPHATIC_WEL = re.compile(r"\b(echt|best|wel degelijk|zeker) wel\b|\bwel degelijk\b")
@@ -174,16 +184,28 @@ _SOMEONE_ELSE = re.compile(
     rf"\b(mezelf|mijzelf|mij|me|ik) {_N}\b.*\b(wel|hem|haar|hen|die gast)\b"
     r"|\b(ander|anderen|iemand anders|\w+ anders) wel\b"
     r"|\bwel (iemand anders|een ander|anderen|\w+ anders)\b"
-    rf"|\b{_N} (mezelf|mijzelf|mij|mn eigen|mijn eigen)\b|\b(mezelf|mijzelf) {_N}\b"
+    rf"|\b{_N} (mezelf|mijzelf|mij|mn eigen|mijn eigen)\b|\b(mezelf|mijzelf) {_N}\b(?!\W+meer\b)"
 )
 _PERSON = (
-    r"(ex|vriend\w*|buur\w*|vader|moeder|pa|ma|stief\w+|broer\w*|zus\w*|zoon|dochter|kind\w*"
-    r"|baby|begeleider\w*|gast|man|vrouw|oom|tante|opa|oma|collega\w*|baas|dealer\w*"
-    r"|huisgeno\w+|agent\w*|partner|meisje|jongen|leraar|juf|meester|hulpverlener\w*)"
+    r"(ex|vriend\w*|buur\w*|vader|moeder|pa|ma|pap|mam|papa|mama|ouders|stief\w+|broer\w*"
+    r"|zus\w*|zoon|dochter|kind\w*|baby|begeleider\w*|gast|gozer|kerel|man|vrouw|oom|tante|opa"
+    r"|oma|neef|nicht|schoon\w+|collega\w*|baas|dealer\w*|huisgeno\w+|groeps\w+|agent\w*"
+    r"|partner|meisje|jongen|leraar|juf|meester|hulpverlener\w*|klootzak|eikel|lul|hoer|teef)"
 )
 # "nee, alleen mezelf", "nee, alleen mijn ex"; not "ik zoek alleen een woning".
+_PERSON_WEL = re.compile(rf"\b(mijn|mn|m n|die|de|m'n) {_PERSON} wel\b")
 _ONLY = re.compile(
-    rf"\balleen (mezelf|mijzelf|mij|hem|haar|hen|m|(mijn|mn|die|de|een|dat|die) {_PERSON})\b"
+    rf"(^|[,.!?;:]\W{{0,4}}|^(nee\w*|nope|nah|neu)\W+|\bmaar\W+)alleen (mezelf|mijzelf|mij|hem|haar|hen|m(?!\W*n\b)|iemand|jou|jullie"
+    rf"|(mijn|mn|m n|die|de|een|dat|die|m'n) {_PERSON})\b"
+)
+# "alleen" with something else: calm when it is an everyday thing ("ik wil alleen mijn rust",
+# "ik had alleen een rotdag"); otherwise unclear (it may be someone: "alleen die gozer").
+_ONLY_SOMETHING = re.compile(r"\balleen\W+(mijn|mn|m n|die|de|een|dat|het|m'n)\W+(\w+)(\W+(\w+))?")
+_EVERYDAY_THING = re.compile(
+    r"^(rust|woning|huis|kamer|baan|werk|dag|rotdag|geld|pijn|tijd|eten|slaap|vraag|beetje|keer"
+    r"|moment|afspraak|school|uitkering|hulp|slechte|rot|kut|zware|moeilijke|lange|vrije|eigen"
+    r"|zin|humeur|bui|gedachten|gevoel|mening|telefoon|fiets|auto|hond|kat|muziek|boodschappen"
+    r"|huiswerk|opleiding|stage|sigaret|koffie|drankje|biertje|ruzie|stress|zorgen|hoofd)$"
 )
 _NOBODY_ELSE = re.compile(
     rf"\b(niemand|geen ander\w*|ook {_N}|ook geen|noch|{_N} (een |iemand )?ander\w*)\b"
@@ -203,25 +225,44 @@ _HARM = re.compile(
     r"|\b(doet|doen)\W+(me|mij)\W+pijn\b|\bpijn\W+(doet|doen)\W+(me|mij)\b"
     r"|\b(slaat|schopt|bedreigt|misbruikt|dwingt|slaan|schoppen|bedreigen)\W+(me|mij)\b"
     r"|\bbang voor\b|\bword\b(\W+\w+)?\W+(geslagen|bedreigd|misbruikt|gedwongen)\b"
+    r"|\b(zich|zichzelf)\W+(iets|wat)\W+aan(doen|\W+doen|gedaan)?\b"
+    r"|\b(snijdt|krast|slaat|snij|kras|verwondt)\W+zichzelf\b|\bzichzelf\W+(\w+\W+)?pijn\b"
+    r"|\b(slaat|schopt|bedreigt|misbruikt)\W+(mijn|mn|m|de|het|ons|onze)\b|\bnaar de hemel\b"
 )
 # Hurt now, whatever the "nee" said: "nee maar ik bloed heel erg", "ik krijg geen lucht",
 # "ik heb te veel genomen".
 _HURT_NOW = re.compile(
-    r"\b(bloed|bloedt|bloeden|bloedde|gewond|flauw|bewusteloos|overdosis|od)\b"
-    r"|\b(krijg|kan)\b(\W+\w+)?\W+(geen lucht|niet ademen|moeilijk ademen|slecht ademen)\b"
-    r"|\bte ?veel\b(\W+\w+){0,2}\W+(genomen|geslikt|gebruikt|gespoten|op)\b"
+    r"\b(ik bloed|bloedt|(blijf|blijft|begint|begon) (te )?bloeden|bloedde|veel bloed|overal bloed"
+    r"|gewond|bewusteloos|overdosis)\b(?!.*\b(gestopt|over|voorbij)\b)"
+    r"|\bte ?veel\b(\W+\w+){0,2}\W+(genomen|geslikt|gebruikt|gespoten|ingenomen)\b"
+    r"|\bte ?veel (pillen|medicijnen|tabletten|drugs|coke|xtc|alcohol|drank|gebruikt)\b"
+)
+# ... vetoed by a negation in its clause, except these (a negation of their own).
+_NO_AIR = re.compile(
+    r"\b(krijg|kan)\b(\W+\w+)?\W+(geen lucht|niet ademen|moeilijk ademen|slecht ademen)\b"
+    r"|\b(ik )?stik\b(?!\W+(van|de|het)\b)"
 )
 # Not wanting to live, said with a negation of its own, so no negation vetoes it: "niet meer
 # leven", "nee, ik wil niet meer", "ik kan niet meer", "geen zin meer in het leven"; not "ik
 # wil niet meer blowen" (something named after it).
 _NO_MORE_LIFE = re.compile(
-    rf"\b{_N} meer (willen |te )?(leven|wakker (worden|te worden)|verder|hier zijn|bestaan)\b"
-    rf"|\b(wil|kan)\W+(het\W+)?{_N}\W+meer\W*$|\bkan\W+(het|dit|dat)\W+{_N}\W+meer\W+aan\b"
+    rf"\b{_N} meer (willen |te )?(leven|wakker (worden|te worden)|hier zijn|bestaan)\b"
+    rf"|\b{_N} meer (willen |te )?verder\W*$|\bnooit meer wakker\b|\bliever dood\b"
+    rf"|(?<!dat )(?<!dit )(?<!het )\b(wil|kan)\W+((echt|gewoon|gwn|egt|zo|bijna)\W+)?{_N}\W+meer\W*$"
+    rf"|\bkan\W+(het|dit|dat)\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\W+aan\b"
+    rf"|\bzie\W+het\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\W+zitten\b"
+    rf"|\ber\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\W+(willen\W+)?zijn\b"
+    rf"|\b(hou|houd)\W+het\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\W+vol\b"
+    rf"|\btrek\W+het\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\b|\bklaar met (het )?leven\b"
     r"|\bgeen (zin|puf|kracht|hoop) meer\b(\W+(in|om)\W+(het\W+|te\W+)?(leven|verder))?\W*$"
     r"|\bgeen zin meer (in|om) (het |te )?(leven|verder)\b"
 )
 # Everything arranged: farewell, when nothing says what ("nee, alles is al geregeld").
-_ALL_ARRANGED = re.compile(r"\balles\b(\W+(is|al|wel|goed|netjes))*\W+geregeld\W*$")
+_ALL_ARRANGED = re.compile(
+    r"\b(alles|mijn zaken|mn zaken|m n zaken)\b(\W+(is|zijn|al|wel))*\W+geregeld\W*$"
+    r"|\b(brief|briefje|afscheidsbrief)\b(\W+\w+)?\W+(klaar|geschreven)\b"
+    r"|\b(spullen|alles|mijn \w+|mn \w+)\W+(al\W+)?(weggegeven|weg gegeven|weggedaan)\b"
+)
 _NOT_HARM = re.compile(r"\bdood ?moe\b|\blach\w* (me|mij) dood\b|\bdoodsbang\b")
 # An intent with the harm as its object: "ik ga het doen", "ik doe het gewoon", "ik wil het
 # wel". With more words after it, it may be about something else ("ik wil het wel even over
@@ -259,7 +300,8 @@ _MEANS = re.compile(
 )
 _READY = re.compile(r"\b(klaar|gelegd|spaar|sparen|opgespaard|gespaard|verzamel\w*|alle|hele)\b")
 _EVERYDAY_MEANS = re.compile(
-    r"\b(brood|keuken|la|lade|dokter|arts|huisarts|psychiater|apotheek|voorgeschreven|voor"
+    r"\b(brood|keuken|la|lade|dokter|arts|huisarts|psychiater|apotheek|voorgeschreven"
+    r"|voor(?!\W+(de|het|mijn|mn|zijn|haar|je)\W+(deur|raam|huis))"
     r"|slaap|hoofdpijn|rug|hond)\b"
     r"|\b(mijn|mn|m|zijn|je|onze)\W+(pillen|tabletten|medicijnen|medicatie)\b"
 )
@@ -292,8 +334,13 @@ _UNCLEAR = re.compile(
     rf"|\b(nu|nou|vandaag|op dit moment|momenteel|voorlopig) ((even|eventjes|effe|ff) )?{_N}\b"
     r"|^\W*(nee\w*\W+)?(maar\W+)?als\b|\bbesloten\b|\binhouden\b|\bmoeilijk om\b"
     r"|\bwil\b(\W+\w+){0,3}\W+praten\b|\bafscheid\b"
-    # someone who comes back: "nee, mn stiefvader komt vanavond weer"
-    r"|\b(komt|komen)\b(\W+\w+){0,2}\W+(weer|terug)\b"
+    # someone who comes back: "nee, mn stiefvader komt vanavond weer"; not "het komt wel
+    # weer goed", "mijn moeder komt morgen weer op bezoek"
+    rf"|\b({_PERSON}|hij|ze|zij|die)\W+(komt|komen)\b(\W+\w+){{0,2}}\W+(weer|terug)\b"
+    r"(?!.*\b(goed|bezoek|langs|eten|koffie)\b)"
+    r"|\bkomt\W+(me|mij)\W+(halen|zoeken|ophalen)\b"
+    # "ik wil het niet meer": what is "het"?
+    rf"|\bwil\W+het\W+((echt|gewoon)\W+)?{_N}\W+meer\W*$"
 )
 # A time word in a short reply: "nee morgen werken" (unclear, asked once more).
 _SHORT_TIME = re.compile(rf"\b{_TIME}\b")
@@ -303,7 +350,7 @@ NOT_NOW_WORDS = 5
 # clear "nee", they are about something else: "nee joh, ik was gewoon een beetje moe". Such a
 # reply is unclear (the check question once more), never "nee" and never the crisis help at
 # once. Without a "nee" they count as "weet ik niet" anywhere.
-_MAYBE = re.compile(r"\b(misschien|beetje|soms)\b")
+_MAYBE = re.compile(r"\b(misschien|beetje|soms|af en toe)\b")
 _MAYBE_TAIL = {"wel", "ja", "hoor", "eigenlijk", "denk", "ik", "nog", "toch", "eens"}
 
 
@@ -318,8 +365,22 @@ def _half_yes(plain: str, says_no: bool) -> bool | None:
     return True if all(word in _MAYBE_TAIL for word in tail) else None
 
 
+def _rstrip_non_word(text: str) -> str:
+    end = len(text)
+    while end and not (text[end - 1].isalnum() or text[end - 1] == "_"):
+        end -= 1
+    return text[:end]
+
+
+def _strip_tail(clause: str) -> str:
+    clause = _rstrip_non_word(clause)
+    while (found := _TAIL.search(clause)) is not None and found.start() > 0:
+        clause = _rstrip_non_word(clause[: found.start()])
+    return clause
+
+
 def _clauses(plain: str) -> list[str]:
-    parts = (_TAIL.sub("", c.strip()) for c in _CLAUSE.split(plain) if c)
+    parts = (_strip_tail(c.strip()) for c in _CLAUSE.split(plain) if c)
     return [part.strip() for part in parts if part.strip()]
 
 
@@ -334,8 +395,10 @@ def _names_means(clause: str) -> bool:
 
 # Kept ready without naming it: "ik heb het al klaar liggen", "alles ligt klaar".
 _KEPT_READY = re.compile(
-    r"\b(het|alles|ze|die|dat)\W+(\w+\W+)?(al\W+)?klaar\W+(liggen|ligt|staan|staat|gelegd|gezet)\b"
-    r"|\b(het|alles|ze|die|dat)\W+(ligt|liggen|staat|staan)\W+(al\W+)?klaar\b"
+    r"(\b(het|alles)\W+((al|wel|nog|allang|gewoon)\W+)?klaar\W+(liggen|ligt|staan|staat|gelegd|gezet)\b"
+    r"|\b(het|alles)\W+(ligt|liggen|staat|staan)\W+((al|lang|al lang|allang)\W+)?klaar\b"
+    r"|\b(ligt|liggen|staat|staan)\W+(het|alles)\W+((al|lang|al lang|allang)\W+)?klaar\b)"
+    r"(?!.*\b(voor|om)\b)"
 )
 
 
@@ -361,13 +424,20 @@ def _clause_takes_it_back(clause: str) -> bool | None:
         return True
     if _EMPHATIC_WEL.search(clause) and not _CALM_WEL.search(clause):
         return True
-    if _HARM.search(clause) and not _NOT_HARM.search(clause) and not _NEGATION.search(clause):
+    if (
+        _HARM.search(clause)
+        and not _NOT_HARM.search(clause)
+        and not _NEGATION.search(clause)
+        and not _NOBODY_HARMED.search(clause)
+    ):
         return True
     if _names_means(clause) or _done(clause):
         return True
-    if _HURT_NOW.search(clause) or _ALL_ARRANGED.search(clause) or _NO_MORE_LIFE.search(clause):
+    if _HURT_NOW.search(clause) and not _NEGATION.search(clause) and "niemand" not in clause:
         return True
-    if _PLAN.search(clause) and not _EVERYDAY_PLAN.search(clause):
+    if _NO_AIR.search(clause) or _ALL_ARRANGED.search(clause) or _NO_MORE_LIFE.search(clause):
+        return True
+    if _PLAN.search(clause) and not _EVERYDAY_PLAN.search(clause) and not _NEGATION.search(clause):
         return True
     if _THOUGHT.search(clause) and not _NEGATION.search(clause) and "om te" not in clause:
         return True
@@ -384,13 +454,19 @@ def takes_it_back(plain: str) -> bool | None:
         return True
     if _ONLY.search(plain) or (_SOMEONE_ELSE.search(plain) and not _NOBODY_ELSE.search(plain)):
         return True
+    if _PERSON_WEL.search(plain) and not _NOBODY_ELSE.search(plain):
+        return True  # "nee maar mijn stiefvader wel"
     clauses = _clauses(plain)
     # "nee, niet vandaag, morgen": every clause a no or a time.
     if any(_ONLY_NOT_YET.match(c) for c in clauses) and all(
         _ONLY_NOT_YET.match(c) or (_NO.match(c) and len(c.split()) <= 2) for c in clauses
     ):
         return True
-    unclear = False
+    # "alleen" with something that is not an everyday thing: it may be someone.
+    unclear = any(
+        not any(_EVERYDAY_THING.match(w or "") for w in (m.group(2), m.group(4)))
+        for m in _ONLY_SOMETHING.finditer(plain)
+    )
     for clause in clauses:
         found = _clause_takes_it_back(clause)
         if found:

@@ -55,7 +55,12 @@ SAFETY_OUTCOMES = (OUTCOME_HELP, OUTCOME_CHECK)
 CHECK_YES = "ja"
 CHECK_NO = "nee"
 CHECK_DONT_KNOW = "weet_niet"
-CHECK_ANSWERS = (CHECK_YES, CHECK_NO, CHECK_DONT_KNOW)
+# No clear answer: unclear twice, or "stop"/"doei" instead of an answer (the crisis help was
+# shown, as after "weet ik niet"; the worker reads that the client did not answer).
+CHECK_UNCLEAR = "onduidelijk"
+CHECK_ANSWERS = (CHECK_YES, CHECK_NO, CHECK_DONT_KNOW, CHECK_UNCLEAR)
+# The answers after which Koers showed the crisis help.
+CHECK_HELP_ANSWERS = (CHECK_YES, CHECK_DONT_KNOW, CHECK_UNCLEAR)
 # The worker's review of an alert.
 REVIEW_SEEN = "gezien"
 REVIEW_FALSE_ALARM = "vals_alarm"

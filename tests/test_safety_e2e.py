@@ -177,6 +177,8 @@ def test_weet_ik_niet_and_an_unclear_answer_lead_to_the_help(bot, engine, unclea
     again = bot.say(sender, "hoezo vraag je dat")
     assert classify(again) == CHECK, "asked once more, in other words"
     assert classify(bot.say(sender, "pff")) == HELP, "still unclear: safety first"
+    # The worker reads that no clear answer came, not a "weet ik niet" the client never gave.
+    assert events(engine, sender)[0].check_answer == "onduidelijk"
 
 
 # Calm on their own, but not far from it: with a low mood they deserve the check question.

@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeDecorator
 from bot.vocabulary import (
     AGREEMENT_KINDS,
     CHECK_ANSWERS,
+    CHECK_HELP_ANSWERS,
     DEFAULT_LANGUAGE_LEVEL,
     DETECTED_BY,
     LANGUAGE_LEVELS,
@@ -300,7 +301,7 @@ class SafetyEvent(Base):
     @property
     def help_shown(self) -> bool:
         """The fixed crisis help was shown (at once, or after "ja"/"weet ik niet")."""
-        return self.outcome == OUTCOME_HELP or self.check_answer in ("ja", "weet_niet")
+        return self.outcome == OUTCOME_HELP or self.check_answer in CHECK_HELP_ANSWERS
 
     def __repr__(self) -> str:
         return f"<SafetyEvent id={self.id} category={self.category!r}>"

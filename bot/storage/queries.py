@@ -85,6 +85,7 @@ CHECK_ANSWER_LABELS = {
     "ja": "ja",
     "nee": "nee",
     "weet_niet": "weet ik niet",
+    "onduidelijk": "geen duidelijk antwoord",
     None: "nog geen antwoord",
 }
 REVIEW_LABELS = {"gezien": "Gezien", "vals_alarm": "Vals alarm"}

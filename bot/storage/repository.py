@@ -470,8 +470,8 @@ def record_check_answer(
     answer: str,
     shown_after: str | None = None,
 ) -> SafetyEvent | None:
-    """The client answered the check question of the event with this key: "ja", "nee" or
-    "weet_niet". `shown_after` (the crisis help shown after "ja"/"weet ik niet") is added to
+    """The client answered the check question of the event with this key: "ja", "nee",
+    "weet_niet" or "onduidelijk" (no clear answer, the crisis help shown). `shown_after` (the crisis help shown after "ja"/"weet ik niet") is added to
     the event's response text. Returns the event, or None when it was never recorded."""
     answer = _require_choice("check_answer", answer, CHECK_ANSWERS)
     event = session.execute(
