@@ -72,6 +72,19 @@ def test_an_alert_shows_the_question_the_messages_before_and_the_reasons(client,
     assert "⚠ Nieuw" in html and "Vals alarm" in html
 
 
+def test_no_clear_answer_to_the_check_is_shown_as_such(client, data, engine):
+    """Twenty-fifth pass: unclear twice (or "stop" instead of an answer) is stored as
+    "onduidelijk"; the worker reads that no clear answer came and that the help was shown,
+    not a "weet ik niet" the client never gave."""
+    login(client, "anna")
+    html = _only_alert_page(
+        client, engine, data.client_a, outcome="controle", check_answer="onduidelijk"
+    )
+    assert "Antwoord van de cliënt: <strong>geen duidelijk antwoord</strong>" in html
+    assert "Daarna liet Koers de crisishulp zien." in html
+    assert "weet ik niet" not in html
+
+
 def test_the_clause_that_raised_a_check_is_marked_in_the_message(client, data, engine):
     """Rules 5b and 5c: the part of a long message that raised the check is marked (escaped
     like the rest); not when the reasons name no clause, or the clause is not in the text."""
