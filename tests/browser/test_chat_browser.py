@@ -126,12 +126,25 @@ def test_a_tab_of_another_client_keeps_its_text_and_sends_nothing(live, page):
     page.get_by_label("Jouw code").fill(live.code)
     page.keyboard.press("Enter")
     page.wait_for_selector("#berichten .msg.koers")
-    other = page.context.new_page()  # the second tab: same cookies
+    page.get_by_label("Jouw bericht").fill("iets van de eerste")
+    page.get_by_role("button", name="Stuur").click()
+    page.wait_for_function(
+        "() => document.getElementById('berichten').innerText.includes('Je zei: iets van de eerste')"
+    )
+    # A's login runs out (a logout in another tab takes A's tabs to the code page: the test
+    # below), then B logs in in a second tab of the same browser.
+    page.context.clear_cookies()
+    other = page.context.new_page()
     other.goto(live.url + "/chat/")
-    other.get_by_role("button", name="Uitloggen").click()
     other.get_by_label("Jouw code").fill(live.code_b)
     other.keyboard.press("Enter")
     other.wait_for_selector("#berichten .msg.koers")
+    # A's conversation leaves A's tab as soon as B's chat opens (nothing of it is stored).
+    page.wait_for_function(
+        "() => !document.getElementById('berichten').innerText.includes('iets van de eerste')"
+    )
+    assert "iemand anders ingelogd" in page.locator("#fout").inner_text()
+    assert page.evaluate("() => sessionStorage.getItem('koers-chat-' + %d)" % live.client) is None
     received = len(live.fake.received)
 
     page.get_by_label("Jouw bericht").fill("Dit is van de eerste")
@@ -156,4 +169,36 @@ def test_a_tab_of_another_client_keeps_its_text_and_sends_nothing(live, page):
         "() => document.getElementById('berichten').innerText.includes('Je zei: Nu van de tweede')"
     )
     assert live.fake.received[-1]["message"] == "Nu van de tweede"
+    other.close()
+
+
+def test_a_logout_in_one_tab_clears_the_conversation_in_the_others(live, page):
+    """A shared tablet: the client has two tabs open and logs out in one. The other tab used
+    to keep showing the whole conversation until it was used; now it goes to the code page at
+    once, and nothing of the conversation stays on its screen or in its storage. Its typed
+    text comes back only when the same client logs in again."""
+    live.app.config["RASA_URL"] = live.fake.url
+    page.goto(live.url + "/chat/")
+    page.get_by_label("Jouw code").fill(live.code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#berichten .msg.koers")
+    page.get_by_label("Jouw bericht").fill("mijn geheime zin")
+    page.get_by_role("button", name="Stuur").click()
+    page.wait_for_function(
+        "() => document.getElementById('berichten').innerText.includes('Je zei: mijn geheime zin')"
+    )
+    page.get_by_label("Jouw bericht").fill("half getypt")
+    other = page.context.new_page()  # the second tab of the same client
+    other.goto(live.url + "/chat/")
+    other.wait_for_selector("#berichten")
+    other.get_by_role("button", name="Uitloggen").click()
+    other.get_by_label("Jouw code").wait_for()
+    page.get_by_label("Jouw code").wait_for()  # the first tab is on the code page too
+    assert "mijn geheime zin" not in page.content()
+    assert page.evaluate("() => sessionStorage.getItem('koers-chat-' + %d)" % live.client) is None
+    # The same client logs in again in that tab: the half-typed text is back in the box.
+    page.get_by_label("Jouw code").fill(live.code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#berichten .msg.koers")
+    assert page.get_by_label("Jouw bericht").input_value() == "half getypt"
     other.close()

@@ -447,10 +447,42 @@
   retryButton.addEventListener("click", function () {
     if (lastItem) { send(lastItem.body, lastItem.shown); }
   });
+  // Every chat tab of this browser hears who is logged in (a shared tablet): a logout in
+  // one tab, or another client's login, takes this client's conversation off the screen and
+  // out of the storage of every other tab (the server refuses their messages anyway). A tab
+  // of another client does not reload: that would make it the new client's chat.
+  var activeKey = "koers-actief";
+  var thisClient = config.getAttribute("data-client");
+  function announce(who) {
+    try { localStorage.setItem(activeKey, who + ":" + Date.now()); } catch (e) { /* private mode */ }
+  }
+  function forgetConversation() {
+    history = [];
+    lastItem = null;
+    try { sessionStorage.removeItem(storeKey); } catch (e) { /* no storage */ }
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+  }
+  window.addEventListener("storage", function (event) {
+    if (event.key !== activeKey || !event.newValue) { return; }
+    var who = event.newValue.split(":")[0];
+    if (who === thisClient) { return; }
+    forgetConversation();
+    if (who === "uit") {
+      // Logged out in another tab: the code page, and the typed text back for this client.
+      if (input.value.trim()) {
+        try { sessionStorage.setItem(draftKey, input.value); } catch (e) { /* full */ }
+      }
+      window.location.reload();
+      return;
+    }
+    showError("Op dit apparaat is nu iemand anders ingelogd. Sluit dit tabblad.", false);
+  });
+  announce(thisClient);
   var logoutForm = document.getElementById("uitlog-form");
   if (logoutForm) {
     logoutForm.addEventListener("submit", function () {
       try { sessionStorage.removeItem(storeKey); sessionStorage.removeItem(draftKey); } catch (e) { /* ignore */ }
+      announce("uit");
     });
   }
 
