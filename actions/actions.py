@@ -794,6 +794,8 @@ def _own_crisis(tracker: Tracker, intent: str | None) -> Decision | None:
 
 # Intents of a client who leaves: a reply like this to the check question gets the crisis help.
 LEAVING_INTENTS = frozenset({"stoppen", "afscheid"})
+# One typed reply to the check question as kept for the worker (the web chat's own limit).
+MAX_CHECK_REPLY = 2_000
 
 
 class ActionCrisisControleAntwoord(Action):
@@ -823,9 +825,17 @@ class ActionCrisisControleAntwoord(Action):
             # so the crisis help now (as "weet ik niet"), not the check once more without
             # the numbers (twenty-third pass of issue 15). Stored as no clear answer.
             answer = CHECK_UNCLEAR
+        # What the client typed in reply (not a button), kept for the worker with the answer:
+        # the words behind a "nee" or an unclear reply, both when asked once more.
+        replies = [r for r in state.get("antwoorden") or [] if isinstance(r, str)]
+        typed = (tracker.latest_message.get("text") or "").strip()
+        if typed and not typed.startswith("/"):
+            replies.append(typed[:MAX_CHECK_REPLY])
+        reply = "\n".join(replies) or None
         if answer is None and int(state.get("gevraagd") or 1) < 2:
             dispatcher.utter_message(response="utter_crisis_controle_nogmaals")
             state["gevraagd"] = int(state.get("gevraagd") or 1) + 1
+            state["antwoorden"] = replies
             return [SlotSet(CHECK_SLOT, state), SlotSet(RESUME_SLOT, None)]
         # Unclear twice: the crisis help (safety first); the worker reads "geen duidelijk
         # antwoord", not a "weet ik niet" the client never gave (twenty-fifth pass).
@@ -834,7 +844,7 @@ class ActionCrisisControleAntwoord(Action):
         # A check asked before issue 10 may name a theme's own form: now `thema_form`.
         paused = current_form_name(state.get("form"))
         if answer == "nee":
-            record_check_answer(tracker, key, "nee", None)
+            record_check_answer(tracker, key, "nee", None, reply)
             kept = checked_answer(tracker, state, paused)
             dispatcher.utter_message(
                 response="utter_crisis_controle_nee_bewaard"
@@ -877,7 +887,7 @@ class ActionCrisisControleAntwoord(Action):
                 context=context,
                 reasons=own.reasons,
             )
-        record_check_answer(tracker, key, answer, shown)
+        record_check_answer(tracker, key, answer, shown, reply)
         dispatcher.utter_message(response="utter_crisis_keuze")
         return [
             SlotSet(CHECK_SLOT, None),

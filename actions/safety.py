@@ -256,14 +256,23 @@ def crisis_help(
     )
 
 
-def record_check_answer(tracker: Tracker, key: str | None, answer: str, shown: str | None) -> None:
-    """Store the client's answer to the check question with its event."""
+def record_check_answer(
+    tracker: Tracker, key: str | None, answer: str, shown: str | None, reply: str | None = None
+) -> None:
+    """Store the client's answer to the check question with its event; `reply`: what the
+    client typed in reply (both replies when it was asked once more), None for a button."""
     if not key:
         return
-    entry = {"chat_id": tracker.sender_id, "event_key": key, "answer": answer, "shown": shown}
+    entry = {
+        "chat_id": tracker.sender_id,
+        "event_key": key,
+        "answer": answer,
+        "shown": shown,
+        "reply": reply,
+    }
     try:
         with db_session() as session:
-            stored = repo.record_check_answer(session, tracker.sender_id, key, answer, shown)
+            stored = repo.record_check_answer(session, tracker.sender_id, key, answer, shown, reply)
         if stored is None:
             logger.warning("the check question's event is not stored yet; its answer is kept")
     except SQLAlchemyError:

@@ -227,6 +227,7 @@ def export_client(session: Session, client_id: int, include_private: bool) -> di
                 "acknowledged_by": e.acknowledged_by,
                 "outcome": e.outcome,
                 "check_answer": e.check_answer,
+                "check_reply": e.check_reply,
                 "question": e.question_text,
                 "review": e.review,
             }

@@ -171,6 +171,7 @@ def test_weet_ik_niet_and_an_unclear_answer_lead_to_the_help(bot, engine, unclea
     assert classify(bot.say(sender, unclear)) == CHECK
     assert classify(bot.say(sender, "weet ik niet")) == HELP
     assert events(engine, sender)[0].check_answer == "weet_niet"
+    assert events(engine, sender)[0].check_reply == "weet ik niet"
 
     sender = bot.new_sender("controle-onduidelijk")
     assert classify(bot.say(sender, unclear)) == CHECK
@@ -178,7 +179,9 @@ def test_weet_ik_niet_and_an_unclear_answer_lead_to_the_help(bot, engine, unclea
     assert classify(again) == CHECK, "asked once more, in other words"
     assert classify(bot.say(sender, "pff")) == HELP, "still unclear: safety first"
     # The worker reads that no clear answer came, not a "weet ik niet" the client never gave.
-    assert events(engine, sender)[0].check_answer == "onduidelijk"
+    [event] = events(engine, sender)
+    assert event.check_answer == "onduidelijk"
+    assert event.check_reply == "hoezo vraag je dat\npff", "both typed replies, for the worker"
 
 
 # Calm on their own, but not far from it: with a low mood they deserve the check question.

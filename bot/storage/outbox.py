@@ -207,7 +207,12 @@ def _replay_check_answer(session: Session, entry: Entry) -> None:
             raise _NotYet
         raise ValueError("the check question's event is not stored")
     repo.record_check_answer(
-        session, data["chat_id"], data["event_key"], data["answer"], data.get("shown")
+        session,
+        data["chat_id"],
+        data["event_key"],
+        data["answer"],
+        data.get("shown"),
+        data.get("reply"),
     )
 
 

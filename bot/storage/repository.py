@@ -463,12 +463,16 @@ def record_safety_event(
     return stored, created
 
 
+CHECK_REPLY_LENGTH = 8_000
+
+
 def record_check_answer(
     session: Session,
     chat_id: str,
     idempotency_key: str,
     answer: str,
     shown_after: str | None = None,
+    reply: str | None = None,
 ) -> SafetyEvent | None:
     """The client answered the check question of the event with this key: "ja", "nee",
     "weet_niet" or "onduidelijk" (no clear answer, the crisis help shown). `shown_after` (the crisis help shown after "ja"/"weet ik niet") is added to
@@ -481,6 +485,10 @@ def record_check_answer(
         return None
     _check_owner(event, get_or_create_client(session, chat_id))
     event.check_answer = answer
+    if isinstance(reply, str) and reply.strip():
+        # Kept as typed (the web chat takes up to 2,000 characters a message); never a
+        # reason to lose the answer itself.
+        event.check_reply = reply.replace("\x00", "")[:CHECK_REPLY_LENGTH]
     if shown_after:
         event.response_text = f"{event.response_text}\n\n{shown_after}"
     session.flush()

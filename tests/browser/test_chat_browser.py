@@ -133,7 +133,7 @@ def test_a_tab_of_another_client_keeps_its_text_and_sends_nothing(live, page):
     )
     # A's login runs out (a logout in another tab takes A's tabs to the code page: the test
     # below), then B logs in in a second tab of the same browser.
-    page.context.clear_cookies()
+    page.context.clear_cookies(name=COOKIE)  # the login cookie only, as when it runs out
     other = page.context.new_page()
     other.goto(live.url + "/chat/")
     other.get_by_label("Jouw code").fill(live.code_b)
@@ -144,7 +144,7 @@ def test_a_tab_of_another_client_keeps_its_text_and_sends_nothing(live, page):
         "() => !document.getElementById('berichten').innerText.includes('iets van de eerste')"
     )
     assert "iemand anders ingelogd" in page.locator("#fout").inner_text()
-    assert page.evaluate("() => sessionStorage.getItem('koers-chat-' + %d)" % live.client) is None
+    assert page.evaluate(f"() => sessionStorage.getItem('koers-chat-{live.client}')") is None
     received = len(live.fake.received)
 
     page.get_by_label("Jouw bericht").fill("Dit is van de eerste")
@@ -195,7 +195,7 @@ def test_a_logout_in_one_tab_clears_the_conversation_in_the_others(live, page):
     other.get_by_label("Jouw code").wait_for()
     page.get_by_label("Jouw code").wait_for()  # the first tab is on the code page too
     assert "mijn geheime zin" not in page.content()
-    assert page.evaluate("() => sessionStorage.getItem('koers-chat-' + %d)" % live.client) is None
+    assert page.evaluate(f"() => sessionStorage.getItem('koers-chat-{live.client}')") is None
     # The same client logs in again in that tab: the half-typed text is back in the box.
     page.get_by_label("Jouw code").fill(live.code)
     page.keyboard.press("Enter")

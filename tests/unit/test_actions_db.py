@@ -242,7 +242,8 @@ def test_a_check_answer_whose_event_is_not_stored_waits_and_is_never_dropped(
     assert [p.name for p in (outbox.directory / "failed").iterdir()] == [kept.path.name]
 
     # The same, but the other machine's outbox writes the event before the answer's replay.
-    record_check_answer(tracker({}), "k-later", "ja", "113 ...")
+    # ... with the reply the client typed, which the replay keeps too (twenty-fifth pass).
+    record_check_answer(tracker({}), "k-later", "ja", "113 ...", "ja soms wel")
     with session_scope(engine) as session:
         repo.record_safety_event(
             session,
@@ -258,6 +259,7 @@ def test_a_check_answer_whose_event_is_not_stored_waits_and_is_never_dropped(
     with session_scope(engine) as session:
         event = session.query(SafetyEvent).filter_by(idempotency_key="k-later").one()
         assert event.check_answer == "ja" and event.response_text.endswith("113 ...")
+        assert event.check_reply == "ja soms wel"
 
 
 def test_a_language_switch_replayed_late_never_puts_an_older_level_back(use_database, outbox):

@@ -83,6 +83,24 @@ def test_no_clear_answer_to_the_check_is_shown_as_such(client, data, engine):
     assert "Antwoord van de cliënt: <strong>geen duidelijk antwoord</strong>" in html
     assert "Daarna liet Koers de crisishulp zien." in html
     assert "weet ik niet" not in html
+    assert "Getypt als antwoord" not in html  # nothing typed (buttons), nothing shown
+
+
+def test_the_typed_replies_to_the_check_are_shown_escaped(client, data, engine):
+    """Twenty-fifth pass: the worker reads what the client typed in reply to the check (both
+    replies when it was asked once more), not only how Koers read it."""
+    login(client, "anna")
+    html = _only_alert_page(
+        client,
+        engine,
+        data.client_a,
+        outcome="controle",
+        check_answer="nee",
+        check_reply="nee ik was alleen boos\nnee <b>echt</b> niet",
+    )
+    assert "Getypt als antwoord:" in html
+    assert "<li>“nee ik was alleen boos”</li>" in html
+    assert "<li>“nee &lt;b&gt;echt&lt;/b&gt; niet”</li>" in html
 
 
 def test_the_clause_that_raised_a_check_is_marked_in_the_message(client, data, engine):
