@@ -116,21 +116,26 @@ def test_a_login_that_ran_out_keeps_the_typed_text_for_the_same_client(live, pag
     assert keys and all(k.endswith("-" + str(live.client_b)) for k in keys)
 
 
-def test_a_tab_of_another_client_keeps_its_text_and_sends_nothing(live, page):
-    """A shared tablet: client A's tab stays open while client B logs in in a second tab of
-    the same browser. A's next message never reaches B's conversation, and the old tab does
-    not turn into B's chat: it says someone else is logged in and keeps the text in its box.
-    A crisis typed there still gets the fixed crisis help."""
+def _log_in_and_say(live, page, text: str) -> None:
+    """Client A logs in on `page` (Rasa answers) and says `text`; back when Koers answered."""
     live.app.config["RASA_URL"] = live.fake.url
     page.goto(live.url + "/chat/")
     page.get_by_label("Jouw code").fill(live.code)
     page.keyboard.press("Enter")
     page.wait_for_selector("#berichten .msg.koers")
-    page.get_by_label("Jouw bericht").fill("iets van de eerste")
+    page.get_by_label("Jouw bericht").fill(text)
     page.get_by_role("button", name="Stuur").click()
     page.wait_for_function(
-        "() => document.getElementById('berichten').innerText.includes('Je zei: iets van de eerste')"
+        f"() => document.getElementById('berichten').innerText.includes('Je zei: {text}')"
     )
+
+
+def test_a_tab_of_another_client_keeps_its_text_and_sends_nothing(live, page):
+    """A shared tablet: client A's tab stays open while client B logs in in a second tab of
+    the same browser. A's next message never reaches B's conversation, and the old tab does
+    not turn into B's chat: it says someone else is logged in and keeps the text in its box.
+    A crisis typed there still gets the fixed crisis help."""
+    _log_in_and_say(live, page, "iets van de eerste")
     # A's login runs out (a logout in another tab takes A's tabs to the code page: the test
     # below), then B logs in in a second tab of the same browser.
     page.context.clear_cookies(name=COOKIE)  # the login cookie only, as when it runs out
@@ -177,16 +182,7 @@ def test_a_logout_in_one_tab_clears_the_conversation_in_the_others(live, page):
     to keep showing the whole conversation until it was used; now it goes to the code page at
     once, and nothing of the conversation stays on its screen or in its storage. Its typed
     text comes back only when the same client logs in again."""
-    live.app.config["RASA_URL"] = live.fake.url
-    page.goto(live.url + "/chat/")
-    page.get_by_label("Jouw code").fill(live.code)
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#berichten .msg.koers")
-    page.get_by_label("Jouw bericht").fill("mijn geheime zin")
-    page.get_by_role("button", name="Stuur").click()
-    page.wait_for_function(
-        "() => document.getElementById('berichten').innerText.includes('Je zei: mijn geheime zin')"
-    )
+    _log_in_and_say(live, page, "mijn geheime zin")
     page.get_by_label("Jouw bericht").fill("half getypt")
     other = page.context.new_page()  # the second tab of the same client
     other.goto(live.url + "/chat/")
