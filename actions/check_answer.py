@@ -491,12 +491,24 @@ def _unclear(plain: str) -> bool:
     return short and bool(_SHORT_TIME.search(plain)) and not _CALM_WEL.search(plain)
 
 
+def denies_harm(text: str) -> bool:
+    """Whether a reply denies harm in so many words: "nee ik doe niemand pijn", "niemand doet
+    mij iets", "ik wil niemand pijn doen"."""
+    return bool(_NOBODY_HARMED.search(normalise(text)))
+
+
 def read_typed_answer(text: str, intent: str | None) -> str | None:
     """ "ja", "nee" or "weet_niet" from a typed reply and its NLU intent; None when unclear.
     The crisis evidence of the reply is read before this, by `read_check_answer`."""
     plain = normalise(text)
     yes_no = bool(_YES_NO.match(plain))
-    says_no = yes_no or intent == "ontkennen" or bool(_NO.match(plain))
+    # A denial of harm in so many words is a no too: "ik wil niemand pijn doen".
+    says_no = (
+        yes_no
+        or intent == "ontkennen"
+        or bool(_NO.match(plain))
+        or bool(_NOBODY_HARMED.search(plain))
+    )
     if intent == "weet_niet" or _DONT_KNOW.search(plain):
         return CHECK_DONT_KNOW
     if _ASKS_HELP.search(plain):

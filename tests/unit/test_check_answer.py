@@ -820,3 +820,30 @@ def test_a_reply_in_the_middle_band_is_never_a_nee_at_once(text, expected):
 )
 def test_replies_of_the_fourth_review(text, intent, expected):
     assert READS[expected](read_check_answer(reply(text, intent)))
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence", "expected"),
+    [
+        # the models alone read the harm words, the reply denies them: asked once more
+        ("nee ik doe niemant pijn", {"semantic": 0.99, "words": 5}, None),
+        ("ik wil niemand pijn doen, mezelf ook niet", {"semantic": 0.99, "words": 8}, None),
+        # a word-list hit stays the help
+        (
+            "nee ik doe niemand pijn",
+            {"semantic": 0.99, "words": 5, "matcher_category": "danger_to_others"},
+            "ja",
+        ),
+        # the words take the denial back: the help
+        ("nee ik doe niemand pijn maar ik wil dood", {"semantic": 0.99, "words": 9}, "ja"),
+        ("niemand doet me wat, alleen mezelf", {"semantic": 0.99, "words": 6}, "ja"),
+        # no denial of harm: a clear crisis is "ja" as before
+        ("nee ik ben klaar met alles", {"semantic": 0.99, "words": 6}, "ja"),
+    ],
+)
+def test_a_clear_crisis_of_the_models_on_a_reply_that_denies_harm(text, evidence, expected):
+    """Twenty-fifth pass. Two calm no's of set C got the full crisis help because the models
+    read "pijn doen" as a clear crisis and the intent was `crisis`. When no word-list hit is
+    among the evidence and the reply denies harm in so many words, it is read as in the
+    middle band: a "nee" is asked once more, anything else is "ja"."""
+    assert read_check_answer(reply(text, "crisis", evidence)) == expected
