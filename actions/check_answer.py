@@ -193,6 +193,11 @@ _PERSON = (
     r"|partner|meisje|jongen|leraar|juf|meester|hulpverlener\w*|klootzak|eikel|lul|hoer|teef)"
 )
 # "nee, alleen mezelf", "nee, alleen mijn ex"; not "ik zoek alleen een woning".
+# "niemand behalve mezelf", "niemand op mezelf na": only me.
+_EXCEPT_ME = re.compile(
+    r"\b(behalve|buiten) (mezelf|mijzelf|mij|me|m n eigen|mijn eigen)\b"
+    r"|\bop (mezelf|mijzelf|mij|me) na\b"
+)
 _PERSON_WEL = re.compile(rf"\b(mijn|mn|m n|die|de|m'n) {_PERSON} wel\b")
 _ONLY = re.compile(
     rf"(^|[,.!?;:]\W{{0,4}}|^(nee\w*|nope|nah|neu)\W+|\bmaar\W+)alleen (mezelf|mijzelf|mij|hem|haar|hen|m(?!\W*n\b)|iemand|jou|jullie"
@@ -456,6 +461,8 @@ def takes_it_back(plain: str) -> bool | None:
         return True
     if _PERSON_WEL.search(plain) and not _NOBODY_ELSE.search(plain):
         return True  # "nee maar mijn stiefvader wel"
+    if _EXCEPT_ME.search(plain):
+        return True  # "nee ik doe niemand pijn behalve mezelf"
     clauses = _clauses(plain)
     # "nee, niet vandaag, morgen": every clause a no or a time.
     if any(_ONLY_NOT_YET.match(c) for c in clauses) and all(

@@ -291,7 +291,7 @@ class SafetyEvent(Base):
     # Safety v2 (migration 0004): the check question, the context and the worker's review.
     outcome = Column(String(16), nullable=False, default=OUTCOME_HELP, server_default=OUTCOME_HELP)
     check_answer = Column(String(16), nullable=True)
-    # The client's typed replies to the check question, one per line (migration 0010); None
+    # The client's typed replies to the check question, one per line (migration 0011); None
     # for a button press
     check_reply = Column(Text, nullable=True)
     question_text = Column(Text, nullable=True)

@@ -148,7 +148,7 @@ def test_a_tab_of_another_client_keeps_its_text_and_sends_nothing(live, page):
     page.wait_for_function(
         "() => !document.getElementById('berichten').innerText.includes('iets van de eerste')"
     )
-    assert "iemand anders ingelogd" in page.locator("#fout").inner_text()
+    assert "Iemand anders gebruikt Koers" in page.locator("#fout").inner_text()
     assert page.evaluate(f"() => sessionStorage.getItem('koers-chat-{live.client}')") is None
     received = len(live.fake.received)
 
@@ -197,4 +197,32 @@ def test_a_logout_in_one_tab_clears_the_conversation_in_the_others(live, page):
     page.keyboard.press("Enter")
     page.wait_for_selector("#berichten .msg.koers")
     assert page.get_by_label("Jouw bericht").input_value() == "half getypt"
+    other.close()
+
+
+def test_two_tabs_of_one_client_keep_their_conversations(live, page):
+    """The logout broadcast is for a logout or another client only: a message in one tab of
+    the client leaves the other tab of the same client as it is (a first version wiped it on
+    every message of Koers, and the screen reader heard nothing)."""
+    _log_in_and_say(live, page, "eerste tab")
+    other = page.context.new_page()
+    other.goto(live.url + "/chat/")
+    other.wait_for_selector("#berichten .msg.koers")
+    other.get_by_label("Jouw bericht").fill("tweede tab")
+    other.get_by_role("button", name="Stuur").click()
+    other.wait_for_function(
+        "() => document.getElementById('berichten').innerText.includes('Je zei: tweede tab')"
+    )
+    page.get_by_label("Jouw bericht").fill("weer de eerste")
+    page.get_by_role("button", name="Stuur").click()
+    page.wait_for_function(
+        "() => document.getElementById('berichten').innerText.includes('Je zei: weer de eerste')"
+    )
+    other.wait_for_timeout(300)
+    assert "Je zei: tweede tab" in other.locator("#berichten").inner_text()
+    assert other.locator("#fout").is_hidden()
+    assert "Je zei: eerste tab" in page.locator("#berichten").inner_text()
+    assert page.locator("#fout").is_hidden()
+    # The screen reader's live region holds Koers's last message.
+    assert "weer de eerste" in page.locator("#nieuw-bericht").inner_text()
     other.close()

@@ -847,3 +847,50 @@ def test_a_clear_crisis_of_the_models_on_a_reply_that_denies_harm(text, evidence
     among the evidence and the reply denies harm in so many words, it is read as in the
     middle band: a "nee" is asked once more, anything else is "ja"."""
     assert read_check_answer(reply(text, "crisis", evidence)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nee ik doe niemand pijn behalve mezelf", "help"),
+        ("nee, niemand op mezelf na", "help"),
+        ("nee, ik let goed op mezelf", "nee"),
+    ],
+)
+def test_only_me_after_a_denial(text, expected):
+    """A review of the denial rule: "niemand ... behalve mezelf" is only me (the help); the
+    models' clear crisis on it is no longer asked once more."""
+    assert READS[expected](read_check_answer(reply(text, "ontkennen")))
+    if expected == "help":
+        clear = {"semantic": 0.99, "words": 7}
+        assert read_check_answer(reply(text, "crisis", clear)) == "ja"
+
+
+def test_the_typed_replies_reach_the_worker_also_when_asked_once_more(monkeypatch):
+    """The first typed reply is kept in the check's slot while the question is asked once
+    more; the answer is stored with both replies (a button stores none)."""
+    import yaml
+    from rasa_sdk.events import SlotSet
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.actions import CHECK_SLOT, ActionCrisisControleAntwoord
+    from bot.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    stored = []
+    monkeypatch.setattr("actions.actions.record_check_answer", lambda *a: stored.append(a[2:]))
+    first = reply("hoezo vraag je dat", "vrij_antwoord")
+    first.slots.update({"taalniveau": "standaard", CHECK_SLOT: {"sleutel": "k", "gevraagd": 1}})
+    events = ActionCrisisControleAntwoord().run(CollectingDispatcher(), first, domain)
+    state = next(e["value"] for e in events if e == SlotSet(CHECK_SLOT, e["value"]))
+    assert state["antwoorden"] == ["hoezo vraag je dat"] and stored == []
+    second = reply("pff", "vrij_antwoord")
+    second.slots.update({"taalniveau": "standaard", CHECK_SLOT: state})
+    ActionCrisisControleAntwoord().run(CollectingDispatcher(), second, domain)
+    [(answer, _shown, typed)] = stored
+    assert (answer, typed) == ("onduidelijk", "hoezo vraag je dat\npff")
+    # A button press stores no typed reply.
+    button = reply("/ontkennen", "ontkennen")
+    button.slots.update({"taalniveau": "standaard", CHECK_SLOT: {"sleutel": "k", "gevraagd": 1}})
+    ActionCrisisControleAntwoord().run(CollectingDispatcher(), button, domain)
+    assert stored[-1][0] == "nee" and stored[-1][2] is None

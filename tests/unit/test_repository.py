@@ -67,7 +67,7 @@ TABLES = {
     "audit_chain",
     "audit_counts",
 }
-HEAD = "0010"
+HEAD = "0011"
 CHAT = "chat-7f3a"
 
 ANSWERS = [

@@ -1,4 +1,4 @@
-"""The check answer "onduidelijk", and the client's typed replies to the check question.
+"""The check answer "onduidelijk": no clear answer to the check question.
 
 Revision ID: 0010
 Revises: 0009
@@ -8,10 +8,6 @@ Written by hand, like the others. Unclear twice, or "stop"/"doei" instead of an 
 stored as "weet_niet": the worker read "weet ik niet", an answer the client never gave. Koers
 still shows the crisis help after it. The check constraint gets the new value (a batch
 rebuild on SQLite); a downgrade stores such answers as "weet_niet" again.
-
-`safety_events.check_reply`: what the client typed in reply to the check question (both
-replies when it was asked once more), so that the worker reads the words behind a "nee" or
-an unclear answer, not only the reading. NULL for a button press or an older event.
 """
 
 from __future__ import annotations
@@ -32,7 +28,6 @@ NEW = "check_answer IS NULL OR check_answer IN ('ja', 'nee', 'weet_niet', 'ondui
 
 def upgrade() -> None:
     with op.batch_alter_table("safety_events") as batch:
-        batch.add_column(sa.Column("check_reply", sa.Text(), nullable=True))
         batch.drop_constraint(op.f("ck_safety_events_check_answer"), type_="check")
         batch.create_check_constraint(op.f("ck_safety_events_check_answer"), sa.text(NEW))
 
@@ -44,4 +39,3 @@ def downgrade() -> None:
     with op.batch_alter_table("safety_events") as batch:
         batch.drop_constraint(op.f("ck_safety_events_check_answer"), type_="check")
         batch.create_check_constraint(op.f("ck_safety_events_check_answer"), sa.text(OLD))
-        batch.drop_column("check_reply")

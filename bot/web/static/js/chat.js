@@ -450,11 +450,13 @@
   // Every chat tab of this browser hears who is logged in (a shared tablet): a logout in
   // one tab, or another client's login, takes this client's conversation off the screen and
   // out of the storage of every other tab (the server refuses their messages anyway). A tab
-  // of another client does not reload: that would make it the new client's chat.
-  var activeKey = "koers-actief";
-  var thisClient = config.getAttribute("data-client");
-  function announce(who) {
-    try { localStorage.setItem(activeKey, who + ":" + Date.now()); } catch (e) { /* private mode */ }
+  // of another client does not reload: that would make it the new client's chat. The page
+  // is named by its signed token (the same for every page of one client), not by the
+  // client's number.
+  var loginKey = "koers-actief";
+  var thisPage = config.getAttribute("data-page") || "";
+  function announceLogin(who) {
+    try { localStorage.setItem(loginKey, who + " " + Date.now()); } catch (e) { /* private mode */ }
   }
   function forgetConversation() {
     history = [];
@@ -463,26 +465,28 @@
     while (list.firstChild) { list.removeChild(list.firstChild); }
   }
   window.addEventListener("storage", function (event) {
-    if (event.key !== activeKey || !event.newValue) { return; }
-    var who = event.newValue.split(":")[0];
-    if (who === thisClient) { return; }
+    if (event.key !== loginKey || !event.newValue) { return; }
+    var who = event.newValue.split(" ")[0];
+    if (!who || who === thisPage) { return; }
     forgetConversation();
     if (who === "uit") {
-      // Logged out in another tab: the code page, and the typed text back for this client.
+      // Logged out in another tab: the code page once the logout is through (a reload
+      // before it would still find the login), and the typed text back for this client.
       if (input.value.trim()) {
         try { sessionStorage.setItem(draftKey, input.value); } catch (e) { /* full */ }
       }
-      window.location.reload();
+      showError("Je bent uitgelogd. Vul je code opnieuw in.", false);
+      window.setTimeout(function () { window.location.reload(); }, 1500);
       return;
     }
-    showError("Op dit apparaat is nu iemand anders ingelogd. Sluit dit tabblad.", false);
+    showError("Iemand anders gebruikt Koers nu op dit apparaat. Je gesprek staat hier niet meer. Sluit dit tabblad.", false);
   });
-  announce(thisClient);
+  announceLogin(thisPage);
   var logoutForm = document.getElementById("uitlog-form");
   if (logoutForm) {
     logoutForm.addEventListener("submit", function () {
       try { sessionStorage.removeItem(storeKey); sessionStorage.removeItem(draftKey); } catch (e) { /* ignore */ }
-      announce("uit");
+      announceLogin("uit");
     });
   }
 
