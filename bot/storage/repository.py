@@ -475,8 +475,10 @@ def record_check_answer(
     reply: str | None = None,
 ) -> SafetyEvent | None:
     """The client answered the check question of the event with this key: "ja", "nee",
-    "weet_niet" or "onduidelijk" (no clear answer, the crisis help shown). `shown_after` (the crisis help shown after "ja"/"weet ik niet") is added to
-    the event's response text. Returns the event, or None when it was never recorded."""
+    "weet_niet" or "onduidelijk" (no clear answer; the crisis help was shown). `shown_after`
+    (the crisis help shown after the answer) is added to the event's response text; `reply`
+    is what the client typed (one line per reply), None for a button. Returns the event, or
+    None when it was never recorded."""
     answer = _require_choice("check_answer", answer, CHECK_ANSWERS)
     event = session.execute(
         select(SafetyEvent).where(SafetyEvent.idempotency_key == idempotency_key)
