@@ -168,6 +168,8 @@ _HIDDEN_YES = re.compile(
     r"|(?<!zou )(?<!zou ik )(?<!waarom )\b(ik )?(lieg|jok)\b(?!(\W+\w+){0,2}\W+(niet|nie|nooit)\b)"
     r"|\bik (heb|had)\W+((echt|wel|toch|eigenlijk|net)\W+)?(gelogen|gejokt)\b"
     r"|\bwel (aan |over )?(geprobeerd|gedacht|nagedacht|gedaan)\b"
+    # right after the no: "nee, toch wel na de koffie", "nee stiekem wel"
+    r"|^(nee\w*|nope|nah)\W+(toch|stiekem|eigenlijk)\W+wel\b(?!\W+(goed|ok|oke|prima|fijn|beter)\b)"
 )
 _EMPHATIC_WEL = re.compile(r"\b(echt|best|wel degelijk|zeker) wel\b|\bwel degelijk\b")
 _TIME = (
@@ -231,6 +233,7 @@ _HARM = re.compile(
     r"|\b(slaat|schopt|bedreigt|misbruikt|dwingt|slaan|schoppen|bedreigen)\W+(me|mij)\b"
     r"|\bbang voor\b|\bword\b(\W+\w+)?\W+(geslagen|bedreigd|misbruikt|gedwongen)\b"
     r"|\b(zich|zichzelf)\W+(iets|wat)\W+aan(doen|\W+doen|gedaan)?\b"
+    r"|\b(hem|haar|ze|hen|iemand|die)\W+(iets|wat)\W+aan(doen|\W+doen|te\W+doen)\b"
     r"|\b(snijdt|krast|slaat|snij|kras|verwondt)\W+zichzelf\b|\bzichzelf\W+(\w+\W+)?pijn\b"
     r"|\b(slaat|schopt|bedreigt|misbruikt)\W+(mijn|mn|m|de|het|ons|onze)\b|\bnaar de hemel\b"
 )

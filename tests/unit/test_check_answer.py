@@ -632,8 +632,8 @@ def test_a_reply_in_the_middle_band_is_never_a_nee_at_once(text, expected):
     assert read_check_answer(reply(text, "ontkennen", clear)) == "ja"
 
 
-# The fourth review's probe replies (twenty-fifth pass) that read as it expected; the 21 that
-# do not are listed in docs/safety.md.
+# The fourth review's probe replies (twenty-fifth pass) that read as it expected at the time
+# (179 of 200); what still reads otherwise is counted in docs/safety.md.
 @pytest.mark.parametrize(
     ("text", "intent", "expected"),
     [
@@ -894,3 +894,17 @@ def test_the_typed_replies_reach_the_worker_also_when_asked_once_more(monkeypatc
     button.slots.update({"taalniveau": "standaard", CHECK_SLOT: {"sleutel": "k", "gevraagd": 1}})
     ActionCrisisControleAntwoord().run(CollectingDispatcher(), button, domain)
     assert stored[-1][0] == "nee" and stored[-1][2] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nee, toch wel na de koffie", "help"),
+        ("nee stiekem wel met koffie", "help"),
+        ("nee toch wel goed hoor", "nee"),
+        ("nee maar hij gaat haar wat aandoen", "help"),
+        ("nee ik ga niemand wat aandoen", "nee"),
+    ],
+)
+def test_the_last_misreads_of_the_fourth_review(text, expected):
+    assert READS[expected](read_check_answer(reply(text, "ontkennen")))
