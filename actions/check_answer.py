@@ -203,7 +203,7 @@ _EXCEPT_ME = re.compile(
 _PERSON_WEL = re.compile(rf"\b(mijn|mn|m n|die|de|m'n) {_PERSON} wel\b")
 _ONLY = re.compile(
     rf"(^|[,.!?;:]\W{{0,4}}|^(nee\w*|nope|nah|neu)\W+|\bmaar\W+)alleen (mezelf|mijzelf|mij|hem|haar|hen|m(?!\W*n\b)|iemand|jou|jullie"
-    rf"|(mijn|mn|m n|die|de|een|dat|die|m'n) {_PERSON})\b"
+    rf"|(mijn|mn|m n|die|de|een|dat|m'n) {_PERSON})\b"
 )
 # "alleen" with something else: calm when it is an everyday thing ("ik wil alleen mijn rust",
 # "ik had alleen een rotdag"); otherwise unclear (it may be someone: "alleen die gozer").
@@ -253,15 +253,16 @@ _NO_AIR = re.compile(
 # Not wanting to live, said with a negation of its own, so no negation vetoes it: "niet meer
 # leven", "nee, ik wil niet meer", "ik kan niet meer", "geen zin meer in het leven"; not "ik
 # wil niet meer blowen" (something named after it).
+_STRESS = r"((echt|gewoon|gwn|egt)\W+)?"  # "ik kan echt niet meer", "ik zie het gewoon niet ..."
 _NO_MORE_LIFE = re.compile(
     rf"\b{_N} meer (willen |te )?(leven|wakker (worden|te worden)|hier zijn|bestaan)\b"
     rf"|\b{_N} meer (willen |te )?verder\W*$|\bnooit meer wakker\b|\bliever dood\b"
     rf"|(?<!dat )(?<!dit )(?<!het )\b(wil|kan)\W+((echt|gewoon|gwn|egt|zo|bijna)\W+)?{_N}\W+meer\W*$"
-    rf"|\bkan\W+(het|dit|dat)\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\W+aan\b"
-    rf"|\bzie\W+het\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\W+zitten\b"
-    rf"|\ber\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\W+(willen\W+)?zijn\b"
-    rf"|\b(hou|houd)\W+het\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\W+vol\b"
-    rf"|\btrek\W+het\W+((echt|gewoon|gwn|egt)\W+)?{_N}\W+meer\b|\bklaar met (het )?leven\b"
+    rf"|\bkan\W+(het|dit|dat)\W+{_STRESS}{_N}\W+meer\W+aan\b"
+    rf"|\bzie\W+het\W+{_STRESS}{_N}\W+meer\W+zitten\b"
+    rf"|\ber\W+{_STRESS}{_N}\W+meer\W+(willen\W+)?zijn\b"
+    rf"|\b(hou|houd)\W+het\W+{_STRESS}{_N}\W+meer\W+vol\b"
+    rf"|\btrek\W+het\W+{_STRESS}{_N}\W+meer\b|\bklaar met (het )?leven\b"
     r"|\bgeen (zin|puf|kracht|hoop) meer\b(\W+(in|om)\W+(het\W+|te\W+)?(leven|verder))?\W*$"
     r"|\bgeen zin meer (in|om) (het |te )?(leven|verder)\b"
 )

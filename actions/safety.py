@@ -319,35 +319,32 @@ def read_check_answer(tracker: Tracker) -> str | None:
     """ "ja", "nee" or "weet_niet" from a button or typed answer; None when unclear. A new
     crisis message counts as "ja"."""
     intent = latest_intent(tracker)
+    if intent == "plan_rood":
+        return "ja"
     text = tracker.latest_message.get("text") or ""
     evidence = (tracker.latest_message.get("crisis") or {}).get("evidence")
-    # A clear crisis from the models alone on a reply that denies harm in so many words ("nee
-    # ik doe niemand pijn", "ik wil niemand pijn doen, mezelf ook niet"): the models read the
-    # harm words, not the "niemand". Read like the middle band below; a word-list hit or any
-    # other reading of the words stays "ja" (twenty-fifth pass).
+    read = Evidence.from_dict(evidence) if evidence else None
+    # The reply is read on its own, without the "no part looks like a crisis" lowering or
+    # rule 9's "every sentence calm": right after a check question a worrying reply counts,
+    # also a short one only the classifier reads as a crisis ("niet meer leven"), which is
+    # no crisis intent in the NLU's output (rule 6 waits for the conversation).
+    found = CALM
+    if read is not None:
+        found = decide(replace(read, semantic_parts=None, sentences_calm=False), Context()).outcome
+    # A clear crisis intent from the models alone on a reply that denies harm in so many words
+    # ("nee ik doe niemand pijn", "ik wil niemand pijn doen, mezelf ook niet"): the models read
+    # the harm words, not the "niemand". Read like the middle band below; a word-list hit
+    # stays "ja" (twenty-fifth pass).
     denial = (
         intent == "crisis"
-        and bool(evidence)
-        and Evidence.from_dict(evidence).matcher_category is None
+        and read is not None
+        and read.matcher_category is None
         and denies_harm(text)
     )
-    if intent == "plan_rood" or (intent == "crisis" and not denial):
+    if (intent == "crisis" or found == CRISIS) and not denial:
         return "ja"
-    # A short message that only the classifier reads as a crisis ("niet meer leven") is not a
-    # crisis intent in the NLU's output (rule 6 waits for the conversation), but here, right
-    # after a check question, it still counts, never as a "nee".
-    # The reply is read on its own, without the "no part looks like a crisis" lowering or
-    # rule 9's "every sentence calm": right after a check question a worrying reply counts.
-    outcome = CHECK if intent == "crisis_check" or denial else CALM
-    if evidence:
-        reply = replace(Evidence.from_dict(evidence), semantic_parts=None, sentences_calm=False)
-        found = decide(reply, Context()).outcome
-        if found == CRISIS and not denial:
-            return "ja"
-        if found == CHECK:
-            outcome = CHECK
     words = read_typed_answer(text, intent)
-    if outcome == CHECK:
+    if intent in ("crisis", "crisis_check") or found != CALM:
         # The middle band: the reply may be a crisis, but its words may say "nee" ("nee ik
         # was alleen boos, is al over"). Such a "nee" is asked once more (the second time
         # unclear is the crisis help), never taken at once and never overruled by the full

@@ -722,13 +722,12 @@ def send():
         if not locked:
             # Not sent (the page keeps the text), but a crisis in it gets its help now and
             # the worker an event: the client may not send it again.
-            busy_help = (
-                _guarded_word_list_help(client, typed, BUSY_CONTEXT, BUSY_REASON, contact)
-                if typed.strip() and len(typed) <= MAX_MESSAGE_LENGTH
-                else None
-            )
-            if busy_help is not None:
-                return _fail_with_help(MSG_BUSY, 429, busy_help)
+            if typed.strip():
+                busy_help = _guarded_word_list_help(
+                    client, typed, BUSY_CONTEXT, BUSY_REASON, contact
+                )
+                if busy_help is not None:
+                    return _fail_with_help(MSG_BUSY, 429, busy_help)
             return _fail(MSG_BUSY, 429)
         # Decide inside the lock: a button of an answer that a second tab already used is
         # no longer offered, so the same payload cannot be sent twice.
