@@ -12,7 +12,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import durable
-from actions.check_answer import denies_harm, read_typed_answer
 from actions.common import (
     _plain,
     db_session,
@@ -23,6 +22,7 @@ from actions.common import (
     stable_key,
 )
 from bot.responses import crisis_help_texts
+from bot.safety.check_answer import denies_harm, read_typed_answer
 from bot.safety.decision import (
     CALM,
     CHECK,

@@ -39,6 +39,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.safety.check_answer import words_deny_harm
 from bot.safety.decision import (
     CALM,
     CHECK,
@@ -608,6 +609,8 @@ class CrisisGuard(GraphComponent):
             and bool(hits)
             and semantic.get("last_clause") is not None
             and told_as_past(text, lambda piece: [h.text for h in self.matcher.find(piece)]),
+            # Rules 1c and 2c: the words deny harm (every clause with a hit among them).
+            words_deny=words_deny_harm(text, lambda piece: len(self.matcher.find(piece))),
         )
         return evidence, hits[0].text if hits else None
 

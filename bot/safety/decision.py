@@ -12,8 +12,12 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
   1a. ... but the meaning clearly denies it (below)        -> CHECK
   1b. ... but every hit is told as a distant past that is
       over now, and the last clause reads calm (below)      -> CHECK
+  1c. ... but the words deny the harm, every hit inside the
+      denial, not in a worrying context (below)             -> CHECK
   2. semantic >= bands.clear                                -> CRISIS
   3. classifier says crisis and semantic >= bands.agree     -> CRISIS (two signals agree)
+  2c/3c. rules 2 and 3 when the words deny the harm, not in
+      a worrying context                                    -> CHECK
   4. worrying context and semantic >= bands.context_clear   -> CRISIS
   5. semantic >= bands.check (not an everyday idiom)       -> CHECK
      (>= bands.unsupported_check for a longer message that
@@ -52,6 +56,17 @@ A calm context never lowers a word-list hit (only rule 1a can, and never to noth
 Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5-5c, 6
 and 8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
 `bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
+
+"The words deny the harm" (rules 1c and 2c, twenty-sixth pass; `Evidence.words_deny`, read
+by `bot.safety.check_answer.words_deny_harm`): clients in forensic care say "ik zou nooit iemand
+iets aandoen", "ik heb nooit aan zelfmoord gedacht", "nee ik doe niemand pijn" or "hij slaat me
+niet". The word list and both models read the harm words more than the negation, and such a
+message got the full crisis help. When a clause holds the negation before the harm, every
+word-list hit lies in such a clause, nothing in the message takes the denial back (as in a
+reply to the check question: a harm, an intent, the means, a hidden yes), and no word may
+turn, limit or put it off ("maar", "alleen", "wel", "als", "nu", "vanavond", "bang", "stem",
+...), the crisis help becomes the check question. Never calm, never in a worrying context:
+a client who denies harm is asked, not ignored.
 
 "No part looks like a crisis" (`Evidence.unsupported`, seventh pass): a message of two or more
 clauses (`bot.safety.semantic.clauses`) none of whose pieces (`bot.safety.semantic.fragments`,
@@ -158,7 +173,9 @@ LAST_CLAUSE_REASON = "laatste zinsdeel"  # the reason of rule 5b
 CLAUSE_REASON = "zinsdeel apart"  # the reason of rule 5c
 DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
 DOUBT_MIN_WORDS = 6  # rules 1a and 1b need a message of at least this many words
-PAST_REASON = "verteld als verleden"  # rule 1b: "woordenlijst", "verteld als verleden"
+PAST_REASON = "verteld als verleden"
+# Rules 1c and 2c: "woordenlijst" or "betekenis 0.97", then "woorden ontkennen het"
+DENIAL_REASON = "woorden ontkennen het"  # rule 1b: "woordenlijst", "verteld als verleden"
 SENTENCE_MIN_WORDS = 20  # rule 9 reads the sentences of messages of this many words or more
 SENTENCE_MAX = 6  # ... and of at most this many sentences (each costs a pipeline run)
 SENTENCES_REASON = "elke zin apart rustig"  # rule 9's reason
@@ -276,6 +293,10 @@ class Evidence:
     # Every word-list hit is told as a distant past that is over now, and the message's last
     # clause was read on its own (bot.safety.past.told_as_past; rule 1b)
     matcher_past: bool = False
+    # The words deny harm in so many words and say nothing else worrying ("ik zou nooit iemand
+    # iets aandoen", "niemand slaat me"); every clause with a word-list hit is such a denial
+    # (bot.safety.check_answer.words_deny_harm; rule 1c, twenty-sixth pass)
+    words_deny: bool = False
 
     @property
     def highest_reading(self) -> float:
@@ -327,6 +348,7 @@ class Evidence:
             "semantic_clause_category": self.semantic_clause_category,
             "clause_idiom_only": self.clause_idiom_only,
             "matcher_past": self.matcher_past,
+            "words_deny": self.words_deny,
         }
 
     @classmethod
@@ -360,6 +382,7 @@ class Evidence:
             semantic_clause_category=data.get("semantic_clause_category") or UNKNOWN,
             clause_idiom_only=bool(data.get("clause_idiom_only")),
             matcher_past=bool(data.get("matcher_past")),
+            words_deny=bool(data.get("words_deny")),
         )
 
 
@@ -474,18 +497,23 @@ def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:
             )
         if _told_as_past(e, b) and not worrying:
             return Decision(CHECK, e.matcher_category, by, ("woordenlijst", PAST_REASON))
+        if e.words_deny and not worrying:
+            return Decision(CHECK, e.matcher_category, by, ("woordenlijst", DENIAL_REASON))
         return Decision(CRISIS, e.matcher_category, by, ("woordenlijst",))
     calm_before = context is not None and context.calm(b)
     # Never after a worrying message or a low mood: there the meaning alone counts in full.
     unsupported = e.unsupported(b) and not worrying
     # Rules 2 and 3 give CRISIS, or CHECK right after a calm message (see "calm context") or
     # for a longer message of which no part looks like a crisis.
-    meaning_only = CHECK if calm_before or unsupported else CRISIS
+    # ... and for a message whose words deny harm (rule 2c, twenty-sixth pass).
+    denied = e.words_deny and not worrying
+    meaning_only = CHECK if calm_before or unsupported or denied else CRISIS
     why_parts: tuple[str, ...] = (
         (f"{UNSUPPORTED_REASON} {e.semantic_parts:.2f})",) if unsupported else ()
     )
     why_calm: tuple[str, ...] = ("vorig bericht was rustig",) if calm_before else ()
     why_calm += why_parts
+    why_calm += (DENIAL_REASON,) if denied else ()
     if e.semantic >= b.clear:
         return Decision(
             meaning_only, semantic_category, "semantic", (f"betekenis {e.semantic:.2f}", *why_calm)

@@ -1,6 +1,6 @@
 """Measure crisis detection through the whole bot: trained model, policies, real action server.
 
-    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3,dev4,dev6,dev7]
+    python -m bot.safety.evaluate [--model M] [--sets main,dev,dev3,fresh,unseen,...] [--show main,dev,dev3,dev4,dev6,dev7,dev8]
 
 Every message is sent twice, each time in a new conversation: as the very first message, and
 after a greeting ("hoi", which starts the check-in, so the message answers the mood question).
@@ -13,9 +13,9 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen17"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen18"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
-sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6", "dev7").
+sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8").
 """
 
 from __future__ import annotations
@@ -97,16 +97,24 @@ SETS = {
     # harder crises that look over), written in the nineteenth pass: run once in that pass,
     # on the code and model of the eighteenth (nothing was changed or tuned before it).
     "unseen17": CRISIS_DIR / "crisis_set_unseen17.yml",
+    # An eighteenth, by another separate hand from the brief of dev8 (negation and denial),
+    # written in the twenty-sixth pass at the same time as dev8: run once, after that pass's
+    # change (rules 1c and 2c).
+    "unseen18": CRISIS_DIR / "crisis_set_unseen18.yml",
     # Pasts told beside the present, by another separate hand (sixteenth pass): a development
     # set, read and measured on (a learned reading of "past and over" was tried on it).
     "dev6": CRISIS_DIR / "crisis_set_dev6.yml",
     # The same brief (pasts told beside the present) by a second separate hand (nineteenth
     # pass): a development set, read and measured on; dev6's learned readings are scored on it.
     "dev7": CRISIS_DIR / "crisis_set_dev7.yml",
+    # Negation and denial, by another separate hand (twenty-sixth pass): crises said with a
+    # negation or a denial beside the danger, and calm denials, resolutions and "safe now":
+    # a development set, read and measured on (rules 1c and 2c were checked on it).
+    "dev8": CRISIS_DIR / "crisis_set_dev8.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
 }
-READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7"}
+READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
 CHECK_PAYLOADS = {"/bevestigen", "/ontkennen", "/weet_niet"}
 HELP, CHECK, CALM = "hulp", "controle", "rustig"

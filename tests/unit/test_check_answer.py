@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rasa_sdk import Tracker
 
@@ -908,3 +910,102 @@ def test_the_typed_replies_reach_the_worker_also_when_asked_once_more(monkeypatc
 )
 def test_the_last_misreads_of_the_fourth_review(text, expected):
     assert READS[expected](read_check_answer(reply(text, "ontkennen")))
+
+
+# --- A first message whose words deny harm (rules 1c and 2c, twenty-sixth pass) -----------------
+
+DENIALS = [
+    "ik zou nooit iemand iets aandoen",
+    "ik heb nooit aan zelfmoord gedacht",
+    "ik ben niet van plan mezelf iets aan te doen",
+    "nee ik ben niet van plan om iemand te steken",
+    "ik wil niemand pijn doen",
+    "nee ik doe niemant pijn",
+    "ik ga niemand slaan",
+    "ik ben geen gevaar voor anderen",
+    "ik doe mezelf niks aan hoor",
+    "nee hij slaat me niet",
+    "niemand bedreigt me",
+]
+# Crises with a negation, a denial taken back, or a denial beside a danger: never a denial.
+NOT_DENIALS = [
+    "ik wil niet meer leven",
+    "ik kan niet meer, niemand zal me missen",
+    "ik zie geen uitweg meer",
+    "ik wil nooit meer wakker worden",
+    "niemand mag weten dat hij me slaat",
+    "niemand weet dat ik weer snij",
+    "nee hoor. de mesjes liggen wel klaar",
+    "ik heb niks genomen, alleen een hele strip oxazepam",
+    "ik wil hem geen pijn doen maar ik ben bang dat ik het vanavond doe",
+    "nee ik doe niks, maar als hij weer komt steek ik hem",
+    "ik zou nooit iemand iets aandoen, tot vandaag",
+    "ik heb nooit aan zelfmoord gedacht, nu wel",
+    "ik doe niemand pijn behalve mezelf",
+    "ik ga niemand slaan, ik ga hem steken",
+    "ik ben geen gevaar voor anderen, alleen voor mezelf",
+    "niemand slaat me, ik heb me gesneden",
+    "hij slaat me niet, hij wurgt me",
+    # Found by my own attempt to break it (twenty-sixth pass): a vetoed word each.
+    "ik zou nooit iemand iets aandoen. hij verdient het gewoon",
+    "ik heb nooit aan zelfmoord gedacht, ik heb het gewoon gepland",
+    "ik doe mijn kind niks, het huilt al uren en ik schud het",
+    # Calm, but a clause beside the denial keeps the help: only a bare denial is read.
+    "ik doe mijn vriendin niks, ik hou van haar",
+    "ik blijf rustig, ik sla niemand meer",
+]
+# A reviewer's 104 crises beside a denial (twenty-sixth pass), written to break the reading:
+# 41 read as a denial before every clause had to be the denial itself.
+REVIEW_CRISES = [
+    line.strip()
+    for line in (Path(__file__).parent / "denial_review_crises.txt").read_text("utf-8").splitlines()
+    if line.strip()
+]
+
+
+def _hits(text: str) -> int:
+    from bot.safety.matcher import get_matcher
+
+    return len(get_matcher().find(text, remember=False))
+
+
+@pytest.mark.parametrize("text", DENIALS)
+def test_a_plain_denial_of_harm_is_read_as_one(text):
+    from bot.safety.check_answer import words_deny_harm
+
+    assert words_deny_harm(text, _hits)
+
+
+@pytest.mark.parametrize("text", NOT_DENIALS)
+def test_a_crisis_beside_a_denial_is_no_denial(text):
+    from bot.safety.check_answer import words_deny_harm
+
+    assert not words_deny_harm(text, _hits)
+
+
+@pytest.mark.parametrize("text", REVIEW_CRISES)
+def test_a_reviewers_crisis_beside_a_denial_is_no_denial(text):
+    from bot.safety.check_answer import words_deny_harm
+
+    assert not words_deny_harm(text, _hits)
+
+
+def test_a_word_list_hit_outside_the_denial_keeps_the_help():
+    """Every hit must lie in a denial clause, counted: a hit the clauses do not hold (across
+    two of them) keeps the help."""
+    from bot.safety.check_answer import words_deny_harm
+
+    text = "ik zou nooit iemand iets aandoen, nee hoor"
+
+    def in_denial_only(piece: str) -> int:
+        return 1 if "aandoen" in piece else 0
+
+    def one_more_in_the_whole(piece: str) -> int:
+        return 2 if piece == text else in_denial_only(piece)
+
+    def one_in_the_other_clause(piece: str) -> int:
+        return 1 if piece in (text, "nee hoor") else 0
+
+    assert words_deny_harm(text, in_denial_only)
+    assert not words_deny_harm(text, one_more_in_the_whole)
+    assert not words_deny_harm(text, one_in_the_other_clause)

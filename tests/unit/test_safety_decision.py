@@ -11,6 +11,7 @@ from bot.safety.decision import (
     CHECK,
     CLAUSE_REASON,
     CRISIS,
+    DENIAL_REASON,
     DOUBT_MIN_WORDS,
     DOUBT_REASON,
     LAST_CLAUSE_REASON,
@@ -120,6 +121,34 @@ def test_a_word_list_hit_told_as_the_past_asks_the_check_question_first():
     assert decide(ev(**past), CALM_BEFORE).outcome == CHECK
     # The stored evidence keeps it: the policy decides the same.
     assert Evidence.from_dict(ev(**past).as_dict()).matcher_past is True
+
+
+def test_words_that_deny_the_harm_ask_the_check_question_first():
+    """Rules 1c and 2c: a word-list hit, or a clear reading of the models, on a message whose
+    words deny the harm gets the check question instead of the help at once, in every
+    category; never nothing, and never in a worrying context."""
+    hit = {"matcher_category": "danger_to_others", "classifier": 0.99, "words_deny": True}
+    d = decide(ev(**hit))
+    assert (d.outcome, d.category) == (CHECK, "danger_to_others")
+    assert d.reasons == ("woordenlijst", DENIAL_REASON)
+    for category in ("suicide", "self_harm", "overdose", "abuse", "threatened"):
+        assert decide(ev(**{**hit, "matcher_category": category})).outcome == CHECK
+    assert decide(ev(**{**hit, "words_deny": False})).outcome == CRISIS
+    clear = {"semantic": 0.99, "semantic_category": "suicide", "words_deny": True}
+    agree = {"semantic": B.agree, "classifier": 0.99, "words_deny": True}
+    for models in (clear, agree):
+        d = decide(ev(**models))
+        assert d.outcome == CHECK and d.reasons[-1] == DENIAL_REASON, models
+        assert decide(ev(**{**models, "words_deny": False})).outcome == CRISIS
+    for evidence in (hit, clear, agree):
+        for context in (WORRYING, LOW_MOOD):
+            assert decide(ev(**evidence), context).outcome == CRISIS
+        # Only ever lowered to the check question, however calm the rest is.
+        assert decide(ev(**evidence), CALM_BEFORE).outcome == CHECK
+    # Nothing that was not the crisis help is lowered by it.
+    assert decide(ev(semantic=B.check, words_deny=True)).outcome == CHECK
+    # The stored evidence keeps it: the policy and the actions decide the same.
+    assert Evidence.from_dict(ev(**hit).as_dict()).words_deny is True
 
 
 def test_semantic_above_clear_is_a_crisis():

@@ -27,8 +27,9 @@ hesitant yes is typed with count however they are stretched or misspelled ("toch
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 
-from actions.common import _plain
 from bot.vocabulary import CHECK_DONT_KNOW, CHECK_NO, CHECK_YES
 
 # Letters (not digits) typed more than twice count twice: "neeee" is "nee", "jaaaa" is "jaa".
@@ -75,6 +76,12 @@ _WORD = re.compile(r"\w+")
 # A means typed as an emoji: "nee 🔪".
 _EMOJI_MEANS = {"🔪": "mes", "🗡": "mes", "💊": "pillen", "🪢": "touw", "🔫": "pistool"}
 _N = r"(niet|nie)"  # "nie" is how many clients type "niet"
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents (as `actions.common._plain`, which the actions use)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).strip()
 
 
 def normalise(text: str) -> str:
@@ -506,6 +513,76 @@ def denies_harm(text: str) -> bool:
     """Whether a reply denies harm in so many words: "nee ik doe niemand pijn", "niemand doet
     mij iets", "ik wil niemand pijn doen"."""
     return bool(_NOBODY_HARMED.search(normalise(text)))
+
+
+# A message that denies harm in so many words (twenty-sixth pass; bot.safety.decision, rule
+# 1c): "ik zou nooit iemand iets aandoen", "ik heb nooit aan zelfmoord gedacht", "ik ben niet
+# van plan mezelf iets aan te doen", "ik ga niemand slaan", "hij slaat me niet". The word list
+# and the models read the harm words more than the negation before them, and such a message
+# got the full crisis help. A denial clause holds the negation before the harm, in one clause.
+_DENIAL = re.compile(
+    r"\b(nooit|niet|nie|geen|niks|niets)\b(\W+\w+){0,6}?\W+(iets|wat|pijn|kwaad)\W+"
+    r"(aan\W+te\W+doen|aandoen|aan\W+doen|te\W+doen|doen)\b"
+    r"|\b(nooit|niet|nie|geen)\b(\W+\w+){0,2}?\W+(aan|over)\W+(zelfmoord|de dood|dood)\W+"
+    r"(gedacht|denken|denk|nagedacht)\b"
+    r"|\b(geen|nooit)\W+(zelfmoordgedachten|doodsgedachten|gedachten\W+(aan|over|om))\b"
+    r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+(\w+\W+)?(gevaarlijk|gevaar)\b"
+    r"|\b(ga|wil|zal|zou|doe)\W+(niemand|niemant|nooit|niet|nie)\W+((meer|iemand|ooit)\W+){0,2}"
+    r"(slaan|steken|snijden|krassen|bedreigen|aanvallen|vermoorden)\b"
+    r"|\b(sla|steek|bedreig)\W+(niemand|niemant|nooit)\b"
+    r"|\b(niet|nie)\W+van\W+plan\W+(om\W+)?(\w+\W+){0,3}?(te\W+)?(slaan|steken|snijden|krassen|bedreigen"
+    r"|aanvallen|vermoorden)\b"
+    r"|\b(doe|zou|ga)\W+(mezelf|mijzelf|iemand|hem|haar|(mijn|mn|de)\W+\w+)\W+(niks|niets|nooit)\b"
+    r"|\b(slaat|schopt|bedreigt|misbruikt|doet)\W+(me|mij)\W+(niet|niks|niets|nooit)\b"
+)
+# Anything that may turn, limit or put off the denial keeps the crisis help: a "but", an
+# exception, a condition, a time, fear of oneself, an urge or a voice.
+_DENIAL_VETO = re.compile(
+    r"\b(maar|behalve|alleen|wel|tenzij|als|totdat|tot|nog|eerst|meer dan|bang|drang|stem|stemmen"
+    r"|tegenhouden|moet|moeten|vanavond|vannacht|straks|morgen|vandaag|nu|klaar|zelf|toch"
+    r"|anders|dan|want|omdat|eigenlijk|echt wel|ooit|verdient|verdiend|verdienen|gepland|plannen"
+    r"|geregeld|besloten|schud|schudt|schudden|lieg|gelogen)\b"
+)
+
+
+# A clause of nothing but a no, a filler or an oath: "nee hoor", "echt", "wallah".
+_DENIAL_FILLER = re.compile(
+    r"^((nee\w*|nope|nah|neu|hoor|joh|echt|zeker|nooit|wallah|kzweer|ik zweer( het)?|serieus)\W*)+$"
+)
+# A new subject after the denial starts a statement of its own.
+_NEW_SUBJECT = re.compile(r"\b(ik|k|hij|ze|zij|die|het|er|we|wij|mijn|mn|kweet|weet)\b")
+
+
+def _only_denial(clause: str) -> bool:
+    denial = _DENIAL.search(clause) or _NOBODY_HARMED.search(clause)
+    if not denial:
+        return bool(_DENIAL_FILLER.match(clause))
+    return not _NEW_SUBJECT.search(clause[denial.end() :])
+
+
+def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
+    """Whether a message, read by its words, denies harm and says nothing else worrying: it
+    has a denial clause (`_DENIAL`, or "niemand" with the harm it denies); every word-list hit
+    (`hits` counts them in a text; given by the caller) lies in such a clause, counted, so a
+    hit across two clauses keeps the help; nothing takes it back as in a reply to the check
+    question (`takes_it_back`); and no word of `_DENIAL_VETO`. Erring towards the help: a
+    word missing here keeps it."""
+    plain = normalise(text)
+    clauses = _clauses(plain)
+    denied = [bool(_DENIAL.search(c) or _NOBODY_HARMED.search(c)) for c in clauses]
+    if not any(denied) or _DENIAL_VETO.search(plain):
+        return False
+    # Every clause is the denial itself, with no new subject after it, or a bare "nee", "hoor",
+    # "echt": a danger told in other words beside a denial ("ik heb nooit aan zelfmoord
+    # gedacht. ik sta op de rand van het balkon"), or run on without punctuation ("ik wil
+    # niemand pijn doen ik sta op het station"), keeps the help (a review, twenty-sixth pass).
+    if not all(_only_denial(c) for c in clauses):
+        return False
+    if any(hits(c) for c, d in zip(clauses, denied, strict=True) if not d):
+        return False
+    if sum(hits(c) for c, d in zip(clauses, denied, strict=True) if d) < hits(text):
+        return False
+    return takes_it_back(plain) is False
 
 
 def read_typed_answer(text: str, intent: str | None) -> str | None:
