@@ -181,6 +181,9 @@ def test_a_check_in_on_the_new_theme_through_the_whole_bot(model_path, copy_acti
     from rasa.utils.endpoints import EndpointConfig
 
     endpoint_url, headers, database_url = copy_action_server
+    # Eager mode loads this second agent in seconds; the setting is global, so it is put back
+    # afterwards for the session's agent (graph mode, tests/conftest.py).
+    was_eager = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)
     agent = Agent.load(
         str(model_path), action_endpoint=EndpointConfig(url=endpoint_url, headers=headers)
@@ -231,6 +234,7 @@ def test_a_check_in_on_the_new_theme_through_the_whole_bot(model_path, copy_acti
         assert [a.question_key for a in saved.answers] == [first, second]
     finally:
         loop.close()
+        tf.config.run_functions_eagerly(was_eager)
 
 
 def test_the_copy_does_not_change_this_tree(tmp_path):
