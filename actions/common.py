@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from typing import Any
 
 from rasa_sdk import Tracker
 
 from bot.responses import render_response as render_response  # re-exported for the actions
 from bot.responses import variant
+from bot.safety.check_answer import plain_text as _plain  # lower case, no accents
 from bot.storage.repository import stable_key as stable_key  # re-exported for the actions
 from bot.vocabulary import LANGUAGE_SLOT, SIMPLE, STANDARD, VENT_QUESTION_KEY
 
@@ -139,11 +139,6 @@ _HOPE_PHRASES: list[tuple[str, int]] = [
     (r"best wel|redelijk|gemiddeld|middel|gaat wel", 3),
     (r"veel|flink|behoorlijk", 4),
 ]
-
-
-def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).strip()
 
 
 def parse_scale(text: str | None, kind: str = "stemming") -> int | None:

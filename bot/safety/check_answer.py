@@ -78,8 +78,8 @@ _EMOJI_MEANS = {"🔪": "mes", "🗡": "mes", "💊": "pillen", "🪢": "touw", 
 _N = r"(niet|nie)"  # "nie" is how many clients type "niet"
 
 
-def _plain(text: str) -> str:
-    """Lower case without accents (as `actions.common._plain`, which the actions use)."""
+def plain_text(text: str) -> str:
+    """Lower case without accents (the actions read their answers the same way)."""
     text = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in text if not unicodedata.combining(ch)).strip()
 
@@ -87,7 +87,7 @@ def _plain(text: str) -> str:
 def normalise(text: str) -> str:
     """Lower case without accents; stretched letters and a few misspellings undone; "t" and
     "'t" read as "het"."""
-    plain = _STRETCH.sub(r"\1\1", _plain(text)).replace("'t", " het").replace("’t", " het")
+    plain = _STRETCH.sub(r"\1\1", plain_text(text)).replace("'t", " het").replace("’t", " het")
 
     def one(match: re.Match) -> str:
         word = match.group(0)
@@ -553,8 +553,9 @@ _DENIAL_FILLER = re.compile(
 _NEW_SUBJECT = re.compile(r"\b(ik|k|hij|ze|zij|die|het|er|we|wij|mijn|mn|kweet|weet)\b")
 
 
-def _only_denial(clause: str) -> bool:
-    denial = _DENIAL.search(clause) or _NOBODY_HARMED.search(clause)
+def _only_denial(clause: str, denial: re.Match[str] | None) -> bool:
+    """Whether a clause is the denial (`denial`, its match) with no new subject after it, or
+    a bare "nee", "hoor", "echt"."""
     if not denial:
         return bool(_DENIAL_FILLER.match(clause))
     return not _NEW_SUBJECT.search(clause[denial.end() :])
@@ -569,18 +570,19 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
     word missing here keeps it."""
     plain = normalise(text)
     clauses = _clauses(plain)
-    denied = [bool(_DENIAL.search(c) or _NOBODY_HARMED.search(c)) for c in clauses]
-    if not any(denied) or _DENIAL_VETO.search(plain):
+    denials = [_DENIAL.search(c) or _NOBODY_HARMED.search(c) for c in clauses]
+    if not any(denials) or _DENIAL_VETO.search(plain):
         return False
     # Every clause is the denial itself, with no new subject after it, or a bare "nee", "hoor",
     # "echt": a danger told in other words beside a denial ("ik heb nooit aan zelfmoord
     # gedacht. ik sta op de rand van het balkon"), or run on without punctuation ("ik wil
     # niemand pijn doen ik sta op het station"), keeps the help (a review, twenty-sixth pass).
-    if not all(_only_denial(c) for c in clauses):
+    if not all(_only_denial(c, d) for c, d in zip(clauses, denials, strict=True)):
         return False
-    if any(hits(c) for c, d in zip(clauses, denied, strict=True) if not d):
+    counts = [hits(c) for c in clauses]
+    if any(n for n, d in zip(counts, denials, strict=True) if not d):
         return False
-    if sum(hits(c) for c, d in zip(clauses, denied, strict=True) if d) < hits(text):
+    if sum(n for n, d in zip(counts, denials, strict=True) if d) < hits(text):
         return False
     return takes_it_back(plain) is False
 
