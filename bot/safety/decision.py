@@ -146,7 +146,9 @@ nothing and asked 13 more of their 620 calm messages the check question (docs/sa
 "Thirteenth pass").
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
-clear meaning (rule 2).
+clear meaning (rule 2). A negation of the word list ("ik wil niet dood", `denials` in
+patterns.yml) is one only in a message of one clause, or whose every clause is a negation:
+beside more clauses it says nothing about the rest (twenty-seventh pass).
 
 A classifier-only hit never shows the crisis help at once: short answers such as "me moeder"
 can get a high `crisis` confidence from DIET alone. It gets the check question instead, and

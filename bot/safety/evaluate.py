@@ -13,7 +13,7 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen18"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen19"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
 sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8").
 """
@@ -101,6 +101,11 @@ SETS = {
     # written in the twenty-sixth pass at the same time as dev8: run once, after that pass's
     # change (rules 1c and 2c).
     "unseen18": CRISIS_DIR / "crisis_set_unseen18.yml",
+    # A nineteenth, by another separate hand (twenty-seventh pass): short messages of 2 to 8
+    # words, crises now in every category and calm ones from forensic everyday life (rules and
+    # restrictions), conflict without danger and ordinary chat; its brief had no examples. Run
+    # once, after that pass's change (a negation is an idiom of its own clause only).
+    "unseen19": CRISIS_DIR / "crisis_set_unseen19.yml",
     # Pasts told beside the present, by another separate hand (sixteenth pass): a development
     # set, read and measured on (a learned reading of "past and over" was tried on it).
     "dev6": CRISIS_DIR / "crisis_set_dev6.yml",

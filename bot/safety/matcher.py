@@ -19,6 +19,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 
 from bot.nlp import load_pipeline
+from bot.safety.semantic import clauses
 
 PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
 
@@ -33,6 +34,9 @@ CATEGORIES: tuple[str, ...] = (
     "danger_to_others",
 )
 EXCLUSIONS = "exclusions"
+# Negations ("ik wil niet dood"): they cancel a hit as the exclusions do, but count as an
+# everyday idiom only in a text of one clause (`CrisisMatcher.analyse`).
+DENIALS = "denials"
 
 # Spoken contractions: "kwil" -> "ik wil", "kga" -> "ik ga", "k wil" -> "ik wil".
 _HEM = re.compile(r"(?:(?<=\s)|^)'?(?:m|em)(?=\s|$)")
@@ -108,7 +112,7 @@ class CrisisMatcher:
         self.matcher = Matcher(nlp.vocab, validate=True)
         self._labels: dict[int, tuple[str, str]] = {}
         for category, lines in patterns.items():
-            if category not in CATEGORIES and category != EXCLUSIONS:
+            if category not in CATEGORIES and category not in (EXCLUSIONS, DENIALS):
                 raise ValueError(f"unknown crisis category in word list: {category}")
             for i, line in enumerate(lines):
                 key = f"{category}:{i}"
@@ -128,23 +132,31 @@ class CrisisMatcher:
         the last readings."""
         if not text or not text.strip():
             return [], 0
-        hits, idioms = self._read(text) if remember else self._analyse(text)
+        read = self._read if remember else self._analyse
+        hits, idioms, denials = read(text)
+        # A negation is an idiom of its own clause only: in a message of two or more clauses
+        # the rest may still be a crisis told in other words (patterns.yml, `denials`), unless
+        # every clause is a negation too ("ik wil niet dood. ik wil echt niet dood hoor").
+        if denials and all(read(c)[2] for c in clauses(text)):
+            idioms += denials
         return list(hits), idioms
 
-    def _analyse(self, text: str) -> tuple[tuple[CrisisHit, ...], int]:
+    def _analyse(self, text: str) -> tuple[tuple[CrisisHit, ...], int, int]:
         doc = self.nlp(normalise(text))
         hits: list[CrisisHit] = []
         excluded: list[tuple[int, int]] = []
+        denials = 0
         for match_id, start, end in self.matcher(doc):
             category, line = self._labels[match_id]
-            if category == EXCLUSIONS:
+            if category in (EXCLUSIONS, DENIALS):
                 excluded.append((start, end))
+                denials += category == DENIALS
             else:
                 hits.append(CrisisHit(category, start, end, doc[start:end].text, line))
         hits = [h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)]
         # Longest (most specific) hit first; ties go to the category order.
         hits.sort(key=lambda h: (-(h.end - h.start), CATEGORIES.index(h.category), h.start))
-        return tuple(hits), len(excluded)
+        return tuple(hits), len(excluded) - denials, denials
 
     def category(self, text: str) -> str | None:
         hits = self.find(text)

@@ -91,7 +91,7 @@ def test_normalise_expands_contractions_and_squeezes_repeats(matcher):
 
 def test_word_list_is_well_formed():
     patterns = load_patterns()
-    assert set(patterns) == {*CATEGORIES, "exclusions"}
+    assert set(patterns) == {*CATEGORIES, "exclusions", "denials"}
     for lines in patterns.values():
         for line in lines:
             assert compile_pattern(line), line
@@ -372,6 +372,46 @@ def test_reassurance_is_not_an_exclusion(matcher, text):
     (a passive death wish with "maar ik doe niks" still gets the crisis help)."""
     hits, idioms = matcher.analyse(text)
     assert not hits and idioms == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik wil niet dood",
+        "nee ik wil echt niet dood hoor",
+        "ik wil eigenlijk niet dood",
+        # Every clause a negation (a review of the twenty-seventh pass).
+        "ik wil niet dood. ik wil echt niet dood hoor",
+        "nee ik wil niet dood, echt niet, ik wil niet dood",
+    ],
+)
+def test_a_denied_wish_to_die_alone_counts_as_idiom(matcher, text):
+    hits, idioms = matcher.analyse(text)
+    assert not hits and idioms >= 1
+    assert matcher.analyse(text, remember=False)[1] == idioms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # dev8 (read): the balcony got nothing, as the negation stopped the whole meaning.
+        "ik wil niet dood eigenlijk maar ik hou het niet meer uit en ik sta nu op het balkon",
+        "ik wil niet dood, maar ik heb net al mijn pillen in mijn hand",
+        "ik wou niet dood maar de stem zegt dat ik moet springen",
+    ],
+)
+def test_a_denied_wish_beside_more_clauses_is_no_idiom(matcher, text):
+    """Twenty-seventh pass: "ik wil niet dood" cancels the hit on "wil ... dood" still, but in
+    a message of two or more clauses it no longer stops the meaning of the rest."""
+    hits, idioms = matcher.analyse(text)
+    assert not [h for h in hits if "dood" in h.text] and idioms == 0
+    # ... while the clause that holds it is still an idiom on its own (rules 5b and 5c).
+    assert matcher.analyse(text.split(",")[0].split(" maar ")[0])[1] == 1
+
+
+def test_an_everyday_idiom_beside_more_clauses_still_counts(matcher):
+    hits, idioms = matcher.analyse("ik ga dood van de honger, maar het eten is zo klaar")
+    assert not hits and idioms == 1
 
 
 def test_a_wish_to_be_dead_told_with_ooit_is_no_idiom():
