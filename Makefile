@@ -113,7 +113,7 @@ train: setup ## train the Rasa model when its inputs changed
 
 # --- the two commands ---------------------------------------------------------------------
 
-run: migrate train ## set up (first time 5-8 minutes) and start Koers on 127.0.0.1
+run: migrate train ## set up (first time about 20 minutes) and start Koers on 127.0.0.1
 	@$(PY) -m bot.serve --demo
 
 chat: setup ## talk to a running Koers in this terminal

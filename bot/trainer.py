@@ -93,7 +93,7 @@ def ensure_model(model_dir: Path | None = None, verbose: bool = True) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     if verbose:
-        print("Training the model (first time about 3-5 minutes)...", file=sys.stderr)
+        print("Training the model (first time about 15 minutes on 2 cores)...", file=sys.stderr)
     started = time.monotonic()
     cmd = [
         sys.executable,
