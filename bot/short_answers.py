@@ -333,7 +333,7 @@ def main() -> None:
     from bot.trainer import ensure_model
 
     configure_structlog(logging.WARNING)
-    tf.config.run_functions_eagerly(False)  # graph mode, as the server runs (half the turn time)
+    tf.config.run_functions_eagerly(False)  # graph mode, as the server runs (0.6 of the turn time)
     workdir = Path(tempfile.mkdtemp(prefix="koers-short-answers-"))
     url = f"sqlite:///{workdir / 'koers.db'}"
     upgrade_database(url)

@@ -184,8 +184,8 @@ def bot(model_path: Path, action_server: str, event_loop_session) -> Bot:
     rasa_patches.apply()  # as `python -m bot.rasa_server` does before loading the model
 
     # Graph mode, as `python -m bot.rasa_server` runs: the load traces the graphs once (about
-    # 50 s more than eager mode), and each turn then takes about half as long (113 ms against
-    # 233 ms on the main set; docs/benchmarks.md). The crisis sets send thousands of turns.
+    # 40 s more than eager mode), and a turn then takes about 0.6 of the time (113 ms against
+    # 186 ms median; benchmarks/turn_mode.py). The crisis sets send thousands of turns.
     tf.config.run_functions_eagerly(False)
     tf.get_logger().setLevel("ERROR")  # no checkpoint notices when the session ends
     from rasa.shared.core.domain import Domain

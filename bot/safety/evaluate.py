@@ -321,7 +321,7 @@ def main() -> None:
 
     from bot.storage.db import upgrade_database
 
-    tf.config.run_functions_eagerly(False)  # graph mode, as the server runs (half the turn time)
+    tf.config.run_functions_eagerly(False)  # graph mode, as the server runs (0.6 of the turn time)
     workdir = Path(tempfile.mkdtemp(prefix="koers-safety-eval-"))
     url = f"sqlite:///{workdir / 'eval.db'}"
     upgrade_database(url)
