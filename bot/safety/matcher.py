@@ -35,7 +35,7 @@ CATEGORIES: tuple[str, ...] = (
 )
 EXCLUSIONS = "exclusions"
 # Negations ("ik wil niet dood"): they cancel a hit as the exclusions do, but count as an
-# everyday idiom only in a text of one clause (`CrisisMatcher.analyse`).
+# everyday idiom only in a text of one clause or of negations only (`CrisisMatcher.analyse`).
 DENIALS = "denials"
 
 # Spoken contractions: "kwil" -> "ik wil", "kga" -> "ik ga", "k wil" -> "ik wil".
