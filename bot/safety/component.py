@@ -557,6 +557,8 @@ class CrisisGuard(GraphComponent):
         text = message.get(TEXT) or ""
         ranking: list[dict[str, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
         hits, idioms = self.matcher.analyse(text)
+        # A phrase that only asks (rule 6a) counts when the word list has no hit.
+        asked = None if hits else self.matcher.ask(text)
         semantic = message.get(SEMANTIC_PROPERTY) or {}
         clause = semantic.get("last_clause_text")
         # Rule 5b is stopped only by an everyday idiom inside the clause itself.
@@ -585,6 +587,7 @@ class CrisisGuard(GraphComponent):
         )
         evidence = Evidence(
             matcher_category=hits[0].category if hits else None,
+            asked=asked.category if asked else None,
             idiom_only=bool(idioms) and not hits,
             classifier=classifier,
             semantic=float(semantic.get("probability") or 0.0),
@@ -612,7 +615,7 @@ class CrisisGuard(GraphComponent):
             # Rules 1c and 2c: the words deny harm (every clause with a hit among them).
             words_deny=words_deny_harm(text, lambda piece: len(self.matcher.find(piece))),
         )
-        return evidence, hits[0].text if hits else None
+        return evidence, hits[0].text if hits else (asked.text if asked else None)
 
     def _guard(self, message: Message) -> None:
         evidence, matched = self.evidence(message)

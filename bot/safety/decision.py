@@ -31,6 +31,8 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
      (three views), scores >= bands.every_clause (no
      everyday idiom in it; thirteenth pass)                 -> CHECK (with the clause's
                                                                own category)
+  6a. a phrase of the word list that asks, not alarms
+     ("ze laten me niet gaan", "hij heeft een mes")         -> CHECK (its own category)
   6. classifier says crisis (not an everyday idiom) and
      semantic >= bands.classifier_floor, and the message is
      not a short answer inside a question                   -> CHECK (one signal only)
@@ -53,7 +55,7 @@ real message (three words or more, so not "hoi" or a button) that was calm and s
 CHECK: "ik sta op de brug" after "ik ga vissen met mijn vader" gets the calm question, not 113.
 A calm context never lowers a word-list hit (only rule 1a can, and never to nothing).
 
-Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5-5c, 6
+Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5-5c, 6a, 6
 and 8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
 `bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
 
@@ -144,11 +146,21 @@ clause's category and nearest crisis sentence. It comes after rules 5a and 5b an
 7, so it never lowers an outcome. On the development sets it caught 6 of the 8 crises that got
 nothing and asked 13 more of their 620 calm messages the check question (docs/safety.md,
 "Thirteenth pass").
+"A phrase that asks" (rule 6a, twenty-eighth pass; `Evidence.asked`, patterns.yml `ask`): short
+reports of being held, of a weapon or of someone inside ("ze laten me nie weg", "hij heeft
+mes", "ze zijn binnen") read calm to the meaning (0.04 to 0.31) and to the word list, and the
+classifier alone is no help for short messages (on the development sets it would ask 27 calm
+messages to gain 2 crises). They are too plain for the crisis help at once: "mn begeleider
+laat me niet gaan" is ward life too. So they ask the check question, with their own category,
+with or without the conversation, but only when no rule above gave more. An exclusion or a
+negation that overlaps one cancels it.
+
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
 clear meaning (rule 2). A negation of the word list ("ik wil niet dood", `denials` in
-patterns.yml) is one only in a message of one clause, or whose every clause is a negation:
-beside more clauses it says nothing about the rest (twenty-seventh pass).
+patterns.yml) is one only in a message of negations and small words ("nee ik wil echt niet dood
+hoor"): beside other words it says nothing about the rest (twenty-seventh and twenty-eighth
+passes).
 
 A classifier-only hit never shows the crisis help at once: short answers such as "me moeder"
 can get a high `crisis` confidence from DIET alone. It gets the check question instead, and
@@ -176,6 +188,7 @@ CLAUSE_REASON = "zinsdeel apart"  # the reason of rule 5c
 DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
 DOUBT_MIN_WORDS = 6  # rules 1a and 1b need a message of at least this many words
 PAST_REASON = "verteld als verleden"
+ASK_REASON = "woordenlijst: navragen"  # rule 6a
 # Rules 1c and 2c: "woordenlijst" or "betekenis 0.97", then "woorden ontkennen het"
 DENIAL_REASON = "woorden ontkennen het"  # rule 1b: "woordenlijst", "verteld als verleden"
 SENTENCE_MIN_WORDS = 20  # rule 9 reads the sentences of messages of this many words or more
@@ -299,6 +312,9 @@ class Evidence:
     # iets aandoen", "niemand slaat me"); every clause with a word-list hit is such a denial
     # (bot.safety.check_answer.words_deny_harm; rule 1c, twenty-sixth pass)
     words_deny: bool = False
+    # The category of a phrase that asks, not alarms ("ze laten me niet gaan"; patterns.yml
+    # `ask`, rule 6a, twenty-eighth pass), or None
+    asked: str | None = None
 
     @property
     def highest_reading(self) -> float:
@@ -351,6 +367,7 @@ class Evidence:
             "clause_idiom_only": self.clause_idiom_only,
             "matcher_past": self.matcher_past,
             "words_deny": self.words_deny,
+            "asked": self.asked,
         }
 
     @classmethod
@@ -385,6 +402,7 @@ class Evidence:
             clause_idiom_only=bool(data.get("clause_idiom_only")),
             matcher_past=bool(data.get("matcher_past")),
             words_deny=bool(data.get("words_deny")),
+            asked=data.get("asked") or None,
         )
 
 
@@ -559,6 +577,8 @@ def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:
             "semantic",
             (f"{CLAUSE_REASON} {e.semantic_clause:.2f}",),
         )
+    if e.asked and not e.idiom_only:
+        return Decision(CHECK, e.asked, "matcher", (ASK_REASON,))
     short = e.words <= SHORT_ANSWER_WORDS
     # Without context a short message is left to the policy, which knows the open question.
     classifier_may_check = not short or (context is not None and not context.in_question)

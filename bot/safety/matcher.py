@@ -19,7 +19,6 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 
 from bot.nlp import load_pipeline
-from bot.safety.semantic import clauses
 
 PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
 
@@ -35,11 +34,26 @@ CATEGORIES: tuple[str, ...] = (
 )
 EXCLUSIONS = "exclusions"
 # Negations ("ik wil niet dood"): they cancel a hit as the exclusions do, but count as an
-# everyday idiom only in a text of one clause or of negations only (`CrisisMatcher.analyse`).
+# everyday idiom only in a text of negations only (`CrisisMatcher.analyse`).
 DENIALS = "denials"
+# Phrases that only ask the check question ("category: pattern"; rule 6a of the decision).
+ASK = "ask"
+# Everyday purposes that cancel every ask phrase of a message ("hij heeft een mes voor de uien").
+ASK_NOT = "ask_not"
+# ... with small words only beside them in a clause ("nee ik wil echt niet dood hoor"): run-on
+# typing has no clauses to split ("ik wil niet dood ik sta nu op het dak"), so every other
+# word beside a negation lets the meaning of the message count (twenty-eighth pass).
+SMALL_WORDS = frozenset(
+    "ik nee neen nope ja jawel joh hoor echt niet nie toch gewoon gwn nou zeker "
+    "absoluut helemaal eigenlijk egt ook heus he hè haha hahaha lol ok oke oké prima dus zeg "
+    "man bro".split()
+)
 
 # Spoken contractions: "kwil" -> "ik wil", "kga" -> "ik ga", "k wil" -> "ik wil".
 _HEM = re.compile(r"(?:(?<=\s)|^)'?(?:m|em)(?=\s|$)")
+# "me zelf" / "mij zelf" written apart (twenty-eighth pass: "ik heb me zelf gesneden" got
+# nothing from the word list).
+_SELF = re.compile(r"\b(me|mij)\s+zelf\b")
 _CONTRACTION = re.compile(
     r"\b(?:k|'k)\s?(wil|wou|ga|ben|zou|heb|hoop|kan|moet|denk|zweer|snij|sla|maak|voel)\b"
 )
@@ -56,6 +70,7 @@ def normalise(text: str) -> str:
     text = _REPEATS.sub(r"\1\1", text)
     text = _CONTRACTION.sub(r"ik \1", text)
     text = _HEM.sub("hem", text)  # "ik sla 'm" / "ik sla m" -> "ik sla hem"
+    text = _SELF.sub(r"\1zelf", text)
     return " ".join(text.split())
 
 
@@ -74,6 +89,8 @@ def _token_spec(spec: str) -> dict:
         return {"OP": "?"}
     if spec.endswith("?") and not (spec.startswith("/") and spec.endswith("/")):
         optional, spec = True, spec[:-1]
+        if spec == "_":
+            raise ValueError("'_?' is no token: '_' is already an optional gap")
     if spec.startswith("/") != (spec.endswith("/") and len(spec) > 1):
         raise ValueError(f"broken regular expression token (no spaces allowed): {spec!r}")
     if "" in spec.split("|"):
@@ -112,12 +129,19 @@ class CrisisMatcher:
         self.matcher = Matcher(nlp.vocab, validate=True)
         self._labels: dict[int, tuple[str, str]] = {}
         for category, lines in patterns.items():
-            if category not in CATEGORIES and category not in (EXCLUSIONS, DENIALS):
+            if category not in CATEGORIES and category not in (EXCLUSIONS, DENIALS, ASK, ASK_NOT):
                 raise ValueError(f"unknown crisis category in word list: {category}")
             for i, line in enumerate(lines):
                 key = f"{category}:{i}"
+                label = category
+                if category == ASK:
+                    # "threatened: laat me niet gaan": the category it asks about.
+                    asked, _, line = line.partition(":")
+                    if asked.strip() not in CATEGORIES or not line.strip():
+                        raise ValueError(f"an ask phrase needs a category: {asked!r}")
+                    label, line = f"{ASK}:{asked.strip()}", line.strip()
                 self.matcher.add(key, [compile_pattern(line)])
-                self._labels[nlp.vocab.strings[key]] = (category, line)
+                self._labels[nlp.vocab.strings[key]] = (label, line)
         # The semantic scorer and the guard both read a message's hits (and those of its
         # clauses): the second reading of the same text comes from here.
         self._read = lru_cache(maxsize=1024)(self._analyse)
@@ -133,30 +157,66 @@ class CrisisMatcher:
         if not text or not text.strip():
             return [], 0
         read = self._read if remember else self._analyse
-        hits, idioms, denials = read(text)
-        # A negation is an idiom of its own clause only: in a message of two or more clauses
-        # the rest may still be a crisis told in other words (patterns.yml, `denials`), unless
-        # every clause is a negation too ("ik wil niet dood. ik wil echt niet dood hoor").
-        if denials and all(read(c)[2] for c in clauses(text)):
+        hits, idioms, denials, beside, _ = read(text)
+        # A negation is no idiom for the rest of a message: beside it the message may still tell
+        # a crisis in other words (patterns.yml, `denials`), unless it holds only negations
+        # and small words ("nee ik wil niet dood hoor", "ik wil niet dood. echt niet"). Words,
+        # not clauses: run-on typing is one clause ("ik wil niet dood ik sta op het dak"), and
+        # a piece under three words is no clause ("ik wil niet dood. 40 pillen").
+        if denials and not beside:
             idioms += denials
         return list(hits), idioms
 
-    def _analyse(self, text: str) -> tuple[tuple[CrisisHit, ...], int, int]:
+    def ask(self, text: str) -> CrisisHit | None:
+        """The first phrase of `ask` in `text` that no exclusion or negation overlaps
+        (patterns.yml), with the category it asks about, or None."""
+        if not text or not text.strip():
+            return None
+        asked = self._read(text)[4]
+        return asked[0] if asked else None
+
+    def _analyse(
+        self, text: str
+    ) -> tuple[tuple[CrisisHit, ...], int, int, int, tuple[CrisisHit, ...]]:
+        """Hits, idioms, negations, the number of words beside the negations (small words
+        and emoji not counted), and the ask phrases (category without the "ask:")."""
         doc = self.nlp(normalise(text))
         hits: list[CrisisHit] = []
+        asked: list[CrisisHit] = []
         excluded: list[tuple[int, int]] = []
+        denied: set[int] = set()  # the tokens inside a negation
         denials = 0
+        everyday = False  # an everyday purpose: no ask phrase counts
         for match_id, start, end in self.matcher(doc):
             category, line = self._labels[match_id]
-            if category in (EXCLUSIONS, DENIALS):
+            if category == ASK_NOT:
+                everyday = True
+            elif category in (EXCLUSIONS, DENIALS):
                 excluded.append((start, end))
-                denials += category == DENIALS
+                if category == DENIALS:
+                    denials += 1
+                    denied.update(range(start, end))
+            elif category.startswith(f"{ASK}:"):
+                asked.append(
+                    CrisisHit(category[len(ASK) + 1 :], start, end, doc[start:end].text, line)
+                )
             else:
                 hits.append(CrisisHit(category, start, end, doc[start:end].text, line))
         hits = [h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)]
+        asked = [
+            h
+            for h in asked
+            if not everyday and not any(s < h.end and h.start < e for s, e in excluded)
+        ]
+        asked.sort(key=lambda h: h.start)
         # Longest (most specific) hit first; ties go to the category order.
         hits.sort(key=lambda h: (-(h.end - h.start), CATEGORIES.index(h.category), h.start))
-        return tuple(hits), len(excluded) - denials, denials
+        beside = sum(
+            1
+            for t in doc
+            if t.i not in denied and (t.is_alpha or t.like_num) and t.lower_ not in SMALL_WORDS
+        )
+        return tuple(hits), len(excluded) - denials, denials, beside, tuple(asked)
 
     def category(self, text: str) -> str | None:
         hits = self.find(text)

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.safety.matcher import CATEGORIES, compile_pattern, get_matcher, load_patterns, normalise
+from bot.safety.matcher import (
+    CATEGORIES,
+    CrisisMatcher,
+    compile_pattern,
+    get_matcher,
+    load_patterns,
+    normalise,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +51,15 @@ def matcher():
         ("ik heb me eigen gesneden", "self_harm"),
         ("ik heb pillen opgespaard om ze in te nemen", "overdose"),
         ("mijn vriend zegt dat ik dood ben als ik praat", "threatened"),
+        # Twenty-eighth pass: a noose, "me zelf" written apart, the verb split around it.
+        ("de strop ligt klaar", "suicide"),
+        ("heb een strop geknoopt", "suicide"),
+        ("touw om mn nek", "suicide"),
+        ("ik heb me zelf gesneden", "self_harm"),
+        ("ik doe mezelf wat aan vannacht", "suicide"),
+        ("straks doe ik mezelf nog wat aan", "suicide"),
+        ("touw om mn hals", "suicide"),
+        ("de strop hangt", "suicide"),
     ],
 )
 def test_crisis_language_is_found(matcher, text, category):
@@ -68,6 +84,15 @@ def test_crisis_language_is_found(matcher, text, category):
         "   ",
         "😀😀",
         "<script>alert(1)</script>",
+        "wat een strop, mn fiets is gestolen",
+        "laat me zelf kiezen",
+        "ik doe me jas aan",
+        "ik kan het me zelf niet vergeven",
+        # A second reader's review of the twenty-eighth pass.
+        "wat een strop, maak je geen zorgen",
+        "dat was een strop, knoop het maar in je oren",
+        "oordopjes kabel om mn nek",
+        "dat liedje deed me wat aan mn opa denken",
     ],
 )
 def test_everyday_language_is_not_crisis(matcher, text):
@@ -86,18 +111,21 @@ def test_normalise_expands_contractions_and_squeezes_repeats(matcher):
     # A Turkish keyboard's dotted capital İ and dotless ı.
     assert normalise("İK WİL DOOD") == "ik wil dood"
     assert normalise("ık wıl dood") == "ik wil dood"
+    assert normalise("heb me zelf gebrand, mij zelf") == "heb mezelf gebrand mijzelf"
     assert matcher.category("ık wıl zelfmoord plegen") == "suicide"
 
 
 def test_word_list_is_well_formed():
     patterns = load_patterns()
-    assert set(patterns) == {*CATEGORIES, "exclusions", "denials"}
-    for lines in patterns.values():
+    assert set(patterns) == {*CATEGORIES, "exclusions", "denials", "ask", "ask_not"}
+    for key, lines in patterns.items():
         for line in lines:
-            assert compile_pattern(line), line
+            category, _, phrase = line.partition(": ") if key == "ask" else (key, "", line)
+            assert category in CATEGORIES or key in ("exclusions", "denials", "ask_not"), line
+            assert compile_pattern(phrase), line
 
 
-@pytest.mark.parametrize("pattern", ["_ _", "/^(a|b c)/", "a||b"])
+@pytest.mark.parametrize("pattern", ["_ _", "/^(a|b c)/", "a||b", "a _? b"])
 def test_malformed_pattern_is_rejected(pattern):
     with pytest.raises(ValueError):
         compile_pattern(pattern)
@@ -383,6 +411,14 @@ def test_reassurance_is_not_an_exclusion(matcher, text):
         # Every clause a negation (a review of the twenty-seventh pass).
         "ik wil niet dood. ik wil echt niet dood hoor",
         "nee ik wil niet dood, echt niet, ik wil niet dood",
+        # Twenty-eighth pass: "nie" as clients type it (a suicide hit before), small words
+        # and emoji beside it.
+        "kwil nie dood",
+        "nee joh ik wil echt nie dood hoor 🙂",
+        "ik wil niet dood hoor, echt niet",
+        "ik wil niet dood gaan",
+        "ik wil niet doodgaan",
+        "ik wil echt niet sterven hoor",
     ],
 )
 def test_a_denied_wish_to_die_alone_counts_as_idiom(matcher, text):
@@ -407,6 +443,28 @@ def test_a_denied_wish_beside_more_clauses_is_no_idiom(matcher, text):
     assert not [h for h in hits if "dood" in h.text] and idioms == 0
     # ... while the clause that holds it is still an idiom on its own (rules 5b and 5c).
     assert matcher.analyse(text.split(",")[0].split(" maar ")[0])[1] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Run-on typing, one clause to the clause split (a review of the twenty-seventh pass).
+        "ik wil niet dood ik sta nu op het dak",
+        "kwil nie dood maar hou het nie meer vol",
+        "ik wil niet dood help",
+        "ik wil niet dood, gaat wel",
+        # A clause beside a negation that is more than small words.
+        "ik wil niet dood. ik wil echt niet dood, de pillen liggen klaar",
+        # A piece under three words is no clause (a second reader's review).
+        "ik wil niet dood. ik wil echt niet dood. 40 pillen",
+        "nee ik wil niet dood, echt niet, ik wil niet dood, help",
+    ],
+)
+def test_a_denied_wish_beside_other_words_is_no_idiom(matcher, text):
+    """Twenty-eighth pass: the words beside a negation count, not only its clauses; a word
+    beside it that is not a small word ("nee", "echt", "hoor") lets the meaning count."""
+    hits, idioms = matcher.analyse(text)
+    assert not [h for h in hits if "dood" in h.text] and idioms == 0
 
 
 def test_an_everyday_idiom_beside_more_clauses_still_counts(matcher):
@@ -527,3 +585,58 @@ def test_the_word_list_on_the_held_out_how_often_set(matcher):
     assert (len(data["crisis"]), len(data["non_crisis"])) == (50, 50)
     assert crises >= 38, f"{crises} of 50 crises with a hit"
     assert calm <= 7, f"{calm} of 50 calm messages with a hit"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("die gasten laten me niet gaan", "threatened"),
+        ("ik mag nie naar buiten van hem", "abuse"),
+        ("ze houden me hier vast", "threatened"),
+        ("hij had een pistool", "threatened"),
+        ("er zijn mannen in mn huis", "threatened"),
+        ("ze hebben ingebroken bij mij", "threatened"),
+        # A second reader's review of the twenty-eighth pass.
+        ("ik kan nie weg de deur is op slot", "threatened"),
+        ("ik mag niet weg van hem", "abuse"),
+        ("hij heeft n mes", "threatened"),
+        ("die gast heeft een mes", "threatened"),
+        ("hij laat me nooit gaan", "threatened"),
+        ("hij houd me vast", "threatened"),
+        ("ik wil dood en hij laat me niet gaan", "threatened"),
+    ],
+)
+def test_a_phrase_that_asks_is_found(matcher, text, category):
+    """Twenty-eighth pass: patterns.yml `ask` (rule 6a): the check question, never a hit."""
+    assert matcher.ask(text).category == category
+    assert all(h.category != "threatened" for h in matcher.find(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik laat me niet kennen",
+        "hij heeft een nieuwe fiets",
+        "ik ben binnen",
+        # A second reader's review of the twenty-eighth pass.
+        "ik laat me niet gaan hoor ik blijf rustig",
+        "ze zijn binnen 10 minuten hier",
+        "hij is binnengekomen met de post",
+        "het laat me niet los",
+        "hij heeft een mes gekocht voor de keuken",
+        "mn begeleider laat me niet gaan naar het feest",
+        "ze laten me niet weg op verlof",
+        "",
+        "  ",
+        "🙂",
+    ],
+)
+def test_everyday_words_ask_nothing(matcher, text):
+    assert matcher.ask(text) is None
+
+
+def test_an_ask_phrase_needs_a_known_category(matcher):
+    with pytest.raises(ValueError, match="category"):
+        CrisisMatcher(matcher.nlp, {"ask": ["boos: laat me niet gaan"]})
+    with pytest.raises(ValueError, match="category"):
+        CrisisMatcher(matcher.nlp, {"ask": ["laat me niet gaan"]})

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bot.safety.decision import (
+    ASK_REASON,
     CALM,
     CHECK,
     CLAUSE_REASON,
@@ -149,6 +150,29 @@ def test_words_that_deny_the_harm_ask_the_check_question_first():
     assert decide(ev(semantic=B.check, words_deny=True)).outcome == CHECK
     # The stored evidence keeps it: the policy and the actions decide the same.
     assert Evidence.from_dict(ev(**hit).as_dict()).words_deny is True
+
+
+def test_a_phrase_that_asks_gets_the_check_question():
+    """Rule 6a (twenty-eighth pass): "ze laten me nie weg" asks, with its own category, with or
+    without the conversation, also in a short answer to an open question."""
+    asked = {"asked": "threatened", "words": 4, "semantic": 0.19, "classifier": 0.96}
+    for context in (None, Context(), CALM_BEFORE, Context(in_question=True), WORRYING):
+        d = decide(ev(**asked), context)
+        assert (d.outcome, d.category, d.detected_by, d.reasons) == (
+            CHECK,
+            "threatened",
+            "matcher",
+            (ASK_REASON,),
+        ), context
+    # Never more than the check question on its own ...
+    assert decide(ev(**{**asked, "semantic": B.check - 0.01})).outcome == CHECK
+    # ... and never less than what the rules above give.
+    assert decide(ev(**asked, matcher_category="abuse")).outcome == CRISIS
+    assert decide(ev(**{**asked, "semantic": B.clear})).outcome == CRISIS
+    assert decide(ev(**{**asked, "asked": None})).outcome == CALM
+    # An everyday idiom beside it ("hij heeft een pistool in gta") stops it, as it stops rule 6.
+    assert decide(ev(**asked, idiom_only=True)).outcome == CALM
+    assert Evidence.from_dict(ev(**asked).as_dict()) == ev(**asked)
 
 
 def test_semantic_above_clear_is_a_crisis():
