@@ -13,7 +13,7 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen19"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen20"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
 sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8").
 """
@@ -106,6 +106,13 @@ SETS = {
     # restrictions), conflict without danger and ordinary chat; its brief had no examples. Run
     # once, after that pass's change (a negation is an idiom of its own clause only).
     "unseen19": CRISIS_DIR / "crisis_set_unseen19.yml",
+    # A twentieth, by another separate hand (twenty-eighth pass): short messages of 1 to 7
+    # words typed mid-conversation, crises in every category (a third said without crisis
+    # words) and calm ones from forensic everyday life, short answers to the check-in's
+    # questions and safe venting; its brief had no examples. Messages identical to a training
+    # example were removed unread. Run once, after that pass's change (rule 6a and the
+    # negations beside other words).
+    "unseen20": CRISIS_DIR / "crisis_set_unseen20.yml",
     # Pasts told beside the present, by another separate hand (sixteenth pass): a development
     # set, read and measured on (a learned reading of "past and over" was tried on it).
     "dev6": CRISIS_DIR / "crisis_set_dev6.yml",
