@@ -36,6 +36,8 @@ def _matcher_at(rev: str, nlp, workdir: Path):
         spec = importlib.util.spec_from_file_location(
             "base_matcher", tree / "bot/safety/matcher.py"
         )
+        if spec is None or spec.loader is None:
+            raise SystemExit(f"no bot/safety/matcher.py at {rev}")
         module = importlib.util.module_from_spec(spec)
         sys.modules["base_matcher"] = module
         spec.loader.exec_module(module)
