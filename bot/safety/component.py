@@ -557,7 +557,7 @@ class CrisisGuard(GraphComponent):
         text = message.get(TEXT) or ""
         ranking: list[dict[str, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
         hits, idioms = self.matcher.analyse(text)
-        # A phrase that only asks (rule 6a) counts when the word list has no hit.
+        # A phrase that only asks (rule 7a) counts when the word list has no hit.
         asked = None if hits else self.matcher.ask(text)
         semantic = message.get(SEMANTIC_PROPERTY) or {}
         clause = semantic.get("last_clause_text")

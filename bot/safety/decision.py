@@ -31,12 +31,12 @@ Three signals come from the NLU pipeline for every message (`Evidence`):
      (three views), scores >= bands.every_clause (no
      everyday idiom in it; thirteenth pass)                 -> CHECK (with the clause's
                                                                own category)
-  6a. a phrase of the word list that asks, not alarms
-     ("ze laten me niet gaan", "hij heeft een mes")         -> CHECK (its own category)
   6. classifier says crisis (not an everyday idiom) and
      semantic >= bands.classifier_floor, and the message is
      not a short answer inside a question                   -> CHECK (one signal only)
   7. worrying context and semantic >= bands.context_check   -> CHECK
+  7a. a phrase of the word list that asks, not alarms
+     ("ze laten me niet gaan", "hij heeft een mes")         -> CHECK (its own category)
   8. otherwise                                              -> CALM
 Then, after the first match (twelfth pass):
   9. a CHECK of rule 5 alone (the meaning of the whole message; nothing clear, no last clause
@@ -55,7 +55,7 @@ real message (three words or more, so not "hoi" or a button) that was calm and s
 CHECK: "ik sta op de brug" after "ik ga vissen met mijn vader" gets the calm question, not 113.
 A calm context never lowers a word-list hit (only rule 1a can, and never to nothing).
 
-Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5-5c, 6a, 6
+Without context (the NLU pipeline, which cannot see the conversation) only rules 1-3, 5-5c, 6, 7a
 and 8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words;
 `bot.safety.policy.SafetyContextPolicy` applies all of them with the conversation.
 
@@ -146,14 +146,17 @@ clause's category and nearest crisis sentence. It comes after rules 5a and 5b an
 7, so it never lowers an outcome. On the development sets it caught 6 of the 8 crises that got
 nothing and asked 13 more of their 620 calm messages the check question (docs/safety.md,
 "Thirteenth pass").
-"A phrase that asks" (rule 6a, twenty-eighth pass; `Evidence.asked`, patterns.yml `ask`): short
+"A phrase that asks" (rule 7a, twenty-eighth pass; `Evidence.asked`, patterns.yml `ask`): short
 reports of being held, of a weapon or of someone inside ("ze laten me nie weg", "hij heeft
 mes", "ze zijn binnen") read calm to the meaning (0.04 to 0.31) and to the word list, and the
 classifier alone is no help for short messages (on the development sets it would ask 27 calm
 messages to gain 2 crises). They are too plain for the crisis help at once: "mn begeleider
 laat me niet gaan" is ward life too. So they ask the check question, with their own category,
-with or without the conversation, but only when no rule above gave more. An exclusion or a
-negation that overlaps one cancels it.
+with or without the conversation, but only when no other rule asked or helped: last, so that a
+check of the classifier or the context keeps its own category ("danger_to_others" asks "Wil
+je jezelf of een ander pijn doen?"). An exclusion, a negation or an everyday purpose
+(`ask_not`: a kitchen knife, a game, a leave) that overlaps one cancels it; an idiom elsewhere
+in the message does not ("hij heeft een mes, ik schrik me dood").
 
 "An everyday idiom" is a reviewed exclusion of the word list ("ik lach me dood", "ik verveel
 me dood") with no crisis words beside it: it stops the check question (rules 5 and 6), not a
@@ -188,7 +191,7 @@ CLAUSE_REASON = "zinsdeel apart"  # the reason of rule 5c
 DOUBT_REASON = "betekenis maar"  # rule 1a: "woordenlijst", "betekenis maar 0.06"
 DOUBT_MIN_WORDS = 6  # rules 1a and 1b need a message of at least this many words
 PAST_REASON = "verteld als verleden"
-ASK_REASON = "woordenlijst: navragen"  # rule 6a
+ASK_REASON = "woordenlijst: navragen"  # rule 7a
 # Rules 1c and 2c: "woordenlijst" or "betekenis 0.97", then "woorden ontkennen het"
 DENIAL_REASON = "woorden ontkennen het"  # rule 1b: "woordenlijst", "verteld als verleden"
 SENTENCE_MIN_WORDS = 20  # rule 9 reads the sentences of messages of this many words or more
@@ -313,7 +316,7 @@ class Evidence:
     # (bot.safety.check_answer.words_deny_harm; rule 1c, twenty-sixth pass)
     words_deny: bool = False
     # The category of a phrase that asks, not alarms ("ze laten me niet gaan"; patterns.yml
-    # `ask`, rule 6a, twenty-eighth pass), or None
+    # `ask`, rule 7a, twenty-eighth pass), or None
     asked: str | None = None
 
     @property
@@ -577,8 +580,6 @@ def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:
             "semantic",
             (f"{CLAUSE_REASON} {e.semantic_clause:.2f}",),
         )
-    if e.asked and not e.idiom_only:
-        return Decision(CHECK, e.asked, "matcher", (ASK_REASON,))
     short = e.words <= SHORT_ANSWER_WORDS
     # Without context a short message is left to the policy, which knows the open question.
     classifier_may_check = not short or (context is not None and not context.in_question)
@@ -593,6 +594,9 @@ def _rules(evidence: Evidence, context: Context | None, b: Bands) -> Decision:
         return Decision(
             CHECK, semantic_category, "context", (f"betekenis {e.semantic:.2f}", why_context)
         )
+    # Last, so that it never takes the category of a check above (rule 7a, twenty-eighth pass).
+    if e.asked:
+        return Decision(CHECK, e.asked, "matcher", (ASK_REASON,))
     return Decision(CALM, UNKNOWN, "", ())
 
 

@@ -110,7 +110,7 @@ SETS = {
     # words typed mid-conversation, crises in every category (a third said without crisis
     # words) and calm ones from forensic everyday life, short answers to the check-in's
     # questions and safe venting; its brief had no examples. Messages identical to a training
-    # example were removed unread. Run once, after that pass's change (rule 6a and the
+    # example were removed unread. Run once, after that pass's change (rule 7a and the
     # negations beside other words).
     "unseen20": CRISIS_DIR / "crisis_set_unseen20.yml",
     # Pasts told beside the present, by another separate hand (sixteenth pass): a development

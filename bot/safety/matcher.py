@@ -36,9 +36,9 @@ EXCLUSIONS = "exclusions"
 # Negations ("ik wil niet dood"): they cancel a hit as the exclusions do, but count as an
 # everyday idiom only in a text of negations only (`CrisisMatcher.analyse`).
 DENIALS = "denials"
-# Phrases that only ask the check question ("category: pattern"; rule 6a of the decision).
+# Phrases that only ask the check question ("category: pattern"; rule 7a of the decision).
 ASK = "ask"
-# Everyday purposes that cancel every ask phrase of a message ("hij heeft een mes voor de uien").
+# Everyday purposes that cancel the ask phrase they overlap ("hij heeft een mes voor de uien").
 ASK_NOT = "ask_not"
 # ... with small words only beside them in a clause ("nee ik wil echt niet dood hoor"): run-on
 # typing has no clauses to split ("ik wil niet dood ik sta nu op het dak"), so every other
@@ -186,11 +186,11 @@ class CrisisMatcher:
         excluded: list[tuple[int, int]] = []
         denied: set[int] = set()  # the tokens inside a negation
         denials = 0
-        everyday = False  # an everyday purpose: no ask phrase counts
+        everyday: list[tuple[int, int]] = []  # everyday purposes: no ask phrase over them
         for match_id, start, end in self.matcher(doc):
             category, line = self._labels[match_id]
             if category == ASK_NOT:
-                everyday = True
+                everyday.append((start, end))
             elif category in (EXCLUSIONS, DENIALS):
                 excluded.append((start, end))
                 if category == DENIALS:
@@ -204,9 +204,7 @@ class CrisisMatcher:
                 hits.append(CrisisHit(category, start, end, doc[start:end].text, line))
         hits = [h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)]
         asked = [
-            h
-            for h in asked
-            if not everyday and not any(s < h.end and h.start < e for s, e in excluded)
+            h for h in asked if not any(s < h.end and h.start < e for s, e in excluded + everyday)
         ]
         asked.sort(key=lambda h: h.start)
         # Longest (most specific) hit first; ties go to the category order.

@@ -413,12 +413,9 @@ def test_reassurance_is_not_an_exclusion(matcher, text):
         "nee ik wil niet dood, echt niet, ik wil niet dood",
         # Twenty-eighth pass: "nie" as clients type it (a suicide hit before), small words
         # and emoji beside it.
-        "kwil nie dood",
-        "nee joh ik wil echt nie dood hoor 🙂",
+        "nee joh ik wil echt niet dood hoor 🙂",
         "ik wil niet dood hoor, echt niet",
         "ik wil niet dood gaan",
-        "ik wil niet doodgaan",
-        "ik wil echt niet sterven hoor",
     ],
 )
 def test_a_denied_wish_to_die_alone_counts_as_idiom(matcher, text):
@@ -450,7 +447,7 @@ def test_a_denied_wish_beside_more_clauses_is_no_idiom(matcher, text):
     [
         # Run-on typing, one clause to the clause split (a review of the twenty-seventh pass).
         "ik wil niet dood ik sta nu op het dak",
-        "kwil nie dood maar hou het nie meer vol",
+        "ik wil niet dood maar hou het nie meer vol",
         "ik wil niet dood help",
         "ik wil niet dood, gaat wel",
         # A clause beside a negation that is more than small words.
@@ -465,6 +462,21 @@ def test_a_denied_wish_beside_other_words_is_no_idiom(matcher, text):
     beside it that is not a small word ("nee", "echt", "hoor") lets the meaning count."""
     hits, idioms = matcher.analyse(text)
     assert not [h for h in hits if "dood" in h.text] and idioms == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "help ik wil niet sterven",
+        "hij staat voor de deur, ik wil niet doodgaan",
+        "ik wil nie dood maar wel",
+        "ik wil niet overlijden aan die pillen",
+    ],
+)
+def test_fear_of_dying_is_no_negation(matcher, text):
+    """A second code review of the twenty-eighth pass: "niet sterven" and "niet doodgaan" may be
+    fear in danger, and "nie dood" may be taken back: they keep their hit."""
+    assert matcher.find(text), text
 
 
 def test_an_everyday_idiom_beside_more_clauses_still_counts(matcher):
@@ -603,11 +615,14 @@ def test_the_word_list_on_the_held_out_how_often_set(matcher):
         ("die gast heeft een mes", "threatened"),
         ("hij laat me nooit gaan", "threatened"),
         ("hij houd me vast", "threatened"),
+        # A second code review: an idiom or an everyday purpose elsewhere cancels nothing.
+        ("hij heeft een mes, ik schrik me dood", "threatened"),
+        ("mijn vriend laat me niet gaan naar mijn werk, hij heeft een mes", "threatened"),
         ("ik wil dood en hij laat me niet gaan", "threatened"),
     ],
 )
 def test_a_phrase_that_asks_is_found(matcher, text, category):
-    """Twenty-eighth pass: patterns.yml `ask` (rule 6a): the check question, never a hit."""
+    """Twenty-eighth pass: patterns.yml `ask` (rule 7a): the check question, never a hit."""
     assert matcher.ask(text).category == category
     assert all(h.category != "threatened" for h in matcher.find(text))
 
@@ -625,6 +640,8 @@ def test_a_phrase_that_asks_is_found(matcher, text, category):
         "het laat me niet los",
         "hij heeft een mes gekocht voor de keuken",
         "mn begeleider laat me niet gaan naar het feest",
+        "ik had een mes",
+        "hij heeft een pistool in gta",
         "ze laten me niet weg op verlof",
         "",
         "  ",

@@ -153,7 +153,7 @@ def test_words_that_deny_the_harm_ask_the_check_question_first():
 
 
 def test_a_phrase_that_asks_gets_the_check_question():
-    """Rule 6a (twenty-eighth pass): "ze laten me nie weg" asks, with its own category, with or
+    """Rule 7a (twenty-eighth pass): "ze laten me nie weg" asks, with its own category, with or
     without the conversation, also in a short answer to an open question."""
     asked = {"asked": "threatened", "words": 4, "semantic": 0.19, "classifier": 0.96}
     for context in (None, Context(), CALM_BEFORE, Context(in_question=True), WORRYING):
@@ -170,8 +170,14 @@ def test_a_phrase_that_asks_gets_the_check_question():
     assert decide(ev(**asked, matcher_category="abuse")).outcome == CRISIS
     assert decide(ev(**{**asked, "semantic": B.clear})).outcome == CRISIS
     assert decide(ev(**{**asked, "asked": None})).outcome == CALM
-    # An everyday idiom beside it ("hij heeft een pistool in gta") stops it, as it stops rule 6.
-    assert decide(ev(**asked, idiom_only=True)).outcome == CALM
+    # An everyday idiom elsewhere in the message does not stop it ("hij heeft een mes, ik schrik
+    # me dood"); one over the phrase cancels it in the word list already.
+    assert decide(ev(**asked, idiom_only=True)).outcome == CHECK
+    # Last: a check of the classifier or of the context keeps its own category.
+    clf = {**asked, "semantic": B.classifier_floor, "semantic_category": "danger_to_others"}
+    assert decide(ev(**clf)).category == "danger_to_others"
+    ctx = {**asked, "semantic": B.context_check, "semantic_category": "danger_to_others"}
+    assert decide(ev(**ctx), WORRYING).category == "danger_to_others"
     assert Evidence.from_dict(ev(**asked).as_dict()) == ev(**asked)
 
 
