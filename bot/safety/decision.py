@@ -147,8 +147,8 @@ clause's category and nearest crisis sentence. It comes after rules 5a and 5b an
 nothing and asked 13 more of their 620 calm messages the check question (docs/safety.md,
 "Thirteenth pass").
 "A phrase that asks" (rule 7a, twenty-eighth pass; `Evidence.asked`, patterns.yml `ask`): short
-reports of being held, of a weapon or of someone inside ("ze laten me nie weg", "hij heeft
-mes", "ze zijn binnen") read calm to the meaning (0.04 to 0.31) and to the word list, and the
+reports of being held, of a weapon or of someone who broke in ("ze laten me nie weg", "hij
+heeft mes", "ze hebben ingebroken") read calm to the meaning (0.04 to 0.31) and to the word list, and the
 classifier alone is no help for short messages (on the development sets it would ask 27 calm
 messages to gain 2 crises). They are too plain for the crisis help at once: "mn begeleider
 laat me niet gaan" is ward life too. So they ask the check question, with their own category,

@@ -121,6 +121,11 @@ def compile_pattern(pattern: str) -> list[dict]:
     return tokens
 
 
+def _free(hit: CrisisHit, spans: list[tuple[int, int]]) -> bool:
+    """No span (an exclusion, a negation, an everyday purpose) overlaps the hit."""
+    return not any(start < hit.end and hit.start < end for start, end in spans)
+
+
 class CrisisMatcher:
     """Find crisis language in one message. Thread-safe for reading after construction."""
 
@@ -168,8 +173,8 @@ class CrisisMatcher:
         return list(hits), idioms
 
     def ask(self, text: str) -> CrisisHit | None:
-        """The first phrase of `ask` in `text` that no exclusion or negation overlaps
-        (patterns.yml), with the category it asks about, or None."""
+        """The first phrase of `ask` in `text` that no exclusion, negation or everyday purpose
+        (`ask_not`) overlaps (patterns.yml), with the category it asks about, or None."""
         if not text or not text.strip():
             return None
         asked = self._read(text)[4]
@@ -202,10 +207,8 @@ class CrisisMatcher:
                 )
             else:
                 hits.append(CrisisHit(category, start, end, doc[start:end].text, line))
-        hits = [h for h in hits if not any(s < h.end and h.start < e for s, e in excluded)]
-        asked = [
-            h for h in asked if not any(s < h.end and h.start < e for s, e in excluded + everyday)
-        ]
+        hits = [h for h in hits if _free(h, excluded)]
+        asked = [h for h in asked if _free(h, excluded + everyday)]
         asked.sort(key=lambda h: h.start)
         # Longest (most specific) hit first; ties go to the category order.
         hits.sort(key=lambda h: (-(h.end - h.start), CATEGORIES.index(h.category), h.start))
