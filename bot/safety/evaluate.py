@@ -113,6 +113,13 @@ SETS = {
     # example were removed unread. Run once, after that pass's change (rule 7a and the
     # negations beside other words).
     "unseen20": CRISIS_DIR / "crisis_set_unseen20.yml",
+    # A twenty-first, by another separate hand (twenty-ninth pass): messages of 1 to 12 words of
+    # danger from and to others (threats, abuse, danger to others; half without a crisis word)
+    # and the other categories, with calm everyday, look-alike and venting messages; its brief
+    # had no examples. Messages identical to a training example were removed unread. Run once,
+    # after that pass's word-list change (spoken "nie", phrases that ask about control, money,
+    # someone else's drugs).
+    "unseen21": CRISIS_DIR / "crisis_set_unseen21.yml",
     # Pasts told beside the present, by another separate hand (sixteenth pass): a development
     # set, read and measured on (a learned reading of "past and over" was tried on it).
     "dev6": CRISIS_DIR / "crisis_set_dev6.yml",
@@ -123,10 +130,13 @@ SETS = {
     # negation or a denial beside the danger, and calm denials, resolutions and "safe now":
     # a development set, read and measured on (rules 1c and 2c were checked on it).
     "dev8": CRISIS_DIR / "crisis_set_dev8.yml",
+    # Short messages of threat, confinement, abuse and danger to others said plainly, by another
+    # separate hand (twenty-ninth pass): a development set, read and tuned on.
+    "dev9": CRISIS_DIR / "crisis_set_dev9.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
 }
-READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8"}
+READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8", "dev9"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
 CHECK_PAYLOADS = {"/bevestigen", "/ontkennen", "/weet_niet"}
 HELP, CHECK, CALM = "hulp", "controle", "rustig"

@@ -657,3 +657,124 @@ def test_an_ask_phrase_needs_a_known_category(matcher):
         CrisisMatcher(matcher.nlp, {"ask": ["boos: laat me niet gaan"]})
     with pytest.raises(ValueError, match="category"):
         CrisisMatcher(matcher.nlp, {"ask": ["laat me niet gaan"]})
+
+
+# Twenty-ninth pass: spoken "nie" for "niet" in every line but the negations.
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("k wil nie meer leven", "suicide"),
+        ("zie het echt nie meer zitten", "suicide"),
+        ("als ik er nie meer ben is het rustig", "suicide"),
+        ("k durf nie naar huis, hij wacht daar", "threatened"),
+        ("voel me nie veilig thuis", "threatened"),
+    ],
+)
+def test_spoken_nie_is_read_as_niet(matcher, text, category):
+    assert category in {h.category for h in matcher.find(text, remember=False)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ik wil nie meer roken", "k wil nie meer naar die dagbesteding", "nie in gevaar hoor"],
+)
+def test_spoken_nie_leaves_everyday_messages_alone(matcher, text):
+    assert matcher.find(text, remember=False) == []
+
+
+def test_spoken_nie_is_no_negation(matcher):
+    # "nie" stays out of the negations (twenty-eighth pass): the hit keeps its help.
+    assert matcher.find("ik wil nie dood", remember=False)
+    assert matcher.find("ik wil niet dood", remember=False) == []
+
+
+def test_spoken_adds_nie_beside_niet_only():
+    from bot.safety.matcher import spoken
+
+    assert spoken("wil niet? meer leven") == "wil niet|nie? meer leven"
+    assert spoken("/^niet$/ zo|niet") == "/^niet$/ zo|niet|nie"
+    assert spoken("ik wil dood") == "ik wil dood"
+
+
+# Twenty-ninth pass: short reports of control, money taken, someone else's opioid, going to
+# get someone (they ask), and the word list's new hits and idioms.
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("ik mag hier niet weg van haar", "abuse"),
+        ("ik mag van hem nooit met mn zus bellen", "abuse"),
+        ("mijn vriendin pakt elke week mijn loon af", "abuse"),
+        ("die dealer heeft mijn bankpas", "abuse"),
+        ("ik ga die gast vanavond pakken", "danger_to_others"),
+        ("oxazepam van mijn huisgenoot geslikt", "overdose"),
+    ],
+)
+def test_new_ask_phrases_are_found(matcher, text, category):
+    assert matcher.ask(text).category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "de bewindvoerder heeft mijn pinpas",
+        "mijn bewindvoerder houdt mn geld bij",
+        "ik mag van haar niet roken binnen",
+        "ik ga de bus pakken",
+        "medicatie opgehaald bij de apotheek",
+        "mijn pillen van de apotheek ingenomen",
+    ],
+)
+def test_new_ask_phrases_leave_everyday_messages_alone(matcher, text):
+    assert matcher.ask(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("die gast gaat nog boeten", True),
+        ("hij gaat vandaag bloeden", True),
+        ("die wond gaat weer bloeden", False),
+        ("mn neus gaat vaak bloeden", False),
+        ("ik versloeg hem met schaken", False),
+        ("ik ga hem afmaken met fifa", False),
+        ("hij sloeg me bij het voetbal", True),
+        ("hij sloeg me met een stoel", True),
+    ],
+)
+def test_new_hits_and_game_idioms(matcher, text, hit):
+    assert bool(matcher.find(text, remember=False)) is hit
+
+
+def test_k_alone_is_ik():
+    assert normalise("k sta bij zn deur") == "ik sta bij zn deur"
+    assert normalise("'k ga") == "ik ga"
+    assert normalise("500 k") == "500 k"
+
+
+# The second reader's review of the twenty-ninth pass.
+@pytest.mark.parametrize(
+    ("text", "hit", "asked"),
+    [
+        ("hij sloeg me bij het kaarten", True, None),
+        ("mn vader sloeg me in het spel", True, None),
+        ("mn neus, hij gaat weer bloeden", False, None),
+        ("de man zal boeten voor zijn daden zei de rechter", False, None),
+        ("die k jongen gaat vandaag bloeden", True, None),
+        ("mn ex gaat bloeden", True, None),
+        ("k sta bij zn deur met een mes", True, None),
+        ("hij zit op de bank hij heeft een mes", False, "threatened"),
+        ("ik zat op de bank en hij pakte mn pinpas", False, "abuse"),
+        ("hij heeft al mn geld afgepakt", False, "abuse"),
+        ("ik mag nie van hem met jullie praten", False, "abuse"),
+        ("die gast ga ik pakken", False, "danger_to_others"),
+        ("methadon van mn maat gedronken", False, "overdose"),
+        ("de pinautomaat heeft mijn pinpas ingeslikt", False, None),
+        ("ik nam mijn geld mee naar de stad", False, None),
+        ("ik mag van hun niet buiten roken", False, None),
+        ("ik ga mn vriend een biertje pakken", False, None),
+    ],
+)
+def test_second_reading_of_the_twenty_ninth_pass(matcher, text, hit, asked):
+    assert bool(matcher.find(text, remember=False)) is hit
+    found = matcher.ask(text)
+    assert (found.category if found else None) == asked
