@@ -59,8 +59,12 @@ _CONTRACTION = re.compile(
 )
 # "k" on its own is "ik" before any word ("k durf nie naar huis", "k sta bij zn deur";
 # twenty-ninth pass); joined to the verb only for the verbs above.
-# Not after "die", "de", "dat" or "mn", where "k" is a curse ("die k jongen").
-_K_ALONE = re.compile(r"(?:(?<=\s)|^)(?<!die )(?<!de )(?<!dat )(?<!mn )'?k(?=\s+[a-z])")
+# Not after "die", "de", "dat", "mn", "m'n", "mijn", "me" or "vieze", where "k" is a curse ("die
+# k jongen").
+_K_ALONE = re.compile(
+    r"(?:(?<=\s)|^)(?<!die )(?<!de )(?<!dat )(?<!mn )(?<!m'n )(?<!mijn )(?<!me )(?<!vieze )"
+    r"'?k(?=\s+[a-z])"
+)
 _REPEATS = re.compile(r"(.)\1{2,}")
 _PUNCT = re.compile(r"[^\w\s'-]+")
 

@@ -778,3 +778,33 @@ def test_second_reading_of_the_twenty_ninth_pass(matcher, text, hit, asked):
     assert bool(matcher.find(text, remember=False)) is hit
     found = matcher.ask(text)
     assert (found.category if found else None) == asked
+
+
+# A second review of the fixed twenty-ninth pass.
+@pytest.mark.parametrize(
+    ("text", "hit", "asked"),
+    [
+        ("hij laat me niet gaan, mag nie roken", False, "threatened"),
+        ("ik mag van hem niet bellen en niet roken", False, "abuse"),
+        ("op de bank pakt hij altijd mn pinpas", False, "abuse"),
+        ("hij neemt elke keer mn geld mee", False, "abuse"),
+        ("ik mag van hem niet na 10 uur weg", False, "abuse"),
+        ("hij pakte mn pas", False, "abuse"),
+        # "me" is "mijn" in phone Dutch, so "me pas" keeps asking: a check on "only just" is
+        # the accepted cost (a held-out crisis lost its ask phrase without it).
+        ("hij heeft me pas gisteren gebeld", False, "abuse"),
+        ("mn neus hij gaat nog bloeden", False, None),
+        ("de wond hij gaat straks bloeden", False, None),
+        ("m'n k ex gaat bloeden", True, None),
+        ("ik sta bij hem voor de deur met een mes", True, None),
+        ("ik sta voor zn huis met een mes", True, None),
+        ("benzo's van mn vriend geslikt", False, "overdose"),
+        ("omdat ik niet meer wil leven", True, None),
+        ("ik zei dat k nie meer wil leven", True, None),
+        ("de bank heeft mn pinpas geblokkeerd", False, None),
+    ],
+)
+def test_second_review_of_the_fixed_twenty_ninth_pass(matcher, text, hit, asked):
+    assert bool(matcher.find(text, remember=False)) is hit
+    found = matcher.ask(text)
+    assert (found.category if found else None) == asked
