@@ -772,18 +772,7 @@ def test_k_alone_is_ik():
         ("ik nam mijn geld mee naar de stad", False, None),
         ("ik mag van hun niet buiten roken", False, None),
         ("ik ga mn vriend een biertje pakken", False, None),
-    ],
-)
-def test_second_reading_of_the_twenty_ninth_pass(matcher, text, hit, asked):
-    assert bool(matcher.find(text, remember=False)) is hit
-    found = matcher.ask(text)
-    assert (found.category if found else None) == asked
-
-
-# A second review of the fixed twenty-ninth pass.
-@pytest.mark.parametrize(
-    ("text", "hit", "asked"),
-    [
+        # A second review of the fixed lines.
         ("hij laat me niet gaan, mag nie roken", False, "threatened"),
         ("ik mag van hem niet bellen en niet roken", False, "abuse"),
         ("op de bank pakt hij altijd mn pinpas", False, "abuse"),
@@ -804,7 +793,7 @@ def test_second_reading_of_the_twenty_ninth_pass(matcher, text, hit, asked):
         ("de bank heeft mn pinpas geblokkeerd", False, None),
     ],
 )
-def test_second_review_of_the_fixed_twenty_ninth_pass(matcher, text, hit, asked):
+def test_second_reading_of_the_twenty_ninth_pass(matcher, text, hit, asked):
     assert bool(matcher.find(text, remember=False)) is hit
     found = matcher.ask(text)
     assert (found.category if found else None) == asked
