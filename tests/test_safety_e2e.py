@@ -186,8 +186,8 @@ def test_weet_ik_niet_and_an_unclear_answer_lead_to_the_help(bot, engine, unclea
 
 # Calm on their own, but not far from it: with a low mood they deserve the check question.
 # Which of them sits in the band depends on the trained model: the same training data trained on
-# the CI machine of the thirtieth pass put none of the first five there ("alles is zwaar en
-# donker" got the check question on its own), so there are several.
+# the CI machine that ran the twenty-ninth pass put none of the first five there ("alles is
+# zwaar en donker" got the check question on its own), so there are several.
 MIDDLE = [
     "ik ben er klaar mee",
     "ik heb nergens meer zin in",
