@@ -503,10 +503,29 @@ class ActionReadback(Action):
         return "action_readback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        # Asked again when the client's message answered the read-back itself with neither
+        # yes nor no (data/rules/reflectie.yml): say so, and keep the reflection.
+        again = _previous_action(tracker) == self.name()
         dispatcher.utter_message(
-            response="utter_readback", regels=reflection.readback_lines(tracker, domain)
+            response="utter_readback_opnieuw" if again else "utter_readback",
+            regels=reflection.readback_lines(tracker, domain),
         )
         return []
+
+
+def _previous_action(tracker: Tracker) -> str | None:
+    """The last action Koers ran before the client's latest message (not action_listen)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action":
+            name = event.get("name")
+            if name != "action_listen":
+                return name
+    return None
 
 
 class ActionReflectieOpslaan(Action):

@@ -311,9 +311,11 @@ class CheckinClient:
             started = self._done("theme") or "we praten over" in text
             theme_question = "we praten over" in text or (started and not self._done("scale"))
             # The small step's own question also counts when the "wil je een stapje?" before it
-            # was answered but its reply was lost in an outage (seen once in a fault run).
+            # was answered but its reply was lost in an outage (seen once in a fault run), and
+            # when it comes back after the step was typed: a resent message that Koers had in
+            # fact handled started another theme, whose step question follows (CI, 80f37c9).
             asks_step = "jouw stapje?" in text.lower()
-            step_question = (self._done("step_wanted") or asks_step) and not self._done("step")
+            step_question = asks_step or (self._done("step_wanted") and not self._done("step"))
             if step_question and not theme_question:
                 return "step", STEP, lambda: tr.type(STEP)
             if theme_question or text.rstrip().endswith("?"):

@@ -243,6 +243,17 @@ def safety_rules() -> list[dict[str, Any]]:
     return rules
 
 
+# Intents at the read-back's "Klopt dat?" that are neither yes nor no: asked again.
+READBACK_AGAIN = (
+    "vrij_antwoord",
+    "weet_niet",
+    "schaal_antwoord",
+    "snap_het_niet",
+    "out_of_scope",
+    "nlu_fallback",
+)
+
+
 def _form_done(form: str) -> list[dict[str, Any]]:
     return [{"action": form}, {"active_loop": None}, {"slot_was_set": [{"requested_slot": None}]}]
 
@@ -391,6 +402,20 @@ def reflection_rules() -> list[dict[str, Any]]:
                 *_loop(CONSENT_FORM),
             ],
         },
+        # Anything else typed at "Klopt dat?" (a thumb, "goed zo", the step sent again after an
+        # outage, "het cijfer moet 4 zijn") asks again with the buttons, so the reflection is
+        # never dropped for the menu. Crisis, stop and help keep their own rules.
+        *(
+            {
+                "rule": f"Voorlezen, geen ja of nee ({intent}): nog eens vragen",
+                "steps": [
+                    {"action": "action_readback"},
+                    {"intent": intent},
+                    {"action": "action_readback"},
+                ],
+            }
+            for intent in READBACK_AGAIN
+        ),
         {
             "rule": "Voorlezen klopt niet, aanpassen",
             "steps": [

@@ -101,6 +101,30 @@ def test_theme_by_number_with_step_readback_and_consent(bot, engine):
     assert len(reflections(engine, sender)) == 1
 
 
+def test_neither_yes_nor_no_at_the_read_back_asks_again_and_keeps_the_reflection(bot, engine):
+    """At "Klopt dat?" a thumb, "weet ik niet", "hoe bedoel je" or the step sent again (a
+    client's resend after an outage, CI of 80f37c9) used to drop the reflection for the menu."""
+    sender = bot.new_sender("e2e")
+    start_theme(bot, sender, menu_path("verbinding"), "verbinding")
+    for text in ("mijn broer", "met mijn moeder", "3", "ja"):
+        bot.texts(sender, text)
+    assert "Klopt dat?" in bot.texts(sender, "zondag mijn zus bellen")
+    for text in ("👍", "weet ik niet", "zondag mijn zus bellen", "hoe bedoel je"):
+        again = bot.say(sender, text)
+        said = "\n".join(m.get("text") or "" for m in again)
+        assert "Tik op Ja of Nee" in said, (text, said)
+        assert "mijn broer" in said and "zondag mijn zus bellen" in said, (text, said)
+        assert [b["payload"] for b in again[-1]["buttons"]] == ["/bevestigen", "/ontkennen"]
+        assert bot.tracker(sender).get_slot("stapje") == "zondag mijn zus bellen"
+    assert "Mag je begeleider dit lezen?" in bot.texts(sender, "/bevestigen")
+    assert "nog een onderwerp" in bot.texts(sender, "nee")
+    [saved] = reflections(engine, sender)
+    assert [a.answer_text for a in saved.answers] == ["mijn broer", "met mijn moeder"]
+    with Session(engine) as session:
+        [step] = repo.list_steps(session, sender)
+    assert step.text == "zondag mijn zus bellen"
+
+
 def test_same_theme_again_gets_other_prompts_and_correction_works(bot, engine):
     sender = bot.new_sender("e2e")
     first_round = start_theme(bot, sender, "wie ben ik", "identiteit")
