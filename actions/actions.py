@@ -53,6 +53,7 @@ from actions.safety import (
     show_phase,
 )
 from bot import content
+from bot.rulegen import READBACK_ANSWERED, TAAL_BEWAREN, answered_with
 from bot.safety.decision import CRISIS, Context, Decision, Evidence, decide
 from bot.storage import repository as repo
 from bot.vocabulary import (
@@ -67,9 +68,11 @@ from bot.vocabulary import (
     SAFETY_CATEGORIES,
     STATUS_COMPLETE,
     STATUS_INTERRUPTED,
+    STEP_FORM,
     STEP_OUTCOMES,
     THEME_GROUPS,
     UNKNOWN_CATEGORY,
+    VENT_FORM,
     current_form_name,
 )
 
@@ -506,6 +509,15 @@ class ActionReadback(Action):
         # Asked again when the client's message answered the read-back itself with neither
         # yes nor no (data/rules/reflectie.yml): say so, and keep the reflection.
         again = _previous_action(tracker) == self.name()
+        if again:
+            # Help, privacy, a complaint, a greeting or "makkelijker": answered as inside a
+            # form (bot.rulegen.ANSWERED), then the read-back in the level now chosen.
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            for name in answered_with(intent) if intent in READBACK_ANSWERED else ():
+                if name == TAAL_BEWAREN:
+                    store_language_level(tracker)
+                else:
+                    dispatcher.utter_message(response=name)
         dispatcher.utter_message(
             response="utter_readback_opnieuw" if again else "utter_readback",
             regels=reflection.readback_lines(tracker, domain),
@@ -604,6 +616,11 @@ class ActionPauzeren(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         active = _active_form(tracker)
         form = active or current_form_name(tracker.get_slot("onderbroken_form"))
+        if form is None and _previous_action(tracker) == "action_readback":
+            # Stopped at the read-back's "Klopt dat?": the answers are kept as a private
+            # draft too, and "verder" resumes the finished form, which reads them back again.
+            vent = reflection.current_theme(tracker) == content.VENT
+            form = VENT_FORM if vent else STEP_FORM
         saved = (
             form in REFLECTION_FORMS
             and bool(reflection.answers(tracker))

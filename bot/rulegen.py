@@ -70,13 +70,12 @@ def interruption_rules() -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for form in FORMS:
         cond = [{"active_loop": form}]
-        for intent, actions in ANSWERED:
+        for intent, _ in ANSWERED:
             if intent in ("out_of_scope", "klacht") and form not in CLOSED_FORMS:
                 continue
             if intent == "herinnering_tijd" and form == REMINDER_TIME_FORM:
                 continue  # "om 18:00" answers the time form's question
-            names = (actions,) if isinstance(actions, str) else actions
-            replies = [{"action": name} for name in names]
+            replies = [{"action": name} for name in answered_with(intent)]
             rules.append(
                 {
                     "rule": f"{intent} tijdens {form}",
@@ -243,7 +242,17 @@ def safety_rules() -> list[dict[str, Any]]:
     return rules
 
 
-# Intents at the read-back's "Klopt dat?" that are neither yes nor no: asked again.
+# At the read-back's "Klopt dat?", messages that are neither yes nor no ask it again. These
+# are answered first, as inside a form (ANSWERED), by action_readback itself: a rule with the
+# responses as steps would contradict the rules outside a form (data/rules/basis.yml).
+READBACK_ANSWERED = (
+    "groet",
+    "hulp_vraag",
+    "privacy_vraag",
+    "klacht",
+    "taal_eenvoudig",
+    "taal_standaard",
+)
 READBACK_AGAIN = (
     "vrij_antwoord",
     "weet_niet",
@@ -251,7 +260,14 @@ READBACK_AGAIN = (
     "snap_het_niet",
     "out_of_scope",
     "nlu_fallback",
+    *READBACK_ANSWERED,
 )
+
+
+def answered_with(intent: str | None) -> tuple[str, ...]:
+    """What answers `intent` inside a form before its question comes again (ANSWERED)."""
+    actions = dict(ANSWERED).get(intent or "", ())
+    return (actions,) if isinstance(actions, str) else actions
 
 
 def _form_done(form: str) -> list[dict[str, Any]]:
@@ -403,8 +419,8 @@ def reflection_rules() -> list[dict[str, Any]]:
             ],
         },
         # Anything else typed at "Klopt dat?" (a thumb, "goed zo", the step sent again after an
-        # outage, "het cijfer moet 4 zijn") asks again with the buttons, so the reflection is
-        # never dropped for the menu. Crisis, stop and help keep their own rules.
+        # outage, "het cijfer moet 4 zijn", "makkelijker") asks again with the buttons, so the
+        # reflection is never dropped for the menu. Crisis and stop keep their own rules.
         *(
             {
                 "rule": f"Voorlezen, geen ja of nee ({intent}): nog eens vragen",

@@ -109,20 +109,41 @@ def test_neither_yes_nor_no_at_the_read_back_asks_again_and_keeps_the_reflection
     for text in ("mijn broer", "met mijn moeder", "3", "ja"):
         bot.texts(sender, text)
     assert "Klopt dat?" in bot.texts(sender, "zondag mijn zus bellen")
-    for text in ("👍", "weet ik niet", "zondag mijn zus bellen", "hoe bedoel je"):
+    probes = ("👍", "weet ik niet", "zondag mijn zus bellen", "hoe bedoel je", "wat kan je")
+    said_to = {}
+    for text in (*probes, "makkelijker"):
         again = bot.say(sender, text)
-        said = "\n".join(m.get("text") or "" for m in again)
+        said = said_to[text] = "\n".join(m.get("text") or "" for m in again)
         assert "Tik op Ja of Nee" in said, (text, said)
         assert "mijn broer" in said and "zondag mijn zus bellen" in said, (text, said)
         assert [b["payload"] for b in again[-1]["buttons"]] == ["/bevestigen", "/ontkennen"]
         assert bot.tracker(sender).get_slot("stapje") == "zondag mijn zus bellen"
-    assert "Mag je begeleider dit lezen?" in bot.texts(sender, "/bevestigen")
-    assert "nog een onderwerp" in bot.texts(sender, "nee")
+    # Help is answered before the read-back comes again; "makkelijker" switches it to simple.
+    assert "computerprogramma" in said_to["wat kan je"] and "Klopt het?" in said
+    assert bot.tracker(sender).get_slot("taalniveau") == "eenvoudig"
+    assert "begeleider" in bot.texts(sender, "/bevestigen")
+    bot.texts(sender, "nee")
     [saved] = reflections(engine, sender)
     assert [a.answer_text for a in saved.answers] == ["mijn broer", "met mijn moeder"]
     with Session(engine) as session:
         [step] = repo.list_steps(session, sender)
     assert step.text == "zondag mijn zus bellen"
+
+
+def test_stop_at_the_read_back_keeps_a_draft_and_verder_reads_it_back(bot, engine):
+    sender = bot.new_sender("e2e")
+    start_theme(bot, sender, menu_path("verbinding"), "verbinding")
+    for text in ("mijn broer", "met mijn moeder", "3", "ja", "zondag mijn zus bellen"):
+        bot.texts(sender, text)
+    assert "bewaard" in bot.texts(sender, "stop")
+    [draft] = reflections(engine, sender)
+    assert draft.status == "onderbroken" and draft.shared_with_worker is False
+    back = bot.texts(sender, "/hervatten")
+    assert "zondag mijn zus bellen" in back and "Klopt dat?" in back
+    assert "Mag je begeleider dit lezen?" in bot.texts(sender, "/bevestigen")
+    bot.texts(sender, "ja")
+    [saved] = reflections(engine, sender)
+    assert saved.id == draft.id and saved.status == "compleet" and saved.shared_with_worker
 
 
 def test_same_theme_again_gets_other_prompts_and_correction_works(bot, engine):
