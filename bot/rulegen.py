@@ -260,6 +260,7 @@ READBACK_AGAIN = (
     "snap_het_niet",
     "out_of_scope",
     "nlu_fallback",
+    "bedankt",
     *READBACK_ANSWERED,
 )
 
@@ -432,6 +433,19 @@ def reflection_rules() -> list[dict[str, Any]]:
             }
             for intent in READBACK_AGAIN
         ),
+        # A goodbye at "Klopt dat?" keeps the answers as a private draft, as "stop" does there
+        # (actions.actions.ActionPauzeren), then says goodbye.
+        {
+            "rule": "Voorlezen, afscheid: bewaren en gedag zeggen",
+            "steps": [
+                {"action": "action_readback"},
+                {"intent": "afscheid"},
+                {"action": "action_pauzeren"},
+                {"active_loop": None},
+                {"slot_was_set": [{"requested_slot": None}]},
+                {"action": "utter_afscheid"},
+            ],
+        },
         {
             "rule": "Voorlezen klopt niet, aanpassen",
             "steps": [

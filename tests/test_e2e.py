@@ -109,7 +109,14 @@ def test_neither_yes_nor_no_at_the_read_back_asks_again_and_keeps_the_reflection
     for text in ("mijn broer", "met mijn moeder", "3", "ja"):
         bot.texts(sender, text)
     assert "Klopt dat?" in bot.texts(sender, "zondag mijn zus bellen")
-    probes = ("👍", "weet ik niet", "zondag mijn zus bellen", "hoe bedoel je", "wat kan je")
+    probes = (
+        "👍",
+        "weet ik niet",
+        "zondag mijn zus bellen",
+        "hoe bedoel je",
+        "wat kan je",
+        "dank je",
+    )
     said_to = {}
     for text in (*probes, "makkelijker"):
         again = bot.say(sender, text)
@@ -130,12 +137,13 @@ def test_neither_yes_nor_no_at_the_read_back_asks_again_and_keeps_the_reflection
     assert step.text == "zondag mijn zus bellen"
 
 
-def test_stop_at_the_read_back_keeps_a_draft_and_verder_reads_it_back(bot, engine):
+@pytest.mark.parametrize("leave", ["stop", "doei"])
+def test_stop_at_the_read_back_keeps_a_draft_and_verder_reads_it_back(bot, engine, leave):
     sender = bot.new_sender("e2e")
     start_theme(bot, sender, menu_path("verbinding"), "verbinding")
     for text in ("mijn broer", "met mijn moeder", "3", "ja", "zondag mijn zus bellen"):
         bot.texts(sender, text)
-    assert "bewaard" in bot.texts(sender, "stop")
+    assert "bewaard" in bot.texts(sender, leave)
     [draft] = reflections(engine, sender)
     assert draft.status == "onderbroken" and draft.shared_with_worker is False
     back = bot.texts(sender, "/hervatten")
