@@ -150,7 +150,9 @@ class ActionSessionStart(Action):
 
 
 # The actions that store a switch of language level made in their turn.
-STORING_ACTIONS = frozenset({"action_taal_bewaren", "action_crisis_controle_antwoord"})
+STORING_ACTIONS = frozenset(
+    {"action_taal_bewaren", "action_crisis_controle_antwoord", "action_readback"}
+)
 
 
 def store_language_level(tracker: Tracker) -> None:
@@ -528,7 +530,7 @@ class ActionReadback(Action):
 def _previous_action(tracker: Tracker) -> str | None:
     """The last action Koers ran before the client's latest message (not action_listen)."""
     seen_user = False
-    for event in reversed(tracker.events):
+    for event in reversed(tracker.applied_events()):
         if event.get("event") == "user":
             if seen_user:
                 return None
@@ -595,11 +597,19 @@ def paused_form_after(tracker: Tracker, form: str | None, always: bool) -> str |
     return form if always or form in REFLECTION_FORMS else None
 
 
+def _read_back_form(tracker: Tracker) -> str | None:
+    """At the read-back's "Klopt dat?" no form is active, but the reflection is open: the
+    finished form whose "verder" (it completes at once) reads the answers back again."""
+    if _previous_action(tracker) != "action_readback":
+        return None
+    return VENT_FORM if reflection.current_theme(tracker) == content.VENT else STEP_FORM
+
+
 def _interrupt(tracker: Tracker) -> tuple[str | None, list[EventType]]:
     """Stop the active form (resumable with "verder"); keep a reflection's answers as a
-    private draft. Returns the form that was stopped and the events."""
+    private draft, also at the read-back. Returns the form that was stopped and the events."""
     form = _active_form(tracker)
-    paused = paused_form_after(tracker, form, always=True)
+    paused = paused_form_after(tracker, form or _read_back_form(tracker), always=True)
     if paused in REFLECTION_FORMS and reflection.answers(tracker):
         reflection.store(tracker, STATUS_INTERRUPTED, shared=False)
     events: list[EventType] = [ActiveLoop(None)] if form else []
@@ -615,12 +625,9 @@ class ActionPauzeren(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         active = _active_form(tracker)
-        form = active or current_form_name(tracker.get_slot("onderbroken_form"))
-        if form is None and _previous_action(tracker) == "action_readback":
-            # Stopped at the read-back's "Klopt dat?": the answers are kept as a private
-            # draft too, and "verder" resumes the finished form, which reads them back again.
-            vent = reflection.current_theme(tracker) == content.VENT
-            form = VENT_FORM if vent else STEP_FORM
+        # Stopped at the read-back's "Klopt dat?": kept as a private draft too.
+        read_back = None if active else _read_back_form(tracker)
+        form = active or read_back or current_form_name(tracker.get_slot("onderbroken_form"))
         saved = (
             form in REFLECTION_FORMS
             and bool(reflection.answers(tracker))
@@ -742,13 +749,15 @@ class ActionCrisis(Action):
         crisis_help(dispatcher, tracker, domain, category, detected_by, form, decision.reasons)
         dispatcher.utter_message(response="utter_crisis_keuze")
         # A form that was active can be resumed ("verder") or dropped afterwards; answers so
-        # far are kept as a private draft.
-        if form in REFLECTION_FORMS and reflection.answers(tracker):
+        # far are kept as a private draft. So is a reflection at its read-back.
+        stopped = form or _read_back_form(tracker)
+        paused = paused_form_after(tracker, stopped, always=True)
+        if stopped in REFLECTION_FORMS and reflection.answers(tracker):
             reflection.store(tracker, STATUS_INTERRUPTED, shared=False)
         events: list[EventType] = [ActiveLoop(None)] if form else []
         events += [
             SlotSet("requested_slot", None),
-            SlotSet("onderbroken_form", paused_form_after(tracker, form, always=True)),
+            SlotSet("onderbroken_form", paused),
             SlotSet("crisis_getoond", True),
             SlotSet(CHECK_SLOT, None),
         ]
@@ -784,7 +793,7 @@ class ActionCrisisControle(Action):
         state = {
             "sleutel": key,
             "categorie": category,
-            "form": paused_form_after(tracker, form, always=True),
+            "form": paused_form_after(tracker, form or _read_back_form(tracker), always=True),
             "bericht_id": user.get("message_id"),
             "gevraagd": 1,
         }

@@ -563,7 +563,7 @@ class ValidateStapjeForm(FormValidationAction):
             # ("Vorige keer koos je: weet ik niet"); the form ends as after "Nee, nu niet".
             dispatcher.utter_message(response="utter_stapje_later")
             return {"stapje": None, "stapje_willen": False, FOLLOW_UP_SLOT: None}
-        if step:
+        if step and not given_earlier(step, tracker):  # not again when "verder" resumes
             dispatcher.utter_message(response="utter_stapje_mooi")
         return found
 

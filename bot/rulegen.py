@@ -261,6 +261,7 @@ READBACK_AGAIN = (
     "out_of_scope",
     "nlu_fallback",
     "bedankt",
+    "overslaan",
     *READBACK_ANSWERED,
 )
 

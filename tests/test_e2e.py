@@ -9,12 +9,13 @@ from datetime import timedelta
 
 import pytest
 import requests
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import content
 from bot.services import ACTIONS_SECRET_HEADER
 from bot.storage import repository as repo
-from bot.storage.models import Reflection, utcnow
+from bot.storage.models import Client, Reflection, utcnow
 from bot.storage.repository import AnswerIn, PlanItemIn
 from tests.conftest import ACTIONS_SECRET
 
@@ -128,6 +129,9 @@ def test_neither_yes_nor_no_at_the_read_back_asks_again_and_keeps_the_reflection
     # Help is answered before the read-back comes again; "makkelijker" switches it to simple.
     assert "computerprogramma" in said_to["wat kan je"] and "Klopt het?" in said
     assert bot.tracker(sender).get_slot("taalniveau") == "eenvoudig"
+    with Session(engine) as session:
+        stored = session.scalars(select(Client.language_level).where(Client.chat_id == sender))
+        assert stored.one() == "eenvoudig", "the switch is stored at once, as in a form"
     assert "begeleider" in bot.texts(sender, "/bevestigen")
     bot.texts(sender, "nee")
     [saved] = reflections(engine, sender)

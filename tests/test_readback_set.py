@@ -65,5 +65,6 @@ def test_replies_at_the_read_back_never_drop_the_reflection(bot, figure):
     lost = sum(counts["lost"] for counts in found.values())
     assert lost <= 1, found
     assert found["no"]["consent"] <= 1, "a no taken as yes saves what the client said is wrong"
+    assert found["neither"]["consent"] <= 1, found
     assert found["yes"]["correct"] <= 2, found
     assert found["yes"]["consent"] >= len(ITEMS["yes"]) // 2, found

@@ -360,3 +360,32 @@ def test_other_words_asked_during_the_check_never_show_the_help(bot, engine, unc
     assert classify(reply) == CHECK, "asked again, no help"
     assert bot.tracker(sender).get_slot("crisis_controle"), "the check is still open"
     assert "0800-0113" not in bot.texts(sender, "nee")
+
+
+def test_a_crisis_at_the_read_back_keeps_the_reflection_for_verder(bot, engine):
+    """At "Klopt dat?" no form is active: the crisis help still keeps the answers as a
+    private draft, and "verder" reads them back (before, they were gone)."""
+    from tests.test_e2e import reflections
+    from tests.test_readback_set import at_read_back
+
+    sender = at_read_back(bot)
+    assert classify(bot.say(sender, "ik wil niet meer leven")) == HELP
+    [draft] = reflections(engine, sender)
+    assert draft.status == "onderbroken" and draft.shared_with_worker is False
+    back = bot.texts(sender, "/hervatten")
+    assert "zondag mijn zus bellen" in back and "Klopt dat?" in back
+    assert "Mooi" not in back, "the step is not praised a second time"
+    assert "Mag je begeleider dit lezen?" in bot.texts(sender, "/bevestigen")
+
+
+def test_check_answered_nee_at_the_read_back_reads_it_back_again(bot, engine, unclear):
+    from tests.test_readback_set import at_read_back
+
+    sender = at_read_back(bot)
+    assert classify(bot.say(sender, unclear)) == CHECK
+    reply = bot.texts(sender, "nee")
+    assert "0800-0113" not in reply
+    assert "zondag mijn zus bellen" in reply and "Klopt dat?" in reply, reply
+    assert "Mag je begeleider dit lezen?" in bot.texts(sender, "/bevestigen")
+    [event] = events(engine, sender)
+    assert (event.outcome, event.check_answer) == ("controle", "nee")
