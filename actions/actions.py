@@ -590,8 +590,11 @@ def paused_form_after(tracker: Tracker, form: str | None, always: bool) -> str |
     """Which form "verder" resumes after an interruption of `form`.
 
     Reflection forms are always resumable; after a crisis or the safety plan (`always`) any
-    form is. The safety-plan form itself keeps what was paused before it.
+    form is. The safety-plan form itself keeps what was paused before it. With no form active
+    at the read-back's "Klopt dat?", the reflection's finished form is.
     """
+    if form is None and (read_back := _read_back_form(tracker)):
+        return read_back
     if form is None or form == PLAN_FORM:
         return current_form_name(tracker.get_slot("onderbroken_form"))
     return form if always or form in REFLECTION_FORMS else None
@@ -609,7 +612,7 @@ def _interrupt(tracker: Tracker) -> tuple[str | None, list[EventType]]:
     """Stop the active form (resumable with "verder"); keep a reflection's answers as a
     private draft, also at the read-back. Returns the form that was stopped and the events."""
     form = _active_form(tracker)
-    paused = paused_form_after(tracker, form or _read_back_form(tracker), always=True)
+    paused = paused_form_after(tracker, form, always=True)
     if paused in REFLECTION_FORMS and reflection.answers(tracker):
         reflection.store(tracker, STATUS_INTERRUPTED, shared=False)
     events: list[EventType] = [ActiveLoop(None)] if form else []
@@ -626,8 +629,7 @@ class ActionPauzeren(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         active = _active_form(tracker)
         # Stopped at the read-back's "Klopt dat?": kept as a private draft too.
-        read_back = None if active else _read_back_form(tracker)
-        form = active or read_back or current_form_name(tracker.get_slot("onderbroken_form"))
+        form = active or paused_form_after(tracker, None, always=False)
         saved = (
             form in REFLECTION_FORMS
             and bool(reflection.answers(tracker))
@@ -750,9 +752,8 @@ class ActionCrisis(Action):
         dispatcher.utter_message(response="utter_crisis_keuze")
         # A form that was active can be resumed ("verder") or dropped afterwards; answers so
         # far are kept as a private draft. So is a reflection at its read-back.
-        stopped = form or _read_back_form(tracker)
-        paused = paused_form_after(tracker, stopped, always=True)
-        if stopped in REFLECTION_FORMS and reflection.answers(tracker):
+        paused = paused_form_after(tracker, form, always=True)
+        if (form or _read_back_form(tracker)) in REFLECTION_FORMS and reflection.answers(tracker):
             reflection.store(tracker, STATUS_INTERRUPTED, shared=False)
         events: list[EventType] = [ActiveLoop(None)] if form else []
         events += [
@@ -793,7 +794,7 @@ class ActionCrisisControle(Action):
         state = {
             "sleutel": key,
             "categorie": category,
-            "form": paused_form_after(tracker, form or _read_back_form(tracker), always=True),
+            "form": paused_form_after(tracker, form, always=True),
             "bericht_id": user.get("message_id"),
             "gevraagd": 1,
         }
