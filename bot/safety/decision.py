@@ -223,13 +223,16 @@ class Bands:
     """
 
     clear: float = 0.95  # semantic alone: crisis help at once
-    check: float = 0.65  # semantic alone: the check question (0.70 before the sixth pass)
+    # semantic alone: the check question (0.70 before the sixth pass, 0.65 before the
+    # thirty-second: its 138 calm exemplars of short everyday messages lowered the scores near
+    # the bands by about 0.01 to 0.02, and the three bands below moved with them)
+    check: float = 0.64
     last_clause: float = 0.90  # the last clause of a longer message alone: the check question
     agree: float = 0.85  # semantic, when the classifier says crisis too: crisis help
     classifier: float = 0.50  # the classifier "says crisis" from this confidence
     # classifier-only: check question from this semantic score (0.50 before the sixth pass;
     # the larger pool lowered scores, and a dev pair that had the check question lost it)
-    classifier_floor: float = 0.45
+    classifier_floor: float = 0.44  # 0.45 before the thirty-second pass
     context_clear: float = 0.85  # after a worrying message or a low mood: crisis help
     context_check: float = 0.50  # after a worrying message or a low mood: check question
     context_previous: float = 0.60  # a previous message from this score is worrying
@@ -245,7 +248,7 @@ class Bands:
     # beside a past often lives in no piece on its own ("vroeger mislukte mijn poging. nu
     # weet ik hoe het moet": pieces 0.16, whole 0.81). On the development sets 0.75 gives 2
     # more crises the check (dev3 and dev6) and 6 more calm messages of 800 (dev4, dev5, dev6).
-    unsupported_check: float = 0.75
+    unsupported_check: float = 0.74  # 0.75 before the thirty-second pass
     # A word-list hit whose every reading scores below this: the check question first (rule
     # 1a). Set by hand on the development sets (docs/safety.md, "Eleventh pass"); 0.30 in the
     # ninth pass. With the clauses that hold the hits read too, the 45 crises with a hit that

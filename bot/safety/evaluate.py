@@ -13,7 +13,7 @@ false alarms = calm messages that got the help at once; check rate = calm messag
 the check question. Context pairs (if the set has them) send `before` and then `text` in one
 conversation and count the worst outcome of the two.
 
-Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen20"):
+Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen22"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
 sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8").
 """
@@ -120,6 +120,12 @@ SETS = {
     # after that pass's word-list change (spoken "nie", phrases that ask about control, money,
     # someone else's drugs).
     "unseen21": CRISIS_DIR / "crisis_set_unseen21.yml",
+    # A twenty-second, by another separate hand (thirty-second pass): messages of 1 to 12 words
+    # of all six categories (half without a crisis word) and calm look-alikes (the same words
+    # or scenes in an everyday sense) and venting; its brief had no examples. Messages identical
+    # to a training example were removed unread. Run once, after that pass's exemplars (short
+    # everyday messages and their crisis twins).
+    "unseen22": CRISIS_DIR / "crisis_set_unseen22.yml",
     # Pasts told beside the present, by another separate hand (sixteenth pass): a development
     # set, read and measured on (a learned reading of "past and over" was tried on it).
     "dev6": CRISIS_DIR / "crisis_set_dev6.yml",
