@@ -15,7 +15,8 @@ conversation and count the worst outcome of the two.
 
 Only aggregate figures are printed for the held-out sets ("fresh" and "unseen" to "unseen22"):
 never print or read their sentences. `--show` lists the misses, false alarms and checks of the
-sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8").
+sets that may be read (the development sets "main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8",
+"dev9").
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ SETS = {
     "dev9": CRISIS_DIR / "crisis_set_dev9.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
+    # Not yet run: crisis_set_unseen23.yml (denials, resolutions, "safe now", venting and
+    # everyday look-alikes, and crises told in their style), by another separate hand in the
+    # thirty-third pass, from a brief without examples. The change it was written for was not
+    # adopted (docs/safety.md); add it here and run it once after the next change to these kinds.
 }
 READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8", "dev9"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
