@@ -140,12 +140,18 @@ SETS = {
     # Short messages of threat, confinement, abuse and danger to others said plainly, by another
     # separate hand (twenty-ninth pass): a development set, read and tuned on.
     "dev9": CRISIS_DIR / "crisis_set_dev9.yml",
+    # A twenty-third, by another separate hand (thirty-third pass): calm denials, resolutions,
+    # "safe now", venting and everyday look-alikes (20 each), and crises told in their style;
+    # its brief had no examples and none of its texts equals a training example. Run once, after
+    # the thirty-fourth pass's change (venting and look-alike calm exemplars).
+    "unseen23": CRISIS_DIR / "crisis_set_unseen23.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
-    # Not yet run: crisis_set_unseen23.yml (denials, resolutions, "safe now", venting and
-    # everyday look-alikes, and crises told in their style), by another separate hand in the
-    # thirty-third pass, from a brief without examples. The change it was written for was not
-    # adopted (docs/safety.md); add it here and run it once after the next change to these kinds.
+    # Not yet run: crisis_set_unseen24.yml (negation and denial: 40 calm denials, 30 resolutions,
+    # 30 "safe now", and 96 crises told beside a denial or negation), by another separate hand
+    # in the thirty-fourth pass, from a brief without examples; no text equals a training
+    # example or a text of another set. Add it here and run it once after the next change to
+    # how denials are read (rules 1c and 2c).
 }
 READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8", "dev9"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
@@ -347,8 +353,10 @@ def main() -> None:
 
     configure_structlog(logging.WARNING)  # no per-turn debug lines
 
+    from bot import rasa_patches
     from bot.storage.db import upgrade_database
 
+    rasa_patches.apply()  # as `python -m bot.rasa_server` runs Rasa (and the tests' bot)
     tf.config.run_functions_eagerly(False)  # graph mode, as the server runs (0.6 of the turn time)
     workdir = Path(tempfile.mkdtemp(prefix="koers-safety-eval-"))
     url = f"sqlite:///{workdir / 'eval.db'}"
