@@ -328,11 +328,13 @@ def main() -> None:
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
+    from bot import rasa_patches
     from bot.safety.evaluate import in_process_action_server
     from bot.storage.db import upgrade_database
     from bot.trainer import ensure_model
 
     configure_structlog(logging.WARNING)
+    rasa_patches.apply()  # as `python -m bot.rasa_server` runs Rasa (and the tests' bot)
     tf.config.run_functions_eagerly(False)  # graph mode, as the server runs (0.6 of the turn time)
     workdir = Path(tempfile.mkdtemp(prefix="koers-short-answers-"))
     url = f"sqlite:///{workdir / 'koers.db'}"
