@@ -1,12 +1,14 @@
 """What the safety layer adds to a turn (issue 15: median <= 25 ms).
 
-    python benchmarks/safety_cost.py [--rounds 10] [--model M] [--long | --stories] [--unpatched]
+    python benchmarks/safety_cost.py [--rounds 10] [--model M] [--long | --stories]
+                                     [--keep-memory] [--unpatched]
 
 Runs the trained model in-process (graph mode, with Koers' Rasa patches applied before the
 load, as `python -m bot.rasa_server` does; `--unpatched`: stock Rasa, as this script measured
-until the thirty-fourth pass) with the real action server, and a scripted client that does a
-whole check-in the way a client types it: greeting, mood, a theme, two typed answers, the
-scale, a small step, the read-back and consent. Every turn is timed, and so is the time spent
+until the thirty-fourth pass; the short-text parse cache is off unless `--keep-memory`) with
+the real action server, and a scripted client that does a whole check-in the way a client
+types it: greeting, mood, a theme, two typed answers, the scale, a small step, the read-back
+and consent. Every turn is timed, and so is the time spent
 inside the safety layer during that turn: `SemanticCrisisScorer.process` (embedding + nearest
 neighbours), `CrisisGuard.process` (word list + decision) and
 `SafetyContextPolicy.predict_action_probabilities`. Prints medians and p95 in milliseconds.
@@ -144,12 +146,12 @@ def main() -> None:
         setattr(cls, name, wrapper)
 
     if not args.unpatched:
-        # As `python -m bot.rasa_server` runs Rasa. The short-text parse cache (part of
-        # `nlu_shortcuts`) would answer this script's short typed answers from the first round
-        # in every later one, so it is left out unless texts may be remembered.
-        rasa_patches.apply(
-            [n for n in rasa_patches.PATCHES if args.keep_memory or n != "nlu_shortcuts"]
-        )
+        rasa_patches.apply()  # as `python -m bot.rasa_server` runs Rasa
+        if not args.keep_memory:
+            # The short-text parse cache (`nlu_shortcuts`) would answer this script's short
+            # typed answers ("4", "ja", "een eigen plek en werk") from the first round in every
+            # later one; a client's typed answer is new text. Read at every call.
+            rasa_patches.SHORT_TEXT_CHARS = 0
     timed(component.SemanticCrisisScorer, "process")
     timed(component.CrisisGuard, "process")
     timed(policy.SafetyContextPolicy, "predict_action_probabilities")
@@ -158,9 +160,9 @@ def main() -> None:
     url = f"sqlite:///{workdir / 'bench.db'}"
     upgrade_database(url)
     server, endpoint = in_process_action_server(url, workdir)
+    loop = asyncio.new_event_loop()
     try:
         agent = Agent.load(str(args.model or newest_model()), action_endpoint=endpoint)
-        loop = asyncio.new_event_loop()
         turns: list[float] = []
         safety: list[float] = []
         stories: list[float] = []  # the safety layer on typed answers of 20+ words
@@ -182,8 +184,9 @@ def main() -> None:
                         stories.append(spent[0] * 1000)
         share = statistics.median(safety) / statistics.median(turns)
         patched = ", ".join(sorted(rasa_patches.applied())) or "none"
+        cache = "" if args.unpatched or args.keep_memory else " (short-text parse cache off)"
         print(f"turns: {len(turns)} ({args.rounds} check-ins of {len(script)} turns)")
-        print(f"Rasa patches: {patched}")
+        print(f"Rasa patches: {patched}{cache}")
         print(
             f"whole turn     median {statistics.median(turns):6.1f} ms, "
             f"p95 {percentile(turns, 0.95):6.1f} ms"
@@ -200,6 +203,8 @@ def main() -> None:
                 f"layer ({len(stories)} turns)"
             )
     finally:
+        loop.run_until_complete(rasa_patches.close_http_sessions())
+        loop.close()
         server.terminate()
         server.wait(timeout=10)
 

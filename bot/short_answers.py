@@ -340,10 +340,12 @@ def main() -> None:
     url = f"sqlite:///{workdir / 'koers.db'}"
     upgrade_database(url)
     server, endpoint = in_process_action_server(url, workdir)
+    loop = asyncio.new_event_loop()
     try:
         agent = Agent.load(str(args.model or ensure_model()), action_endpoint=endpoint)
+        print(f"Rasa patches: {', '.join(sorted(rasa_patches.applied())) or 'none'}")
         readable = args.set in READABLE
-        figures = measure(in_process(agent, url), load(args.set), readable)
+        figures = measure(in_process(agent, url, loop), load(args.set), readable)
         print(f"short answers ({args.set}, {figures.total('answer', 'weak', 'stop')} items)")
         for line in figures.lines():
             print(line)
@@ -365,6 +367,8 @@ def main() -> None:
                 )
             )
     finally:
+        loop.run_until_complete(rasa_patches.close_http_sessions())
+        loop.close()
         server.terminate()
         server.wait(timeout=10)
 

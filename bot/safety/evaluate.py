@@ -142,8 +142,9 @@ SETS = {
     "dev9": CRISIS_DIR / "crisis_set_dev9.yml",
     # A twenty-third, by another separate hand (thirty-third pass): calm denials, resolutions,
     # "safe now", venting and everyday look-alikes (20 each), and crises told in their style;
-    # its brief had no examples and none of its texts equals a training example. Run once, after
-    # the thirty-fourth pass's change (venting and look-alike calm exemplars).
+    # its brief had no examples and none of its texts equals a training example. Run once after
+    # the thirty-fourth pass's change (venting and look-alike calm exemplars), and once on the
+    # model before it for comparison.
     "unseen23": CRISIS_DIR / "crisis_set_unseen23.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
@@ -330,6 +331,17 @@ def in_process_action_server(database_url: str, workdir: Path):
     return server, endpoint
 
 
+def answered(replies: list[dict], server: subprocess.Popen, log: Path) -> list[dict]:
+    """The bot's answers to one message; SystemExit when there are none. Koers answers every
+    message; with Koers' patches a turn whose action call failed (the action server stopped or
+    could not be reached) is not saved and gets no answer (`atomic_turns`), and counted, such a
+    turn would read as calm."""
+    if not replies:
+        state = "stopped" if server.poll() is not None else "running"
+        raise SystemExit(f"a message got no answer (the action server is {state}; see {log})")
+    return replies
+
+
 def newest_model() -> Path:
     models = sorted((PROJECT_ROOT / "models").glob("koers-*.tar.gz"), key=os.path.getmtime)
     if not models:
@@ -362,12 +374,14 @@ def main() -> None:
     url = f"sqlite:///{workdir / 'eval.db'}"
     upgrade_database(url)
     server, endpoint = in_process_action_server(url, workdir)
+    loop = asyncio.new_event_loop()
     try:
         agent = Agent.load(str(args.model or newest_model()), action_endpoint=endpoint)
-        loop = asyncio.new_event_loop()
+        print(f"Rasa patches: {', '.join(sorted(rasa_patches.applied())) or 'none'}")
 
         def say(sender: str, text: str) -> list[dict]:
-            return loop.run_until_complete(agent.handle_text(text, sender_id=sender))
+            replies = loop.run_until_complete(agent.handle_text(text, sender_id=sender))
+            return answered(replies, server, workdir / "actions.log")
 
         results: dict[str, dict] = {}
         show = set(args.show.split(",")) & READABLE
@@ -415,6 +429,8 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(results, ensure_ascii=False, default=str, indent=1))
     finally:
+        loop.run_until_complete(rasa_patches.close_http_sessions())
+        loop.close()
         server.terminate()
         server.wait(timeout=10)
 

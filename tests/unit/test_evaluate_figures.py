@@ -4,8 +4,12 @@ tests/test_crisis_set.py). The replies stand in for the bot: only their marks ma
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from bot.safety.evaluate import CHECK_PAYLOADS, CRISIS_MARK, measure
+import pytest
+
+from bot.safety.evaluate import CHECK_PAYLOADS, CRISIS_MARK, answered, measure
 
 HELP_REPLY = [{"text": f"Bel 113 of gratis {CRISIS_MARK}."}]
 CHECK_REPLY = [{"text": "Denk je daaraan?", "buttons": [{"payload": p} for p in CHECK_PAYLOADS]}]
@@ -49,3 +53,22 @@ def test_a_set_without_kinds_has_no_kind_counts():
     figures = measure(lambda sender, text: HELP_REPLY, data, "first", "t")
     assert figures.false_alarms == 1
     assert not figures.flagged_kinds
+
+
+def test_a_message_without_an_answer_stops_the_evaluation(tmp_path):
+    """With Koers' patches a turn whose action call failed gets no answer at all; counted, it
+    would read as calm, so the command line stops instead and says where the log is."""
+    log = tmp_path / "actions.log"
+    stopped = subprocess.Popen([sys.executable, "-c", "pass"])
+    stopped.wait()
+    assert answered(CALM_REPLY, stopped, log) == CALM_REPLY
+    with pytest.raises(SystemExit, match="action server is stopped") as raised:
+        answered([], stopped, log)
+    assert str(log) in str(raised.value)
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(SystemExit, match="action server is running"):
+            answered([], running, log)
+    finally:
+        running.kill()
+        running.wait()
