@@ -955,10 +955,14 @@ NOT_DENIALS = [
     "ik blijf rustig, ik sla niemand meer",
 ]
 # A reviewer's 104 crises beside a denial (twenty-sixth pass), written to break the reading:
-# 41 read as a denial before every clause had to be the denial itself.
+# 41 read as a denial before every clause had to be the denial itself. And 60 by another
+# reviewer (thirty-fourth pass), written to break a wider reading that was tried and not
+# adopted (a denial beside clauses the meaning reads as calm; docs/safety.md): a denial the
+# patterns accept, beside a present danger told in everyday words. None reads as a denial.
 REVIEW_CRISES = [
     line.strip()
-    for line in (Path(__file__).parent / "denial_review_crises.txt").read_text("utf-8").splitlines()
+    for name in ("denial_review_crises.txt", "denial_review_crises_34.txt")
+    for line in (Path(__file__).parent / name).read_text("utf-8").splitlines()
     if line.strip()
 ]
 
