@@ -8,9 +8,9 @@ load, as `python -m bot.rasa_server` does; `--unpatched`: stock Rasa, as this sc
 until the thirty-fourth pass; the short-text parse cache is off unless `--keep-memory`) with
 the real action server, and a scripted client that does a whole check-in the way a client
 types it: greeting, mood, a theme, two typed answers, the scale, a small step, the read-back
-and consent. Every turn is timed, and so is the time spent
-inside the safety layer during that turn: `SemanticCrisisScorer.process` (embedding + nearest
-neighbours), `CrisisGuard.process` (word list + decision) and
+and consent. Every turn is timed, and so is the time spent inside the safety layer during
+that turn: `SemanticCrisisScorer.process` (embedding + nearest neighbours),
+`CrisisGuard.process` (word list + decision) and
 `SafetyContextPolicy.predict_action_probabilities`. Prints medians and p95 in milliseconds.
 Not a test.
 """
