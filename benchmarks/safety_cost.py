@@ -128,7 +128,12 @@ def main() -> None:
     from bot import rasa_patches
     from bot.safety import component, policy
     from bot.safety.embedder import get_embedder
-    from bot.safety.evaluate import in_process_action_server, newest_model
+    from bot.safety.evaluate import (
+        in_process_action_server,
+        newest_model,
+        patches_applied,
+        shut_down,
+    )
     from bot.storage.db import upgrade_database
 
     spent = [0.0]
@@ -183,10 +188,9 @@ def main() -> None:
                     if len(text.split()) >= 20:
                         stories.append(spent[0] * 1000)
         share = statistics.median(safety) / statistics.median(turns)
-        patched = ", ".join(sorted(rasa_patches.applied())) or "none"
         cache = "" if args.unpatched or args.keep_memory else " (short-text parse cache off)"
         print(f"turns: {len(turns)} ({args.rounds} check-ins of {len(script)} turns)")
-        print(f"Rasa patches: {patched}{cache}")
+        print(patches_applied() + cache)
         print(
             f"whole turn     median {statistics.median(turns):6.1f} ms, "
             f"p95 {percentile(turns, 0.95):6.1f} ms"
@@ -203,10 +207,7 @@ def main() -> None:
                 f"layer ({len(stories)} turns)"
             )
     finally:
-        loop.run_until_complete(rasa_patches.close_http_sessions())
-        loop.close()
-        server.terminate()
-        server.wait(timeout=10)
+        shut_down(loop, server)
 
 
 if __name__ == "__main__":

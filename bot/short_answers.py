@@ -329,7 +329,7 @@ def main() -> None:
     from rasa.utils.log_utils import configure_structlog
 
     from bot import rasa_patches
-    from bot.safety.evaluate import in_process_action_server
+    from bot.safety.evaluate import in_process_action_server, patches_applied, shut_down
     from bot.storage.db import upgrade_database
     from bot.trainer import ensure_model
 
@@ -343,7 +343,7 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     try:
         agent = Agent.load(str(args.model or ensure_model()), action_endpoint=endpoint)
-        print(f"Rasa patches: {', '.join(sorted(rasa_patches.applied())) or 'none'}")
+        print(patches_applied())
         readable = args.set in READABLE
         figures = measure(in_process(agent, url, loop), load(args.set), readable)
         print(f"short answers ({args.set}, {figures.total('answer', 'weak', 'stop')} items)")
@@ -367,10 +367,7 @@ def main() -> None:
                 )
             )
     finally:
-        loop.run_until_complete(rasa_patches.close_http_sessions())
-        loop.close()
-        server.terminate()
-        server.wait(timeout=10)
+        shut_down(loop, server)
 
 
 if __name__ == "__main__":

@@ -331,6 +331,24 @@ def in_process_action_server(database_url: str, workdir: Path):
     return server, endpoint
 
 
+def patches_applied() -> str:
+    """The line that says which of Koers' Rasa patches this process runs with."""
+    from bot import rasa_patches
+
+    return f"Rasa patches: {', '.join(sorted(rasa_patches.applied())) or 'none'}"
+
+
+def shut_down(loop: asyncio.AbstractEventLoop, server: subprocess.Popen) -> None:
+    """Close the HTTP sessions the `http_session` patch keeps on `loop`, the loop itself, and
+    the action server of `in_process_action_server`."""
+    from bot import rasa_patches
+
+    loop.run_until_complete(rasa_patches.close_http_sessions())
+    loop.close()
+    server.terminate()
+    server.wait(timeout=10)
+
+
 def answered(replies: list[dict], server: subprocess.Popen, log: Path) -> list[dict]:
     """The bot's answers to one message; SystemExit when there are none. Koers answers every
     message; with Koers' patches a turn whose action call failed (the action server stopped or
@@ -377,7 +395,7 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     try:
         agent = Agent.load(str(args.model or newest_model()), action_endpoint=endpoint)
-        print(f"Rasa patches: {', '.join(sorted(rasa_patches.applied())) or 'none'}")
+        print(patches_applied())
 
         def say(sender: str, text: str) -> list[dict]:
             replies = loop.run_until_complete(agent.handle_text(text, sender_id=sender))
@@ -429,10 +447,7 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(results, ensure_ascii=False, default=str, indent=1))
     finally:
-        loop.run_until_complete(rasa_patches.close_http_sessions())
-        loop.close()
-        server.terminate()
-        server.wait(timeout=10)
+        shut_down(loop, server)
 
 
 if __name__ == "__main__":
