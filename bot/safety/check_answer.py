@@ -146,7 +146,11 @@ _NEGATION = re.compile(r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald
 # pijn", "ik wil niemand iets aandoen"; not "nee niemand helpt me ik wil dood".
 _NOBODY_HARMED = re.compile(
     r"\b(niemand|niemant)\W+(\w+\W+)?(doet|slaat|schopt|bedreigt|misbruikt|dwingt|pakt)\b"
+    # not "niemand doet niks", "niemand pakt op" (nobody helps; a review, thirty-eighth pass)
+    r"(?!\W+(niks|niets|op|open|er|wat\W+aan|iets\W+aan)\b)"
     r"|\b(doe|wil|ga|zal)\W+(\w+\W+)?(niemand|niemant)\W+(\w+\W+)?(pijn|iets|wat|kwaad|slaan|pakken)\b"
+    # not "ik ga niemand iets zeggen"
+    r"(?!\W+(zeggen|vertellen|vragen|laten|verteld|gezegd|horen|schelen|geven|lenen)\b)"
 )
 # Words that keep an everyday "wel" calm in their clause: "het gaat toch wel", "ik red me
 # vaak wel", "het komt straks wel goed", "ik bel straks wel".
@@ -534,6 +538,28 @@ _DENIAL = re.compile(
     r"|aanvallen|vermoorden)\b"
     r"|\b(doe|zou|ga)\W+(mezelf|mijzelf|iemand|hem|haar|(mijn|mn|de)\W+\w+)\W+(niks|niets|nooit)\b"
     r"|\b(slaat|schopt|bedreigt|misbruikt|doet)\W+(me|mij)\W+(niet|niks|niets|nooit)\b"
+    # Spellings of the thirty-eighth pass (the dev sets' calm denials the patterns did not
+    # read): the verb before the negation, "ik denk niet (meer) aan zelfmoord", "denk nie meer
+    # aan doodgaan";
+    r"|\b(denk|dacht)\W+((er|ik|echt)\W+){0,2}(niet|nie|nooit)\W+((meer|echt)\W+){0,2}(aan|over)"
+    r"\W+(zelfmoord|zelfdoding|suicide|de dood|dood|doodgaan|dood gaan)$"
+    r"|\b(nooit|niet|nie|geen)\b(\W+\w+){0,2}?\W+(aan|over)\W+(doodgaan|dood gaan|zelfdoding|suicide)\W+"
+    r"(gedacht|denken|denk|nagedacht)\b"
+    # "niemand valt me lastig", "niemand heeft me geslagen", "niemand zit achter me aan";
+    r"|\b(niemand|niemant)\W+(valt|viel)\W+(me|mij)\W+lastig$"
+    r"|\b(niemand|niemant)\W+(zit|zat)\W+((meer|nu)\W+)?achter\W+(me|mij)\W+aan$"
+    r"|\b(niemand|niemant)\W+(heeft|had)\W+(me|mij)\W+(echt\W+)?(geslagen|geschopt|bedreigd"
+    r"|misbruikt|pijn\W+gedaan|iets\W+gedaan|aangeraakt)$"
+    # "hij heeft me nooit geslagen";
+    r"|\b(heeft|hebben)\W+(me|mij)\W+(nooit|niet|nie)\W+(geslagen|geschopt|bedreigd|misbruikt"
+    r"|pijn\W+gedaan|aangeraakt)$"
+    # "ik heb niet te veel pillen genomen", "geen pillen geslikt";
+    r"|\b(niet|nie|geen)\W+(te\W+)?(veel|teveel)\W+(pillen|tabletten|medicijnen|medicatie)\W+"
+    r"(genomen|geslikt|ingenomen)$"
+    r"|\bgeen\W+(pillen|tabletten|overdosis)\W+(genomen|geslikt|ingenomen|gehad)$"
+    # "ik wil niet dood", "ik ben niet suicidaal".
+    r"|^(ik\W+)?(wil|wou)\W+((echt|helemaal)\W+)?(niet|nie)\W+dood(\W+gaan)?$"
+    r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+(\w+\W+)?(suicidaal|suicidal)$"
 )
 # Anything that may turn, limit or put off the denial keeps the crisis help: a "but", an
 # exception, a condition, a time, fear of oneself, an urge or a voice.
@@ -541,7 +567,10 @@ _DENIAL_VETO = re.compile(
     r"\b(maar|behalve|alleen|wel|tenzij|als|totdat|tot|nog|eerst|meer dan|bang|drang|stem|stemmen"
     r"|tegenhouden|moet|moeten|vanavond|vannacht|straks|morgen|vandaag|nu|klaar|zelf|toch"
     r"|anders|dan|want|omdat|eigenlijk|echt wel|ooit|verdient|verdiend|verdienen|gepland|plannen"
-    r"|geregeld|besloten|schud|schudt|schudden|lieg|gelogen)\b"
+    r"|geregeld|besloten|schud|schudt|schudden|lieg|gelogen"
+    # (a reviewer's, thirty-fourth pass, and the thirty-eighth's: a time, a "when", "again")
+    r"|wanneer|zodra|nachts|soms|binnenkort|later|bijna|misschien|weer|zometeen|meteen|gelijk"
+    r"|direct|dadelijk|net|al|vorige|gister\w*|strax|vanacht|vanavont|mar|as)\b"
 )
 
 
@@ -549,16 +578,33 @@ _DENIAL_VETO = re.compile(
 _DENIAL_FILLER = re.compile(
     r"^((nee\w*|nope|nah|neu|hoor|joh|echt|zeker|nooit|wallah|kzweer|ik zweer( het)?|serieus)\W*)+$"
 )
-# A new subject after the denial starts a statement of its own.
-_NEW_SUBJECT = re.compile(r"\b(ik|k|hij|ze|zij|die|het|er|we|wij|mijn|mn|kweet|weet)\b")
+# Before the denial in its clause only a no, an oath, a subject and its verb: "nee hij slaat
+# me niet", "mn vriend doet me niks", "ik heb nooit ...". A danger told before it in the same
+# clause ("hij bedreigt me met een pistool hij doet me niks", a message without commas) keeps
+# the help (a reviewer's attack, thirty-eighth pass: 42 of 50 crises passed the rule before).
+_DENIAL_BEFORE = re.compile(
+    r"((nee\w*|nope|nah|neu|hoor|joh|echt|serieus|eerlijk|wallah|kzweer|zweer|ik|k|hij|ze|zij"
+    rf"|heb|ben|zou|wil|ga|zal|doe|kan|had|was|((mijn|mn|m)\W+)?{_PERSON})\W*)*"
+)
+# After it only an oath, "meer", "aan" or the harm's own object: "ik doe mezelf niks aan
+# hoor", "niemand doet mij pijn", "niemand slaat me meer"; not "ik ga nie slaan gwn
+# neersteken", "geen zelfmoordgedachten gewoon een plan" (the same review).
+_DENIAL_AFTER = re.compile(
+    r"\W*((aan|meer|hoor|joh|echt|zeker|serieus|eerlijk|wallah|kzweer|ik zweer( het)?|nee\w*|me"
+    r"|mij|pijn|iets|wat|kwaad|doen|aandoen|voor\W+(anderen|iemand|mensen))\W*)*"
+)
 
 
 def _only_denial(clause: str, denial: re.Match[str] | None) -> bool:
-    """Whether a clause is the denial (`denial`, its match) with no new subject after it, or
-    a bare "nee", "hoor", "echt"."""
+    """Whether a clause is the denial (`denial`, its match) with only a no, a subject and its
+    verb before it and only an oath or the harm's object after it, or a bare "nee", "hoor",
+    "echt"."""
     if not denial:
         return bool(_DENIAL_FILLER.match(clause))
-    return not _NEW_SUBJECT.search(clause[denial.end() :])
+    return bool(
+        _DENIAL_BEFORE.fullmatch(clause[: denial.start()])
+        and _DENIAL_AFTER.fullmatch(clause[denial.end() :])
+    )
 
 
 def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
@@ -573,10 +619,12 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
     denials = [_DENIAL.search(c) or _NOBODY_HARMED.search(c) for c in clauses]
     if not any(denials) or _DENIAL_VETO.search(plain):
         return False
-    # Every clause is the denial itself, with no new subject after it, or a bare "nee", "hoor",
-    # "echt": a danger told in other words beside a denial ("ik heb nooit aan zelfmoord
-    # gedacht. ik sta op de rand van het balkon"), or run on without punctuation ("ik wil
-    # niemand pijn doen ik sta op het station"), keeps the help (a review, twenty-sixth pass).
+    # Every clause is the denial itself, with only a no, a subject and its verb before it and
+    # an oath or the harm's object after it, or a bare "nee", "hoor", "echt": a danger told in
+    # other words beside a denial ("ik heb nooit aan zelfmoord gedacht. ik sta op de rand van
+    # het balkon"), or run on without punctuation after it ("ik wil niemand pijn doen ik sta op
+    # het station", a review, twenty-sixth pass) or before it ("sta boven op de flat ik denk
+    # niet aan zelfmoord hoor", a review, thirty-eighth pass), keeps the help.
     if not all(_only_denial(c, d) for c, d in zip(clauses, denials, strict=True)):
         return False
     counts = [hits(c) for c in clauses]

@@ -63,8 +63,9 @@ and 8 apply, and rule 6 only to messages of more than `SHORT_ANSWER_WORDS` words
 by `bot.safety.check_answer.words_deny_harm`): clients in forensic care say "ik zou nooit iemand
 iets aandoen", "ik heb nooit aan zelfmoord gedacht", "nee ik doe niemand pijn" or "hij slaat me
 niet". The word list and both models read the harm words more than the negation, and such a
-message got the full crisis help. When a clause holds the negation before the harm, every
-word-list hit lies in such a clause, nothing in the message takes the denial back (as in a
+message got the full crisis help. When every clause is such a denial (the negation before
+the harm; before it only a no, a subject and its verb, after it only an oath or the harm's
+object) or a bare "nee", every word-list hit lies in such a clause, nothing in the message takes the denial back (as in a
 reply to the check question: a harm, an intent, the means, a hidden yes), and no word may
 turn, limit or put it off ("maar", "alleen", "wel", "als", "nu", "vanavond", "bang", "stem",
 ...), the crisis help becomes the check question. Never calm, never in a worrying context:
