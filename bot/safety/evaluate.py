@@ -146,13 +146,14 @@ SETS = {
     # the thirty-fourth pass's change (venting and look-alike calm exemplars), and once on the
     # model before it for comparison.
     "unseen23": CRISIS_DIR / "crisis_set_unseen23.yml",
+    # A twenty-fourth, by another separate hand (thirty-fourth pass), from a brief without
+    # examples: 40 calm denials, 30 resolutions, 30 "safe now", and 96 crises told beside a
+    # denial or negation; no text equals a training example or a text of another set. Run once
+    # after the thirty-eighth pass's change to how denials are read (rules 1c and 2c), and once
+    # with the code before it for comparison.
+    "unseen24": CRISIS_DIR / "crisis_set_unseen24.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
-    # Not yet run: crisis_set_unseen24.yml (negation and denial: 40 calm denials, 30 resolutions,
-    # 30 "safe now", and 96 crises told beside a denial or negation), by another separate hand
-    # in the thirty-fourth pass, from a brief without examples; no text equals a training
-    # example or a text of another set. Add it here and run it once after the next change to
-    # how denials are read (rules 1c and 2c).
 }
 READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8", "dev9"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
