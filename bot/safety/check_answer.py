@@ -146,7 +146,7 @@ _NEGATION = re.compile(r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald
 # pijn", "ik wil niemand iets aandoen"; not "nee niemand helpt me ik wil dood".
 _NOBODY_HARMED = re.compile(
     r"\b(niemand|niemant)\W+(\w+\W+)?(doet|slaat|schopt|bedreigt|misbruikt|dwingt|pakt)\b"
-    # not "niemand doet niks", "niemand pakt op" (nobody helps; a review, thirty-eighth pass)
+    # not "niemand doet niks", "niemand pakt op" (nobody helps; a review, thirty-fifth pass)
     r"(?!\W+(niks|niets|op|open|er|wat\W+aan|iets\W+aan)\b)"
     r"|\b(doe|wil|ga|zal)\W+(\w+\W+)?(niemand|niemant)\W+(\w+\W+)?(pijn|iets|wat|kwaad|slaan|pakken)\b"
     # not "ik ga niemand iets zeggen"
@@ -538,7 +538,7 @@ _DENIAL = re.compile(
     r"|aanvallen|vermoorden)\b"
     r"|\b(doe|zou|ga)\W+(mezelf|mijzelf|iemand|hem|haar|(mijn|mn|de)\W+\w+)\W+(niks|niets|nooit)\b"
     r"|\b(slaat|schopt|bedreigt|misbruikt|doet)\W+(me|mij)\W+(niet|niks|niets|nooit)\b"
-    # Spellings of the thirty-eighth pass (the dev sets' calm denials the patterns did not
+    # Spellings of the thirty-fifth pass (the dev sets' calm denials the patterns did not
     # read): the verb before the negation, "ik denk niet (meer) aan zelfmoord", "denk nie meer
     # aan doodgaan";
     r"|\b(denk|dacht)\W+((er|ik|echt)\W+){0,2}(niet|nie|nooit)\W+((meer|echt)\W+){0,2}(aan|over)"
@@ -568,7 +568,7 @@ _DENIAL_VETO = re.compile(
     r"|tegenhouden|moet|moeten|vanavond|vannacht|straks|morgen|vandaag|nu|klaar|zelf|toch"
     r"|anders|dan|want|omdat|eigenlijk|echt wel|ooit|verdient|verdiend|verdienen|gepland|plannen"
     r"|geregeld|besloten|schud|schudt|schudden|lieg|gelogen"
-    # (a reviewer's, thirty-fourth pass, and the thirty-eighth's: a time, a "when", "again")
+    # (a reviewer's, thirty-fourth pass, and the thirty-fifth's: a time, a "when", "again")
     r"|wanneer|zodra|nachts|soms|binnenkort|later|bijna|misschien|weer|zometeen|meteen|gelijk"
     r"|direct|dadelijk|net|al|vorige|gister\w*|strax|vanacht|vanavont|mar|as)\b"
 )
@@ -581,7 +581,7 @@ _DENIAL_FILLER = re.compile(
 # Before the denial in its clause only a no, an oath, a subject and its verb: "nee hij slaat
 # me niet", "mn vriend doet me niks", "ik heb nooit ...". A danger told before it in the same
 # clause ("hij bedreigt me met een pistool hij doet me niks", a message without commas) keeps
-# the help (a reviewer's attack, thirty-eighth pass: 42 of 50 crises passed the rule before).
+# the help (a reviewer's attack, thirty-fifth pass: 21 of its 50 crises read as a denial before).
 _DENIAL_BEFORE = re.compile(
     r"((nee\w*|nope|nah|neu|hoor|joh|echt|serieus|eerlijk|wallah|kzweer|zweer|ik|k|hij|ze|zij"
     rf"|heb|ben|zou|wil|ga|zal|doe|kan|had|was|((mijn|mn|m)\W+)?{_PERSON})\W*)*"
@@ -624,7 +624,7 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
     # other words beside a denial ("ik heb nooit aan zelfmoord gedacht. ik sta op de rand van
     # het balkon"), or run on without punctuation after it ("ik wil niemand pijn doen ik sta op
     # het station", a review, twenty-sixth pass) or before it ("sta boven op de flat ik denk
-    # niet aan zelfmoord hoor", a review, thirty-eighth pass), keeps the help.
+    # niet aan zelfmoord hoor", a review, thirty-fifth pass), keeps the help.
     if not all(_only_denial(c, d) for c, d in zip(clauses, denials, strict=True)):
         return False
     counts = [hits(c) for c in clauses]

@@ -926,7 +926,7 @@ DENIALS = [
     "ik doe mezelf niks aan hoor",
     "nee hij slaat me niet",
     "niemand bedreigt me",
-    # Spellings of the thirty-eighth pass: the verb before the negation, "lastig", "heeft me
+    # Spellings of the thirty-fifth pass: the verb before the negation, "lastig", "heeft me
     # geslagen", too many pills, "ik wil niet dood", "suicidaal".
     "ik denk niet aan zelfmoord",
     "denk nie meer aan doodgaan",
@@ -965,7 +965,7 @@ NOT_DENIALS = [
     # Calm, but a clause beside the denial keeps the help: only a bare denial is read.
     "ik doe mijn vriendin niks, ik hou van haar",
     "ik blijf rustig, ik sla niemand meer",
-    # The thirty-eighth pass's spellings beside a danger, or put off.
+    # The thirty-fifth pass's spellings beside a danger, or put off.
     "ik denk niet aan zelfmoord, ik denk aan de brug",
     "ik wil niet dood, ik wil slapen en nooit meer wakker worden",
     "ik denk niet aan zelfmoord zodra hij weg is",
@@ -978,7 +978,7 @@ NOT_DENIALS = [
 # reviewer (thirty-fourth pass), written to break a wider reading that was tried and not
 # adopted (a denial beside clauses the meaning reads as calm; docs/safety.md): a denial the
 # patterns accept, beside a present danger told in everyday words. And 50 by a third (thirty-
-# eighth pass), written to break the wider spellings of that pass: 21 read as a denial with
+# fifth pass), written to break the wider spellings of that pass: 21 read as a denial with
 # the rule before it (the danger before the denial in one clause, or run on after it).
 # None reads as a denial.
 REVIEW_CRISES = [
@@ -986,7 +986,7 @@ REVIEW_CRISES = [
     for name in (
         "denial_review_crises.txt",
         "denial_review_crises_34.txt",
-        "denial_review_crises_38.txt",
+        "denial_review_crises_35.txt",
     )
     for line in (Path(__file__).parent / name).read_text("utf-8").splitlines()
     if line.strip()
