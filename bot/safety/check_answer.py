@@ -145,9 +145,10 @@ _NEGATION = re.compile(r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald
 # "Niemand" denies only the harm it belongs to: "niemand doet mij pijn", "ik doe niemand
 # pijn", "ik wil niemand iets aandoen"; not "nee niemand helpt me ik wil dood".
 _NOBODY_HARMED = re.compile(
-    r"\b(niemand|niemant)\W+(\w+\W+)?(doet|slaat|schopt|bedreigt|misbruikt|dwingt|pakt)\b"
-    # not "niemand doet niks", "niemand pakt op" (nobody helps; a review, thirty-fifth pass)
-    r"(?!\W+(niks|niets|op|open|er|wat\W+aan|iets\W+aan)\b)"
+    r"\b(niemand|niemant)\W+(\w+\W+)?((slaat|schopt|bedreigt|misbruikt|dwingt)\b"
+    # "doet" and "pakt" with "me": not "niemand doet (ook) niks", "niemand hier doet iets",
+    # "niemand pakt (de telefoon) op", nobody helps (reviews, thirty-fifth pass)
+    r"|(doet|pakt)\W+(me|mij|ons)\b(?!(\W+\w+){0,2}\W+op\b))"
     r"|\b(doe|wil|ga|zal)\W+(\w+\W+)?(niemand|niemant)\W+(\w+\W+)?(pijn|iets|wat|kwaad|slaan|pakken)\b"
     # not "ik ga niemand iets zeggen"
     r"(?!\W+(zeggen|vertellen|vragen|laten|verteld|gezegd|horen|schelen|geven|lenen)\b)"
@@ -438,6 +439,16 @@ def _done(clause: str) -> bool:
     return False
 
 
+def _harm_beside_nobody(clause: str) -> bool:
+    """A harm in the clause outside a "niemand" that denies one: "niemand doet me iets" is no
+    harm, "niemand doet me iets hij slaat haar" is (a review, thirty-fifth pass)."""
+    nobody = _NOBODY_HARMED.search(clause)
+    return any(
+        nobody is None or harm.end() <= nobody.start() or harm.start() >= nobody.end()
+        for harm in _HARM.finditer(clause)
+    )
+
+
 def _clause_takes_it_back(clause: str) -> bool | None:
     """One clause: True a hidden yes, None unclear, False nothing."""
     if _WEL_AT_END.search(clause) and not _CALM_WEL.search(clause):
@@ -445,10 +456,9 @@ def _clause_takes_it_back(clause: str) -> bool | None:
     if _EMPHATIC_WEL.search(clause) and not _CALM_WEL.search(clause):
         return True
     if (
-        _HARM.search(clause)
+        _harm_beside_nobody(clause)
         and not _NOT_HARM.search(clause)
         and not _NEGATION.search(clause)
-        and not _NOBODY_HARMED.search(clause)
     ):
         return True
     if _names_means(clause) or _done(clause):
@@ -524,27 +534,33 @@ def denies_harm(text: str) -> bool:
 # van plan mezelf iets aan te doen", "ik ga niemand slaan", "hij slaat me niet". The word list
 # and the models read the harm words more than the negation before them, and such a message
 # got the full crisis help. A denial clause holds the negation before the harm, in one clause.
+# Whom a harm is about, between a negation and the harm in a denial.
+_WHOM = (
+    rf"(hem|haar|ze|hen|iemand|mezelf|mijzelf|jou|je|anderen|((mijn|mn|m|de|die|zijn|een)\W+)?"
+    rf"{_PERSON})"
+)
 _DENIAL = re.compile(
-    r"\b(nooit|niet|nie|geen|niks|niets)\b(\W+\w+){0,6}?\W+(iets|wat|pijn|kwaad)\W+"
-    r"(aan\W+te\W+doen|aandoen|aan\W+doen|te\W+doen|doen)\b"
-    r"|\b(nooit|niet|nie|geen)\b(\W+\w+){0,2}?\W+(aan|over)\W+(zelfmoord|de dood|dood)\W+"
-    r"(gedacht|denken|denk|nagedacht)\b"
+    # (between the negation and the harm only whom it is about, "van plan", "om", "ooit" or
+    # "meer": not "niks helpt ik wil mezelf pijn doen", "ik kan niet stoppen met aan
+    # zelfmoord denken"; a review, thirty-fifth pass)
+    rf"\b(nooit|niet|nie|geen|niks|niets)\b(\W+(van|plan|om|ooit|meer|zomaar|{_WHOM})){{0,4}}?"
+    r"\W+(iets|wat|pijn|kwaad)\W+(aan\W+te\W+doen|aandoen|aan\W+doen|te\W+doen|doen)\b"
+    r"|\b(nooit|niet|nie|geen)\b(\W+(meer|ooit|eens|een|keer|serieus)){0,2}\W+(aan|over)\W+"
+    r"(zelfmoord|zelfdoding|suicide|de dood|dood|doodgaan|dood gaan)\W+(gedacht|denken|denk|nagedacht)\b"
     r"|\b(geen|nooit)\W+(zelfmoordgedachten|doodsgedachten|gedachten\W+(aan|over|om))\b"
-    r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+(\w+\W+)?(gevaarlijk|gevaar)\b"
+    r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+((een|meer)\W+)?(gevaarlijk|gevaar)\b"
     r"|\b(ga|wil|zal|zou|doe)\W+(niemand|niemant|nooit|niet|nie)\W+((meer|iemand|ooit)\W+){0,2}"
     r"(slaan|steken|snijden|krassen|bedreigen|aanvallen|vermoorden)\b"
     r"|\b(sla|steek|bedreig)\W+(niemand|niemant|nooit)\b"
-    r"|\b(niet|nie)\W+van\W+plan\W+(om\W+)?(\w+\W+){0,3}?(te\W+)?(slaan|steken|snijden|krassen|bedreigen"
+    rf"|\b(niet|nie)\W+van\W+plan\W+(om\W+)?({_WHOM}\W+)?(te\W+)?(slaan|steken|snijden|krassen|bedreigen"
     r"|aanvallen|vermoorden)\b"
     r"|\b(doe|zou|ga)\W+(mezelf|mijzelf|iemand|hem|haar|(mijn|mn|de)\W+\w+)\W+(niks|niets|nooit)\b"
     r"|\b(slaat|schopt|bedreigt|misbruikt|doet)\W+(me|mij)\W+(niet|niks|niets|nooit)\b"
     # Spellings of the thirty-fifth pass (the dev sets' calm denials the patterns did not
     # read): the verb before the negation, "ik denk niet (meer) aan zelfmoord", "denk nie meer
     # aan doodgaan";
-    r"|\b(denk|dacht)\W+((er|ik|echt)\W+){0,2}(niet|nie|nooit)\W+((meer|echt)\W+){0,2}(aan|over)"
+    r"|\b(denk|dacht)\W+((er|ik|echt)\W+){0,2}(niet|nie|nooit)\W+(meer\W+)?(aan|over)"
     r"\W+(zelfmoord|zelfdoding|suicide|de dood|dood|doodgaan|dood gaan)$"
-    r"|\b(nooit|niet|nie|geen)\b(\W+\w+){0,2}?\W+(aan|over)\W+(doodgaan|dood gaan|zelfdoding|suicide)\W+"
-    r"(gedacht|denken|denk|nagedacht)\b"
     # "niemand valt me lastig", "niemand heeft me geslagen", "niemand zit achter me aan";
     r"|\b(niemand|niemant)\W+(valt|viel)\W+(me|mij)\W+lastig$"
     r"|\b(niemand|niemant)\W+(zit|zat)\W+((meer|nu)\W+)?achter\W+(me|mij)\W+aan$"
@@ -558,8 +574,8 @@ _DENIAL = re.compile(
     r"(genomen|geslikt|ingenomen)$"
     r"|\bgeen\W+(pillen|tabletten|overdosis)\W+(genomen|geslikt|ingenomen|gehad)$"
     # "ik wil niet dood", "ik ben niet suicidaal".
-    r"|^(ik\W+)?(wil|wou)\W+((echt|helemaal)\W+)?(niet|nie)\W+dood(\W+gaan)?$"
-    r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+(\w+\W+)?(suicidaal|suicidal)$"
+    r"|\b(wil|wou)\W+((echt|helemaal)\W+)?(niet|nie)\W+dood(\W+gaan)?$"
+    r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+(meer\W+)?(suicidaal|suicidal)$"
 )
 # Anything that may turn, limit or put off the denial keeps the crisis help: a "but", an
 # exception, a condition, a time, fear of oneself, an urge or a voice.
@@ -576,7 +592,7 @@ _DENIAL_VETO = re.compile(
 
 # A clause of nothing but a no, a filler or an oath: "nee hoor", "echt", "wallah".
 _DENIAL_FILLER = re.compile(
-    r"^((nee\w*|nope|nah|neu|hoor|joh|echt|zeker|nooit|wallah|kzweer|ik zweer( het)?|serieus)\W*)+$"
+    r"^((nee\w*|nope|nah|neu|hoor|joh|echt|zeker|nooit|wallah|kzweer|ik zweer( het)?|serieus)\b\W*)+$"
 )
 # Before the denial in its clause only a no, an oath, a subject and its verb: "nee hij slaat
 # me niet", "mn vriend doet me niks", "ik heb nooit ...". A danger told before it in the same
@@ -584,14 +600,14 @@ _DENIAL_FILLER = re.compile(
 # the help (a reviewer's attack, thirty-fifth pass: 21 of its 50 crises read as a denial before).
 _DENIAL_BEFORE = re.compile(
     r"((nee\w*|nope|nah|neu|hoor|joh|echt|serieus|eerlijk|wallah|kzweer|zweer|ik|k|hij|ze|zij"
-    rf"|heb|ben|zou|wil|ga|zal|doe|kan|had|was|((mijn|mn|m)\W+)?{_PERSON})\W*)*"
+    rf"|heb|ben|zou|wil|ga|zal|doe|kan|had|was|((mijn|mn|m)\W+)?{_PERSON})\b\W*)*"
 )
 # After it only an oath, "meer", "aan" or the harm's own object: "ik doe mezelf niks aan
 # hoor", "niemand doet mij pijn", "niemand slaat me meer"; not "ik ga nie slaan gwn
 # neersteken", "geen zelfmoordgedachten gewoon een plan" (the same review).
 _DENIAL_AFTER = re.compile(
     r"\W*((aan|meer|hoor|joh|echt|zeker|serieus|eerlijk|wallah|kzweer|ik zweer( het)?|nee\w*|me"
-    r"|mij|pijn|iets|wat|kwaad|doen|aandoen|voor\W+(anderen|iemand|mensen))\W*)*"
+    r"|mij|pijn|iets|wat|kwaad|doen|aandoen|voor\W+(anderen|iemand|mensen))\b\W*)*"
 )
 
 

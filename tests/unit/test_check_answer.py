@@ -938,6 +938,8 @@ DENIALS = [
     "ik heb niet te veel pillen genomen",
     "ik wil niet dood",
     "nee ik ben niet suïcidaal hoor",
+    "nee ik wil niet dood",
+    "ik zou mijn kind nooit iets aandoen",
 ]
 # Crises with a negation, a denial taken back, or a denial beside a danger: never a denial.
 NOT_DENIALS = [
@@ -972,6 +974,14 @@ NOT_DENIALS = [
     "niemand heeft me geslagen vannacht",
     "ik heb niet te veel pillen genomen, bijna",
     "ik wil niet dood maar ik zie geen uitweg",
+    # A second review (thirty-fifth pass): the danger inside the denial's own words, or a
+    # hedge ("niet zo", "niet echt") instead of a no.
+    "niks helpt ik wil mezelf pijn doen",
+    "ik kan niet meer ik ga mezelf iets aandoen",
+    "ik kan niet stoppen met aan zelfmoord denken",
+    "ik kan niet stoppen met aan doodgaan denken",
+    "ik ben niet zo suicidaal",
+    "ik denk niet echt aan zelfmoord",
 ]
 # A reviewer's 104 crises beside a denial (twenty-sixth pass), written to break the reading:
 # 41 read as a denial before every clause had to be the denial itself. And 60 by another
@@ -1018,6 +1028,45 @@ def test_a_reviewers_crisis_beside_a_denial_is_no_denial(text):
     from bot.safety.check_answer import words_deny_harm
 
     assert not words_deny_harm(text, _hits)
+
+
+def test_a_long_run_of_filler_words_is_read_at_once():
+    """The shapes around a denial have one way to split a word (no backtracking that doubles
+    with every word; a review, thirty-fifth pass): these return, and are no denial."""
+    from bot.safety.check_answer import words_deny_harm
+
+    for text in (
+        "nee" * 40 + " xyz ik doe niemand pijn",
+        "kind" * 40 + " xyz ik doe niemand pijn",
+        "ik doe niemand pijn " + "aandoen" * 40 + " xyz",
+    ):
+        assert not words_deny_harm(text, _hits)
+
+
+@pytest.mark.parametrize(
+    "text, denies",
+    [
+        ("nee niemand doet me iets", True),
+        ("niemand slaat me", True),
+        ("ik wil niemand pijn doen", True),
+        # nobody helps, or nobody is told: no denial of harm
+        ("niemand doet ook niks", False),
+        ("niemand hier doet iets", False),
+        ("nee niemand pakt de telefoon op", False),
+        ("hij misbruikt me ik ga niemand iets zeggen", False),
+    ],
+)
+def test_nobody_denies_only_a_harm(text, denies):
+    from bot.safety.check_answer import denies_harm
+
+    assert denies_harm(text) is denies
+
+
+def test_a_harm_beside_a_nobody_takes_the_no_back():
+    from bot.safety.check_answer import normalise, takes_it_back
+
+    assert takes_it_back(normalise("niemand doet me iets hij slaat haar")) is True
+    assert takes_it_back(normalise("nee niemand doet me iets")) is False
 
 
 def test_a_word_list_hit_outside_the_denial_keeps_the_help():
