@@ -529,16 +529,16 @@ def denies_harm(text: str) -> bool:
     return bool(_NOBODY_HARMED.search(normalise(text)))
 
 
-# A message that denies harm in so many words (twenty-sixth pass; bot.safety.decision, rule
-# 1c): "ik zou nooit iemand iets aandoen", "ik heb nooit aan zelfmoord gedacht", "ik ben niet
-# van plan mezelf iets aan te doen", "ik ga niemand slaan", "hij slaat me niet". The word list
-# and the models read the harm words more than the negation before them, and such a message
-# got the full crisis help. A denial clause holds the negation before the harm, in one clause.
 # Whom a harm is about, between a negation and the harm in a denial.
 _WHOM = (
     rf"(hem|haar|ze|hen|iemand|mezelf|mijzelf|jou|je|anderen|((mijn|mn|m|de|die|zijn|een)\W+)?"
     rf"{_PERSON})"
 )
+# A message that denies harm in so many words (twenty-sixth pass; bot.safety.decision, rule
+# 1c): "ik zou nooit iemand iets aandoen", "ik heb nooit aan zelfmoord gedacht", "ik ben niet
+# van plan mezelf iets aan te doen", "ik ga niemand slaan", "hij slaat me niet". The word list
+# and the models read the harm words more than the negation before them, and such a message
+# got the full crisis help. A denial clause holds the negation before the harm, in one clause.
 _DENIAL = re.compile(
     # (between the negation and the harm only whom it is about, "van plan", "om", "ooit" or
     # "meer": not "niks helpt ik wil mezelf pijn doen", "ik kan niet stoppen met aan
