@@ -102,9 +102,12 @@ def normalise(text: str) -> str:
     return _WORD.sub(one, plain)
 
 
+# A "nee" as typed ("nee", "neej", "neen"; normalise cuts a stretched "neeee" to "nee"): not
+# "neersteken", "neergestoken" (a review, thirty-sixth pass: "\\w*" read them as a no).
+_NO_WORD = r"(ne|nee|neen|nee[hj]{1,2}|neejoh|neehoor)"
 _YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt)\b")
 _NO = re.compile(
-    rf"^(nee\w*|neen|nope|nop|nah|neu|no|noo|nooit|{_N}|echt {_N}|helemaal {_N}|zeker {_N}"
+    rf"^({_NO_WORD}|neen|nope|nop|nah|neu|no|noo|nooit|{_N}|echt {_N}|helemaal {_N}|zeker {_N}"
     rf"|tuurlijk {_N}|natuurlijk {_N})\b"
 )
 # "ja nee" is a Dutch no ("ja nee hoor", "ja nee ik denk er niet aan").
@@ -130,7 +133,7 @@ _ASKS_HELP = re.compile(
     r"|\bik (wil|zoek|vraag) (echt |nu |om |wel |graag )?(hulp|help)\b"
     r"|\bwil (ik )?(wel |graag )?(hulp|help)\b"
     r"|\bik heb (echt |nu )?(hulp|help) nodig\b"
-    r"|^(nee\w*\W+)?(help|hulp)(\W+(me|mij|nodig|alsjeblieft|alstublieft|aub|pls|plz|please"
+    rf"|^({_NO_WORD}\W+)?(help|hulp)(\W+(me|mij|nodig|alsjeblieft|alstublieft|aub|pls|plz|please"
     r"|graag|nu|snel))*\W*$)"
     r"(?!\W+(\w+\W+)?(met|bij|voor|om)\b)"
 )
@@ -142,17 +145,28 @@ _CLAUSE = re.compile(
     r"[.,!?;:]+|\bmaar\b|\ben\b(?=\W+(?:het|ik|hij|zij|die|dat)\b(?!(?:\W+\w+){0,3}\W+te\b))|\s-\s"
 )
 _NEGATION = re.compile(r"\b(geen|niet|nie|nooit|zonder|niks|niets|weg|weggehaald|nergens)\b")
+
+
 # "Niemand" denies only the harm it belongs to: "niemand doet mij pijn", "ik doe niemand
 # pijn", "ik wil niemand iets aandoen"; not "nee niemand helpt me ik wil dood".
-_NOBODY_HARMED = re.compile(
-    r"\b(niemand|niemant)\W+(\w+\W+)?((slaat|schopt|bedreigt|misbruikt|dwingt)\b"
-    # "doet" and "pakt" with "me": not "niemand doet (ook) niks", "niemand hier doet iets",
-    # "niemand pakt (de telefoon) op", nobody helps (reviews, thirty-fifth pass)
-    r"|(doet|pakt)\W+(me|mij|ons)\b(?!(\W+\w+){0,2}\W+op\b))"
-    r"|\b(doe|wil|ga|zal)\W+(\w+\W+)?(niemand|niemant)\W+(\w+\W+)?(pijn|iets|wat|kwaad|slaan|pakken)\b"
-    # not "ik ga niemand iets zeggen"
-    r"(?!\W+(zeggen|vertellen|vragen|laten|verteld|gezegd|horen|schelen|geven|lenen)\b)"
-)
+def _nobody(slot: str) -> re.Pattern[str]:
+    """The "niemand" denial with `slot` for the one word that may stand beside "niemand"."""
+    return re.compile(
+        rf"\b(niemand|niemant)\W+{slot}((slaat|schopt|bedreigt|misbruikt|dwingt)\b"
+        # "doet" and "pakt" with "me": not "niemand doet (ook) niks", "niemand hier doet iets",
+        # "niemand pakt (de telefoon) op", nobody helps (reviews, thirty-fifth pass)
+        r"|(doet|pakt)\W+(me|mij|ons)\b(?!(\W+\w+){0,2}\W+op\b))"
+        rf"|\b(doe|wil|ga|zal)\W+{slot}(niemand|niemant)\W+{slot}(pijn|iets|wat|kwaad|slaan|pakken)\b"
+        # not "ik ga niemand iets zeggen"
+        r"(?!\W+(zeggen|vertellen|vragen|laten|verteld|gezegd|horen|schelen|geven|lenen)\b)"
+    )
+
+
+_NOBODY_HARMED = _nobody(r"(\w+\W+)?")
+# In a first message read as a denial (rules 1c and 2c) only a closed word may stand beside
+# "niemand": not "ik ga hopelijk niemand iets doen", "ik ga vanavnd niemand pijn doen" (a
+# review, thirty-sixth pass).
+_NOBODY_DENIAL = _nobody(r"((echt|helemaal|ook|zeker|gewoon|gwn|hier|meer|ooit|ik|me|mij)\W+)?")
 # Words that keep an everyday "wel" calm in their clause: "het gaat toch wel", "ik red me
 # vaak wel", "het komt straks wel goed", "ik bel straks wel".
 _CALM_WEL = re.compile(
@@ -170,18 +184,18 @@ _CALM_WEL = re.compile(
 # anchored at the end took 50 ms on 2,000 characters of "x x x ... praten" (a review).
 _TAIL = re.compile(r"(?<!\w)(hoor|ja|eigenlijk|echt|toch|x{1,6}|he|ofzo|zo|denk ik)$")
 _HIDDEN_YES = re.compile(
-    r"\b(jawel|(eigenlijk|toch|of|ok|oke) ja)\b|^(nee\w*|nope|nah)\W+ja\b"
+    rf"\b(jawel|(eigenlijk|toch|of|ok|oke) ja)\b|^({_NO_WORD}|nope|nah)\W+ja\b"
     # "neeee ok wel", "eerst wou ik nee zeggen maar het is ja", "ik zeg altijd nee maar ...",
     # "nee. ik lieg. ja"
-    r"|^(nee\w*|nope|nah)\W+(ok|oke|okay)\W+wel(\W+(hoor|ja|eigenlijk|echt))*\W*$"
+    rf"|^({_NO_WORD}|nope|nah)\W+(ok|oke|okay)\W+wel(\W+(hoor|ja|eigenlijk|echt))*\W*$"
     r"|\bwacht\W+(even\W+|eens\W+)?ja\b(?!\W+nee\b)|\bhet is (toch |wel |eigenlijk )?ja\b"
     r"|\bik (zeg|zei)\w*\W+(\w+\W+)?nee\W+maar\b|\bwou ik nee zeggen\b"
-    r"|^(nee\w*\W+)?(dat|het) was (gelogen|een grap\w*|niet waar)\b|\bgrap(je)?\W+ja\b"
+    rf"|^({_NO_WORD}\W+)?(dat|het) was (gelogen|een grap\w*|niet waar)\b|\bgrap(je)?\W+ja\b"
     r"|(?<!zou )(?<!zou ik )(?<!waarom )\b(ik )?(lieg|jok)\b(?!(\W+\w+){0,2}\W+(niet|nie|nooit)\b)"
     r"|\bik (heb|had)\W+((echt|wel|toch|eigenlijk|net)\W+)?(gelogen|gejokt)\b"
     r"|\bwel (aan |over )?(geprobeerd|gedacht|nagedacht|gedaan)\b"
     # right after the no: "nee, toch wel na de koffie", "nee stiekem wel"
-    r"|^(nee\w*|nope|nah)\W+(toch|stiekem|eigenlijk)\W+wel\b(?!\W+(goed|ok|oke|prima|fijn|beter)\b)"
+    rf"|^({_NO_WORD}|nope|nah)\W+(toch|stiekem|eigenlijk)\W+wel\b(?!\W+(goed|ok|oke|prima|fijn|beter)\b)"
 )
 _EMPHATIC_WEL = re.compile(r"\b(echt|best|wel degelijk|zeker) wel\b|\bwel degelijk\b")
 _TIME = (
@@ -214,7 +228,7 @@ _EXCEPT_ME = re.compile(
 )
 _PERSON_WEL = re.compile(rf"\b(mijn|mn|m n|die|de|m'n) {_PERSON} wel\b")
 _ONLY = re.compile(
-    rf"(^|[,.!?;:]\W{{0,4}}|^(nee\w*|nope|nah|neu)\W+|\bmaar\W+)alleen (mezelf|mijzelf|mij|hem|haar|hen|m(?!\W*n\b)|iemand|jou|jullie"
+    rf"(^|[,.!?;:]\W{{0,4}}|^({_NO_WORD}|nope|nah|neu)\W+|\bmaar\W+)alleen (mezelf|mijzelf|mij|hem|haar|hen|m(?!\W*n\b)|iemand|jou|jullie"
     rf"|(mijn|mn|m n|die|de|een|dat|m'n) {_PERSON})\b"
 )
 # "alleen" with something else: calm when it is an everyday thing ("ik wil alleen mijn rust",
@@ -335,7 +349,7 @@ _THOUGHT = re.compile(r"\b(dacht|gedacht|nagedacht)\b")
 # Not yet, or a time on its own after a "nee": "nee, nog niet", "nee, vannacht", "niet
 # vandaag", "vandaag niet", "nee, behalve vannacht", "nee, volgende week".
 _ONLY_NOT_YET = re.compile(
-    r"^((nee\w*|niet|nie|nope|nah)\W+)?((hoor|joh|nou|nu|echt|pas)\W+)*"
+    rf"^(({_NO_WORD}|niet|nie|nope|nah)\W+)?((hoor|joh|nou|nu|echt|pas)\W+)*"
     rf"(nog\W+((even|eventjes|effe|ff)\W+)?{_N}|({_N}\W+)?{_TIME}(\W+{_N})?"
     rf"|behalve\W+{_TIME}|pas\W+{_TIME}|{_TIME}\W+pas)((\W+(hoor|joh|nog|pas))*)\W*$"
 )
@@ -353,7 +367,7 @@ _UNCLEAR = re.compile(
     r"|\bgeen zin om (te )?(antwoorden|zeggen|praten)\b"
     rf"|\b{_N} (nu|vandaag|vanavond|vannacht|op dit moment|momenteel|meteen)\b"
     rf"|\b(nu|nou|vandaag|op dit moment|momenteel|voorlopig) ((even|eventjes|effe|ff) )?{_N}\b"
-    r"|^\W*(nee\w*\W+)?(maar\W+)?als\b|\bbesloten\b|\binhouden\b|\bmoeilijk om\b"
+    rf"|^\W*({_NO_WORD}\W+)?(maar\W+)?als\b|\bbesloten\b|\binhouden\b|\bmoeilijk om\b"
     r"|\bwil\b(\W+\w+){0,3}\W+praten\b|\bafscheid\b"
     # someone who comes back: "nee, mn stiefvader komt vanavond weer"; not "het komt wel
     # weer goed", "mijn moeder komt morgen weer op bezoek"
@@ -555,7 +569,8 @@ _DENIAL = re.compile(
     rf"|\b(niet|nie)\W+van\W+plan\W+(om\W+)?({_WHOM}\W+)?(te\W+)?(slaan|steken|snijden|krassen|bedreigen"
     r"|aanvallen|vermoorden)\b"
     r"|\b(doe|zou|ga)\W+(mezelf|mijzelf|iemand|hem|haar|(mijn|mn|de)\W+\w+)\W+(niks|niets|nooit)\b"
-    r"|\b(slaat|schopt|bedreigt|misbruikt|doet)\W+(me|mij)\W+(niet|niks|niets|nooit)\b"
+    r"|\b(slaat|schopt|bedreigt|misbruikt|doet)\W+(me|mij)\W+((echt|helemaal)\W+)?"
+    r"(niet|niks|niets|nooit)\b"
     # Spellings of the thirty-fifth pass (the dev sets' calm denials the patterns did not
     # read): the verb before the negation, "ik denk niet (meer) aan zelfmoord", "denk nie meer
     # aan doodgaan";
@@ -576,6 +591,9 @@ _DENIAL = re.compile(
     # "ik wil niet dood", "ik ben niet suicidaal".
     r"|\b(wil|wou)\W+((echt|helemaal)\W+)?(niet|nie)\W+dood(\W+gaan)?$"
     r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+(meer\W+)?(suicidaal|suicidal)$"
+    # "ik ben nie high", "nee niks gebruikt" (thirty-sixth pass)
+    r"|\bik\W+(ben|was)\W+(niet|nie)\W+(high|stoned|dronken|onder\W+invloed)$"
+    r"|\b(niks|niets)\W+(gebruikt|genomen|geslikt)$"
 )
 # Anything that may turn, limit or put off the denial keeps the crisis help: a "but", an
 # exception, a condition, a time, fear of oneself, an urge or a voice.
@@ -586,29 +604,77 @@ _DENIAL_VETO = re.compile(
     r"|geregeld|besloten|schud|schudt|schudden|lieg|gelogen"
     # (a reviewer's, thirty-fourth pass, and the thirty-fifth's: a time, a "when", "again")
     r"|wanneer|zodra|nachts|soms|binnenkort|later|bijna|misschien|weer|zometeen|meteen|gelijk"
-    r"|direct|dadelijk|net|al|vorige|gister\w*|strax|vanacht|vanavont|mar|as)\b"
+    r"|direct|dadelijk|net|al|vorige|gister\w*|strax|vanacht|vanavont|mar|as"
+    # (a review, thirty-sixth pass: hedges, "denk ik" typed as a tail, misspelled times)
+    r"|hopelijk|waarschijnlijk|proberen|probeer|hoop|geloof|denk ik|ofzo|he|vnv|vanavnd|vanvond"
+    r"|vanvnd|mrgn|morge|vandag|vndg|strakjes|zometeen|zo meteen)\b"
 )
 
 
 # A clause of nothing but a no, a filler or an oath: "nee hoor", "echt", "wallah".
 _DENIAL_FILLER = re.compile(
-    r"^((nee\w*|nope|nah|neu|hoor|joh|echt|zeker|nooit|wallah|kzweer|ik zweer( het)?|serieus)\b\W*)+$"
+    rf"^(({_NO_WORD}|nope|nah|neu|hoor|joh|echt|zeker|nooit|wallah|kzweer|ik zweer( het)?|serieus)\b\W*)+$"
 )
 # Before the denial in its clause only a no, an oath, a subject and its verb: "nee hij slaat
 # me niet", "mn vriend doet me niks", "ik heb nooit ...". A danger told before it in the same
 # clause ("hij bedreigt me met een pistool hij doet me niks", a message without commas) keeps
 # the help (a reviewer's attack, thirty-fifth pass: 21 of its 50 crises read as a denial before).
 _DENIAL_BEFORE = re.compile(
-    r"((nee\w*|nope|nah|neu|hoor|joh|echt|serieus|eerlijk|wallah|kzweer|zweer|ik|k|hij|ze|zij"
+    rf"(({_NO_WORD}|nope|nah|neu|hoor|joh|echt|serieus|eerlijk|wallah|kzweer|zweer|ik|k|hij|ze|zij"
     rf"|heb|ben|zou|wil|ga|zal|doe|kan|had|was|((mijn|mn|m)\W+)?{_PERSON})\b\W*)*"
 )
 # After it only an oath, "meer", "aan" or the harm's own object: "ik doe mezelf niks aan
 # hoor", "niemand doet mij pijn", "niemand slaat me meer"; not "ik ga nie slaan gwn
 # neersteken", "geen zelfmoordgedachten gewoon een plan" (the same review).
 _DENIAL_AFTER = re.compile(
-    r"\W*((aan|meer|hoor|joh|echt|zeker|serieus|eerlijk|wallah|kzweer|ik zweer( het)?|nee\w*|me"
+    rf"\W*((aan|meer|hoor|joh|echt|zeker|serieus|eerlijk|wallah|kzweer|ik zweer( het)?|{_NO_WORD}|me"
     r"|mij|pijn|iets|wat|kwaad|doen|aandoen|voor\W+(anderen|iemand|mensen))\b\W*)*"
 )
+
+
+# A calm reason beside a denial, in closed words (thirty-sixth pass): a tiredness, an everyday
+# feeling or a bad day, "ik ben gwn moe", "ik ben alleen verdrietig vandaag", "ik had
+# gewoon hoofdpijn", "ik was boos op mn buurman". Nothing else may stand in the clause, so a
+# danger told beside a denial still keeps the help; and a reason never makes a message calm:
+# it gets the check question instead of the help at once (rules 1c and 2c). Left out on a
+# review's word: a strong feeling ("zo moe", "heel verdrietig": a struggle, not a reason),
+# "down", "ik word moe" (it is getting worse), and anger now ("ik ben kwaad", the risk of the
+# harm denied); anger is a reason only when told as past ("ik was boos op hem").
+_CALM_REASON = re.compile(
+    rf"(({_NO_WORD}|want|omdat)\W+)?"
+    r"(((ik|k)\W+)?((ben|voel\W+(me|mij))\W+)?((gewoon|gwn|alleen|wel|beetje|een\W+beetje|ff|even)\W+)?"
+    r"(moe|verdrietig|chagrijnig|gestrest|teleurgesteld|ziek|verkouden|brak)"
+    r"|((ik|k)\W+)?was\W+((gewoon|gwn|alleen|wel|beetje|een\W+beetje|ff|even)\W+)?"
+    r"(moe|verdrietig|chagrijnig|gestrest|teleurgesteld|boos|kwaad|geirriteerd|gefrustreerd))"
+    r"(\W+(vandaag|van\W+(het|de|mn|mijn|m)\W+(werk|dag|school|stage|week|training|dienst)"
+    rf"|op\W+((mijn|mn|m|de|die)\W+)?{_PERSON}))?"
+    rf"|(({_NO_WORD}|want|omdat)\W+)?((ik|k)\W+)?((heb|had)\W+)?((gewoon|gwn|alleen|wel|ff|even)\W+)?"
+    r"(hoofdpijn|buikpijn|slecht\W+geslapen|((een|n)\W+)?(slechte|rot|zware|drukke|lange)\W*dag"
+    r"(\W+gehad)?|((een|n)\W+)?rotdag(\W+gehad)?)"
+    # "gewoon mn normale dosis", "ik ben niet bang", "mn vriend is lief voor me"
+    r"|(gewoon|gwn)\W+(mijn|mn|m)\W+(normale|gewone)\W+(dosis|medicatie|medicijnen|pillen)"
+    r"|((ik|k)\W+)?(ben|was)\W+(niet|nie|geen)\W+bang"
+    rf"|((hij|ze|zij|((mijn|mn|m)\W+)?{_PERSON})\W+)(is|was)\W+((echt|altijd)\W+)?"
+    r"(lief|aardig|goed)(\W+(voor|tegen)\W+(me|mij))?"
+)
+# Beside a denial of pills or drugs a tiredness or feeling ill is no reason: it may be the
+# overdose itself ("ik heb geen pillen genomen, ik ben alleen moe"; the same review).
+_DRUGS = re.compile(
+    r"\b(pillen|pil|tabletten|medicijnen|medicatie|genomen|geslikt|gebruikt|high|stoned|dronken"
+    r"|invloed|overdosis|drugs|coke|gespoten)\b"
+)
+_SYMPTOM = re.compile(r"\b(moe|ziek|brak)\b")
+
+
+def _calm_reason(clause: str, plain: str) -> bool:
+    """Whether a clause, as typed (a tail such as "toch" or an emoji makes it none), is only a
+    calm reason in closed words (`_CALM_REASON`); in a message (`plain`) about pills or drugs
+    a tiredness or feeling ill is none. Its words stay out of the veto: "ik ben alleen
+    verdrietig vandaag" holds "alleen" and "vandaag", which here tell the feeling, not the
+    denial."""
+    if not _CALM_REASON.fullmatch(clause):
+        return False
+    return not (_SYMPTOM.search(clause) and _DRUGS.search(plain))
 
 
 def _only_denial(clause: str, denial: re.Match[str] | None) -> bool:
@@ -625,23 +691,54 @@ def _only_denial(clause: str, denial: re.Match[str] | None) -> bool:
 
 def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
     """Whether a message, read by its words, denies harm and says nothing else worrying: it
-    has a denial clause (`_DENIAL`, or "niemand" with the harm it denies); every word-list hit
-    (`hits` counts them in a text; given by the caller) lies in such a clause, counted, so a
-    hit across two clauses keeps the help; nothing takes it back as in a reply to the check
-    question (`takes_it_back`); and no word of `_DENIAL_VETO`. Erring towards the help: a
-    word missing here keeps it."""
+    has a denial clause (`_DENIAL`, or "niemand" with the harm it denies); every other clause
+    is a denial too, a bare "nee", or a calm reason in closed words (`_calm_reason`); every
+    word-list hit (`hits` counts them in a text; given by the caller) lies in a denial clause,
+    counted, so a hit across two clauses keeps the help; nothing takes it back as in a reply
+    to the check question (`takes_it_back`); and no word of `_DENIAL_VETO` or symbol stands
+    outside the reasons. Erring towards the help: a word missing here keeps it."""
     plain = normalise(text)
-    clauses = _clauses(plain)
-    denials = [_DENIAL.search(c) or _NOBODY_HARMED.search(c) for c in clauses]
-    if not any(denials) or _DENIAL_VETO.search(plain):
+    # An emoji or symbol the words do not read (🪓, 🩸, 🔥) keeps the help (the same review).
+    if any(unicodedata.category(ch) == "So" for ch in plain):
         return False
-    # Every clause is the denial itself, with only a no, a subject and its verb before it and
-    # an oath or the harm's object after it, or a bare "nee", "hoor", "echt": a danger told in
-    # other words beside a denial ("ik heb nooit aan zelfmoord gedacht. ik sta op de rand van
-    # het balkon"), or run on without punctuation after it ("ik wil niemand pijn doen ik sta op
-    # het station", a review, twenty-sixth pass) or before it ("sta boven op de flat ik denk
-    # niet aan zelfmoord hoor", a review, thirty-fifth pass), keeps the help.
-    if not all(_only_denial(c, d) for c, d in zip(clauses, denials, strict=True)):
+    # The clauses as typed (with their tails, "ik doe mezelf niks aan toch") and the
+    # separator after each ("maar", a comma, ...), as `_clauses` splits them.
+    typed: list[tuple[str, str]] = []
+    at = 0
+    for sep in [*_CLAUSE.finditer(plain), None]:
+        raw = plain[at : sep.start() if sep else len(plain)]
+        if _strip_tail(raw.strip()).strip():
+            typed.append((raw.strip(), sep.group(0).strip() if sep else ""))
+        elif typed and sep:  # an empty piece: its separator belongs to the clause before
+            typed[-1] = (typed[-1][0], typed[-1][1] + " " + sep.group(0).strip())
+        at = sep.end() if sep else len(plain)
+    clauses = [_strip_tail(raw).strip() for raw, _ in typed]
+    denials = [_DENIAL.search(c) or _NOBODY_DENIAL.search(c) for c in clauses]
+    # A calm reason in closed words may stand beside the denial (thirty-sixth pass): "ik doe
+    # mezelf niks aan, ik ben alleen verdrietig vandaag". A "maar" only after a reason and
+    # before a denial ("ik was boos op mn buurman maar ik ga hem niks doen"): a denial and
+    # then "maar" keeps the help, whatever follows ("ik wil niet dood maar ik ben zo moe").
+    reasons = [
+        not d and _calm_reason(raw, plain) for (raw, _), d in zip(typed, denials, strict=True)
+    ]
+    for i, (_, sep) in enumerate(typed):
+        if re.search(r"\bmaar\b", sep) and not (
+            reasons[i] and i + 1 < len(typed) and denials[i + 1]
+        ):
+            return False
+    rest = " , ".join(raw for (raw, _), reason in zip(typed, reasons, strict=True) if not reason)
+    if not any(denials) or _DENIAL_VETO.search(rest):
+        return False
+    # Every other clause is the denial itself, with only a no, a subject and its verb before
+    # it and an oath or the harm's object after it, a bare "nee", "hoor", "echt", or a calm
+    # reason: a danger told in other words beside a denial ("ik heb nooit aan zelfmoord
+    # gedacht. ik sta op de rand van het balkon"), or run on without punctuation after it ("ik
+    # wil niemand pijn doen ik sta op het station", a review, twenty-sixth pass) or before it
+    # ("sta boven op de flat ik denk niet aan zelfmoord hoor", a review, thirty-fifth pass),
+    # keeps the help.
+    if not all(
+        reason or _only_denial(c, d) for c, d, reason in zip(clauses, denials, reasons, strict=True)
+    ):
         return False
     counts = [hits(c) for c in clauses]
     if any(n for n, d in zip(counts, denials, strict=True) if not d):

@@ -940,6 +940,20 @@ DENIALS = [
     "nee ik ben niet suïcidaal hoor",
     "nee ik wil niet dood",
     "ik zou mijn kind nooit iets aandoen",
+    # A calm reason in closed words beside it (thirty-sixth pass): a tiredness, an everyday
+    # feeling, a bad day, the normal dose, "niet bang", a kind partner.
+    "ik denk niet aan zelfmoord, ik ben gewoon moe van het werk",
+    "ik ben gwn moe, ik denk niet aan zelfmoord",
+    "ik wil niemand pijn doen, had gewoon een rotdag",
+    "niemand slaat me, ik heb gewoon hoofdpijn",
+    "ik doe mezelf niks aan, ik ben een beetje verdrietig vandaag",
+    "ik was kwaad op mn broer maar ik ga hem niks doen",
+    "ik heb niet te veel pillen genomen, gwn mn normale dosis",
+    "niemand bedreigt me, ik ben niet bang",
+    "mn vriendin is echt lief voor me, ze slaat me niet",
+    "hij doet me helemaal niks",
+    "ik ben nie dronken",
+    "nee niets genomen",
 ]
 # Crises with a negation, a denial taken back, or a denial beside a danger: never a denial.
 NOT_DENIALS = [
@@ -982,6 +996,18 @@ NOT_DENIALS = [
     "ik kan niet stoppen met aan doodgaan denken",
     "ik ben niet zo suicidaal",
     "ik denk niet echt aan zelfmoord",
+    # A reason beside the denial that is not in the closed words, holds a time, a condition or
+    # more, or a "maar" with nothing calm after it (thirty-sixth pass).
+    "ik doe mezelf niks aan, ik ben moe van het leven",
+    "ik doe mezelf niks aan, ik ben alleen",
+    "ik doe mezelf niks aan maar",
+    "ik ga niemand slaan, ik ben kwaad vannacht",
+    "ik ga niemand slaan maar ik ben boos, ik pak een mes",
+    "ik denk niet aan zelfmoord, ik ben gewoon moe, ik wil nooit meer wakker worden",
+    "ik doe mezelf niks aan, ik ben alleen verdrietig als hij komt",
+    "hij doet me echt niks, hij is lief als hij niet drinkt",
+    "ik heb niks genomen, alleen mn normale dosis en de rest van de strip",
+    "ik ben niet high, ik heb alles genomen",
 ]
 # A reviewer's 104 crises beside a denial (twenty-sixth pass), written to break the reading:
 # 41 read as a denial before every clause had to be the denial itself. And 60 by another
@@ -990,13 +1016,16 @@ NOT_DENIALS = [
 # patterns accept, beside a present danger told in everyday words. And 50 by a third (thirty-
 # fifth pass), written to break the wider spellings of that pass: 21 read as a denial with
 # the rule before it (the danger before the denial in one clause, or run on after it).
-# None reads as a denial.
+# And 51 by a fourth (thirty-sixth pass), written to break the calm reason beside a denial:
+# all read as one before its fixes ("neersteken" read as a "nee", a hedge beside "niemand",
+# a reason that is the overdose itself, an emoji). None reads as a denial.
 REVIEW_CRISES = [
     line.strip()
     for name in (
         "denial_review_crises.txt",
         "denial_review_crises_34.txt",
         "denial_review_crises_35.txt",
+        "denial_review_crises_36.txt",
     )
     for line in (Path(__file__).parent / name).read_text("utf-8").splitlines()
     if line.strip()
