@@ -711,6 +711,8 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
             typed.append((raw.strip(), sep.group(0).strip() if sep else ""))
         elif typed and sep:  # an empty piece: its separator belongs to the clause before
             typed[-1] = (typed[-1][0], typed[-1][1] + " " + sep.group(0).strip())
+        elif sep and re.search(r"\bmaar\b", sep.group(0)):
+            return False  # "maar" before the first clause
         at = sep.end() if sep else len(plain)
     clauses = [_strip_tail(raw).strip() for raw, _ in typed]
     denials = [_DENIAL.search(c) or _NOBODY_DENIAL.search(c) for c in clauses]
@@ -721,8 +723,8 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
     reasons = [
         not d and _calm_reason(raw, plain) for (raw, _), d in zip(typed, denials, strict=True)
     ]
-    for i, (_, sep) in enumerate(typed):
-        if re.search(r"\bmaar\b", sep) and not (
+    for i, (_, after) in enumerate(typed):
+        if re.search(r"\bmaar\b", after) and not (
             reasons[i] and i + 1 < len(typed) and denials[i + 1]
         ):
             return False
