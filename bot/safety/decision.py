@@ -65,9 +65,11 @@ iets aandoen", "ik heb nooit aan zelfmoord gedacht", "nee ik doe niemand pijn" o
 niet". The word list and both models read the harm words more than the negation, and such a
 message got the full crisis help. When every clause is such a denial (the negation before
 the harm; before it only a no, a subject and its verb, after it only an oath or the harm's
-object) or a bare "nee", every word-list hit lies in such a clause, nothing in the message
-takes the denial back (as in a reply to the check question: a harm, an intent, the means, a
-hidden yes), and no word may turn, limit or put it off ("maar", "alleen", "wel", "als", "nu", "vanavond", "bang", "stem",
+object), a bare "nee", or a calm reason in closed words ("ik ben gewoon moe van het werk", "ik
+had hoofdpijn", "ik was boos op mn buurman"; thirty-sixth pass), every word-list hit lies in a
+denial clause, nothing in the message takes the denial back (as in a reply to the check
+question: a harm, an intent, the means, a hidden yes), and outside the reasons no word may
+turn, limit or put it off ("maar", "alleen", "wel", "als", "nu", "vanavond", "bang", "stem",
 ...), the crisis help becomes the check question. Never calm, never in a worrying context:
 a client who denies harm is asked, not ignored.
 
