@@ -102,9 +102,9 @@ def normalise(text: str) -> str:
     return _WORD.sub(one, plain)
 
 
-# A "nee" as typed ("nee", "neej", "neen"; normalise cuts a stretched "neeee" to "nee"): not
-# "neersteken", "neergestoken" (a review, thirty-sixth pass: "\\w*" read them as a no).
-_NO_WORD = r"(ne|nee|neen|nee[hj]{1,2}|neejoh|neehoor)"
+# A "nee" as typed ("nee", "neej", "neeuh", "neenee", "neejoh"): not "neersteken",
+# "neergestoken", "neem", "neef" (reviews, thirty-sixth pass: "nee\\w*" read them as a no).
+_NO_WORD = r"(ne|nee(?![rmfgkdtlpsbvz])\w*)"
 _YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt)\b")
 _NO = re.compile(
     rf"^({_NO_WORD}|neen|nope|nop|nah|neu|no|noo|nooit|{_N}|echt {_N}|helemaal {_N}|zeker {_N}"
@@ -589,7 +589,7 @@ _DENIAL = re.compile(
     r"(genomen|geslikt|ingenomen)$"
     r"|\bgeen\W+(pillen|tabletten|overdosis)\W+(genomen|geslikt|ingenomen|gehad)$"
     # "ik wil niet dood", "ik ben niet suicidaal".
-    r"|\b(wil|wou)\W+((echt|helemaal)\W+)?(niet|nie)\W+dood(\W+gaan)?$"
+    r"|\bwil\W+((echt|helemaal)\W+)?(niet|nie)\W+dood(\W+gaan)?$"
     r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+(meer\W+)?(suicidaal|suicidal)$"
     # "ik ben nie high", "nee niks gebruikt" (thirty-sixth pass)
     r"|\bik\W+(ben|was)\W+(niet|nie)\W+(high|stoned|dronken|onder\W+invloed)$"
@@ -608,6 +608,13 @@ _DENIAL_VETO = re.compile(
     # (a review, thirty-sixth pass: hedges, "denk ik" typed as a tail, misspelled times)
     r"|hopelijk|waarschijnlijk|proberen|probeer|hoop|geloof|denk ik|ofzo|he|vnv|vanavnd|vanvond"
     r"|vanvnd|mrgn|morge|vandag|vndg|strakjes|zometeen|zo meteen)\b"
+    # (a second review, thirty-sixth pass) a hedge, "hij doet me niet echt pijn"; a wish not
+    # to harm oneself, which tells an urge, "ik wil niet (meer) snijden", "ik wil mezelf niet
+    # meer pijn doen"; a plea, "nee nee ik wil niet dood", "!!"
+    r"|\b(niet|nie|niks|niets)\W+echt\b"
+    r"|\bwil\W+((mezelf|mijzelf)\W+)?(niet|nie|geen)\W+((meer|mezelf|mijzelf)\W+){0,2}"
+    r"(snijden|krassen|branden|pijn|iets|wat)\b"
+    rf"|\b{_NO_WORD}\W+{_NO_WORD}\b|!!"
 )
 
 
@@ -649,7 +656,7 @@ _CALM_REASON = re.compile(
     r"(\W+(vandaag|van\W+(het|de|mn|mijn|m)\W+(werk|dag|school|stage|week|training|dienst)"
     rf"|op\W+((mijn|mn|m|de|die)\W+)?{_PERSON}))?"
     rf"|(({_NO_WORD}|want|omdat)\W+)?((ik|k)\W+)?((heb|had)\W+)?((gewoon|gwn|alleen|wel|ff|even)\W+)?"
-    r"(hoofdpijn|buikpijn|slecht\W+geslapen|((een|n)\W+)?(slechte|rot|zware|drukke|lange)\W*dag"
+    r"(slecht\W+geslapen|((een|n)\W+)?(slechte|rot|zware|drukke|lange)\W*dag"
     r"(\W+gehad)?|((een|n)\W+)?rotdag(\W+gehad)?)"
     # "gewoon mn normale dosis", "ik ben niet bang", "mn vriend is lief voor me"
     r"|(gewoon|gwn)\W+(mijn|mn|m)\W+(normale|gewone)\W+(dosis|medicatie|medicijnen|pillen)"
@@ -661,9 +668,9 @@ _CALM_REASON = re.compile(
 # overdose itself ("ik heb geen pillen genomen, ik ben alleen moe"; the same review).
 _DRUGS = re.compile(
     r"\b(pillen|pil|tabletten|medicijnen|medicatie|genomen|geslikt|gebruikt|high|stoned|dronken"
-    r"|invloed|overdosis|drugs|coke|gespoten)\b"
+    r"|invloed|overdosis|drugs|coke|gespoten|dood|doodgaan|dood gaan)\b"
 )
-_SYMPTOM = re.compile(r"\b(moe|ziek|brak)\b")
+_SYMPTOM = re.compile(r"\b(moe|ziek|brak|verkouden)\b")
 
 
 def _calm_reason(clause: str, plain: str) -> bool:
@@ -729,7 +736,13 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
         ):
             return False
     rest = " , ".join(raw for (raw, _), reason in zip(typed, reasons, strict=True) if not reason)
-    if not any(denials) or _DENIAL_VETO.search(rest):
+    if not any(denials) or _DENIAL_VETO.search(rest) or "!!" in text:
+        return False
+    # The same denial twice is a plea, not a denial ("ik wil niet dood. ik wil niet dood");
+    # beside a reason a "meer" may tell a farewell or a menace ("ik ben moe. niemand doet me
+    # meer pijn", "ik was kwaad op hem. hij zal niemand meer slaan"; the second review).
+    said = [c for c, d in zip(clauses, denials, strict=True) if d]
+    if len(set(said)) < len(said) or (any(reasons) and re.search(r"\bmeer\b", rest)):
         return False
     # Every other clause is the denial itself, with only a no, a subject and its verb before
     # it and an oath or the harm's object after it, a bare "nee", "hoor", "echt", or a calm

@@ -945,7 +945,6 @@ DENIALS = [
     "ik denk niet aan zelfmoord, ik ben gewoon moe van het werk",
     "ik ben gwn moe, ik denk niet aan zelfmoord",
     "ik wil niemand pijn doen, had gewoon een rotdag",
-    "niemand slaat me, ik heb gewoon hoofdpijn",
     "ik doe mezelf niks aan, ik ben een beetje verdrietig vandaag",
     "ik was kwaad op mn broer maar ik ga hem niks doen",
     "ik heb niet te veel pillen genomen, gwn mn normale dosis",
@@ -1008,6 +1007,15 @@ NOT_DENIALS = [
     "hij doet me echt niks, hij is lief als hij niet drinkt",
     "ik heb niks genomen, alleen mn normale dosis en de rest van de strip",
     "ik ben niet high, ik heb alles genomen",
+    # A second review's (thirty-sixth pass): a pain may be the harm itself, a plea, an urge,
+    # a hedge, a farewell.
+    "niemand slaat me, ik heb gewoon hoofdpijn",
+    "ik wil niet dood!! ik wil niet dood",
+    "nee nee ik wil niet dood",
+    "ik wil niet meer snijden",
+    "hij doet me niet echt pijn",
+    "ik ben moe. niemand doet me meer pijn",
+    "ik wou niet dood",
 ]
 # A reviewer's 104 crises beside a denial (twenty-sixth pass), written to break the reading:
 # 41 read as a denial before every clause had to be the denial itself. And 60 by another
@@ -1016,9 +1024,10 @@ NOT_DENIALS = [
 # patterns accept, beside a present danger told in everyday words. And 50 by a third (thirty-
 # fifth pass), written to break the wider spellings of that pass: 21 read as a denial with
 # the rule before it (the danger before the denial in one clause, or run on after it).
-# And 51 by a fourth (thirty-sixth pass), written to break the calm reason beside a denial:
-# all read as one before its fixes ("neersteken" read as a "nee", a hedge beside "niemand",
-# a reason that is the overdose itself, an emoji). None reads as a denial.
+# And 51 by a fourth and 32 by a fifth (thirty-sixth pass), written to break the calm reason
+# beside a denial: all read as one before their fixes ("neersteken" read as a "nee", a hedge
+# beside "niemand", a reason that is the overdose itself, an emoji; a plea, an urge, "niet
+# echt", a farewell with "meer"). None reads as a denial.
 REVIEW_CRISES = [
     line.strip()
     for name in (
