@@ -102,9 +102,12 @@ def normalise(text: str) -> str:
     return _WORD.sub(one, plain)
 
 
-# A "nee" as typed ("nee", "neej", "neeuh", "neenee", "neejoh"): not "neersteken",
-# "neergestoken", "neem", "neef" (reviews, thirty-sixth pass: "nee\\w*" read them as a no).
-_NO_WORD = r"(ne|nee(?![rmfgkdtlpsbvz])\w*)"
+# A "nee" as typed in a reply ("nee", "neej", "neeuh", "neenee", "neejoh"): not "neersteken",
+# "neergestoken", "neem", "neef", nor a "no" glued to a yes ("neejawel", "neewel"; reviews,
+# thirty-sixth pass: "nee\\w*" read all of them as a no).
+_NO_WORD = r"(ne|nee(?![rmfgkdtlpsbvz])(?!\w*(wel|ja))\w*)"
+# ... and in a first message read as a denial (rules 1c and 2c), a closed list: one "nee".
+_NO_TYPED = r"(ne|nee|neej|neeh|neeuh|neeu|neen|neejoh|neehoor)"
 _YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt)\b")
 _NO = re.compile(
     rf"^({_NO_WORD}|neen|nope|nop|nah|neu|no|noo|nooit|{_N}|echt {_N}|helemaal {_N}|zeker {_N}"
@@ -409,7 +412,9 @@ def _rstrip_non_word(text: str) -> str:
 
 def _strip_tail(clause: str) -> str:
     clause = _rstrip_non_word(clause)
-    while (found := _TAIL.search(clause)) is not None and found.start() > 0:
+    while (
+        found := _TAIL.search(clause, max(0, len(clause) - 12))
+    ) is not None and found.start() > 0:
         clause = _rstrip_non_word(clause[: found.start()])
     return clause
 
@@ -612,29 +617,33 @@ _DENIAL_VETO = re.compile(
     # to harm oneself, which tells an urge, "ik wil niet (meer) snijden", "ik wil mezelf niet
     # meer pijn doen"; a plea, "nee nee ik wil niet dood", "!!"
     r"|\b(niet|nie|niks|niets)\W+echt\b"
-    r"|\bwil\W+((mezelf|mijzelf)\W+)?(niet|nie|geen)\W+((meer|mezelf|mijzelf)\W+){0,2}"
-    r"(snijden|krassen|branden|pijn|iets|wat)\b"
-    rf"|\b{_NO_WORD}\W+{_NO_WORD}\b|!!"
+    r"|\bwil\W+((mezelf|mijzelf)\W+)?(niet|nie|geen|nooit)\W+((meer|mezelf|mijzelf|ooit)\W+){0,2}"
+    r"(snijden|krassen|branden|pijn|iets|wat|aan|over|zelfmoordgedachten|doodsgedachten"
+    r"|gedachten)\b"
+    # (a third review) two "nee"s, also glued ("neeneenee"); "zal" or "zou" with "meer", a
+    # menace or a farewell ("mn ex zal niemand meer pijn doen"); "meer pijn"
+    r"|\bnee\w*\W+(\w+\W+)?nee\w*\b|\bnee\w*nee\w*\b|!!"
+    r"|\b(zal|zou)\b(\W+\w+){0,2}\W+meer\b|\bmeer\W+pijn\b"
 )
 
 
 # A clause of nothing but a no, a filler or an oath: "nee hoor", "echt", "wallah".
 _DENIAL_FILLER = re.compile(
-    rf"^(({_NO_WORD}|nope|nah|neu|hoor|joh|echt|zeker|nooit|wallah|kzweer|ik zweer( het)?|serieus)\b\W*)+$"
+    rf"^(({_NO_TYPED}|nope|nah|neu|hoor|joh|echt|zeker|nooit|wallah|kzweer|ik zweer( het)?|serieus)\b\W*)+$"
 )
 # Before the denial in its clause only a no, an oath, a subject and its verb: "nee hij slaat
 # me niet", "mn vriend doet me niks", "ik heb nooit ...". A danger told before it in the same
 # clause ("hij bedreigt me met een pistool hij doet me niks", a message without commas) keeps
 # the help (a reviewer's attack, thirty-fifth pass: 21 of its 50 crises read as a denial before).
 _DENIAL_BEFORE = re.compile(
-    rf"(({_NO_WORD}|nope|nah|neu|hoor|joh|echt|serieus|eerlijk|wallah|kzweer|zweer|ik|k|hij|ze|zij"
+    rf"(({_NO_TYPED}|nope|nah|neu|hoor|joh|echt|serieus|eerlijk|wallah|kzweer|zweer|ik|k|hij|ze|zij"
     rf"|heb|ben|zou|wil|ga|zal|doe|kan|had|was|((mijn|mn|m)\W+)?{_PERSON})\b\W*)*"
 )
 # After it only an oath, "meer", "aan" or the harm's own object: "ik doe mezelf niks aan
 # hoor", "niemand doet mij pijn", "niemand slaat me meer"; not "ik ga nie slaan gwn
 # neersteken", "geen zelfmoordgedachten gewoon een plan" (the same review).
 _DENIAL_AFTER = re.compile(
-    rf"\W*((aan|meer|hoor|joh|echt|zeker|serieus|eerlijk|wallah|kzweer|ik zweer( het)?|{_NO_WORD}|me"
+    rf"\W*((aan|meer|hoor|joh|echt|zeker|serieus|eerlijk|wallah|kzweer|ik zweer( het)?|{_NO_TYPED}|me"
     r"|mij|pijn|iets|wat|kwaad|doen|aandoen|voor\W+(anderen|iemand|mensen))\b\W*)*"
 )
 
@@ -648,21 +657,21 @@ _DENIAL_AFTER = re.compile(
 # "down", "ik word moe" (it is getting worse), and anger now ("ik ben kwaad", the risk of the
 # harm denied); anger is a reason only when told as past ("ik was boos op hem").
 _CALM_REASON = re.compile(
-    rf"(({_NO_WORD}|want|omdat)\W+)?"
+    rf"(({_NO_TYPED}|want|omdat)\W+)?"
     r"(((ik|k)\W+)?((ben|voel\W+(me|mij))\W+)?((gewoon|gwn|alleen|wel|beetje|een\W+beetje|ff|even)\W+)?"
     r"(moe|verdrietig|chagrijnig|gestrest|teleurgesteld|ziek|verkouden|brak)"
     r"|((ik|k)\W+)?was\W+((gewoon|gwn|alleen|wel|beetje|een\W+beetje|ff|even)\W+)?"
     r"(moe|verdrietig|chagrijnig|gestrest|teleurgesteld|boos|kwaad|geirriteerd|gefrustreerd))"
     r"(\W+(vandaag|van\W+(het|de|mn|mijn|m)\W+(werk|dag|school|stage|week|training|dienst)"
-    rf"|op\W+((mijn|mn|m|de|die)\W+)?{_PERSON}))?"
-    rf"|(({_NO_WORD}|want|omdat)\W+)?((ik|k)\W+)?((heb|had)\W+)?((gewoon|gwn|alleen|wel|ff|even)\W+)?"
+    r"|op\W+((mijn|mn|m|de|die)\W+)?(?!(kind\w*|baby|zoon\w*|dochter\w*|kleine|kids)\b)"
+    rf"{_PERSON}))?"
+    rf"|(({_NO_TYPED}|want|omdat)\W+)?((ik|k)\W+)?((heb|had)\W+)?((gewoon|gwn|alleen|wel|ff|even)\W+)?"
     r"(slecht\W+geslapen|((een|n)\W+)?(slechte|rot|zware|drukke|lange)\W*dag"
     r"(\W+gehad)?|((een|n)\W+)?rotdag(\W+gehad)?)"
-    # "gewoon mn normale dosis", "ik ben niet bang", "mn vriend is lief voor me"
+    # "gewoon mn normale dosis", "ik ben niet bang" (not "mn vriend is lief voor me": beside a
+    # denial of abuse it may be grooming, a third review)
     r"|(gewoon|gwn)\W+(mijn|mn|m)\W+(normale|gewone)\W+(dosis|medicatie|medicijnen|pillen)"
     r"|((ik|k)\W+)?(ben|was)\W+(niet|nie|geen)\W+bang"
-    rf"|((hij|ze|zij|((mijn|mn|m)\W+)?{_PERSON})\W+)(is|was)\W+((echt|altijd)\W+)?"
-    r"(lief|aardig|goed)(\W+(voor|tegen)\W+(me|mij))?"
 )
 # Beside a denial of pills or drugs a tiredness or feeling ill is no reason: it may be the
 # overdose itself ("ik heb geen pillen genomen, ik ben alleen moe"; the same review).
@@ -671,6 +680,23 @@ _DRUGS = re.compile(
     r"|invloed|overdosis|drugs|coke|gespoten|dood|doodgaan|dood gaan)\b"
 )
 _SYMPTOM = re.compile(r"\b(moe|ziek|brak|verkouden)\b")
+
+
+# "ik wil niet dood" is a denial only when said once, alone, calmly: as a plea it is a crisis
+# ("mama ik wil niet dood", "ik wil niet dood! ik wil niet dood gaan", "gewoon mn normale
+# dosis. ik wil niet dood"; a third review, thirty-sixth pass).
+_PLEA = re.compile(r"\bwil\W+((echt|helemaal)\W+)?(niet|nie)\W+dood")
+_PLEA_BEFORE = re.compile(rf"(({_NO_TYPED}|ik|k|hoor|echt)\W*)*")
+
+
+def _plea(clauses: list[str], text: str) -> bool:
+    """Whether a message with "ik wil niet dood" says more than that, once and calmly: another
+    clause but a bare "nee", a "!", or anything before it but "nee" and "ik"."""
+    said = [c for c in clauses if not _DENIAL_FILLER.match(c)]
+    if len(said) != 1 or "!" in text or "\u203c" in text:
+        return True
+    found = _PLEA.search(said[0])
+    return found is not None and not _PLEA_BEFORE.fullmatch(said[0][: found.start()])
 
 
 def _calm_reason(clause: str, plain: str) -> bool:
@@ -741,6 +767,8 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
     # The same denial twice is a plea, not a denial ("ik wil niet dood. ik wil niet dood");
     # beside a reason a "meer" may tell a farewell or a menace ("ik ben moe. niemand doet me
     # meer pijn", "ik was kwaad op hem. hij zal niemand meer slaan"; the second review).
+    if _PLEA.search(plain) and _plea(clauses, text):
+        return False
     said = [c for c, d in zip(clauses, denials, strict=True) if d]
     if len(set(said)) < len(said) or (any(reasons) and re.search(r"\bmeer\b", rest)):
         return False

@@ -949,7 +949,6 @@ DENIALS = [
     "ik was kwaad op mn broer maar ik ga hem niks doen",
     "ik heb niet te veel pillen genomen, gwn mn normale dosis",
     "niemand bedreigt me, ik ben niet bang",
-    "mn vriendin is echt lief voor me, ze slaat me niet",
     "hij doet me helemaal niks",
     "ik ben nie dronken",
     "nee niets genomen",
@@ -1016,6 +1015,15 @@ NOT_DENIALS = [
     "hij doet me niet echt pijn",
     "ik ben moe. niemand doet me meer pijn",
     "ik wou niet dood",
+    # A third review's: a kind partner beside a denial of abuse, anger at a child, a plea, a
+    # thought one wishes away, a menace with "meer", a yes glued to the no.
+    "mn vriendin is echt lief voor me, ze slaat me niet",
+    "ik was kwaad op de baby. ik doe hem niks",
+    "mama ik wil niet dood",
+    "ik wil niet dood. ik wil niet dood gaan",
+    "ik wil niet meer aan zelfmoord denken",
+    "mn ex zal niemand meer pijn doen",
+    "hij slaat me niet neejawel",
 ]
 # A reviewer's 104 crises beside a denial (twenty-sixth pass), written to break the reading:
 # 41 read as a denial before every clause had to be the denial itself. And 60 by another
@@ -1024,10 +1032,11 @@ NOT_DENIALS = [
 # patterns accept, beside a present danger told in everyday words. And 50 by a third (thirty-
 # fifth pass), written to break the wider spellings of that pass: 21 read as a denial with
 # the rule before it (the danger before the denial in one clause, or run on after it).
-# And 51 by a fourth and 32 by a fifth (thirty-sixth pass), written to break the calm reason
-# beside a denial: all read as one before their fixes ("neersteken" read as a "nee", a hedge
-# beside "niemand", a reason that is the overdose itself, an emoji; a plea, an urge, "niet
-# echt", a farewell with "meer"). None reads as a denial.
+# And 51 by a fourth, 32 by a fifth and 40 by a sixth (thirty-sixth pass), written to break
+# the calm reason beside a denial: all read as one before their fixes ("neersteken" read as a
+# "nee", a hedge beside "niemand", a reason that is the overdose itself, an emoji; a plea, an
+# urge, "niet echt", a farewell or a menace with "meer", a kind partner beside a denial of
+# abuse, a yes glued to the no). None reads as a denial.
 REVIEW_CRISES = [
     line.strip()
     for name in (
