@@ -105,7 +105,7 @@ def normalise(text: str) -> str:
 # A "nee" as typed in a reply ("nee", "neej", "neeuh", "neenee", "neejoh"): not "neersteken",
 # "neergestoken", "neem", "neef", nor a "no" glued to a yes ("neejawel", "neewel"; reviews,
 # thirty-sixth pass: "nee\\w*" read all of them as a no).
-_NO_WORD = r"(ne|nee(?![rmfgkdtlpsbvz])(?!\w*(wel|ja))\w*)"
+_NO_WORD = r"(nee(?![rmfgkdtlpsbvz])(?!\w*(wel|ja))\w*)"
 # ... and in a first message read as a denial (rules 1c and 2c), a closed list: one "nee".
 _NO_TYPED = r"(ne|nee|neej|neeh|neeuh|neeu|neen|neejoh|neehoor)"
 _YES = re.compile(r"^(ja|jaa|jawel|jazeker|jep|jup|yes|ja hoor|ja eigenlijk wel|klopt)\b")
@@ -127,6 +127,8 @@ _DONT_KNOW = re.compile(
     r"(?![^.,!?;]*\bom te\b)"
     # "nee, niet zeker", "weet het niet zeker"
     rf"|\b{_N} (zo |helemaal )?zeker\b"
+    # "nee kan zijn", "zou kunnen", "nee ik denk het wel" (a fourth review, thirty-sixth pass)
+    r"|\b(kan zijn|zou kunnen|denk (het|et) wel)\b"
 )
 # Asking for help is a "ja": "help", "nee, help me", "ik heb hulp nodig". Only these forms, so
 # a reply that needs none stays what it says ("hulp hoef ik niet", "nee, ik heb al hulp"), and
@@ -269,7 +271,8 @@ _HARM = re.compile(
 # Hurt now, whatever the "nee" said: "nee maar ik bloed heel erg", "ik krijg geen lucht",
 # "ik heb te veel genomen".
 _HURT_NOW = re.compile(
-    r"\b(ik bloed|bloedt|(blijf|blijft|begint|begon) (te )?bloeden|bloedde|veel bloed|overal bloed"
+    r"\b(ik bloed|bloedt|(blijf|blijft|begint|begon) (te )?bloeden|aan het bloeden|bloedde"
+    r"|veel bloed|overal bloed"
     r"|gewond|bewusteloos|overdosis)\b(?!.*\b(gestopt|over|voorbij)\b)"
     r"|\bte ?veel\b(\W+\w+){0,2}\W+(genomen|geslikt|gebruikt|gespoten|ingenomen)\b"
     r"|\bte ?veel (pillen|medicijnen|tabletten|drugs|coke|xtc|alcohol|drank|gebruikt)\b"
@@ -468,6 +471,11 @@ def _harm_beside_nobody(clause: str) -> bool:
     )
 
 
+# Voices, or being forced or locked up, take a "nee" back: "nee ik hoor stemmen", "nee ik moet
+# van hem" (a fourth review, thirty-sixth pass); not "nee ik hoor geen stemmen".
+_VOICES_OR_FORCED = re.compile(r"\b(stem|stemmen|moet\W+van\W+(hem|haar|hun|ze|die)|opgesloten)\b")
+
+
 def _clause_takes_it_back(clause: str) -> bool | None:
     """One clause: True a hidden yes, None unclear, False nothing."""
     if _WEL_AT_END.search(clause) and not _CALM_WEL.search(clause):
@@ -481,6 +489,8 @@ def _clause_takes_it_back(clause: str) -> bool | None:
     ):
         return True
     if _names_means(clause) or _done(clause):
+        return True
+    if _VOICES_OR_FORCED.search(clause) and not _NEGATION.search(clause):
         return True
     if _HURT_NOW.search(clause) and not _NEGATION.search(clause) and "niemand" not in clause:
         return True
@@ -562,12 +572,12 @@ _DENIAL = re.compile(
     # (between the negation and the harm only whom it is about, "van plan", "om", "ooit" or
     # "meer": not "niks helpt ik wil mezelf pijn doen", "ik kan niet stoppen met aan
     # zelfmoord denken"; a review, thirty-fifth pass)
-    rf"\b(nooit|niet|nie|geen|niks|niets)\b(\W+(van|plan|om|ooit|meer|zomaar|{_WHOM})){{0,4}}?"
+    rf"\b(nooit|niet|nie|geen|niks|niets)\b(\W+(van|plan|om|ooit|meer|{_WHOM})){{0,4}}?"
     r"\W+(iets|wat|pijn|kwaad)\W+(aan\W+te\W+doen|aandoen|aan\W+doen|te\W+doen|doen)\b"
     r"|\b(nooit|niet|nie|geen)\b(\W+(meer|ooit|eens|een|keer|serieus)){0,2}\W+(aan|over)\W+"
     r"(zelfmoord|zelfdoding|suicide|de dood|dood|doodgaan|dood gaan)\W+(gedacht|denken|denk|nagedacht)\b"
     r"|\b(geen|nooit)\W+(zelfmoordgedachten|doodsgedachten|gedachten\W+(aan|over|om))\b"
-    r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+((een|meer)\W+)?(gevaarlijk|gevaar)\b"
+    r"|\bik\W+ben\W+(niet|geen|nie)\W+((een|meer)\W+)?(gevaarlijk|gevaar)\b"
     r"|\b(ga|wil|zal|zou|doe)\W+(niemand|niemant|nooit|niet|nie)\W+((meer|iemand|ooit)\W+){0,2}"
     r"(slaan|steken|snijden|krassen|bedreigen|aanvallen|vermoorden)\b"
     r"|\b(sla|steek|bedreig)\W+(niemand|niemant|nooit)\b"
@@ -595,9 +605,9 @@ _DENIAL = re.compile(
     r"|\bgeen\W+(pillen|tabletten|overdosis)\W+(genomen|geslikt|ingenomen|gehad)$"
     # "ik wil niet dood", "ik ben niet suicidaal".
     r"|\bwil\W+((echt|helemaal)\W+)?(niet|nie)\W+dood(\W+gaan)?$"
-    r"|\bik\W+(ben|was)\W+(niet|geen|nie)\W+(meer\W+)?(suicidaal|suicidal)$"
+    r"|\bik\W+ben\W+(niet|geen|nie)\W+(meer\W+)?(suicidaal|suicidal)$"
     # "ik ben nie high", "nee niks gebruikt" (thirty-sixth pass)
-    r"|\bik\W+(ben|was)\W+(niet|nie)\W+(high|stoned|dronken|onder\W+invloed)$"
+    r"|\bik\W+ben\W+(niet|nie)\W+(high|stoned|dronken|onder\W+invloed)$"
     r"|\b(niks|niets)\W+(gebruikt|genomen|geslikt)$"
 )
 # Anything that may turn, limit or put off the denial keeps the crisis help: a "but", an
@@ -624,6 +634,8 @@ _DENIAL_VETO = re.compile(
     # menace or a farewell ("mn ex zal niemand meer pijn doen"); "meer pijn"
     r"|\bnee\w*\W+(\w+\W+)?nee\w*\b|\bnee\w*nee\w*\b|!!"
     r"|\b(zal|zou)\b(\W+\w+){0,2}\W+meer\b|\bmeer\W+pijn\b"
+    # (a fourth review) a plan denied in the past: the harm is done ("ik had niet van plan ...")
+    r"|\b(heb|had|was)\W+(niet|nie)\W+van\W+plan\b"
 )
 
 
@@ -637,7 +649,7 @@ _DENIAL_FILLER = re.compile(
 # the help (a reviewer's attack, thirty-fifth pass: 21 of its 50 crises read as a denial before).
 _DENIAL_BEFORE = re.compile(
     rf"(({_NO_TYPED}|nope|nah|neu|hoor|joh|echt|serieus|eerlijk|wallah|kzweer|zweer|ik|k|hij|ze|zij"
-    rf"|heb|ben|zou|wil|ga|zal|doe|kan|had|was|((mijn|mn|m)\W+)?{_PERSON})\b\W*)*"
+    rf"|heb|ben|zou|wil|ga|zal|doe|kan|((mijn|mn|m)\W+)?{_PERSON})\b\W*)*"
 )
 # After it only an oath, "meer", "aan" or the harm's own object: "ik doe mezelf niks aan
 # hoor", "niemand doet mij pijn", "niemand slaat me meer"; not "ik ga nie slaan gwn
@@ -650,16 +662,17 @@ _DENIAL_AFTER = re.compile(
 
 # A calm reason beside a denial, in closed words (thirty-sixth pass): a tiredness, an everyday
 # feeling or a bad day, "ik ben gwn moe", "ik ben alleen verdrietig vandaag", "ik had
-# gewoon hoofdpijn", "ik was boos op mn buurman". Nothing else may stand in the clause, so a
+# gewoon een rotdag", "ik was boos op mn buurman". Nothing else may stand in the clause, so a
 # danger told beside a denial still keeps the help; and a reason never makes a message calm:
 # it gets the check question instead of the help at once (rules 1c and 2c). Left out on a
 # review's word: a strong feeling ("zo moe", "heel verdrietig": a struggle, not a reason),
-# "down", "ik word moe" (it is getting worse), and anger now ("ik ben kwaad", the risk of the
-# harm denied); anger is a reason only when told as past ("ik was boos op hem").
+# "down", "ik word moe" (it is getting worse), a pain or feeling ill (it may be the harm), and
+# anger now ("ik ben kwaad", the risk of the harm denied); anger is a reason only when told
+# as past ("ik was boos op hem"), and never at a child.
 _CALM_REASON = re.compile(
     rf"(({_NO_TYPED}|want|omdat)\W+)?"
     r"(((ik|k)\W+)?((ben|voel\W+(me|mij))\W+)?((gewoon|gwn|alleen|wel|beetje|een\W+beetje|ff|even)\W+)?"
-    r"(moe|verdrietig|chagrijnig|gestrest|teleurgesteld|ziek|verkouden|brak)"
+    r"(moe|verdrietig|chagrijnig|gestrest|teleurgesteld)"
     r"|((ik|k)\W+)?was\W+((gewoon|gwn|alleen|wel|beetje|een\W+beetje|ff|even)\W+)?"
     r"(moe|verdrietig|chagrijnig|gestrest|teleurgesteld|boos|kwaad|geirriteerd|gefrustreerd))"
     r"(\W+(vandaag|van\W+(het|de|mn|mijn|m)\W+(werk|dag|school|stage|week|training|dienst)"
@@ -673,13 +686,14 @@ _CALM_REASON = re.compile(
     r"|(gewoon|gwn)\W+(mijn|mn|m)\W+(normale|gewone)\W+(dosis|medicatie|medicijnen|pillen)"
     r"|((ik|k)\W+)?(ben|was)\W+(niet|nie|geen)\W+bang"
 )
-# Beside a denial of pills or drugs a tiredness or feeling ill is no reason: it may be the
-# overdose itself ("ik heb geen pillen genomen, ik ben alleen moe"; the same review).
+# Beside a denial of pills, drugs or death a tiredness is no reason: it may be the overdose
+# itself ("ik heb geen pillen genomen, ik ben alleen moe"; the same review). Feeling ill is
+# never one (a fourth review).
 _DRUGS = re.compile(
     r"\b(pillen|pil|tabletten|medicijnen|medicatie|genomen|geslikt|gebruikt|high|stoned|dronken"
     r"|invloed|overdosis|drugs|coke|gespoten|dood|doodgaan|dood gaan)\b"
 )
-_SYMPTOM = re.compile(r"\b(moe|ziek|brak|verkouden)\b")
+_SYMPTOM = re.compile(r"\bmoe\b")
 
 
 # "ik wil niet dood" is a denial only when said once, alone, calmly: as a plea it is a crisis
@@ -689,11 +703,17 @@ _PLEA = re.compile(r"\bwil\W+((echt|helemaal)\W+)?(niet|nie)\W+dood")
 _PLEA_BEFORE = re.compile(rf"(({_NO_TYPED}|ik|k|hoor|echt)\W*)*")
 
 
+_EXCLAIM = re.compile("[!\uff01\u203c\u2757\u2755]")
+# Two "!" (a plea), an emoticon of irony or anger (">:)", ";)", ":@") or quotes ("hij doet me
+# "niks"") keep the help (the third and fourth reviews, thirty-sixth pass).
+_IRONY = re.compile('[!\uff01]{2}|[\u203c\u2757]|[;:]-?[)(@pPdD]|>:|["\u201c\u201d\u201e]')
+
+
 def _plea(clauses: list[str], text: str) -> bool:
     """Whether a message with "ik wil niet dood" says more than that, once and calmly: another
     clause but a bare "nee", a "!", or anything before it but "nee" and "ik"."""
     said = [c for c in clauses if not _DENIAL_FILLER.match(c)]
-    if len(said) != 1 or "!" in text or "\u203c" in text:
+    if len(said) != 1 or _EXCLAIM.search(text):
         return True
     found = _PLEA.search(said[0])
     return found is not None and not _PLEA_BEFORE.fullmatch(said[0][: found.start()])
@@ -702,7 +722,7 @@ def _plea(clauses: list[str], text: str) -> bool:
 def _calm_reason(clause: str, plain: str) -> bool:
     """Whether a clause, as typed (a tail such as "toch" or an emoji makes it none), is only a
     calm reason in closed words (`_CALM_REASON`); in a message (`plain`) about pills or drugs
-    a tiredness or feeling ill is none. Its words stay out of the veto: "ik ben alleen
+    a tiredness is none. Its words stay out of the veto: "ik ben alleen
     verdrietig vandaag" holds "alleen" and "vandaag", which here tell the feeling, not the
     denial."""
     if not _CALM_REASON.fullmatch(clause):
@@ -762,7 +782,7 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
         ):
             return False
     rest = " , ".join(raw for (raw, _), reason in zip(typed, reasons, strict=True) if not reason)
-    if not any(denials) or _DENIAL_VETO.search(rest) or "!!" in text:
+    if not any(denials) or _DENIAL_VETO.search(rest) or _IRONY.search(text):
         return False
     # The same denial twice is a plea, not a denial ("ik wil niet dood. ik wil niet dood");
     # beside a reason a "meer" may tell a farewell or a menace ("ik ben moe. niemand doet me

@@ -1024,6 +1024,13 @@ NOT_DENIALS = [
     "ik wil niet meer aan zelfmoord denken",
     "mn ex zal niemand meer pijn doen",
     "hij slaat me niet neejawel",
+    # A fourth review's: a plan denied in the past (the harm is done), irony, quotes.
+    "ik was nie van plan om hem te vermoorden",
+    "ik ga hem niks doen >:)",
+    'hij doet me "niks"',
+    "ik ga niet zomaar iemand iets aandoen",
+    "ik doe mezelf niks aan, ik voel me ziek",
+    "ik wil niet dood\uff01",
 ]
 # A reviewer's 104 crises beside a denial (twenty-sixth pass), written to break the reading:
 # 41 read as a denial before every clause had to be the denial itself. And 60 by another
@@ -1032,11 +1039,11 @@ NOT_DENIALS = [
 # patterns accept, beside a present danger told in everyday words. And 50 by a third (thirty-
 # fifth pass), written to break the wider spellings of that pass: 21 read as a denial with
 # the rule before it (the danger before the denial in one clause, or run on after it).
-# And 51 by a fourth, 32 by a fifth and 40 by a sixth (thirty-sixth pass), written to break
-# the calm reason beside a denial: all read as one before their fixes ("neersteken" read as a
+# And 51 by a fourth, 32 by a fifth, 40 by a sixth and 30 by a seventh (thirty-sixth pass),
+# written to break the calm reason beside a denial: all read as one before their fixes ("neersteken" read as a
 # "nee", a hedge beside "niemand", a reason that is the overdose itself, an emoji; a plea, an
 # urge, "niet echt", a farewell or a menace with "meer", a kind partner beside a denial of
-# abuse, a yes glued to the no). None reads as a denial.
+# abuse, a yes glued to the no; a plan denied in the past, irony). None reads as a denial.
 REVIEW_CRISES = [
     line.strip()
     for name in (
@@ -1135,3 +1142,29 @@ def test_a_word_list_hit_outside_the_denial_keeps_the_help():
     assert words_deny_harm(text, in_denial_only)
     assert not words_deny_harm(text, one_more_in_the_whole)
     assert not words_deny_harm(text, one_in_the_other_clause)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a "nee" as typed (thirty-sixth pass) ...
+        ("neeuh", "nee"),
+        ("neenee", "nee"),
+        ("nee joh", "nee"),
+        # ... not glued to a yes, not a bare "ne" before more words, not "neer"
+        ("neejawel", None),
+        ("ne ik hoor stemmen", "weet_niet"),
+        ("neeerr", None),
+        # voices, being forced, a maybe, bleeding now take the no back (a fourth review)
+        ("nee ik hoor stemmen", "weet_niet"),
+        ("nee ik moet van hem", "weet_niet"),
+        ("nee kan zijn", "weet_niet"),
+        ("nee ik denk het wel", "weet_niet"),
+        ("nee ik ben aan het bloeden", "weet_niet"),
+        ("nee ik hoor geen stemmen", "nee"),
+    ],
+)
+def test_typed_replies_of_the_thirty_sixth_pass(text, expected):
+    from bot.safety.check_answer import read_typed_answer
+
+    assert read_typed_answer(text, None) == expected
