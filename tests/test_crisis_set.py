@@ -12,7 +12,7 @@ tests/crisis/. How the figures are counted: bot/safety/evaluate.py.
   pass);
 - dev9 (crisis_set_dev9.yml): short messages of threat, confinement, abuse and danger to
   others, by another separate hand (twenty-ninth pass);
-- fresh and unseen to unseen24 (crisis_set_unseen*.yml): written by separate hands and never
+- fresh and unseen to unseen25 (crisis_set_unseen*.yml): written by separate hands and never
   tuned on; only aggregate figures are shown for them, never their sentences.
 """
 
@@ -95,6 +95,9 @@ MAX_FALSE_ALARMS = 0.05  # the crisis help at once for a calm message, on every 
 # denials, resolutions and "safe now", and crises told beside a denial or negation, by another
 # separate hand; run once after the change) 0.990 (95 of 96; 76 at once), the same with the
 # code before the change.
+# Thirty-sixth pass (a denial beside a calm reason in closed words): unseen25 (denials with a
+# reason, pasts, annoyed denials, and crises told in their style, by another separate hand;
+# run once after the change) 1.000 (96 of 96; 86 at once), the same with the code before.
 # The bars sit one or two crises below these figures.
 MIN_RECALL_OTHER = {
     "dev": 0.98,
@@ -129,6 +132,7 @@ MIN_RECALL_OTHER = {
     "unseen22": 0.93,
     "unseen23": 0.95,
     "unseen24": 0.97,
+    "unseen25": 0.98,
 }
 MAX_CHECKS = 0.15
 # The second unseen set (run once, never tuned on) is above issue 15's 0.05: 0.043 on the model
@@ -175,6 +179,10 @@ MAX_CHECKS = 0.15
 # Thirty-fifth pass: unseen24 (run once after the change) 0.250 (25 of 100; the same with the
 # code before it): 15 of its 40 calm denials get the help at once; 14 of the 15 are a denial
 # with a reason beside it in a second clause, and 10 match no denial pattern.
+# Thirty-sixth pass: unseen25 (run once after the change) 0.380 (38 of 100; the same with the
+# code before it): 17 of its 50 calm denials with a reason get the help at once; none of its
+# texts is read as a denial, before or after (15 of the 50 match a denial pattern, and the
+# reason beside it is in the closed words in 1).
 MAX_FALSE_ALARMS_OTHER = {
     "dev9": 0.07,
     "unseen21": 0.09,
@@ -189,6 +197,7 @@ MAX_FALSE_ALARMS_OTHER = {
     "unseen18": 0.17,
     "unseen23": 0.23,
     "unseen24": 0.27,
+    "unseen25": 0.40,
 }
 # Checks on calm messages: issue 15's 0.10 holds on main (MAX_CHECKS). Long messages are far
 # above it (tenth pass: dev4 0.323, 42 of 130; unseen11 0.210, 33 of 157); these regression
@@ -225,6 +234,7 @@ MAX_FALSE_ALARMS_OTHER = {
 # before the change: two venting messages fewer, one calm denial more, one resolution went to
 # the help at once).
 # Thirty-fifth pass: unseen24 (run once after the change) 0.290 (29 of 100; the same before).
+# Thirty-sixth pass: unseen25 (run once after the change) 0.340 (34 of 100; the same before).
 MAX_CHECKS_OTHER = {
     "dev9": 0.19,
     "dev4": 0.44,
@@ -244,6 +254,7 @@ MAX_CHECKS_OTHER = {
     "unseen22": 0.25,
     "unseen23": 0.23,
     "unseen24": 0.31,
+    "unseen25": 0.36,
 }
 
 

@@ -154,12 +154,13 @@ SETS = {
     "unseen24": CRISIS_DIR / "crisis_set_unseen24.yml",
     # Left out on purpose: crisis_set_dev5.yml (long messages, read; bot.safety.tune.LONG_SETS,
     # not run by make test to keep it short).
-    # Not yet run: crisis_set_unseen25.yml (a denial, or a danger put behind, with a reason or
-    # feeling beside it: 50 such denials, 25 pasts, 25 annoyed denials; and 96 crises in that
-    # style with a present danger, a third without a crisis word), by another separate hand in
-    # the thirty-fifth pass, from a brief without examples; no text equals a training example
-    # or a text of another set. Add it here and run it once after the next change to how a
-    # denial beside a reason is read.
+    # A twenty-fifth, by another separate hand (thirty-fifth pass), from a brief without
+    # examples: 50 calm denials with a reason or feeling beside them, 25 pasts with what is
+    # different now, 25 annoyed denials; and 96 crises in that style with a present danger, a
+    # third without a crisis word; no text equals a training example or a text of another
+    # set. Run once after the thirty-sixth pass's change (a denial beside a calm reason, rules
+    # 1c and 2c).
+    "unseen25": CRISIS_DIR / "crisis_set_unseen25.yml",
 }
 READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8", "dev9"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
