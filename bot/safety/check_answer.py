@@ -700,7 +700,7 @@ _SYMPTOM = re.compile(r"\bmoe\b")
 # ("mama ik wil niet dood", "ik wil niet dood! ik wil niet dood gaan", "gewoon mn normale
 # dosis. ik wil niet dood"; a third review, thirty-sixth pass).
 _PLEA = re.compile(r"\bwil\W+((echt|helemaal)\W+)?(niet|nie)\W+dood")
-_PLEA_BEFORE = re.compile(rf"(({_NO_TYPED}|ik|k|hoor|echt)\W*)*")
+_PLEA_BEFORE = re.compile(rf"(({_NO_TYPED}|ik|k|hoor|echt)\b\W*)*")
 
 
 _EXCLAIM = re.compile("[!\uff01\u203c\u2757\u2755]")
