@@ -625,14 +625,14 @@ _DENIAL_VETO = re.compile(
     r"|vanvnd|mrgn|morge|vandag|vndg|strakjes|zometeen|zo meteen)\b"
     # (a second review, thirty-sixth pass) a hedge, "hij doet me niet echt pijn"; a wish not
     # to harm oneself, which tells an urge, "ik wil niet (meer) snijden", "ik wil mezelf niet
-    # meer pijn doen"; a plea, "nee nee ik wil niet dood", "!!"
+    # meer pijn doen" (two "!" are read by `_IRONY`: punctuation never reaches this veto)
     r"|\b(niet|nie|niks|niets)\W+echt\b"
     r"|\bwil\W+((mezelf|mijzelf)\W+)?(niet|nie|geen|nooit)\W+((meer|mezelf|mijzelf|ooit)\W+){0,2}"
     r"(snijden|krassen|branden|pijn|iets|wat|aan|over|zelfmoordgedachten|doodsgedachten"
     r"|gedachten)\b"
     # (a third review) two "nee"s, also glued ("neeneenee"); "zal" or "zou" with "meer", a
     # menace or a farewell ("mn ex zal niemand meer pijn doen"); "meer pijn"
-    r"|\bnee\w*\W+(\w+\W+)?nee\w*\b|\bnee\w*nee\w*\b|!!"
+    r"|\bnee\w*\W+(\w+\W+)?nee\w*\b|\bnee\w*nee\w*\b"
     r"|\b(zal|zou)\b(\W+\w+){0,2}\W+meer\b|\bmeer\W+pijn\b"
     # (a fourth review) a plan denied in the past: the harm is done ("ik had niet van plan ...")
     r"|\b(heb|had|was)\W+(niet|nie)\W+van\W+plan\b"
@@ -721,10 +721,9 @@ def _plea(clauses: list[str], text: str) -> bool:
 
 def _calm_reason(clause: str, plain: str) -> bool:
     """Whether a clause, as typed (a tail such as "toch" or an emoji makes it none), is only a
-    calm reason in closed words (`_CALM_REASON`); in a message (`plain`) about pills or drugs
-    a tiredness is none. Its words stay out of the veto: "ik ben alleen
-    verdrietig vandaag" holds "alleen" and "vandaag", which here tell the feeling, not the
-    denial."""
+    calm reason in closed words (`_CALM_REASON`); in a message (`plain`) about pills, drugs or
+    death a tiredness is none. Its words stay out of the veto: "ik ben alleen verdrietig
+    vandaag" holds "alleen" and "vandaag", which here tell the feeling, not the denial."""
     if not _CALM_REASON.fullmatch(clause):
         return False
     return not (_SYMPTOM.search(clause) and _DRUGS.search(plain))
@@ -784,11 +783,11 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
     rest = " , ".join(raw for (raw, _), reason in zip(typed, reasons, strict=True) if not reason)
     if not any(denials) or _DENIAL_VETO.search(rest) or _IRONY.search(text):
         return False
-    # The same denial twice is a plea, not a denial ("ik wil niet dood. ik wil niet dood");
-    # beside a reason a "meer" may tell a farewell or a menace ("ik ben moe. niemand doet me
-    # meer pijn", "ik was kwaad op hem. hij zal niemand meer slaan"; the second review).
     if _PLEA.search(plain) and _plea(clauses, text):
         return False
+    # The same denial twice is a plea, not a denial ("ik ga niemand slaan. ik ga niemand
+    # slaan"); beside a reason a "meer" may tell a farewell or a menace ("ik ben moe. niemand
+    # doet me meer pijn", "ik was kwaad op hem. hij zal niemand meer slaan"; the second review).
     said = [c for c, d in zip(clauses, denials, strict=True) if d]
     if len(set(said)) < len(said) or (any(reasons) and re.search(r"\bmeer\b", rest)):
         return False
