@@ -12,6 +12,8 @@ tests/crisis/. How the figures are counted: bot/safety/evaluate.py.
   pass);
 - dev9 (crisis_set_dev9.yml): short messages of threat, confinement, abuse and danger to
   others, by another separate hand (twenty-ninth pass);
+- dev10 (crisis_set_dev10.yml): calm denials with a reason in open words and annoyed
+  denials, and crises told in their style, by another separate hand (thirty-sixth pass);
 - fresh and unseen to unseen25 (crisis_set_unseen*.yml): written by separate hands and never
   tuned on; only aggregate figures are shown for them, never their sentences.
 """
@@ -133,6 +135,7 @@ MIN_RECALL_OTHER = {
     "unseen23": 0.95,
     "unseen24": 0.97,
     "unseen25": 0.98,
+    "dev10": 0.98,
 }
 MAX_CHECKS = 0.15
 # The second unseen set (run once, never tuned on) is above issue 15's 0.05: 0.043 on the model
@@ -182,7 +185,9 @@ MAX_CHECKS = 0.15
 # Thirty-sixth pass: unseen25 (run once after the change) 0.380 (38 of 100; the same with the
 # code before it): 17 of its 50 calm denials with a reason get the help at once; none of its
 # texts is read as a denial, before or after (15 of the 50 match a denial pattern, and the
-# reason beside it is in the closed words in 1).
+# reason beside it is in the closed words in 1). dev10 (calm denials with a reason in open
+# words, and annoyed denials, by another separate hand; a development set for the next pass)
+# 0.311 (28 of 90); none of its texts is read as a denial either.
 MAX_FALSE_ALARMS_OTHER = {
     "dev9": 0.07,
     "unseen21": 0.09,
@@ -198,6 +203,7 @@ MAX_FALSE_ALARMS_OTHER = {
     "unseen23": 0.23,
     "unseen24": 0.27,
     "unseen25": 0.40,
+    "dev10": 0.33,
 }
 # Checks on calm messages: issue 15's 0.10 holds on main (MAX_CHECKS). Long messages are far
 # above it (tenth pass: dev4 0.323, 42 of 130; unseen11 0.210, 33 of 157); these regression
@@ -255,6 +261,7 @@ MAX_CHECKS_OTHER = {
     "unseen23": 0.23,
     "unseen24": 0.31,
     "unseen25": 0.36,
+    "dev10": 0.40,
 }
 
 

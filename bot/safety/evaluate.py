@@ -161,8 +161,12 @@ SETS = {
     # set. Run once after the thirty-sixth pass's change (a denial beside a calm reason, rules
     # 1c and 2c).
     "unseen25": CRISIS_DIR / "crisis_set_unseen25.yml",
+    # Calm denials with a reason in open words (60) and annoyed denials (30), and 90 crises
+    # told in their style, by another separate hand (thirty-sixth pass) who read no project
+    # file: a development set for reading a denial's reason, read.
+    "dev10": CRISIS_DIR / "crisis_set_dev10.yml",
 }
-READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8", "dev9"}
+READABLE = {"main", "dev", "dev3", "dev4", "dev6", "dev7", "dev8", "dev9", "dev10"}
 CRISIS_MARK = "0800-0113"  # every crisis text has it; no other response does
 CHECK_PAYLOADS = {"/bevestigen", "/ontkennen", "/weet_niet"}
 HELP, CHECK, CALM = "hulp", "controle", "rustig"
