@@ -941,7 +941,8 @@ DENIALS = [
     "nee ik wil niet dood",
     "ik zou mijn kind nooit iets aandoen",
     # A calm reason in closed words beside it (thirty-sixth pass): a tiredness, an everyday
-    # feeling, a bad day, the normal dose, "niet bang", a kind partner.
+    # feeling, a bad day, anger told as past, the normal dose, "niet bang"; and "echt",
+    # "helemaal" before the no, drink and drugs denied.
     "ik denk niet aan zelfmoord, ik ben gewoon moe van het werk",
     "ik ben gwn moe, ik denk niet aan zelfmoord",
     "ik wil niemand pijn doen, had gewoon een rotdag",
@@ -1040,10 +1041,11 @@ NOT_DENIALS = [
 # fifth pass), written to break the wider spellings of that pass: 21 read as a denial with
 # the rule before it (the danger before the denial in one clause, or run on after it).
 # And 51 by a fourth, 32 by a fifth, 40 by a sixth and 30 by a seventh (thirty-sixth pass),
-# written to break the calm reason beside a denial: all read as one before their fixes ("neersteken" read as a
-# "nee", a hedge beside "niemand", a reason that is the overdose itself, an emoji; a plea, an
-# urge, "niet echt", a farewell or a menace with "meer", a kind partner beside a denial of
-# abuse, a yes glued to the no; a plan denied in the past, irony). None reads as a denial.
+# written to break the calm reason beside a denial: all read as one before their fixes
+# ("neersteken" read as a "nee", a hedge beside "niemand", a reason that is the overdose
+# itself, an emoji; a plea, an urge, "niet echt", a farewell or a menace with "meer", a kind
+# partner beside a denial of abuse, a yes glued to the no; a plan denied in the past,
+# irony). None reads as a denial.
 REVIEW_CRISES = [
     line.strip()
     for name in (
