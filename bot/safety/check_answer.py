@@ -422,9 +422,27 @@ def _strip_tail(clause: str) -> str:
     return clause
 
 
+def _typed_clauses(plain: str) -> tuple[str, list[tuple[str, str]]]:
+    """The clauses as typed (with their tails: "ik doe mezelf niks aan toch"), each with the
+    separators after it ("maar", a comma, ...), and the separators before the first one."""
+    lead = ""
+    typed: list[tuple[str, str]] = []
+    at = 0
+    for sep in [*_CLAUSE.finditer(plain), None]:
+        raw = plain[at : sep.start() if sep else len(plain)]
+        after = sep.group(0).strip() if sep else ""
+        if _strip_tail(raw.strip()).strip():
+            typed.append((raw.strip(), after))
+        elif typed:  # an empty piece: its separator belongs to the clause before
+            typed[-1] = (typed[-1][0], f"{typed[-1][1]} {after}")
+        else:
+            lead = f"{lead} {after}"
+        at = sep.end() if sep else len(plain)
+    return lead, typed
+
+
 def _clauses(plain: str) -> list[str]:
-    parts = (_strip_tail(c.strip()) for c in _CLAUSE.split(plain) if c)
-    return [part.strip() for part in parts if part.strip()]
+    return [_strip_tail(raw).strip() for raw, _ in _typed_clauses(plain)[1]]
 
 
 def _names_means(clause: str) -> bool:
@@ -753,19 +771,9 @@ def words_deny_harm(text: str, hits: Callable[[str], int]) -> bool:
     # An emoji or symbol the words do not read (🪓, 🩸, 🔥) keeps the help (the same review).
     if any(unicodedata.category(ch) == "So" for ch in plain):
         return False
-    # The clauses as typed (with their tails, "ik doe mezelf niks aan toch") and the
-    # separator after each ("maar", a comma, ...), as `_clauses` splits them.
-    typed: list[tuple[str, str]] = []
-    at = 0
-    for sep in [*_CLAUSE.finditer(plain), None]:
-        raw = plain[at : sep.start() if sep else len(plain)]
-        if _strip_tail(raw.strip()).strip():
-            typed.append((raw.strip(), sep.group(0).strip() if sep else ""))
-        elif typed and sep:  # an empty piece: its separator belongs to the clause before
-            typed[-1] = (typed[-1][0], typed[-1][1] + " " + sep.group(0).strip())
-        elif sep and re.search(r"\bmaar\b", sep.group(0)):
-            return False  # "maar" before the first clause
-        at = sep.end() if sep else len(plain)
+    lead, typed = _typed_clauses(plain)
+    if re.search(r"\bmaar\b", lead):  # "maar" before the first clause
+        return False
     clauses = [_strip_tail(raw).strip() for raw, _ in typed]
     denials = [_DENIAL.search(c) or _NOBODY_DENIAL.search(c) for c in clauses]
     # A calm reason in closed words may stand beside the denial (thirty-sixth pass): "ik doe
