@@ -797,3 +797,54 @@ def test_second_reading_of_the_twenty_ninth_pass(matcher, text, hit, asked):
     assert bool(matcher.find(text, remember=False)) is hit
     found = matcher.ask(text)
     assert (found.category if found else None) == asked
+
+
+# Thirty-seventh pass: plain words of a present danger that got nothing on the development
+# sets (a killing of oneself with "te" or the verb first, a burn held on purpose, a large
+# amount of an opioid; they help at once) and injuries, blood, food withheld and someone back
+# at the door (they ask), with a second reader's review of every line.
+@pytest.mark.parametrize(
+    ("text", "hit", "asked"),
+    [
+        ("ik heb gedachtes om mezelf te doden", True, None),
+        ("ik dood mezelf vanavond", True, None),
+        ("dan dood ik mezelf", True, None),
+        ("ik vermoord mezelf", True, None),
+        ("ik ga mezelf om het leven brengen", True, None),
+        ("ik heb mn arm tegen de kookplaat gedrukt", True, None),
+        ("aansteker tegen mn arm gehouden", True, None),
+        ("ik hou mn hand in de vlam", True, None),
+        ("sigaretten uitgedrukt op mn arm", True, None),
+        ("mn hand op het fornuis gelegd tot het brandde", True, None),
+        ("ik heb zo veel oxa geslikt", True, None),
+        ("mega veel methadon op", True, None),
+        ("zoveel tramadol genomen", True, None),
+        ("ik heb veel tramadol genomen", False, "overdose"),
+        ("ik hoest bloed", False, "overdose"),
+        ("bloed opgehoest na die pillen", False, "overdose"),
+        ("het stopt niet met bloeden", False, "self_harm"),
+        ("mn arm blijft maar bloeden", False, "self_harm"),
+        ("de wond gaat nie meer dicht", False, "self_harm"),
+        ("het bloedt heel erg", False, "self_harm"),
+        ("ik krijg geen eten als ik niet luister", False, "abuse"),
+        ("als ik niet luister mag ik niet eten", False, "abuse"),
+        ("mn ex staat alweer beneden", False, "threatened"),
+        # The reviewer's everyday messages: nothing, or no more than before.
+        ("na zijn dood mezelf de schuld gegeven", False, None),
+        ("ik schaam me dood mezelf zo te zien", False, None),
+        ("per ongeluk mn hand op de kookplaat gelegd auw", False, None),
+        ("handen boven het vuur gehouden want ijskoud", False, None),
+        ("mn vinger in de kaars gehouden voor de grap", False, None),
+        ("ik bloed heel veel als ik ongesteld ben", False, None),
+        ("ik kan nie slapen als ik nie luister naar muziek", False, None),
+        ("mn fiets die staat weer beneden", False, None),
+        ("ze staan weer bij de ingang te roken", False, None),
+        ("mn neus hij gaat weer bloeden", False, None),
+    ],
+)
+def test_plain_words_of_a_present_danger(matcher, text, hit, asked):
+    hits = matcher.find(text, remember=False)
+    assert bool(hits) is hit
+    # An ask phrase counts only where the word list has no hit (CrisisGuard.evidence).
+    found = None if hits else matcher.ask(text)
+    assert (found.category if found else None) == asked
