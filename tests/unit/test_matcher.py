@@ -840,6 +840,9 @@ def test_second_reading_of_the_twenty_ninth_pass(matcher, text, hit, asked):
         ("mn fiets die staat weer beneden", False, None),
         ("ze staan weer bij de ingang te roken", False, None),
         ("mn neus hij gaat weer bloeden", False, None),
+        ("ik werk mezelf dood voor die baas", False, None),
+        ("ik lach mezelf dood om die video", False, None),
+        ("ik werk mezelf dood en ik wil mezelf doden", True, None),
     ],
 )
 def test_plain_words_of_a_present_danger(matcher, text, hit, asked):
