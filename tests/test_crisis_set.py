@@ -189,15 +189,20 @@ MAX_CHECKS = 0.15
 # words, and annoyed denials, by another separate hand; a development set for the next pass)
 # 0.311 (28 of 90); none of its texts is read as a denial either.
 # Thirty-seventh pass: dev10 0.333 (30 of 90) on the model trained again on this pass's
-# machine from the same inputs (the word list's new lines change none of its calm messages):
-# its bar is 0.35, one message above.
+# machine from the same inputs (the word list's new lines change none of its calm messages).
+# A model trained again reads one or two messages of a set otherwise, either way, and CI
+# trains its own: every bar of false alarms or checks on calm that was less than two
+# messages above the fresh clone's figure now sits two messages above it (dev10 30 -> 32 of
+# 90, unseen15 20 -> 22 of 99, unseen16 17 -> 19 of 102, unseen2 6 -> 8 of 116). The recall
+# bars stay where they are: a model that catches fewer crises should fail loudly, also when
+# the training is to blame. The default of 0.05 stays too (issue 15's bar).
 MAX_FALSE_ALARMS_OTHER = {
     "dev9": 0.07,
     "unseen21": 0.09,
-    "unseen2": 0.06,
+    "unseen2": 0.07,
     "unseen11": 0.08,
-    "unseen15": 0.21,
-    "unseen16": 0.18,
+    "unseen15": 0.223,
+    "unseen16": 0.187,
     "dev6": 0.49,
     "dev7": 0.45,
     "unseen17": 0.42,
@@ -206,7 +211,7 @@ MAX_FALSE_ALARMS_OTHER = {
     "unseen23": 0.23,
     "unseen24": 0.27,
     "unseen25": 0.40,
-    "dev10": 0.35,
+    "dev10": 0.356,
 }
 # Checks on calm messages: issue 15's 0.10 holds on main (MAX_CHECKS). Long messages are far
 # above it (tenth pass: dev4 0.323, 42 of 130; unseen11 0.210, 33 of 157); these regression
@@ -249,7 +254,9 @@ MAX_FALSE_ALARMS_OTHER = {
 # the last machine's); one calm denial moved from the help at once to the check question.
 # Thirty-seventh pass: unseen23 0.240 (24 of 100) on the model trained again on this pass's
 # machine (the word list's new lines change none of its messages; one of its false alarms
-# became a check): its bar is 0.25, one message above.
+# became a check). Two messages above the fresh clone's figure, as for the false alarms
+# above: unseen23 24 -> 26 of 100, unseen24 31 -> 33 of 100, unseen15 27 -> 29 of 99,
+# unseen16 32 -> 34 of 102, dev6 58 -> 60 of 180.
 MAX_CHECKS_OTHER = {
     "dev9": 0.19,
     "dev4": 0.44,
@@ -257,9 +264,9 @@ MAX_CHECKS_OTHER = {
     "unseen12": 0.20,
     "unseen13": 0.195,
     "unseen14": 0.26,
-    "unseen15": 0.29,
-    "unseen16": 0.33,
-    "dev6": 0.33,
+    "unseen15": 0.293,
+    "unseen16": 0.334,
+    "dev6": 0.334,
     "dev7": 0.29,
     "unseen17": 0.27,
     "dev8": 0.42,
@@ -267,8 +274,8 @@ MAX_CHECKS_OTHER = {
     "unseen19": 0.18,
     "unseen20": 0.08,
     "unseen22": 0.25,
-    "unseen23": 0.25,
-    "unseen24": 0.31,
+    "unseen23": 0.26,
+    "unseen24": 0.33,
     "unseen25": 0.36,
     "dev10": 0.40,
 }
